@@ -1,0 +1,5 @@
+"""Allow ``python -m tradeguard``."""
+
+from tradeguard.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``tradeguard`` command line, one module per area."""

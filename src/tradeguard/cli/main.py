@@ -1,0 +1,41 @@
+"""Entry point: assembles the command groups and turns every failure into one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tradeguard import __version__
+from tradeguard.cli import config_commands, db_commands, server_commands
+from tradeguard.core.errors import TradeGuardError
+from tradeguard.logs import redact
+
+app = typer.Typer(
+    name="tradeguard",
+    help="TradeGuard: security, risk and compliance core for stock-trading platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(config_commands.app, name="config")
+server_commands.register(app)
+
+
+@app.command()
+def version() -> None:
+    """Print the TradeGuard version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Run the command line; errors print as one line on stderr and exit non-zero."""
+    try:
+        app()
+    except TradeGuardError as exc:
+        typer.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last net: one line, never a traceback
+        typer.echo(f"error: unexpected {type(exc).__name__}: {redact(str(exc))}", err=True)
+        sys.exit(1)

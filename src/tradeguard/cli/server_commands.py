@@ -1,0 +1,58 @@
+"""``tradeguard init`` and ``tradeguard serve``: prepare a machine and run the HTTPS server."""
+
+from __future__ import annotations
+
+import typer
+
+from tradeguard.app import create_app
+from tradeguard.config import Settings, load_settings
+from tradeguard.core.clock import Clock, SystemClock
+from tradeguard.crypto.master_key import ensure_master_key
+from tradeguard.db import migrate
+from tradeguard.db.engine import build_engine
+from tradeguard.db.installation import ensure_installation
+from tradeguard.db.session import session_factory, transaction
+from tradeguard.logs import configure_logging
+from tradeguard.server import serve as run_server
+from tradeguard.tls import ensure_dev_certificate
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init`` and ``serve`` to the root command."""
+    app.command("init")(init)
+    app.command("serve")(serve)
+
+
+def init() -> None:
+    """Create what a first run needs (keys, dev certificate, database); reuse what exists."""
+    settings, clock = load_settings(), SystemClock()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    _, created = ensure_master_key(settings.effective_master_key_file, clock, settings.env)
+    _report("master key", settings.effective_master_key_file, created=created)
+    if settings.tls_cert_file is None:
+        status = ensure_dev_certificate(settings.tls_dir, clock.now())
+        typer.echo(f"development certificate {settings.tls_dir}: {status}")
+    _init_database(settings, clock)
+
+
+def _init_database(settings: Settings, clock: Clock) -> None:
+    engine = build_engine(settings.effective_database_url)
+    try:
+        migrate.upgrade(engine)
+        with transaction(session_factory(engine)) as session:
+            installation, created = ensure_installation(session, clock, settings.env)
+        _report("database", f"revision {migrate.current_revision(engine)}", created=created)
+        typer.echo(f"installation {installation.id}")
+    finally:
+        engine.dispose()
+
+
+def _report(what: str, where: object, *, created: bool) -> None:
+    typer.echo(f"{what} {where}: {'created' if created else 'reused'}")
+
+
+def serve() -> None:
+    """Serve the API over HTTPS only (TLS 1.2+, 1.3 preferred) on the configured address."""
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json=settings.log_format == "json")
+    run_server(create_app(settings), settings)

@@ -1,0 +1,179 @@
+"""Settings: one frozen object, read from ``TRADEGUARD_*`` variables and an optional ``.env``."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
+
+from tradeguard.core.errors import ConfigurationError
+
+ENV_PREFIX = "TRADEGUARD_"
+MASK = "**********"
+
+
+class Environment(StrEnum):
+    """Where the service runs; production refuses development material."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    """How log lines are rendered."""
+
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class UnknownKeysSource(PydanticBaseSettingsSource):
+    """Rejects ``TRADEGUARD_*`` environment variables that name no setting."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # noqa: ANN401, ARG002 - the base class signature
+        """Contribute no values; this source only validates."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Raise if the environment holds a prefixed key that is not a field."""
+        known = {f"{ENV_PREFIX}{name}".upper() for name in self.settings_cls.model_fields}
+        unknown = sorted(
+            key
+            for key in os.environ
+            if key.upper().startswith(ENV_PREFIX) and key.upper() not in known
+        )
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+        return {}
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one TradeGuard process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    var_dir: Path = Field(default=Path("var"), description="Runtime files: database, keys, TLS")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite file under var_dir"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    tls_cert_file: Path | None = Field(default=None, description="PEM chain; default dev cert")
+    tls_key_file: Path | None = Field(default=None, description="PEM key; default dev key")
+    master_key_file: Path | None = Field(
+        default=None, description="Key-encryption key file; default var_dir/keys/master.key"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token required on /metrics; required in production"
+    )
+    hsts_max_age: int = Field(default=63_072_000, ge=0)
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.JSON
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            backend = make_url(value.get_secret_value()).get_backend_name()
+            if backend not in {"sqlite", "postgresql"}:
+                raise ValueError(f"unsupported database backend {backend!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Check for unknown variables before reading the usual sources."""
+        return (
+            UnknownKeysSource(settings_cls),
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use, the SQLite default when none is set."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.var_dir / 'tradeguard.db'}"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return make_url(self.effective_database_url).get_backend_name() == "sqlite"
+
+    @property
+    def tls_dir(self) -> Path:
+        """Where the development certificate authority and certificate live."""
+        return self.var_dir / "tls"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        """The master key file in use."""
+        return self.master_key_file or self.var_dir / "keys" / "master.key"
+
+    @property
+    def is_production(self) -> bool:
+        """Whether production rules apply."""
+        return self.env is Environment.PRODUCTION
+
+
+def load_settings(**overrides: Any) -> Settings:  # noqa: ANN401 - settings values are of many types
+    """Read settings, turning validation failures into one clear configuration error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+def display_settings(settings: Settings) -> dict[str, str]:
+    """The effective configuration as strings, every secret masked."""
+    shown: dict[str, str] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if name == "database_url":
+            shown[name] = _masked_url(settings.effective_database_url)
+        elif isinstance(value, SecretStr):
+            shown[name] = MASK
+        else:
+            shown[name] = "" if value is None else str(value)
+    return shown
+
+
+def _masked_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

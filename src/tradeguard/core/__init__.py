@@ -1,0 +1,1 @@
+"""Core primitives shared by every package: clock, ids, money, canonical JSON, errors."""

@@ -1,0 +1,32 @@
+"""Atomic file writes with explicit permissions, for keys and certificates."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+PRIVATE_MODE = 0o600
+PUBLIC_MODE = 0o644
+
+
+def write_atomically(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)  # noqa: PTH101 - umask may have narrowed the creation mode
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def is_private(path: Path) -> bool:
+    """Whether only the owner may read or write ``path``."""
+    return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0

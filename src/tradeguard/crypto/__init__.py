@@ -1,0 +1,1 @@
+"""Cryptography: the master key, and later the keyring, field encryption and signing keys."""

@@ -1,0 +1,1 @@
+"""Storage: engine, declarative base, sessions and migrations."""

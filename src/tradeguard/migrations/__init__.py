@@ -1,0 +1,1 @@
+"""Alembic revisions; loaded by path, never edited once released."""

@@ -1,0 +1,47 @@
+"""The services one application instance wires together, and how routes reach them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.config import Settings
+from tradeguard.core.clock import Clock
+from tradeguard.crypto.master_key import MasterKey
+from tradeguard.db.session import transaction
+from tradeguard.web.metrics import HttpMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Collaborators shared by every request of one application."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker[Session]
+    master_key: MasterKey
+    metrics: HttpMetrics
+
+
+def get_services(request: Request) -> Services:
+    """The application's services (set by ``create_app``)."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_db_session(services: ServicesDep) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns and rolls back if it raises."""
+    with transaction(services.sessions) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db_session)]

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every domain: middleware, problems, metrics, health, docs."""

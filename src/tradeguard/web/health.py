@@ -1,0 +1,123 @@
+"""Liveness, readiness and metrics endpoints for load balancers and monitoring."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.responses import Response
+
+from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, ReasonCode
+from tradeguard.db.migrate import current_revision, head_revision
+from tradeguard.services import Services, ServicesDep
+
+router = APIRouter(tags=["operations"])
+NOT_READY = ProblemType("not-ready", "Service not ready", 503)
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Liveness(BaseModel):
+    """The process is up and serving."""
+
+    status: str
+
+
+class Check(BaseModel):
+    """One readiness check with what it saw."""
+
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    """All readiness checks passed; warnings do not make the service unready."""
+
+    status: str
+    checks: dict[str, Check]
+    warnings: list[str]
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+def healthz() -> Liveness:
+    """Answer without touching any dependency."""
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable, migrations current, keys loaded",
+    responses={503: {"description": "A check failed (problem+json with the checks)"}},
+)
+def readyz(services: ServicesDep) -> Readiness:
+    """Run every readiness check; any failure answers 503 with all results."""
+    checks = {
+        "database": _database_check(services),
+        "migrations": _migrations_check(services),
+        "keys": _keys_check(services),
+    }
+    if not all(check.ok for check in checks.values()):
+        raise ProblemError(
+            NOT_READY,
+            ReasonCode.SERVICE_UNAVAILABLE,
+            "One or more readiness checks failed.",
+            extensions={"checks": {name: check.model_dump() for name, check in checks.items()}},
+        )
+    return Readiness(status="ready", checks=checks, warnings=[])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: request counts and latency by route and status",
+    response_class=Response,
+    responses={200: {"content": {PROMETHEUS_CONTENT_TYPE: {}}}, 401: {"description": "Token"}},
+)
+def metrics(
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Expose the registry; a bearer token guards it when one is configured."""
+    _require_metrics_token(services, authorization)
+    return Response(services.metrics.exposition(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def _require_metrics_token(services: Services, authorization: str | None) -> None:
+    expected = services.settings.metrics_token
+    if expected is None:
+        return
+    supplied = (authorization or "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(supplied, expected.get_secret_value().encode()):
+        raise ProblemError(
+            UNAUTHORIZED,
+            ReasonCode.AUTH_REQUIRED,
+            "A valid metrics bearer token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
+def _database_check(services: Services) -> Check:
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return Check(ok=False, detail=f"unreachable ({type(exc).__name__})")
+    return Check(ok=True, detail=services.engine.dialect.name)
+
+
+def _migrations_check(services: Services) -> Check:
+    try:
+        current, head = current_revision(services.engine), head_revision()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return Check(ok=False, detail=f"unknown ({type(exc).__name__})")
+    return Check(ok=current == head, detail=f"at {current}, head {head}")
+
+
+def _keys_check(services: Services) -> Check:
+    key = services.master_key
+    try:
+        working = key.self_test()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return Check(ok=False, detail=f"master key failed ({type(exc).__name__})")
+    return Check(ok=working, detail=f"master key {key.key_id}")

@@ -1,0 +1,134 @@
+"""Middleware every request passes: request id, access log, metrics, error net, security headers."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tradeguard.core.ids import new_id
+from tradeguard.logs import get_logger
+from tradeguard.web.metrics import UNMATCHED_ROUTE, HttpMetrics
+from tradeguard.web.problems import internal_error_response
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's own request id is kept for correlation only when it is short and plain.
+ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+STATIC_PREFIX = "/static/"
+
+log = get_logger("tradeguard.http")
+
+
+class RequestContextMiddleware:
+    """Give each request an id, log and measure it, and turn any crash into a problem 500."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        scope.setdefault("state", {})["request_id"] = request_id
+        exchange = _Exchange(started=time.perf_counter())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception("http.unhandled_error", path=scope.get("path", ""))
+                if not exchange.status_sent:
+                    await internal_error_response(scope)(scope, receive, send_with_id)
+            finally:
+                self._record(scope, exchange)
+
+    def _record(self, scope: Scope, exchange: _Exchange) -> None:
+        elapsed = time.perf_counter() - exchange.started
+        route = _route_template(scope)
+        self.metrics.observe(scope["method"], route, exchange.status, elapsed)
+        log.info(
+            "http.request",
+            method=scope["method"],
+            route=route,
+            status=exchange.status,
+            latency_ms=round(elapsed * 1000, 3),
+        )
+
+
+@dataclass(slots=True)
+class _Exchange:
+    started: float
+    status: int = 0
+
+    @property
+    def status_sent(self) -> bool:
+        return self.status != 0
+
+
+def _request_id(supplied: str | None) -> str:
+    if supplied is not None and ACCEPTABLE_REQUEST_ID.fullmatch(supplied):
+        return supplied
+    return str(new_id())
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Add HSTS, CSP, nosniff, referrer, framing and cache headers to every response."""
+
+    def __init__(self, app: ASGIApp, hsts_max_age: int) -> None:
+        self.app = app
+        self.fixed_headers = {
+            "Strict-Transport-Security": f"max-age={hsts_max_age}; includeSubDomains",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "Cross-Origin-Opener-Policy": "same-origin",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_static = scope["path"].startswith(STATIC_PREFIX)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._decorate(MutableHeaders(scope=message), is_static=is_static)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _decorate(self, headers: MutableHeaders, *, is_static: bool) -> None:
+        headers.update(self.fixed_headers)
+        is_page = headers.get("content-type", "").startswith("text/html")
+        headers["Content-Security-Policy"] = PAGE_POLICY if is_page else API_POLICY
+        headers["Cache-Control"] = "public, max-age=3600" if is_static else "no-store"

@@ -1,0 +1,195 @@
+"""Shared fixtures: settings, databases on both backends, the app and its client."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from tradeguard.app import create_app
+from tradeguard.config import Settings
+from tradeguard.core.clock import FixedClock
+from tradeguard.crypto.master_key import ensure_master_key
+from tradeguard.db import migrate
+from tradeguard.db.base import Base
+from tradeguard.db.engine import build_engine
+from tradeguard.db.session import session_factory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+
+def require_service(reason: str) -> None:
+    """Skip for lack of a service, except in CI, where the service is required."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer TRADEGUARD_* variable or .env file leaks into a test."""
+    for key in list(os.environ):
+        if key.upper().startswith("TRADEGUARD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(FROZEN_START)
+
+
+@pytest.fixture
+def foreign_certificate(tmp_path: Path, clock: FixedClock) -> tuple[Path, Path]:
+    """A self-signed P-256 certificate and key not issued by the development CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Broker LLC")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(clock.now())
+        .not_valid_after(clock.now() + timedelta(days=90))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "foreign.pem", tmp_path / "foreign.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """A migrated database on one backend, shared by the tests of a session."""
+
+    __test__ = False
+    backend: str
+    url: str
+    engine: Engine
+
+
+def _postgres_database() -> Iterator[TestDatabase]:
+    admin = make_url(POSTGRES_ADMIN_URL)
+    name = f"tradeguard_test_{uuid.uuid4().hex[:12]}"
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin_connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        require_service(f"PostgreSQL not reachable at {admin.host}:{admin.port}: {exc}")
+    with admin_connection:
+        admin_connection.execute(f'CREATE DATABASE "{name}"')
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        engine = build_engine(url)
+        try:
+            migrate.upgrade(engine)
+            yield TestDatabase("postgresql", url, engine)
+        finally:
+            engine.dispose()
+            admin_connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _sqlite_database(directory: Path) -> Iterator[TestDatabase]:
+    url = f"sqlite:///{directory / 'tradeguard.db'}"
+    engine = build_engine(url)
+    migrate.upgrade(engine)
+    yield TestDatabase("sqlite", url, engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestDatabase]:
+    """A migrated database per backend: SQLite always, PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        yield from _sqlite_database(tmp_path_factory.mktemp("sqlite"))
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def db_session(database: TestDatabase) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with database.engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def clean_database(database: TestDatabase) -> Iterator[TestDatabase]:
+    """The shared database, emptied of rows after a test that commits through the app."""
+    yield database
+    with session_factory(database.engine).begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+
+
+def make_settings(var_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: its own var dir, no .env file."""
+    values: dict[str, object] = {"var_dir": var_dir}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings_for(
+    tmp_path: Path, clean_database: TestDatabase, clock: FixedClock
+) -> Callable[..., Settings]:
+    """Build settings on the test database with a master key in place; overrides allowed."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {"database_url": clean_database.url}
+        values.update(overrides)
+        built = make_settings(tmp_path / "var", **values)
+        ensure_master_key(built.effective_master_key_file, clock, built.env)
+        return built
+
+    return build
+
+
+@pytest.fixture
+def settings(settings_for: Callable[..., Settings]) -> Settings:
+    return settings_for()
+
+
+@pytest.fixture
+def app(settings: Settings, clean_database: TestDatabase, clock: FixedClock) -> FastAPI:
+    return create_app(settings, clock=clock, engine=clean_database.engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+        yield test

@@ -1,0 +1,79 @@
+"""Readiness and metrics: what operators and load balancers rely on."""
+
+from __future__ import annotations
+
+import re
+
+from alembic import command
+from fastapi.testclient import TestClient
+
+from tradeguard.app import create_app
+from tradeguard.db.migrate import alembic_config, head_revision
+
+
+def test_readyz_when_all_checks_pass_then_ready(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"database", "migrations", "keys"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert body["checks"]["migrations"]["detail"] == f"at {head_revision()}, head {head_revision()}"
+
+
+def test_readyz_when_database_falls_behind_then_503_problem_naming_the_check(
+    settings, clean_database, clock
+) -> None:
+    app = create_app(settings, clock=clock, engine=clean_database.engine)
+    command.downgrade(alembic_config(clean_database.engine), "base")
+    try:
+        with TestClient(app, base_url="https://testserver") as client:
+            response = client.get("/readyz")
+    finally:
+        command.upgrade(alembic_config(clean_database.engine), "head")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["reason_code"] == "SERVICE_UNAVAILABLE"
+    assert body["checks"]["migrations"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+
+
+def _sample(exposition: str, route: str, status: str) -> float:
+    pattern = (
+        r'^tradeguard_http_requests_total\{method="GET",route="'
+        + re.escape(route)
+        + r'",status="'
+        + status
+        + r'"\} (\S+)$'
+    )
+    match = re.search(pattern, exposition, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_when_requests_served_then_counted_by_route_and_status(client: TestClient) -> None:
+    client.get("/healthz")
+    client.get("/healthz")
+    client.get("/no/such/path")
+    exposition = client.get("/metrics").text
+    assert _sample(exposition, "/healthz", "200") == 2.0
+    assert _sample(exposition, "<unmatched>", "404") == 1.0
+    assert (
+        'tradeguard_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz",status="200"}'
+        in exposition
+    )
+
+
+def test_metrics_when_token_configured_then_required(settings_for, clean_database, clock) -> None:
+    guarded = settings_for(metrics_token="s3cret-metrics")
+    app = create_app(guarded, clock=clock, engine=clean_database.engine)
+    with TestClient(app, base_url="https://testserver") as client:
+        refused = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics"})
+    assert refused.status_code == 401
+    assert refused.json()["reason_code"] == "AUTH_REQUIRED"
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert allowed.status_code == 200
+    assert "tradeguard_http_requests_total" in allowed.text
