@@ -83,12 +83,15 @@ _SEGMENT_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 
 # Cheap gate: a string with none of these cannot match any rule below.
 _TRIGGER_RE = re.compile(r"[\d=:]|eyJ|[Bb]earer|BEARER|Basic")
-_DSN_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)[^\s@/?#]+(?=@)")
+# The look-behinds anchor each match at a word start, keeping the scans linear on long words.
+_DSN_RE = re.compile(
+    r"(?P<head>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)[^\s@/?#]+(?=@)"
+)
 _AUTH_SCHEME_RE = re.compile(
     r"(?P<scheme>[Bb]earer|BEARER)\s+[A-Za-z0-9\-._~+/]+=*|(?P<basic>Basic)\s+[A-Za-z0-9+/]{8,}=*"
 )
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
-_KEY_SEP_RE = re.compile(r"(?P<key>[A-Za-z_][\w.\-]*)[\"']?\s*[=:]\s*")
+_KEY_SEP_RE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]*)[\"']?\s*[=:]\s*")
 _VALUE_RE = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|[^\s&;,\"']+")
 _DIGIT_RUN_RE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
 _DIGIT_GROUP_RE = re.compile(r"\d+")

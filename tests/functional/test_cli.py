@@ -64,7 +64,7 @@ def test_init_when_run_twice_then_second_run_reuses_everything(cli: Cli, tmp_pat
     assert "created" in first.out
     assert "created" not in second.out
     assert "reused" in second.out
-    installation = re.compile(r"installation (\S+)")
+    installation = re.compile(r"installation (\S+):")
     assert installation.findall(first.out) == installation.findall(second.out)
     assert tls.cert.read_bytes() == cert_before
     assert (tmp_path / "var" / "keys" / "master.key").read_bytes() == key_before

@@ -1,6 +1,7 @@
 import io
 import json
 import logging
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -442,6 +443,13 @@ def test_configure_logging_when_console_mode_then_readable_and_redacted() -> Non
 def test_redact_when_plain_text_then_same_object_returned() -> None:
     message = "user opened the orders page"
     assert logs.redact(message) is message
+
+
+@pytest.mark.parametrize("text", ["a" * 20_000 + " b:", "eyJ" + "a" * 20_000, "x" * 60_000 + "://"])
+def test_redact_when_long_word_then_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    assert logs.redact(text) == text
+    assert time.perf_counter() - started < 1.0  # quadratic scanning takes over 10 s here
 
 
 def test_redact_when_nested_containers_then_structure_kept() -> None:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def init() -> None:
     """Create what a first run needs (keys, dev certificate, database); reuse what exists."""
     settings, clock = load_settings(), SystemClock()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     _, created = ensure_master_key(settings.effective_master_key_file, clock, settings.env)
     _report("master key", settings.effective_master_key_file, created=created)
     if settings.tls_cert_file is None:
@@ -41,8 +41,8 @@ def _init_database(settings: Settings, clock: Clock) -> None:
         migrate.upgrade(engine)
         with transaction(session_factory(engine)) as session:
             installation, created = ensure_installation(session, clock, settings.env)
-        _report("database", f"revision {migrate.current_revision(engine)}", created=created)
-        typer.echo(f"installation {installation.id}")
+        typer.echo(f"database at revision {migrate.current_revision(engine)}")
+        _report("installation", installation.id, created=created)
     finally:
         engine.dispose()
 

@@ -27,7 +27,7 @@ def build_engine(url: str, **options: Any) -> Engine:  # noqa: ANN401 - passed t
 
 def _sqlite_engine(url: str, database: str | None, **options: Any) -> Engine:  # noqa: ANN401 - passed through
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
     event.listen(engine, "connect", _apply_sqlite_pragmas)
     return engine

@@ -41,7 +41,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz", summary="Liveness: the process is up")
-def healthz() -> Liveness:
+async def healthz() -> Liveness:
     """Answer without touching any dependency."""
     return Liveness(status="ok")
 

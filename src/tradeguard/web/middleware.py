@@ -19,6 +19,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's own request id is kept for correlation only when it is short and plain.
 ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 STATIC_PREFIX = "/static/"
+STATIC_CACHE = b"public, max-age=3600"
+NO_STORE = b"no-store"
 
 log = get_logger("tradeguard.http")
 
@@ -103,14 +105,19 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, hsts_max_age: int) -> None:
         self.app = app
-        self.fixed_headers = {
-            "Strict-Transport-Security": f"max-age={hsts_max_age}; includeSubDomains",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
-            "Cross-Origin-Opener-Policy": "same-origin",
-            "Cross-Origin-Resource-Policy": "same-origin",
-            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        fixed = {
+            "strict-transport-security": f"max-age={hsts_max_age}; includeSubDomains",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "x-frame-options": "DENY",
+            "cross-origin-opener-policy": "same-origin",
+            "cross-origin-resource-policy": "same-origin",
+            "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        }
+        self.fixed = [(name.encode(), value.encode()) for name, value in fixed.items()]
+        self.managed = {name for name, _ in self.fixed} | {
+            b"content-security-policy",
+            b"cache-control",
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,17 +125,24 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_static = scope["path"].startswith(STATIC_PREFIX)
+        cache_control = STATIC_CACHE if scope["path"].startswith(STATIC_PREFIX) else NO_STORE
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self._decorate(MutableHeaders(scope=message), is_static=is_static)
+                message["headers"] = self._headers(message.get("headers", []), cache_control)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _decorate(self, headers: MutableHeaders, *, is_static: bool) -> None:
-        headers.update(self.fixed_headers)
-        is_page = headers.get("content-type", "").startswith("text/html")
-        headers["Content-Security-Policy"] = PAGE_POLICY if is_page else API_POLICY
-        headers["Cache-Control"] = "public, max-age=3600" if is_static else "no-store"
+    def _headers(
+        self, original: list[tuple[bytes, bytes]], cache_control: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        kept = [(name, value) for name, value in original if name.lower() not in self.managed]
+        content_type = next((value for name, value in kept if name.lower() == b"content-type"), b"")
+        policy = PAGE_POLICY if content_type.startswith(b"text/html") else API_POLICY
+        return [
+            *kept,
+            *self.fixed,
+            (b"content-security-policy", policy.encode()),
+            (b"cache-control", cache_control),
+        ]
