@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
+from tradeguard.crypto.runtime import build_crypto
 from tradeguard.db import migrate
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
@@ -184,8 +186,16 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
     return settings_for()
 
 
+def provision_keysets(settings: Settings, engine: Engine, clock: FixedClock) -> None:
+    """Create the keysets ``tradeguard init`` would create, under the settings' master key."""
+    crypto = build_crypto(settings, clock, MemoryKeyEventRecorder())
+    with session_factory(engine).begin() as session:
+        crypto.keyring.ensure_keysets(session)
+
+
 @pytest.fixture
 def app(settings: Settings, clean_database: TestDatabase, clock: FixedClock) -> FastAPI:
+    provision_keysets(settings, clean_database.engine, clock)
     return create_app(settings, clock=clock, engine=clean_database.engine)
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 from tradeguard import __version__
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.crypto.master_key import load_master_key
+from tradeguard.crypto.events import LogKeyEventRecorder
+from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
+from tradeguard.crypto.runtime import Crypto, build_crypto
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import session_factory
@@ -61,21 +63,28 @@ def create_app(
 
 def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -> Services:
     """Connect to the database and load keys, checking both before anything is served."""
-    master_key = load_master_key(settings.effective_master_key_file)
-    check_production(settings, master_key)
+    crypto = build_crypto(settings, clock, LogKeyEventRecorder())
+    check_production(settings, crypto.kek)
     owned = engine is None
     engine = engine or build_engine(settings.effective_database_url)
     try:
         require_current(engine)
+        return _wire(settings, clock, engine, crypto)
     except Exception:
         if owned:
             engine.dispose()
         raise
+
+
+def _wire(settings: Settings, clock: Clock, engine: Engine, crypto: Crypto) -> Services:
+    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
+    with sessions() as session:
+        crypto.keyring.load(session)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        sessions=session_factory(engine),
-        master_key=master_key,
+        sessions=sessions,
+        crypto=crypto,
         metrics=HttpMetrics(),
     )

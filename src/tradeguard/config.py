@@ -28,6 +28,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class KekProvider(StrEnum):
+    """Where the key-encryption key lives."""
+
+    LOCAL = "local"
+    VAULT = "vault"
+
+
 class LogFormat(StrEnum):
     """How log lines are rendered."""
 
@@ -79,6 +86,16 @@ class Settings(BaseSettings):
     master_key_file: Path | None = Field(
         default=None, description="Key-encryption key file; default var_dir/keys/master.key"
     )
+    kek_provider: KekProvider = Field(
+        default=KekProvider.LOCAL, description="local master-key file or Vault transit"
+    )
+    vault_url: str | None = Field(
+        default=None, description="Vault address, e.g. https://vault:8200"
+    )
+    vault_token: SecretStr | None = Field(default=None, description="Vault token for transit")
+    vault_transit_mount: str = "transit"
+    vault_transit_key: str = "tradeguard"
+    key_rotation_days: int = Field(default=90, ge=1, le=3650)
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )

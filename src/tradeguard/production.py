@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tradeguard.config import Environment, Settings
 from tradeguard.core.errors import ConfigurationError
-from tradeguard.crypto.master_key import MasterKey
+from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
 from tradeguard.tls import is_development_certificate
 
 
-def production_problems(settings: Settings, master_key: MasterKey) -> list[str]:
+def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
     """Everything that makes ``settings`` unfit for production, as sentences."""
     problems: list[str] = []
     if settings.uses_sqlite:
@@ -17,17 +17,17 @@ def production_problems(settings: Settings, master_key: MasterKey) -> list[str]:
         problems.append("set TRADEGUARD_TLS_CERT_FILE and TRADEGUARD_TLS_KEY_FILE")
     elif is_development_certificate(settings.tls_cert_file):
         problems.append(f"{settings.tls_cert_file} is the development certificate")
-    if master_key.environment != Environment.PRODUCTION:
-        problems.append(f"master key {master_key.key_id} was created for development")
+    if isinstance(kek, LocalKek) and kek.environment != Environment.PRODUCTION:
+        problems.append(f"master key {kek.kek_id} was created for development")
     if settings.metrics_token is None:
         problems.append("set TRADEGUARD_METRICS_TOKEN so /metrics is not public")
     return problems
 
 
-def check_production(settings: Settings, master_key: MasterKey) -> None:
+def check_production(settings: Settings, kek: KeyEncryptionKey) -> None:
     """Raise when production mode is asked for with anything that is not production-grade."""
     if not settings.is_production:
         return
-    problems = production_problems(settings, master_key)
+    problems = production_problems(settings, kek)
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
-from tradeguard.crypto.master_key import MasterKey
+from tradeguard.crypto.runtime import Crypto
 from tradeguard.db.session import transaction
 from tradeguard.web.metrics import HttpMetrics
 
@@ -25,7 +25,7 @@ class Services:
     clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
-    master_key: MasterKey
+    crypto: Crypto
     metrics: HttpMetrics
 
 

@@ -7,6 +7,7 @@ import re
 from alembic import command
 from fastapi.testclient import TestClient
 
+from conftest import provision_keysets
 from tradeguard.app import create_app
 from tradeguard.db.migrate import alembic_config, head_revision
 
@@ -24,6 +25,7 @@ def test_readyz_when_all_checks_pass_then_ready(client: TestClient) -> None:
 def test_readyz_when_database_falls_behind_then_503_problem_naming_the_check(
     settings, clean_database, clock
 ) -> None:
+    provision_keysets(settings, clean_database.engine, clock)
     app = create_app(settings, clock=clock, engine=clean_database.engine)
     command.downgrade(alembic_config(clean_database.engine), "base")
     try:
@@ -66,6 +68,7 @@ def test_metrics_when_requests_served_then_counted_by_route_and_status(client: T
 
 def test_metrics_when_token_configured_then_required(settings_for, clean_database, clock) -> None:
     guarded = settings_for(metrics_token="s3cret-metrics")
+    provision_keysets(guarded, clean_database.engine, clock)
     app = create_app(guarded, clock=clock, engine=clean_database.engine)
     with TestClient(app, base_url="https://testserver") as client:
         refused = client.get("/metrics")

@@ -10,6 +10,7 @@ from pydantic import SecretStr, ValidationError
 from tradeguard.config import MASK, Environment, Settings, display_settings, load_settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ConfigurationError
+from tradeguard.crypto.kek import LocalKek
 from tradeguard.crypto.master_key import generate_master_key
 from tradeguard.production import check_production, production_problems
 from tradeguard.tls import DevCertificatePaths, ensure_dev_certificate
@@ -110,7 +111,7 @@ def test_production_when_everything_production_grade_then_starts(
 ) -> None:
     cert, key = foreign_certificate
     settings = _production(tmp_path, tls_cert_file=cert, tls_key_file=key)
-    check_production(settings, generate_master_key(clock, "production"))
+    check_production(settings, LocalKek(generate_master_key(clock, "production")))
 
 
 def test_production_when_sqlite_then_refused(
@@ -119,7 +120,7 @@ def test_production_when_sqlite_then_refused(
     cert, key = foreign_certificate
     settings = _production(tmp_path, database_url=None, tls_cert_file=cert, tls_key_file=key)
     with pytest.raises(ConfigurationError, match="SQLite"):
-        check_production(settings, generate_master_key(clock, "production"))
+        check_production(settings, LocalKek(generate_master_key(clock, "production")))
 
 
 def test_production_when_development_certificate_then_refused(
@@ -128,7 +129,7 @@ def test_production_when_development_certificate_then_refused(
     ensure_dev_certificate(tmp_path / "tls", clock.now())
     dev = DevCertificatePaths.under(tmp_path / "tls")
     settings = _production(tmp_path, tls_cert_file=dev.cert, tls_key_file=dev.key)
-    problems = production_problems(settings, generate_master_key(clock, "production"))
+    problems = production_problems(settings, LocalKek(generate_master_key(clock, "production")))
     assert problems == [f"{dev.cert} is the development certificate"]
 
 
@@ -137,7 +138,7 @@ def test_production_when_development_secrets_then_refused(
 ) -> None:
     cert, key = foreign_certificate
     settings = _production(tmp_path, tls_cert_file=cert, tls_key_file=key, metrics_token=None)
-    problems = production_problems(settings, generate_master_key(clock, "development"))
+    problems = production_problems(settings, LocalKek(generate_master_key(clock, "development")))
     assert len(problems) == 2
     assert "created for development" in problems[0]
     assert "TRADEGUARD_METRICS_TOKEN" in problems[1]
@@ -146,7 +147,9 @@ def test_production_when_development_secrets_then_refused(
 def test_production_when_no_certificate_configured_then_refused(
     tmp_path: Path, clock: FixedClock
 ) -> None:
-    problems = production_problems(_production(tmp_path), generate_master_key(clock, "production"))
+    problems = production_problems(
+        _production(tmp_path), LocalKek(generate_master_key(clock, "production"))
+    )
     assert problems == ["set TRADEGUARD_TLS_CERT_FILE and TRADEGUARD_TLS_KEY_FILE"]
 
 

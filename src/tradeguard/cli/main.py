@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tradeguard import __version__
-from tradeguard.cli import config_commands, db_commands, server_commands
+from tradeguard.cli import config_commands, db_commands, keys_commands, server_commands
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.logs import redact
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(config_commands.app, name="config")
+app.add_typer(keys_commands.app, name="keys")
 server_commands.register(app)
 
 

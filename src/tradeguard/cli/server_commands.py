@@ -7,7 +7,9 @@ import typer
 from tradeguard.app import create_app
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
+from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
+from tradeguard.crypto.runtime import build_crypto
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import ensure_installation
@@ -37,12 +39,15 @@ def init() -> None:
 
 def _init_database(settings: Settings, clock: Clock) -> None:
     engine = build_engine(settings.effective_database_url)
+    crypto = build_crypto(settings, clock, LogKeyEventRecorder())
     try:
         migrate.upgrade(engine)
         with transaction(session_factory(engine)) as session:
             installation, created = ensure_installation(session, clock, settings.env)
+            keysets = crypto.keyring.ensure_keysets(session)
         typer.echo(f"database at revision {migrate.current_revision(engine)}")
         _report("installation", installation.id, created=created)
+        typer.echo(f"keysets: {len(keysets)} created" if keysets else "keysets: reused")
     finally:
         engine.dispose()
 

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to ``engine``; objects stay usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: Engine, info: dict[str, object] | None = None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; ``info`` reaches every session (field crypto)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 @contextmanager

@@ -48,7 +48,7 @@ async def healthz() -> Liveness:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database reachable, migrations current, keys loaded",
+    summary="Readiness: database reachable, migrations current, keys loaded and not overdue",
     responses={503: {"description": "A check failed (problem+json with the checks)"}},
 )
 def readyz(services: ServicesDep) -> Readiness:
@@ -65,7 +65,7 @@ def readyz(services: ServicesDep) -> Readiness:
             "One or more readiness checks failed.",
             extensions={"checks": {name: check.model_dump() for name, check in checks.items()}},
         )
-    return Readiness(status="ready", checks=checks, warnings=[])
+    return Readiness(status="ready", checks=checks, warnings=_rotation_warnings(services))
 
 
 @router.get(
@@ -115,9 +115,25 @@ def _migrations_check(services: Services) -> Check:
 
 
 def _keys_check(services: Services) -> Check:
-    key = services.master_key
+    keyring = services.crypto.keyring
     try:
-        working = key.self_test()
+        failing = keyring.self_test()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        return Check(ok=False, detail=f"master key failed ({type(exc).__name__})")
-    return Check(ok=working, detail=f"master key {key.key_id}")
+        return Check(ok=False, detail=f"keyring failed ({type(exc).__name__})")
+    if failing:
+        return Check(ok=False, detail=f"keysets failing self-test: {', '.join(failing)}")
+    return Check(ok=True, detail=f"keysets loaded, wrapped by {services.crypto.kek.kek_id}")
+
+
+def _rotation_warnings(services: Services) -> list[str]:
+    try:
+        with services.sessions() as session:
+            statuses = services.crypto.keyring.status(session)
+    except Exception as exc:  # noqa: BLE001 - a warning, never a reason to stop serving
+        return [f"key rotation status unavailable ({type(exc).__name__})"]
+    return [
+        f"keyset {status.name}: primary key {status.primary_key_id} is "
+        f"{status.primary_age_days:.0f} days old, rotation overdue"
+        for status in statuses
+        if status.overdue
+    ]
