@@ -26,7 +26,7 @@ from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.crypto.runtime import build_crypto
+from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db import migrate
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
@@ -190,7 +190,7 @@ def provision_keysets(settings: Settings, engine: Engine, clock: FixedClock) -> 
     """Create the keysets ``tradeguard init`` would create, under the settings' master key."""
     crypto = build_crypto(settings, clock, MemoryKeyEventRecorder())
     with session_factory(engine).begin() as session:
-        crypto.keyring.ensure_keysets(session)
+        provision_keys(crypto, session)
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from sqlalchemy import Engine
 from tradeguard import __version__
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
+from tradeguard.crypto import api as crypto_api
 from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
-from tradeguard.crypto.runtime import Crypto, build_crypto
+from tradeguard.crypto.runtime import Crypto, build_crypto, load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import session_factory
@@ -54,6 +55,7 @@ def create_app(
     app.state.services = services
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(crypto_api.router)
     app.include_router(docs.router)
     docs.mount_static(app)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
@@ -79,7 +81,7 @@ def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -
 def _wire(settings: Settings, clock: Clock, engine: Engine, crypto: Crypto) -> Services:
     sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
     with sessions() as session:
-        crypto.keyring.load(session)
+        load_keys(crypto, session)
     return Services(
         settings=settings,
         clock=clock,

@@ -6,9 +6,11 @@ import re
 
 from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from conftest import provision_keysets
 from tradeguard.app import create_app
+from tradeguard.crypto.models import KeyVersion
 from tradeguard.db.migrate import alembic_config, head_revision
 
 
@@ -80,3 +82,20 @@ def test_metrics_when_token_configured_then_required(settings_for, clean_databas
     assert wrong.status_code == 401
     assert allowed.status_code == 200
     assert "tradeguard_http_requests_total" in allowed.text
+
+
+def test_readyz_when_key_overdue_then_ready_with_rotation_warning(
+    client: TestClient, clean_database
+) -> None:
+    ninety_one_days_ns = 91 * 86_400 * 10**9
+    with clean_database.engine.begin() as connection:
+        connection.execute(
+            update(KeyVersion)
+            .where(KeyVersion.keyset_name == "tax_id")
+            .values(created_at_ns=KeyVersion.created_at_ns - ninety_one_days_ns)
+        )
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    [warning] = response.json()["warnings"]
+    assert warning.startswith("keyset tax_id: primary key")
+    assert "rotation overdue" in warning

@@ -12,6 +12,7 @@ from tradeguard.cli.runtime import command_runtime
 from tradeguard.core.clock import ns_to_datetime, to_rfc3339
 from tradeguard.crypto.keyring import DataClass, KeysetStatus
 from tradeguard.crypto.reencrypt import DEFAULT_BATCH_SIZE, Reencryptor
+from tradeguard.crypto.signing import SigningPurpose
 from tradeguard.db import all_models
 from tradeguard.db.base import Base
 
@@ -94,6 +95,26 @@ def reencrypt(
         )
     if any(report.remaining for report in reports):
         raise typer.Exit(1)
+
+
+@app.command("signing")
+def signing() -> None:
+    """List the public signing keys (audit checkpoints, tokens), active and retired."""
+    with command_runtime() as runtime, runtime.sessions() as session:
+        keys = runtime.crypto.signing.public_keys(session)
+    for key in keys:
+        state = "active" if key.active else "retired"
+        typer.echo(f"{key.purpose.value:<6} {key.key_id}  {state}  {key.public_bytes.hex()}")
+
+
+@app.command("rotate-signing")
+def rotate_signing(
+    purpose: Annotated[SigningPurpose, typer.Option(help="Which signing key to replace.")],
+) -> None:
+    """Make a new signing key active; the old one stays published to verify old signatures."""
+    with command_runtime() as runtime, runtime.sessions() as session, session.begin():
+        key = runtime.crypto.signing.rotate(session, purpose)
+    typer.echo(f"{purpose.value}: new signing key {key.key_id}")
 
 
 def _progress_bar() -> Progress:

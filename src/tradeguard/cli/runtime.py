@@ -13,7 +13,7 @@ from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
-from tradeguard.crypto.runtime import Crypto, build_crypto
+from tradeguard.crypto.runtime import Crypto, build_crypto, load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import session_factory
@@ -40,7 +40,7 @@ def command_runtime() -> Iterator[CommandRuntime]:
         require_current(engine)
         sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
         with sessions() as session:
-            crypto.keyring.load(session)
+            load_keys(crypto, session)
         yield CommandRuntime(settings, clock, engine, crypto, sessions)
     finally:
         engine.dispose()

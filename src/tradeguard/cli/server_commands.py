@@ -9,7 +9,7 @@ from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.crypto.runtime import build_crypto
+from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import ensure_installation
@@ -44,10 +44,10 @@ def _init_database(settings: Settings, clock: Clock) -> None:
         migrate.upgrade(engine)
         with transaction(session_factory(engine)) as session:
             installation, created = ensure_installation(session, clock, settings.env)
-            keysets = crypto.keyring.ensure_keysets(session)
+            keysets = provision_keys(crypto, session)
         typer.echo(f"database at revision {migrate.current_revision(engine)}")
         _report("installation", installation.id, created=created)
-        typer.echo(f"keysets: {len(keysets)} created" if keysets else "keysets: reused")
+        typer.echo(f"keys: {len(keysets)} created" if keysets else "keys: reused")
     finally:
         engine.dispose()
 

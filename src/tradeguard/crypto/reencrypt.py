@@ -189,7 +189,7 @@ class Reencryptor:
         if after is not None:
             statement = statement.where(target.key > after)
         statement = statement.order_by(target.key).limit(self._batch_size)
-        return list(connection.execute(statement).tuples())
+        return list(connection.execute(statement).all())
 
     def _rewrite(
         self,

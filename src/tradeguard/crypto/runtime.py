@@ -15,6 +15,7 @@ from tradeguard.crypto.fields import FieldCrypto, install_field_encryption
 from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
 from tradeguard.crypto.keyring import Keyring
 from tradeguard.crypto.master_key import load_master_key
+from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
 from tradeguard.crypto.subjects import SubjectKeys
 
 
@@ -25,6 +26,7 @@ class Crypto:
     kek: KeyEncryptionKey
     keyring: Keyring
     subjects: SubjectKeys
+    signing: SigningKeyManager
 
     @property
     def field_crypto(self) -> FieldCrypto:
@@ -46,7 +48,21 @@ def build_crypto(settings: Settings, clock: Clock, events: KeyEventRecorder) -> 
     install_field_encryption()
     kek = build_kek(settings)
     keyring = Keyring(kek, clock, events, timedelta(days=settings.key_rotation_days))
-    return Crypto(kek=kek, keyring=keyring, subjects=SubjectKeys(keyring, clock, events))
+    return Crypto(
+        kek=kek,
+        keyring=keyring,
+        subjects=SubjectKeys(keyring, clock, events),
+        signing=SigningKeyManager(kek, clock, events),
+    )
+
+
+def provision_keys(crypto: Crypto, session: Session) -> list[str]:
+    """Create missing keysets and signing keys (``tradeguard init``); returns what was created."""
+    created = crypto.keyring.ensure_keysets(session)
+    for purpose in SigningPurpose:
+        if not crypto.signing.public_keys(session, purpose):
+            created.append(crypto.signing.ensure_active(session, purpose).key_id)
+    return created
 
 
 def require_vault_settings(settings: Settings) -> tuple[str, str]:
@@ -58,6 +74,8 @@ def require_vault_settings(settings: Settings) -> tuple[str, str]:
     return settings.vault_url, settings.vault_token.get_secret_value()
 
 
-def load_keyring(crypto: Crypto, session: Session) -> None:
-    """Load every keyset, failing clearly when one is missing or does not open."""
+def load_keys(crypto: Crypto, session: Session) -> None:
+    """Load every keyset and check every signing purpose has its key; fail clearly if not."""
     crypto.keyring.load(session)
+    for purpose in SigningPurpose:
+        crypto.signing.active(session, purpose)

@@ -184,8 +184,10 @@ class SigningKeyManager:
 
     def ensure_active(self, session: Session, purpose: SigningPurpose) -> SigningKey:
         """The active key of ``purpose``, created (and recorded) when the purpose has none."""
-        _lock_purpose(session, purpose)
         record = _active_record(session, purpose)
+        if record is None:  # lock only to create, so the common call stays read-only
+            _lock_purpose(session, purpose)
+            record = _active_record(session, purpose)
         if record is not None:
             return self._signing_key(record)
         return self._create_first(session, purpose)
@@ -369,7 +371,7 @@ def _lock_purpose(session: Session, purpose: SigningPurpose) -> None:
         statement = text("SELECT pg_advisory_xact_lock(:lock_key)")
         session.execute(statement, {"lock_key": _lock_key(purpose)}, bind_arguments=bind_arguments)
         return
-    return
+    no_op = update(SigningKeyRecord).where(false()).values(active=SigningKeyRecord.active)
     session.execute(no_op, execution_options={"synchronize_session": False})
 
 

@@ -183,8 +183,10 @@ class VaultTransitKek:
     def _returned_plaintext(self, response: object) -> bytes:
         """The decoded plaintext of a decrypt response."""
         encoded = _data_field(response, "plaintext")
+        if encoded is None:
+            raise KekUnavailableError(f"Vault transit key {self.kek_id} returned no plaintext")
         try:
-            return base64.b64decode(encoded or "", validate=True)
+            return base64.b64decode(encoded, validate=True)
         except binascii.Error:
             raise UnwrapError(
                 f"Vault transit key {self.kek_id} returned a malformed plaintext"
@@ -268,20 +270,27 @@ def _check_path(value: str, what: str, *, allow_slashes: bool) -> None:
 
 def _check_url(url: str) -> None:
     """Refuse a URL that would send the token in clear beyond this machine."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        return
-    raise ConfigurationError(
-        "the Vault address must be an https:// URL (plain http:// only on loopback)"
-    )
+    if not _is_safe_url(url):
+        raise ConfigurationError(
+            "the Vault address must be an https:// URL (plain http:// only on loopback)"
+        )
 
 
-def _is_loopback(hostname: str | None) -> bool:
+def _is_safe_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(hostname: str) -> bool:
     if hostname in _LOOPBACK_NAMES:
         return True
     try:
-        return hostname is not None and ip_address(hostname).is_loopback
+        return ip_address(hostname).is_loopback
     except ValueError:
         return False

@@ -15,6 +15,7 @@ import binascii
 import json
 import re
 import secrets
+import socket
 import threading
 import uuid
 from http import HTTPStatus
@@ -26,7 +27,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
-TAG_BYTES = 16
 _OPERATION = re.compile(r"/v1/(?P<mount>.+)/(?P<op>encrypt|decrypt|rewrap)/(?P<key>[^/]+)")
 _ROTATE = re.compile(r"/v1/(?P<mount>.+)/keys/(?P<key>[^/]+)/(?P<op>rotate)")
 _UNSUPPORTED_OPTIONS = frozenset(
@@ -203,24 +203,17 @@ class _FakeVaultServer(ThreadingHTTPServer):
         self.requests = 0
 
 
-class FakeVault:
-    """The fake transit server on a free loopback port, served from a thread."""
+class _Served:
+    """An HTTP server on a free loopback port, served from a thread while entered."""
 
-    def __init__(self, token: str, mount: str = "transit") -> None:
-        self._server = _FakeVaultServer(token, mount)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.token = token
-        self.mount = mount
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
-
-    @property
-    def authenticated_requests(self) -> int:
-        """How many requests carried the right token."""
-        return self._server.requests
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -235,3 +228,54 @@ class FakeVault:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class FakeVault(_Served):
+    """The fake transit server."""
+
+    def __init__(self, token: str, mount: str = "transit") -> None:
+        self._fake = _FakeVaultServer(token, mount)
+        super().__init__(self._fake)
+        self.token = token
+        self.mount = mount
+
+    @property
+    def authenticated_requests(self) -> int:
+        """How many requests carried the right token."""
+        return self._fake.requests
+
+
+class _RedirectHandler(BaseHTTPRequestHandler):
+    server: _RedirectServer
+
+    def do_POST(self) -> None:
+        self.send_response(HTTPStatus.TEMPORARY_REDIRECT)
+        self.send_header("Location", f"{self.server.target}{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+        """Stay quiet."""
+
+
+class _RedirectServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, target: str) -> None:
+        super().__init__(("127.0.0.1", 0), _RedirectHandler)
+        self.target = target
+
+
+class Redirector(_Served):
+    """A server that answers every request with 307 to ``target``, as a Vault standby may."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(_RedirectServer(target))
+
+
+def unused_loopback_port() -> int:
+    """A loopback port nothing listens on (free when asked)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

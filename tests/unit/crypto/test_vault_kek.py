@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import subprocess
-import threading
 import time
 import traceback
 import urllib.error
@@ -21,13 +20,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import hvac
 import pytest
-from fake_vault import FakeVault
+from fake_vault import FakeVault, Redirector, unused_loopback_port
 
 from tradeguard.config import KekProvider, Settings
 from tradeguard.core.clock import FixedClock
@@ -68,7 +66,7 @@ def openbao_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TransitServer]:
     binary = _openbao_binary(request.config)
-    token, port = f"root-{uuid.uuid4().hex}", _free_port()
+    token, port = f"root-{uuid.uuid4().hex}", unused_loopback_port()
     home = tmp_path_factory.mktemp("openbao")
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
@@ -169,13 +167,6 @@ def _tampered(blob: bytes) -> bytes:
     return VAULT_FORMAT + f"{prefix}:{base64.b64encode(sealed).decode()}".encode()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _full_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))
 
@@ -227,6 +218,8 @@ def test_vault_kek_when_given_local_kek_blob_then_unwrap_error(
     local_blob = LocalKek(generate_master_key(clock, "test")).wrap(SECRET, AD)
     with pytest.raises(UnwrapError, match="unknown format"):
         kek.unwrap(local_blob, AD)
+    with pytest.raises(UnwrapError, match="unknown format"):
+        wrapped_key_version(local_blob)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +318,9 @@ def test_vault_kek_blob_never_contains_the_plaintext(kek: VaultTransitKek) -> No
 
 
 def test_vault_kek_when_port_closed_then_unavailable_quickly() -> None:
-    kek = VaultTransitKek.connect(f"http://127.0.0.1:{_free_port()}", "t0ken", key_name="k")
+    kek = VaultTransitKek.connect(
+        f"http://127.0.0.1:{unused_loopback_port()}", "t0ken", key_name="k"
+    )
     started = time.monotonic()
     with pytest.raises(KekUnavailableError, match="unreachable"):
         kek.wrap(SECRET, AD)
@@ -346,34 +341,13 @@ def test_vault_kek_when_vault_hangs_then_unavailable_after_timeout() -> None:
     assert 0.4 < time.monotonic() - started < 3.0
 
 
-class _Redirect(BaseHTTPRequestHandler):
-    target = ""
-
-    def do_POST(self) -> None:
-        self.send_response(307)
-        self.send_header("Location", f"{self.target}{self.path}")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
-        pass
-
-
 def test_vault_kek_when_vault_redirects_then_unavailable_and_token_not_forwarded() -> None:
-    with (
-        FakeVault(token="t0ken") as elsewhere,
-        ThreadingHTTPServer(("127.0.0.1", 0), _Redirect) as redirector,
-    ):
-        _Redirect.target = elsewhere.url
-        threading.Thread(target=redirector.serve_forever, daemon=True).start()
-        kek = VaultTransitKek.connect(
-            f"http://127.0.0.1:{redirector.server_address[1]}", "t0ken", key_name="k"
-        )
+    with FakeVault(token="t0ken") as elsewhere, Redirector(elsewhere.url) as redirector:
+        kek = VaultTransitKek.connect(redirector.url, "t0ken", key_name="k")
         for operation in (lambda: kek.wrap(SECRET, AD), kek.rotate):
             with pytest.raises(KekUnavailableError):
                 operation()
         kek.close()
-        redirector.shutdown()
     assert elsewhere.authenticated_requests == 0
 
 
@@ -385,7 +359,16 @@ def test_vault_kek_default_client_timeout_is_short() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://vault.example:8200", "http://10.0.0.5:8200", "ftp://127.0.0.1", "vault:8200", ""],
+    [
+        "http://vault.example:8200",
+        "http://10.0.0.5:8200",
+        "ftp://127.0.0.1",
+        "vault:8200",
+        "",
+        "https://",
+        "https://[::1",
+        "https://vault.example:port",
+    ],
 )
 def test_vault_kek_when_url_would_expose_token_then_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="https://"):
