@@ -21,29 +21,17 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from support import POSTGRES_ADMIN_URL, provision_keysets, require_service
 from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
-from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db import migrate
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-
-
-def require_service(reason: str) -> None:
-    """Skip for lack of a service, except in CI, where the service is required."""
-    if IN_CI:
-        pytest.fail(f"{reason} (required when CI=true)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -184,13 +172,6 @@ def settings_for(
 @pytest.fixture
 def settings(settings_for: Callable[..., Settings]) -> Settings:
     return settings_for()
-
-
-def provision_keysets(settings: Settings, engine: Engine, clock: FixedClock) -> None:
-    """Create the keysets ``tradeguard init`` would create, under the settings' master key."""
-    crypto = build_crypto(settings, clock, MemoryKeyEventRecorder())
-    with session_factory(engine).begin() as session:
-        provision_keys(crypto, session)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from conftest import provision_keysets
+from support import provision_keysets
 from tradeguard.app import create_app
 from tradeguard.crypto.models import KeyVersion
 from tradeguard.db.migrate import alembic_config, head_revision

@@ -565,8 +565,8 @@ def _refuse_non_empty(engine: Engine, *, force: bool) -> None:
     tables = _tables(engine)
     if tables:
         raise BackupError(
-            f"the target database is not empty ({len(tables)} tables, e.g. {tables[0]}): "
-            "restoring would replace it; pass --force to do so"
+            f"database {engine.url.database} is not empty ({len(tables)} tables, e.g. "
+            f"{tables[0]}): restoring would replace it; pass --force to do so"
         )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from crypto_samples import CryptoKit, Customer, Note
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import StatementError
 
-from conftest import CryptoKit, Customer, Note
 from tradeguard.crypto.fields import (
     ERASED,
     Ciphertext,

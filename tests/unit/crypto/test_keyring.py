@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 import tink
+from crypto_samples import CryptoKit
 from sqlalchemy import select
 
-from conftest import CryptoKit
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.kek import LocalKek

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from crypto_samples import CryptoKit, Customer, Note, SampleBase
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from conftest import CryptoKit, Customer, Note, SampleBase
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.fields import FIELD_CRYPTO_KEY, FieldCrypto

