@@ -63,9 +63,7 @@ def fake_server() -> Iterator[TransitServer]:
 
 
 @pytest.fixture(scope="module")
-def openbao_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TransitServer]:
+def openbao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TransitServer]:
     binary = _openbao_binary()
     token, port = f"root-{uuid.uuid4().hex}", unused_loopback_port()
     home = tmp_path_factory.mktemp("openbao")
