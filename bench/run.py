@@ -21,6 +21,7 @@ def _load(path: Path) -> list[Measurement]:
     if spec is None or spec.loader is None:
         raise ImportError(path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return list(module.run())
 

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import tink
-from sqlalchemy import Column, ColumnElement, Connection, Table, delete, func, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 
 from tradeguard.core.clock import Clock
@@ -176,13 +187,17 @@ class Reencryptor:
         with self._sessions() as session, session.begin():
             connection = session.connection()
             rows = self._rows_after(connection, target, after)
-            rewritten = sum(
-                self._rewrite(connection, target, key, value, primary) for key, value in rows
-            )
+            fresh = [
+                {"row_key": key, "fresh": self._reseal(target, key, value)}
+                for key, value in rows
+                if value is not None and ciphertext_key_id(bytes(value)) != primary
+            ]
+            if fresh:
+                connection.execute(_bulk_update(target), fresh)
             last = rows[-1][0] if rows else after
             if rows:
-                self._save_progress(session, target, last, rewritten)
-        return rewritten, last, len(rows)
+                self._save_progress(session, target, last, len(fresh))
+        return len(fresh), last, len(rows)
 
     def _rows_after(self, connection: Connection, target: Target, after: Any) -> list[Any]:  # noqa: ANN401 - a key of any column type
         statement = select(target.key, target.value).where(*target.selection())
@@ -191,16 +206,7 @@ class Reencryptor:
         statement = statement.order_by(target.key).limit(self._batch_size)
         return list(connection.execute(statement).all())
 
-    def _rewrite(
-        self,
-        connection: Connection,
-        target: Target,
-        key: Any,  # noqa: ANN401 - a key of any column type
-        value: bytes | None,
-        primary: int,
-    ) -> bool:
-        if value is None or ciphertext_key_id(bytes(value)) == primary:
-            return False
+    def _reseal(self, target: Target, key: Any, value: bytes) -> Ciphertext:  # noqa: ANN401 - a key of any column type
         primitive = self._keyring.aead(target.data_class)
         context = target.context(key)
         try:
@@ -209,13 +215,7 @@ class Reencryptor:
             raise ReencryptionError(
                 f"{target.label} row {key} does not decrypt under any enabled key"
             ) from None
-        fresh = Ciphertext(primitive.encrypt(plaintext, context))
-        connection.execute(
-            update(target.table)
-            .where(target.key == key, *target.selection())
-            .values({target.value.name: fresh})
-        )
-        return True
+        return Ciphertext(primitive.encrypt(plaintext, context))
 
     def _count(self, target: Target) -> int:
         with self._sessions() as session:
@@ -264,6 +264,15 @@ class Reencryptor:
                         ReencryptionProgress.column_name == _progress_column(target),
                     )
                 )
+
+
+def _bulk_update(target: Target) -> Update:
+    """One statement, executed for many rows: set the value where the key matches."""
+    return (
+        update(target.table)
+        .where(target.key == bindparam("row_key"), *target.selection())
+        .values({target.value.name: bindparam("fresh")})
+    )
 
 
 def _progress_column(target: Target) -> str:

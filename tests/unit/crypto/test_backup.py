@@ -6,9 +6,11 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,7 +244,7 @@ def test_backup_when_created_then_manifest_names_identity_key_and_checksum(kit: 
     document = json.loads((kit.backup / MANIFEST_FILE).read_text())
     assert document["format"] == "tradeguard-backup/1"
     assert document["backend"] == kit.databases.backend
-    assert document["created_at"] == "2026-11-18T07:06:40.123456789Z"
+    assert document["created_at"] == "2026-11-18T11:06:40.123456789Z"
     assert document["created_at_ns"] == kit.clock.now_ns()
     assert document["key"]["key_id"] == kit.keyring.primary_key_id("backup")
     assert document["data"]["size"] == (kit.backup / DATA_FILE).stat().st_size
@@ -429,6 +431,13 @@ def test_verify_when_manifest_identity_edited_then_does_not_decrypt(
         service.verify(copy)
 
 
+def test_verify_when_manifest_plaintext_size_edited_then_refused(kit: Kit, copy: Path) -> None:
+    _edit_manifest(copy, lambda document: document["data"].update(plaintext_size=7))  # type: ignore[attr-defined]
+    service, _ = kit.service()
+    with pytest.raises(BackupError, match=f"^{copy / DATA_FILE} holds \\d+ bytes .* says 7$"):
+        service.verify(copy)
+
+
 def test_verify_when_created_at_text_edited_then_manifest_refused(kit: Kit, copy: Path) -> None:
     _edit_manifest(copy, lambda document: document.update(created_at="2020-01-01T00:00:00Z"))
     service, _ = kit.service()
@@ -596,14 +605,26 @@ def test_restore_when_sqlite_target_has_stale_wal_then_removed(kit: Kit, tmp_pat
     if kit.databases.backend != "sqlite":
         pytest.skip("SQLite files only")
     target = tmp_path / "restored.db"
-    for suffix in ("-wal", "-shm"):
-        Path(f"{target}{suffix}").write_bytes(b"stale journal of another database")
+    _stale_journal(tmp_path / "old.db", target)
     engine = build_engine(f"sqlite:///{target}")
     service, _ = kit.service()
-    service.restore(kit.backup, engine)
+    service.restore(kit.backup, engine, force=True)
     assert _contents(engine) == kit.contents
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     engine.dispose()
+
+
+def _stale_journal(old: Path, target: Path) -> None:
+    """Leave ``target`` with a valid write-ahead log of another database beside it."""
+    with closing(sqlite3.connect(old)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        connection.execute("CREATE TABLE unrelated (id INTEGER PRIMARY KEY, note TEXT)")
+        connection.execute("INSERT INTO unrelated VALUES (1, 'from another database')")
+        connection.commit()
+        shutil.copyfile(old, target)
+        for suffix in ("-wal", "-shm"):
+            shutil.copyfile(f"{old}{suffix}", f"{target}{suffix}")
 
 
 def _assert_no_scratch_files(db: Db) -> None:
@@ -613,4 +634,4 @@ def _assert_no_scratch_files(db: Db) -> None:
 
 
 def test_rfc3339_ns_when_given_nanoseconds_then_all_nine_digits() -> None:
-    assert rfc3339_ns(1_795_000_000_000_000_001) == "2026-11-18T07:06:40.000000001Z"
+    assert rfc3339_ns(1_795_000_000_000_000_001) == "2026-11-18T11:06:40.000000001Z"

@@ -200,3 +200,15 @@ def test_raw_storage_when_scanned_then_no_plaintext_anywhere(kit: CryptoKit) -> 
     )
     for secret in (EMAIL, SSN, "078051120", ACCOUNT, "PASSPORT-XY123", "12 Elm Street"):
         assert secret.encode() not in blob
+
+
+def test_ciphertext_when_key_id_unknown_then_error_names_field_and_key(kit: CryptoKit) -> None:
+    customer = _customer(kit, account_number=ACCOUNT)
+    stored = bytearray(_raw(kit, "account_number", customer.id))
+    stored[1:5] = (0x7FFF_FFFF).to_bytes(4, "big")
+    table = Customer.__table__
+    kit.session.connection().execute(
+        update(table).where(table.c.id == customer.id).values(account_number=Ciphertext(stored))
+    )
+    with pytest.raises(FieldDecryptionError, match=r"account_number of row .* \(key 2147483647\)"):
+        _reload(kit, customer.id)
