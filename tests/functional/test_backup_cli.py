@@ -14,6 +14,7 @@ import pytest
 import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from typer.models import TyperInfo
 
 from tradeguard import logs
 from tradeguard.cli import backup_commands
@@ -47,7 +48,7 @@ def _backup_group_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Add ``tradeguard backup`` to the root command until cli/main.py registers it."""
     groups = cli_main.app.registered_groups
     if not any(group.name == "backup" for group in groups):
-        info = cli_main.typer.models.TyperInfo(backup_commands.app, name="backup")
+        info = TyperInfo(backup_commands.app, name="backup")
         monkeypatch.setattr(cli_main.app, "registered_groups", [*groups, info])
 
 
@@ -126,7 +127,7 @@ def test_backup_cli_when_round_trip_then_database_restored(
     _initialised(cli)
     created = cli("backup", "create", "backups/first")
     assert created.code == 0, created.err
-    assert created.out.startswith(f"backup backups/first: created backup ")
+    assert created.out.startswith("backup backups/first: created backup ")
     assert f"of {backend} at revision " in created.out
     assert len(created.out.splitlines()) == 1
     for file in (tmp_path / "backups" / "first").iterdir():
