@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -26,11 +27,14 @@ from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.db import migrate
+from tradeguard.db import (
+    all_models,  # noqa: F401 - every table, for cleanup
+    migrate,
+)
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
-from tradeguard.db.session import session_factory
 
+SQLITE_TEMPLATE = "template.db"
 FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 
@@ -106,11 +110,30 @@ def _postgres_database() -> Iterator[TestDatabase]:
 
 
 def _sqlite_database(directory: Path) -> Iterator[TestDatabase]:
-    url = f"sqlite:///{directory / 'tradeguard.db'}"
-    engine = build_engine(url)
+    path = directory / "tradeguard.db"
+    engine = build_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
-    yield TestDatabase("sqlite", url, engine)
     engine.dispose()
+    shutil.copyfile(path, directory / SQLITE_TEMPLATE)
+    yield TestDatabase("sqlite", f"sqlite:///{path}", engine)
+    engine.dispose()
+
+
+def _reset_sqlite(database: TestDatabase) -> None:
+    """Put back the freshly migrated file (append-only triggers forbid deleting audit rows)."""
+    database.engine.dispose()
+    path = Path(str(database.engine.url.database))
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(path.with_name(SQLITE_TEMPLATE), path)
+
+
+def _reset_postgres(database: TestDatabase) -> None:
+    """Delete every row, with triggers off for this session (the test role is a superuser)."""
+    with database.engine.begin() as connection:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -141,9 +164,10 @@ def db_session(database: TestDatabase) -> Iterator[Session]:
 def clean_database(database: TestDatabase) -> Iterator[TestDatabase]:
     """The shared database, emptied of rows after a test that commits through the app."""
     yield database
-    with session_factory(database.engine).begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
+    if database.backend == "sqlite":
+        _reset_sqlite(database)
+    else:
+        _reset_postgres(database)
 
 
 def make_settings(var_dir: Path, **overrides: object) -> Settings:

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto import api as crypto_api
-from tradeguard.crypto.events import LogKeyEventRecorder
-from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
-from tradeguard.crypto.runtime import Crypto, build_crypto, load_keys
+from tradeguard.crypto.runtime import build_kek, load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
-from tradeguard.db.session import session_factory
+from tradeguard.db.session import transaction
+from tradeguard.logs import get_logger
 from tradeguard.production import check_production
 from tradeguard.services import Services
 from tradeguard.web import docs, health
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.web.problems import install_problem_handlers
+from tradeguard.wiring import build_core
 
+MAX_CHECKPOINT_POLL_SECONDS = 10
+log = get_logger("tradeguard.app")
 API_DESCRIPTION = (
     "Security, risk and compliance core for stock-trading platforms. "
     "Errors are RFC 9457 problem documents with a stable `type` and a `reason_code`."
@@ -40,7 +44,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpoints = asyncio.create_task(_checkpoint_periodically(services))
         yield
+        checkpoints.cancel()
         if owns_engine:
             services.engine.dispose()
 
@@ -63,30 +69,46 @@ def create_app(
     return app
 
 
+async def _checkpoint_periodically(services: Services) -> None:
+    """Sign a checkpoint whenever ``audit_checkpoint_seconds`` pass with new events."""
+    interval = min(services.settings.audit_checkpoint_seconds, MAX_CHECKPOINT_POLL_SECONDS)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(_checkpoint_if_due, services)
+        except Exception:
+            log.exception("audit.checkpoint_failed")
+
+
+def _checkpoint_if_due(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        services.audit.checkpoint_if_due(session)
+
+
 def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -> Services:
     """Connect to the database and load keys, checking both before anything is served."""
-    crypto = build_crypto(settings, clock, LogKeyEventRecorder())
-    check_production(settings, crypto.kek)
+    check_production(settings, build_kek(settings))
     owned = engine is None
     engine = engine or build_engine(settings.effective_database_url)
     try:
         require_current(engine)
-        return _wire(settings, clock, engine, crypto)
+        return _wire(settings, clock, engine)
     except Exception:
         if owned:
             engine.dispose()
         raise
 
 
-def _wire(settings: Settings, clock: Clock, engine: Engine, crypto: Crypto) -> Services:
-    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
-    with sessions() as session:
-        load_keys(crypto, session)
+def _wire(settings: Settings, clock: Clock, engine: Engine) -> Services:
+    core = build_core(settings, clock, engine)
+    with core.sessions() as session:
+        load_keys(core.crypto, session)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        sessions=sessions,
-        crypto=crypto,
+        sessions=core.sessions,
+        crypto=core.crypto,
+        audit=core.audit,
         metrics=HttpMetrics(),
     )

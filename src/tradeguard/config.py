@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     vault_transit_mount: str = "transit"
     vault_transit_key: str = "tradeguard"
     key_rotation_days: int = Field(default=90, ge=1, le=3650)
+    audit_witness_file: Path | None = Field(
+        default=None,
+        description="Append-only checkpoint witness; default var_dir/audit-witness.jsonl",
+    )
+    audit_checkpoint_events: int = Field(default=1000, ge=1, le=1_000_000)
+    audit_checkpoint_seconds: int = Field(default=60, ge=1, le=86_400)
+    audit_retention_years: int = Field(default=7, ge=7, le=100)
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )
@@ -159,6 +166,11 @@ class Settings(BaseSettings):
     def effective_master_key_file(self) -> Path:
         """The master key file in use."""
         return self.master_key_file or self.var_dir / "keys" / "master.key"
+
+    @property
+    def effective_witness_file(self) -> Path:
+        """The audit witness file in use."""
+        return self.audit_witness_file or self.var_dir / "audit-witness.jsonl"
 
     @property
     def is_production(self) -> bool:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
 from tradeguard.crypto.runtime import Crypto
@@ -26,6 +27,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     crypto: Crypto
+    audit: AuditTrail
     metrics: HttpMetrics
 
 

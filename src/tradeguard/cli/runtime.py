@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.crypto.events import LogKeyEventRecorder
-from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
-from tradeguard.crypto.runtime import Crypto, build_crypto, load_keys
+from tradeguard.crypto.runtime import Crypto, build_kek, load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
-from tradeguard.db.session import session_factory
+from tradeguard.wiring import build_core
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,19 +27,20 @@ class CommandRuntime:
     engine: Engine
     crypto: Crypto
     sessions: sessionmaker[Session]
+    audit: AuditTrail
 
 
 @contextmanager
 def command_runtime() -> Iterator[CommandRuntime]:
     """Open the configured database and load the keyring; refuses an unmigrated database."""
     settings, clock = load_settings(), SystemClock()
-    crypto = build_crypto(settings, clock, LogKeyEventRecorder())
+    build_kek(settings)
     engine = build_engine(settings.effective_database_url)
     try:
         require_current(engine)
-        sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
-        with sessions() as session:
-            load_keys(crypto, session)
-        yield CommandRuntime(settings, clock, engine, crypto, sessions)
+        core = build_core(settings, clock, engine)
+        with core.sessions() as session:
+            load_keys(core.crypto, session)
+        yield CommandRuntime(settings, clock, engine, core.crypto, core.sessions, core.audit)
     finally:
         engine.dispose()

@@ -7,16 +7,16 @@ import typer
 from tradeguard.app import create_app
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.crypto.runtime import build_crypto, provision_keys
+from tradeguard.crypto.runtime import provision_keys
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import ensure_installation
-from tradeguard.db.session import session_factory, transaction
+from tradeguard.db.session import transaction
 from tradeguard.logs import configure_logging
 from tradeguard.server import serve as run_server
 from tradeguard.tls import ensure_dev_certificate
+from tradeguard.wiring import build_core
 
 
 def register(app: typer.Typer) -> None:
@@ -39,12 +39,12 @@ def init() -> None:
 
 def _init_database(settings: Settings, clock: Clock) -> None:
     engine = build_engine(settings.effective_database_url)
-    crypto = build_crypto(settings, clock, LogKeyEventRecorder())
     try:
         migrate.upgrade(engine)
-        with transaction(session_factory(engine)) as session:
+        core = build_core(settings, clock, engine)
+        with transaction(core.sessions) as session:
             installation, created = ensure_installation(session, clock, settings.env)
-            keysets = provision_keys(crypto, session)
+            keysets = provision_keys(core.crypto, session)
         typer.echo(f"database at revision {migrate.current_revision(engine)}")
         _report("installation", installation.id, created=created)
         typer.echo(f"keys: {len(keysets)} created" if keysets else "keys: reused")

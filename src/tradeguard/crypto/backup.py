@@ -1,27 +1,21 @@
 """Encrypted backups: a consistent snapshot of the database, streamed through Tink.
 
-A backup is a directory (mode 0700) holding two files (mode 0600):
+A backup is a directory (0700) of two files (0600). ``manifest.json`` holds ``format``
+(``tradeguard-backup/1``), ``backup_id`` (UUIDv7), ``created_at`` (RFC 3339 UTC with
+nanoseconds), ``created_at_ns``, ``backend`` (``sqlite``/``postgresql``),
+``installation_id``, ``tradeguard_version``, ``alembic_revision``, ``key`` (keyset
+``backup``, its primary ``key_id``, and the keyset as stored, still wrapped by the KEK:
+base64 ``wrapped_keyset`` and ``kek_id``) and ``data`` (``file``, ``sha256`` and ``size``
+of the ciphertext, ``plaintext_size``). ``data.enc`` is the snapshot (the SQLite file
+from the online backup API, or a ``pg_dump --format=custom`` archive) under Tink's
+streaming AEAD (AES256_GCM_HKDF_1MB) with the ``backup`` keyset; its associated data is
+the canonical JSON of every manifest member but ``data``, so a data file put under
+another manifest, or an edited identity, key id or keyset, does not decrypt.
 
-``manifest.json``
-    ``format`` (``tradeguard-backup/1``), ``backup_id`` (a UUIDv7), ``created_at``
-    (RFC 3339 UTC with nanoseconds) and ``created_at_ns``, ``backend`` (``sqlite`` or
-    ``postgresql``), ``installation_id`` (or null), ``tradeguard_version``,
-    ``alembic_revision``, ``key`` (keyset name ``backup``, its primary ``key_id``, the
-    keyset exactly as stored, still wrapped by the key-encryption key, as base64
-    ``wrapped_keyset`` with the ``kek_id``) and ``data`` (``file``, ``sha256`` and
-    ``size`` of the ciphertext, ``plaintext_size``).
-``data.enc``
-    The snapshot, encrypted with Tink's streaming AEAD (AES256_GCM_HKDF_1MB) under the
-    ``backup`` keyset: the SQLite database file copied by the online backup API, or a
-    ``pg_dump --format=custom`` archive. The associated data is the canonical JSON of
-    every manifest member except ``data``, so a data file moved under another manifest,
-    or a manifest whose identity, key id or keyset was edited, does not decrypt.
-
-The manifest carries the wrapped keyset, so a backup opens with the master key alone,
-also on a machine whose database is gone. A backup is written into a hidden sibling
-directory and renamed into place: the path holds a whole backup or nothing. Plaintext
-touches disk only in a private temporary directory (0700, files 0600) beside the SQLite
-database, removed afterwards; PostgreSQL archives are piped and never written in clear.
+A backup thus opens with the master key alone, also where the database is gone. It is
+written into a hidden sibling directory and renamed into place: whole or absent.
+Plaintext touches disk only in a private temporary directory (0700, files 0600) beside
+the SQLite database, removed afterwards; PostgreSQL archives are piped, never stored.
 """
 
 from __future__ import annotations
@@ -54,7 +48,7 @@ from tradeguard.core.canonical_json import canonical_dumps, canonical_loads
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.ids import new_id
-from tradeguard.core.secure_files import write_atomically
+from tradeguard.core.secure_files import PRIVATE_MODE, write_atomically
 from tradeguard.crypto.events import KeyEventRecorder
 from tradeguard.crypto.keyring import DataClass, Keyring, KeyringError
 from tradeguard.db import migrate
@@ -66,15 +60,14 @@ DATA_FILE = "data.enc"
 BACKUP_KEYSET = DataClass.BACKUP.value
 CHUNK_BYTES = 1 << 20
 PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 SQLITE_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
 POSTGRES_TABLES = (
-    "SELECT n.nspname || '.' || c.relname FROM pg_class c"
-    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-    " AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"
+    "SELECT schemaname || '.' || tablename FROM pg_tables"
+    " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
 )
+# --single-transaction: a restore that fails part-way leaves the database as it was.
+PG_RESTORE_OPTIONS = ("--clean", "--if-exists", "--no-owner", "--single-transaction")
 
 T = TypeVar("T")
 
@@ -153,9 +146,7 @@ class BackupService:
         events: KeyEventRecorder,
         tools: PostgresTools | None = None,
     ) -> None:
-        self._keyring = keyring
-        self._clock = clock
-        self._events = events
+        self._keyring, self._clock, self._events = keyring, clock, events
         self._tools = tools or PostgresTools()
 
     def create(self, path: Path, engine: Engine) -> BackupManifest:
@@ -188,26 +179,23 @@ class BackupService:
         manifest = read_manifest(path)
         backend = engine.dialect.name
         if manifest.backend != backend:
-            raise BackupError(
-                f"{path / MANIFEST_FILE}: a {manifest.backend} backup cannot be restored "
-                f"into a {backend} database"
-            )
-        _refuse_non_empty(engine, force=force)
+            raise BackupError(f"{path}: a {manifest.backend} backup cannot restore into {backend}")
+        if not force:
+            _refuse_non_empty(engine)
         self.verify(path)
         engine.dispose()
         if backend == "sqlite":
             self._restore_sqlite(path, manifest, _sqlite_file(engine.url))
         else:
             self._restore_postgres(path, manifest, engine.url)
-        _check_revision(engine, manifest)
+        if (restored := migrate.current_revision(engine)) != manifest.alembic_revision:
+            raise BackupError(f"restored database is at revision {restored}, not the backup's")
         self._events.record("backup.restored", {**_event_data(manifest, path), "forced": force})
         return manifest
 
-    # Creating ----------------------------------------------------------------
-
     def _identity(self, engine: Engine) -> BackupManifest:
-        if engine.dialect.name == "sqlite" and not _sqlite_file(engine.url).is_file():
-            raise BackupError(f"database file {_sqlite_file(engine.url)} does not exist")
+        if engine.dialect.name == "sqlite" and not (database := _sqlite_file(engine.url)).is_file():
+            raise BackupError(f"database file {database} does not exist")
         revision = migrate.current_revision(engine)
         if revision is None:
             raise BackupError("the database was never migrated: nothing to back up")
@@ -230,13 +218,9 @@ class BackupService:
         data = staging / DATA_FILE
         with self._snapshot(engine) as chunks:
             plaintext_size = self._encrypt(chunks, data, identity.associated_data)
-        manifest = replace(
-            identity,
-            sha256=_synced_sha256(data),
-            size=data.stat().st_size,
-            plaintext_size=plaintext_size,
-        )
-        write_atomically(staging / MANIFEST_FILE, _render(manifest))
+        checksum, size = _synced_sha256(data), data.stat().st_size
+        manifest = replace(identity, sha256=checksum, size=size, plaintext_size=plaintext_size)
+        write_atomically(staging / MANIFEST_FILE, canonical_dumps(manifest.document()) + b"\n")
         return manifest
 
     def _snapshot(self, engine: Engine) -> AbstractContextManager[Iterator[bytes]]:
@@ -255,8 +239,6 @@ class BackupService:
                     size += len(chunk)
         return size
 
-    # Reading -----------------------------------------------------------------
-
     def _plaintext(self, path: Path, manifest: BackupManifest) -> Iterator[bytes]:
         primitive = self._open_keyset(path, manifest)
         data, total = path / DATA_FILE, 0
@@ -274,7 +256,7 @@ class BackupService:
             ) from None
         if total != manifest.plaintext_size:
             raise BackupError(
-                f"{data} holds {total} bytes of data, the manifest says {manifest.plaintext_size}"
+                f"{data} holds {total} bytes, the manifest says {manifest.plaintext_size}"
             )
 
     def _open_keyset(self, path: Path, manifest: BackupManifest) -> streaming_aead.StreamingAead:
@@ -288,8 +270,6 @@ class BackupService:
                 f"{manifest.kek_id}) does not open with this master key: "
                 "wrong master key or tampered manifest"
             ) from None
-
-    # Restoring ---------------------------------------------------------------
 
     def _restore_sqlite(self, path: Path, manifest: BackupManifest, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
@@ -306,27 +286,13 @@ class BackupService:
             staged.replace(target)
 
     def _restore_postgres(self, path: Path, manifest: BackupManifest, url: URL) -> None:
-        conninfo, env = _libpq(url)
-        arguments = [
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",  # a failure part-way leaves the database as it was
-            "--exit-on-error",
-            f"--dbname={conninfo}",
-        ]
         program = self._tools.pg_restore
-        with tempfile.TemporaryFile() as errors:
-            process = _spawn(program, arguments, env, errors, feed=True)
-            try:
-                _feed(cast("IO[bytes]", process.stdin), self._plaintext(path, manifest))
-                process.wait()
-            finally:
-                _stop(process)
-            _require_success(process, program, errors)
-
-
-# Manifest --------------------------------------------------------------------
+        with _pg_client(program, PG_RESTORE_OPTIONS, url, feed=True) as process:
+            sink = cast("IO[bytes]", process.stdin)
+            with suppress(BrokenPipeError):  # pg_restore stopped reading: its exit says why
+                for chunk in self._plaintext(path, manifest):
+                    sink.write(chunk)
+                sink.close()
 
 
 def read_manifest(path: Path) -> BackupManifest:
@@ -389,20 +355,9 @@ def _optional(container: object, key: str, kind: type[T]) -> T | None:
     raise TypeError(f"{key} must be of type {kind.__name__}")
 
 
-def _render(manifest: BackupManifest) -> bytes:
-    return canonical_dumps(manifest.document()) + b"\n"
-
-
 def _event_data(manifest: BackupManifest, path: Path) -> dict[str, object]:
-    return {
-        "backup_id": manifest.backup_id,
-        "path": str(path),
-        "backend": manifest.backend,
-        "key_id": manifest.key_id,
-        "alembic_revision": manifest.alembic_revision,
-        "size": manifest.size,
-        "plaintext_size": manifest.plaintext_size,
-    }
+    sizes = {"size": manifest.size, "plaintext_size": manifest.plaintext_size}
+    return {"backup_id": manifest.backup_id, "key_id": manifest.key_id, "path": str(path), **sizes}
 
 
 def _check_data_file(path: Path, manifest: BackupManifest) -> None:
@@ -411,14 +366,9 @@ def _check_data_file(path: Path, manifest: BackupManifest) -> None:
         raise BackupError(f"{data} is missing")
     size = data.stat().st_size
     if size != manifest.size:
-        raise BackupError(
-            f"{data} is {size} bytes, the manifest says {manifest.size}: truncated or replaced"
-        )
+        raise BackupError(f"{data} is {size} bytes, not {manifest.size}: truncated or replaced")
     if _synced_sha256(data) != manifest.sha256:
         raise BackupError(f"{data} checksum mismatch: its SHA-256 differs from the manifest's")
-
-
-# Files -----------------------------------------------------------------------
 
 
 @contextmanager
@@ -429,7 +379,7 @@ def _private_dir(parent: Path) -> Iterator[Path]:
 
 
 def _private_file(path: Path) -> BufferedWriter:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
     return os.fdopen(descriptor, "wb")
 
 
@@ -442,9 +392,6 @@ def _synced_sha256(file: Path) -> str:
     with file.open("rb") as handle:
         os.fsync(handle.fileno())
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-# SQLite ------------------------------------------------------------------------
 
 
 def _sqlite_file(url: URL) -> Path:
@@ -472,19 +419,9 @@ def _sqlite_snapshot(database: Path) -> Iterator[Iterator[bytes]]:
             yield _chunks(snapshot)
 
 
-# PostgreSQL --------------------------------------------------------------------
-
-
 def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     """A libpq URL without the password, and an environment carrying it in PGPASSWORD."""
-    plain = URL.create(
-        "postgresql",
-        username=url.username,
-        host=url.host,
-        port=url.port,
-        database=url.database,
-        query=url.query,
-    )
+    plain = url._replace(drivername="postgresql", password=None)
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
@@ -494,56 +431,43 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
 @contextmanager
 def _pg_dump(url: URL, program: Path) -> Iterator[Iterator[bytes]]:
     """The ``pg_dump --format=custom`` archive as chunks, straight from the pipe."""
+    with _pg_client(program, ("--format=custom",), url) as process:
+        yield _chunks(cast("IO[bytes]", process.stdout))
+
+
+@contextmanager
+def _pg_client(
+    program: Path, options: tuple[str, ...], url: URL, *, feed: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a client on ``url`` that reads stdin (``feed``) or writes stdout; stopped after."""
+    if not program.is_file():
+        raise BackupError(f"{program} not found: install the PostgreSQL client of the server")
     conninfo, env = _libpq(url)
     with tempfile.TemporaryFile() as errors:
-        process = _spawn(program, ["--format=custom", f"--dbname={conninfo}"], env, errors)
         try:
-            yield _chunks(cast("IO[bytes]", process.stdout))
+            process = subprocess.Popen(  # noqa: S603 - fixed program, arguments built here, no shell
+                [str(program), *options, f"--dbname={conninfo}"],
+                stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL if feed else subprocess.PIPE,
+                stderr=errors,
+                env=env,
+            )
+        except OSError as exc:
+            raise BackupError(f"{program} cannot run: {exc.strerror}") from None
+        try:
+            yield process
             process.wait()
         finally:
             _stop(process)
         _require_success(process, program, errors)
 
 
-def _spawn(
-    program: Path,
-    arguments: list[str],
-    env: dict[str, str],
-    errors: IO[bytes],
-    *,
-    feed: bool = False,
-) -> subprocess.Popen[bytes]:
-    """Start a client program that reads stdin (``feed``) or writes stdout."""
-    if not program.is_file():
-        raise BackupError(f"{program} not found: install the PostgreSQL client of the server")
-    try:
-        return subprocess.Popen(  # noqa: S603 - fixed program path, arguments built here, no shell
-            [str(program), *arguments],
-            stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if feed else subprocess.PIPE,
-            stderr=errors,
-            env=env,
-        )
-    except OSError as exc:
-        raise BackupError(f"{program} cannot run: {exc.strerror}") from None
-
-
-def _feed(sink: IO[bytes], chunks: Iterable[bytes]) -> None:
-    try:
-        for chunk in chunks:
-            sink.write(chunk)
-        sink.close()
-    except BrokenPipeError:
-        return  # the program stopped reading; its exit status says why
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            with suppress(OSError):
-                pipe.close()
+    for pipe in filter(None, (process.stdin, process.stdout)):
+        with suppress(OSError):  # a broken pipe cannot flush what is left
+            pipe.close()
     process.wait()
 
 
@@ -556,33 +480,15 @@ def _require_success(process: subprocess.Popen[bytes], program: Path, errors: IO
     raise BackupError(f"{program.name} failed (exit {process.returncode}): {reported[0]}")
 
 
-# Checks --------------------------------------------------------------------------
-
-
-def _refuse_non_empty(engine: Engine, *, force: bool) -> None:
-    if force:
+def _refuse_non_empty(engine: Engine) -> None:
+    """Refuse a database that holds any table (a SQLite file not yet there holds none)."""
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and not _sqlite_file(engine.url).exists():
         return
-    tables = _tables(engine)
+    with engine.connect() as connection:
+        tables = list(connection.scalars(text(SQLITE_TABLES if sqlite else POSTGRES_TABLES)))
     if tables:
         raise BackupError(
             f"database {engine.url.database} is not empty ({len(tables)} tables, e.g. "
             f"{tables[0]}): restoring would replace it; pass --force to do so"
-        )
-
-
-def _tables(engine: Engine) -> list[str]:
-    """Every table in the database (no file yet means none)."""
-    sqlite = engine.dialect.name == "sqlite"
-    if sqlite and not _sqlite_file(engine.url).exists():
-        return []
-    with engine.connect() as connection:
-        return list(connection.scalars(text(SQLITE_TABLES if sqlite else POSTGRES_TABLES)))
-
-
-def _check_revision(engine: Engine, manifest: BackupManifest) -> None:
-    restored = migrate.current_revision(engine)
-    if restored != manifest.alembic_revision:
-        raise BackupError(
-            f"the restored database is at revision {restored}, "
-            f"the backup says {manifest.alembic_revision}"
         )

@@ -173,7 +173,7 @@ def _seal(mapper: Mapper[Any], connection: Connection, target: object) -> None:
             continue
         if isinstance(value, ErasedValue):
             raise SubjectErasedError(f"{attribute.table}.{attribute.column} was erased")
-        sealed = _encrypt(crypto, connection, attribute, target=target, row_id=row_id, value=value)
+        sealed = _encrypt(crypto, attribute, target=target, row_id=row_id, value=value)
         plaintexts[attribute.key] = value
         setattr(target, attribute.key, Ciphertext(sealed))
         _set_blind_index(crypto.keyring, attribute, target, value)
@@ -187,9 +187,8 @@ def _restore(mapper: Mapper[Any], connection: Connection, target: object) -> Non
         set_committed_value(target, key, plaintext)
 
 
-def _encrypt(  # noqa: PLR0913 - the row, the column and the crypto all matter
+def _encrypt(
     crypto: FieldCrypto,
-    connection: Connection,
     attribute: _EncryptedAttribute,
     *,
     target: object,
@@ -197,18 +196,21 @@ def _encrypt(  # noqa: PLR0913 - the row, the column and the crypto all matter
     value: object,
 ) -> bytes:
     data = _to_bytes(attribute, value)
-    primitive = _aead_for_write(crypto, connection, attribute, target)
+    primitive = _aead_for_write(crypto, attribute, target)
     sealed: bytes = primitive.encrypt(data, attribute.context(row_id))
     return sealed
 
 
 def _aead_for_write(
-    crypto: FieldCrypto, connection: Connection, attribute: _EncryptedAttribute, target: object
+    crypto: FieldCrypto, attribute: _EncryptedAttribute, target: object
 ) -> aead.Aead:
     spec = attribute.spec
     if spec.subject is None:
         return crypto.keyring.aead(spec.data_class)
-    return crypto.subjects.for_writing(connection, _subject_of(target, attribute), spec.data_class)
+    session = object_session(target)
+    if session is None:
+        raise FieldEncryptionError(f"{attribute.table} row is not attached to a session")
+    return crypto.subjects.for_writing(session, _subject_of(target, attribute), spec.data_class)
 
 
 def _set_blind_index(
@@ -291,7 +293,7 @@ def _decrypt(  # noqa: PLR0913 - the row, the column and the crypto all matter
     spec = attribute.spec
     if spec.subject is not None:
         subject = _subject_of(target, attribute)
-        primitive = crypto.subjects.for_reading(session.connection(), subject, spec.data_class)
+        primitive = crypto.subjects.for_reading(session, subject, spec.data_class)
         if primitive is None:
             return ERASED
         return _from_bytes(attribute, _open_with(primitive, attribute, row_id, stored))

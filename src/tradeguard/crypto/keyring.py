@@ -293,6 +293,7 @@ class Keyring:
         self._events.record(
             "key.rotated",
             {"keyset": name, "old_key_id": old_primary, "new_key_id": new_key.key_id},
+            session,
         )
         return int(new_key.key_id)
 
@@ -310,7 +311,7 @@ class Keyring:
         self._store(session, row, keyset)
         for key_id in disabled:
             self._upsert_version(session, name, key_id, KeyStatus.DISABLED)
-        self._events.record("key.disabled", {"keyset": name, "key_ids": disabled})
+        self._events.record("key.disabled", {"keyset": name, "key_ids": disabled}, session)
         return disabled
 
     def self_test(self) -> list[str]:
@@ -376,7 +377,9 @@ class Keyring:
         primary = int(handle.keyset_info().primary_key_id)
         self._upsert_version(session, spec.name, primary, KeyStatus.PRIMARY)
         self._events.record(
-            "key.keyset.created", {"keyset": spec.name, "kind": spec.kind, "key_id": primary}
+            "key.keyset.created",
+            {"keyset": spec.name, "kind": spec.kind.value, "key_id": primary},
+            session,
         )
 
     def _store(self, session: Session, row: StoredKeyset, keyset: tink_pb2.Keyset) -> None:

@@ -58,11 +58,12 @@ def build_crypto(settings: Settings, clock: Clock, events: KeyEventRecorder) -> 
 
 def provision_keys(crypto: Crypto, session: Session) -> list[str]:
     """Create missing keysets and signing keys (``tradeguard init``); returns what was created."""
-    created = crypto.keyring.ensure_keysets(session)
-    for purpose in SigningPurpose:
-        if not crypto.signing.public_keys(session, purpose):
-            created.append(crypto.signing.ensure_active(session, purpose).key_id)
-    return created
+    created = [
+        crypto.signing.ensure_active(session, purpose).key_id
+        for purpose in SigningPurpose
+        if not crypto.signing.public_keys(session, purpose)
+    ]
+    return created + crypto.keyring.ensure_keysets(session)
 
 
 def require_vault_settings(settings: Settings) -> tuple[str, str]:

@@ -220,6 +220,7 @@ class SigningKeyManager:
                 "algorithm": ALGORITHM,
                 "kek_id": self._kek.kek_id,
             },
+            session,
         )
         return new
 
@@ -258,6 +259,7 @@ class SigningKeyManager:
                 "algorithm": ALGORITHM,
                 "kek_id": self._kek.kek_id,
             },
+            session,
         )
         return key
 

@@ -14,7 +14,8 @@ from collections import OrderedDict
 from threading import Lock
 
 import tink
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 from tink import aead, proto_keyset_format, secret_key_access
 
 from tradeguard.core.clock import Clock
@@ -45,32 +46,35 @@ class SubjectKeys:
         self._unwrapped: OrderedDict[bytes, aead.Aead] = OrderedDict()
         self._lock = Lock()
 
-    def for_writing(
-        self, connection: Connection, subject_id: str, data_class: DataClass
-    ) -> aead.Aead:
+    def for_writing(self, session: Session, subject_id: str, data_class: DataClass) -> aead.Aead:
         """The subject's AEAD, created on first use; refuses a shredded subject."""
-        primitive = self.for_reading(connection, subject_id, data_class)
+        primitive = self.for_reading(session, subject_id, data_class)
         if primitive is not None:
             return primitive
-        if self._is_destroyed(connection, subject_id, data_class):
+        if self._is_destroyed(session, subject_id, data_class):
             raise SubjectErasedError(f"subject {subject_id} was erased; {data_class} not writable")
-        return self._create(connection, subject_id, data_class)
+        return self._create(session, subject_id, data_class)
 
     def for_reading(
-        self, connection: Connection, subject_id: str, data_class: DataClass
+        self, session: Session, subject_id: str, data_class: DataClass
     ) -> aead.Aead | None:
         """The subject's AEAD, or None if they have no key or it was destroyed."""
-        wrapped = connection.execute(
-            select(SubjectKey.wrapped).where(
-                SubjectKey.subject_id == subject_id, SubjectKey.data_class == data_class.value
+        wrapped = (
+            session.connection()
+            .execute(
+                select(SubjectKey.wrapped).where(
+                    SubjectKey.subject_id == subject_id, SubjectKey.data_class == data_class.value
+                )
             )
-        ).scalar_one_or_none()
+            .scalar_one_or_none()
+        )
         if wrapped is None:
             return None
         return self._open(wrapped, subject_id, data_class)
 
-    def shred(self, connection: Connection, subject_id: str) -> list[DataClass]:
+    def shred(self, session: Session, subject_id: str) -> list[DataClass]:
         """Destroy every key of the subject; returns the classes whose keys were destroyed."""
+        connection = session.connection()
         rows = connection.execute(
             select(SubjectKey.data_class).where(
                 SubjectKey.subject_id == subject_id, SubjectKey.wrapped.is_not(None)
@@ -85,6 +89,7 @@ class SubjectKeys:
         self._events.record(
             "key.subject.shredded",
             {"subject_id": subject_id, "data_classes": [c.value for c in classes]},
+            session,
         )
         return classes
 
@@ -104,21 +109,25 @@ class SubjectKeys:
                 self._unwrapped.popitem(last=False)
         return primitive
 
-    def _is_destroyed(self, connection: Connection, subject_id: str, data_class: DataClass) -> bool:
-        destroyed = connection.execute(
-            select(SubjectKey.destroyed_at_ns).where(
-                SubjectKey.subject_id == subject_id, SubjectKey.data_class == data_class.value
+    def _is_destroyed(self, session: Session, subject_id: str, data_class: DataClass) -> bool:
+        destroyed = (
+            session.connection()
+            .execute(
+                select(SubjectKey.destroyed_at_ns).where(
+                    SubjectKey.subject_id == subject_id, SubjectKey.data_class == data_class.value
+                )
             )
-        ).scalar_one_or_none()
+            .scalar_one_or_none()
+        )
         return destroyed is not None
 
-    def _create(self, connection: Connection, subject_id: str, data_class: DataClass) -> aead.Aead:
+    def _create(self, session: Session, subject_id: str, data_class: DataClass) -> aead.Aead:
         handle = tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM)
         raw = proto_keyset_format.serialize(handle, secret_key_access.TOKEN)
         wrapped = self._keyring.wrap_key_material(
             data_class, raw, subject_key_context(subject_id, data_class)
         )
-        connection.execute(
+        session.connection().execute(
             insert(SubjectKey).values(
                 subject_id=subject_id,
                 data_class=data_class.value,
@@ -128,6 +137,8 @@ class SubjectKeys:
             )
         )
         self._events.record(
-            "key.subject.created", {"subject_id": subject_id, "data_class": data_class.value}
+            "key.subject.created",
+            {"subject_id": subject_id, "data_class": data_class.value},
+            session,
         )
         return handle.primitive(aead.Aead)

@@ -1,6 +1,7 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
+from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 
-__all__ = ["crypto_models", "installation"]
+__all__ = ["audit_models", "crypto_models", "installation"]

@@ -1,0 +1,127 @@
+"""Checkpoints (signed tree heads) and the witness: an append-only copy outside the database.
+
+A checkpoint states "the first ``tree_size`` events have Merkle root R and chain
+link C", signed with the audit Ed25519 key. Each one is also appended to the
+witness file, so deleting the tail of the trail or rewriting the database with
+recomputed hashes disagrees with what was published.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradeguard.core.canonical_json import canonical_dumps
+from tradeguard.core.errors import TradeGuardError
+from tradeguard.crypto.signing import SigningKey
+
+CHECKPOINT_TYPE = "tradeguard.audit.checkpoint"
+
+
+class WitnessError(TradeGuardError):
+    """The witness file is unreadable or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed tree head."""
+
+    tree_size: int
+    ts_ns: int
+    root_hash: bytes
+    chain_hash: bytes
+    key_id: str
+    signature: bytes
+
+    def signed_message(self) -> bytes:
+        """The bytes the signature covers."""
+        return checkpoint_message(
+            self.tree_size, self.ts_ns, self.root_hash, self.chain_hash, self.key_id
+        )
+
+    def to_json(self, public_key: bytes) -> dict[str, Any]:
+        """The checkpoint as published (witness line, export bundle)."""
+        return {
+            "tree_size": self.tree_size,
+            "ts_ns": self.ts_ns,
+            "root": self.root_hash.hex(),
+            "chain": self.chain_hash.hex(),
+            "key_id": self.key_id,
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+            "public_key": base64.b64encode(public_key).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> tuple[Checkpoint, bytes]:
+        """Parse a published checkpoint and the public key it names."""
+        checkpoint = cls(
+            tree_size=int(document["tree_size"]),
+            ts_ns=int(document["ts_ns"]),
+            root_hash=bytes.fromhex(document["root"]),
+            chain_hash=bytes.fromhex(document["chain"]),
+            key_id=str(document["key_id"]),
+            signature=base64.b64decode(document["signature"], validate=True),
+        )
+        return checkpoint, base64.b64decode(document["public_key"], validate=True)
+
+
+def checkpoint_message(
+    tree_size: int, ts_ns: int, root_hash: bytes, chain_hash: bytes, key_id: str
+) -> bytes:
+    """Canonical bytes of a tree head, which the audit key signs."""
+    return canonical_dumps(
+        {
+            "type": CHECKPOINT_TYPE,
+            "v": 1,
+            "tree_size": tree_size,
+            "ts_ns": ts_ns,
+            "root": root_hash.hex(),
+            "chain": chain_hash.hex(),
+            "key_id": key_id,
+        }
+    )
+
+
+def sign_checkpoint(
+    key: SigningKey, tree_size: int, ts_ns: int, root_hash: bytes, chain_hash: bytes
+) -> Checkpoint:
+    """Sign a tree head with the active audit key."""
+    message = checkpoint_message(tree_size, ts_ns, root_hash, chain_hash, key.key_id)
+    return Checkpoint(tree_size, ts_ns, root_hash, chain_hash, key.key_id, key.sign(message))
+
+
+class Witness:
+    """An append-only JSON-lines file of published checkpoints."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Append checkpoints, one JSON line each, and force them to disk."""
+        payload = "".join(json.dumps(document, sort_keys=True) + "\n" for document in documents)
+        if not payload:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, payload.encode("utf-8"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def read(self) -> list[tuple[Checkpoint, bytes]]:
+        """Every published checkpoint with its public key; an absent file is an empty witness."""
+        if not self.path.exists():
+            return []
+        entries = []
+        for number, line in enumerate(self.path.read_text("utf-8").splitlines(), start=1):
+            try:
+                entries.append(Checkpoint.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise WitnessError(f"{self.path} line {number} is malformed ({exc})") from None
+        return entries

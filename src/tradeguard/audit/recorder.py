@@ -1,0 +1,369 @@
+"""The one audit write path: ``audit.record(session, event_type, actor, ...)``.
+
+Events are written in the caller's transaction, so an event commits with the
+change it describes or not at all. One sequencer orders them: the first event of
+a transaction takes a lock (a transaction-scoped advisory lock on PostgreSQL, the
+database write lock on SQLite) that is held until commit, then numbers, hashes
+and chains each event. Every ``checkpoint_events`` events, or when
+``checkpoint_seconds`` have passed, a signed checkpoint is written in the same
+transaction and appended to the witness once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, event, insert, select, text
+from sqlalchemy.orm import Session
+
+from tradeguard.audit.checkpoints import Checkpoint, Witness, sign_checkpoint
+from tradeguard.audit.merkle import CompactTree
+from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
+from tradeguard.audit.records import (
+    GENESIS_CHAIN,
+    Actor,
+    EventRecord,
+    personal_context,
+    record_hashes,
+)
+from tradeguard.core.canonical_json import canonical_dumps
+from tradeguard.core.clock import NS_PER_SECOND, Clock
+from tradeguard.core.ids import new_id
+from tradeguard.crypto.keyring import DataClass
+from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
+from tradeguard.crypto.subjects import SubjectKeys
+
+STATE_KEY = "tradeguard.audit.state"
+ADVISORY_LOCK_KEY = 0x7467_6175_6469_7400  # "tgaudit\0"
+HEAD_ID = 1
+EVENTS = cast("Table", AuditEventRow.__table__)
+CHECKPOINTS = cast("Table", AuditCheckpointRow.__table__)
+HEAD = cast("Table", AuditHeadRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """When checkpoints are made."""
+
+    every_events: int = 1000
+    every_seconds: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """What ``record`` returns: the event's place in the trail."""
+
+    seq: int
+    event_id: str
+    ts_ns: int
+    leaf_hash: bytes
+
+
+@dataclass(slots=True)
+class _Head:
+    seq: int
+    chain: bytes
+    tree: CompactTree
+    checkpoint_size: int
+    checkpoint_ns: int
+
+
+@dataclass(slots=True)
+class _TransactionState:
+    trail: AuditTrail
+    head: _Head
+    published: list[dict[str, Any]] = field(default_factory=list)
+    stale: bool = False
+
+
+class AuditTrail:
+    """Records events, makes checkpoints; one instance per process."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        subjects: SubjectKeys,
+        signing: SigningKeyManager,
+        witness: Witness,
+        policy: CheckpointPolicy | None = None,
+    ) -> None:
+        self.clock = clock
+        self.subjects = subjects
+        self.signing = signing
+        self.witness = witness
+        self.policy = policy or CheckpointPolicy()
+        install_session_hooks()
+
+    def record(  # noqa: PLR0913 - the fields of an event
+        self,
+        session: Session,
+        event_type: str,
+        actor: Actor,
+        subject: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        personal: Mapping[str, Any] | None = None,
+        personal_subject: str | None = None,
+        request_id: str | None = None,
+    ) -> RecordedEvent:
+        """Append one event in the session's transaction; personal data is encrypted."""
+        state = self._state(session)
+        event_id = str(new_id(self.clock))
+        sealed = self._seal_personal(session, event_id, personal, personal_subject or subject)
+        draft = EventRecord(
+            event_id=event_id,
+            ts_ns=self.clock.now_ns(),
+            event_type=_checked_type(event_type),
+            actor=actor,
+            subject=subject,
+            request_id=request_id,
+            data=dict(data or {}),
+            personal=sealed,
+        )
+        recorded = self._append(session, state.head, draft)
+        if self._checkpoint_due(state.head):
+            self._checkpoint(session, state)
+        return recorded
+
+    def checkpoint(self, session: Session) -> Checkpoint | None:
+        """Sign a checkpoint at the current head if events arrived since the last one."""
+        state = self._state(session)
+        if state.head.seq == state.head.checkpoint_size:
+            return None
+        return self._checkpoint(session, state)
+
+    def checkpoint_if_due(self, session: Session) -> Checkpoint | None:
+        """Sign a checkpoint if the event count or the time since the last one calls for it."""
+        state = self._state(session)
+        return self._checkpoint(session, state) if self._checkpoint_due(state.head) else None
+
+    def checkpoint_at(self, session: Session, tree_size: int) -> Checkpoint:
+        """Sign a checkpoint for an earlier tree size (an export ending mid-way)."""
+        self._state(session)
+        existing = session.get(AuditCheckpointRow, tree_size)
+        if existing is not None:
+            return _from_row(existing)
+        leaves = session.execute(
+            select(AuditEventRow.leaf_hash, AuditEventRow.chain_hash)
+            .where(AuditEventRow.seq <= tree_size)
+            .order_by(AuditEventRow.seq)
+        ).all()
+        if len(leaves) != tree_size:
+            raise ValueError(f"the trail has {len(leaves)} events, not {tree_size}")
+        tree = CompactTree()
+        tree.extend(bytes(leaf) for leaf, _ in leaves)
+        chain = bytes(leaves[-1][1]) if leaves else GENESIS_CHAIN
+        return self._sign_and_store(session, tree_size, tree.root(), chain)
+
+    # Sequencing -----------------------------------------------------------
+
+    def _state(self, session: Session) -> _TransactionState:
+        state = session.info.get(STATE_KEY)
+        if isinstance(state, _TransactionState) and not state.stale:
+            return state
+        _lock(session)
+        head = _load_head(session, self.clock.now_ns())
+        if isinstance(state, _TransactionState):
+            state.head, state.stale = head, False
+            state.published = [c for c in state.published if c["tree_size"] <= head.seq]
+            return state
+        fresh = _TransactionState(self, head)
+        session.info[STATE_KEY] = fresh
+        return fresh
+
+    def _append(self, session: Session, head: _Head, draft: EventRecord) -> RecordedEvent:
+        seq = head.seq + 1
+        canonical = draft.canonical(seq)
+        leaf, chain = record_hashes(head.chain, canonical)
+        session.connection().execute(
+            insert(EVENTS), [_event_row(seq, draft, canonical, leaf, chain)]
+        )
+        head.seq, head.chain = seq, chain
+        head.tree.append(leaf)
+        return RecordedEvent(seq, draft.event_id, draft.ts_ns, leaf)
+
+    def _seal_personal(
+        self,
+        session: Session,
+        event_id: str,
+        personal: Mapping[str, Any] | None,
+        subject: str | None,
+    ) -> dict[str, str] | None:
+        if not personal:
+            return None
+        if subject is None:
+            raise ValueError("personal data in an audit event needs the subject it belongs to")
+        primitive = self.subjects.for_writing(session, subject, DataClass.AUDIT_PII)
+        ciphertext = primitive.encrypt(canonical_dumps(dict(personal)), personal_context(event_id))
+        return {"subject": subject, "ciphertext": base64.b64encode(ciphertext).decode("ascii")}
+
+    # Checkpoints ----------------------------------------------------------
+
+    def _checkpoint_due(self, head: _Head) -> bool:
+        pending = head.seq - head.checkpoint_size
+        if pending >= self.policy.every_events:
+            return True
+        elapsed = self.clock.now_ns() - head.checkpoint_ns
+        return pending > 0 and elapsed >= self.policy.every_seconds * NS_PER_SECOND
+
+    def _checkpoint(self, session: Session, state: _TransactionState) -> Checkpoint:
+        head = state.head
+        checkpoint = self._sign_and_store(session, head.seq, head.tree.root(), head.chain)
+        head.checkpoint_size, head.checkpoint_ns = checkpoint.tree_size, checkpoint.ts_ns
+        return checkpoint
+
+    def _sign_and_store(
+        self, session: Session, tree_size: int, root_hash: bytes, chain: bytes
+    ) -> Checkpoint:
+        key = self.signing.active(session, SigningPurpose.AUDIT)
+        checkpoint = sign_checkpoint(key, tree_size, self.clock.now_ns(), root_hash, chain)
+        session.connection().execute(insert(CHECKPOINTS), [_checkpoint_row(checkpoint)])
+        self._state(session).published.append(checkpoint.to_json(key.public_key.public_bytes))
+        return checkpoint
+
+
+def _checked_type(event_type: str) -> str:
+    parts = event_type.split(".")
+    if len(parts) < 2 or not all(part.replace("_", "").isalnum() for part in parts):  # noqa: PLR2004 - at least domain.action
+        raise ValueError(f"event type {event_type!r} is not a dotted name like order.placed")
+    return event_type
+
+
+def _event_row(
+    seq: int, draft: EventRecord, canonical: bytes, leaf: bytes, chain: bytes
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "event_id": draft.event_id,
+        "ts_ns": draft.ts_ns,
+        "event_type": draft.event_type,
+        "actor_type": draft.actor.kind,
+        "actor_id": draft.actor.id,
+        "subject": draft.subject,
+        "request_id": draft.request_id,
+        "record": canonical,
+        "leaf_hash": leaf,
+        "chain_hash": chain,
+    }
+
+
+def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "tree_size": checkpoint.tree_size,
+        "ts_ns": checkpoint.ts_ns,
+        "root_hash": checkpoint.root_hash,
+        "chain_hash": checkpoint.chain_hash,
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+    }
+
+
+def _from_row(row: AuditCheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        row.tree_size, row.ts_ns, row.root_hash, row.chain_hash, row.key_id, row.signature
+    )
+
+
+# The sequencer's lock and head --------------------------------------------------
+
+
+def _lock(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    else:
+        connection.execute(text("UPDATE audit_head SET id = id WHERE id = :id"), {"id": HEAD_ID})
+
+
+def _load_head(session: Session, now_ns: int) -> _Head:
+    """The head as committed, plus the events this transaction already wrote.
+
+    A trail with no checkpoint yet counts its checkpoint interval from ``now_ns``.
+    """
+    row = session.connection().execute(select(HEAD)).one_or_none()
+    head = (
+        _Head(0, GENESIS_CHAIN, CompactTree(), 0, now_ns)
+        if row is None
+        else _Head(
+            row.seq,
+            bytes(row.chain_hash),
+            CompactTree.from_state(json.loads(row.frontier)),
+            row.last_checkpoint_size,
+            row.last_checkpoint_ns,
+        )
+    )
+    newer = session.connection().execute(
+        select(EVENTS.c.seq, EVENTS.c.leaf_hash, EVENTS.c.chain_hash)
+        .where(EVENTS.c.seq > head.seq)
+        .order_by(EVENTS.c.seq)
+    )
+    for seq, leaf, chain in newer:
+        head.seq, head.chain = seq, bytes(chain)
+        head.tree.append(bytes(leaf))
+    latest = (
+        session.connection()
+        .execute(
+            select(CHECKPOINTS.c.tree_size, CHECKPOINTS.c.ts_ns)
+            .order_by(CHECKPOINTS.c.tree_size.desc())
+            .limit(1)
+        )
+        .one_or_none()
+    )
+    if latest is not None and latest.tree_size > head.checkpoint_size:
+        head.checkpoint_size, head.checkpoint_ns = latest.tree_size, latest.ts_ns
+    return head
+
+
+def _save_head(session: Session, head: _Head) -> None:
+    values = {
+        "seq": head.seq,
+        "chain_hash": head.chain,
+        "frontier": json.dumps(head.tree.to_state()).encode("ascii"),
+        "last_checkpoint_size": head.checkpoint_size,
+        "last_checkpoint_ns": head.checkpoint_ns,
+    }
+    connection = session.connection()
+    updated = connection.execute(HEAD.update().where(HEAD.c.id == HEAD_ID), values)
+    if updated.rowcount == 0:
+        connection.execute(insert(HEAD), [{"id": HEAD_ID, **values}])
+
+
+# Session hooks ------------------------------------------------------------------
+
+
+def _before_commit(session: Session) -> None:
+    state = session.info.get(STATE_KEY)
+    if isinstance(state, _TransactionState) and not state.stale:
+        _save_head(session, state.head)
+
+
+def _after_commit(session: Session) -> None:
+    state = session.info.pop(STATE_KEY, None)
+    if isinstance(state, _TransactionState) and state.published:
+        state.trail.witness.append(state.published)
+
+
+def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:  # noqa: ANN401 - SQLAlchemy's SessionTransaction
+    del previous_transaction
+    state = session.info.get(STATE_KEY)
+    if not isinstance(state, _TransactionState):
+        return
+    if session.in_transaction():
+        state.stale = True
+    else:
+        session.info.pop(STATE_KEY, None)
+
+
+def install_session_hooks() -> None:
+    """Register the commit and rollback hooks on every Session (idempotent)."""
+    for name, hook in (
+        ("before_commit", _before_commit),
+        ("after_commit", _after_commit),
+        ("after_soft_rollback", _after_soft_rollback),
+    ):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

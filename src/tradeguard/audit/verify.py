@@ -1,0 +1,289 @@
+"""Verification: recompute every hash, replay the Merkle tree, check every signed checkpoint.
+
+The verifier trusts nothing in the database but the public keys it is given
+(and, online, cross-checks those against the witness). It reports the first
+problem with the sequence number where the trail stops being trustworthy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine, select
+
+from tradeguard.audit.checkpoints import Checkpoint, Witness
+from tradeguard.audit.merkle import CompactTree
+from tradeguard.audit.models import AuditCheckpointRow, AuditHeadRow
+from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
+from tradeguard.crypto.models import SigningKeyRecord
+from tradeguard.crypto.signing import SigningPurpose
+
+FETCH_BATCH = 20_000
+EVENT_COLUMNS = (
+    "seq, record, leaf_hash, chain_hash, event_id, ts_ns, event_type, actor_type, actor_id, "
+    "subject, request_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The outcome: intact, or the first bad sequence number and what is wrong there."""
+
+    events: int
+    checkpoints: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return self.problem is None
+
+    def line(self) -> str:
+        """One line for people."""
+        if self.ok:
+            return (
+                f"audit trail intact: {self.events} events, {self.checkpoints} checkpoints verified"
+            )
+        return f"audit trail NOT intact at sequence {self.first_bad_seq}: {self.problem}"
+
+
+class TrailBroken(Exception):  # noqa: N818 - a control-flow signal, caught inside this module
+    """Raised inside the verifier at the first problem."""
+
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(problem)
+        self.seq = seq
+        self.problem = problem
+
+
+class ChainReplay:
+    """Replays events in order: hashes, chain, columns, tree, and checkpoints as they come due."""
+
+    def __init__(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        public_keys: Mapping[str, bytes],
+        *,
+        start: int = 1,
+        chain: bytes = GENESIS_CHAIN,
+        tree: CompactTree | None = None,
+    ) -> None:
+        self.expected = start
+        self.chain = chain
+        self.tree = tree or CompactTree()
+        self._due = sorted(checkpoints, key=lambda checkpoint: checkpoint.tree_size)
+        self._next = 0
+        self._keys = public_keys
+        self.checkpoints_verified = 0
+
+    def feed(self, row: Sequence[Any]) -> None:
+        """Check one event row: (seq, record, leaf, chain, event_id, ts_ns, type, actor..., ...)."""
+        seq, record, stored_leaf, stored_chain = row[0], bytes(row[1]), bytes(row[2]), bytes(row[3])
+        if seq != self.expected:
+            raise TrailBroken(self.expected, f"event {self.expected} is missing (deleted)")
+        leaf = hashlib.sha256(b"\x00" + record).digest()
+        if leaf != stored_leaf:
+            raise TrailBroken(seq, "the record does not match its leaf hash (edited)")
+        chain = hashlib.sha256(CHAIN_PREFIX + self.chain + leaf).digest()
+        if chain != stored_chain:
+            raise TrailBroken(seq, "the hash chain is broken here (edited, reordered or inserted)")
+        _check_columns(seq, record, row[4:])
+        self.tree.append(leaf)
+        self.chain = chain
+        self.expected = seq + 1
+        self._check_due_checkpoints()
+
+    def finish(self) -> None:
+        """Fail if a checkpoint covers events that are not there."""
+        if self._next < len(self._due):
+            missing = self._due[self._next]
+            raise TrailBroken(
+                self.expected,
+                f"checkpoint at tree size {missing.tree_size} covers events "
+                f"{self.expected}..{missing.tree_size} that are missing (tail deleted)",
+            )
+
+    def _check_due_checkpoints(self) -> None:
+        while self._next < len(self._due) and self._due[self._next].tree_size == self.tree.size:
+            self._check_checkpoint(self._due[self._next])
+            self._next += 1
+
+    def _check_checkpoint(self, checkpoint: Checkpoint) -> None:
+        size = checkpoint.tree_size
+        if checkpoint.root_hash != self.tree.root() or checkpoint.chain_hash != self.chain:
+            raise TrailBroken(size, f"events up to {size} do not match the signed checkpoint")
+        if not verify_signature(checkpoint, self._keys.get(checkpoint.key_id)):
+            raise TrailBroken(size, f"checkpoint at {size} has an invalid signature (forged)")
+        self.checkpoints_verified += 1
+
+
+def verify_signature(checkpoint: Checkpoint, public_key: bytes | None) -> bool:
+    """Whether ``public_key`` signed this checkpoint."""
+    if public_key is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            checkpoint.signature, checkpoint.signed_message()
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _check_columns(seq: int, record: bytes, columns: Sequence[Any]) -> None:
+    try:
+        document = json.loads(record)
+        actor = document["actor"]
+        expected = (
+            document["event_id"],
+            document["ts_ns"],
+            document["type"],
+            actor["kind"],
+            actor["id"],
+            document["subject"],
+            document["request_id"],
+        )
+        in_record = document["seq"] == seq and expected == tuple(columns)
+    except (ValueError, KeyError, TypeError):
+        in_record = False
+    if not in_record:
+        raise TrailBroken(seq, "the searchable columns differ from the signed record (edited)")
+
+
+def replay(
+    rows: Iterable[Sequence[Any]],
+    checkpoints: Sequence[Checkpoint],
+    public_keys: Mapping[str, bytes],
+) -> VerificationResult:
+    """Verify a stream of event rows against checkpoints and keys."""
+    replayer = ChainReplay(checkpoints, public_keys)
+    try:
+        for row in rows:
+            replayer.feed(row)
+        replayer.finish()
+    except TrailBroken as broken:
+        return _broken(replayer, broken)
+    return VerificationResult(replayer.expected - 1, replayer.checkpoints_verified)
+
+
+def _broken(replayer: ChainReplay, broken: TrailBroken) -> VerificationResult:
+    return VerificationResult(
+        replayer.expected - 1, replayer.checkpoints_verified, broken.seq, broken.problem
+    )
+
+
+def stream_events(engine: Engine) -> Iterator[Sequence[Any]]:
+    """Every event row in sequence order, fetched in batches (server-side on PostgreSQL)."""
+    connection = engine.raw_connection()
+    try:
+        postgres = engine.dialect.name == "postgresql"
+        cursor = connection.cursor(name="audit_verify") if postgres else connection.cursor()
+        cursor.execute(f"SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq")  # noqa: S608 - constant column list
+        while batch := cursor.fetchmany(FETCH_BATCH):
+            yield from batch
+        cursor.close()
+    finally:
+        connection.close()
+
+
+def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
+    """Verify the whole trail in the database against its checkpoints, keys and the witness."""
+    with engine.connect() as connection:
+        checkpoints = _stored_checkpoints(connection)
+        keys = _audit_public_keys(connection)
+        head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
+    published = witness.read()
+    disagreement = _witness_disagreement(published, checkpoints, keys)
+    result = replay(stream_events(engine), checkpoints, keys)
+    if not result.ok:
+        return _earliest(result, disagreement)
+    if head_seq > result.events:
+        tail = VerificationResult(
+            result.events,
+            result.checkpoints,
+            result.events + 1,
+            f"events {result.events + 1}..{head_seq} were deleted (tail truncated)",
+        )
+        return _earliest(tail, disagreement)
+    return _earliest(result, disagreement)
+
+
+def _earliest(result: VerificationResult, other: VerificationResult | None) -> VerificationResult:
+    if other is None:
+        return result
+    if result.ok or (other.first_bad_seq or 0) < (result.first_bad_seq or 0):
+        return VerificationResult(
+            result.events, result.checkpoints, other.first_bad_seq, other.problem
+        )
+    return result
+
+
+def _witness_disagreement(
+    published: Sequence[tuple[Checkpoint, bytes]],
+    stored: Sequence[Checkpoint],
+    keys: Mapping[str, bytes],
+) -> VerificationResult | None:
+    by_size = {checkpoint.tree_size: checkpoint for checkpoint in stored}
+    problems = []
+    for checkpoint, public_key in published:
+        problem = _published_problem(checkpoint, public_key, by_size, keys)
+        if problem is not None:
+            problems.append((checkpoint.tree_size, problem))
+    witnessed = {checkpoint.tree_size for checkpoint, _ in published}
+    problems += [
+        (size, f"checkpoint at {size} was never published to the witness")
+        for size in by_size
+        if size not in witnessed
+    ]
+    if not problems:
+        return None
+    size, problem = min(problems)
+    return VerificationResult(0, 0, size, problem)
+
+
+def _published_problem(
+    checkpoint: Checkpoint,
+    public_key: bytes,
+    by_size: Mapping[int, Checkpoint],
+    keys: Mapping[str, bytes],
+) -> str | None:
+    size = checkpoint.tree_size
+    stored = by_size.get(size)
+    if stored is None:
+        return f"the witness has a checkpoint at {size} that the database lacks (deleted)"
+    if stored != checkpoint:
+        return f"the witness and the database disagree on the checkpoint at {size}"
+    if keys.get(checkpoint.key_id) != public_key:
+        return f"the witness and the database disagree on signing key {checkpoint.key_id}"
+    return None
+
+
+def _stored_checkpoints(connection: Connection) -> list[Checkpoint]:
+    rows = connection.execute(select(AuditCheckpointRow.__table__).order_by("tree_size"))
+    return [
+        Checkpoint(
+            row.tree_size,
+            row.ts_ns,
+            bytes(row.root_hash),
+            bytes(row.chain_hash),
+            row.key_id,
+            bytes(row.signature),
+        )
+        for row in rows
+    ]
+
+
+def _audit_public_keys(connection: Connection) -> dict[str, bytes]:
+    rows = connection.execute(
+        select(SigningKeyRecord.key_id, SigningKeyRecord.public_key).where(
+            SigningKeyRecord.purpose == SigningPurpose.AUDIT.value
+        )
+    )
+    return {key_id: bytes(public_key) for key_id, public_key in rows}
