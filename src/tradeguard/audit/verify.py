@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,17 +180,17 @@ def _broken(replayer: ChainReplay, broken: TrailBroken) -> VerificationResult:
     )
 
 
-def stream_events(engine: Engine) -> Iterator[Sequence[Any]]:
+def stream_events(engine: Engine) -> Generator[Sequence[Any], None, None]:
     """Every event row in sequence order, fetched in batches (server-side on PostgreSQL)."""
     connection = engine.raw_connection()
+    postgres = engine.dialect.name == "postgresql"
+    cursor = connection.cursor(name="audit_verify") if postgres else connection.cursor()
     try:
-        postgres = engine.dialect.name == "postgresql"
-        cursor = connection.cursor(name="audit_verify") if postgres else connection.cursor()
         cursor.execute(f"SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq")  # noqa: S608 - constant column list
         while batch := cursor.fetchmany(FETCH_BATCH):
             yield from batch
-        cursor.close()
     finally:
+        cursor.close()
         connection.close()
 
 
@@ -201,7 +202,8 @@ def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
         head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
     published = witness.read()
     disagreement = _witness_disagreement(published, checkpoints, keys)
-    result = replay(stream_events(engine), checkpoints, keys)
+    with closing(stream_events(engine)) as rows:
+        result = replay(rows, checkpoints, keys)
     if not result.ok:
         return _earliest(result, disagreement)
     if head_seq > result.events:
