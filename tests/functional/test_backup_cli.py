@@ -14,10 +14,8 @@ import pytest
 import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from typer.models import TyperInfo
 
 from tradeguard import logs
-from tradeguard.cli import backup_commands
 from tradeguard.cli import main as cli_main
 from tradeguard.config import load_settings
 from tradeguard.core.clock import FixedClock
@@ -41,15 +39,6 @@ class Outcome:
 
 
 Cli = Callable[..., Outcome]
-
-
-@pytest.fixture(autouse=True)
-def _backup_group_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Add ``tradeguard backup`` to the root command until cli/main.py registers it."""
-    groups = cli_main.app.registered_groups
-    if not any(group.name == "backup" for group in groups):
-        info = TyperInfo(backup_commands.app, name="backup")
-        monkeypatch.setattr(cli_main.app, "registered_groups", [*groups, info])
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,15 @@ import sys
 import typer
 
 from tradeguard import __version__
-from tradeguard.cli import config_commands, db_commands, keys_commands, server_commands
+from tradeguard.cli import (
+    backup_commands,
+    config_commands,
+    db_commands,
+    keys_commands,
+    server_commands,
+)
 from tradeguard.core.errors import TradeGuardError
-from tradeguard.logs import redact
+from tradeguard.logs import configure_logging, redact
 
 app = typer.Typer(
     name="tradeguard",
@@ -21,7 +27,14 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
+app.add_typer(backup_commands.app, name="backup")
 server_commands.register(app)
+
+
+@app.callback()
+def quiet_logs() -> None:
+    """Send log lines (warnings and worse) to stderr, so command output stays clean."""
+    configure_logging(level="WARNING")
 
 
 @app.command()

@@ -56,6 +56,9 @@ SENSITIVE = (SSN, ACCOUNT, MARKER)
 # Incompressible and larger than one 1 MiB stream segment, so decryption spans segments.
 PAYLOAD = os.urandom(3 * 1024 * 1024)
 SEGMENT = 1024 * 1024
+# Narrow the `database` fixture's backends for tests of one backend's tools.
+POSTGRES_ONLY = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 probe_metadata = MetaData()
 probe = Table(
@@ -191,16 +194,19 @@ def _edit_manifest(backup: Path, change: Callable[[dict[str, object]], None]) ->
     (backup / MANIFEST_FILE).write_text(json.dumps(document))
 
 
-def _match_checksum(backup: Path) -> None:
-    """Make the manifest agree with the data file, so only decryption can notice a change."""
-    data = (backup / DATA_FILE).read_bytes()
-
+def _edit_data_section(backup: Path, **values: object) -> None:
     def update(document: dict[str, object]) -> None:
         section = document["data"]
         assert isinstance(section, dict)
-        section.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        section.update(values)
 
     _edit_manifest(backup, update)
+
+
+def _match_checksum(backup: Path) -> None:
+    """Make the manifest agree with the data file, so only decryption can notice a change."""
+    data = (backup / DATA_FILE).read_bytes()
+    _edit_data_section(backup, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 def _flip(file: Path, offset: int) -> None:
@@ -302,20 +308,18 @@ def test_create_when_path_exists_then_refused(kit: Kit) -> None:
     assert events.events == []
 
 
+@POSTGRES_ONLY
 def test_create_when_pg_dump_missing_then_clear_error_and_no_backup(
     kit: Kit, tmp_path: Path
 ) -> None:
-    if kit.databases.backend != "postgresql":
-        pytest.skip("pg_dump serves PostgreSQL only")
     service, _ = kit.service(tools=PostgresTools(pg_dump=tmp_path / "no" / "pg_dump"))
     with pytest.raises(BackupError, match=r"no/pg_dump not found"):
         service.create(tmp_path / "backup", kit.source.engine)
     assert list(tmp_path.iterdir()) == []
 
 
+@POSTGRES_ONLY
 def test_create_when_pg_dump_fails_then_its_error_and_no_backup(kit: Kit, tmp_path: Path) -> None:
-    if kit.databases.backend != "postgresql":
-        pytest.skip("pg_dump serves PostgreSQL only")
     fake = _program(
         tmp_path / "pg_dump",
         "printf 'PGDMP partial archive'\n"
@@ -342,9 +346,8 @@ def _program(path: Path, body: str) -> Path:
     return path
 
 
+@SQLITE_ONLY
 def test_create_when_sqlite_file_missing_then_clear_error(kit: Kit, tmp_path: Path) -> None:
-    if kit.databases.backend != "sqlite":
-        pytest.skip("SQLite files only")
     engine = build_engine(f"sqlite:///{tmp_path / 'gone.db'}")
     service, _ = kit.service()
     with pytest.raises(BackupError, match=f"database file {tmp_path / 'gone.db'} does not exist"):
@@ -399,7 +402,7 @@ def test_verify_when_truncated_then_fails_naming_the_file(
 
 
 def test_verify_when_manifest_checksum_edited_then_mismatch(kit: Kit, copy: Path) -> None:
-    _edit_manifest(copy, lambda document: document["data"].update(sha256="0" * 64))  # type: ignore[attr-defined]
+    _edit_data_section(copy, sha256="0" * 64)
     service, _ = kit.service()
     with pytest.raises(BackupError, match=f"^{copy / DATA_FILE} checksum mismatch"):
         service.verify(copy)
@@ -432,9 +435,10 @@ def test_verify_when_manifest_identity_edited_then_does_not_decrypt(
 
 
 def test_verify_when_manifest_plaintext_size_edited_then_refused(kit: Kit, copy: Path) -> None:
-    _edit_manifest(copy, lambda document: document["data"].update(plaintext_size=7))  # type: ignore[attr-defined]
+    _edit_data_section(copy, plaintext_size=7)
     service, _ = kit.service()
-    with pytest.raises(BackupError, match=f"^{copy / DATA_FILE} holds \\d+ bytes .* says 7$"):
+    expected = f"^{copy / DATA_FILE} holds \\d+ bytes, the manifest says 7$"
+    with pytest.raises(BackupError, match=expected):
         service.verify(copy)
 
 
@@ -572,11 +576,10 @@ def test_restore_when_stream_fails_midway_then_old_database_kept(
     _assert_no_scratch_files(target)
 
 
+@POSTGRES_ONLY
 def test_restore_when_pg_restore_fails_then_error_and_database_unchanged(
     kit: Kit, tmp_path: Path
 ) -> None:
-    if kit.databases.backend != "postgresql":
-        pytest.skip("pg_restore serves PostgreSQL only")
     target = _non_empty_target(kit)
     before = _contents(target.engine)
     fake = _program(
@@ -597,13 +600,14 @@ def test_restore_when_backend_differs_then_refused(kit: Kit, tmp_path: Path) -> 
     shutil.copytree(kit.backup, copy)
     _edit_manifest(copy, lambda document: document.update(backend=other))
     service, _ = kit.service()
-    with pytest.raises(BackupError, match=f"a {other} backup cannot be restored into"):
+    with pytest.raises(
+        BackupError, match=f"^{copy}: a {other} backup cannot restore into {kit.databases.backend}$"
+    ):
         service.restore(copy, kit.databases.new().engine)
 
 
+@SQLITE_ONLY
 def test_restore_when_sqlite_target_has_stale_wal_then_removed(kit: Kit, tmp_path: Path) -> None:
-    if kit.databases.backend != "sqlite":
-        pytest.skip("SQLite files only")
     target = tmp_path / "restored.db"
     _stale_journal(tmp_path / "old.db", target)
     engine = build_engine(f"sqlite:///{target}")

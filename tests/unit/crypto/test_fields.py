@@ -161,7 +161,7 @@ def test_shredding_when_subject_key_destroyed_then_their_data_erased_everywhere(
         ]
     )
     kit.session.flush()
-    shredded = kit.subjects.shred(kit.session.connection(), str(alice.id))
+    shredded = kit.subjects.shred(kit.session, str(alice.id))
     assert shredded == [DataClass.PII]
     kit.session.expunge_all()
     rows = {note.customer_id: note.text for note in kit.session.scalars(select(Note))}
@@ -179,7 +179,7 @@ def test_shredding_when_subject_key_destroyed_then_their_data_erased_everywhere(
 
 def test_shredded_subject_when_written_again_then_refused(kit: CryptoKit) -> None:
     alice = _customer(kit)
-    kit.subjects.shred(kit.session.connection(), str(alice.id))
+    kit.subjects.shred(kit.session, str(alice.id))
     kit.session.add(Note(customer_id=alice.id, text="new"))
     with pytest.raises(SubjectErasedError, match="erased"):
         kit.session.flush()
