@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )
+    audit_api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the audit API until role-based permissions exist",
+    )
     hsts_max_age: int = Field(default=63_072_000, ge=0)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON

@@ -8,6 +8,7 @@ import typer
 
 from tradeguard import __version__
 from tradeguard.cli import (
+    audit_commands,
     backup_commands,
     config_commands,
     db_commands,
@@ -28,6 +29,7 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(backup_commands.app, name="backup")
+app.add_typer(audit_commands.app, name="audit")
 server_commands.register(app)
 
 

@@ -1,0 +1,133 @@
+"""``tradeguard audit``: verify, checkpoint, export, offline bundle verification, proofs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradeguard.audit.checkpoints import Witness
+from tradeguard.audit.export import export_bundle, verify_bundle
+from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.proofs import prove_consistency, prove_inclusion
+from tradeguard.audit.verify import VerificationResult, verify_database
+from tradeguard.cli.runtime import command_runtime
+from tradeguard.core.clock import datetime_to_ns
+from tradeguard.core.errors import TradeGuardError
+from tradeguard.db.session import transaction
+
+app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+
+
+class RangeError(TradeGuardError):
+    """An export range that names no events."""
+
+
+@app.command("verify")
+def verify() -> None:
+    """Recompute every hash and check every signed checkpoint; exit 1 naming the first bad event."""
+    with command_runtime() as runtime:
+        result = verify_database(runtime.engine, Witness(runtime.settings.effective_witness_file))
+    _report(result)
+
+
+@app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint now if events arrived since the last one."""
+    with command_runtime() as runtime, transaction(runtime.sessions) as session:
+        made = runtime.audit.checkpoint(session)
+    typer.echo("no new events" if made is None else f"checkpoint at tree size {made.tree_size}")
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Bundle file to write (zstd JSON lines).")],
+    start: Annotated[str, typer.Option("--from", help="First sequence number or UTC date/time.")],
+    end: Annotated[
+        str, typer.Option("--to", help="Last sequence number, or UTC date/time (excluded).")
+    ],
+) -> None:
+    """Write a range of the trail with its checkpoints and public keys, for offline verification."""
+    with command_runtime() as runtime, transaction(runtime.sessions) as session:
+        first, last = _sequence_range(session, start, end)
+        summary = export_bundle(session, runtime.audit, first, last, out)
+    covered = f"{summary.first_seq}..{summary.last_seq}"
+    typer.echo(f"exported events {covered} with {summary.checkpoints} checkpoints to {out}")
+
+
+@app.command("verify-bundle")
+def verify_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `tradeguard audit export`.")],
+    keys: Annotated[
+        Path | None, typer.Option(help="Trusted keys: JSON from /v1/keys/signing.")
+    ] = None,
+) -> None:
+    """Verify a bundle offline: no database and no private key needed."""
+    _report(verify_bundle(bundle, None if keys is None else _trusted_keys(keys)))
+
+
+@app.command("prove")
+def prove(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the event.")],
+    tree_size: Annotated[int | None, typer.Option(help="Checkpoint to prove against.")] = None,
+) -> None:
+    """Print an RFC 9162 inclusion proof of one event in a signed checkpoint."""
+    with command_runtime() as runtime, runtime.sessions() as session:
+        proof = prove_inclusion(session, seq, tree_size)
+    typer.echo(json.dumps(proof.to_json(), indent=2))
+
+
+@app.command("prove-consistency")
+def prove_consistency_command(
+    old: Annotated[int, typer.Argument(help="Tree size of the older checkpoint.")],
+    new: Annotated[int, typer.Argument(help="Tree size of the newer checkpoint.")],
+) -> None:
+    """Print an RFC 9162 consistency proof between two checkpoints."""
+    with command_runtime() as runtime, runtime.sessions() as session:
+        proof = prove_consistency(session, old, new)
+    typer.echo(json.dumps(proof.to_json(), indent=2))
+
+
+def _report(result: VerificationResult) -> None:
+    typer.echo(result.line())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _sequence_range(session: Session, start: str, end: str) -> tuple[int, int]:
+    if start.isdigit() and end.isdigit():
+        return int(start), int(end)
+    since, until = _timestamp_ns(start), _timestamp_ns(end)
+    first, last = session.execute(
+        select(func.min(AuditEventRow.seq), func.max(AuditEventRow.seq)).where(
+            AuditEventRow.ts_ns >= since, AuditEventRow.ts_ns < until
+        )
+    ).one()
+    if first is None:
+        raise RangeError(f"no audit events between {start} and {end}")
+    return int(first), int(last)
+
+
+def _timestamp_ns(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise RangeError(f"{text!r} is neither a sequence number nor a date/time") from None
+    return datetime_to_ns(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _trusted_keys(path: Path) -> dict[str, bytes]:
+    document = json.loads(path.read_text("utf-8"))
+    return {
+        key["kid"]: base64.urlsafe_b64decode(
+            key["public_key"] + "=" * (-len(key["public_key"]) % 4)
+        )
+        for key in document["keys"]
+        if key.get("purpose") == "audit"
+    }
