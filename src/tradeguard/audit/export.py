@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Checkpoint
-from tradeguard.audit.merkle import CompactTree, leaf_hash
+from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
 from tradeguard.audit.proofs import checkpoint_from_row
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import GENESIS_CHAIN, chain_link
+from tradeguard.audit.records import GENESIS_CHAIN
 from tradeguard.audit.verify import ChainReplay, TrailBroken, VerificationResult
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.secure_files import PUBLIC_MODE, write_atomically
@@ -94,8 +94,8 @@ def verify_bundle(
         tree=CompactTree.from_state(header["frontier_before"]),
     )
     try:
-        for seq, record in events:
-            replay.feed(_row(seq, record, replay.chain))
+        _check_records(events)
+        replay.feed([(seq, record, None) for seq, record in events])
         replay.finish()
         _require_end(replay, header["to_seq"], checkpoints)
     except TrailBroken as broken:
@@ -126,24 +126,16 @@ def _untrusted_key(keys: Mapping[str, bytes], trusted: Mapping[str, bytes] | Non
     return None
 
 
-def _row(seq: int, record: bytes, previous_chain: bytes) -> tuple[Any, ...]:
-    """An event row as the replay expects it, with hashes computed from the record itself."""
-    leaf = leaf_hash(record)
-    try:
-        document = json.loads(record)
-        actor = document["actor"]
-        columns = (
-            document["event_id"],
-            document["ts_ns"],
-            document["type"],
-            actor["kind"],
-            actor["id"],
-            document["subject"],
-            document["request_id"],
-        )
-    except (ValueError, KeyError, TypeError):
-        raise TrailBroken(seq, "the record is not a valid audit record") from None
-    return (seq, record, leaf, chain_link(previous_chain, leaf), *columns)
+def _check_records(events: list[tuple[int, bytes]]) -> None:
+    """Each record must be an audit record that names its own sequence number."""
+    for seq, record in events:
+        try:
+            document = json.loads(record)
+            valid = document["seq"] == seq and isinstance(document["actor"], dict)
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            raise TrailBroken(seq, "the record is not a valid audit record for this position")
 
 
 # Reading ------------------------------------------------------------------------

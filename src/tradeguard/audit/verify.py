@@ -8,15 +8,16 @@ problem with the sequence number where the trail stops being trustworthy.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from tradeguard.audit.checkpoints import Checkpoint, Witness
 from tradeguard.audit.merkle import CompactTree
@@ -26,10 +27,34 @@ from tradeguard.crypto.models import SigningKeyRecord
 from tradeguard.crypto.signing import SigningPurpose
 
 FETCH_BATCH = 20_000
-EVENT_COLUMNS = (
-    "seq, record, leaf_hash, chain_hash, event_id, ts_ns, event_type, actor_type, actor_id, "
-    "subject, request_id"
-)
+# The searchable columns must say what the signed record says; checked by the database
+# itself (in C, alongside the hash replay) rather than by parsing JSON in Python.
+SQLITE_COLUMN_CHECK = """
+SELECT seq FROM (SELECT *, CAST(record AS TEXT) AS doc FROM audit_events)
+WHERE json_extract(doc, '$.seq') IS NOT seq
+   OR json_extract(doc, '$.event_id') IS NOT event_id
+   OR json_extract(doc, '$.ts_ns') IS NOT ts_ns
+   OR json_extract(doc, '$.type') IS NOT event_type
+   OR json_extract(doc, '$.actor.kind') IS NOT actor_type
+   OR json_extract(doc, '$.actor.id') IS NOT actor_id
+   OR json_extract(doc, '$.subject') IS NOT subject
+   OR json_extract(doc, '$.request_id') IS NOT request_id
+ORDER BY seq LIMIT 1
+"""
+POSTGRES_COLUMN_CHECK = """
+SELECT seq FROM (
+    SELECT *, convert_from(record, 'UTF8')::jsonb AS doc FROM audit_events
+) AS e
+WHERE (doc->>'seq')::bigint IS DISTINCT FROM seq
+   OR doc->>'event_id' IS DISTINCT FROM event_id
+   OR (doc->>'ts_ns')::bigint IS DISTINCT FROM ts_ns
+   OR doc->>'type' IS DISTINCT FROM event_type
+   OR doc->'actor'->>'kind' IS DISTINCT FROM actor_type
+   OR doc->'actor'->>'id' IS DISTINCT FROM actor_id
+   OR doc->>'subject' IS DISTINCT FROM subject
+   OR doc->>'request_id' IS DISTINCT FROM request_id
+ORDER BY seq LIMIT 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +109,37 @@ class ChainReplay:
         self._keys = public_keys
         self.checkpoints_verified = 0
 
-    def feed(self, row: Sequence[Any]) -> None:
-        """Check one event row: (seq, record, leaf, chain, event_id, ts_ns, type, actor..., ...)."""
-        seq, record, stored_leaf, stored_chain = row[0], bytes(row[1]), bytes(row[2]), bytes(row[3])
-        if seq != self.expected:
-            raise TrailBroken(self.expected, f"event {self.expected} is missing (deleted)")
-        leaf = hashlib.sha256(b"\x00" + record).digest()
-        if leaf != stored_leaf:
-            raise TrailBroken(seq, "the record does not match its leaf hash (edited)")
-        chain = hashlib.sha256(CHAIN_PREFIX + self.chain + leaf).digest()
-        if chain != stored_chain:
-            raise TrailBroken(seq, "the hash chain is broken here (edited, reordered or inserted)")
-        _check_columns(seq, record, row[4:])
-        self.tree.append(leaf)
-        self.chain = chain
-        self.expected = seq + 1
-        self._check_due_checkpoints()
+    def feed(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Check a batch of ``(seq, record, stored chain link or None)`` rows in order."""
+        sha256, chain, expected = hashlib.sha256, self.chain, self.expected
+        leaves: list[bytes] = []
+        due = self._next_due()
+        for seq, record, stored_chain in rows:
+            if seq != expected:
+                self._advance(leaves, chain, expected)
+                raise TrailBroken(expected, f"event {expected} is missing (deleted)")
+            leaf = sha256(b"\x00" + record).digest()
+            link = sha256(CHAIN_PREFIX + chain + leaf).digest()
+            if stored_chain is not None and link != stored_chain:
+                self._advance(leaves, chain, expected)
+                raise TrailBroken(
+                    seq, "the hash chain is broken here (edited, reordered or inserted)"
+                )
+            leaves.append(leaf)
+            chain, expected = link, seq + 1
+            if seq == due:
+                self._advance(leaves, chain, expected)
+                leaves = []
+                self._check_due_checkpoints()
+                due = self._next_due()
+        self._advance(leaves, chain, expected)
+
+    def _advance(self, leaves: list[bytes], chain: bytes, expected: int) -> None:
+        self.tree.extend(leaves)
+        self.chain, self.expected = chain, expected
+
+    def _next_due(self) -> int | None:
+        return self._due[self._next].tree_size if self._next < len(self._due) else None
 
     def finish(self) -> None:
         """Fail if a checkpoint covers events that are not there."""
@@ -138,36 +178,16 @@ def verify_signature(checkpoint: Checkpoint, public_key: bytes | None) -> bool:
     return True
 
 
-def _check_columns(seq: int, record: bytes, columns: Sequence[Any]) -> None:
-    try:
-        document = json.loads(record)
-        actor = document["actor"]
-        expected = (
-            document["event_id"],
-            document["ts_ns"],
-            document["type"],
-            actor["kind"],
-            actor["id"],
-            document["subject"],
-            document["request_id"],
-        )
-        in_record = document["seq"] == seq and expected == tuple(columns)
-    except (ValueError, KeyError, TypeError):
-        in_record = False
-    if not in_record:
-        raise TrailBroken(seq, "the searchable columns differ from the signed record (edited)")
-
-
 def replay(
-    rows: Iterable[Sequence[Any]],
+    batches: Iterable[Sequence[Sequence[Any]]],
     checkpoints: Sequence[Checkpoint],
     public_keys: Mapping[str, bytes],
 ) -> VerificationResult:
-    """Verify a stream of event rows against checkpoints and keys."""
+    """Verify batches of ``(seq, record, chain)`` rows against checkpoints and keys."""
     replayer = ChainReplay(checkpoints, public_keys)
     try:
-        for row in rows:
-            replayer.feed(row)
+        for batch in batches:
+            replayer.feed(batch)
         replayer.finish()
     except TrailBroken as broken:
         return _broken(replayer, broken)
@@ -180,15 +200,15 @@ def _broken(replayer: ChainReplay, broken: TrailBroken) -> VerificationResult:
     )
 
 
-def stream_events(engine: Engine) -> Generator[Sequence[Any], None, None]:
-    """Every event row in sequence order, fetched in batches (server-side on PostgreSQL)."""
+def stream_events(engine: Engine) -> Generator[Sequence[Sequence[Any]], None, None]:
+    """Batches of ``(seq, record, chain)`` in sequence order (server-side cursor on PostgreSQL)."""
     connection = engine.raw_connection()
     postgres = engine.dialect.name == "postgresql"
     cursor = connection.cursor(name="audit_verify") if postgres else connection.cursor()
     try:
-        cursor.execute(f"SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq")  # noqa: S608 - constant column list
+        cursor.execute("SELECT seq, record, chain_hash FROM audit_events ORDER BY seq")
         while batch := cursor.fetchmany(FETCH_BATCH):
-            yield from batch
+            yield batch
     finally:
         cursor.close()
         connection.close()
@@ -202,8 +222,11 @@ def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
         head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
     published = witness.read()
     disagreement = _witness_disagreement(published, checkpoints, keys)
-    with closing(stream_events(engine)) as rows:
-        result = replay(rows, checkpoints, keys)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        column_check = pool.submit(first_column_mismatch, engine)
+        with closing(stream_events(engine)) as batches:
+            result = replay(batches, checkpoints, keys)
+        disagreement = _earliest_problem(disagreement, column_check.result())
     if not result.ok:
         return _earliest(result, disagreement)
     if head_seq > result.events:
@@ -215,6 +238,31 @@ def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
         )
         return _earliest(tail, disagreement)
     return _earliest(result, disagreement)
+
+
+def first_column_mismatch(engine: Engine) -> VerificationResult | None:
+    """The first event whose searchable columns differ from its signed record, if any."""
+    query = POSTGRES_COLUMN_CHECK if engine.dialect.name == "postgresql" else SQLITE_COLUMN_CHECK
+    try:
+        with engine.connect() as connection:
+            seq = connection.execute(text(query)).scalar_one_or_none()
+    except DBAPIError:
+        return VerificationResult(
+            0, 0, 1, "a record is not valid JSON; the columns cannot be checked"
+        )
+    if seq is None:
+        return None
+    return VerificationResult(
+        0, 0, seq, "the searchable columns differ from the signed record (edited)"
+    )
+
+
+def _earliest_problem(
+    first: VerificationResult | None, second: VerificationResult | None
+) -> VerificationResult | None:
+    if first is None or second is None:
+        return first or second
+    return first if (first.first_bad_seq or 0) <= (second.first_bad_seq or 0) else second
 
 
 def _earliest(result: VerificationResult, other: VerificationResult | None) -> VerificationResult:

@@ -1,0 +1,234 @@
+"""Audit API: search and retrieve events for compliance staff (JSON or CSV).
+
+Until role-based permissions exist, a configured bearer token (``audit_api_token``)
+guards every route; with none configured the API is closed. Each access is itself
+recorded in the audit trail, in the same transaction as the read.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from tradeguard.audit.records import Actor
+from tradeguard.audit.search import (
+    DEFAULT_LIMIT,
+    MAX_INT64,
+    MAX_LIMIT,
+    AuditEvent,
+    AuditQuery,
+    events_csv,
+    get_event,
+    parse_rfc3339_ns,
+    search,
+)
+from tradeguard.core.errors import (
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    VALIDATION_FAILED,
+    ProblemError,
+    ReasonCode,
+)
+from tradeguard.db.session import transaction
+from tradeguard.services import Services, ServicesDep
+
+PERMISSION = "compliance:audit"
+AUDIT_API_DISABLED = "AUDIT_API_DISABLED"
+TOKEN_ACTOR_ID = "audit-api-token"  # noqa: S105 - names the credential in the trail, not a secret
+EVENT_SEARCHED = "audit.events.searched"
+EVENT_READ = "audit.event.read"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong bearer token (problem+json, AUTH_REQUIRED)"},
+    403: {"description": "The audit API is disabled: no token configured (AUDIT_API_DISABLED)"},
+    422: {"description": "Invalid query (problem+json, VALIDATION_FAILED)"},
+}
+
+bearer = HTTPBearer(auto_error=False, description="The configured audit API token")
+
+
+def require_audit_token(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Let the request through only with the configured token; closed when none is configured."""
+    expected = services.settings.audit_api_token
+    if expected is None:
+        raise ProblemError(
+            FORBIDDEN, AUDIT_API_DISABLED, "The audit API is disabled: no access token is set."
+        )
+    supplied = b"" if credentials is None else credentials.credentials.encode()
+    if not hmac.compare_digest(supplied, expected.get_secret_value().encode()):
+        raise ProblemError(
+            UNAUTHORIZED,
+            ReasonCode.AUTH_REQUIRED,
+            "A valid audit API bearer token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="audit"'},
+        )
+
+
+router = APIRouter(tags=["audit"], dependencies=[Depends(require_audit_token)])
+
+
+class EventFilters(BaseModel):
+    """Query parameters of the search; unknown parameters are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str | None = Field(
+        default=None, alias="from", max_length=64, description="RFC 3339, inclusive"
+    )
+    to: str | None = Field(default=None, max_length=64, description="RFC 3339, exclusive")
+    event_type: str | None = Field(default=None, description="Exact type, or a prefix like key.*")
+    actor_id: str | None = None
+    subject: str | None = None
+    request_id: str | None = None
+    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    format: Literal["json", "csv"] = "json"
+
+
+class ActorOut(BaseModel):
+    """Who acted, as the signed record states it."""
+
+    kind: str
+    id: str
+    ip: str | None
+    session_id: str | None
+    device_id: str | None
+
+
+class AuditEventOut(BaseModel):
+    """One audit event; ``personal`` is ciphertext under the subject's key, never decrypted."""
+
+    seq: int
+    event_id: str
+    ts: str = Field(description="RFC 3339 UTC with nanoseconds")
+    ts_ns: int
+    type: str
+    actor: ActorOut
+    subject: str | None
+    request_id: str | None
+    data: dict[str, Any]
+    personal: dict[str, Any] | None
+
+
+class AuditEventsPage(BaseModel):
+    """A page of events in sequence order; pass ``next_after_seq`` as ``after_seq`` for more."""
+
+    events: list[AuditEventOut]
+    next_after_seq: int | None
+
+
+@router.get(
+    "/v1/audit/events",
+    summary="Search audit events by time, type, actor, subject or request (JSON or CSV)",
+    response_model=AuditEventsPage,
+    responses={200: {"content": {"text/csv": {}}}, **PROBLEMS},
+    openapi_extra={"x-permission": PERMISSION},
+)
+def search_events(
+    request: Request,
+    services: ServicesDep,
+    filters: Annotated[EventFilters, Query()],
+) -> AuditEventsPage | Response:
+    """Search the trail; every returned event is decoded from its signed record."""
+    query = _audit_query(filters)
+    with transaction(services.sessions) as session:
+        page = search(session, query)
+        accessed = {**query.model_dump(exclude_none=True), "returned": len(page.events)}
+        _record_access(services, session, request, EVENT_SEARCHED, accessed)
+    if filters.format == "csv":
+        return Response(
+            events_csv(page.events),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'},
+        )
+    return AuditEventsPage(
+        events=[_out(event) for event in page.events], next_after_seq=page.next_after_seq
+    )
+
+
+@router.get(
+    "/v1/audit/events/{seq}",
+    summary="One audit event by sequence number",
+    responses={404: {"description": "No such event (problem+json, NOT_FOUND)"}, **PROBLEMS},
+    openapi_extra={"x-permission": PERMISSION},
+)
+def read_event(
+    request: Request,
+    services: ServicesDep,
+    seq: Annotated[int, Path(ge=1, le=MAX_INT64)],
+) -> AuditEventOut:
+    """The event at ``seq``, decoded from its signed record."""
+    with transaction(services.sessions) as session:
+        event = get_event(session, seq)
+        _record_access(services, session, request, EVENT_READ, {"seq": seq, "found": bool(event)})
+    if event is None:
+        raise ProblemError(NOT_FOUND, ReasonCode.NOT_FOUND, f"No audit event has seq {seq}.")
+    return _out(event)
+
+
+def _audit_query(filters: EventFilters) -> AuditQuery:
+    try:
+        return AuditQuery(
+            since_ns=_time(filters.since, "from"),
+            until_ns=_time(filters.to, "to"),
+            event_type=filters.event_type,
+            actor_id=filters.actor_id,
+            subject=filters.subject,
+            request_id=filters.request_id,
+            after_seq=filters.after_seq,
+            limit=filters.limit,
+        )
+    except ValidationError as exc:
+        errors = [_problem_entry(error) for error in exc.errors(include_input=False)]
+        raise _invalid(f"{len(errors)} field(s) failed validation.", errors) from None
+
+
+def _time(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339_ns(value)
+    except ValueError:
+        message = "not an RFC 3339 date-time such as 2026-11-21T09:30:00Z"
+        raise _invalid(f"{name}: {message}", [_entry(name, message, "datetime_parsing")]) from None
+
+
+def _problem_entry(error: ErrorDetails) -> dict[str, Any]:
+    names = {"since_ns": "from", "until_ns": "to"}
+    field = str(error["loc"][0]) if error["loc"] else "query"
+    return _entry(names.get(field, field), str(error["msg"]), str(error["type"]))
+
+
+def _entry(name: str, message: str, kind: str) -> dict[str, Any]:
+    return {"location": ["query", name], "message": message, "type": kind}
+
+
+def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
+    return ProblemError(
+        VALIDATION_FAILED, ReasonCode.VALIDATION_FAILED, detail, extensions={"errors": errors}
+    )
+
+
+def _record_access(
+    services: Services, session: Session, request: Request, event_type: str, data: dict[str, Any]
+) -> None:
+    """Staff data access is audited like any other: who read what, in the reading transaction."""
+    host = request.client.host if request.client else None
+    actor = Actor("staff", TOKEN_ACTOR_ID, ip=host)
+    request_id = getattr(request.state, "request_id", None)
+    services.audit.record(session, event_type, actor, None, data, request_id=request_id)
+
+
+def _out(event: AuditEvent) -> AuditEventOut:
+    return AuditEventOut.model_validate(event.to_json())
