@@ -42,9 +42,9 @@ class CanonicalJSONError(ValueError):
 def canonical_dumps(value: object) -> bytes:
     """The canonical JSON encoding of ``value`` as UTF-8 bytes."""
     try:
-        tree = _normalize(value, ROOT_PATH)
-    except RecursionError:
-        raise CanonicalJSONError(ROOT_PATH, "nesting too deep or circular") from None
+        tree = _fast(value)
+    except (_UnsupportedError, RecursionError):
+        tree = _located(value)
     try:
         text = json.dumps(
             tree, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
@@ -74,6 +74,48 @@ def canonical_loads(data: bytes) -> JSONValue:
             raise
         raise CanonicalJSONError(ROOT_PATH, f"malformed JSON: {exc}") from exc
     return result
+
+
+class _UnsupportedError(Exception):
+    """The fast walk met something it does not handle; the path-tracking walk takes over."""
+
+
+def _fast(value: object) -> JSONValue:
+    """Normalize without tracking paths (the audit hot path); plain types only."""
+    if type(value) is str:
+        return value if value.isascii() or _encodable(value) else _unsupported()
+    if type(value) is int or type(value) is bool or value is None:
+        return value
+    if type(value) is dict:
+        if not all(type(key) is str for key in value):
+            _unsupported()
+        return {key: _fast(item) for key, item in value.items()}
+    if type(value) is list or type(value) is tuple:
+        return [_fast(item) for item in value]
+    try:
+        return _normalize_scalar(value, ROOT_PATH)
+    except CanonicalJSONError:
+        raise _UnsupportedError from None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unsupported() -> NoReturn:
+    raise _UnsupportedError
+
+
+def _located(value: object) -> JSONValue:
+    """The slow walk, which names the path of the offending value."""
+    try:
+        return _normalize(value, ROOT_PATH)
+    except RecursionError:
+        raise CanonicalJSONError(ROOT_PATH, "nesting too deep or circular") from None
 
 
 def _normalize(value: object, path: str) -> JSONValue:
