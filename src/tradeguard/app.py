@@ -11,6 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
+from tradeguard.audit import api as audit_api
+from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto import api as crypto_api
@@ -44,6 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_record_start, services)
         checkpoints = asyncio.create_task(_checkpoint_periodically(services))
         yield
         checkpoints.cancel()
@@ -62,6 +65,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(crypto_api.router)
+    app.include_router(audit_api.router)
     app.include_router(docs.router)
     docs.mount_static(app)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
@@ -78,6 +82,11 @@ async def _checkpoint_periodically(services: Services) -> None:
             await run_in_threadpool(_checkpoint_if_due, services)
         except Exception:
             log.exception("audit.checkpoint_failed")
+
+
+def _record_start(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        record_start(session, services.audit, services.settings)
 
 
 def _checkpoint_if_due(services: Services) -> None:

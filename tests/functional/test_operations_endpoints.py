@@ -29,12 +29,12 @@ def test_readyz_when_database_falls_behind_then_503_problem_naming_the_check(
 ) -> None:
     provision_keysets(settings, clean_database.engine, clock)
     app = create_app(settings, clock=clock, engine=clean_database.engine)
-    command.downgrade(alembic_config(clean_database.engine), "base")
-    try:
-        with TestClient(app, base_url="https://testserver") as client:
+    with TestClient(app, base_url="https://testserver") as client:
+        command.downgrade(alembic_config(clean_database.engine), "base")
+        try:
             response = client.get("/readyz")
-    finally:
-        command.upgrade(alembic_config(clean_database.engine), "head")
+        finally:
+            command.upgrade(alembic_config(clean_database.engine), "head")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()

@@ -17,12 +17,14 @@ from tradeguard.audit.export import export_bundle, verify_bundle
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.proofs import prove_consistency, prove_inclusion
 from tradeguard.audit.verify import VerificationResult, verify_database
+from tradeguard.cli import audit_query_commands
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.core.clock import datetime_to_ns
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.db.session import transaction
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+audit_query_commands.register(app)
 
 
 class RangeError(TradeGuardError):

@@ -518,6 +518,27 @@ def test_verify_inclusion_when_hashes_malformed_then_false_without_raising() -> 
     assert not verify_inclusion(l1, 1, 2**64 - 1, proof, HAND_ROOTS[2])
 
 
+@pytest.mark.parametrize("short", [b"", b"abc", l0[:31]])
+def test_verify_inclusion_when_single_leaf_hashes_short_then_false(short: bytes) -> None:
+    # transparency-dev/merkle TestVerifyInclusionSingleEntry: equal leaf and root of the
+    # wrong size must not verify although the (empty) path would reproduce them.
+    assert verify_inclusion(l0, 0, 1, [], l0)
+    assert not verify_inclusion(short, 0, 1, [], short)
+
+
+def test_verify_inclusion_when_index_negative_then_false_not_last_leaf() -> None:
+    # Python's -1 has every bit set, so without the range check it walks like the last leaf.
+    assert verify_inclusion(l1, 1, 2, [l0], HAND_ROOTS[2])
+    assert not verify_inclusion(l1, -1, 2, [l0], HAND_ROOTS[2])
+
+
+def test_verify_inclusion_when_size_beyond_uint64_then_false() -> None:
+    # The right-hand leaf after a perfect left subtree: a one-node path at any height.
+    left = SOME_HASH
+    assert verify_inclusion(l1, 2**63, 2**63 + 1, [left], node_hash(left, l1))
+    assert not verify_inclusion(l1, 2**64, 2**64 + 1, [left], node_hash(left, l1))
+
+
 @pytest.mark.parametrize(("index", "size"), [(-1, 3), (3, 3), (0, 0)])
 def test_inclusion_proof_when_index_outside_tree_then_value_error(index: int, size: int) -> None:
     with pytest.raises(ValueError, match="outside"):
@@ -683,6 +704,19 @@ def test_verify_consistency_when_hashes_malformed_then_false_without_raising() -
     assert not verify_consistency(2, 3, HAND_ROOTS[2], HAND_ROOTS[3] + b"\x00", proof)
     assert not verify_consistency(2, 3, HAND_ROOTS[2], HAND_ROOTS[3], [bytearray(l2)])  # type: ignore[list-item]
     assert not verify_consistency(2, 2**64 - 1, HAND_ROOTS[2], HAND_ROOTS[3], proof)
+
+
+@pytest.mark.parametrize("short", [b"", b"abc", l0[:31]])
+def test_verify_consistency_when_equal_sizes_with_short_roots_then_false(short: bytes) -> None:
+    assert verify_consistency(1, 1, l0, l0, [])
+    assert not verify_consistency(1, 1, short, short, [])
+
+
+def test_verify_consistency_when_size_beyond_uint64_then_false() -> None:
+    # A perfect old tree plus one leaf: a one-node proof at any height.
+    old_root = SOME_HASH
+    assert verify_consistency(2**63, 2**63 + 1, old_root, node_hash(old_root, l1), [l1])
+    assert not verify_consistency(2**64, 2**64 + 1, old_root, node_hash(old_root, l1), [l1])
 
 
 @pytest.mark.parametrize(("old", "size"), [(0, 3), (-1, 3), (4, 3), (0, 0), (1, 0)])
