@@ -93,8 +93,8 @@ class CompactTree:
 
     def __init__(self) -> None:
         self._size = 0
-        # Roots of the perfect subtrees that make up the tree, left (largest) to right;
-        # subtree j has 2**bit leaves for each set bit of ``size``, high bits first.
+        # Roots of the perfect subtrees that make up the tree, one per set bit of ``size``
+        # (2**bit leaves each), left to right, so the largest subtree comes first.
         self._nodes: list[bytes] = []
 
     @property
@@ -106,21 +106,20 @@ class CompactTree:
         """Append one leaf hash: amortised one node hash, at most log2(size) of them."""
         if len(leaf) != HASH_SIZE:
             raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes")
-        self._size = _push(self._nodes, self._size, bytes(leaf))
+        node, nodes, carry = bytes(leaf), self._nodes, self._size
+        self._size = carry + 1
+        while carry & 1:  # each trailing one bit is a perfect subtree the new leaf completes
+            node = _sha256(_NODE_PREFIX + nodes.pop() + node).digest()
+            carry >>= 1
+        nodes.append(node)
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append leaf hashes in order (checked first, so a bad one appends nothing)."""
-        batch = [bytes(item) for item in leaf_hashes]
+        batch = list(leaf_hashes)
         _require_hashes(batch)
-        nodes, size, sha256 = self._nodes, self._size, _sha256
-        for leaf in batch:  # _push inlined: this loop runs once per event when verifying
-            node, carry = leaf, size
-            while carry & 1:
-                node = sha256(_NODE_PREFIX + nodes.pop() + node).digest()
-                carry >>= 1
-            nodes.append(node)
-            size += 1
-        self._size = size
+        append = self.append
+        for leaf in batch:
+            append(leaf)
 
     def root(self) -> bytes:
         """The Merkle Tree Hash of every leaf appended so far, in O(log n) hashes."""
@@ -144,16 +143,6 @@ class CompactTree:
         tree._size = size
         tree._nodes = nodes
         return tree
-
-
-def _push(nodes: list[bytes], size: int, node: bytes) -> int:
-    """Add a leaf to the frontier ``nodes`` of a tree of ``size`` leaves; the new size."""
-    carry = size
-    while carry & 1:  # each trailing one bit is a perfect subtree the new leaf completes
-        node = _sha256(_NODE_PREFIX + nodes.pop() + node).digest()
-        carry >>= 1
-    nodes.append(node)
-    return size + 1
 
 
 def _parse_state(state: Mapping[str, object]) -> tuple[int, list[bytes]]:

@@ -42,18 +42,20 @@ WHERE json_extract(doc, '$.seq') IS NOT seq
 ORDER BY seq LIMIT 1
 """
 POSTGRES_COLUMN_CHECK = """
-SELECT seq FROM (
-    SELECT *, convert_from(record, 'UTF8')::jsonb AS doc FROM audit_events
-) AS e
-WHERE (doc->>'seq')::bigint IS DISTINCT FROM seq
-   OR doc->>'event_id' IS DISTINCT FROM event_id
-   OR (doc->>'ts_ns')::bigint IS DISTINCT FROM ts_ns
-   OR doc->>'type' IS DISTINCT FROM event_type
-   OR doc->'actor'->>'kind' IS DISTINCT FROM actor_type
-   OR doc->'actor'->>'id' IS DISTINCT FROM actor_id
-   OR doc->>'subject' IS DISTINCT FROM subject
-   OR doc->>'request_id' IS DISTINCT FROM request_id
-ORDER BY seq LIMIT 1
+SELECT e.seq FROM audit_events AS e,
+    json_to_record(convert_from(e.record, 'UTF8')::json) AS r(
+        seq bigint, event_id text, ts_ns bigint, type text, subject text, request_id text,
+        actor json
+    )
+WHERE r.seq IS DISTINCT FROM e.seq
+   OR r.event_id IS DISTINCT FROM e.event_id
+   OR r.ts_ns IS DISTINCT FROM e.ts_ns
+   OR r.type IS DISTINCT FROM e.event_type
+   OR r.actor->>'kind' IS DISTINCT FROM e.actor_type
+   OR r.actor->>'id' IS DISTINCT FROM e.actor_id
+   OR r.subject IS DISTINCT FROM e.subject
+   OR r.request_id IS DISTINCT FROM e.request_id
+ORDER BY e.seq LIMIT 1
 """
 
 
