@@ -57,6 +57,18 @@ class Checkpoint:
         }
 
     @classmethod
+    def from_row(cls, row: Any) -> Checkpoint:  # noqa: ANN401 - an ORM row or a Core row alike
+        """A checkpoint as stored in ``audit_checkpoints``."""
+        return cls(
+            int(row.tree_size),
+            int(row.ts_ns),
+            bytes(row.root_hash),
+            bytes(row.chain_hash),
+            str(row.key_id),
+            bytes(row.signature),
+        )
+
+    @classmethod
     def from_json(cls, document: dict[str, Any]) -> tuple[Checkpoint, bytes]:
         """Parse a published checkpoint and the public key it names."""
         checkpoint = cls(

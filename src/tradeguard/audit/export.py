@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from tradeguard.audit.checkpoints import Checkpoint
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
-from tradeguard.audit.proofs import checkpoint_from_row
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import GENESIS_CHAIN
 from tradeguard.audit.verify import ChainReplay, TrailBroken, VerificationResult
@@ -231,7 +230,7 @@ def _checkpoints_within(
         .where(AuditCheckpointRow.tree_size.between(first_seq, last_seq))
         .order_by(AuditCheckpointRow.tree_size)
     )
-    found = {row.tree_size: checkpoint_from_row(row) for row in rows}
+    found = {row.tree_size: Checkpoint.from_row(row) for row in rows}
     found[closing.tree_size] = closing
     return [found[size] for size in sorted(found)]
 

@@ -117,9 +117,15 @@ class CompactTree:
         """Append leaf hashes in order (checked first, so a bad one appends nothing)."""
         batch = list(leaf_hashes)
         _require_hashes(batch)
-        append = self.append
-        for leaf in batch:
-            append(leaf)
+        nodes, size, sha256 = self._nodes, self._size, _sha256
+        for leaf in batch:  # append() inlined: this loop runs once per event when verifying
+            node, carry = leaf, size
+            while carry & 1:
+                node = sha256(_NODE_PREFIX + nodes.pop() + node).digest()
+                carry >>= 1
+            nodes.append(node)
+            size += 1
+        self._size = size
 
     def root(self) -> bytes:
         """The Merkle Tree Hash of every leaf appended so far, in O(log n) hashes."""

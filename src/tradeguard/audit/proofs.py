@@ -89,14 +89,14 @@ def _covering_checkpoint(session: Session, seq: int, tree_size: int | None) -> C
     ).one_or_none()
     if row is None:
         raise ProofError(f"no checkpoint covers event {seq} yet")
-    return checkpoint_from_row(row)
+    return Checkpoint.from_row(row)
 
 
 def _checkpoint(session: Session, tree_size: int) -> Checkpoint:
     row = session.get(AuditCheckpointRow, tree_size)
     if row is None:
         raise ProofError(f"there is no checkpoint at tree size {tree_size}")
-    return checkpoint_from_row(row)
+    return Checkpoint.from_row(row)
 
 
 def _leaves(session: Session, tree_size: int) -> list[bytes]:
@@ -109,15 +109,3 @@ def _leaves(session: Session, tree_size: int) -> list[bytes]:
     if len(leaves) != tree_size:
         raise ProofError(f"the trail holds {len(leaves)} of the {tree_size} events checkpointed")
     return leaves
-
-
-def checkpoint_from_row(row: AuditCheckpointRow) -> Checkpoint:
-    """A checkpoint as stored."""
-    return Checkpoint(
-        row.tree_size,
-        row.ts_ns,
-        bytes(row.root_hash),
-        bytes(row.chain_hash),
-        row.key_id,
-        bytes(row.signature),
-    )

@@ -147,7 +147,7 @@ class AuditTrail:
         self._state(session)
         existing = session.get(AuditCheckpointRow, tree_size)
         if existing is not None:
-            return _from_row(existing)
+            return Checkpoint.from_row(existing)
         leaves = session.execute(
             select(AuditEventRow.leaf_hash, AuditEventRow.chain_hash)
             .where(AuditEventRow.seq <= tree_size)
@@ -286,12 +286,6 @@ def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:
         "key_id": checkpoint.key_id,
         "signature": checkpoint.signature,
     }
-
-
-def _from_row(row: AuditCheckpointRow) -> Checkpoint:
-    return Checkpoint(
-        row.tree_size, row.ts_ns, row.root_hash, row.chain_hash, row.key_id, row.signature
-    )
 
 
 # The sequencer's lock and head --------------------------------------------------

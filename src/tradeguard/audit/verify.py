@@ -319,17 +319,7 @@ def _published_problem(
 
 def _stored_checkpoints(connection: Connection) -> list[Checkpoint]:
     rows = connection.execute(select(AuditCheckpointRow.__table__).order_by("tree_size"))
-    return [
-        Checkpoint(
-            row.tree_size,
-            row.ts_ns,
-            bytes(row.root_hash),
-            bytes(row.chain_hash),
-            row.key_id,
-            bytes(row.signature),
-        )
-        for row in rows
-    ]
+    return [Checkpoint.from_row(row) for row in rows]
 
 
 def _audit_public_keys(connection: Connection) -> dict[str, bytes]:
