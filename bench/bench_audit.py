@@ -9,10 +9,10 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from measure import Measurement
 from sqlalchemy import BigInteger, Column, Engine, LargeBinary, MetaData, String, Table, insert
 from sqlalchemy.engine import make_url
 
+from measure import Measurement
 from tradeguard.audit.checkpoints import Witness, sign_checkpoint
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
@@ -171,7 +171,7 @@ def _on_backend(url: str, label: str) -> list[Measurement]:
         Measurement(f"audit append, {label}", audit_rate, "events/s", lower_is_better=False),
         Measurement(f"plain insert, {label}", plain_rate, "rows/s", lower_is_better=False),
         Measurement(
-            f"audit/plain ratio, {label}", audit_rate / plain_rate, "×", 0.5, lower_is_better=False
+            f"audit/plain ratio, {label}", audit_rate / plain_rate, "x", 0.5, lower_is_better=False
         ),
     ]
     engine.dispose()
