@@ -27,6 +27,7 @@ from tradeguard.crypto.models import SigningKeyRecord
 from tradeguard.crypto.signing import SigningPurpose
 
 FETCH_BATCH = 20_000
+_CHAIN_HASHER = hashlib.sha256(CHAIN_PREFIX)
 # The searchable columns must say what the signed record says; checked by the database
 # itself (in C, alongside the hash replay) rather than by parsing JSON in Python.
 SQLITE_COLUMN_CHECK = """
@@ -113,25 +114,29 @@ class ChainReplay:
 
     def feed(self, rows: Sequence[Sequence[Any]]) -> None:
         """Check a batch of ``(seq, record, stored chain link or None)`` rows in order."""
-        sha256, chain, expected = hashlib.sha256, self.chain, self.expected
+        sha256, chain_hasher = hashlib.sha256, _CHAIN_HASHER.copy
+        chain, expected = self.chain, self.expected
         leaves: list[bytes] = []
-        due = self._next_due()
+        keep, due = leaves.append, self._next_due()
         for seq, record, stored_chain in rows:
             if seq != expected:
                 self._advance(leaves, chain, expected)
                 raise TrailBroken(expected, f"event {expected} is missing (deleted)")
             leaf = sha256(b"\x00" + record).digest()
-            link = sha256(CHAIN_PREFIX + chain + leaf).digest()
-            if stored_chain is not None and link != stored_chain:
+            hasher = chain_hasher()
+            hasher.update(chain + leaf)
+            link = hasher.digest()
+            if link != stored_chain and stored_chain is not None:
                 self._advance(leaves, chain, expected)
                 raise TrailBroken(
                     seq, "the hash chain is broken here (edited, reordered or inserted)"
                 )
-            leaves.append(leaf)
+            keep(leaf)
             chain, expected = link, seq + 1
             if seq == due:
                 self._advance(leaves, chain, expected)
                 leaves = []
+                keep = leaves.append
                 self._check_due_checkpoints()
                 due = self._next_due()
         self._advance(leaves, chain, expected)
@@ -206,7 +211,10 @@ def stream_events(engine: Engine) -> Generator[Sequence[Sequence[Any]], None, No
     """Batches of ``(seq, record, chain)`` in sequence order (server-side cursor on PostgreSQL)."""
     connection = engine.raw_connection()
     postgres = engine.dialect.name == "postgresql"
-    cursor = connection.cursor(name="audit_verify") if postgres else connection.cursor()
+    # PostgreSQL: a server-side cursor in binary format (bytea without hex decoding).
+    cursor = (
+        connection.cursor(name="audit_verify", binary=True) if postgres else connection.cursor()
+    )
     try:
         cursor.execute("SELECT seq, record, chain_hash FROM audit_events ORDER BY seq")
         while batch := cursor.fetchmany(FETCH_BATCH):
