@@ -22,7 +22,7 @@ types: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 
 $(VENV)/bin/python:
@@ -35,10 +35,6 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.installed
-
-$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
-	$(PIP) install -e '.[dev,bench]'
-	touch $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
