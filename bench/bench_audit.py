@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import BigInteger, Column, Engine, LargeBinary, MetaData, String, Table, insert
-from sqlalchemy.engine import make_url
 
-from measure import Measurement
+from measure import Measurement, scratch_postgres
 from tradeguard.audit.checkpoints import Witness, sign_checkpoint
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
@@ -37,7 +34,6 @@ APPEND_EVENTS = 20_000
 PER_TRANSACTION = 100
 VERIFY_EVENTS = 1_000_000
 TRADER = Actor("user", "user-1", ip="203.0.113.7", session_id="s-1", device_id="d-1")
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 plain_metadata = MetaData()
 plain_events = Table(
@@ -189,35 +185,15 @@ def _verify_on(url: str, label: str) -> Measurement:
     )
 
 
-def _scratch_postgres() -> tuple[str, psycopg.Connection[tuple[object, ...]]] | None:
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
-    name = f"tradeguard_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_ADMIN).set(drivername="postgresql+psycopg", database=name)
-    return url.render_as_string(hide_password=False), admin
-
-
-def _drop(admin: psycopg.Connection[tuple[object, ...]], url: str) -> None:
-    admin.execute(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
-
-
 def run() -> list[Measurement]:
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory() as directory:
         results += _on_backend(f"sqlite:///{Path(directory) / 'append.db'}", "SQLite")
         results.append(_verify_on(f"sqlite:///{Path(directory) / 'verify.db'}", "SQLite"))
-    for step in (_on_backend, _verify_on):
-        scratch = _scratch_postgres()
-        if scratch is None:
-            break
-        url, admin = scratch
-        try:
-            outcome = step(url, "PostgreSQL")
-            results += outcome if isinstance(outcome, list) else [outcome]
-        finally:
-            _drop(admin, url)
-            admin.close()
+    with scratch_postgres() as url:
+        if url is not None:
+            results += _on_backend(url, "PostgreSQL")
+    with scratch_postgres() as url:
+        if url is not None:
+            results.append(_verify_on(url, "PostgreSQL"))
     return results

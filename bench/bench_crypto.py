@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Engine, MetaData, Uuid, insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from measure import Measurement, microseconds_per_call
+from measure import Measurement, microseconds_per_call, scratch_postgres
 from tradeguard.core.clock import SystemClock
 from tradeguard.core.ids import new_id
 from tradeguard.crypto.events import MemoryKeyEventRecorder
@@ -94,25 +91,6 @@ def _reencryption_rate(url: str) -> float:
     return ROWS / elapsed
 
 
-POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_rate() -> float | None:
-    """Run the PostgreSQL case in a scratch database, if a server is reachable."""
-    name = f"tradeguard_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(POSTGRES_ADMIN).set(drivername="postgresql+psycopg", database=name)
-            return _reencryption_rate(url.render_as_string(hide_password=False))
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 def run() -> list[Measurement]:
     install_field_encryption()
     with tempfile.TemporaryDirectory() as directory:
@@ -141,7 +119,8 @@ def run() -> list[Measurement]:
     results.append(
         Measurement("re-encryption, 100k rows, SQLite", rate, "rows/s", lower_is_better=False)
     )
-    postgres = _postgres_rate()
+    with scratch_postgres() as url:
+        postgres = None if url is None else _reencryption_rate(url)
     if postgres is not None:
         results.append(
             Measurement(

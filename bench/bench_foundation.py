@@ -13,9 +13,12 @@ from tradeguard.core.clock import SystemClock
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money, Price
 from tradeguard.crypto.master_key import ensure_master_key
+from tradeguard.crypto.runtime import provision_keys
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
+from tradeguard.db.session import transaction
 from tradeguard.logs import configure_logging
+from tradeguard.wiring import build_core
 
 EVENT = {
     "event_type": "order.placed",
@@ -33,6 +36,9 @@ def _http_envelope_us() -> float:
         ensure_master_key(settings.effective_master_key_file, SystemClock(), settings.env)
         engine = build_engine(settings.effective_database_url)
         migrate.upgrade(engine)
+        core = build_core(settings, SystemClock(), engine)
+        with transaction(core.sessions) as session:
+            provision_keys(core.crypto, session)
         app = create_app(settings, engine=engine)
         result = asgi_microseconds_per_request(app, "/healthz", requests=5_000)
         engine.dispose()

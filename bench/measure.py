@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from sqlalchemy.engine import make_url
 from starlette.types import ASGIApp
+
+POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,21 @@ def asgi_microseconds_per_request(
         return statistics.median(samples)
 
     return asyncio.run(measure())
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str | None]:
+    """A throwaway PostgreSQL database URL (dropped afterwards), or None if no server answers."""
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        yield None
+        return
+    name = f"tradeguard_bench_{uuid.uuid4().hex[:8]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = make_url(POSTGRES_ADMIN).set(drivername="postgresql+psycopg", database=name)
+            yield url.render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
