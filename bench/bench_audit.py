@@ -19,13 +19,11 @@ from tradeguard.audit.verify import verify_database
 from tradeguard.core.clock import SystemClock
 from tradeguard.core.ids import new_id
 from tradeguard.crypto.events import MemoryKeyEventRecorder
-from tradeguard.crypto.fields import FIELD_CRYPTO_KEY, FieldCrypto
+from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
 from tradeguard.crypto.kek import LocalKek
-from tradeguard.crypto.keyring import Keyring
 from tradeguard.crypto.master_key import generate_master_key
-from tradeguard.crypto.runtime import Crypto, provision_keys
-from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
-from tradeguard.crypto.subjects import SubjectKeys
+from tradeguard.crypto.runtime import Crypto, crypto_over, provision_keys
+from tradeguard.crypto.signing import SigningPurpose
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory, transaction
@@ -53,16 +51,17 @@ def _data(number: int) -> dict[str, object]:
 
 
 def _setup(engine: Engine) -> tuple[AuditTrail, Crypto, object]:
-    clock, events = SystemClock(), MemoryKeyEventRecorder()
-    kek = LocalKek(generate_master_key(clock, "development"))
-    keyring = Keyring(kek, clock, events)
-    subjects = SubjectKeys(keyring, clock, events)
-    crypto = Crypto(kek, keyring, subjects, SigningKeyManager(kek, clock, events))
-    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: FieldCrypto(keyring, subjects)})
+    clock = SystemClock()
+    crypto = crypto_over(
+        LocalKek(generate_master_key(clock, "development")), clock, MemoryKeyEventRecorder()
+    )
+    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
     with transaction(sessions) as session:
         provision_keys(crypto, session)
     witness = Witness(Path(tempfile.mkdtemp()) / "witness.jsonl")
-    trail = AuditTrail(clock, subjects, crypto.signing, witness, CheckpointPolicy(1000, 3600))
+    trail = AuditTrail(
+        clock, crypto.subjects, crypto.signing, witness, CheckpointPolicy(1000, 3600)
+    )
     return trail, crypto, sessions
 
 

@@ -45,9 +45,19 @@ def build_kek(settings: Settings) -> KeyEncryptionKey:
 
 def build_crypto(settings: Settings, clock: Clock, events: KeyEventRecorder) -> Crypto:
     """Keyring and subject keys over the configured KEK (keysets not loaded yet)."""
+    rotation = timedelta(days=settings.key_rotation_days)
+    return crypto_over(build_kek(settings), clock, events, rotation)
+
+
+def crypto_over(
+    kek: KeyEncryptionKey,
+    clock: Clock,
+    events: KeyEventRecorder,
+    rotation_period: timedelta = timedelta(days=90),
+) -> Crypto:
+    """The key machinery over a given KEK (settings-free: tests and benchmarks use it too)."""
     install_field_encryption()
-    kek = build_kek(settings)
-    keyring = Keyring(kek, clock, events, timedelta(days=settings.key_rotation_days))
+    keyring = Keyring(kek, clock, events, rotation_period)
     return Crypto(
         kek=kek,
         keyring=keyring,

@@ -14,13 +14,10 @@ from tradeguard.audit.records import Actor
 from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
-from tradeguard.crypto.fields import FIELD_CRYPTO_KEY, FieldCrypto
+from tradeguard.crypto.fields import FIELD_CRYPTO_KEY
 from tradeguard.crypto.kek import LocalKek
-from tradeguard.crypto.keyring import Keyring
 from tradeguard.crypto.master_key import generate_master_key
-from tradeguard.crypto.runtime import Crypto, provision_keys
-from tradeguard.crypto.signing import SigningKeyManager
-from tradeguard.crypto.subjects import SubjectKeys
+from tradeguard.crypto.runtime import Crypto, crypto_over, provision_keys
 from tradeguard.db.session import session_factory, transaction
 
 TRADER = Actor("user", "user-1", ip="203.0.113.7", session_id="s-1", device_id="d-1")
@@ -71,16 +68,13 @@ class AuditKit:
 
 
 def build_kit(engine: Engine, clock: FixedClock, witness_path: Path, every_events: int) -> AuditKit:
-    events = MemoryKeyEventRecorder()
     kek = LocalKek(generate_master_key(clock, "development"))
-    keyring = Keyring(kek, clock, events)
-    subjects = SubjectKeys(keyring, clock, events)
-    crypto = Crypto(kek, keyring, subjects, SigningKeyManager(kek, clock, events))
-    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: FieldCrypto(keyring, subjects)})
+    crypto = crypto_over(kek, clock, MemoryKeyEventRecorder())
+    sessions = session_factory(engine, {FIELD_CRYPTO_KEY: crypto.field_crypto})
     with transaction(sessions) as session:
         provision_keys(crypto, session)
     witness = Witness(witness_path)
     trail = AuditTrail(
-        clock, subjects, crypto.signing, witness, CheckpointPolicy(every_events, 3600)
+        clock, crypto.subjects, crypto.signing, witness, CheckpointPolicy(every_events, 3600)
     )
     return AuditKit(engine, clock, crypto, sessions, trail, witness)
