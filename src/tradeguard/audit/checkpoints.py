@@ -130,8 +130,12 @@ class Witness:
         """Every published checkpoint with its public key; an absent file is an empty witness."""
         if not self.path.exists():
             return []
+        try:
+            text = self.path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WitnessError(f"{self.path} cannot be read ({type(exc).__name__})") from None
         entries = []
-        for number, line in enumerate(self.path.read_text("utf-8").splitlines(), start=1):
+        for number, line in enumerate(text.splitlines(), start=1):
             try:
                 entries.append(Checkpoint.from_json(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:

@@ -37,8 +37,10 @@ from tradeguard.core.ids import new_id
 from tradeguard.crypto.keyring import DataClass
 from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
 from tradeguard.crypto.subjects import SubjectKeys
+from tradeguard.logs import get_logger
 
 STATE_KEY = "tradeguard.audit.state"
+log = get_logger("tradeguard.audit")
 ADVISORY_LOCK_KEY = 0x7467_6175_6469_7400  # "tgaudit\0"
 HEAD_ID = 1
 EVENTS = cast("Table", AuditEventRow.__table__)
@@ -363,8 +365,15 @@ def _before_commit(session: Session) -> None:
 
 def _after_commit(session: Session) -> None:
     state = session.info.pop(STATE_KEY, None)
-    if isinstance(state, _TransactionState) and state.published:
+    if not isinstance(state, _TransactionState) or not state.published:
+        return
+    try:
         state.trail.witness.append(state.published)
+    except OSError:
+        # The events are committed; `audit verify` will report the unpublished checkpoint.
+        log.exception(
+            "audit.witness_append_failed", tree_sizes=[c["tree_size"] for c in state.published]
+        )
 
 
 def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:  # noqa: ANN401 - SQLAlchemy's SessionTransaction

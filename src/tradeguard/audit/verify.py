@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from tradeguard.audit.checkpoints import Checkpoint, Witness
+from tradeguard.audit.checkpoints import Checkpoint, Witness, WitnessError
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditHeadRow
 from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
@@ -230,7 +230,10 @@ def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
         checkpoints = _stored_checkpoints(connection)
         keys = _audit_public_keys(connection)
         head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
-    published = witness.read()
+    try:
+        published = witness.read()
+    except WitnessError as exc:
+        return VerificationResult(0, 0, 1, f"the witness cannot be checked: {exc}")
     disagreement = _witness_disagreement(published, checkpoints, keys)
     with ThreadPoolExecutor(max_workers=1) as pool:
         column_check = pool.submit(first_column_mismatch, engine)

@@ -210,3 +210,16 @@ def test_concurrent_writers_when_racing_then_no_gaps_no_duplicates(audit: AuditK
     assert errors == []
     assert [event.seq for event in _events(audit)] == list(range(1, 101))
     assert audit.verify().ok
+
+
+def test_witness_when_unwritable_then_events_commit_and_verify_reports_it(audit: AuditKit) -> None:
+    audit.witness.path.mkdir()
+    audit.record_many(5)
+    assert [event.seq for event in _events(audit)] == [1, 2, 3, 4, 5]
+    result = audit.verify()
+    assert not result.ok
+    assert "witness" in (result.problem or "")
+    audit.witness.path.rmdir()
+    result = audit.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 5)
+    assert result.problem == "checkpoint at 5 was never published to the witness"
