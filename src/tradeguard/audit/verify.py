@@ -8,6 +8,7 @@ problem with the sequence number where the trail stops being trustworthy.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -16,17 +17,20 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from tradeguard.audit import parallel_verify
 from tradeguard.audit.checkpoints import Checkpoint, Witness, WitnessError
 from tradeguard.audit.merkle import CompactTree
-from tradeguard.audit.models import AuditCheckpointRow, AuditHeadRow
+from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
 from tradeguard.crypto.models import SigningKeyRecord
 from tradeguard.crypto.signing import SigningPurpose
 
 FETCH_BATCH = 20_000
+PARALLEL_FROM_EVENTS = 200_000
+WORKERS = min(os.cpu_count() or 1, 4)
 _CHAIN_HASHER = hashlib.sha256(CHAIN_PREFIX)
 # The searchable columns must say what the signed record says; checked by the database
 # itself (in C, alongside the hash replay) rather than by parsing JSON in Python.
@@ -141,6 +145,25 @@ class ChainReplay:
                 due = self._next_due()
         self._advance(leaves, chain, expected)
 
+    def absorb(
+        self,
+        leaves: Sequence[bytes],
+        links_at: Mapping[int, bytes],
+        end_chain: bytes,
+        next_seq: int,
+    ) -> None:
+        """Take leaf hashes checked elsewhere (a worker), checking checkpoints as they come due."""
+        offset, due = 0, self._next_due()
+        while due is not None and due < next_seq:
+            take = due - self.tree.size
+            self.tree.extend(leaves[offset : offset + take])
+            offset += take
+            self.chain = links_at[due]
+            self._check_due_checkpoints()
+            due = self._next_due()
+        self.tree.extend(leaves[offset:])
+        self.chain, self.expected = end_chain, next_seq
+
     def _advance(self, leaves: list[bytes], chain: bytes, expected: int) -> None:
         self.tree.extend(leaves)
         self.chain, self.expected = chain, expected
@@ -224,22 +247,29 @@ def stream_events(engine: Engine) -> Generator[Sequence[Sequence[Any]], None, No
         connection.close()
 
 
-def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
-    """Verify the whole trail in the database against its checkpoints, keys and the witness."""
+def verify_database(
+    engine: Engine, witness: Witness, *, parallel_from: int | None = None
+) -> VerificationResult:
+    """Verify the whole trail in the database against its checkpoints, keys and the witness.
+
+    Trails of ``parallel_from`` events or more are checked by worker processes (default:
+    PostgreSQL trails of ``PARALLEL_FROM_EVENTS`` or more).
+    """
     with engine.connect() as connection:
         checkpoints = _stored_checkpoints(connection)
         keys = _audit_public_keys(connection)
         head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
+        last_seq = connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0
     try:
         published = witness.read()
     except WitnessError as exc:
         return VerificationResult(0, 0, 1, f"the witness cannot be checked: {exc}")
     disagreement = _witness_disagreement(published, checkpoints, keys)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        column_check = pool.submit(first_column_mismatch, engine)
-        with closing(stream_events(engine)) as batches:
-            result = replay(batches, checkpoints, keys)
-        disagreement = _earliest_problem(disagreement, column_check.result())
+    if _in_parallel(engine, last_seq, parallel_from):
+        result = _replay_in_parallel(engine, last_seq, checkpoints, keys)
+    else:
+        result, columns = _replay_here(engine, checkpoints, keys)
+        disagreement = _earliest_problem(disagreement, columns)
     if not result.ok:
         return _earliest(result, disagreement)
     if head_seq > result.events:
@@ -251,6 +281,51 @@ def verify_database(engine: Engine, witness: Witness) -> VerificationResult:
         )
         return _earliest(tail, disagreement)
     return _earliest(result, disagreement)
+
+
+def _in_parallel(engine: Engine, last_seq: int, parallel_from: int | None) -> bool:
+    """Whether worker processes should verify this trail.
+
+    They pay off on PostgreSQL, where the database's own JSON check is slow; on SQLite
+    the in-process replay, with SQLite's JSON functions running alongside, is faster.
+    """
+    threshold = parallel_from
+    if threshold is None:
+        threshold = PARALLEL_FROM_EVENTS if engine.dialect.name == "postgresql" else None
+    return threshold is not None and last_seq >= threshold and WORKERS > 1
+
+
+def _replay_here(
+    engine: Engine, checkpoints: Sequence[Checkpoint], keys: Mapping[str, bytes]
+) -> tuple[VerificationResult, VerificationResult | None]:
+    """One process: the hash replay here, the column check in the database alongside."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        column_check = pool.submit(first_column_mismatch, engine)
+        with closing(stream_events(engine)) as batches:
+            result = replay(batches, checkpoints, keys)
+        return result, column_check.result()
+
+
+def _replay_in_parallel(
+    engine: Engine, last_seq: int, checkpoints: Sequence[Checkpoint], keys: Mapping[str, bytes]
+) -> VerificationResult:
+    replayer = ChainReplay(checkpoints, keys)
+    try:
+        with closing(parallel_verify.replay_parts(engine, last_seq, checkpoints, WORKERS)) as parts:
+            _absorb_all(replayer, parts)
+        replayer.finish()
+    except TrailBroken as broken:
+        return _broken(replayer, broken)
+    return VerificationResult(replayer.expected - 1, replayer.checkpoints_verified)
+
+
+def _absorb_all(replayer: ChainReplay, outcomes: Iterable[parallel_verify.PartOutcome]) -> None:
+    """Feed the parts in order, stopping at the first part that found a problem."""
+    for outcome in outcomes:
+        leaves = parallel_verify.leaves_of(outcome)
+        replayer.absorb(leaves, outcome.links_at, outcome.end_chain, outcome.next_seq)
+        if outcome.problem is not None:
+            raise TrailBroken(*outcome.problem)
 
 
 def first_column_mismatch(engine: Engine) -> VerificationResult | None:

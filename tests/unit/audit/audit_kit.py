@@ -37,6 +37,7 @@ class AuditKit:
     sessions: sessionmaker[Session]
     trail: AuditTrail
     witness: Witness
+    parallel_from: int | None = 1_000_000_000
 
     def record_many(self, count: int, **fields: object) -> None:
         """Record ``count`` events, one transaction each."""
@@ -48,7 +49,7 @@ class AuditKit:
             self.clock.advance(nanoseconds=1_000)
 
     def verify(self) -> VerificationResult:
-        return verify_database(self.engine, self.witness)
+        return verify_database(self.engine, self.witness, parallel_from=self.parallel_from)
 
     def tamper(self, *statements: str, **params: object) -> None:
         """Run SQL with the append-only guards out of the way, as a database admin could."""

@@ -14,9 +14,14 @@ from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
 
 
-@pytest.fixture
-def trail(audit: AuditKit) -> AuditKit:
-    """Twelve events: checkpoints at 5 and 10, events 11 and 12 after the last checkpoint."""
+@pytest.fixture(params=["one-process", "worker-processes"])
+def trail(audit: AuditKit, request: pytest.FixtureRequest) -> AuditKit:
+    """Twelve events: checkpoints at 5 and 10, events 11 and 12 after the last checkpoint.
+
+    Every case runs twice: verified in this process, and by worker processes.
+    """
+    if request.param == "worker-processes":
+        audit.parallel_from = 1
     audit.record_many(12)
     assert audit.verify().ok
     return audit
