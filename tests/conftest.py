@@ -22,7 +22,13 @@ from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from support import POSTGRES_ADMIN_URL, provision_keysets, require_service
+from support import (
+    POSTGRES_ADMIN_URL,
+    LiveServer,
+    provision_keysets,
+    require_service,
+    running_server,
+)
 from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
@@ -208,3 +214,10 @@ def app(settings: Settings, clean_database: TestDatabase, clock: FixedClock) -> 
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
         yield test
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real HTTPS server (``tradeguard init`` + ``tradeguard serve``) for a test module."""
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server

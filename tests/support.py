@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,6 +22,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db.session import session_factory
+from tradeguard.tls import DevCertificatePaths
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -31,3 +42,72 @@ def provision_keysets(settings: Settings, engine: Engine, clock: Clock) -> None:
     crypto = build_crypto(settings, clock, MemoryKeyEventRecorder())
     with session_factory(engine).begin() as session:
         provision_keys(crypto, session)
+
+
+TRADEGUARD = str(Path(sys.executable).with_name("tradeguard"))
+STARTUP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    host: str
+    port: int
+    ca_file: Path
+    log_file: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def get(self, path: str) -> tuple[http.client.HTTPResponse, bytes]:
+        connection = http.client.HTTPSConnection(
+            "localhost", self.port, context=self.client_context(), timeout=10
+        )
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return response, body
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_serving(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {server.log_file.read_text()}")
+        try:
+            server.get("/healthz")
+        except (OSError, ssl.SSLError):
+            time.sleep(0.2)
+        else:
+            return
+    pytest.fail("server did not start in time")
+
+
+@contextmanager
+def running_server(workdir: Path) -> Iterator[LiveServer]:
+    """``tradeguard init`` then ``tradeguard serve`` in ``workdir`` on a free loopback port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGUARD_")}
+    env.update(TRADEGUARD_VAR_DIR=str(workdir / "var"), TRADEGUARD_PORT=str(_free_port()))
+    subprocess.run([TRADEGUARD, "init"], cwd=workdir, env=env, check=True, capture_output=True)
+    server = LiveServer(
+        "127.0.0.1",
+        int(env["TRADEGUARD_PORT"]),
+        DevCertificatePaths.under(workdir / "var" / "tls").ca_cert,
+        workdir / "server.log",
+    )
+    with server.log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [TRADEGUARD, "serve"], cwd=workdir, env=env, stderr=log, stdout=log
+        )
+        try:
+            _wait_until_serving(server, process)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,77 +25,11 @@ from sslyze.mozilla_tls_profile.tls_config_checker import (
     check_server_against_tls_configuration,
 )
 
+from support import LiveServer
 from tradeguard.core.clock import SystemClock
 from tradeguard.tls import DevCertificatePaths, ensure_dev_certificate
 
 pytestmark = pytest.mark.live_server
-TRADEGUARD = str(Path(sys.executable).with_name("tradeguard"))
-STARTUP_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    host: str
-    port: int
-    ca_file: Path
-    log_file: Path
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca_file))
-
-    def get(self, path: str) -> tuple[http.client.HTTPResponse, bytes]:
-        connection = http.client.HTTPSConnection(
-            "localhost", self.port, context=self.client_context(), timeout=10
-        )
-        connection.request("GET", path)
-        response = connection.getresponse()
-        body = response.read()
-        connection.close()
-        return response, body
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_serving(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {server.log_file.read_text()}")
-        try:
-            server.get("/healthz")
-        except (OSError, ssl.SSLError):
-            time.sleep(0.2)
-        else:
-            return
-    pytest.fail("server did not start in time")
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    workdir = tmp_path_factory.mktemp("live")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGUARD_")}
-    env.update(TRADEGUARD_VAR_DIR=str(workdir / "var"), TRADEGUARD_PORT=str(_free_port()))
-    subprocess.run([TRADEGUARD, "init"], cwd=workdir, env=env, check=True, capture_output=True)
-    server = LiveServer(
-        "127.0.0.1",
-        int(env["TRADEGUARD_PORT"]),
-        DevCertificatePaths.under(workdir / "var" / "tls").ca_cert,
-        workdir / "server.log",
-    )
-    with server.log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [TRADEGUARD, "serve"], cwd=workdir, env=env, stderr=log, stdout=log
-        )
-        try:
-            _wait_until_serving(server, process)
-            yield server
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
 
 
 def _handshake(server: LiveServer, context: ssl.SSLContext) -> ssl.SSLSocket:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+
+from tradeguard.core.errors import StartupError
 
 router = APIRouter()
 OWN_STATIC = Path(str(files("tradeguard") / "web" / "static"))
@@ -34,7 +36,18 @@ def docs_page() -> HTMLResponse:
     return HTMLResponse(DOCS_PAGE)
 
 
+def swagger_ui_assets() -> Path:
+    """Swagger UI 5 (OpenAPI 3.1) as shipped in the ``swagger-ui-py`` wheel.
+
+    Only its static files are used; the package itself is never imported.
+    """
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise StartupError("the swagger-ui-py package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
 def mount_static(app: FastAPI) -> None:
     """Serve the Swagger UI bundle and TradeGuard's own assets under /static."""
-    app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), "swagger-ui")
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_assets()), "swagger-ui")
     app.mount("/static/web", StaticFiles(directory=OWN_STATIC), "web-static")
