@@ -177,6 +177,9 @@ def replay_parts(
     engine.dispose()  # no pooled connection crosses into the children
     sizes = [checkpoint.tree_size for checkpoint in checkpoints]
     bounds = _split(last_seq, workers * PARTS_PER_WORKER)
+    # fork: children start at once and never re-run the main module (forkserver and
+    # spawn do, which breaks scripts without a __main__ guard). Nothing of ours runs in
+    # another thread at this point, and the pooled connections were closed above.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(replay_part, url, first, last, sizes) for first, last in bounds]
