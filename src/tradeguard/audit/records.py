@@ -67,22 +67,24 @@ class EventRecord:
     data: dict[str, Any]
     personal: dict[str, str] | None
 
+    def document(self, seq: int) -> dict[str, Any]:
+        """The record as JSON members, at position ``seq``."""
+        return {
+            "v": RECORD_VERSION,
+            "seq": seq,
+            "event_id": self.event_id,
+            "ts_ns": self.ts_ns,
+            "type": self.event_type,
+            "actor": self.actor.to_json(),
+            "subject": self.subject,
+            "request_id": self.request_id,
+            "data": self.data,
+            "personal": self.personal,
+        }
+
     def canonical(self, seq: int) -> bytes:
         """The exact bytes whose leaf hash enters the tree."""
-        return canonical_dumps(
-            {
-                "v": RECORD_VERSION,
-                "seq": seq,
-                "event_id": self.event_id,
-                "ts_ns": self.ts_ns,
-                "type": self.event_type,
-                "actor": self.actor.to_json(),
-                "subject": self.subject,
-                "request_id": self.request_id,
-                "data": self.data,
-                "personal": self.personal,
-            }
-        )
+        return canonical_dumps(self.document(seq))
 
 
 def chain_link(previous: bytes, leaf: bytes) -> bytes:

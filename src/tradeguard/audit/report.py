@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Witness
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
-from tradeguard.audit.search import AuditEvent, format_ns, trusted_event
+from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.core.canonical_json import CanonicalJSONError, canonical_dumps
-from tradeguard.core.clock import datetime_to_ns, ns_to_datetime
+from tradeguard.core.clock import datetime_to_ns, ns_to_datetime, ns_to_rfc3339
 from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
 
 REPORT_TYPE = "tradeguard.audit.report"
@@ -78,8 +78,8 @@ class Period:
         return {
             "kind": self.kind.value,
             "label": self.label,
-            "start": format_ns(self.start_ns),
-            "end": format_ns(self.end_ns),
+            "start": ns_to_rfc3339(self.start_ns),
+            "end": ns_to_rfc3339(self.end_ns),
             "start_ns": self.start_ns,
             "end_ns": self.end_ns,
         }
@@ -145,7 +145,7 @@ def build_report(session: Session, context: ReportContext, period: Period) -> di
         "type": REPORT_TYPE,
         "v": REPORT_VERSION,
         "period": period.to_json(),
-        "generated_at": format_ns(context.now_ns),
+        "generated_at": ns_to_rfc3339(context.now_ns),
         "events": events,
         "checkpoints": _checkpoints(session, events["first_seq"], events["last_seq"]),
         "verification": _verification(verify_database(context.engine, context.witness)),
@@ -220,7 +220,7 @@ def _checkpoints(session: Session, first_seq: int | None, last_seq: int | None) 
     return [
         {
             "tree_size": row.tree_size,
-            "ts": format_ns(row.ts_ns),
+            "ts": ns_to_rfc3339(row.ts_ns),
             "root": bytes(row.root_hash).hex(),
             "chain": bytes(row.chain_hash).hex(),
             "key_id": row.key_id,

@@ -21,9 +21,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.models import AuditEventRow
-from tradeguard.audit.records import RECORD_VERSION, Actor
+from tradeguard.audit.records import RECORD_VERSION, Actor, EventRecord
 from tradeguard.core.canonical_json import CanonicalJSONError, canonical_dumps, canonical_loads
-from tradeguard.core.clock import NS_PER_SECOND, datetime_to_ns
+from tradeguard.core.clock import datetime_to_ns, ns_to_rfc3339
 from tradeguard.logs import get_logger
 
 MAX_INT64 = 2**63 - 1
@@ -113,18 +113,10 @@ class AuditQuery(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One event as its signed record states it; ``personal`` is still ciphertext."""
+class AuditEvent(EventRecord):
+    """One event as its signed record states it, at its place; ``personal`` is still ciphertext."""
 
     seq: int
-    event_id: str
-    ts_ns: int
-    event_type: str
-    actor: Actor
-    subject: str | None
-    request_id: str | None
-    data: dict[str, Any]
-    personal: dict[str, Any] | None
 
     @classmethod
     def from_record(cls, record: bytes) -> AuditEvent:
@@ -150,22 +142,13 @@ class AuditEvent:
     @property
     def ts(self) -> str:
         """The timestamp as RFC 3339 UTC with nanoseconds."""
-        return format_ns(self.ts_ns)
+        return ns_to_rfc3339(self.ts_ns)
 
     def to_json(self) -> dict[str, Any]:
-        """The event as the API and the CLI show it."""
-        return {
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "ts": self.ts,
-            "ts_ns": self.ts_ns,
-            "type": self.event_type,
-            "actor": self.actor.to_json(),
-            "subject": self.subject,
-            "request_id": self.request_id,
-            "data": self.data,
-            "personal": self.personal,
-        }
+        """The event as the API and the CLI show it: the record's members and ``ts``."""
+        shown = self.document(self.seq)
+        del shown["v"]
+        return {**shown, "ts": self.ts}
 
     def csv_row(self) -> list[str | int]:
         """The event as one CSV row, in ``CSV_COLUMNS`` order; absent values are empty."""
@@ -236,13 +219,6 @@ def events_csv(events: Iterable[AuditEvent]) -> str:
     writer.writerow(CSV_COLUMNS)
     writer.writerows(event.csv_row() for event in events)
     return buffer.getvalue()
-
-
-def format_ns(ts_ns: int) -> str:
-    """RFC 3339 UTC text with nine fractional digits, e.g. ``2026-11-21T09:30:00.000000001Z``."""
-    seconds, fraction = divmod(ts_ns, NS_PER_SECOND)
-    moment = _EPOCH + timedelta(seconds=seconds)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
 def parse_rfc3339_ns(text: str) -> int:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from tradeguard.config import Settings, load_settings
-from tradeguard.core.clock import SystemClock
-from tradeguard.crypto.backup import BackupManifest, BackupService, rfc3339_ns
+from tradeguard.core.clock import SystemClock, ns_to_rfc3339
+from tradeguard.crypto.backup import BackupManifest, BackupService
 from tradeguard.crypto.events import LogKeyEventRecorder
 from tradeguard.crypto.runtime import Crypto, build_crypto
 from tradeguard.db.engine import build_engine
@@ -77,5 +77,5 @@ def _summary(manifest: BackupManifest) -> str:
     return (
         f"backup {manifest.backup_id} of {manifest.backend} at revision "
         f"{manifest.alembic_revision}, {manifest.size} bytes encrypted under key "
-        f"{manifest.key_id}, made {rfc3339_ns(manifest.created_at_ns)}"
+        f"{manifest.key_id}, made {ns_to_rfc3339(manifest.created_at_ns)}"
     )

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from tradeguard.cli.runtime import command_runtime
-from tradeguard.core.clock import ns_to_datetime, to_rfc3339
+from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.keyring import DataClass, KeysetStatus
 from tradeguard.crypto.reencrypt import DEFAULT_BATCH_SIZE, Reencryptor
 from tradeguard.crypto.signing import SigningPurpose
@@ -43,11 +43,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
 
 
 def _status_row(item: KeysetStatus) -> dict[str, object]:
-    due = (
-        "manual"
-        if item.rotation_due_ns is None
-        else to_rfc3339(ns_to_datetime(item.rotation_due_ns))
-    )
+    due = "manual" if item.rotation_due_ns is None else ns_to_rfc3339(item.rotation_due_ns)
     return {
         "keyset": item.name,
         "kind": item.kind.value,

@@ -95,6 +95,13 @@ def to_rfc3339(when: datetime) -> str:
     return f"{utc.isoformat(timespec=timespec)}Z"
 
 
+def ns_to_rfc3339(ns: int) -> str:
+    """RFC 3339 UTC text with nine fractional digits: ``2026-11-21T09:30:00.000000001Z``."""
+    seconds, fraction = divmod(_require_int("ns", ns), NS_PER_SECOND)
+    moment = _EPOCH + timedelta(seconds=seconds)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
+
+
 def _to_ns(when: datetime | int) -> int:
     if isinstance(when, datetime):
         return datetime_to_ns(when)

@@ -7,7 +7,7 @@ import base64
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from tradeguard.core.clock import ns_to_datetime, to_rfc3339
+from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.signing import PublicSigningKey, SigningPurpose
 from tradeguard.services import ServicesDep
 
@@ -54,13 +54,13 @@ def jwks(services: ServicesDep) -> JsonWebKeySet:
 
 
 def _published(key: PublicSigningKey) -> PublishedKey:
-    retired = None if key.retired_at_ns is None else to_rfc3339(ns_to_datetime(key.retired_at_ns))
+    retired = None if key.retired_at_ns is None else ns_to_rfc3339(key.retired_at_ns)
     return PublishedKey(
         kid=key.key_id,
         purpose=key.purpose.value,
         alg="EdDSA",
         public_key=base64.urlsafe_b64encode(key.public_bytes).rstrip(b"=").decode("ascii"),
-        created_at=to_rfc3339(ns_to_datetime(key.created_at_ns)),
+        created_at=ns_to_rfc3339(key.created_at_ns),
         retired_at=retired,
         active=key.active,
     )

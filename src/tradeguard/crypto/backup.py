@@ -32,7 +32,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from io import BufferedWriter
 from pathlib import Path
 from typing import IO, BinaryIO, TypeVar, cast
@@ -45,7 +44,7 @@ from tink import streaming_aead
 
 from tradeguard import __version__
 from tradeguard.core.canonical_json import canonical_dumps, canonical_loads
-from tradeguard.core.clock import NS_PER_SECOND, Clock
+from tradeguard.core.clock import Clock, ns_to_rfc3339
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.ids import new_id
 from tradeguard.core.secure_files import PRIVATE_MODE, write_atomically
@@ -106,7 +105,7 @@ class BackupManifest:
         return {
             "format": FORMAT,
             "backup_id": self.backup_id,
-            "created_at": rfc3339_ns(self.created_at_ns),
+            "created_at": ns_to_rfc3339(self.created_at_ns),
             "created_at_ns": self.created_at_ns,
             "backend": self.backend,
             "installation_id": self.installation_id,
@@ -308,12 +307,6 @@ def read_manifest(path: Path) -> BackupManifest:
         raise BackupError(f"{manifest_file} is malformed: member {exc} missing") from None
     except (TypeError, ValueError) as exc:
         raise BackupError(f"{manifest_file} is malformed: {exc}") from None
-
-
-def rfc3339_ns(ns: int) -> str:
-    """RFC 3339 UTC text with nanoseconds for Unix epoch nanoseconds."""
-    seconds, fraction = divmod(ns, NS_PER_SECOND)
-    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
 def _parse_manifest(raw: object) -> BackupManifest:

@@ -24,7 +24,6 @@ from tradeguard.audit.search import (
     AuditPage,
     AuditQuery,
     events_csv,
-    format_ns,
     get_event,
     parse_rfc3339_ns,
     search,
@@ -32,7 +31,7 @@ from tradeguard.audit.search import (
 from tradeguard.cli.audit_query_commands import register
 from tradeguard.cli.main import main
 from tradeguard.cli.runtime import command_runtime
-from tradeguard.core.clock import datetime_to_ns
+from tradeguard.core.clock import datetime_to_ns, ns_to_rfc3339
 from tradeguard.db.session import transaction
 
 ALICE = Actor("user", "alice", ip="198.51.100.1", session_id="s-9")
@@ -348,10 +347,10 @@ def test_parse_rfc3339_when_invalid_then_value_error(text: str) -> None:
         parse_rfc3339_ns(text)
 
 
-def test_format_ns_when_formatted_then_nine_digits_and_round_trips() -> None:
-    assert format_ns(MOMENT_NS + 7) == "2026-11-21T09:30:00.000000007Z"
-    assert format_ns(0) == "1970-01-01T00:00:00.000000000Z"
-    assert parse_rfc3339_ns(format_ns(MOMENT_NS + 123_456_789)) == MOMENT_NS + 123_456_789
+def test_ns_to_rfc3339_when_formatted_then_nine_digits_and_parses_back() -> None:
+    assert ns_to_rfc3339(MOMENT_NS + 7) == "2026-11-21T09:30:00.000000007Z"
+    assert ns_to_rfc3339(0) == "1970-01-01T00:00:00.000000000Z"
+    assert parse_rfc3339_ns(ns_to_rfc3339(MOMENT_NS + 123_456_789)) == MOMENT_NS + 123_456_789
 
 
 def test_events_csv_when_written_then_header_and_one_row_per_event(trail: Trail) -> None:
@@ -360,7 +359,7 @@ def test_events_csv_when_written_then_header_and_one_row_per_event(trail: Trail)
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [row["seq"] for row in rows] == ["1", "2"]
     first = rows[0]
-    assert first["ts"] == format_ns(trail.ts[1])
+    assert first["ts"] == ns_to_rfc3339(trail.ts[1])
     assert (first["actor_kind"], first["actor_id"], first["actor_ip"]) == (
         "user",
         "alice",

@@ -11,6 +11,7 @@ from tradeguard.core.clock import (
     SystemClock,
     datetime_to_ns,
     ns_to_datetime,
+    ns_to_rfc3339,
     to_rfc3339,
 )
 
@@ -137,3 +138,13 @@ def test_fixed_clock_when_advanced_then_never_goes_backwards(seconds: int, nanos
     clock.advance(seconds=seconds, nanoseconds=nanos)
     assert clock.now_ns() == START_NS + seconds * NS_PER_SECOND + nanos
     assert clock.now_ns() >= START_NS
+
+
+def test_ns_to_rfc3339_when_given_nanoseconds_then_all_nine_digits() -> None:
+    assert ns_to_rfc3339(1_795_000_000_000_000_001) == "2026-11-18T11:06:40.000000001Z"
+    assert ns_to_rfc3339(0) == "1970-01-01T00:00:00.000000000Z"
+
+
+def test_ns_to_rfc3339_when_not_an_int_then_type_error() -> None:
+    with pytest.raises(TypeError):
+        ns_to_rfc3339(1.5)  # type: ignore[arg-type]

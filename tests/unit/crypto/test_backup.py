@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.crypto.backup import (
     DATA_FILE,
     MANIFEST_FILE,
@@ -38,7 +38,6 @@ from tradeguard.crypto.backup import (
     PostgresTools,
     _libpq,
     read_manifest,
-    rfc3339_ns,
 )
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.kek import LocalKek
@@ -426,7 +425,7 @@ def test_verify_when_manifest_identity_edited_then_does_not_decrypt(
         assert isinstance(target, dict)
         target[member] = value
         if member == "created_at_ns":
-            document["created_at"] = rfc3339_ns(1)
+            document["created_at"] = ns_to_rfc3339(1)
 
     _edit_manifest(copy, change)
     service, _ = kit.service()
@@ -635,7 +634,3 @@ def _assert_no_scratch_files(db: Db) -> None:
     if db.engine.url.get_backend_name() == "sqlite":
         folder = Path(db.engine.url.database or "").parent
         assert not [path for path in folder.iterdir() if path.name.startswith(".tradeguard")]
-
-
-def test_rfc3339_ns_when_given_nanoseconds_then_all_nine_digits() -> None:
-    assert rfc3339_ns(1_795_000_000_000_000_001) == "2026-11-18T11:06:40.000000001Z"
