@@ -16,7 +16,7 @@ from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto import api as crypto_api
-from tradeguard.crypto.runtime import build_kek, load_keys
+from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
@@ -27,7 +27,7 @@ from tradeguard.web import docs, health
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.web.problems import install_problem_handlers
-from tradeguard.wiring import build_core
+from tradeguard.wiring import Core, build_core
 
 MAX_CHECKPOINT_POLL_SECONDS = 10
 log = get_logger("tradeguard.app")
@@ -96,20 +96,20 @@ def _checkpoint_if_due(services: Services) -> None:
 
 def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -> Services:
     """Connect to the database and load keys, checking both before anything is served."""
-    check_production(settings, build_kek(settings))
     owned = engine is None
     engine = engine or build_engine(settings.effective_database_url)
     try:
+        core = build_core(settings, clock, engine)  # reads the KEK; touches no database yet
+        check_production(settings, core.crypto.kek)
         require_current(engine)
-        return _wire(settings, clock, engine)
+        return _wire(settings, clock, engine, core)
     except Exception:
         if owned:
             engine.dispose()
         raise
 
 
-def _wire(settings: Settings, clock: Clock, engine: Engine) -> Services:
-    core = build_core(settings, clock, engine)
+def _wire(settings: Settings, clock: Clock, engine: Engine, core: Core) -> Services:
     with core.sessions() as session:
         load_keys(core.crypto, session)
     return Services(

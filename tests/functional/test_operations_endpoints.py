@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from support import provision_keysets
 from tradeguard.app import create_app
+from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.models import KeyVersion
 from tradeguard.db.migrate import alembic_config, head_revision
 
@@ -99,3 +101,16 @@ def test_readyz_when_key_overdue_then_ready_with_rotation_warning(
     [warning] = response.json()["warnings"]
     assert warning.startswith("keyset tax_id: primary key")
     assert "rotation overdue" in warning
+
+
+def test_create_app_when_production_without_production_material_then_refuses(
+    settings_for, clean_database, clock
+) -> None:
+    production = settings_for(env="production")
+    with pytest.raises(ConfigurationError, match="production mode refuses to start") as refused:
+        create_app(production, clock=clock, engine=clean_database.engine)
+    assert "set TRADEGUARD_TLS_CERT_FILE and TRADEGUARD_TLS_KEY_FILE" in str(refused.value)
+    assert "set TRADEGUARD_METRICS_TOKEN" in str(refused.value)
+    assert ("SQLite is for development" in str(refused.value)) == (
+        clean_database.backend == "sqlite"
+    )

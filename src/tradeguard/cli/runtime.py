@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.crypto.runtime import Crypto, build_kek, load_keys
+from tradeguard.crypto.runtime import Crypto, load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.wiring import build_core
@@ -34,11 +34,10 @@ class CommandRuntime:
 def command_runtime() -> Iterator[CommandRuntime]:
     """Open the configured database and load the keyring; refuses an unmigrated database."""
     settings, clock = load_settings(), SystemClock()
-    build_kek(settings)
     engine = build_engine(settings.effective_database_url)
     try:
+        core = build_core(settings, clock, engine)  # reads the KEK; touches no database yet
         require_current(engine)
-        core = build_core(settings, clock, engine)
         with core.sessions() as session:
             load_keys(core.crypto, session)
         yield CommandRuntime(settings, clock, engine, core.crypto, core.sessions, core.audit)
