@@ -21,13 +21,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tradeguard.audit.checkpoints import Checkpoint
-from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
+from tradeguard.audit.raw_rows import fetch_batches
+from tradeguard.audit.records import CHAIN_HASHER, GENESIS_CHAIN
 from tradeguard.db.engine import build_engine
 
 HASH_SIZE = 32
-FETCH_BATCH = 20_000
 PARTS_PER_WORKER = 4
-_CHAIN_HASHER = hashlib.sha256(CHAIN_PREFIX)
 NO_PERSONAL = b',"personal":null'
 _COLUMNS = (
     "seq, record, chain_hash, event_id, ts_ns, event_type, actor_type, actor_id, "
@@ -104,7 +103,7 @@ def replay_part(url: str, first: int, last: int, sizes: Sequence[int]) -> PartOu
 def _walk(
     engine: Engine, outcome: PartOutcome, chain: bytes, last: int, sizes: frozenset[int]
 ) -> None:
-    sha256, chain_hasher, leaves = hashlib.sha256, _CHAIN_HASHER.copy, bytearray()
+    sha256, chain_hasher, leaves = hashlib.sha256, CHAIN_HASHER.copy, bytearray()
     expected = outcome.first
     with closing(_batches(engine, outcome.first, last)) as batches:
         for batch in batches:
@@ -140,33 +139,17 @@ def _row_problem(row: Sequence[Any], link: bytes, stored: bytes) -> tuple[int, s
 def _stored_link(engine: Engine, seq: int) -> bytes | None:
     if seq == 0:
         return GENESIS_CHAIN
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(_sql(engine, "SELECT chain_hash FROM audit_events WHERE seq = {}"), (seq,))
-        row = cursor.fetchone()
-        return None if row is None else bytes(row[0])
-    finally:
-        connection.close()
+    query = "SELECT chain_hash FROM audit_events WHERE seq = {}"
+    with closing(fetch_batches(engine, query, (seq,))) as batches:
+        rows = [row for batch in batches for row in batch]
+    return bytes(rows[0][0]) if rows else None
 
 
-def _batches(engine: Engine, first: int, last: int) -> Any:  # noqa: ANN401 - DB-API rows
-    connection = engine.raw_connection()
-    postgres = engine.dialect.name == "postgresql"
-    cursor = connection.cursor(name="audit_part", binary=True) if postgres else connection.cursor()
-    try:
-        query = f"SELECT {_COLUMNS} FROM audit_events WHERE seq BETWEEN {{}} AND {{}} ORDER BY seq"  # noqa: S608 - constant columns
-        cursor.execute(_sql(engine, query), (first, last))
-        while batch := cursor.fetchmany(FETCH_BATCH):
-            yield batch
-    finally:
-        cursor.close()
-        connection.close()
-
-
-def _sql(engine: Engine, template: str) -> str:
-    marker = "%s" if engine.dialect.name == "postgresql" else "?"
-    return template.replace("{}", marker)
+def _batches(
+    engine: Engine, first: int, last: int
+) -> Generator[Sequence[Sequence[Any]], None, None]:
+    query = f"SELECT {_COLUMNS} FROM audit_events WHERE seq BETWEEN {{}} AND {{}} ORDER BY seq"  # noqa: S608 - constant columns
+    return fetch_batches(engine, query, (first, last))
 
 
 def replay_parts(

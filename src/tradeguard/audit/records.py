@@ -19,6 +19,7 @@ from tradeguard.core.canonical_json import canonical_dumps
 RECORD_VERSION = 1
 CHAIN_PREFIX = b"tradeguard/audit-chain/v1\x00"
 GENESIS_CHAIN = bytes(32)
+CHAIN_HASHER = hashlib.sha256(CHAIN_PREFIX)  # copied per link: the prefix is hashed once
 ACTOR_KINDS = frozenset({"user", "staff", "system", "apikey"})
 
 
@@ -89,7 +90,9 @@ class EventRecord:
 
 def chain_link(previous: bytes, leaf: bytes) -> bytes:
     """The next link of the hash chain."""
-    return hashlib.sha256(CHAIN_PREFIX + previous + leaf).digest()
+    hasher = CHAIN_HASHER.copy()
+    hasher.update(previous + leaf)
+    return hasher.digest()
 
 
 def record_hashes(previous_chain: bytes, canonical: bytes) -> tuple[bytes, bytes]:

@@ -24,14 +24,13 @@ from tradeguard.audit import parallel_verify
 from tradeguard.audit.checkpoints import Checkpoint, Witness, WitnessError
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
-from tradeguard.audit.records import CHAIN_PREFIX, GENESIS_CHAIN
+from tradeguard.audit.raw_rows import fetch_batches
+from tradeguard.audit.records import CHAIN_HASHER, GENESIS_CHAIN
 from tradeguard.crypto.models import SigningKeyRecord
 from tradeguard.crypto.signing import SigningPurpose
 
-FETCH_BATCH = 20_000
 PARALLEL_FROM_EVENTS = 200_000
 WORKERS = min(os.cpu_count() or 1, 4)
-_CHAIN_HASHER = hashlib.sha256(CHAIN_PREFIX)
 # The searchable columns must say what the signed record says; checked by the database
 # itself (in C, alongside the hash replay) rather than by parsing JSON in Python.
 SQLITE_COLUMN_CHECK = """
@@ -118,7 +117,7 @@ class ChainReplay:
 
     def feed(self, rows: Sequence[Sequence[Any]]) -> None:
         """Check a batch of ``(seq, record, stored chain link or None)`` rows in order."""
-        sha256, chain_hasher = hashlib.sha256, _CHAIN_HASHER.copy
+        sha256, chain_hasher = hashlib.sha256, CHAIN_HASHER.copy
         chain, expected = self.chain, self.expected
         leaves: list[bytes] = []
         keep, due = leaves.append, self._next_due()
@@ -231,20 +230,8 @@ def _broken(replayer: ChainReplay, broken: TrailBroken) -> VerificationResult:
 
 
 def stream_events(engine: Engine) -> Generator[Sequence[Sequence[Any]], None, None]:
-    """Batches of ``(seq, record, chain)`` in sequence order (server-side cursor on PostgreSQL)."""
-    connection = engine.raw_connection()
-    postgres = engine.dialect.name == "postgresql"
-    # PostgreSQL: a server-side cursor in binary format (bytea without hex decoding).
-    cursor = (
-        connection.cursor(name="audit_verify", binary=True) if postgres else connection.cursor()
-    )
-    try:
-        cursor.execute("SELECT seq, record, chain_hash FROM audit_events ORDER BY seq")
-        while batch := cursor.fetchmany(FETCH_BATCH):
-            yield batch
-    finally:
-        cursor.close()
-        connection.close()
+    """Batches of ``(seq, record, chain)`` in sequence order."""
+    return fetch_batches(engine, "SELECT seq, record, chain_hash FROM audit_events ORDER BY seq")
 
 
 def verify_database(
