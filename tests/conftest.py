@@ -39,6 +39,7 @@ from tradeguard.db import (
 )
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
+from tradeguard.notify.notifier import MemorySender, Notifier
 
 SQLITE_TEMPLATE = "template.db"
 FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -205,9 +206,19 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clean_database: TestDatabase, clock: FixedClock) -> FastAPI:
+def mailbox() -> MemorySender:
+    """Every email and text message the app sends, in memory (codes are read from here)."""
+    return MemorySender()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, clean_database: TestDatabase, clock: FixedClock, mailbox: MemorySender
+) -> FastAPI:
     provision_keysets(settings, clean_database.engine, clock)
-    return create_app(settings, clock=clock, engine=clean_database.engine)
+    return create_app(
+        settings, clock=clock, engine=clean_database.engine, notifier=Notifier(mailbox, mailbox)
+    )
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -20,7 +21,15 @@ from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
+from tradeguard.identity import account_api
+from tradeguard.identity import api as identity_api
+from tradeguard.identity import pages as identity_pages
+from tradeguard.identity.events import AuthEvents
+from tradeguard.identity.kit import Identity, IdentityParts, build_identity
+from tradeguard.identity.notices import Outgoing, deliver_inline
+from tradeguard.identity.service import IdentityService
 from tradeguard.logs import get_logger
+from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.services import Services
 from tradeguard.web import docs, health
@@ -38,11 +47,21 @@ API_DESCRIPTION = (
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
-    """Build the application; refuses (StartupError/ConfigurationError) if it cannot run safely."""
+    """Build the application; refuses (StartupError/ConfigurationError) if it cannot run safely.
+
+    A ``notifier`` given here (tests) delivers in the committing thread; the configured one
+    delivers from a background thread, off the request path.
+    """
     services = build_services(settings, clock=clock or SystemClock(), engine=engine)
     owns_engine = engine is None
+    delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
+    identity = _identity(services, notifier or build_notifier(settings, services.clock), delivery)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +69,8 @@ def create_app(
         checkpoints = asyncio.create_task(_checkpoint_periodically(services))
         yield
         checkpoints.cancel()
+        if delivery is not None:
+            delivery.shutdown(wait=True)
         if owns_engine:
             services.engine.dispose()
 
@@ -62,8 +83,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.identity = identity
+    app.state.identity_service = IdentityService.over(identity)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(identity_api.router)
+    app.include_router(account_api.router)
+    app.include_router(identity_pages.router)
     app.include_router(crypto_api.router)
     app.include_router(audit_api.router)
     app.include_router(docs.router)
@@ -92,6 +118,22 @@ def _record_start(services: Services) -> None:
 def _checkpoint_if_due(services: Services) -> None:
     with transaction(services.sessions) as session:
         services.audit.checkpoint_if_due(session)
+
+
+def _identity(
+    services: Services, notifier: Notifier, delivery: ThreadPoolExecutor | None
+) -> Identity:
+    outgoing = Outgoing(notifier, delivery.submit if delivery is not None else deliver_inline)
+    outgoing.install(services.sessions)
+    parts = IdentityParts(
+        settings=services.settings,
+        clock=services.clock,
+        sessions_factory=services.sessions,
+        crypto=services.crypto,
+        events=AuthEvents(services.audit),
+        outgoing=outgoing,
+    )
+    return build_identity(parts)
 
 
 def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -> Services:

@@ -42,6 +42,28 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+class EmailBackend(StrEnum):
+    """Where email goes: the development outbox or an SMTP server."""
+
+    OUTBOX = "outbox"
+    SMTP = "smtp"
+
+
+class SmsBackend(StrEnum):
+    """Where text messages go: the development outbox or an HTTP SMS provider."""
+
+    OUTBOX = "outbox"
+    HTTP = "http"
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
 class UnknownKeysSource(PydanticBaseSettingsSource):
     """Rejects ``TRADEGUARD_*`` environment variables that name no setting."""
 
@@ -111,6 +133,57 @@ class Settings(BaseSettings):
         description="Bearer token for the audit API until role-based permissions exist",
     )
     hsts_max_age: int = Field(default=63_072_000, ge=0)
+    token_issuer: str | None = Field(
+        default=None, description="JWT iss of access tokens; default the public URL"
+    )
+    token_audience: str = "tradeguard-api"  # noqa: S105 - an audience name, not a secret
+    access_token_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_hours: int = Field(default=24, ge=1, le=720)
+    session_idle_seconds: int = Field(
+        default=900, ge=60, le=86_400, description="Inactivity timeout of a session"
+    )
+    session_idle_seconds_by_role: dict[str, int] = Field(
+        default_factory=dict, description='Per-role idle timeouts, JSON: {"TRADER": 1800}'
+    )
+    step_up_seconds: int = Field(default=300, ge=30, le=900)
+    password_memory_kib: int = Field(default=19_456, ge=19_456, le=4_194_304)
+    password_time_cost: int = Field(default=2, ge=2, le=20)
+    password_parallelism: int = Field(default=1, ge=1, le=16)
+    password_min_score: int = Field(default=3, ge=0, le=4)
+    login_failures_per_account: int = Field(default=5, ge=1, le=100)
+    login_failures_per_ip: int = Field(default=50, ge=1, le=10_000)
+    login_failure_window_seconds: int = Field(default=900, ge=60, le=86_400)
+    login_lock_seconds: int = Field(default=900, ge=1, le=86_400)
+    otp_ttl_seconds: int = Field(default=600, ge=60, le=600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=10)
+    otp_sends_per_hour: int = Field(default=5, ge=1, le=100)
+    otp_resend_seconds: int = Field(default=30, ge=0, le=600)
+    webauthn_rp_id: str = Field(default="localhost", description="WebAuthn relying-party id")
+    webauthn_rp_name: str = "TradeGuard"
+    webauthn_origins: tuple[str, ...] = Field(
+        default=(), description="Allowed WebAuthn origins; default the public URL"
+    )
+    public_url: str | None = Field(
+        default=None, description="Base URL in emailed links; default https://localhost:PORT"
+    )
+    outbox_dir: Path | None = Field(
+        default=None, description="Development outbox for email and SMS; default var_dir/outbox"
+    )
+    email_backend: EmailBackend = EmailBackend.OUTBOX
+    email_from: str = "TradeGuard <no-reply@tradeguard.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: int = Field(default=10, ge=1, le=120)
+    sms_backend: SmsBackend = SmsBackend.OUTBOX
+    sms_base_url: str | None = Field(
+        default=None, description="SMS provider endpoint; messages are POSTed to BASE/messages"
+    )
+    sms_api_key: SecretStr | None = None
+    sms_sender: str = "TradeGuard"
+    sms_timeout_seconds: int = Field(default=10, ge=1, le=120)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
 
@@ -175,6 +248,30 @@ class Settings(BaseSettings):
     def effective_witness_file(self) -> Path:
         """The audit witness file in use."""
         return self.audit_witness_file or self.var_dir / "audit-witness.jsonl"
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        """The development outbox in use."""
+        return self.outbox_dir or self.var_dir / "outbox"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The base URL people reach the service at (used in emailed links)."""
+        return (self.public_url or f"https://localhost:{self.port}").rstrip("/")
+
+    @property
+    def effective_token_issuer(self) -> str:
+        """The ``iss`` of access tokens."""
+        return self.token_issuer or self.effective_public_url
+
+    @property
+    def effective_webauthn_origins(self) -> tuple[str, ...]:
+        """Origins WebAuthn responses may come from."""
+        return self.webauthn_origins or (self.effective_public_url,)
+
+    def idle_timeout_seconds(self, role: str) -> int:
+        """The inactivity timeout of a session of ``role``."""
+        return self.session_idle_seconds_by_role.get(role, self.session_idle_seconds)
 
     @property
     def is_production(self) -> bool:

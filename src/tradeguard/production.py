@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradeguard.config import Environment, Settings
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
+from tradeguard.notify.notifier import notify_production_problems
 from tradeguard.tls import is_development_certificate
 
 
@@ -21,6 +22,7 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
         problems.append(f"master key {kek.kek_id} was created for development")
     if settings.metrics_token is None:
         problems.append("set TRADEGUARD_METRICS_TOKEN so /metrics is not public")
+    problems.extend(notify_production_problems(settings))
     return problems
 
 

@@ -101,6 +101,10 @@ def _production(tmp_path: Path, **overrides: object) -> Settings:
         "var_dir": tmp_path,
         "database_url": PG_URL,
         "metrics_token": "scrape-token",
+        "email_backend": "smtp",
+        "sms_backend": "http",
+        "sms_base_url": "https://sms.example.com/v1",
+        "sms_api_key": "sms-key",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -120,6 +124,17 @@ def test_production_when_sqlite_then_refused(
     cert, key = foreign_certificate
     settings = _production(tmp_path, database_url=None, tls_cert_file=cert, tls_key_file=key)
     with pytest.raises(ConfigurationError, match="SQLite"):
+        check_production(settings, LocalKek(generate_master_key(clock, "production")))
+
+
+def test_production_when_notifications_go_to_the_outbox_then_refused(
+    tmp_path: Path, clock: FixedClock, foreign_certificate: tuple[Path, Path]
+) -> None:
+    cert, key = foreign_certificate
+    settings = _production(
+        tmp_path, tls_cert_file=cert, tls_key_file=key, email_backend="outbox"
+    )
+    with pytest.raises(ConfigurationError, match="EMAIL_BACKEND=smtp"):
         check_production(settings, LocalKek(generate_master_key(clock, "production")))
 
 

@@ -118,6 +118,8 @@ class ProblemError(TradeGuardError):
     detail: str
     extensions: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    keeps_changes: bool = False
+    """Commit the unit of work before refusing (counted failures, revocations, audits)."""
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)
@@ -126,6 +128,11 @@ class ProblemError(TradeGuardError):
     def status(self) -> int:
         """The HTTP status of the response."""
         return self.type.status
+
+    def kept(self) -> ProblemError:
+        """This refusal, marked to commit the work done before it."""
+        self.keeps_changes = True
+        return self
 
     def document(self, *, request_id: str, instance: str) -> dict[str, Any]:
         """The JSON body; extensions never override the standard members."""

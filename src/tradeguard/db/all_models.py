@@ -3,5 +3,6 @@
 from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
+from tradeguard.identity import models as identity_models
 
-__all__ = ["audit_models", "crypto_models", "installation"]
+__all__ = ["audit_models", "crypto_models", "identity_models", "installation"]

@@ -1,0 +1,1 @@
+"""Access: permissions, roles and the checks that apply them."""

@@ -1,0 +1,1 @@
+"""Identity: people, their credentials and factors, sessions, tokens and devices."""

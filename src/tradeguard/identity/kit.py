@@ -1,0 +1,133 @@
+"""The collaborators identity's services share, built once per application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.config import Settings
+from tradeguard.core.clock import Clock
+from tradeguard.crypto.keyring import DataClass
+from tradeguard.crypto.runtime import Crypto
+from tradeguard.identity.code_store import CodeLimits, CodeStore
+from tradeguard.identity.events import AuthEvents
+from tradeguard.identity.mfa.totp import TotpVerifier
+from tradeguard.identity.mfa.webauthn import RelyingParty
+from tradeguard.identity.models import User
+from tradeguard.identity.notices import Notices, Outgoing
+from tradeguard.identity.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
+from tradeguard.identity.sessions import SessionManager, SessionStateCache
+from tradeguard.identity.throttle import LoginThrottler, ThrottleLimits
+from tradeguard.identity.tokens import TokenIssuer, TokenSettings, TokenVerifier
+
+CODE_KEY_LABEL = "tradeguard/one-time-code-key/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Everything identity needs: settings, clock, crypto, audit, messages, tokens."""
+
+    settings: Settings
+    clock: Clock
+    sessions_factory: sessionmaker[Session]
+    crypto: Crypto
+    events: AuthEvents
+    notices: Notices
+    hasher: PasswordHasher
+    policy: PasswordPolicy
+    throttler: LoginThrottler
+    codes: CodeStore
+    sessions: SessionManager
+    verifier: TokenVerifier
+    rp: RelyingParty
+    totp: TotpVerifier
+
+    def email_index(self, email: str) -> bytes:
+        """The blind index an email address is found by."""
+        return self.crypto.keyring.blind_index(DataClass.PII, email.casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityParts:
+    """What the application hands identity: its core services and the message outlet."""
+
+    settings: Settings
+    clock: Clock
+    sessions_factory: sessionmaker[Session]
+    crypto: Crypto
+    events: AuthEvents
+    outgoing: Outgoing
+
+
+def build_identity(parts: IdentityParts) -> Identity:
+    """Wire identity's services from the application's parts."""
+    settings, clock = parts.settings, parts.clock
+    notices = Notices(parts.outgoing, settings.effective_public_url)
+    token_settings = TokenSettings(
+        issuer=settings.effective_token_issuer,
+        audience=settings.token_audience,
+        ttl_seconds=settings.access_token_seconds,
+    )
+    signing = parts.crypto.signing
+    return Identity(
+        settings=settings,
+        clock=clock,
+        sessions_factory=parts.sessions_factory,
+        crypto=parts.crypto,
+        events=parts.events,
+        notices=notices,
+        hasher=PasswordHasher(_argon2(settings)),
+        policy=PasswordPolicy(min_score=settings.password_min_score),
+        throttler=LoginThrottler(clock, _throttle_limits(settings)),
+        codes=CodeStore(clock, _code_key(parts.crypto), CodeLimits.from_settings(settings)),
+        sessions=SessionManager(
+            settings=settings,
+            clock=clock,
+            issuer=TokenIssuer(signing, clock, token_settings),
+            events=parts.events,
+            cache=SessionStateCache(),
+            on_token_reuse=lambda db, user: _warn_token_reuse(notices, db, user),
+        ),
+        verifier=TokenVerifier(signing, parts.sessions_factory, clock, token_settings),
+        rp=RelyingParty(
+            rp_id=settings.webauthn_rp_id,
+            rp_name=settings.webauthn_rp_name,
+            origins=settings.effective_webauthn_origins,
+        ),
+        totp=TotpVerifier(),
+    )
+
+
+def _warn_token_reuse(notices: Notices, db: Session, user: User) -> None:
+    notices.security(
+        db,
+        user.email,
+        "token_reuse",
+        "We signed you out of a session",
+        "A refresh token of one of your sessions was presented after it had been used, "
+        "which can mean it was stolen. We ended that session.",
+    )
+
+
+def _argon2(settings: Settings) -> Argon2Parameters:
+    return Argon2Parameters(
+        memory_kib=settings.password_memory_kib,
+        time_cost=settings.password_time_cost,
+        parallelism=settings.password_parallelism,
+    )
+
+
+def _throttle_limits(settings: Settings) -> ThrottleLimits:
+    return ThrottleLimits(
+        account_failures=settings.login_failures_per_account,
+        ip_failures=settings.login_failures_per_ip,
+        window_seconds=settings.login_failure_window_seconds,
+        lock_seconds=settings.login_lock_seconds,
+    )
+
+
+def _code_key(crypto: Crypto) -> bytes:
+    """A stable 256-bit secret for one-time-code digests, derived from the PII index key."""
+    halves = (f"{CODE_KEY_LABEL}/{half}" for half in ("a", "b"))
+    return b"".join(crypto.keyring.blind_index(DataClass.PII, label) for label in halves)

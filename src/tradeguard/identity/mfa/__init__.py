@@ -1,0 +1,1 @@
+"""Second factors: TOTP, WebAuthn, one-time codes and backup codes."""

@@ -1,0 +1,142 @@
+"""What identity tells people by email and SMS, sent only once the unit of work commits.
+
+Messages are queued on the database session and handed to the notifier after commit
+(never for work that rolled back), off the request path: a response takes as long
+whether or not a message was sent, which keeps sign-up and password reset from
+revealing who has an account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.logs import get_logger
+from tradeguard.notify.messages import EmailMessage, SmsMessage
+from tradeguard.notify.notifier import Notifier
+
+OUTGOING_KEY = "tradeguard.outgoing"
+Deliver = Callable[[Callable[[], None]], Any]
+log = get_logger("tradeguard.identity.notices")
+
+
+def deliver_inline(send: Callable[[], None]) -> None:
+    """Send at once, in the committing thread (tests, command-line tools)."""
+    send()
+
+
+class Outgoing:
+    """Queues messages on a session and delivers them after it commits."""
+
+    def __init__(self, notifier: Notifier, deliver: Deliver = deliver_inline) -> None:
+        self._notifier = notifier
+        self._deliver = deliver
+
+    def install(self, sessions: sessionmaker[Session]) -> None:
+        """Deliver the queue of each session of ``sessions`` when it commits."""
+        event.listen(sessions, "after_commit", self._after_commit)
+        event.listen(sessions, "after_soft_rollback", _discard)
+
+    def queue(self, db: Session, message: EmailMessage | SmsMessage) -> None:
+        """Send ``message`` if and when ``db`` commits."""
+        db.info.setdefault(OUTGOING_KEY, []).append(message)
+
+    def _after_commit(self, db: Session) -> None:
+        for message in db.info.pop(OUTGOING_KEY, []):
+            self._deliver(partial(self._send, message))
+
+    def _send(self, message: EmailMessage | SmsMessage) -> None:
+        try:
+            if isinstance(message, EmailMessage):
+                self._notifier.send_email(message)
+            else:
+                self._notifier.send_sms(message)
+        except Exception:
+            log.exception("notify.delivery_failed", kind=message.kind)
+
+
+def _discard(db: Session, _previous_transaction: object) -> None:
+    db.info.pop(OUTGOING_KEY, None)
+
+
+class Notices:
+    """The texts of identity's messages; each is queued on the caller's session."""
+
+    def __init__(self, outgoing: Outgoing, public_url: str) -> None:
+        self._outgoing = outgoing
+        self._url = public_url
+
+    def link(self, path: str) -> str:
+        """An absolute link to ``path`` on this service."""
+        return f"{self._url}{path}"
+
+    def email(self, db: Session, to: str, kind: str, subject: str, text: str) -> None:
+        """Queue one email."""
+        self._outgoing.queue(db, EmailMessage(to=to, subject=subject, text=text, kind=kind))
+
+    def sms(self, db: Session, to: str, kind: str, text: str) -> None:
+        """Queue one text message."""
+        self._outgoing.queue(db, SmsMessage(to=to, text=text, kind=kind))
+
+    def verification(self, db: Session, to: str, code: str, link: str) -> None:
+        """The code that verifies a new account's email address."""
+        self.email(
+            db,
+            to,
+            "email.verification",
+            "Verify your email address",
+            f"Your TradeGuard verification code is {code}.\n\n"
+            f"Or open this link: {link}\n\nIt expires in 10 minutes.",
+        )
+
+    def already_registered(self, db: Session, to: str) -> None:
+        """Someone tried to sign up with an address that has an account."""
+        self.email(
+            db,
+            to,
+            "email.already_registered",
+            "Sign-up attempt with your address",
+            "Someone tried to create a TradeGuard account with this address, which already "
+            f"has one. If it was you, sign in at {self.link('/signin')} or reset your password. "
+            "If not, you can ignore this message.",
+        )
+
+    def username_taken(self, db: Session, to: str) -> None:
+        """The chosen username is not available."""
+        self.email(
+            db,
+            to,
+            "email.username_taken",
+            "Choose another username",
+            f"The username you chose is not available. Please sign up again at "
+            f"{self.link('/signup')} with another one.",
+        )
+
+    def sign_in_code(self, db: Session, to: str, code: str, *, sms: bool) -> None:
+        """A one-time code for signing in or confirming an action."""
+        text = f"TradeGuard code: {code}. Valid 10 minutes. Never share it; we never ask for it."
+        if sms:
+            self.sms(db, to, "otp.sms", text)
+        else:
+            self.email(db, to, "otp.email", "Your TradeGuard code", text)
+
+    def password_reset(self, db: Session, to: str, code: str) -> None:
+        """The code that lets the owner choose a new password."""
+        self.email(
+            db,
+            to,
+            "email.password_reset",
+            "Reset your password",
+            f"Your password reset code is {code}. It expires in 10 minutes. Signing in "
+            "afterwards still needs your second factor. If you did not ask for this, "
+            "ignore this message.",
+        )
+
+    def security(self, db: Session, to: str, kind: str, subject: str, text: str) -> None:
+        """A security notice (lock, new device, token reuse, factor change)."""
+        footer = f"\n\nIf this was not you, secure your account at {self.link('/account')}."
+        self.email(db, to, f"security.{kind}", subject, text + footer)

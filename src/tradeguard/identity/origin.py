@@ -1,0 +1,33 @@
+"""Where a request comes from: address, user agent, request id and client device hints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+MAX_USER_AGENT = 256
+MAX_HINT = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The network and client facts of one request, as identity uses them."""
+
+    ip: str | None
+    user_agent: str
+    accept_language: str
+    request_id: str | None
+    device_hints: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, request: Request, device_hints: dict[str, str] | None = None) -> Origin:
+        """The origin of ``request``, with the device attributes the client sent."""
+        headers = request.headers
+        return cls(
+            ip=request.client.host if request.client else None,
+            user_agent=headers.get("user-agent", "")[:MAX_USER_AGENT],
+            accept_language=headers.get("accept-language", "")[:MAX_HINT],
+            request_id=getattr(request.state, "request_id", None),
+            device_hints={k[:MAX_HINT]: v[:MAX_HINT] for k, v in (device_hints or {}).items()},
+        )

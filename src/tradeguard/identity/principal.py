@@ -1,0 +1,149 @@
+"""Who is calling: the bearer token checked against its session on every request.
+
+The check is the token's signature and claims, then the session's state from the
+per-process cache (revoked, idle, suspended, permission version, IP allowlist). Routes
+depend on one of three levels: ``SignedIn`` (any session, even one that may only enrol
+a second factor), ``Authenticated`` (a full session) and ``SteppedUp`` (a full session
+that verified a strong factor within the last minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tradeguard.core.errors import ProblemError
+from tradeguard.identity.allowlist import allowed
+from tradeguard.identity.kit import Identity
+from tradeguard.identity.origin import Origin
+from tradeguard.identity.problems import (
+    STEP_UP_REQUIRED,
+    AuthReason,
+    forbidden,
+    unauthenticated,
+)
+from tradeguard.identity.sessions import SessionState
+from tradeguard.identity.tokens import AccessClaims, TokenError
+
+BEARER_PREFIX = "bearer "
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the user, their session and what the token grants."""
+
+    user_id: str
+    session_id: str
+    role: str
+    permissions: frozenset[str]
+    amr: tuple[str, ...]
+    enrollment_only: bool
+    state: SessionState
+
+
+def get_identity(request: Request) -> Identity:
+    """The application's identity services."""
+    identity: Identity = request.app.state.identity
+    return identity
+
+
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+
+
+def authenticate(identity: Identity, request: Request) -> Principal:
+    """The principal of ``request``; a 401/403 problem when the token or session is refused."""
+    claims = _claims(identity, _bearer(request))
+    state = identity.sessions.state(identity.sessions_factory, claims.sid)
+    now = identity.clock.now_ns()
+    if state is None or state.user_id != claims.sub or state.revoked:
+        raise unauthenticated(AuthReason.SESSION_REVOKED, "the session has ended")
+    if not state.user_active:
+        raise unauthenticated(AuthReason.ACCOUNT_SUSPENDED, "the account is suspended")
+    if now >= state.expires_at_ns:
+        raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session has expired")
+    if state.idle_expired(now):
+        identity.sessions.expire_idle(identity.sessions_factory, state, Origin.of(request))
+        raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session timed out after inactivity")
+    if not allowed(state.ip_allowlist, request.client.host if request.client else None):
+        raise forbidden(AuthReason.IP_NOT_ALLOWED, "requests are not allowed from this address")
+    identity.sessions.touch(identity.sessions_factory, state)
+    return Principal(
+        user_id=claims.sub,
+        session_id=claims.sid,
+        role=claims.role,
+        permissions=frozenset(claims.permissions),
+        amr=claims.amr,
+        enrollment_only=claims.enrollment_only,
+        state=state,
+    )
+
+
+def signed_in(identity: IdentityDep, request: Request) -> Principal:
+    """Any live session, including one that may only enrol a second factor."""
+    return authenticate(identity, request)
+
+
+def authenticated(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    """A full session: refuses an account that has not enrolled a second factor."""
+    if principal.enrollment_only:
+        raise forbidden(
+            AuthReason.MFA_ENROLLMENT_REQUIRED,
+            "enrol a second factor before using the rest of the service",
+        )
+    return principal
+
+
+def recently_verified(
+    identity: IdentityDep, principal: Annotated[Principal, Depends(signed_in)]
+) -> Principal:
+    """A session that verified a strong factor recently, as changing factors needs.
+
+    For an enrolment-only session the password, checked at sign-in, is that factor.
+    """
+    _require_step_up(identity, principal)
+    return principal
+
+
+def stepped_up(
+    identity: IdentityDep, principal: Annotated[Principal, Depends(authenticated)]
+) -> Principal:
+    """A full session that verified a strong factor within the last minutes."""
+    _require_step_up(identity, principal)
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
+Authenticated = Annotated[Principal, Depends(authenticated)]
+RecentlyVerified = Annotated[Principal, Depends(recently_verified)]
+SteppedUp = Annotated[Principal, Depends(stepped_up)]
+
+
+def _require_step_up(identity: Identity, principal: Principal) -> None:
+    now = identity.clock.now_ns()
+    if not principal.state.stepped_up_within(now, identity.settings.step_up_seconds):
+        raise _step_up_required(identity)
+
+
+def _step_up_required(identity: Identity) -> Exception:
+    return ProblemError(
+        STEP_UP_REQUIRED,
+        AuthReason.STEP_UP_REQUIRED,
+        "verify a strong factor again (POST /v1/auth/step-up) to do this",
+        {"max_age_seconds": identity.settings.step_up_seconds},
+    )
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if not header[: len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
+        raise unauthenticated(AuthReason.REQUIRED, "a bearer access token is required")
+    return header[len(BEARER_PREFIX) :].strip()
+
+
+def _claims(identity: Identity, token: str) -> AccessClaims:
+    try:
+        return identity.verifier.verify(token)
+    except TokenError as exc:
+        raise unauthenticated(AuthReason(exc.reason.value), str(exc)) from None

@@ -1,0 +1,201 @@
+"""Sign-up and sign-in flows through the HTTP API, shared by identity tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyotp
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from support import provision_keysets
+from tradeguard.app import create_app
+from tradeguard.config import Settings
+from tradeguard.core.clock import FixedClock
+from tradeguard.notify.notifier import MemorySender, Notifier
+
+STRONG_PASSWORD = "violet-Harbor-trumpet-47-quilt"
+CONSENTS = ["terms_of_service", "privacy_notice"]
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+@dataclass
+class Person:
+    username: str = "alice"
+    email: str = "alice@example.com"
+    password: str = STRONG_PASSWORD
+    totp_secret: str | None = None
+    tokens: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.tokens["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def code_in(text: str) -> str:
+    found = CODE.search(text)
+    assert found, text
+    return found.group(1)
+
+
+def register(client: TestClient, person: Person) -> Any:
+    return client.post(
+        "/v1/auth/register",
+        json={
+            "username": person.username,
+            "email": person.email,
+            "password": person.password,
+            "consents": CONSENTS,
+        },
+    )
+
+
+def sign_up(client: TestClient, mailbox: MemorySender, person: Person) -> None:
+    """Register and verify the email address."""
+    assert register(client, person).status_code == 202
+    code = code_in(mailbox.last_email(to=person.email, kind="email.verification").text)
+    verified = client.post("/v1/auth/verify-email", json={"email": person.email, "code": code})
+    assert verified.status_code == 200, verified.text
+
+
+def login(client: TestClient, person: Person, **extra: Any) -> Any:
+    return client.post(
+        "/v1/auth/login", json={"login": person.username, "password": person.password, **extra}
+    )
+
+
+def totp_now(person: Person, clock: FixedClock) -> str:
+    assert person.totp_secret
+    return pyotp.TOTP(person.totp_secret).at(clock.now())
+
+
+def enrol_totp(client: TestClient, person: Person, clock: FixedClock) -> dict[str, Any]:
+    """Enrol an authenticator app with the current tokens; returns the confirmation body."""
+    started = client.post("/v1/mfa/totp", headers=person.headers)
+    assert started.status_code == 201, started.text
+    person.totp_secret = started.json()["secret"]
+    factor_id = started.json()["factor"]["id"]
+    confirmed = client.post(
+        f"/v1/mfa/factors/{factor_id}/confirm",
+        json={"code": totp_now(person, clock)},
+        headers=person.headers,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    body: dict[str, Any] = confirmed.json()
+    if body.get("tokens"):
+        person.tokens = body["tokens"]
+    return body
+
+
+def signed_up_with_totp(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, person: Person
+) -> Person:
+    """A verified account with an authenticator app, signed in with a full session."""
+    sign_up(client, mailbox, person)
+    first = login(client, person)
+    assert first.status_code == 200, first.text
+    person.tokens = first.json()
+    assert person.tokens["enrollment_only"] is True
+    enrol_totp(client, person, clock)
+    assert person.tokens["enrollment_only"] is False
+    clock.advance(seconds=30)  # the next TOTP code belongs to a new time step
+    return person
+
+
+def sign_in_with_totp(
+    client: TestClient, person: Person, clock: FixedClock, **extra: Any
+) -> dict[str, Any]:
+    challenge = login(client, person, **extra)
+    assert challenge.status_code == 200, challenge.text
+    assert challenge.json()["status"] == "mfa_required"
+    answered = client.post(
+        "/v1/auth/mfa/verify",
+        json={
+            "challenge_id": challenge.json()["challenge_id"],
+            "method": "totp",
+            "code": totp_now(person, clock),
+        },
+    )
+    assert answered.status_code == 200, answered.text
+    person.tokens = answered.json()
+    clock.advance(seconds=30)
+    return person.tokens
+
+
+# Helpers of the account, device, throttle and enumeration tests.
+
+DEVICE_LINK = re.compile(r"/devices/(approve|report)\?token=([A-Za-z0-9_-]+)")
+PER_REQUEST_MEMBERS = frozenset({"request_id", "instance"})
+
+
+def build_app(
+    settings: Settings, engine: Engine, clock: FixedClock, mailbox: MemorySender
+) -> FastAPI:
+    """An app on ``settings`` and ``engine`` (keys provisioned), sending into ``mailbox``."""
+    provision_keysets(settings, engine, clock)
+    return create_app(settings, clock=clock, engine=engine, notifier=Notifier(mailbox, mailbox))
+
+
+def client_at(app: FastAPI, ip: str = "testclient") -> TestClient:
+    """A client of ``app`` whose requests come from ``ip`` (TestClient's own is not an IP)."""
+    return TestClient(
+        app, base_url="https://testserver", raise_server_exceptions=False, client=(ip, 50000)
+    )
+
+
+def problem_of(response: Any) -> dict[str, Any]:
+    """A problem document without the members that differ on every request."""
+    body: dict[str, Any] = response.json()
+    return {key: value for key, value in body.items() if key not in PER_REQUEST_MEMBERS}
+
+
+def reason_of(response: Any) -> tuple[int, str | None]:
+    """The status and reason code of a response."""
+    return response.status_code, response.json().get("reason_code")
+
+
+def audit_event_types(engine: Engine) -> list[str]:
+    """The type of every audit event recorded so far, oldest first."""
+    with engine.connect() as connection:
+        return list(connection.scalars(text("SELECT event_type FROM audit_events ORDER BY seq")))
+
+
+def stored_password_hash(engine: Engine, username: str) -> str:
+    """The password hash stored for ``username``."""
+    with engine.connect() as connection:
+        found = connection.scalar(
+            text("SELECT password_hash FROM users WHERE username = :name"), {"name": username}
+        )
+    assert isinstance(found, str), found
+    return found
+
+
+def step_up_with_totp(client: TestClient, person: Person, clock: FixedClock) -> None:
+    """Verify the authenticator app again in the current session (opens sensitive routes)."""
+    started = client.post("/v1/auth/step-up/start", json={"method": "totp"}, headers=person.headers)
+    assert started.status_code == 200, started.text
+    done = client.post(
+        "/v1/auth/step-up",
+        json={
+            "challenge_id": started.json()["challenge_id"],
+            "method": "totp",
+            "code": totp_now(person, clock),
+        },
+        headers=person.headers,
+    )
+    assert done.status_code == 200, done.text
+    clock.advance(seconds=30)  # the next TOTP code belongs to a new time step
+
+
+def device_link_token(text_of_email: str, action: str) -> str:
+    """The token of the approve or report link in a new-device email."""
+    tokens = {found.group(1): found.group(2) for found in DEVICE_LINK.finditer(text_of_email)}
+    assert action in tokens, text_of_email
+    return tokens[action]
