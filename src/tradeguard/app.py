@@ -28,6 +28,7 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
+from tradeguard.identity.timing import EqualTimingMiddleware
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(audit_api.router)
     app.include_router(docs.router)
     docs.mount_static(app)
+    app.add_middleware(EqualTimingMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,3 +200,186 @@ def device_link_token(text_of_email: str, action: str) -> str:
     tokens = {found.group(1): found.group(2) for found in DEVICE_LINK.finditer(text_of_email)}
     assert action in tokens, text_of_email
     return tokens[action]
+
+
+# Helpers of the factor, WebAuthn, session and MFA attack tests.
+
+THROTTLE_DELAY_LIMIT_SECONDS = 60
+
+
+def assert_refused(response: Any, status: int, reason_code: str) -> None:
+    """Assert a problem+json refusal with this status and reason code."""
+    assert reason_of(response) == (status, reason_code), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def enrolment_session(client: TestClient, mailbox: MemorySender, person: Person) -> Person:
+    """A verified account without a second factor, signed in to an enrolment-only session."""
+    sign_up(client, mailbox, person)
+    first = login(client, person)
+    assert first.status_code == 200, first.text
+    person.tokens = first.json()
+    assert person.tokens["enrollment_only"] is True
+    return person
+
+
+def start_login(client: TestClient, person: Person, **extra: Any) -> dict[str, Any]:
+    """The second-factor challenge that a right password opens."""
+    challenge = login(client, person, **extra)
+    assert challenge.status_code == 200, challenge.text
+    body: dict[str, Any] = challenge.json()
+    assert body["status"] == "mfa_required", body
+    return body
+
+
+def answer_challenge(
+    client: TestClient,
+    challenge_id: str,
+    method: str,
+    *,
+    code: str | None = None,
+    credential: dict[str, Any] | None = None,
+) -> Any:
+    """Answer a login challenge with a code or a WebAuthn credential."""
+    body: dict[str, Any] = {"challenge_id": challenge_id, "method": method}
+    if code is not None:
+        body["code"] = code
+    if credential is not None:
+        body["credential"] = credential
+    return client.post("/v1/auth/mfa/verify", json=body)
+
+
+def totp_at(person: Person, clock: FixedClock, steps: int) -> str:
+    """The TOTP code ``steps`` time steps away from now (negative: in the past)."""
+    assert person.totp_secret
+    return pyotp.TOTP(person.totp_secret).at(clock.now(), counter_offset=steps)
+
+
+def wrong_code(right: str) -> str:
+    """A code of the same shape that is certainly not ``right``."""
+    return "".join(str((int(digit) + 5) % 10) for digit in right)
+
+
+def last_code(mailbox: MemorySender, person: Person, method: str, phone: str | None = None) -> str:
+    """The newest one-time code sent to the person by SMS or email."""
+    if method == "sms":
+        return code_in(mailbox.last_sms(to=phone, kind="otp.sms").text)
+    return code_in(mailbox.last_email(to=person.email, kind="otp.email").text)
+
+
+def start_code_factor(
+    client: TestClient, person: Person, method: str, phone: str | None = None
+) -> str:
+    """Start enrolling an SMS (with ``phone``) or email factor; the pending factor's id."""
+    if method == "sms":
+        started = client.post("/v1/mfa/sms", json={"phone": phone}, headers=person.headers)
+    else:
+        started = client.post("/v1/mfa/email", headers=person.headers)
+    assert started.status_code == 201, started.text
+    assert started.json()["confirmed"] is False
+    return str(started.json()["id"])
+
+
+def confirm_factor(client: TestClient, person: Person, factor_id: str, code: str) -> Any:
+    """Confirm a pending factor with a code."""
+    return client.post(
+        f"/v1/mfa/factors/{factor_id}/confirm", json={"code": code}, headers=person.headers
+    )
+
+
+def enrol_code_factor(
+    client: TestClient,
+    mailbox: MemorySender,
+    person: Person,
+    method: str,
+    phone: str | None = None,
+) -> dict[str, Any]:
+    """Enrol an SMS or email factor with the code it received; the confirmed factor."""
+    factor_id = start_code_factor(client, person, method, phone)
+    confirmed = confirm_factor(client, person, factor_id, last_code(mailbox, person, method, phone))
+    assert confirmed.status_code == 200, confirmed.text
+    body: dict[str, Any] = confirmed.json()
+    if body.get("tokens"):
+        person.tokens = body["tokens"]
+    factor: dict[str, Any] = body["factor"]
+    return factor
+
+
+def send_login_code(client: TestClient, challenge_id: str, method: str) -> Any:
+    """Ask for the SMS or email code of a login challenge."""
+    return client.post("/v1/auth/mfa/send", json={"challenge_id": challenge_id, "method": method})
+
+
+def sign_in_with_code(
+    client: TestClient,
+    mailbox: MemorySender,
+    person: Person,
+    method: str,
+    phone: str | None = None,
+) -> dict[str, Any]:
+    """Sign in with the password and an SMS or email code; the new tokens."""
+    challenge_id = start_login(client, person)["challenge_id"]
+    sent = send_login_code(client, challenge_id, method)
+    assert sent.status_code == 202, sent.text
+    code = last_code(mailbox, person, method, phone)
+    answered = answer_challenge(client, challenge_id, method, code=code)
+    assert answered.status_code == 200, answered.text
+    person.tokens = answered.json()
+    return person.tokens
+
+
+def new_backup_codes(client: TestClient, person: Person) -> list[str]:
+    """Generate the account's backup codes (the old ones stop working)."""
+    generated = client.post("/v1/mfa/backup-codes", headers=person.headers)
+    assert generated.status_code == 200, generated.text
+    codes: list[str] = generated.json()["codes"]
+    return codes
+
+
+def factors_of(client: TestClient, person: Person) -> list[dict[str, Any]]:
+    """The person's confirmed factors as the API lists them."""
+    listed = client.get("/v1/mfa/factors", headers=person.headers)
+    assert listed.status_code == 200, listed.text
+    factors: list[dict[str, Any]] = listed.json()
+    return factors
+
+
+def patiently(clock: FixedClock, send: Callable[[], Any]) -> Any:
+    """Send, waiting out the throttle's short progressive delays (never a lock)."""
+    response = send()
+    while response.status_code == 429 and response.json()["reason_code"] == "AUTH_THROTTLED":
+        wait = int(response.headers["Retry-After"])
+        if wait > THROTTLE_DELAY_LIMIT_SECONDS:
+            break
+        clock.advance(seconds=wait)
+        response = send()
+    return response
+
+
+def user_id_of(engine: Engine, username: str) -> str:
+    """The id of the user called ``username``."""
+    with engine.connect() as connection:
+        found = connection.scalar(
+            text("SELECT id FROM users WHERE username = :name"), {"name": username}
+        )
+    assert isinstance(found, str), found
+    return found
+
+
+def set_user_status(engine: Engine, username: str, status: str) -> None:
+    """Change an account's status in the database directly (no admin API yet)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE users SET status = :status WHERE username = :name"),
+            {"status": status, "name": username},
+        )
+
+
+def forget_session_states(app: FastAPI) -> None:
+    """Drop the cached session states, as a second of real time would."""
+    app.state.identity.sessions.cache.clear()
+
+
+def refresh(client: TestClient, refresh_token: str) -> Any:
+    """Spend a refresh token."""
+    return client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})

@@ -12,7 +12,10 @@ import pytest
 
 from tradeguard import __version__
 from tradeguard.cli.main import main
+from tradeguard.core.clock import FixedClock
 from tradeguard.db import migrate
+from tradeguard.notify.messages import EmailMessage, SmsMessage
+from tradeguard.notify.outbox import OutboxSender
 from tradeguard.tls import DevCertificatePaths
 
 
@@ -129,3 +132,24 @@ def test_unknown_command_when_given_then_usage_error(cli: Cli) -> None:
     outcome = cli("frobnicate")
     assert outcome.code == 2
     assert "No such command" in outcome.err
+
+
+def test_outbox_show_when_codes_were_sent_then_newest_printed(
+    cli: Cli, tmp_path: Path, clock: FixedClock
+) -> None:
+    sender = OutboxSender(tmp_path / "var" / "outbox", clock)
+    for code in ("111111", "222222"):
+        sender.send_email(EmailMessage("bob@example.com", "Code", f"code {code}", "otp.email"))
+        clock.advance(seconds=1)
+    sender.send_sms(SmsMessage("+15555550100", "code 333333", "otp.sms"))
+
+    shown = cli("outbox", "show", "--to", "bob@example.com", "--last", "1")
+
+    assert shown.code == 0
+    assert "222222" in shown.out
+    assert "111111" not in shown.out
+    assert "333333" not in shown.out
+
+
+def test_outbox_show_when_empty_then_says_so(cli: Cli) -> None:
+    assert "the outbox is empty" in cli("outbox", "show").out

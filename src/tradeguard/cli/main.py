@@ -13,6 +13,7 @@ from tradeguard.cli import (
     config_commands,
     db_commands,
     keys_commands,
+    outbox_commands,
     server_commands,
 )
 from tradeguard.core.errors import TradeGuardError
@@ -30,6 +31,7 @@ app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(backup_commands.app, name="backup")
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(outbox_commands.app, name="outbox")
 server_commands.register(app)
 
 

@@ -86,6 +86,7 @@ class Accounts:
             return
         if db.scalar(select(User.id).where(User.username == username)) is not None:
             self._id.notices.username_taken(db, email)
+            self._id.events.record(db, "auth.register.username_taken", origin, user_id=None)
             return
         user = self._create(db, username, email, password_hash, consents)
         self._id.events.record(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tradeguard.core.clock import NS_PER_SECOND
@@ -277,7 +277,7 @@ class Factors:
         factor = self._first(db, user.id, kind)
         code = (answer.code or "").strip()
         ok = {
-            Method.TOTP: lambda: self._totp_ok(factor, code),
+            Method.TOTP: lambda: self._totp_ok(db, factor, code),
             Method.SMS: lambda: self._code_ok(db, user, purpose, code, ceremony.id),
             Method.EMAIL: lambda: self._code_ok(db, user, purpose, code, ceremony.id),
             Method.BACKUP_CODE: lambda: self._backup_ok(db, user, factor, code),
@@ -327,6 +327,14 @@ class Factors:
         self, db: Session, ceremony_id: str, purpose: str, user_id: str | None
     ) -> Challenge:
         """A live, unfinished ceremony of ``purpose`` (and ``user_id``), locked for update."""
+        # SQLite ignores FOR UPDATE: a write takes its lock there (and the row lock elsewhere),
+        # so two requests answering one ceremony run one after the other.
+        db.execute(
+            update(Challenge)
+            .where(Challenge.id == ceremony_id)
+            .values(attempts=Challenge.attempts)
+            .execution_options(synchronize_session=False)
+        )
         row = db.scalar(select(Challenge).where(Challenge.id == ceremony_id).with_for_update())
         now = self._id.clock.now_ns()
         if (
@@ -340,6 +348,7 @@ class Factors:
         return row
 
     def _pending(self, db: Session, user: User, kind: FactorKind, name: str) -> Factor:
+        self._drop_stale_pending(db, user.id)
         count = len(list(db.scalars(select(Factor.id).where(Factor.user_id == user.id))))
         if count >= MAX_FACTORS:
             raise ProblemError(CONFLICT, AuthReason.FACTOR_INVALID, "too many factors")
@@ -368,23 +377,30 @@ class Factors:
         )
         return factor
 
+    def _drop_stale_pending(self, db: Session, user_id: str) -> None:
+        """Forget enrolments never confirmed in time, so they cannot use up the limit."""
+        db.execute(
+            delete(Factor).where(
+                Factor.user_id == user_id,
+                Factor.confirmed_at_ns.is_(None),
+                Factor.created_at_ns < self._id.clock.now_ns() - PENDING_TTL_NS,
+            )
+        )
+
     def _pending_code_ok(self, db: Session, user: User, factor: Factor, code: str) -> bool:
         if factor.kind == FactorKind.TOTP:
-            return self._totp_ok(factor, code)
+            return self._totp_ok(db, factor, code)
         outcome = self._id.codes.check(db, user.id, CodePurpose.ENROL, code, ref_id=factor.id)
         return outcome is CodeCheck.ACCEPTED
 
-    def _totp_ok(self, factor: Factor, code: str) -> bool:
+    def _totp_ok(self, db: Session, factor: Factor, code: str) -> bool:
         step = self._id.totp.verify(
             factor.secret or "",
             code,
             now=self._id.clock.now(),
             last_used_step=factor.totp_last_step,
         )
-        if step is None:
-            return False
-        factor.totp_last_step = step
-        return True
+        return step is not None and self._swap(db, factor, "totp_last_step", step)
 
     def _code_ok(self, db: Session, user: User, purpose: CodePurpose, code: str, ref: str) -> bool:
         return self._id.codes.check(db, user.id, purpose, code, ref_id=ref) is CodeCheck.ACCEPTED
@@ -395,7 +411,8 @@ class Factors:
         if index is None:
             return False
         hashes[index] = ""
-        factor.backup_code_hashes = json.dumps(hashes)
+        if not self._swap(db, factor, "backup_code_hashes", json.dumps(hashes)):
+            return False
         left = sum(1 for stored in hashes if stored)
         self._id.notices.security(
             db,
@@ -404,6 +421,25 @@ class Factors:
             "A backup code was used",
             f"A backup code was used to sign in to your account. {left} codes are left.",
         )
+        return True
+
+    def _swap(self, db: Session, factor: Factor, field: str, new: object) -> bool:
+        """Store ``new`` in ``field`` unless a concurrent request changed it since it was read.
+
+        A used TOTP step or backup code is spent once even when two sign-ins race with it.
+        """
+        column = getattr(Factor, field)
+        old = getattr(factor, field)
+        unchanged = column.is_(None) if old is None else column == old
+        result = db.execute(
+            update(Factor)
+            .where(Factor.id == factor.id, unchanged)
+            .values({field: new})
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        setattr(factor, field, new)
         return True
 
     def _verify_assertion(

@@ -78,16 +78,19 @@ class SignIn:
         self._admit(db, user, origin)
         if self._id.hasher.needs_rehash(user.password_hash):
             user.password_hash = self._id.hasher.hash(password)
-        self._id.throttler.succeed(db, account)
         sighting = self._devices.observe(db, user, origin)
         if not self._factors.has_factor(db, user.id):
+            self._id.throttler.succeed(db, account)
             return self._enrolment_session(db, user, sighting, origin)
+        # Failures are forgotten once the second factor is right too: a known password
+        # must not reset the count of wrong codes between challenges.
         return self._challenge(db, user, sighting, origin)
 
     def send_code(self, db: Session, challenge_id: str, method: Method, origin: Origin) -> None:
         """Send the SMS or email code that answers a login challenge."""
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)
         user = self._user(db, ceremony)
+        self._admit(db, user, origin)
         self._require_method(db, user, method, login=True)
         if method not in CODE_CHANNEL:
             raise invalid(AuthReason.MFA_METHOD_UNAVAILABLE, "only sms and email codes are sent")
@@ -111,6 +114,7 @@ class SignIn:
         """Answer a login challenge; the session's tokens when the factor is right."""
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)
         user = self._user(db, ceremony)
+        self._admit(db, user, origin)  # the answer may come from another address than the password
         keys = _throttle_keys(user.id, origin)
         self._id.throttler.check(db, keys)
         self._require_method(db, user, answer.method, login=True)
@@ -124,6 +128,7 @@ class SignIn:
                 db, ceremony, keys=keys, user=user, method=answer.method, origin=origin
             )
         ceremony.completed_at_ns = self._id.clock.now_ns()
+        self._id.throttler.succeed(db, user.id)
         amr = ("pwd", *AMR[answer.method], "mfa")
         tokens = self._id.sessions.start(
             db,

@@ -22,11 +22,11 @@ from tradeguard.access.permissions import permissions_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.core.ids import new_id
-from tradeguard.identity.allowlist import parse_allowlist
+from tradeguard.identity.allowlist import allowed, parse_allowlist
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.models import AuthSession, RefreshToken, User
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.problems import AuthReason, not_found, unauthenticated
+from tradeguard.identity.problems import AuthReason, forbidden, not_found, unauthenticated
 from tradeguard.identity.secrets import random_token, token_digest
 from tradeguard.identity.tokens import TokenIssuer
 
@@ -361,6 +361,9 @@ class SessionManager:
             raise unauthenticated(
                 AuthReason.SESSION_EXPIRED, "the session timed out after inactivity"
             ).kept()
+        if not allowed(parse_allowlist(user.ip_allowlist), origin.ip):
+            # Not kept: the refresh token stays unspent, as if the request never came.
+            raise forbidden(AuthReason.IP_NOT_ALLOWED, "requests are not allowed from this address")
 
     @staticmethod
     def _idle(row: AuthSession, now: int) -> bool:

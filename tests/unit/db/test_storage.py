@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import StartupError
-from tradeguard.db import migrate
+from tradeguard.db import (
+    all_models,  # noqa: F401 - every table
+    migrate,
+)
+from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import Installation, ensure_installation
 
@@ -49,3 +55,10 @@ def test_sqlite_when_connected_then_wal_and_foreign_keys(tmp_path: Path) -> None
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_migrations_when_applied_then_they_match_the_models(database) -> None:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
