@@ -356,16 +356,6 @@ def patiently(clock: FixedClock, send: Callable[[], Any]) -> Any:
     return response
 
 
-def user_id_of(engine: Engine, username: str) -> str:
-    """The id of the user called ``username``."""
-    with engine.connect() as connection:
-        found = connection.scalar(
-            text("SELECT id FROM users WHERE username = :name"), {"name": username}
-        )
-    assert isinstance(found, str), found
-    return found
-
-
 def set_user_status(engine: Engine, username: str, status: str) -> None:
     """Change an account's status in the database directly (no admin API yet)."""
     with engine.begin() as connection:

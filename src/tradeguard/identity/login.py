@@ -115,19 +115,8 @@ class SignIn:
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)
         user = self._user(db, ceremony)
         self._admit(db, user, origin)  # the answer may come from another address than the password
-        keys = _throttle_keys(user.id, origin)
-        self._id.throttler.check(db, keys)
         self._require_method(db, user, answer.method, login=True)
-        if (
-            self._factors.verify(
-                db, user, answer, ceremony=ceremony, purpose=CodePurpose.SIGN_IN, origin=origin
-            )
-            is None
-        ):
-            raise self._mfa_failed(
-                db, ceremony, keys=keys, user=user, method=answer.method, origin=origin
-            )
-        ceremony.completed_at_ns = self._id.clock.now_ns()
+        self._accept_answer(db, user, ceremony, answer, purpose=CodePurpose.SIGN_IN, origin=origin)
         self._id.throttler.succeed(db, user.id)
         amr = ("pwd", *AMR[answer.method], "mfa")
         tokens = self._id.sessions.start(
@@ -227,18 +216,7 @@ class SignIn:
         ceremony = self._factors.open_ceremony(db, challenge_id, STEP_UP, user.id)
         if ceremony.session_id != session.id or ceremony.amr != answer.method.value:
             raise invalid(AuthReason.CHALLENGE_INVALID, "the challenge is not for this session")
-        keys = _throttle_keys(user.id, origin)
-        self._id.throttler.check(db, keys)
-        if (
-            self._factors.verify(
-                db, user, answer, ceremony=ceremony, purpose=CodePurpose.STEP_UP, origin=origin
-            )
-            is None
-        ):
-            raise self._mfa_failed(
-                db, ceremony, keys=keys, user=user, method=answer.method, origin=origin
-            )
-        ceremony.completed_at_ns = self._id.clock.now_ns()
+        self._accept_answer(db, user, ceremony, answer, purpose=CodePurpose.STEP_UP, origin=origin)
         self._id.sessions.mark_step_up(session)
         self._id.events.record(
             db,
@@ -248,6 +226,28 @@ class SignIn:
             session_id=session.id,
             data={"method": answer.method.value},
         )
+
+    def _accept_answer(  # noqa: PLR0913 - the ceremony, its answer and who gives it
+        self,
+        db: Session,
+        user: User,
+        ceremony: Challenge,
+        answer: Answer,
+        *,
+        purpose: CodePurpose,
+        origin: Origin,
+    ) -> None:
+        """Check the answer to ``ceremony`` (throttled); finish the ceremony or count a failure."""
+        keys = _throttle_keys(user.id, origin)
+        self._id.throttler.check(db, keys)
+        factor = self._factors.verify(
+            db, user, answer, ceremony=ceremony, purpose=purpose, origin=origin
+        )
+        if factor is None:
+            raise self._mfa_failed(
+                db, ceremony, keys=keys, user=user, method=answer.method, origin=origin
+            )
+        ceremony.completed_at_ns = self._id.clock.now_ns()
 
     def _admit(self, db: Session, user: User, origin: Origin) -> None:
         """Refuse suspended accounts, unverified addresses and addresses off the allowlist."""
