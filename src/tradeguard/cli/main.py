@@ -15,6 +15,7 @@ from tradeguard.cli import (
     keys_commands,
     outbox_commands,
     server_commands,
+    users_commands,
 )
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.logs import configure_logging, redact
@@ -32,6 +33,7 @@ app.add_typer(keys_commands.app, name="keys")
 app.add_typer(backup_commands.app, name="backup")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(outbox_commands.app, name="outbox")
+app.add_typer(users_commands.app, name="users")
 server_commands.register(app)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.permissions import Role
+from tradeguard.audit.records import Actor
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.identity.allowlist import allowed, normalize_allowlist, parse_allowlist
@@ -28,13 +29,14 @@ from tradeguard.identity.models import Consent, User
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import WeakPasswordError, normalize_password
 from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid
-from tradeguard.identity.sessions import ACTIVE, RevokeReason
+from tradeguard.identity.sessions import ACTIVE, SUSPENDED, RevokeReason
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}")
 CONSENT_PURPOSES = frozenset(
     {"terms_of_service", "privacy_notice", "marketing_email", "analytics", "third_party_data"}
 )
+STATUS_EVENTS = {SUSPENDED: "auth.account.suspended", ACTIVE: "auth.account.reactivated"}
 REQUIRED_CONSENTS = frozenset({"terms_of_service", "privacy_notice"})
 
 
@@ -198,6 +200,25 @@ class Accounts:
             "email_changed",
             "Your email address was changed",
             "The email address of your TradeGuard account was changed to another one.",
+        )
+
+    def set_status(  # noqa: PLR0913 - whose account, what status, who decides and why
+        self, db: Session, user: User, status: str, origin: Origin, *, by: Actor, reason: str
+    ) -> None:
+        """Suspend (every session ends at once) or reactivate an account; audited."""
+        if status not in STATUS_EVENTS:
+            raise invalid(AuthReason.ACCOUNT_SUSPENDED, f"unknown account status {status!r}")
+        user.status = status
+        if status == SUSPENDED:
+            self._id.sessions.revoke_all(db, user.id, RevokeReason.SUSPENDED, origin)
+        self._id.sessions.cache.clear()
+        self._id.events.record(
+            db,
+            STATUS_EVENTS[status],
+            origin,
+            user_id=user.id,
+            actor=by,
+            data={"reason": reason},
         )
 
     def set_ip_allowlist(

@@ -30,9 +30,10 @@ class AuthEvents:
         session_id: str | None = None,
         device_id: str | None = None,
         data: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
     ) -> None:
-        """Append ``event_type`` (``auth.*``) about ``user_id`` to the audit trail."""
-        actor = Actor(
+        """Append ``event_type`` (``auth.*``) about ``user_id``; by the user unless ``actor``."""
+        actor = actor or Actor(
             "user",
             user_id or ANONYMOUS,
             ip=origin.ip,

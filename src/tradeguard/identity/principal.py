@@ -61,6 +61,10 @@ def authenticate(identity: Identity, request: Request) -> Principal:
         raise unauthenticated(AuthReason.SESSION_REVOKED, "the session has ended")
     if not state.user_active:
         raise unauthenticated(AuthReason.ACCOUNT_SUSPENDED, "the account is suspended")
+    if state.permission_version != claims.pv:
+        raise unauthenticated(
+            AuthReason.TOKEN_STALE, "the account's role or permissions changed; refresh the token"
+        )
     if now >= state.expires_at_ns:
         raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session has expired")
     if state.idle_expired(now):

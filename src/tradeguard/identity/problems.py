@@ -16,6 +16,7 @@ class AuthReason(StrEnum):
     THROTTLED = "AUTH_THROTTLED"
     TOKEN_INVALID = "AUTH_TOKEN_INVALID"  # noqa: S105 - a reason code, not a secret
     TOKEN_EXPIRED = "AUTH_TOKEN_EXPIRED"  # noqa: S105 - a reason code, not a secret
+    TOKEN_STALE = "AUTH_TOKEN_STALE"  # noqa: S105 - a reason code, not a secret
     SESSION_EXPIRED = "AUTH_SESSION_EXPIRED"
     SESSION_REVOKED = "AUTH_SESSION_REVOKED"
     REFRESH_INVALID = "AUTH_REFRESH_INVALID"

@@ -33,6 +33,7 @@ from tradeguard.identity.tokens import TokenIssuer
 STATE_TTL_SECONDS = 1.0
 TOUCH_INTERVAL_NS = 30 * NS_PER_SECOND
 ACTIVE = "active"
+SUSPENDED = "suspended"
 
 
 class RevokeReason:

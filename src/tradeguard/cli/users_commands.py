@@ -1,0 +1,63 @@
+"""``tradeguard users``: suspend and reactivate accounts (operators, before the admin API)."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from tradeguard.audit.records import Actor
+from tradeguard.cli.runtime import CommandRuntime, command_runtime
+from tradeguard.core.errors import TradeGuardError
+from tradeguard.db.session import transaction
+from tradeguard.identity.accounts import Accounts
+from tradeguard.identity.events import AuthEvents
+from tradeguard.identity.kit import Identity, IdentityParts, build_identity
+from tradeguard.identity.notices import Outgoing
+from tradeguard.identity.origin import Origin
+from tradeguard.identity.sessions import ACTIVE, SUSPENDED
+from tradeguard.notify.notifier import build_notifier
+
+app = typer.Typer(help="Suspend and reactivate accounts.", no_args_is_help=True)
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
+COMMAND_ORIGIN = Origin(ip=None, user_agent="tradeguard-cli", accept_language="", request_id=None)
+
+
+@app.command("suspend")
+def suspend(username: str, reason: Reason) -> None:
+    """Suspend an account: every session ends at once and sign-in is refused."""
+    _set_status(username, SUSPENDED, reason)
+    typer.echo(f"{username} suspended; every session ended")
+
+
+@app.command("reactivate")
+def reactivate(username: str, reason: Reason) -> None:
+    """Let a suspended account sign in again (its old sessions stay ended)."""
+    _set_status(username, ACTIVE, reason)
+    typer.echo(f"{username} reactivated")
+
+
+def _set_status(username: str, status: str, reason: str) -> None:
+    with command_runtime() as runtime:
+        accounts = Accounts(_identity(runtime))
+        with transaction(runtime.sessions) as db:
+            user = accounts.find_by_login(db, username)
+            if user is None:
+                raise TradeGuardError(f"no account named {username!r}")
+            operator = Actor("staff", f"cli:{getpass.getuser()}")
+            accounts.set_status(db, user, status, COMMAND_ORIGIN, by=operator, reason=reason)
+
+
+def _identity(runtime: CommandRuntime) -> Identity:
+    outgoing = Outgoing(build_notifier(runtime.settings, runtime.clock))
+    outgoing.install(runtime.sessions)
+    parts = IdentityParts(
+        settings=runtime.settings,
+        clock=runtime.clock,
+        sessions_factory=runtime.sessions,
+        crypto=runtime.crypto,
+        events=AuthEvents(runtime.audit),
+        outgoing=outgoing,
+    )
+    return build_identity(parts)
