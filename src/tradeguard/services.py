@@ -46,4 +46,6 @@ def get_db_session(services: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db_session)]
+# Function scope: the unit of work commits before the response is sent, so a client that
+# got its answer sees the change in its next request, and a failed commit is a 500.
+DbSession = Annotated[Session, Depends(get_db_session, scope="function")]

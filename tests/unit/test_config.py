@@ -131,9 +131,7 @@ def test_production_when_notifications_go_to_the_outbox_then_refused(
     tmp_path: Path, clock: FixedClock, foreign_certificate: tuple[Path, Path]
 ) -> None:
     cert, key = foreign_certificate
-    settings = _production(
-        tmp_path, tls_cert_file=cert, tls_key_file=key, email_backend="outbox"
-    )
+    settings = _production(tmp_path, tls_cert_file=cert, tls_key_file=key, email_backend="outbox")
     with pytest.raises(ConfigurationError, match="EMAIL_BACKEND=smtp"):
         check_production(settings, LocalKek(generate_master_key(clock, "production")))
 

@@ -82,9 +82,7 @@ def parts_of(html: str) -> PageParts:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_when_requested_then_html_under_the_page_policy(
-    client: TestClient, path: str
-) -> None:
+def test_page_when_requested_then_html_under_the_page_policy(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -155,7 +153,7 @@ def test_verify_email_page_when_link_injects_markup_then_it_is_escaped(client: T
 def test_device_link_page_when_token_injects_markup_then_it_stays_a_field_value(
     client: TestClient,
 ) -> None:
-    attack = "x\"><script src=https://evil.example/x.js></script>"
+    attack = 'x"><script src=https://evil.example/x.js></script>'
     response = client.get("/devices/approve", params={"token": attack})
     parts = parts_of(response.text)
     assert parts.scripts == [{"type": "module", "src": SCRIPT}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,9 +126,14 @@ def provisioning_uri(secret: str, account_name: str, issuer: str = DEFAULT_ISSUE
 
 
 def qr_svg(uri: str) -> str:
-    """An inline SVG QR code of the URI: no XML declaration, dark modules only."""
+    """An SVG QR code of the URI: no XML declaration, dark modules only.
+
+    The SVG namespace is declared so the code renders both inline and as an image.
+    """
     qr = segno.make_qr(uri, error="m")
-    return qr.svg_inline(scale=_QR_SCALE, dark="#000", light=None)
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="svg", xmldecl=False, scale=_QR_SCALE, dark="#000", light=None)
+    return buffer.getvalue().decode("ascii").strip()
 
 
 def _require_label_part(name: str, value: str) -> None:
