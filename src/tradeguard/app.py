@@ -12,6 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
+from tradeguard.access import admin_api, grants_api, staff_api
+from tradeguard.access.alerts import monitored_check_log
 from tradeguard.audit import api as audit_api
 from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
@@ -63,13 +65,16 @@ def create_app(
     owns_engine = engine is None
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     identity = _identity(services, notifier or build_notifier(settings, services.clock), delivery)
+    checks = monitored_check_log(services, identity.notices)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_start, services)
         checkpoints = asyncio.create_task(_checkpoint_periodically(services))
+        checks.start()
         yield
         checkpoints.cancel()
+        await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)
         if owns_engine:
@@ -86,16 +91,23 @@ def create_app(
     app.state.services = services
     app.state.identity = identity
     app.state.identity_service = IdentityService.over(identity)
+    app.state.access_checks = checks
+    app.state.access_alerts = checks.monitor.alerts
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(identity_api.router)
+    app.include_router(identity_api.session_router)
     app.include_router(account_api.router)
+    app.include_router(account_api.links_router)
     app.include_router(identity_pages.router)
+    app.include_router(grants_api.router)
+    app.include_router(staff_api.router)
+    app.include_router(admin_api.router)
     app.include_router(crypto_api.router)
     app.include_router(audit_api.router)
     app.include_router(docs.router)
     docs.mount_static(app)
-    app.add_middleware(EqualTimingMiddleware)
+    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
     return app

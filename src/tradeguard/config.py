@@ -15,10 +15,13 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.errors import ConfigurationError
 
 ENV_PREFIX = "TRADEGUARD_"
 MASK = "**********"
+STAFF_IDLE_SECONDS = 900
+"""The longest a staff session may stay idle, whatever is configured."""
 
 
 class Environment(StrEnum):
@@ -128,10 +131,6 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )
-    audit_api_token: SecretStr | None = Field(
-        default=None,
-        description="Bearer token for the audit API until role-based permissions exist",
-    )
     hsts_max_age: int = Field(default=63_072_000, ge=0)
     token_issuer: str | None = Field(
         default=None, description="JWT iss of access tokens; default the public URL"
@@ -163,6 +162,24 @@ class Settings(BaseSettings):
     webauthn_origins: tuple[str, ...] = Field(
         default=(), description="Allowed WebAuthn origins; default the public URL"
     )
+    equal_time_floor_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5000,
+        description="Sign-up, verification and reset answer no sooner than this (enumeration)",
+    )
+    grant_max_hours: int = Field(
+        default=8, ge=1, le=72, description="Longest a time-limited staff grant may last"
+    )
+    compliance_email: str = Field(
+        default="compliance@tradeguard.localhost",
+        description="Where access alerts and break-glass notices go",
+    )
+    staff_hours_start: int = Field(default=0, ge=0, le=23, description="Staff hours from (UTC)")
+    staff_hours_end: int = Field(default=24, ge=1, le=24, description="Staff hours until (UTC)")
+    anomaly_distinct_records: int = Field(default=50, ge=1, le=100_000)
+    anomaly_denials: int = Field(default=10, ge=1, le=10_000)
+    anomaly_window_seconds: int = Field(default=3600, ge=60, le=86_400)
     public_url: str | None = Field(
         default=None, description="Base URL in emailed links; default https://localhost:PORT"
     )
@@ -270,8 +287,9 @@ class Settings(BaseSettings):
         return self.webauthn_origins or (self.effective_public_url,)
 
     def idle_timeout_seconds(self, role: str) -> int:
-        """The inactivity timeout of a session of ``role``."""
-        return self.session_idle_seconds_by_role.get(role, self.session_idle_seconds)
+        """The inactivity timeout of a session of ``role``; staff at most 15 minutes."""
+        configured = self.session_idle_seconds_by_role.get(role, self.session_idle_seconds)
+        return min(configured, STAFF_IDLE_SECONDS) if role in STAFF_ROLES else configured
 
     @property
     def is_production(self) -> bool:

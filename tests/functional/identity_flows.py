@@ -17,6 +17,7 @@ from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender, Notifier
+from unit.identity.webauthn_authenticator import SoftAuthenticator
 
 STRONG_PASSWORD = "violet-Harbor-trumpet-47-quilt"
 CONSENTS = ["terms_of_service", "privacy_notice"]
@@ -30,6 +31,7 @@ class Person:
     password: str = STRONG_PASSWORD
     totp_secret: str | None = None
     tokens: dict[str, Any] = field(default_factory=dict)
+    security_key: SoftAuthenticator | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -373,3 +375,87 @@ def forget_session_states(app: FastAPI) -> None:
 def refresh(client: TestClient, refresh_token: str) -> Any:
     """Spend a refresh token."""
     return client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+
+def make_staff(engine: Engine, username: str, role: str, level: str | None) -> None:
+    """Give an account a role and access level in the database (a reviewed admin change)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE users SET role = :role, access_level = :level,"
+                " permission_version = permission_version + 1 WHERE username = :name"
+            ),
+            {"role": role, "level": level, "name": username},
+        )
+
+
+def staff_signed_in(  # noqa: PLR0913 - the app's pieces and who the staff member is
+    client: TestClient,
+    mailbox: MemorySender,
+    clock: FixedClock,
+    engine: Engine,
+    *,
+    role: str,
+    level: str | None,
+    username: str = "staff",
+) -> Person:
+    """A staff member (or a trader, with role TRADER) with a full, freshly signed-in session.
+
+    The person has an authenticator app and a security key (``person.security_key``) and
+    signed in with the password and the key, as staff must.
+    """
+    person = signed_up_with_totp(
+        client, mailbox, clock, Person(username=username, email=f"{username}@example.com")
+    )
+    register_security_key(client, person)
+    make_staff(engine, username, role, level)
+    sign_in_with_security_key(client, person)
+    return person
+
+
+WEBAUTHN_RP_ID = "localhost"
+WEBAUTHN_ORIGIN = "https://localhost:8443"
+
+
+def register_security_key(client: TestClient, person: Person) -> dict[str, Any]:
+    """Register a new software security key (kept as ``person.security_key``); the factor."""
+    key = SoftAuthenticator(
+        rp_id=WEBAUTHN_RP_ID, origin=WEBAUTHN_ORIGIN, transport="usb", resident=False
+    )
+    options = client.post(
+        "/v1/mfa/webauthn/options", json={"authenticator": "security-key"}, headers=person.headers
+    )
+    assert options.status_code == 200, options.text
+    created = client.post(
+        "/v1/mfa/webauthn",
+        json={
+            "challenge_id": options.json()["challenge_id"],
+            "credential": key.create(options.json()["publicKey"]),
+        },
+        headers=person.headers,
+    )
+    assert created.status_code == 201, created.text
+    if created.json().get("tokens"):
+        person.tokens = created.json()["tokens"]
+    person.security_key = key
+    factor: dict[str, Any] = created.json()["factor"]
+    return factor
+
+
+def answer_with_security_key(client: TestClient, person: Person, challenge_id: str) -> Any:
+    """Answer a login challenge with an assertion of ``person.security_key``."""
+    assert person.security_key is not None
+    options = client.post("/v1/auth/mfa/webauthn/options", json={"challenge_id": challenge_id})
+    assert options.status_code == 200, options.text
+    credential = person.security_key.get(options.json()["publicKey"])
+    return answer_challenge(client, challenge_id, "webauthn", credential=credential)
+
+
+def sign_in_with_security_key(client: TestClient, person: Person) -> dict[str, Any]:
+    """Sign in with the password and ``person.security_key``; the new tokens."""
+    challenge_id = start_login(client, person)["challenge_id"]
+    answered = answer_with_security_key(client, person, challenge_id)
+    assert answered.status_code == 200, answered.text
+    person.tokens = answered.json()
+    assert person.tokens["enrollment_only"] is False
+    return person.tokens

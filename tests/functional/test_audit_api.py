@@ -1,4 +1,4 @@
-"""Audit API: closed without a token, bearer token required, JSON and CSV, 422 for bad input."""
+"""Audit API: compliance:audit required, JSON and CSV, 422 for bad input."""
 
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from identity_flows import Person, build_app, staff_signed_in
+from sqlalchemy import Engine
 
-from support import provision_keysets
-from tradeguard.app import create_app
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import CSV_COLUMNS
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
+from tradeguard.notify.notifier import MemorySender
 
-TOKEN = "audit-s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALICE = Actor("user", "alice", ip="198.51.100.1", session_id="s-1")
 BOB = Actor("staff", "bob")
 EVENTS = "/v1/audit/events"
@@ -41,13 +40,14 @@ class Recorded:
 
     app: FastAPI
     seq: dict[str, int]
+    mailbox: MemorySender
+    engine: Engine
 
 
 @pytest.fixture
 def recorded(settings_for, clean_database, clock: FixedClock) -> Recorded:
-    settings = settings_for(audit_api_token=TOKEN)
-    provision_keysets(settings, clean_database.engine, clock)
-    app = create_app(settings, clock=clock, engine=clean_database.engine)
+    mailbox = MemorySender()
+    app = build_app(settings_for(), clean_database.engine, clock, mailbox)
     seq = {
         "placed": _record(
             app, clock, "order.placed", ALICE, subject="order:1", data={"qty": 10}, request_id="r1"
@@ -66,7 +66,7 @@ def recorded(settings_for, clean_database, clock: FixedClock) -> Recorded:
         ),
         "bob": _record(app, clock, "order.placed", BOB, subject="order:2", data={"qty": 5}),
     }
-    return Recorded(app, seq)
+    return Recorded(app, seq, mailbox, clean_database.engine)
 
 
 @pytest.fixture
@@ -80,9 +80,31 @@ def seq(recorded: Recorded) -> dict[str, int]:
 
 
 @pytest.fixture
-def api(audit_app: FastAPI) -> Iterator[TestClient]:
+def bare(audit_app: FastAPI) -> Iterator[TestClient]:
+    """A client with no credentials."""
     with TestClient(audit_app, base_url="https://testserver", raise_server_exceptions=False) as c:
         yield c
+
+
+def _signed_in_as(
+    recorded: Recorded, client: TestClient, clock: FixedClock, role: str, level: str | None
+) -> Person:
+    return staff_signed_in(
+        client, recorded.mailbox, clock, recorded.engine, role=role, level=level, username="who"
+    )
+
+
+@pytest.fixture
+def officer(recorded: Recorded, bare: TestClient, clock: FixedClock) -> Person:
+    """A compliance officer (read-only access level), signed in after the events were recorded."""
+    return _signed_in_as(recorded, bare, clock, "COMPLIANCE", "read-only")
+
+
+@pytest.fixture
+def api(bare: TestClient, officer: Person) -> TestClient:
+    """The compliance officer's client: every request carries their access token."""
+    bare.headers.update(officer.headers)
+    return bare
 
 
 def _seqs(body: dict[str, Any]) -> list[int]:
@@ -90,7 +112,7 @@ def _seqs(body: dict[str, Any]) -> list[int]:
 
 
 def _events(api: TestClient, **params: Any) -> dict[str, Any]:
-    response = api.get(EVENTS, params=params, headers=AUTH)
+    response = api.get(EVENTS, params=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -108,45 +130,46 @@ def _assert_problem(response: Any, status: int, reason: str) -> dict[str, Any]:
 # Access -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("who", [("TRADER", None), ("SUPPORT", "admin"), ("ADMIN", "admin")])
 @pytest.mark.parametrize("path", [EVENTS, f"{EVENTS}/1"])
-def test_audit_api_when_no_token_configured_then_403_disabled(app: FastAPI, path: str) -> None:
-    with TestClient(app, base_url="https://testserver") as client:
-        response = client.get(path, headers={"Authorization": "Bearer anything"})
-        bare = client.get(path)
-    body = _assert_problem(response, 403, "AUDIT_API_DISABLED")
-    assert body["type"] == "urn:tradeguard:problem:forbidden"
-    _assert_problem(bare, 403, "AUDIT_API_DISABLED")
+def test_audit_api_when_caller_lacks_compliance_audit_then_403_access_denied(
+    recorded: Recorded, bare: TestClient, clock: FixedClock, who: tuple[str, str | None], path: str
+) -> None:
+    caller = _signed_in_as(recorded, bare, clock, *who)
+    body = _assert_problem(bare.get(path, headers=caller.headers), 403, "ACCESS_DENIED")
+    assert body["permission"] == "compliance:audit"
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "reason"),
     [
-        {},
-        {"Authorization": "Bearer wrong-token"},
-        {"Authorization": f"Bearer {TOKEN}x"},
-        {"Authorization": f"Bearer {TOKEN[:-1]}"},
-        {"Authorization": f"Basic {TOKEN}"},
-        {"Authorization": TOKEN},
-        {"Authorization": "Bearer "},
+        ({}, "AUTH_REQUIRED"),
+        ({"Authorization": "Bearer wrong-token"}, "AUTH_TOKEN_INVALID"),
+        ({"Authorization": "Basic b2ZmaWNlcjpwdw=="}, "AUTH_REQUIRED"),
+        ({"Authorization": "Bearer "}, "AUTH_TOKEN_INVALID"),
     ],
 )
 @pytest.mark.parametrize("path", [EVENTS, f"{EVENTS}/1"])
 def test_audit_api_when_token_missing_or_wrong_then_401_with_challenge(
-    api: TestClient, headers: dict[str, str], path: str
+    bare: TestClient, headers: dict[str, str], reason: str, path: str
 ) -> None:
-    response = api.get(path, headers=headers)
-    _assert_problem(response, 401, "AUTH_REQUIRED")
-    assert response.headers["www-authenticate"] == 'Bearer realm="audit"'
-    assert TOKEN not in response.text
+    response = bare.get(path, headers=headers)
+    _assert_problem(response, 401, reason)
+    assert response.headers["www-authenticate"] == 'Bearer realm="tradeguard"'
 
 
-def test_audit_api_when_bearer_scheme_in_other_case_then_accepted(api: TestClient) -> None:
-    response = api.get(EVENTS, headers={"Authorization": f"bearer {TOKEN}"})
+def test_audit_api_when_bearer_scheme_in_other_case_then_accepted(
+    bare: TestClient, officer: Person
+) -> None:
+    token = officer.tokens["access_token"]
+    response = bare.get(EVENTS, headers={"Authorization": f"bearer {token}"})
     assert response.status_code == 200
 
 
-def test_audit_api_when_unauthenticated_and_query_invalid_then_401_first(api: TestClient) -> None:
-    response = api.get(EVENTS, params={"limit": "0", "from": "nonsense"})
+def test_audit_api_when_unauthenticated_and_query_invalid_then_401_first(
+    bare: TestClient,
+) -> None:
+    response = bare.get(EVENTS, params={"limit": "0", "from": "nonsense"})
     _assert_problem(response, 401, "AUTH_REQUIRED")
 
 
@@ -211,10 +234,9 @@ def test_search_when_personal_data_then_ciphertext_only(api: TestClient) -> None
 
 
 def test_search_when_served_then_the_access_itself_is_audited(api: TestClient) -> None:
-    api.get(EVENTS, params={"actor_id": "bob", "limit": 5}, headers=AUTH)
-    [access] = _events(api, event_type="audit.events.searched", actor_id="audit-api-token")[
-        "events"
-    ]
+    api.get(EVENTS, params={"actor_id": "bob", "limit": 5})
+    officer_id = api.get("/v1/me").json()["id"]
+    [access] = _events(api, event_type="audit.events.searched", actor_id=officer_id)["events"]
     assert access["actor"]["kind"] == "staff"
     assert access["data"] == {"actor_id": "bob", "limit": 5, "after_seq": 0, "returned": 1}
     assert access["request_id"]
@@ -226,7 +248,7 @@ def test_search_when_served_then_the_access_itself_is_audited(api: TestClient) -
 def test_search_when_csv_then_header_and_one_row_per_event(
     api: TestClient, seq: dict[str, int]
 ) -> None:
-    response = api.get(EVENTS, params={"format": "csv", "actor_id": "alice"}, headers=AUTH)
+    response = api.get(EVENTS, params={"format": "csv", "actor_id": "alice"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     reader = csv.reader(io.StringIO(response.text))
@@ -256,7 +278,7 @@ def test_search_when_csv_then_header_and_one_row_per_event(
 
 
 def test_read_event_when_present_then_that_event(api: TestClient, seq: dict[str, int]) -> None:
-    response = api.get(f"{EVENTS}/{seq['cancelled']}", headers=AUTH)
+    response = api.get(f"{EVENTS}/{seq['cancelled']}")
     assert response.status_code == 200
     body = response.json()
     assert (body["seq"], body["type"]) == (seq["cancelled"], "order.cancelled")
@@ -266,7 +288,7 @@ def test_read_event_when_present_then_that_event(api: TestClient, seq: dict[str,
 
 
 def test_read_event_when_absent_then_404_problem_and_access_audited(api: TestClient) -> None:
-    response = api.get(f"{EVENTS}/999", headers=AUTH)
+    response = api.get(f"{EVENTS}/999")
     body = _assert_problem(response, 404, "NOT_FOUND")
     assert body["type"] == "urn:tradeguard:problem:not-found"
     [access] = _events(api, event_type="audit.event.read")["events"]
@@ -301,7 +323,7 @@ def test_read_event_when_absent_then_404_problem_and_access_audited(api: TestCli
 def test_search_when_input_invalid_then_422_problem(
     api: TestClient, params: dict[str, str], field: str
 ) -> None:
-    response = api.get(EVENTS, params=params, headers=AUTH)
+    response = api.get(EVENTS, params=params)
     body = _assert_problem(response, 422, "VALIDATION_FAILED")
     assert any(field in error["location"] for error in body["errors"]), body["errors"]
     for value in params.values():
@@ -311,7 +333,7 @@ def test_search_when_input_invalid_then_422_problem(
 
 @pytest.mark.parametrize("seq", ["abc", "0", "-3", str(2**63)])
 def test_read_event_when_seq_invalid_then_422_problem(api: TestClient, seq: str) -> None:
-    _assert_problem(api.get(f"{EVENTS}/{seq}", headers=AUTH), 422, "VALIDATION_FAILED")
+    _assert_problem(api.get(f"{EVENTS}/{seq}"), 422, "VALIDATION_FAILED")
 
 
 # OpenAPI ----------------------------------------------------------------------------------
@@ -324,4 +346,3 @@ def test_openapi_when_generated_then_routes_declare_permission_and_summary(
     operation = audit_app.openapi()["paths"][path]["get"]
     assert operation["x-permission"] == "compliance:audit"
     assert operation["summary"]
-    assert operation["security"] == [{"HTTPBearer": []}]

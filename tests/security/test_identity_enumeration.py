@@ -34,6 +34,7 @@ WRONG_PASSWORD = "not-the-" + STRONG_PASSWORD
 COMPARED_HEADERS = ("content-type", "www-authenticate", "retry-after", "cache-control")
 TIMING_SAMPLES = 30
 MAX_DELAY_SECONDS = 60
+EQUAL_TIME_FLOOR_MS = 200  # the default; the test settings turn it off elsewhere
 
 
 def _answer(response: Any) -> tuple[int, dict[str, Any], dict[str, str | None]]:
@@ -151,7 +152,11 @@ def test_login_timing_when_name_unknown_matches_a_wrong_password(
     # fail it: both paths verify one Argon2id hash (a throw-away one for an unknown name),
     # which dominates the time, so the medians of 30 alternating samples must agree within
     # a factor of two. Skipping the hash for unknown names would make them differ by far more.
-    settings = settings_for(login_failures_per_account=100, login_failures_per_ip=10_000)
+    settings = settings_for(
+        login_failures_per_account=100,
+        login_failures_per_ip=10_000,
+        equal_time_floor_ms=EQUAL_TIME_FLOOR_MS,
+    )
     client = client_at(build_app(settings, clean_database.engine, clock, mailbox))
     sign_up(client, mailbox, Person())
     for name in ("alice", "mallory"):  # warm-up: caches, connections, first queries
@@ -174,10 +179,15 @@ def _timed_register(client: TestClient, person: Person) -> float:
 
 
 def test_register_timing_when_address_taken_matches_a_new_account(
-    client: TestClient, mailbox: MemorySender
+    settings_for: Callable[..., Settings],
+    clean_database,
+    clock: FixedClock,
+    mailbox: MemorySender,
 ) -> None:
     # Same statistical approach and generous bound as the sign-in timing test: both paths
     # check the password policy and hash the password before looking the address up.
+    settings = settings_for(equal_time_floor_ms=EQUAL_TIME_FLOOR_MS)
+    client = client_at(build_app(settings, clean_database.engine, clock, mailbox))
     sign_up(client, mailbox, Person())
     new: list[float] = []
     taken: list[float] = []
@@ -206,7 +216,9 @@ def test_forgot_password_timing_when_address_unknown_matches_a_known_one(
 ) -> None:
     # Only a known address gets a code written, so the responses are held to a common
     # floor (tradeguard.identity.timing); the same generous bound as above.
-    settings = settings_for(otp_sends_per_hour=100, otp_resend_seconds=0)
+    settings = settings_for(
+        otp_sends_per_hour=100, otp_resend_seconds=0, equal_time_floor_ms=EQUAL_TIME_FLOOR_MS
+    )
     client = client_at(build_app(settings, clean_database.engine, clock, mailbox))
     sign_up(client, mailbox, Person())
     known: list[float] = []

@@ -1,4 +1,4 @@
-"""Permissions and the roles that grant them: the one place where either is defined."""
+"""Permissions, roles and staff access levels: the one place where any of them is defined."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ class Permission(StrEnum):
     ORDER_MODIFY = "order:modify"
     ACCOUNT_VIEW = "account:view"
     ACCOUNT_WITHDRAW = "account:withdraw"
+    PROFILE_MANAGE = "profile:manage"
     ADMIN_USERS = "admin:users"
     ADMIN_CONFIG = "admin:config"
+    ADMIN_GRANTS = "admin:grants"
     COMPLIANCE_AUDIT = "compliance:audit"
     COMPLIANCE_REPORT = "compliance:report"
+    SUPPORT_USERS_VIEW = "support:users:view"
+    SUPPORT_USERS_UNMASK = "support:users:unmask"
+    KYC_REVIEW = "kyc:review"
+    INCIDENT_MANAGE = "incident:manage"
+    TRADING_HALT = "trading:halt"
 
 
 class Role(StrEnum):
@@ -28,6 +35,17 @@ class Role(StrEnum):
     SUPPORT = "SUPPORT"
 
 
+class AccessLevel(StrEnum):
+    """How far a staff member's role reaches: read-only < operator < engineer < admin."""
+
+    READ_ONLY = "read-only"
+    OPERATOR = "operator"
+    ENGINEER = "engineer"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE, Role.SUPPORT})
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TRADER: frozenset(
         {
@@ -36,18 +54,67 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDER_MODIFY,
             Permission.ACCOUNT_VIEW,
             Permission.ACCOUNT_WITHDRAW,
+            Permission.PROFILE_MANAGE,
         }
     ),
-    Role.ADMIN: frozenset({Permission.ADMIN_USERS, Permission.ADMIN_CONFIG}),
-    Role.COMPLIANCE: frozenset({Permission.COMPLIANCE_AUDIT, Permission.COMPLIANCE_REPORT}),
-    Role.SUPPORT: frozenset(),
+    Role.ADMIN: frozenset(
+        {
+            Permission.PROFILE_MANAGE,
+            Permission.ADMIN_USERS,
+            Permission.ADMIN_CONFIG,
+            Permission.ADMIN_GRANTS,
+            Permission.INCIDENT_MANAGE,
+            Permission.TRADING_HALT,
+        }
+    ),
+    Role.COMPLIANCE: frozenset(
+        {
+            Permission.PROFILE_MANAGE,
+            Permission.COMPLIANCE_AUDIT,
+            Permission.COMPLIANCE_REPORT,
+            Permission.KYC_REVIEW,
+            Permission.INCIDENT_MANAGE,
+            Permission.TRADING_HALT,
+        }
+    ),
+    Role.SUPPORT: frozenset(
+        {
+            Permission.PROFILE_MANAGE,
+            Permission.SUPPORT_USERS_VIEW,
+            Permission.SUPPORT_USERS_UNMASK,
+        }
+    ),
+}
+
+READ_ONLY_PERMISSIONS = frozenset(
+    {
+        Permission.PROFILE_MANAGE,
+        Permission.COMPLIANCE_AUDIT,
+        Permission.COMPLIANCE_REPORT,
+        Permission.SUPPORT_USERS_VIEW,
+    }
+)
+OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
+    Permission.SUPPORT_USERS_UNMASK,
+    Permission.KYC_REVIEW,
+    Permission.INCIDENT_MANAGE,
+    Permission.TRADING_HALT,
+}
+ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
+LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {
+    AccessLevel.READ_ONLY: READ_ONLY_PERMISSIONS,
+    AccessLevel.OPERATOR: OPERATOR_PERMISSIONS,
+    AccessLevel.ENGINEER: ENGINEER_PERMISSIONS,
+    AccessLevel.ADMIN: frozenset(Permission),
 }
 
 
-def permissions_of(role: str) -> tuple[str, ...]:
-    """The permissions ``role`` grants, sorted; none for an unknown role (fail closed)."""
+def permissions_of(role: str, level: str | None = None) -> tuple[str, ...]:
+    """What ``role`` grants, capped by a staff ``level``; none for an unknown one (fail closed)."""
     try:
         granted = ROLE_PERMISSIONS[Role(role)]
+        if Role(role) in STAFF_ROLES:
+            granted &= LEVEL_PERMISSIONS[AccessLevel(level or AccessLevel.READ_ONLY)]
     except ValueError:
         return ()
     return tuple(sorted(permission.value for permission in granted))

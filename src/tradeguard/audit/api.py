@@ -7,16 +7,16 @@ recorded in the audit trail, in the same transaction as the read.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from tradeguard.access.guard import require
+from tradeguard.access.permissions import Permission
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import (
     DEFAULT_LIMIT,
@@ -30,52 +30,27 @@ from tradeguard.audit.search import (
     search,
 )
 from tradeguard.core.errors import (
-    FORBIDDEN,
     NOT_FOUND,
-    UNAUTHORIZED,
     VALIDATION_FAILED,
     ProblemError,
     ReasonCode,
 )
 from tradeguard.db.session import transaction
+from tradeguard.identity.principal import Principal
 from tradeguard.services import Services, ServicesDep
 
-PERMISSION = "compliance:audit"
-AUDIT_API_DISABLED = "AUDIT_API_DISABLED"
-TOKEN_ACTOR_ID = "audit-api-token"  # noqa: S105 - names the credential in the trail, not a secret
+PERMISSION = Permission.COMPLIANCE_AUDIT.value
 EVENT_SEARCHED = "audit.events.searched"
 EVENT_READ = "audit.event.read"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong bearer token (problem+json, AUTH_REQUIRED)"},
-    403: {"description": "The audit API is disabled: no token configured (AUDIT_API_DISABLED)"},
+    401: {"description": "No valid access token (problem+json, AUTH_*)"},
+    403: {"description": "The caller lacks compliance:audit (problem+json, ACCESS_DENIED)"},
     422: {"description": "Invalid query (problem+json, VALIDATION_FAILED)"},
 }
 
-bearer = HTTPBearer(auto_error=False, description="The configured audit API token")
-
-
-def require_audit_token(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """Let the request through only with the configured token; closed when none is configured."""
-    expected = services.settings.audit_api_token
-    if expected is None:
-        raise ProblemError(
-            FORBIDDEN, AUDIT_API_DISABLED, "The audit API is disabled: no access token is set."
-        )
-    supplied = b"" if credentials is None else credentials.credentials.encode()
-    if not hmac.compare_digest(supplied, expected.get_secret_value().encode()):
-        raise ProblemError(
-            UNAUTHORIZED,
-            ReasonCode.AUTH_REQUIRED,
-            "A valid audit API bearer token is required.",
-            headers={"WWW-Authenticate": 'Bearer realm="audit"'},
-        )
-
-
-router = APIRouter(tags=["audit"], dependencies=[Depends(require_audit_token)])
+Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+router = APIRouter(tags=["audit"])
 
 
 class EventFilters(BaseModel):
@@ -137,6 +112,7 @@ class AuditEventsPage(BaseModel):
 )
 def search_events(
     request: Request,
+    auditor: Auditor,
     services: ServicesDep,
     filters: Annotated[EventFilters, Query()],
 ) -> AuditEventsPage | Response:
@@ -145,7 +121,7 @@ def search_events(
     with transaction(services.sessions) as session:
         page = search(session, query)
         accessed = {**query.model_dump(exclude_none=True), "returned": len(page.events)}
-        _record_access(services, session, request, EVENT_SEARCHED, accessed)
+        _record_access(services, session, request, auditor, EVENT_SEARCHED, accessed)
     if filters.format == "csv":
         return Response(
             events_csv(page.events),
@@ -165,13 +141,16 @@ def search_events(
 )
 def read_event(
     request: Request,
+    auditor: Auditor,
     services: ServicesDep,
     seq: Annotated[int, Path(ge=1, le=MAX_INT64)],
 ) -> AuditEventOut:
     """The event at ``seq``, decoded from its signed record."""
     with transaction(services.sessions) as session:
         event = get_event(session, seq)
-        _record_access(services, session, request, EVENT_READ, {"seq": seq, "found": bool(event)})
+        _record_access(
+            services, session, request, auditor, EVENT_READ, {"seq": seq, "found": bool(event)}
+        )
     if event is None:
         raise ProblemError(NOT_FOUND, ReasonCode.NOT_FOUND, f"No audit event has seq {seq}.")
     return _out(event)
@@ -221,11 +200,16 @@ def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
 
 
 def _record_access(
-    services: Services, session: Session, request: Request, event_type: str, data: dict[str, Any]
+    services: Services,
+    session: Session,
+    request: Request,
+    auditor: Principal,
+    event_type: str,
+    data: dict[str, Any],
 ) -> None:
     """Staff data access is audited like any other: who read what, in the reading transaction."""
     host = request.client.host if request.client else None
-    actor = Actor("staff", TOKEN_ACTOR_ID, ip=host)
+    actor = Actor("staff", auditor.user_id, ip=host, session_id=auditor.session_id)
     request_id = getattr(request.state, "request_id", None)
     services.audit.record(session, event_type, actor, None, data, request_id=request_id)
 

@@ -8,6 +8,7 @@ import typer
 
 from tradeguard import __version__
 from tradeguard.cli import (
+    access_commands,
     audit_commands,
     backup_commands,
     config_commands,
@@ -34,6 +35,7 @@ app.add_typer(backup_commands.app, name="backup")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(outbox_commands.app, name="outbox")
 app.add_typer(users_commands.app, name="users")
+app.add_typer(access_commands.app, name="access")
 server_commands.register(app)
 
 

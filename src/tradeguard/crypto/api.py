@@ -7,11 +7,12 @@ import base64
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from tradeguard.access.guard import PUBLIC
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.signing import PublicSigningKey, SigningPurpose
 from tradeguard.services import ServicesDep
 
-router = APIRouter(tags=["keys"])
+router = APIRouter(tags=["keys"], dependencies=[PUBLIC])
 
 
 class PublishedKey(BaseModel):

@@ -1,8 +1,9 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
+from tradeguard.access import models as access_models
 from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 
-__all__ = ["audit_models", "crypto_models", "identity_models", "installation"]
+__all__ = ["access_models", "audit_models", "crypto_models", "identity_models", "installation"]

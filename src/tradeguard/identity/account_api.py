@@ -10,6 +10,8 @@ import json
 
 from fastapi import APIRouter, Request, Response, status
 
+from tradeguard.access.guard import PUBLIC, require
+from tradeguard.access.permissions import Permission
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.identity.api import token_response
 from tradeguard.identity.factors import FactorKind, Method
@@ -42,7 +44,11 @@ from tradeguard.identity.service import IdentityService, IdentityServiceDep
 from tradeguard.identity.sessions import RevokeReason
 from tradeguard.services import DbSession
 
-router = APIRouter(tags=["account security"])
+router = APIRouter(
+    tags=["account security"],
+    dependencies=[require(Permission.PROFILE_MANAGE, enrolment=True)],
+)
+links_router = APIRouter(tags=["account security"], dependencies=[PUBLIC])
 
 
 def factor_view(factor: Factor) -> FactorView:
@@ -287,7 +293,7 @@ def revoke_device(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/v1/devices/approve", summary="Approve a new device (emailed link)")
+@links_router.post("/v1/devices/approve", summary="Approve a new device (emailed link)")
 def approve_device(
     body: DeviceLinkRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> DeviceView:
@@ -296,7 +302,7 @@ def approve_device(
     return _device_view(device)
 
 
-@router.post("/v1/devices/report", summary="Report a new device (emailed link)")
+@links_router.post("/v1/devices/report", summary="Report a new device (emailed link)")
 def report_device(
     body: DeviceLinkRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> DeviceView:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from tradeguard.access.guard import PUBLIC, require
+from tradeguard.access.permissions import Permission
 from tradeguard.identity.accounts import Registration
 from tradeguard.identity.factors import Answer
 from tradeguard.identity.login import LoginChallenge
@@ -35,7 +37,12 @@ from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import IssuedTokens, RevokeReason
 from tradeguard.services import DbSession
 
-router = APIRouter(prefix="/v1/auth", tags=["authentication"])
+router = APIRouter(prefix="/v1/auth", tags=["authentication"], dependencies=[PUBLIC])
+session_router = APIRouter(
+    prefix="/v1/auth",
+    tags=["authentication"],
+    dependencies=[require(Permission.PROFILE_MANAGE, enrolment=True)],
+)
 CHECK_EMAIL = "If the details can be used, we have sent an email to the address given."
 
 
@@ -155,7 +162,9 @@ def refresh(
     return token_response(tokens)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out of this session")
+@session_router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out of this session"
+)
 def logout(
     principal: SignedIn, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> Response:
@@ -165,7 +174,7 @@ def logout(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/step-up/start", summary="Start a step-up verification")
+@session_router.post("/step-up/start", summary="Start a step-up verification")
 def step_up_start(
     body: StepUpStartRequest,
     principal: SignedIn,
@@ -185,7 +194,7 @@ def step_up_start(
     )
 
 
-@router.post("/step-up", summary="Answer a step-up verification")
+@session_router.post("/step-up", summary="Answer a step-up verification")
 def step_up(
     body: StepUpRequest,
     principal: SignedIn,
@@ -207,7 +216,7 @@ def step_up(
     return StepUpDone(valid_for=service.identity.settings.step_up_seconds)
 
 
-@router.post("/password", summary="Change the password (needs step-up)")
+@session_router.post("/password", summary="Change the password (needs step-up)")
 def change_password(
     body: ChangePasswordRequest,
     principal: SteppedUp,

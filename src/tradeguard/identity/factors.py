@@ -4,6 +4,10 @@ Kinds: ``totp`` (authenticator app), ``webauthn`` (passkeys, platform authentica
 security keys), ``sms`` and ``email`` (one-time codes), ``backup_codes`` (ten single-use
 codes). A factor counts once confirmed. Step-up accepts the strong kinds (WebAuthn,
 TOTP); an account that has neither may step up with SMS or email codes.
+
+Staff (a role in ``STAFF_ROLES``) finish a sign-in with a roaming security key only. A
+staff account without one answers its challenge with another factor, which opens an
+enrolment-only session for enrolling a key, never a full session.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
@@ -31,12 +36,14 @@ from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.mfa.totp import new_totp_secret, provisioning_uri, qr_svg
 from tradeguard.identity.models import Challenge, Factor, User
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.problems import CONFLICT, AuthReason, invalid, not_found
+from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, AuthReason, invalid, not_found
 from tradeguard.notify.messages import validate_phone_number
 
 PENDING_TTL_NS = 600 * NS_PER_SECOND
 MAX_NAME = 64
 MAX_FACTORS = 20
+SECURITY_KEY = webauthn.AuthenticatorKind.SECURITY_KEY.value
+STAFF_KEY_REQUIRED = "AUTH_STAFF_HARDWARE_KEY_REQUIRED"
 
 
 class FactorKind(StrEnum):
@@ -77,6 +84,26 @@ STRONG = (Method.WEBAUTHN, Method.TOTP)
 CODE_CHANNEL = {Method.SMS: Channel.SMS, Method.EMAIL: Channel.EMAIL}
 
 
+def is_staff(user: User) -> bool:
+    """Whether ``user`` holds a staff role (and so signs in with a security key)."""
+    return user.role in STAFF_ROLES
+
+
+def is_security_key(factor: Factor) -> bool:
+    """Whether ``factor`` is a roaming WebAuthn security key (not a platform passkey)."""
+    return factor.kind == FactorKind.WEBAUTHN and factor.authenticator == SECURITY_KEY
+
+
+def staff_key_required() -> ProblemError:
+    """The 403 refusing a staff sign-in by anything but password and security key."""
+    return ProblemError(
+        ACCESS_DENIED,
+        STAFF_KEY_REQUIRED,
+        "staff sign in with their password and a security key",
+        {"methods": [Method.WEBAUTHN.value], "authenticator": SECURITY_KEY},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TotpEnrolment:
     """What a new authenticator app needs: the secret as text, URI and QR code."""
@@ -107,7 +134,7 @@ class Factors:
         query = (
             select(Factor)
             .where(Factor.user_id == user_id, Factor.confirmed_at_ns.is_not(None))
-            .order_by(Factor.created_at_ns)
+            .order_by(Factor.created_at_ns, Factor.id)
         )
         return list(db.scalars(query))
 
@@ -123,8 +150,37 @@ class Factors:
         return strong or [m for m in methods if m in CODE_CHANNEL]
 
     def has_factor(self, db: Session, user_id: str) -> bool:
-        """Whether the user has a confirmed factor other than backup codes."""
-        return any(factor.kind != FactorKind.BACKUP_CODES for factor in self.confirmed(db, user_id))
+        """Whether the user has a confirmed factor that completes a sign-in.
+
+        Any factor but backup codes; for staff, only a security key.
+        """
+        confirmed = self.confirmed(db, user_id)
+        user = db.get(User, user_id)
+        if user is not None and is_staff(user):
+            return any(is_security_key(factor) for factor in confirmed)
+        return any(factor.kind != FactorKind.BACKUP_CODES for factor in confirmed)
+
+    def sign_in_methods(self, db: Session, user: User) -> list[Method]:
+        """The methods a login challenge offers; none means an enrolment-only session.
+
+        Staff with a security key: WebAuthn alone. Staff without one: their other
+        factors, whose answer opens an enrolment-only session to enrol a key.
+        """
+        if not self.has_factor(db, user.id):
+            methods = self.methods(db, user.id) if is_staff(user) else []
+            return [method for method in methods if method is not Method.WEBAUTHN]
+        return [Method.WEBAUTHN] if is_staff(user) else self.methods(db, user.id)
+
+    def staff_may_answer(self, db: Session, user: User, answer: Answer) -> bool:
+        """Whether a staff member may answer a login challenge this way.
+
+        With a security key; or, lacking one, with another factor than WebAuthn. An unknown
+        credential is left to the verification, which refuses it.
+        """
+        if answer.method is not Method.WEBAUTHN:
+            return not self.has_factor(db, user.id)
+        factor = self.factor_by_credential(db, answer.credential or {})
+        return factor is None or factor.user_id != user.id or is_security_key(factor)
 
     def owned(self, db: Session, user_id: str, factor_id: str) -> Factor:
         """The user's factor ``factor_id``; 404 (never 403) when it is someone else's."""
@@ -289,9 +345,14 @@ class Factors:
     def webauthn_login_options(
         self, db: Session, user: User | None
     ) -> tuple[Mapping[str, object], bytes]:
-        """Assertion options: the user's credentials, or any passkey (passwordless) when None."""
-        allow = [] if user is None else [_stored(f) for f in self._webauthn_factors(db, user.id)]
-        return webauthn.authentication_options(self._id.rp, allow=allow)
+        """Assertion options: the user's credentials, or any passkey (passwordless) when None.
+
+        Staff are offered their security keys only.
+        """
+        factors = [] if user is None else self._webauthn_factors(db, user.id)
+        if user is not None and is_staff(user):
+            factors = [factor for factor in factors if is_security_key(factor)]
+        return webauthn.authentication_options(self._id.rp, allow=[_stored(f) for f in factors])
 
     def factor_by_credential(self, db: Session, credential: Mapping[str, object]) -> Factor | None:
         """The confirmed WebAuthn factor a credential belongs to (passwordless sign-in)."""

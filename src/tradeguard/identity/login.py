@@ -6,6 +6,10 @@ the same (a dummy hash is verified). Failures count against the name and the add
 answer it; the answer opens the session. An account without a second factor gets an
 enrolment-only session. A passkey with user verification is two factors at once
 (something held, and the PIN or biometric that unlocked it) and signs in alone.
+
+Staff sign in with the password and a security key, nothing else: no passkey alone, no
+code. A staff account without a key answers with another factor and gets an
+enrolment-only session in which it enrols one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ from tradeguard.identity.accounts import Accounts
 from tradeguard.identity.allowlist import allowed, parse_allowlist
 from tradeguard.identity.code_store import CodePurpose
 from tradeguard.identity.devices import Devices, Sighting
-from tradeguard.identity.factors import AMR, CODE_CHANNEL, STRONG, Answer, Factors, Method
+from tradeguard.identity.factors import (
+    AMR,
+    CODE_CHANNEL,
+    STRONG,
+    Answer,
+    Factors,
+    Method,
+    is_staff,
+    staff_key_required,
+)
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import AuthSession, Challenge, User
 from tradeguard.identity.origin import Origin
@@ -79,18 +92,20 @@ class SignIn:
         if self._id.hasher.needs_rehash(user.password_hash):
             user.password_hash = self._id.hasher.hash(password)
         sighting = self._devices.observe(db, user, origin)
-        if not self._factors.has_factor(db, user.id):
+        methods = self._factors.sign_in_methods(db, user)
+        if not methods:
             self._id.throttler.succeed(db, account)
             return self._enrolment_session(db, user, sighting, origin)
         # Failures are forgotten once the second factor is right too: a known password
         # must not reset the count of wrong codes between challenges.
-        return self._challenge(db, user, sighting, origin)
+        return self._challenge(db, user, sighting, origin, methods)
 
     def send_code(self, db: Session, challenge_id: str, method: Method, origin: Origin) -> None:
         """Send the SMS or email code that answers a login challenge."""
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)
         user = self._user(db, ceremony)
         self._admit(db, user, origin)
+        self._require_staff_key(db, user, Answer(method), origin)
         self._require_method(db, user, method, login=True)
         if method not in CODE_CHANNEL:
             raise invalid(AuthReason.MFA_METHOD_UNAVAILABLE, "only sms and email codes are sent")
@@ -115,6 +130,7 @@ class SignIn:
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)
         user = self._user(db, ceremony)
         self._admit(db, user, origin)  # the answer may come from another address than the password
+        self._require_staff_key(db, user, answer, origin)
         self._require_method(db, user, answer.method, login=True)
         self._accept_answer(db, user, ceremony, answer, purpose=CodePurpose.SIGN_IN, origin=origin)
         self._id.throttler.succeed(db, user.id)
@@ -126,6 +142,7 @@ class SignIn:
             amr=amr,
             device_id=ceremony.device_id,
             strong=answer.method in STRONG,
+            enrollment_only=not self._factors.has_factor(db, user.id),  # staff without a key
         )
         self._after_sign_in(
             db,
@@ -164,6 +181,8 @@ class SignIn:
             )
             raise unauthenticated(AuthReason.MFA_INVALID, "the passkey was not accepted").kept()
         self._admit(db, user, origin)
+        if is_staff(user):  # checked once the passkey is proven, so it reveals no staff account
+            raise self._staff_refused(db, user, Method.WEBAUTHN, origin)
         sighting = self._devices.observe(db, user, origin)
         tokens = self._id.sessions.start(
             db, user, origin, amr=("hwk", "user", "mfa"), device_id=sighting.device.id, strong=True
@@ -264,12 +283,26 @@ class SignIn:
         if user.email_verified_at_ns is None:
             raise forbidden(AuthReason.EMAIL_NOT_VERIFIED, "verify your email address first")
 
+    def _require_staff_key(self, db: Session, user: User, answer: Answer, origin: Origin) -> None:
+        """Refuse a staff member's answer by anything but a security key (while one exists)."""
+        if is_staff(user) and not self._factors.staff_may_answer(db, user, answer):
+            raise self._staff_refused(db, user, answer.method, origin)
+
+    def _staff_refused(self, db: Session, user: User, method: Method, origin: Origin) -> Exception:
+        self._id.events.record(
+            db,
+            "auth.login.refused",
+            origin,
+            user_id=user.id,
+            data={"reason": "staff_hardware_key_required", "method": method.value},
+        )
+        return staff_key_required().kept()
+
     def _challenge(
-        self, db: Session, user: User, sighting: Sighting, origin: Origin
+        self, db: Session, user: User, sighting: Sighting, origin: Origin, methods: list[Method]
     ) -> LoginChallenge:
         ceremony = self._factors.ceremony(db, LOGIN, user.id, None, "pwd")
         ceremony.device_id = sighting.device.id
-        methods = self._factors.methods(db, user.id)
         self._id.events.record(
             db,
             "auth.login.password_accepted",
@@ -330,7 +363,7 @@ class SignIn:
 
     def _require_method(self, db: Session, user: User, method: Method, *, login: bool) -> None:
         methods = (
-            self._factors.methods(db, user.id)
+            self._factors.sign_in_methods(db, user)
             if login
             else self._factors.step_up_methods(db, user.id)
         )

@@ -50,6 +50,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     password_changed_at_ns: Mapped[int] = mapped_column(BigInteger)
     role: Mapped[str] = mapped_column(String(32))
+    access_level: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     permission_version: Mapped[int] = mapped_column(Integer, default=1)
     ip_allowlist: Mapped[str | None] = mapped_column(Text)

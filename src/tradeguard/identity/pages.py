@@ -14,7 +14,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-router = APIRouter(include_in_schema=False)
+from tradeguard.access.guard import PUBLIC
+
+router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 MAX_LINK_VALUE = 256
 """Longer values from a link are cut: no address, code or token of ours is that long."""

@@ -53,7 +53,19 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 
 
 def authenticate(identity: Identity, request: Request) -> Principal:
-    """The principal of ``request``; a 401/403 problem when the token or session is refused."""
+    """The principal of ``request`` (checked once per request; later calls reuse it).
+
+    A 401/403 problem when the token or session is refused.
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    principal = _authenticate(identity, request)
+    request.state.principal = principal
+    return principal
+
+
+def _authenticate(identity: Identity, request: Request) -> Principal:
     claims = _claims(identity, _bearer(request))
     state = identity.sessions.state(identity.sessions_factory, claims.sid)
     now = identity.clock.now_ns()

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.access.models import GRANT_ACTIVE, AccessGrant
 from tradeguard.access.permissions import permissions_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
@@ -76,6 +78,12 @@ class SessionState:
     user_active: bool
     permission_version: int
     ip_allowlist: tuple[IPv4Network | IPv6Network, ...]
+    grants: tuple[tuple[str, int], ...] = ()
+    """Approved time-limited grants: (permission, expiry in epoch nanoseconds)."""
+
+    def grant_active(self, permission: str, now_ns: int) -> bool:
+        """Whether an approved grant of ``permission`` is in force at ``now_ns``."""
+        return any(granted == permission and now_ns < until for granted, until in self.grants)
 
     def idle_expired(self, now_ns: int) -> bool:
         """Whether the session has been inactive longer than its timeout."""
@@ -240,9 +248,15 @@ class SessionManager:
     def revoke_all(
         self, db: Session, user_id: str, reason: str, origin: Origin, *, keep: str | None = None
     ) -> int:
-        """End every live session of ``user_id`` except ``keep``; returns how many ended."""
-        rows = self.live_sessions(db, user_id)
-        ended = [row for row in rows if row.id != keep]
+        """End every unrevoked session of ``user_id`` except ``keep``; returns how many ended.
+
+        Idle and expired sessions are ended too: whether one still counts as idle depends
+        on the clock of whoever looks, and an ended session must stay ended for all.
+        """
+        query = select(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at_ns.is_(None)
+        )
+        ended = [row for row in db.scalars(query) if row.id != keep]
         for row in ended:
             self.revoke(db, row, reason, origin)
         return len(ended)
@@ -292,6 +306,9 @@ class SessionManager:
 
     def _issue(self, db: Session, row: AuthSession, user: User) -> IssuedTokens:
         now = self._clock.now_ns()
+        # A role changed since sign-in (a trader made staff) brings its shorter idle timeout.
+        role_idle = self._settings.idle_timeout_seconds(user.role)
+        row.idle_timeout_seconds = min(row.idle_timeout_seconds, role_idle)
         refresh = random_token(32)
         db.add(
             RefreshToken(
@@ -307,7 +324,7 @@ class SessionManager:
             sub=user.id,
             sid=row.id,
             role=user.role,
-            permissions=() if row.enrollment_only else permissions_of(user.role),
+            permissions=() if row.enrollment_only else permissions_of(user.role, user.access_level),
             amr=tuple(row.amr.split()),
             auth_time=row.auth_time_ns // NS_PER_SECOND,
             enrollment_only=row.enrollment_only,
@@ -371,25 +388,11 @@ class SessionManager:
         return now - row.last_active_ns > row.idle_timeout_seconds * NS_PER_SECOND
 
     def _load_state(self, sessions: sessionmaker[Session], session_id: str) -> SessionState | None:
-        # Columns only: loading whole rows would decrypt the IP address and the email.
         with sessions() as db:
-            found = db.execute(
-                select(
-                    AuthSession.user_id,
-                    AuthSession.revoked_at_ns,
-                    AuthSession.last_active_ns,
-                    AuthSession.idle_timeout_seconds,
-                    AuthSession.expires_at_ns,
-                    AuthSession.step_up_at_ns,
-                    User.status,
-                    User.permission_version,
-                    User.ip_allowlist,
-                )
-                .join(User, User.id == AuthSession.user_id)
-                .where(AuthSession.id == session_id)
-            ).one_or_none()
-        if found is None:
-            return None
+            found = _state_row(db, session_id)
+            if found is None:
+                return None
+            grants = _active_grants(db, found.user_id, self._clock.now_ns())
         return SessionState(
             session_id=session_id,
             user_id=found.user_id,
@@ -401,4 +404,35 @@ class SessionManager:
             user_active=found.status == ACTIVE,
             permission_version=found.permission_version,
             ip_allowlist=parse_allowlist(found.ip_allowlist),
+            grants=grants,
         )
+
+
+def _state_row(db: Session, session_id: str) -> Row[*tuple[Any, ...]] | None:
+    # Columns only: loading whole rows would decrypt the IP address and the email.
+    return db.execute(
+        select(
+            AuthSession.user_id,
+            AuthSession.revoked_at_ns,
+            AuthSession.last_active_ns,
+            AuthSession.idle_timeout_seconds,
+            AuthSession.expires_at_ns,
+            AuthSession.step_up_at_ns,
+            User.status,
+            User.permission_version,
+            User.ip_allowlist,
+        )
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == session_id)
+    ).one_or_none()
+
+
+def _active_grants(db: Session, user_id: str, now_ns: int) -> tuple[tuple[str, int], ...]:
+    rows = db.execute(
+        select(AccessGrant.permission, AccessGrant.expires_at_ns).where(
+            AccessGrant.user_id == user_id,
+            AccessGrant.status == GRANT_ACTIVE,
+            AccessGrant.expires_at_ns > now_ns,
+        )
+    )
+    return tuple((permission, until or 0) for permission, until in rows)

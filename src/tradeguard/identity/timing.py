@@ -2,9 +2,10 @@
 
 Sign-up, email verification and password reset do different work for a known and an
 unknown address (a code row written, or not). Their responses are held back until a
-fixed time after the request arrived, so both take as long; the wait is an
-``asyncio.sleep`` and occupies no worker thread. Sign-in needs no floor: an unknown
-name costs a dummy argon2 verification like a wrong password does.
+fixed time (``TRADEGUARD_EQUAL_TIME_FLOOR_MS``, 200 ms) after the request arrived, so
+both take as long; the wait is an ``asyncio.sleep`` and occupies no worker thread.
+Sign-in needs no floor: an unknown name costs a dummy argon2 verification like a wrong
+password does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FLOOR_SECONDS = 0.2
 EQUAL_TIME_PATHS = frozenset(
     {
         "/v1/auth/register",
@@ -30,10 +30,7 @@ class EqualTimingMiddleware:
     """Delays the start of responses on ``paths`` to ``floor`` seconds after arrival."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        paths: frozenset[str] = EQUAL_TIME_PATHS,
-        floor: float = FLOOR_SECONDS,
+        self, app: ASGIApp, floor: float, paths: frozenset[str] = EQUAL_TIME_PATHS
     ) -> None:
         self._app = app
         self._paths = paths

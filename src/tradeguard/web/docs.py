@@ -10,9 +10,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from tradeguard.access.guard import PUBLIC
 from tradeguard.core.errors import StartupError
 
-router = APIRouter()
+router = APIRouter(dependencies=[PUBLIC])
 OWN_STATIC = Path(str(files("tradeguard") / "web" / "static"))
 DOCS_PAGE = """<!doctype html>
 <html lang="en">

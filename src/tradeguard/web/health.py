@@ -10,11 +10,12 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import Response
 
+from tradeguard.access.guard import PUBLIC
 from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, ReasonCode
 from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.services import Services, ServicesDep
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Scope
@@ -87,6 +88,17 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(request.scope, error)
 
 
+async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold or compare (a NUL byte, say) is bad input, not a 500."""
+    del exc
+    error = ProblemError(
+        VALIDATION_FAILED,
+        ReasonCode.VALIDATION_FAILED,
+        "A value in the request cannot be used (it contains characters that are not allowed).",
+    )
+    return problem_response(request.scope, error)
+
+
 def _describe(error: Any) -> dict[str, Any]:  # noqa: ANN401 - pydantic's error dicts
     """One validation error without the offending input, which may be a secret."""
     return {
@@ -101,3 +113,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DataError, _on_unstorable_value)

@@ -1,0 +1,448 @@
+"""Routes of administration: users, suspension, two-admin role changes, run-time settings.
+
+Everything here needs ``admin:users`` except the run-time settings, which need
+``admin:config``. Ids that name no user or role change answer 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from tradeguard.access.admin import (
+    AdminCaller,
+    Administration,
+    RoleRequest,
+    RuntimeConfiguration,
+    RuntimeValue,
+    UserDetail,
+    UserFilter,
+    UserSummary,
+    summary_of,
+)
+from tradeguard.access.guard import require
+from tradeguard.access.models import RoleChange
+from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
+from tradeguard.access.runtime_settings import runtime_keys
+from tradeguard.audit.api import AuditEventOut, AuditEventsPage
+from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
+from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.identity.models import Factor
+from tradeguard.identity.origin import Origin
+from tradeguard.identity.principal import Principal
+from tradeguard.identity.service import IdentityServiceDep
+from tradeguard.identity.sessions import ACTIVE, SUSPENDED
+from tradeguard.services import DbSession, ServicesDep
+
+AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
+AdminConfig = Annotated[Principal, require(Permission.ADMIN_CONFIG)]
+ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
+ID_PATTERN = r"^[0-9a-f-]{36}$"
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+PAGE_LIMIT = 200
+PROBLEMS: dict[int | str, dict[str, str]] = {
+    401: {"description": "No valid access token (problem+json, AUTH_*)"},
+    403: {"description": "The permission is missing (problem+json, ACCESS_DENIED)"},
+    404: {"description": "No such object (problem+json, NOT_FOUND)"},
+}
+
+router = APIRouter(prefix="/v1/admin", tags=["administration"], responses=PROBLEMS)
+
+
+def get_administration(service: IdentityServiceDep, services: ServicesDep) -> Administration:
+    """The administration service over the application's identity services."""
+    return Administration(service, services.audit)
+
+
+def get_runtime_configuration(
+    service: IdentityServiceDep, services: ServicesDep
+) -> RuntimeConfiguration:
+    """The run-time settings service."""
+    return RuntimeConfiguration(service, services.audit)
+
+
+AdministrationDep = Annotated[Administration, Depends(get_administration)]
+RuntimeConfigurationDep = Annotated[RuntimeConfiguration, Depends(get_runtime_configuration)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UserSearch(BaseModel):
+    """Which users to list: ``q`` is a username prefix, or an exact email address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(default=None, min_length=1, max_length=254, pattern=NO_CONTROL_CHARACTERS)
+    status: Literal["active", "suspended"] | None = None
+    role: Role | None = None
+    after: str | None = Field(default=None, pattern=ID_PATTERN, description="Cursor")
+    limit: int = Field(default=50, ge=1, le=PAGE_LIMIT)
+
+
+class RoleChangeSearch(BaseModel):
+    """Which role changes to list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["requested", "approved", "denied"] | None = None
+    after: str | None = Field(default=None, pattern=ID_PATTERN, description="Cursor")
+    limit: int = Field(default=50, ge=1, le=PAGE_LIMIT)
+
+
+class AuditPageQuery(BaseModel):
+    """Which page of a user's audit history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class ReasonRequest(Body):
+    """Why an account is suspended or reactivated."""
+
+    reason: Reason
+
+
+class RoleChangeRequest(Body):
+    """A new role and access level (staff roles need one; customers have none), and why."""
+
+    role: Role
+    access_level: AccessLevel | None = None
+    reason: Reason
+
+
+class SettingRequest(Body):
+    """A new value of a run-time setting."""
+
+    value: int = Field(strict=True)
+
+
+class UserOut(BaseModel):
+    """A user as a list shows them."""
+
+    id: str
+    username: str
+    role: str
+    access_level: str | None
+    status: str
+    created_at: str
+
+
+class UsersPage(BaseModel):
+    """A page of users; pass ``next_after`` as ``after`` for the next one."""
+
+    users: list[UserOut]
+    next_after: str | None
+
+
+class FactorOut(BaseModel):
+    """A second factor as an administrator sees it (kind and dates, never its secret)."""
+
+    kind: str
+    name: str
+    authenticator: str | None
+    created_at: str
+    last_used_at: str | None
+
+
+class RoleChangeOut(BaseModel):
+    """A requested change of role and what was decided."""
+
+    id: str
+    user_id: str
+    role: str
+    access_level: str | None
+    reason: str
+    status: str
+    requested_by: str
+    requested_at: str
+    decided_by: str | None
+    decided_at: str | None
+
+
+class RoleChangesPage(BaseModel):
+    """A page of role changes; pass ``next_after`` as ``after`` for the next one."""
+
+    role_changes: list[RoleChangeOut]
+    next_after: str | None
+
+
+class UserDetailOut(UserOut):
+    """One user as an administrator sees them; no password, secret or phone number."""
+
+    email: str
+    email_verified: bool
+    permissions: list[str]
+    permission_version: int
+    ip_allowlist_set: bool
+    factors: list[FactorOut]
+    live_sessions: int
+    pending_role_change: RoleChangeOut | None
+
+
+class SettingOut(BaseModel):
+    """A run-time setting: the value in force, the configured default and the range."""
+
+    key: str
+    value: int
+    default: int
+    minimum: int
+    maximum: int
+    description: str
+    updated_at: str | None
+    updated_by: str | None
+
+
+def user_out(user: UserSummary) -> UserOut:
+    """A listed user as the API shows them."""
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        access_level=user.access_level,
+        status=user.status,
+        created_at=ns_to_rfc3339(user.created_at_ns),
+    )
+
+
+def user_detail_out(detail: UserDetail) -> UserDetailOut:
+    """One user's administrative view as the API shows it."""
+    user, pending = detail.user, detail.pending_role_change
+    return UserDetailOut(
+        **user_out(summary_of(user)).model_dump(),
+        email=user.email,
+        email_verified=user.email_verified_at_ns is not None,
+        permissions=list(permissions_of(user.role, user.access_level)),
+        permission_version=user.permission_version,
+        ip_allowlist_set=bool(user.ip_allowlist),
+        factors=[factor_out(factor) for factor in detail.factors],
+        live_sessions=detail.live_sessions,
+        pending_role_change=None if pending is None else role_change_out(pending),
+    )
+
+
+def factor_out(factor: Factor) -> FactorOut:
+    """A factor without its secret."""
+    used = factor.last_used_at_ns
+    return FactorOut(
+        kind=factor.kind,
+        name=factor.name,
+        authenticator=factor.authenticator,
+        created_at=ns_to_rfc3339(factor.created_at_ns),
+        last_used_at=None if used is None else ns_to_rfc3339(used),
+    )
+
+
+def role_change_out(change: RoleChange) -> RoleChangeOut:
+    """A role change as the API shows it."""
+    decided = change.decided_at_ns
+    return RoleChangeOut(
+        id=change.id,
+        user_id=change.user_id,
+        role=change.role,
+        access_level=change.access_level,
+        reason=change.reason,
+        status=change.status,
+        requested_by=change.requested_by,
+        requested_at=ns_to_rfc3339(change.requested_at_ns),
+        decided_by=change.decided_by,
+        decided_at=None if decided is None else ns_to_rfc3339(decided),
+    )
+
+
+def setting_out(setting: RuntimeValue) -> SettingOut:
+    """A run-time setting as the API shows it."""
+    updated = setting.updated_at_ns
+    return SettingOut(
+        key=setting.key.name,
+        value=setting.value,
+        default=setting.default,
+        minimum=setting.key.minimum,
+        maximum=setting.key.maximum,
+        description=setting.key.description,
+        updated_at=None if updated is None else ns_to_rfc3339(updated),
+        updated_by=setting.updated_by,
+    )
+
+
+@router.get("/users", summary="List or search users")
+def list_users(
+    filters: Annotated[UserSearch, Query()],
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> UsersPage:
+    """Users by username prefix or exact email address, status and role, in pages."""
+    wanted = UserFilter(
+        query=filters.q,
+        status=filters.status,
+        role=None if filters.role is None else filters.role.value,
+        after=filters.after,
+        limit=filters.limit,
+    )
+    page = administration.search_users(db, AdminCaller(admin, Origin.of(request)), wanted)
+    return UsersPage(users=[user_out(user) for user in page.users], next_after=page.next_after)
+
+
+@router.get("/users/{user_id}", summary="One user, as administrators see them")
+def read_user(
+    user_id: ObjectId,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> UserDetailOut:
+    """The account, its factors (no secrets), live sessions and any pending role change."""
+    return user_detail_out(
+        administration.user_detail(db, AdminCaller(admin, Origin.of(request)), user_id)
+    )
+
+
+@router.post("/users/{user_id}/suspend", summary="Suspend an account (ends every session)")
+def suspend_user(
+    user_id: ObjectId,
+    body: ReasonRequest,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> UserDetailOut:
+    """Suspend the account: its sessions end and its tokens are refused at once."""
+    caller = AdminCaller(admin, Origin.of(request))
+    administration.set_status(db, caller, user_id, SUSPENDED, body.reason)
+    return user_detail_out(administration.user_detail(db, caller, user_id))
+
+
+@router.post("/users/{user_id}/reactivate", summary="Reactivate a suspended account")
+def reactivate_user(
+    user_id: ObjectId,
+    body: ReasonRequest,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> UserDetailOut:
+    """Let the account sign in again (its old sessions stay ended)."""
+    caller = AdminCaller(admin, Origin.of(request))
+    administration.set_status(db, caller, user_id, ACTIVE, body.reason)
+    return user_detail_out(administration.user_detail(db, caller, user_id))
+
+
+@router.post(
+    "/users/{user_id}/role-changes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Request a change of role (another administrator approves it)",
+)
+def request_role_change(
+    user_id: ObjectId,
+    body: RoleChangeRequest,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> RoleChangeOut:
+    """Record the requested role and access level; nothing changes until approval."""
+    wanted = RoleRequest(body.role, body.access_level, body.reason)
+    change = administration.request_role_change(
+        db, AdminCaller(admin, Origin.of(request)), user_id, wanted
+    )
+    return role_change_out(change)
+
+
+@router.get("/role-changes", summary="List role changes")
+def list_role_changes(
+    filters: Annotated[RoleChangeSearch, Query()],
+    admin: AdminUsers,  # noqa: ARG001 - declares the permission
+    db: DbSession,
+    administration: AdministrationDep,
+) -> RoleChangesPage:
+    """Role changes, optionally of one status, in pages."""
+    changes, next_after = administration.role_changes(
+        db, filters.status, filters.after, filters.limit
+    )
+    return RoleChangesPage(
+        role_changes=[role_change_out(change) for change in changes], next_after=next_after
+    )
+
+
+@router.post("/role-changes/{change_id}/approve", summary="Approve and apply a role change")
+def approve_role_change(
+    change_id: ObjectId,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> RoleChangeOut:
+    """Apply the change; the user's unexpired tokens are refused on their next request."""
+    change = administration.decide_role_change(
+        db, AdminCaller(admin, Origin.of(request)), change_id, approve=True
+    )
+    return role_change_out(change)
+
+
+@router.post("/role-changes/{change_id}/deny", summary="Deny a role change")
+def deny_role_change(
+    change_id: ObjectId,
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> RoleChangeOut:
+    """Close the request without changing anything."""
+    change = administration.decide_role_change(
+        db, AdminCaller(admin, Origin.of(request)), change_id, approve=False
+    )
+    return role_change_out(change)
+
+
+@router.get("/users/{user_id}/audit", summary="A user's audit history")
+def user_audit_history(
+    user_id: ObjectId,
+    page: Annotated[AuditPageQuery, Query()],
+    admin: AdminUsers,
+    request: Request,
+    db: DbSession,
+    administration: AdministrationDep,
+) -> AuditEventsPage:
+    """The audit events about the user, oldest first; pass ``next_after_seq`` for more."""
+    found = administration.audit_history(
+        db, AdminCaller(admin, Origin.of(request)), user_id, page.after_seq, page.limit
+    )
+    return AuditEventsPage(
+        events=[AuditEventOut.model_validate(event.to_json()) for event in found.events],
+        next_after_seq=found.next_after_seq,
+    )
+
+
+@router.get("/config", summary="Run-time settings")
+def read_config(
+    admin: AdminConfig,  # noqa: ARG001 - declares the permission
+    db: DbSession,
+    configuration: RuntimeConfigurationDep,
+) -> list[SettingOut]:
+    """Every setting that may change at run time, with its value, default and range."""
+    return [setting_out(value) for value in configuration.values(db, runtime_keys())]
+
+
+@router.put("/config/{key}", summary="Change a run-time setting")
+def change_config(
+    key: Annotated[str, Path(min_length=1, max_length=64)],
+    body: SettingRequest,
+    admin: AdminConfig,
+    request: Request,
+    db: DbSession,
+    configuration: RuntimeConfigurationDep,
+) -> SettingOut:
+    """Set the value (within its range); audited with the values before and after."""
+    return setting_out(
+        configuration.change(db, AdminCaller(admin, Origin.of(request)), key, body.value)
+    )

@@ -1,0 +1,221 @@
+"""The permission matrix: what roles and access levels grant, and what each route needs.
+
+``python -m tradeguard.access.matrix > docs/permissions.md`` writes it as Markdown; a
+test fails when the file differs from ``render_matrix()``. The route table reads each
+route's declaration the way the route-walk test does: a ``require(Permission.X)``
+dependency anywhere in the route's dependency tree, or the ``PUBLIC`` marker. The routes
+come from the routers ``create_app`` includes, mounted on a bare application, so the
+matrix needs no settings, keys or database; a test checks that they are the same routes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.params import Depends
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+
+from tradeguard.access import admin_api, grants_api, staff_api
+from tradeguard.access.guard import declared_permission, is_public_marker, public
+from tradeguard.access.permissions import (
+    LEVEL_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    STAFF_ROLES,
+    AccessLevel,
+    Permission,
+    Role,
+    permissions_of,
+)
+from tradeguard.audit import api as audit_api
+from tradeguard.crypto import api as crypto_api
+from tradeguard.identity import account_api
+from tradeguard.identity import api as identity_api
+from tradeguard.identity import pages as identity_pages
+from tradeguard.web import docs, health
+
+REGENERATE = "python -m tradeguard.access.matrix > docs/permissions.md"
+PUBLIC_ROUTE = "public"
+UNDECLARED = "**undeclared**"
+GRANTED = "✓"
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    identity_api.router,
+    identity_api.session_router,
+    account_api.router,
+    account_api.links_router,
+    identity_pages.router,
+    grants_api.router,
+    staff_api.router,
+    admin_api.router,
+    crypto_api.router,
+    audit_api.router,
+    docs.router,
+)
+"""The routers ``create_app`` includes (a test compares the routes with the real app's)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RouteRule:
+    """One method of one route and what it declares: permissions, ``public``, or nothing."""
+
+    path: str
+    method: str
+    declared: tuple[str, ...]
+
+    @property
+    def needs(self) -> str:
+        """The declaration as the matrix shows it."""
+        return ", ".join(f"`{name}`" if ":" in name else name for name in self.declared)
+
+
+def routes_app(routers: Sequence[APIRouter] = ROUTERS) -> FastAPI:
+    """A bare application with the routers mounted (no services: it is never served)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def api_routes(app: FastAPI) -> Iterator[RouteContext]:
+    """Every API route of ``app`` as served: full path, and the dependencies of every inclusion."""
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute):
+            yield route
+
+
+def route_rules(app: FastAPI) -> list[RouteRule]:
+    """Every method of every API route of ``app`` with its declaration, sorted by path."""
+    rules = [
+        RouteRule(str(route.path), method, declarations(route) or (UNDECLARED,))
+        for route in api_routes(app)
+        for method in route.methods or ()
+    ]
+    return sorted(rules)
+
+
+def declarations(route: APIRoute | RouteContext) -> tuple[str, ...]:
+    """What ``route`` declares: its required permissions and/or ``public``, sorted."""
+    dependant: Dependant | None = route.dependant
+    found = set(() if dependant is None else _declared_in(dependant))
+    dependencies: list[Depends] = route.dependencies
+    if any(is_public_marker(dependency) for dependency in dependencies):
+        found.add(PUBLIC_ROUTE)
+    return tuple(sorted(found))
+
+
+def _declared_in(dependant: Dependant) -> Iterator[str]:
+    for dependency in dependant.dependencies:
+        if dependency.call is public:
+            yield PUBLIC_ROUTE
+        permission = declared_permission(dependency.call) if dependency.call else None
+        if permission is not None:
+            yield permission.value
+        yield from _declared_in(dependency)
+
+
+def render_matrix(app: FastAPI | None = None) -> str:
+    """The whole matrix as Markdown (deterministic: every table is sorted)."""
+    sections = (
+        _header(),
+        _roles_table(),
+        _levels_table(),
+        _staff_table(),
+        _routes_table(route_rules(app or routes_app())),
+    )
+    return "\n\n".join(sections) + "\n"
+
+
+def _permissions() -> list[Permission]:
+    return sorted(Permission, key=lambda permission: permission.value)
+
+
+def _roles() -> list[Role]:
+    return sorted(Role, key=lambda role: role.value)
+
+
+def _header() -> str:
+    return "\n".join(
+        (
+            "# Permissions",
+            "",
+            f"<!-- Generated by `{REGENERATE}`; do not edit by hand. -->",
+            "",
+            "Permissions, roles and access levels are defined in",
+            "`src/tradeguard/access/permissions.py`. A role grants permissions; a staff",
+            "member's access level caps what their role grants. A time-limited grant adds one",
+            "permission for a while. Every route declares the permission it needs, or that it",
+            "is public, and every check is audited (`access.check.allowed` / `denied`).",
+        )
+    )
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = [_row(head), _row(["---"] * len(head))]
+    lines.extend(_row(row) for row in rows)
+    return lines
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _mark(granted: bool) -> str:  # noqa: FBT001 - a table cell from a membership test
+    return GRANTED if granted else ""
+
+
+def _roles_table() -> str:
+    roles = _roles()
+    rows = [
+        [f"`{permission.value}`", *(_mark(permission in ROLE_PERMISSIONS[r]) for r in roles)]
+        for permission in _permissions()
+    ]
+    intro = "## Roles\n\nWhat each role grants (staff roles are then capped by the access level)."
+    return "\n".join([intro, "", *_table(["Permission", *(r.value for r in roles)], rows)])
+
+
+def _levels_table() -> str:
+    levels = list(AccessLevel)  # in rank order: read-only < operator < engineer < admin
+    rows = [
+        [f"`{permission.value}`", *(_mark(permission in LEVEL_PERMISSIONS[lv]) for lv in levels)]
+        for permission in _permissions()
+    ]
+    intro = "## Access levels\n\nThe most a staff member of each level may hold, whatever the role."
+    return "\n".join([intro, "", *_table(["Permission", *(lv.value for lv in levels)], rows)])
+
+
+def _staff_table() -> str:
+    rows = [
+        [role.value, level.value, _codes(permissions_of(role, level))]
+        for role in _roles()
+        if role in STAFF_ROLES
+        for level in AccessLevel
+    ]
+    intro = "## Staff: role and level together\n\nWhat a staff member's token carries."
+    return "\n".join([intro, "", *_table(["Role", "Level", "Permissions"], rows)])
+
+
+def _codes(permissions: Sequence[str]) -> str:
+    return ", ".join(f"`{permission}`" for permission in permissions) or "(none)"
+
+
+def _routes_table(rules: Sequence[RouteRule]) -> str:
+    rows = [[rule.method, f"`{rule.path}`", rule.needs] for rule in rules]
+    intro = (
+        "## Routes\n\nEvery route of the API and what it declares (the OpenAPI document"
+        " and static files are served by the framework, for anyone)."
+    )
+    return "\n".join([intro, "", *_table(["Method", "Path", "Needs"], rows)])
+
+
+def main() -> None:
+    """Print the matrix (UTF-8, whatever the terminal's encoding)."""
+    sys.stdout.buffer.write(render_matrix().encode("utf-8"))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

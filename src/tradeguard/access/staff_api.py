@@ -1,0 +1,244 @@
+"""Routes of staff work: the support view of customers, and the access alerts for compliance.
+
+``GET /v1/support/users/{user_id}`` (``support:users:view``) shows a customer masked;
+``POST /v1/support/users/{user_id}/unmask`` (``support:users:unmask``) shows one field in
+clear for a stated reason. ``GET /v1/admin/alerts`` and ``POST
+/v1/admin/alerts/{alert_id}/acknowledge`` (``compliance:audit``) list and close access
+alerts. Unknown customers and alerts answer 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
+from tradeguard.access.guard import require
+from tradeguard.access.models import AccessAlert
+from tradeguard.access.permissions import Permission
+from tradeguard.access.support import (
+    CustomerRecord,
+    MaskedField,
+    StaffCaller,
+    SupportDesk,
+    Unmasked,
+)
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.identity.principal import Principal
+from tradeguard.services import DbSession
+
+router = APIRouter(tags=["access"])
+
+Agent = Annotated[Principal, require(Permission.SUPPORT_USERS_VIEW)]
+Unmasker = Annotated[Principal, require(Permission.SUPPORT_USERS_UNMASK)]
+Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+MAX_ALERTS = 200
+
+
+def get_access_alerts(request: Request) -> AccessAlerts:
+    """The application's access alerts."""
+    alerts: AccessAlerts = request.app.state.access_alerts
+    return alerts
+
+
+AlertsDep = Annotated[AccessAlerts, Depends(get_access_alerts)]
+
+
+def get_support_desk(alerts: AlertsDep) -> SupportDesk:
+    """The support desk over the application's alerts."""
+    return SupportDesk(alerts)
+
+
+DeskDep = Annotated[SupportDesk, Depends(get_support_desk)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MaskedPhoneView(BaseModel):
+    """A phone number of an SMS factor, by its last four digits."""
+
+    factor_id: str
+    number: str
+
+
+class CustomerView(BaseModel):
+    """A customer's record with personal fields masked."""
+
+    id: str
+    username: str
+    email: str = Field(description="Masked: a***@example.com")
+    phones: list[MaskedPhoneView] = Field(description="SMS factors' numbers, last 4 digits")
+    status: str
+    role: str
+    created_at: str
+    factor_kinds: list[str]
+
+
+class UnmaskRequest(Body):
+    """Which field to see in clear, and why (stored and audited)."""
+
+    field: MaskedField
+    reason: Reason = Field(description="Why the field is needed, e.g. the ticket (10-500)")
+    factor_id: str | None = Field(
+        default=None, max_length=64, description="Which SMS factor's phone; default the first"
+    )
+
+
+class UnmaskedView(BaseModel):
+    """A field in clear, and how many fields the caller unmasked today (UTC)."""
+
+    user_id: str
+    field: MaskedField
+    value: str
+    factor_id: str | None
+    unmasked_today: int
+
+
+class AlertFilters(BaseModel):
+    """Query parameters of the alert list; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AlertKind | None = None
+    staff_user_id: str | None = Field(default=None, max_length=64)
+    unacknowledged: bool = False
+    after: str | None = Field(default=None, max_length=64, description="Cursor: next_after")
+    limit: int = Field(default=50, ge=1, le=MAX_ALERTS)
+
+
+class AlertView(BaseModel):
+    """One access alert."""
+
+    id: str
+    kind: str
+    staff_user_id: str
+    detail: dict[str, Any]
+    raised_at: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+
+
+class AlertsPage(BaseModel):
+    """Alerts, newest first; pass ``next_after`` as ``after`` for the next page."""
+
+    alerts: list[AlertView]
+    next_after: str | None
+
+
+class AcknowledgeRequest(Body):
+    """An optional note on how the alert was handled (audited)."""
+
+    note: Note = ""
+
+
+def staff_caller(request: Request, principal: Principal) -> StaffCaller:
+    """The calling staff member as the audit trail names them."""
+    host = request.client.host if request.client else None
+    actor = Actor("staff", principal.user_id, ip=host, session_id=principal.session_id)
+    return StaffCaller(actor, getattr(request.state, "request_id", None))
+
+
+@router.get("/v1/support/users/{user_id}", summary="A customer's record, masked")
+def view_customer(
+    user_id: ObjectId, principal: Agent, request: Request, db: DbSession, desk: DeskDep
+) -> CustomerView:
+    """The customer's record with email and phones masked; the look is audited."""
+    return _customer_view(desk.view(db, staff_caller(request, principal), user_id))
+
+
+@router.post("/v1/support/users/{user_id}/unmask", summary="See one field of a customer in clear")
+def unmask_field(
+    user_id: ObjectId,
+    body: UnmaskRequest,
+    principal: Unmasker,
+    request: Request,
+    db: DbSession,
+    desk: DeskDep,
+) -> UnmaskedView:
+    """The field in clear; the reason is stored and audited, and the unmasking counted."""
+    caller = staff_caller(request, principal)
+    unmasked = desk.unmask(
+        db, caller, user_id, field=body.field, reason=body.reason, factor_id=body.factor_id
+    )
+    return _unmasked_view(unmasked)
+
+
+@router.get("/v1/admin/alerts", summary="Access alerts (mass access, off hours, denials)")
+def list_alerts(
+    principal: Auditor,  # noqa: ARG001 - the permission check is the dependency
+    db: DbSession,
+    alerts: AlertsDep,
+    filters: Annotated[AlertFilters, Query()],
+) -> AlertsPage:
+    """Alerts newest first, by kind, person or unacknowledged only."""
+    query = AlertQuery(
+        kind=filters.kind,
+        staff_user_id=filters.staff_user_id,
+        unacknowledged=filters.unacknowledged,
+        after=filters.after,
+        limit=filters.limit,
+    )
+    found = alerts.find(db, query)
+    next_after = found[-1].id if len(found) == filters.limit else None
+    return AlertsPage(alerts=[_alert_view(alert) for alert in found], next_after=next_after)
+
+
+@router.post("/v1/admin/alerts/{alert_id}/acknowledge", summary="Acknowledge an access alert")
+def acknowledge_alert(
+    alert_id: ObjectId,
+    principal: Auditor,
+    request: Request,
+    db: DbSession,
+    alerts: AlertsDep,
+    body: AcknowledgeRequest | None = None,
+) -> AlertView:
+    """Mark the alert handled (not one about the caller); audited with the note."""
+    actor = staff_caller(request, principal).actor
+    note = body.note if body is not None else ""
+    return _alert_view(alerts.acknowledge(db, alert_id, actor, note))
+
+
+def _customer_view(record: CustomerRecord) -> CustomerView:
+    return CustomerView(
+        id=record.user_id,
+        username=record.username,
+        email=record.email,
+        phones=[MaskedPhoneView(factor_id=p.factor_id, number=p.number) for p in record.phones],
+        status=record.status,
+        role=record.role,
+        created_at=ns_to_rfc3339(record.created_at_ns),
+        factor_kinds=record.factor_kinds,
+    )
+
+
+def _unmasked_view(unmasked: Unmasked) -> UnmaskedView:
+    return UnmaskedView(
+        user_id=unmasked.user_id,
+        field=unmasked.field,
+        value=unmasked.value,
+        factor_id=unmasked.factor_id,
+        unmasked_today=unmasked.unmasked_today,
+    )
+
+
+def _alert_view(alert: AccessAlert) -> AlertView:
+    acknowledged = alert.acknowledged_at_ns
+    return AlertView(
+        id=alert.id,
+        kind=alert.kind,
+        staff_user_id=alert.staff_user_id,
+        detail=alert_detail(alert),
+        raised_at=ns_to_rfc3339(alert.raised_at_ns),
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=ns_to_rfc3339(acknowledged) if acknowledged is not None else None,
+    )
