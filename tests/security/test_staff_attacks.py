@@ -399,3 +399,31 @@ def test_acknowledge_when_the_alert_is_about_the_caller_then_refused(
     refused = client.post(f"/v1/admin/alerts/{alert.id}/acknowledge", headers=officer.headers)
     assert_refused(refused, 403, "ALERT_OWN")
     assert count_rows(clean_database.engine, "access_alerts", "acknowledged_at_ns IS NULL") == 1
+
+
+def test_staff_step_up_when_tried_with_totp_then_refused_and_with_the_key_accepted(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    person = staff_signed_in(
+        client, mailbox, clock, clean_database.engine, role="ADMIN", level="admin"
+    )
+    totp = client.post("/v1/auth/step-up/start", json={"method": "totp"}, headers=person.headers)
+    assert_refused(totp, 400, "AUTH_MFA_METHOD_UNAVAILABLE")
+    assert totp.json()["methods"] == ["webauthn"]
+
+    started = client.post(
+        "/v1/auth/step-up/start", json={"method": "webauthn"}, headers=person.headers
+    )
+    assert started.status_code == 200, started.text
+    assert person.security_key is not None
+    credential = person.security_key.get(started.json()["publicKey"])
+    answered = client.post(
+        "/v1/auth/step-up",
+        json={
+            "challenge_id": started.json()["challenge_id"],
+            "method": "webauthn",
+            "credential": credential,
+        },
+        headers=person.headers,
+    )
+    assert answered.status_code == 200, answered.text

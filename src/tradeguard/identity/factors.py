@@ -143,9 +143,11 @@ class Factors:
         kinds = {factor.kind for factor in self.confirmed(db, user_id)}
         return [method for method in Method if METHOD_KIND[method].value in kinds]
 
-    def step_up_methods(self, db: Session, user_id: str) -> list[Method]:
-        """The methods accepted for step-up: the strong ones, else codes."""
-        methods = self.methods(db, user_id)
+    def step_up_methods(self, db: Session, user: User) -> list[Method]:
+        """The methods accepted for step-up: the strong ones, else codes; staff: their key."""
+        if is_staff(user):
+            return [Method.WEBAUTHN] if self.has_factor(db, user.id) else []
+        methods = self.methods(db, user.id)
         strong = [method for method in methods if method in STRONG]
         return strong or [m for m in methods if m in CODE_CHANNEL]
 

@@ -235,6 +235,7 @@ class SignIn:
         ceremony = self._factors.open_ceremony(db, challenge_id, STEP_UP, user.id)
         if ceremony.session_id != session.id or ceremony.amr != answer.method.value:
             raise invalid(AuthReason.CHALLENGE_INVALID, "the challenge is not for this session")
+        self._require_staff_key(db, user, answer, origin)
         self._accept_answer(db, user, ceremony, answer, purpose=CodePurpose.STEP_UP, origin=origin)
         self._id.sessions.mark_step_up(session)
         self._id.events.record(
@@ -365,7 +366,7 @@ class SignIn:
         methods = (
             self._factors.sign_in_methods(db, user)
             if login
-            else self._factors.step_up_methods(db, user.id)
+            else self._factors.step_up_methods(db, user)
         )
         if method not in methods:
             raise invalid(
