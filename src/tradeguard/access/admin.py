@@ -23,18 +23,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import Session
 
+from tradeguard.access.caller import Caller
 from tradeguard.access.models import RoleChange, RuntimeSetting
 from tradeguard.access.permissions import STAFF_ROLES, AccessLevel, Role
 from tradeguard.access.runtime_settings import RuntimeKey, RuntimeSettings, runtime_key
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditPage, AuditQuery, search
 from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.core.ids import new_id
 from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.models import Factor, User
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, NOT_FOUND, not_found
 from tradeguard.identity.service import IdentityService
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
@@ -124,24 +123,6 @@ class RuntimeValue:
     updated_by: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class AdminCaller:
-    """The administrator making a request, and where it comes from."""
-
-    principal: Principal
-    origin: Origin
-
-    @property
-    def user_id(self) -> str:
-        """The administrator's user id."""
-        return self.principal.user_id
-
-    @property
-    def actor(self) -> Actor:
-        """The administrator as the actor of an audit event."""
-        return Actor("staff", self.user_id, ip=self.origin.ip, session_id=self.principal.session_id)
-
-
 class Administration:
     """Users: search, the admin view, suspension, two-admin role changes, audit history."""
 
@@ -150,7 +131,7 @@ class Administration:
         self._id = service.identity
         self._audit = audit
 
-    def search_users(self, db: Session, caller: AdminCaller, wanted: UserFilter) -> UserPage:
+    def search_users(self, db: Session, caller: Caller, wanted: UserFilter) -> UserPage:
         """Users matching ``wanted`` in id order, found without decrypting any row."""
         rows = self._user_rows(db, wanted)
         page = UserPage(
@@ -160,7 +141,7 @@ class Administration:
         self._record(db, caller, "admin.users.searched", None, _search_facts(wanted, page))
         return page
 
-    def user_detail(self, db: Session, caller: AdminCaller, user_id: str) -> UserDetail:
+    def user_detail(self, db: Session, caller: Caller, user_id: str) -> UserDetail:
         """One user for an administrator (no secrets); 404 when there is none."""
         user = self._user(db, user_id)
         detail = UserDetail(
@@ -173,7 +154,7 @@ class Administration:
         return detail
 
     def set_status(
-        self, db: Session, caller: AdminCaller, user_id: str, status: str, reason: str
+        self, db: Session, caller: Caller, user_id: str, status: str, reason: str
     ) -> User:
         """Suspend (every session ends at once) or reactivate an account."""
         user = self._user(db, user_id, lock=True)
@@ -191,7 +172,7 @@ class Administration:
         return user
 
     def request_role_change(
-        self, db: Session, caller: AdminCaller, user_id: str, wanted: RoleRequest
+        self, db: Session, caller: Caller, user_id: str, wanted: RoleRequest
     ) -> RoleChange:
         """Record a requested change of role; another administrator must approve it."""
         checked_level(wanted.role, wanted.access_level)
@@ -212,7 +193,7 @@ class Administration:
         return change
 
     def decide_role_change(
-        self, db: Session, caller: AdminCaller, change_id: str, *, approve: bool
+        self, db: Session, caller: Caller, change_id: str, *, approve: bool
     ) -> RoleChange:
         """Approve (apply) or deny a pending role change, as a third administrator.
 
@@ -241,7 +222,7 @@ class Administration:
         return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
     def audit_history(
-        self, db: Session, caller: AdminCaller, user_id: str, after_seq: int, limit: int
+        self, db: Session, caller: Caller, user_id: str, after_seq: int, limit: int
     ) -> AuditPage:
         """The audit events about one user (subject = their id), a page at a time."""
         user = self._user(db, user_id)
@@ -273,7 +254,7 @@ class Administration:
         return list(db.execute(query.order_by(User.id).limit(wanted.limit + 1)).all())
 
     def _new_change(
-        self, db: Session, caller: AdminCaller, user: User, wanted: RoleRequest
+        self, db: Session, caller: Caller, user: User, wanted: RoleRequest
     ) -> RoleChange:
         change = RoleChange(
             id=str(new_id(self._id.clock)),
@@ -333,12 +314,12 @@ class Administration:
     def _record(
         self,
         db: Session,
-        caller: AdminCaller,
+        caller: Caller,
         event_type: str,
         subject: str | None,
         data: dict[str, Any],
     ) -> None:
-        request_id = caller.origin.request_id
+        request_id = caller.request_id
         self._audit.record(db, event_type, caller.actor, subject, data, request_id=request_id)
 
 
@@ -354,7 +335,7 @@ class RuntimeConfiguration:
         rows = {row.key: row for row in db.scalars(select(RuntimeSetting))}
         return [self._value(key, rows.get(key.name)) for key in keys]
 
-    def change(self, db: Session, caller: AdminCaller, name: str, value: int) -> RuntimeValue:
+    def change(self, db: Session, caller: Caller, name: str, value: int) -> RuntimeValue:
         """Set a run-time setting within its range; audited as ``admin.config.changed``."""
         key = runtime_key(name)
         if key is None:
@@ -377,7 +358,7 @@ class RuntimeConfiguration:
             caller.actor,
             None,
             facts,
-            request_id=caller.origin.request_id,
+            request_id=caller.request_id,
         )
         return self._value(key, row)
 
@@ -404,7 +385,7 @@ class RuntimeConfiguration:
         )
 
 
-def _require_decidable(change: RoleChange, caller: AdminCaller) -> None:
+def _require_decidable(change: RoleChange, caller: Caller) -> None:
     """Refuse a decided change, and a decision by its requester or by the user it concerns."""
     if change.status != ROLE_CHANGE_REQUESTED:
         raise ProblemError(

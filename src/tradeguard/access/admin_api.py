@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.admin import (
-    AdminCaller,
     Administration,
     RoleRequest,
     RuntimeConfiguration,
@@ -22,6 +21,7 @@ from tradeguard.access.admin import (
     UserSummary,
     summary_of,
 )
+from tradeguard.access.caller import Caller
 from tradeguard.access.guard import require
 from tradeguard.access.models import RoleChange
 from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
@@ -30,7 +30,6 @@ from tradeguard.audit.api import AuditEventOut, AuditEventsPage
 from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.identity.models import Factor
-from tradeguard.identity.origin import Origin
 from tradeguard.identity.principal import Principal
 from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
@@ -289,7 +288,7 @@ def list_users(
         after=filters.after,
         limit=filters.limit,
     )
-    page = administration.search_users(db, AdminCaller(admin, Origin.of(request)), wanted)
+    page = administration.search_users(db, Caller.of(admin, request), wanted)
     return UsersPage(users=[user_out(user) for user in page.users], next_after=page.next_after)
 
 
@@ -302,9 +301,7 @@ def read_user(
     administration: AdministrationDep,
 ) -> UserDetailOut:
     """The account, its factors (no secrets), live sessions and any pending role change."""
-    return user_detail_out(
-        administration.user_detail(db, AdminCaller(admin, Origin.of(request)), user_id)
-    )
+    return user_detail_out(administration.user_detail(db, Caller.of(admin, request), user_id))
 
 
 @router.post("/users/{user_id}/suspend", summary="Suspend an account (ends every session)")
@@ -317,7 +314,7 @@ def suspend_user(
     administration: AdministrationDep,
 ) -> UserDetailOut:
     """Suspend the account: its sessions end and its tokens are refused at once."""
-    caller = AdminCaller(admin, Origin.of(request))
+    caller = Caller.of(admin, request)
     administration.set_status(db, caller, user_id, SUSPENDED, body.reason)
     return user_detail_out(administration.user_detail(db, caller, user_id))
 
@@ -332,7 +329,7 @@ def reactivate_user(
     administration: AdministrationDep,
 ) -> UserDetailOut:
     """Let the account sign in again (its old sessions stay ended)."""
-    caller = AdminCaller(admin, Origin.of(request))
+    caller = Caller.of(admin, request)
     administration.set_status(db, caller, user_id, ACTIVE, body.reason)
     return user_detail_out(administration.user_detail(db, caller, user_id))
 
@@ -352,9 +349,7 @@ def request_role_change(
 ) -> RoleChangeOut:
     """Record the requested role and access level; nothing changes until approval."""
     wanted = RoleRequest(body.role, body.access_level, body.reason)
-    change = administration.request_role_change(
-        db, AdminCaller(admin, Origin.of(request)), user_id, wanted
-    )
+    change = administration.request_role_change(db, Caller.of(admin, request), user_id, wanted)
     return role_change_out(change)
 
 
@@ -384,7 +379,7 @@ def approve_role_change(
 ) -> RoleChangeOut:
     """Apply the change; the user's unexpired tokens are refused on their next request."""
     change = administration.decide_role_change(
-        db, AdminCaller(admin, Origin.of(request)), change_id, approve=True
+        db, Caller.of(admin, request), change_id, approve=True
     )
     return role_change_out(change)
 
@@ -399,7 +394,7 @@ def deny_role_change(
 ) -> RoleChangeOut:
     """Close the request without changing anything."""
     change = administration.decide_role_change(
-        db, AdminCaller(admin, Origin.of(request)), change_id, approve=False
+        db, Caller.of(admin, request), change_id, approve=False
     )
     return role_change_out(change)
 
@@ -415,7 +410,7 @@ def user_audit_history(
 ) -> AuditEventsPage:
     """The audit events about the user, oldest first; pass ``next_after_seq`` for more."""
     found = administration.audit_history(
-        db, AdminCaller(admin, Origin.of(request)), user_id, page.after_seq, page.limit
+        db, Caller.of(admin, request), user_id, page.after_seq, page.limit
     )
     return AuditEventsPage(
         events=[AuditEventOut.model_validate(event.to_json()) for event in found.events],
@@ -443,6 +438,4 @@ def change_config(
     configuration: RuntimeConfigurationDep,
 ) -> SettingOut:
     """Set the value (within its range); audited with the values before and after."""
-    return setting_out(
-        configuration.change(db, AdminCaller(admin, Origin.of(request)), key, body.value)
-    )
+    return setting_out(configuration.change(db, Caller.of(admin, request), key, body.value))

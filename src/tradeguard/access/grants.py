@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, event, or_, select, true
 from sqlalchemy.orm import Session
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind
+from tradeguard.access.caller import Caller
 from tradeguard.access.models import (
     GRANT_ACTIVE,
     GRANT_DENIED,
@@ -33,14 +34,11 @@ from tradeguard.access.models import (
 )
 from tradeguard.access.permissions import STAFF_ROLES, Permission
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
 from tradeguard.core.clock import NS_PER_SECOND, ns_to_rfc3339
 from tradeguard.core.errors import VALIDATION_FAILED, ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
-from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, not_found
 
 GRANT_EXPIRED = "expired"
@@ -85,34 +83,6 @@ class GrantAsk:
     permission: Permission
     reason: str
     duration_minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who acts on grants, and from where."""
-
-    principal: Principal
-    origin: Origin
-
-    @property
-    def user_id(self) -> str:
-        """The acting user's id."""
-        return self.principal.user_id
-
-    @property
-    def is_staff(self) -> bool:
-        """Whether the caller's role is a staff role."""
-        return self.principal.role in STAFF_ROLES
-
-    @property
-    def is_grant_admin(self) -> bool:
-        """Whether the caller's role lets them decide on grants (never a grant itself)."""
-        return Permission.ADMIN_GRANTS.value in self.principal.permissions
-
-    def actor(self) -> Actor:
-        """The caller as an audit actor."""
-        kind = "staff" if self.is_staff else "user"
-        return Actor(kind, self.user_id, ip=self.origin.ip, session_id=self.principal.session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +151,7 @@ class Grants:
         """End a grant (or withdraw a request) now: its holder or an admin; 404 for others."""
         grant = self._locked(db, grant_id)
         by_holder = grant.user_id == caller.user_id
-        if not by_holder and not caller.is_grant_admin:
+        if not by_holder and not caller.may(Permission.ADMIN_GRANTS):
             raise not_found("grant")
         if grant_status(grant, self._clock.now_ns()) not in {GRANT_REQUESTED, GRANT_ACTIVE}:
             raise _conflict(GrantReason.NOT_ACTIVE, "the grant is neither pending nor in force")
@@ -195,7 +165,7 @@ class Grants:
         """The caller's own grants; for an admin also every pending or running one."""
         now = self._clock.now_ns()
         own = AccessGrant.user_id == caller.user_id
-        where = or_(own, _open(now)) if caller.is_grant_admin else own
+        where = or_(own, _open(now)) if caller.may(Permission.ADMIN_GRANTS) else own
         return listed_grants(db, now, where, limit=LIST_LIMIT)
 
     def _check_ask(self, db: Session, caller: Caller, ask: GrantAsk, *, min_reason: int) -> None:
@@ -229,10 +199,10 @@ class Grants:
         self._audit.record(
             db,
             GrantEvent.REFUSED,
-            caller.actor(),
+            caller.actor,
             subject=caller.user_id,
             data={"permission": str(permission), "reason_code": reason.value},
-            request_id=caller.origin.request_id,
+            request_id=caller.request_id,
         )
         detail = _REFUSALS[reason]
         return ProblemError(ACCESS_DENIED, reason, detail, {"permission": str(permission)}).kept()
@@ -288,10 +258,10 @@ class Grants:
         self._audit.record(
             db,
             event_type,
-            caller.actor(),
+            caller.actor,
             subject=grant.user_id,
             data={**grant_facts(grant), **extra},
-            request_id=caller.origin.request_id,
+            request_id=caller.request_id,
         )
 
     def _alert_compliance(self, db: Session, held: HeldGrant) -> str | None:

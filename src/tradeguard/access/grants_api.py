@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from tradeguard.access.grants import SECONDS_PER_MINUTE, Caller, GrantAsk, Grants, HeldGrant
+from tradeguard.access.caller import Caller
+from tradeguard.access.grants import SECONDS_PER_MINUTE, GrantAsk, Grants, HeldGrant
 from tradeguard.access.guard import require
 from tradeguard.access.permissions import Permission
 from tradeguard.core.clock import ns_to_rfc3339

@@ -15,17 +15,16 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
+from tradeguard.access.caller import Caller
 from tradeguard.access.guard import require
 from tradeguard.access.models import AccessAlert
 from tradeguard.access.permissions import Permission
 from tradeguard.access.support import (
     CustomerRecord,
     MaskedField,
-    StaffCaller,
     SupportDesk,
     Unmasked,
 )
-from tradeguard.audit.records import Actor
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.identity.principal import Principal
 from tradeguard.services import DbSession
@@ -141,11 +140,9 @@ class AcknowledgeRequest(Body):
     note: Note = ""
 
 
-def staff_caller(request: Request, principal: Principal) -> StaffCaller:
+def staff_caller(request: Request, principal: Principal) -> Caller:
     """The calling staff member as the audit trail names them."""
-    host = request.client.host if request.client else None
-    actor = Actor("staff", principal.user_id, ip=host, session_id=principal.session_id)
-    return StaffCaller(actor, getattr(request.state, "request_id", None))
+    return Caller.of(principal, request)
 
 
 @router.get("/v1/support/users/{user_id}", summary="A customer's record, masked")

@@ -18,9 +18,9 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.alerts import MASS_ACCESS, AccessAlerts, AnomalyLimits
+from tradeguard.access.caller import Caller
 from tradeguard.access.models import StaffDataAccess
 from tradeguard.access.permissions import Role
-from tradeguard.audit.records import Actor
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.ids import new_id
 from tradeguard.identity.factors import FactorKind
@@ -41,19 +41,6 @@ class MaskedField(StrEnum):
 
     EMAIL = "email"
     PHONE = "phone"
-
-
-@dataclass(frozen=True, slots=True)
-class StaffCaller:
-    """The staff member calling, as the audit trail names them, and their request."""
-
-    actor: Actor
-    request_id: str | None = None
-
-    @property
-    def user_id(self) -> str:
-        """The staff member's user id."""
-        return self.actor.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +98,7 @@ class SupportDesk:
         self._audit = alerts.audit
         self._clock = alerts.clock
 
-    def view(self, db: Session, caller: StaffCaller, user_id: str) -> CustomerRecord:
+    def view(self, db: Session, caller: Caller, user_id: str) -> CustomerRecord:
         """The customer's masked record; the look is stored, audited and watched."""
         user = _customer(db, user_id)
         sms = _sms_factors(db, user.id)
@@ -133,7 +120,7 @@ class SupportDesk:
     def unmask(  # noqa: PLR0913 - whose field, which one, and why
         self,
         db: Session,
-        caller: StaffCaller,
+        caller: Caller,
         user_id: str,
         *,
         field: MaskedField,
@@ -156,7 +143,7 @@ class SupportDesk:
     def _record_access(  # noqa: PLR0913 - the facts of one access
         self,
         db: Session,
-        caller: StaffCaller,
+        caller: Caller,
         subject_user_id: str,
         action: str,
         *,
@@ -177,7 +164,7 @@ class SupportDesk:
         db.flush()
         self._watch_mass_access(db, caller)
 
-    def _watch_mass_access(self, db: Session, caller: StaffCaller) -> None:
+    def _watch_mass_access(self, db: Session, caller: Caller) -> None:
         """Raise ``mass_access`` when the agent looked at too many customers in the window."""
         limits = AnomalyLimits.current(db, self._alerts.settings)
         since = self._clock.now_ns() - limits.window_ns
@@ -194,7 +181,7 @@ class SupportDesk:
             }
             self._alerts.raise_alert(db, MASS_ACCESS, caller.user_id, detail, limits.window_ns)
 
-    def _unmasked_today(self, db: Session, caller: StaffCaller) -> int:
+    def _unmasked_today(self, db: Session, caller: Caller) -> int:
         now = self._clock.now_ns()
         count = db.scalar(
             select(func.count(StaffDataAccess.id)).where(
