@@ -157,7 +157,7 @@ def test_register_when_consent_missing_or_unknown_then_refused_and_nothing_store
     consents: list[str],
 ) -> None:
     response = _register_with(client, consents=consents)
-    assert 400 <= response.status_code < 500, response.text
+    assert reason_of(response) == (422, "VALIDATION_FAILED")
     assert _usernames(clean_database.engine) == []
     assert _rows(clean_database.engine, "SELECT purpose FROM user_consents") == []
     assert mailbox.emails == []
@@ -184,7 +184,7 @@ def test_register_when_username_or_email_malformed_then_refused(
     fields: dict[str, str],
 ) -> None:
     response = _register_with(client, **fields)
-    assert reason_of(response) == (400, "AUTH_INVALID_CREDENTIALS")
+    assert reason_of(response) == (422, "VALIDATION_FAILED")
     assert _usernames(clean_database.engine) == []
     assert mailbox.emails == []
 
@@ -279,6 +279,7 @@ def test_login_when_email_not_verified_then_refused_without_session(
     wrong = login(client, Person(password="not-" + STRONG_PASSWORD))
     assert reason_of(wrong) == (401, "AUTH_INVALID_CREDENTIALS")
     assert _rows(clean_database.engine, "SELECT id FROM auth_sessions") == []
+    assert "auth.login.refused" in audit_event_types(clean_database.engine)
 
 
 # Password policy and hashing

@@ -28,7 +28,7 @@ from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Consent, User
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import WeakPasswordError, normalize_password
-from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid
+from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid, unprocessable
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED, RevokeReason
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
@@ -41,13 +41,10 @@ REQUIRED_CONSENTS = frozenset({"terms_of_service", "privacy_notice"})
 
 
 def normalize_username(username: str) -> str:
-    """The stored form of a username: NFKC, case-folded; AUTH 400 when not allowed."""
+    """The stored form of a username: NFKC, case-folded; 422 when not allowed."""
     name = unicodedata.normalize("NFKC", username).strip().casefold()
     if not USERNAME.fullmatch(name):
-        raise invalid(
-            AuthReason.INVALID_CREDENTIALS,
-            "a username is 3-32 characters: letters, digits, dot, dash, underscore",
-        )
+        raise unprocessable("a username is 3-32 characters: letters, digits, dot, dash, underscore")
     return name
 
 
@@ -55,7 +52,7 @@ def normalize_email(email: str) -> str:
     """The stored form of an email address (trimmed; domain lower-cased)."""
     address = unicodedata.normalize("NFKC", email).strip()
     if len(address) > 254 or not EMAIL.fullmatch(address):  # noqa: PLR2004 - RFC 5321 path limit
-        raise invalid(AuthReason.INVALID_CREDENTIALS, "not an email address")
+        raise unprocessable("not an email address")
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
 
@@ -277,10 +274,10 @@ def _checked_consents(consents: Sequence[str]) -> list[str]:
     given = sorted(set(consents))
     unknown = [purpose for purpose in given if purpose not in CONSENT_PURPOSES]
     if unknown:
-        raise invalid(AuthReason.INVALID_CREDENTIALS, f"unknown consent purpose {unknown[0]!r}")
+        raise unprocessable(f"unknown consent purpose {unknown[0]!r}")
     missing = sorted(REQUIRED_CONSENTS - set(given))
     if missing:
-        raise invalid(AuthReason.INVALID_CREDENTIALS, f"consent required: {', '.join(missing)}")
+        raise unprocessable(f"consent required: {', '.join(missing)}")
     return given
 
 

@@ -282,7 +282,10 @@ class SignIn:
                 AuthReason.IP_NOT_ALLOWED, "sign-in is not allowed from this address"
             ).kept()
         if user.email_verified_at_ns is None:
-            raise forbidden(AuthReason.EMAIL_NOT_VERIFIED, "verify your email address first")
+            self._id.events.record(
+                db, "auth.login.refused", origin, user_id=user.id, data={"reason": "unverified"}
+            )
+            raise forbidden(AuthReason.EMAIL_NOT_VERIFIED, "verify your email address first").kept()
 
     def _require_staff_key(self, db: Session, user: User, answer: Answer, origin: Origin) -> None:
         """Refuse a staff member's answer by anything but a security key (while one exists)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from tradeguard.core.errors import ProblemError, ProblemType
+from tradeguard.core.errors import VALIDATION_FAILED, ProblemError, ProblemType, ReasonCode
 
 
 class AuthReason(StrEnum):
@@ -82,6 +82,11 @@ def throttled(reason: AuthReason, detail: str, retry_after_seconds: int) -> Prob
 def invalid(reason: AuthReason, detail: str, **extensions: Any) -> ProblemError:  # noqa: ANN401 - problem extensions are JSON of any shape
     """A 400: the request cannot be completed as asked."""
     return ProblemError(INVALID_REQUEST, reason, detail, extensions)
+
+
+def unprocessable(detail: str) -> ProblemError:
+    """A 422: a field of the request is not acceptable (the project-wide validation reason)."""
+    return ProblemError(VALIDATION_FAILED, ReasonCode.VALIDATION_FAILED, detail)
 
 
 def not_found(what: str) -> ProblemError:
