@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from support import (
     POSTGRES_ADMIN_URL,
+    REDIS_URL,
     LiveServer,
     provision_keysets,
     require_service,
@@ -175,6 +177,29 @@ def clean_database(database: TestDatabase) -> Iterator[TestDatabase]:
         _reset_sqlite(database)
     else:
         _reset_postgres(database)
+
+
+@dataclass(frozen=True)
+class SharedRedis:
+    """The test Redis with a key prefix of this test's own (its keys are deleted after)."""
+
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def shared_redis() -> Iterator[SharedRedis]:
+    """Redis for state shared by app instances: required in CI, skipped elsewhere if absent."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"tgtest-{uuid.uuid4().hex[:12]}:"
+    yield SharedRedis(REDIS_URL, prefix)
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
 
 
 def make_settings(var_dir: Path, **overrides: object) -> Settings:

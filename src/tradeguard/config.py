@@ -201,6 +201,28 @@ class Settings(BaseSettings):
     sms_api_key: SecretStr | None = None
     sms_sender: str = "TradeGuard"
     sms_timeout_seconds: int = Field(default=10, ge=1, le=120)
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis shared by every node (nonces, rate limits, key revocations); "
+        "in-process state when unset",
+    )
+    redis_key_prefix: str = Field(
+        default="tradeguard:", min_length=1, max_length=64, description="Prefix of Redis keys"
+    )
+    api_key_max_days: int = Field(
+        default=90, ge=1, le=90, description="Lifetime of an API key (default and maximum)"
+    )
+    api_key_rotation_overlap_hours: int = Field(
+        default=24, ge=0, le=168, description="How long a rotated key keeps working"
+    )
+    api_key_expiry_warning_days: int = Field(
+        default=14, ge=1, le=30, description="Flag and email keys expiring this soon"
+    )
+    api_signature_window_seconds: int = Field(
+        default=5, ge=1, le=60, description="Allowed clock skew of TG-TIMESTAMP (seconds)"
+    )
+    # -- rate limiting (tradeguard.ratelimit) --
+    # -- request limits (tradeguard.web.request_limits) --
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
 

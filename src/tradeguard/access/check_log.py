@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,13 @@ from tradeguard.logs import get_logger
 ALLOWED = "access.check.allowed"
 DENIED = "access.check.denied"
 log = get_logger("tradeguard.access.check_log")
+
+
+class BufferedEvent(Protocol):
+    """An audit event written later by the background writer, in a batch."""
+
+    def record(self, audit: AuditTrail, db: Session) -> None:
+        """Append this event to the audit trail in ``db``'s transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,12 @@ class AccessCheck:
 
 
 class AccessCheckLog:
-    """Buffers checks and writes them to the audit trail in batches."""
+    """Buffers checks (and other per-request events) and writes them in batches.
+
+    Besides permission checks, the gateway's other high-volume refusals (rejected
+    signatures, throttling decisions) go through ``append_event``, so that a flood of
+    refused requests costs no database write per request either.
+    """
 
     def __init__(
         self,
@@ -76,7 +89,7 @@ class AccessCheckLog:
         self.clock = clock
         self._interval = interval
         self._batch = batch
-        self._buffer: deque[AccessCheck] = deque()
+        self._buffer: deque[BufferedEvent] = deque()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._flush_lock = threading.Lock()
@@ -84,7 +97,11 @@ class AccessCheckLog:
 
     def append(self, check: AccessCheck) -> None:
         """Buffer one check (thread-safe, no I/O)."""
-        self._buffer.append(check)
+        self.append_event(check)
+
+    def append_event(self, event: BufferedEvent) -> None:
+        """Buffer any event to be written by the background writer (thread-safe, no I/O)."""
+        self._buffer.append(event)
         if len(self._buffer) >= self._batch:
             self._wake.set()
 
@@ -102,19 +119,19 @@ class AccessCheckLog:
                 raise
             return len(checks)
 
-    def _write_one_by_one(self, checks: list[AccessCheck]) -> int:
+    def _write_one_by_one(self, checks: list[BufferedEvent]) -> int:
         """After a refused batch: write each check alone, so one bad check cannot block all."""
         written = 0
         for check in checks:
             try:
                 self._write([check])
             except Exception:
-                log.exception("access.check_log.check_dropped", route=check.route)
+                log.exception("access.check_log.event_dropped", dropped=repr(check))
             else:
                 written += 1
         return written
 
-    def _write(self, checks: list[AccessCheck]) -> None:
+    def _write(self, checks: list[BufferedEvent]) -> None:
         if not checks:
             return
         with transaction(self._sessions) as db:
@@ -134,8 +151,8 @@ class AccessCheckLog:
             self._thread.join(timeout=10)
         self.flush()
 
-    def _drain(self) -> list[AccessCheck]:
-        checks = []
+    def _drain(self) -> list[BufferedEvent]:
+        checks: list[BufferedEvent] = []
         while self._buffer:
             checks.append(self._buffer.popleft())
         return checks
