@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from tradeguard import __version__
 from tradeguard.access import admin_api, grants_api, staff_api
 from tradeguard.access.alerts import monitored_check_log
+from tradeguard.apikeys import api as apikeys_api
+from tradeguard.apikeys.wiring import ApiKeys, build_api_keys
 from tradeguard.audit import api as audit_api
 from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
@@ -35,6 +37,7 @@ from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.services import Services
+from tradeguard.shared_state import connect_redis
 from tradeguard.web import docs, health
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -42,6 +45,7 @@ from tradeguard.web.problems import install_problem_handlers
 from tradeguard.wiring import Core, build_core
 
 MAX_CHECKPOINT_POLL_SECONDS = 10
+KEY_EXPIRY_POLL_SECONDS = 3600
 log = get_logger("tradeguard.app")
 API_DESCRIPTION = (
     "Security, risk and compliance core for stock-trading platforms. "
@@ -66,19 +70,25 @@ def create_app(
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     identity = _identity(services, notifier or build_notifier(settings, services.clock), delivery)
     checks = monitored_check_log(services, identity.notices)
+    shared = connect_redis(settings)
+    api_keys = build_api_keys(services, identity.notices, checks, shared)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_start, services)
         checkpoints = asyncio.create_task(_checkpoint_periodically(services))
+        warnings = asyncio.create_task(_warn_expiring_keys_periodically(services, api_keys))
         checks.start()
         yield
         checkpoints.cancel()
+        warnings.cancel()
         await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)
         if owns_engine:
             services.engine.dispose()
+        if shared is not None:
+            shared.close()
 
     app = FastAPI(
         title="TradeGuard",
@@ -93,6 +103,8 @@ def create_app(
     app.state.identity_service = IdentityService.over(identity)
     app.state.access_checks = checks
     app.state.access_alerts = checks.monitor.alerts
+    app.state.api_keys = api_keys.service
+    app.state.api_key_verifier = api_keys.verifier
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(identity_api.router)
@@ -103,6 +115,8 @@ def create_app(
     app.include_router(grants_api.router)
     app.include_router(staff_api.router)
     app.include_router(admin_api.router)
+    app.include_router(apikeys_api.router)
+    app.include_router(apikeys_api.staff_router)
     app.include_router(crypto_api.router)
     app.include_router(audit_api.router)
     app.include_router(docs.router)
@@ -122,6 +136,21 @@ async def _checkpoint_periodically(services: Services) -> None:
             await run_in_threadpool(_checkpoint_if_due, services)
         except Exception:
             log.exception("audit.checkpoint_failed")
+
+
+async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeys) -> None:
+    """Email the owners of API keys that expire soon (each key once)."""
+    while True:
+        try:
+            await run_in_threadpool(_warn_expiring_keys, services, api_keys)
+        except Exception:
+            log.exception("apikeys.expiry_warning_failed")
+        await asyncio.sleep(KEY_EXPIRY_POLL_SECONDS)
+
+
+def _warn_expiring_keys(services: Services, api_keys: ApiKeys) -> None:
+    with transaction(services.sessions) as session:
+        api_keys.service.warn_expiring(session)
 
 
 def _record_start(services: Services) -> None:

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsParam
 
 from tradeguard.access.check_log import AccessCheck, AccessCheckLog
 from tradeguard.access.permissions import Permission
+from tradeguard.apikeys.problems import ApiKeyReason, not_allowed
+from tradeguard.apikeys.scopes import Scope, scope_allows
+from tradeguard.apikeys.signed_request import SignedRequest
+from tradeguard.apikeys.signing import HEADER_KEY
+from tradeguard.apikeys.verifier import verifier_of
 from tradeguard.core.errors import ProblemError, ProblemType
+from tradeguard.identity.kit import Identity
 from tradeguard.identity.principal import IdentityDep, Principal, authenticate
 from tradeguard.identity.problems import AuthReason, forbidden
 
@@ -49,31 +57,72 @@ CheckLogDep = Annotated[AccessCheckLog, Depends(get_check_log)]
 def require(permission: Permission, *, enrolment: bool = False) -> Any:  # noqa: ANN401 - a FastAPI Depends
     """A dependency allowing callers that hold ``permission``; the principal is its value.
 
+    The caller is a bearer token's session or, for a request signed with an API key, the
+    key's owner limited to the key's scope (a route outside it: ``APIKEY_SCOPE``).
     ``enrolment``: an account without a second factor (enrolment-only session) may call
     the route too; every other route refuses it with ``AUTH_MFA_ENROLLMENT_REQUIRED``.
     """
 
-    def check(request: Request, identity: IdentityDep, checks: CheckLogDep) -> Principal:
-        principal = authenticate(identity, request)
-        if principal.enrollment_only and not enrolment:
+    async def check(request: Request, identity: IdentityDep, checks: CheckLogDep) -> Principal:
+        # A signature covers the body, which only an async dependency can read.
+        body = await request.body() if HEADER_KEY in request.headers else None
+        gate = Gate(permission, enrolment=enrolment)
+        return await run_in_threadpool(gate.admit, request, identity, checks, body)
+
+    setattr(check, REQUIRED_PERMISSION, permission)
+    return Depends(check)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The check of one route's permission, run for each request."""
+
+    permission: Permission
+    enrolment: bool
+
+    def admit(
+        self, request: Request, identity: Identity, checks: AccessCheckLog, body: bytes | None
+    ) -> Principal:
+        """The caller, authenticated and holding the permission; refused (and audited) if not."""
+        principal = _caller(request, identity, body)
+        if principal.enrollment_only and not self.enrolment:
             raise forbidden(
                 AuthReason.MFA_ENROLLMENT_REQUIRED,
                 "enrol a second factor before using the rest of the service",
             )
         now = checks.clock.now_ns()
-        allowed = holds(principal, permission, now, enrolment=enrolment)
-        checks.append(_check(request, principal, permission, allowed=allowed, at_ns=now))
+        in_scope = _in_key_scope(principal, self.permission)
+        allowed = in_scope and holds(principal, self.permission, now, enrolment=self.enrolment)
+        checks.append(_check(request, principal, self.permission, allowed=allowed, at_ns=now))
+        if not in_scope:
+            raise not_allowed(
+                ApiKeyReason.SCOPE,
+                f"a {principal.api_key_scope} key cannot be used for {self.permission.value}",
+                permission=self.permission.value,
+            )
         if not allowed:
             raise ProblemError(
                 ACCESS_DENIED,
                 DENIED_REASON,
-                f"this needs the {permission.value} permission",
-                {"permission": permission.value},
+                f"this needs the {self.permission.value} permission",
+                {"permission": self.permission.value},
             )
         return principal
 
-    setattr(check, REQUIRED_PERMISSION, permission)
-    return Depends(check)
+
+def _caller(request: Request, identity: Identity, body: bytes | None) -> Principal:
+    """The request's principal: from its API-key signature when signed, else its token."""
+    if body is None or getattr(request.state, "principal", None) is not None:
+        return authenticate(identity, request)
+    principal = verifier_of(request).verify(SignedRequest.of(request, body))
+    request.state.principal = principal
+    return principal
+
+
+def _in_key_scope(principal: Principal, permission: Permission) -> bool:
+    if principal.api_key_scope is None:
+        return True
+    return scope_allows(Scope(principal.api_key_scope), permission)
 
 
 def holds(principal: Principal, permission: Permission, now_ns: int, *, enrolment: bool) -> bool:
@@ -82,7 +131,8 @@ def holds(principal: Principal, permission: Permission, now_ns: int, *, enrolmen
         return enrolment and permission is Permission.PROFILE_MANAGE
     if permission.value in principal.permissions:
         return True
-    return principal.state.grant_active(permission.value, now_ns)
+    state = principal.state
+    return state is not None and state.grant_active(permission.value, now_ns)
 
 
 def declared_permission(call: Callable[..., Any]) -> Permission | None:

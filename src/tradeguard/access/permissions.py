@@ -24,6 +24,7 @@ class Permission(StrEnum):
     KYC_REVIEW = "kyc:review"
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
+    APIKEY_REVOKE = "apikey:revoke"
 
 
 class Role(StrEnum):
@@ -65,6 +66,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ADMIN_GRANTS,
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
+            Permission.APIKEY_REVOKE,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.KYC_REVIEW,
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
+            Permission.APIKEY_REVOKE,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -99,6 +102,7 @@ OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.KYC_REVIEW,
     Permission.INCIDENT_MANAGE,
     Permission.TRADING_HALT,
+    Permission.APIKEY_REVOKE,
 }
 ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
 LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {

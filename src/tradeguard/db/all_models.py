@@ -1,9 +1,17 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
 from tradeguard.access import models as access_models
+from tradeguard.apikeys import models as apikey_models
 from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 
-__all__ = ["access_models", "audit_models", "crypto_models", "identity_models", "installation"]
+__all__ = [
+    "access_models",
+    "apikey_models",
+    "audit_models",
+    "crypto_models",
+    "identity_models",
+    "installation",
+]

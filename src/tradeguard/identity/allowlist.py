@@ -6,22 +6,22 @@ import json
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from tradeguard.identity.problems import AuthReason, invalid
+from tradeguard.identity.problems import unprocessable
 
 MAX_NETWORKS = 32
 Network = IPv4Network | IPv6Network
 
 
 def normalize_allowlist(cidrs: Sequence[str]) -> list[str]:
-    """Validated, de-duplicated CIDR strings; AUTH_... 400 on a malformed entry."""
+    """Validated, de-duplicated CIDR strings; 422 VALIDATION_FAILED on a malformed entry."""
     if len(cidrs) > MAX_NETWORKS:
-        raise invalid(AuthReason.IP_NOT_ALLOWED, f"at most {MAX_NETWORKS} networks")
+        raise unprocessable(f"at most {MAX_NETWORKS} networks")
     networks: list[str] = []
     for cidr in cidrs:
         try:
             network = str(ip_network(cidr.strip(), strict=False))
         except ValueError:
-            raise invalid(AuthReason.IP_NOT_ALLOWED, f"not a network: {cidr[:64]!r}") from None
+            raise unprocessable(f"not a network: {cidr[:64]!r}") from None
         if network not in networks:
             networks.append(network)
     return networks

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from tradeguard.apikeys.signing import HEADER_KEY
 from tradeguard.core.errors import ProblemError
 from tradeguard.identity.allowlist import allowed
 from tradeguard.identity.kit import Identity
@@ -40,7 +41,11 @@ class Principal:
     permissions: frozenset[str]
     amr: tuple[str, ...]
     enrollment_only: bool
-    state: SessionState
+    state: SessionState | None
+    """The session's state; ``None`` for a request signed with an API key."""
+    api_key_id: str | None = None
+    """The public id of the API key that signed the request, if one did."""
+    api_key_scope: str | None = None
 
 
 def get_identity(request: Request) -> Identity:
@@ -138,7 +143,8 @@ SteppedUp = Annotated[Principal, Depends(stepped_up)]
 
 def _require_step_up(identity: Identity, principal: Principal) -> None:
     now = identity.clock.now_ns()
-    if not principal.state.stepped_up_within(now, identity.settings.step_up_seconds):
+    state = principal.state
+    if state is None or not state.stepped_up_within(now, identity.settings.step_up_seconds):
         raise _step_up_required(identity)
 
 
@@ -152,6 +158,8 @@ def _step_up_required(identity: Identity) -> Exception:
 
 
 def _bearer(request: Request) -> str:
+    if HEADER_KEY in request.headers:
+        raise unauthenticated(AuthReason.REQUIRED, "API keys are not accepted here; sign in")
     header = request.headers.get("authorization", "")
     if not header[: len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
         raise unauthenticated(AuthReason.REQUIRED, "a bearer access token is required")

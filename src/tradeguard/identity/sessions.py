@@ -9,8 +9,6 @@ made on any node takes effect everywhere within a second.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
@@ -24,6 +22,7 @@ from tradeguard.access.permissions import permissions_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.core.ids import new_id
+from tradeguard.core.short_lived_cache import ShortLivedCache
 from tradeguard.identity.allowlist import allowed, parse_allowlist
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.models import AuthSession, RefreshToken, User
@@ -32,7 +31,6 @@ from tradeguard.identity.problems import AuthReason, forbidden, not_found, unaut
 from tradeguard.identity.secrets import random_token, token_digest
 from tradeguard.identity.tokens import TokenIssuer
 
-STATE_TTL_SECONDS = 1.0
 TOUCH_INTERVAL_NS = 30 * NS_PER_SECOND
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -96,41 +94,8 @@ class SessionState:
         return now_ns - self.step_up_at_ns <= seconds * NS_PER_SECOND
 
 
-class SessionStateCache:
+class SessionStateCache(ShortLivedCache["SessionState | None"]):
     """Session states per process for at most a second; local changes drop them at once."""
-
-    def __init__(
-        self,
-        ttl_seconds: float = STATE_TTL_SECONDS,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._ttl = ttl_seconds
-        self._monotonic = monotonic
-        self._entries: dict[str, tuple[float, SessionState | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session_id: str, load: Callable[[], SessionState | None]) -> SessionState | None:
-        """The cached state of ``session_id``, loaded when absent or older than the TTL."""
-        now = self._monotonic()
-        entry = self._entries.get(session_id)
-        if entry is not None and now - entry[0] < self._ttl:
-            return entry[1]
-        state = load()
-        with self._lock:
-            self._entries[session_id] = (now, state)
-            if len(self._entries) > 100_000:  # noqa: PLR2004 - bound memory under token spraying
-                self._entries.clear()
-        return state
-
-    def drop(self, session_id: str) -> None:
-        """Forget one session's state (after a change made here)."""
-        with self._lock:
-            self._entries.pop(session_id, None)
-
-    def clear(self) -> None:
-        """Forget every state (after a change to a user, which touches all their sessions)."""
-        with self._lock:
-            self._entries.clear()
 
 
 class SessionManager:
