@@ -12,22 +12,15 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
-from tradeguard.access import admin_api, grants_api, staff_api
 from tradeguard.access.alerts import monitored_check_log
-from tradeguard.apikeys import api as apikeys_api
 from tradeguard.apikeys.wiring import ApiKeys, build_api_keys
-from tradeguard.audit import api as audit_api
 from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.crypto import api as crypto_api
 from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
-from tradeguard.identity import account_api
-from tradeguard.identity import api as identity_api
-from tradeguard.identity import pages as identity_pages
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity
 from tradeguard.identity.notices import Outgoing, deliver_inline
@@ -36,9 +29,10 @@ from tradeguard.identity.timing import EqualTimingMiddleware
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
+from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
-from tradeguard.web import docs, health
+from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.web.problems import install_problem_handlers
@@ -106,20 +100,8 @@ def create_app(
     app.state.api_keys = api_keys.service
     app.state.api_key_verifier = api_keys.verifier
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(identity_api.router)
-    app.include_router(identity_api.session_router)
-    app.include_router(account_api.router)
-    app.include_router(account_api.links_router)
-    app.include_router(identity_pages.router)
-    app.include_router(grants_api.router)
-    app.include_router(staff_api.router)
-    app.include_router(admin_api.router)
-    app.include_router(apikeys_api.router)
-    app.include_router(apikeys_api.staff_router)
-    app.include_router(crypto_api.router)
-    app.include_router(audit_api.router)
-    app.include_router(docs.router)
+    for router in ROUTERS:
+        app.include_router(router)
     docs.mount_static(app)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)

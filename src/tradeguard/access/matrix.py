@@ -19,7 +19,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from tradeguard.access import admin_api, grants_api, staff_api
 from tradeguard.access.guard import declared_permission, is_public_marker, public
 from tradeguard.access.permissions import (
     LEVEL_PERMISSIONS,
@@ -30,32 +29,12 @@ from tradeguard.access.permissions import (
     Role,
     permissions_of,
 )
-from tradeguard.audit import api as audit_api
-from tradeguard.crypto import api as crypto_api
-from tradeguard.identity import account_api
-from tradeguard.identity import api as identity_api
-from tradeguard.identity import pages as identity_pages
-from tradeguard.web import docs, health
+from tradeguard.routes import ROUTERS
 
 REGENERATE = "python -m tradeguard.access.matrix > docs/permissions.md"
 PUBLIC_ROUTE = "public"
 UNDECLARED = "**undeclared**"
 GRANTED = "✓"
-ROUTERS: tuple[APIRouter, ...] = (
-    health.router,
-    identity_api.router,
-    identity_api.session_router,
-    account_api.router,
-    account_api.links_router,
-    identity_pages.router,
-    grants_api.router,
-    staff_api.router,
-    admin_api.router,
-    crypto_api.router,
-    audit_api.router,
-    docs.router,
-)
-"""The routers ``create_app`` includes (a test compares the routes with the real app's)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

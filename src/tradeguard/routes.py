@@ -1,0 +1,35 @@
+"""Every router of the application, in the order ``create_app`` includes them.
+
+The permission matrix mounts the same list on a bare application, so the two can never
+list different routes.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tradeguard.access import admin_api, grants_api, staff_api
+from tradeguard.apikeys import api as apikeys_api
+from tradeguard.audit import api as audit_api
+from tradeguard.crypto import api as crypto_api
+from tradeguard.identity import account_api
+from tradeguard.identity import api as identity_api
+from tradeguard.identity import pages as identity_pages
+from tradeguard.web import docs, health
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    identity_api.router,
+    identity_api.session_router,
+    account_api.router,
+    account_api.links_router,
+    identity_pages.router,
+    grants_api.router,
+    staff_api.router,
+    admin_api.router,
+    apikeys_api.router,
+    apikeys_api.staff_router,
+    crypto_api.router,
+    audit_api.router,
+    docs.router,
+)
