@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from conftest import TestDatabase
-from functional.api_key_flows import create_key, keyed_trader, signed_call, with_probes
+from functional.api_key_flows import keyed_trader, signed_call, with_probes
 from functional.identity_flows import (
     Person,
     audit_event_types,
@@ -119,7 +119,7 @@ def test_scope_when_data_key_places_an_order_then_refused_but_it_reads(
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "payload"),
+    "call",
     [
         ("POST", "/v1/probe/withdrawals", None),
         ("GET", "/v1/api-keys", None),
@@ -129,14 +129,10 @@ def test_scope_when_data_key_places_an_order_then_refused_but_it_reads(
     ],
 )
 def test_scope_when_trading_key_reaches_money_or_account_routes_then_refused(
-    client: TestClient,
-    mailbox: MemorySender,
-    clock: FixedClock,
-    method: str,
-    path: str,
-    payload: Any,
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, call: tuple[str, str, Any]
 ) -> None:
     _, key = keyed_trader(client, mailbox, clock)
+    method, path, payload = call
     refused = signed_call(client, key, clock, method, path, payload=payload)
     assert reason_of(refused) == (403, "APIKEY_SCOPE")
 
