@@ -1,6 +1,6 @@
 """The permission check with its audit event (issue: authorization).
 
-``require(...)``'s check on a request whose principal is already known (the token
+``require(...)``'s check (its ``Gate``) on a request whose principal is already known (the token
 check is measured in bench_identity): the permission test, the check record and its
 buffering. Writing the buffered checks as audit events happens off the request path;
 its throughput is measured too.
@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from apps import add_user, new_sessions, request_with, scratch_app
 from measure import Measurement, microseconds_per_call
-from tradeguard.access.guard import require
+from tradeguard.access.guard import Gate
 from tradeguard.access.permissions import Permission
 from tradeguard.identity.principal import authenticate
 
@@ -25,8 +25,8 @@ def _check_us(app: FastAPI, token: str) -> float:
     identity, checks = app.state.identity, app.state.access_checks
     request = request_with(token, "/v1/sessions")
     authenticate(identity, request)  # the principal is known: only the check is timed
-    check = require(Permission.PROFILE_MANAGE).dependency
-    return microseconds_per_call(lambda: check(request, identity, checks), calls=20_000)
+    gate = Gate(Permission.PROFILE_MANAGE, enrolment=False)
+    return microseconds_per_call(lambda: gate.admit(request, identity, checks, None), calls=20_000)
 
 
 def _flush_rate(app: FastAPI, token: str) -> float:
@@ -34,9 +34,9 @@ def _flush_rate(app: FastAPI, token: str) -> float:
     checks.flush()
     request = request_with(token, "/v1/sessions")
     authenticate(identity, request)
-    check = require(Permission.PROFILE_MANAGE).dependency
+    gate = Gate(Permission.PROFILE_MANAGE, enrolment=False)
     for _ in range(FLUSHED_CHECKS):
-        check(request, identity, checks)
+        gate.admit(request, identity, checks, None)
     started = time.perf_counter()
     written = checks.flush()
     return written / (time.perf_counter() - started)
