@@ -12,25 +12,19 @@ import pyotp
 import pytest
 from browser_kit import (
     ATTACKER_IP,
-    Api,
-    Person,
     Tab,
     add_authenticator,
     answer_once_as_expired,
     chromium,
-    code_in,
-    count_messages,
-    eventually,
-    link_in,
     new_tab,
     sign_in_with_password,
     sign_in_with_totp,
     sign_out,
     stored_tokens,
-    wait_for_message,
 )
 from playwright.sync_api import Browser, expect
 
+from live_api import Api, Person, code_in, count_messages, eventually, link_in, wait_for_message
 from support import LiveServer
 
 pytestmark = pytest.mark.live_server
