@@ -6,7 +6,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,8 @@ from support import (
     POSTGRES_ADMIN_URL,
     REDIS_URL,
     LiveServer,
+    SharedRedis,
+    TestDatabase,
     provision_keysets,
     require_service,
     running_server,
@@ -44,6 +45,12 @@ from tradeguard.db.engine import build_engine
 from tradeguard.notify.notifier import MemorySender, Notifier
 
 SQLITE_TEMPLATE = "template.db"
+RELAXED_RATE_LIMITS = {
+    "rate_limit_ip_auth": "10000/minute",
+    "rate_limit_user_auth": "10000/minute",
+    "rate_limit_adaptive_enabled": False,
+    "load_shed_enabled": False,
+}
 FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 
@@ -86,16 +93,6 @@ def foreign_certificate(tmp_path: Path, clock: FixedClock) -> tuple[Path, Path]:
         )
     )
     return cert_file, key_file
-
-
-@dataclass(frozen=True)
-class TestDatabase:
-    """A migrated database on one backend, shared by the tests of a session."""
-
-    __test__ = False
-    backend: str
-    url: str
-    engine: Engine
 
 
 def _postgres_database() -> Iterator[TestDatabase]:
@@ -179,14 +176,6 @@ def clean_database(database: TestDatabase) -> Iterator[TestDatabase]:
         _reset_postgres(database)
 
 
-@dataclass(frozen=True)
-class SharedRedis:
-    """The test Redis with a key prefix of this test's own (its keys are deleted after)."""
-
-    url: str
-    prefix: str
-
-
 @pytest.fixture
 def shared_redis() -> Iterator[SharedRedis]:
     """Redis for state shared by app instances: required in CI, skipped elsewhere if absent."""
@@ -219,6 +208,10 @@ def settings_for(
         # The equal-time floor of sign-up and reset only slows tests down; the tests of
         # enumeration by timing turn it back on.
         values: dict[str, object] = {"database_url": clean_database.url, "equal_time_floor_ms": 0}
+        # Identity tests sign in, and fail to, dozens of times a minute from one address;
+        # the rate-limit tests set their own limits and turn adaptive throttling and
+        # shedding back on.
+        values |= RELAXED_RATE_LIMITS
         values.update(overrides)
         built = make_settings(tmp_path / "var", **values)
         ensure_master_key(built.effective_master_key_file, clock, built.env)

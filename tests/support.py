@@ -112,3 +112,21 @@ def running_server(workdir: Path) -> Iterator[LiveServer]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """A migrated database on one backend, shared by the tests of a session."""
+
+    __test__ = False
+    backend: str
+    url: str
+    engine: Engine
+
+
+@dataclass(frozen=True)
+class SharedRedis:
+    """The test Redis with a key prefix of this test's own (its keys are deleted after)."""
+
+    url: str
+    prefix: str

@@ -29,6 +29,8 @@ from tradeguard.identity.timing import EqualTimingMiddleware
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
+from tradeguard.ratelimit.middleware import RateLimitMiddleware
+from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
@@ -36,6 +38,7 @@ from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.web.problems import install_problem_handlers
+from tradeguard.web.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.wiring import Core, build_core
 
 MAX_CHECKPOINT_POLL_SECONDS = 10
@@ -97,6 +100,7 @@ def create_app(
     app.state.identity_service = IdentityService.over(identity)
     app.state.access_checks = checks
     app.state.access_alerts = checks.monitor.alerts
+    app.state.rate_limits = build_rate_limits(settings, shared, checks.append_event, services.clock)
     app.state.api_keys = api_keys.service
     app.state.api_key_verifier = api_keys.verifier
     install_problem_handlers(app)
@@ -104,6 +108,8 @@ def create_app(
         app.include_router(router)
     docs.mount_static(app)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
+    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
+    app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
     return app

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.errors import ConfigurationError
+from tradeguard.ratelimit.notation import RateLimitText
 
 ENV_PREFIX = "TRADEGUARD_"
 MASK = "**********"
@@ -222,7 +223,97 @@ class Settings(BaseSettings):
         default=5, ge=1, le=60, description="Allowed clock skew of TG-TIMESTAMP (seconds)"
     )
     # -- rate limiting (tradeguard.ratelimit) --
+    rate_limit_enabled: bool = Field(
+        default=True, description="Request limits per IP, user and API key, adaptive throttling"
+    )
+    rate_limit_ip_auth: RateLimitText = Field(
+        default="30/minute", description="Per IP: sign-in, sign-up, codes and resets"
+    )
+    rate_limit_ip_order_entry: RateLimitText = Field(
+        default="600/minute", description="Per IP: placing and changing orders"
+    )
+    rate_limit_ip_read: RateLimitText = Field(default="1200/minute", description="Per IP: reads")
+    rate_limit_ip_default: RateLimitText = Field(
+        default="300/minute", description="Per IP: other writes"
+    )
+    rate_limit_user_auth: RateLimitText = Field(
+        default="10/minute", description="Per user: step-up answers, code sends, confirmations"
+    )
+    rate_limit_user_order_entry: RateLimitText = Field(
+        default="300/minute", description="Per user: placing and changing orders"
+    )
+    rate_limit_user_read: RateLimitText = Field(default="600/minute", description="Per user: reads")
+    rate_limit_user_default: RateLimitText = Field(
+        default="120/minute", description="Per user: other writes"
+    )
+    rate_limit_api_key_order_entry: RateLimitText = Field(
+        default="300/minute", description="Per API key: placing and changing orders"
+    )
+    rate_limit_api_key_read: RateLimitText = Field(
+        default="600/minute", description="Per API key: reads"
+    )
+    rate_limit_api_key_default: RateLimitText = Field(
+        default="120/minute", description="Per API key: other writes"
+    )
+    rate_limit_adaptive_enabled: bool = Field(
+        default=True, description="Tighten the limits of clients whose requests are refused"
+    )
+    rate_limit_adaptive_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_adaptive_min_rejections: int = Field(
+        default=10, ge=1, le=100_000, description="Judge a client at every this many rejections"
+    )
+    rate_limit_adaptive_rejected_percent: int = Field(
+        default=50, ge=1, le=100, description="Share of rejected requests that tightens"
+    )
+    rate_limit_adaptive_calm_requests: int = Field(
+        default=20, ge=1, le=100_000, description="Judge a tightened client's recovery this often"
+    )
+    rate_limit_adaptive_max_level: int = Field(
+        default=4, ge=1, le=16, description="Most halvings of a client's limits"
+    )
+    rate_limit_adaptive_hold_seconds: int = Field(
+        default=900, ge=1, le=86_400, description="A tightening lapses this long after it is set"
+    )
+    load_shed_enabled: bool = Field(
+        default=True, description="Refuse low-priority requests (503) when overloaded"
+    )
+    load_shed_in_flight: int = Field(
+        default=256, ge=1, le=1_000_000, description="Requests in progress that mean overload"
+    )
+    load_shed_latency_ms: int = Field(
+        default=2000, ge=1, le=600_000, description="Recent mean latency that means overload"
+    )
     # -- request limits (tradeguard.web.request_limits) --
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, le=104_857_600, description="Largest request body (413)"
+    )
+    max_header_count: int = Field(
+        default=100, ge=10, le=1000, description="Most header fields in a request (431)"
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, le=262_144, description="Largest header block in bytes (431)"
+    )
+    header_timeout_seconds: int = Field(
+        default=10, ge=1, le=300, description="Time for a request line and headers to arrive"
+    )
+    client_body_timeout_seconds: int = Field(
+        default=10, ge=1, le=300, description="Longest pause while a request body arrives (408)"
+    )
+    client_body_deadline_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Time for a whole request body to arrive (408)"
+    )
+    request_timeout_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Time for a complete response (504 after it)"
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, le=300, description="Idle time before a kept-alive connection closes"
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, le=100_000, description="Open connections before requests get 503"
+    )
+    listen_backlog: int = Field(
+        default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
+    )
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
 

@@ -1,4 +1,10 @@
-"""The HTTPS server: uvicorn with TradeGuard's TLS context and connection limits."""
+"""The HTTPS server: uvicorn with TradeGuard's TLS context and connection limits.
+
+The limits of a request once it is in (body size, header count, slow bodies, the response
+deadline) are the application's (``tradeguard.web.request_limits``); those of the
+connection (how long and how large a request head may be, how many connections) are the
+protocol's (``tradeguard.web.http_protocol``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,7 @@ from fastapi import FastAPI
 from tradeguard.config import Settings
 from tradeguard.core.errors import StartupError
 from tradeguard.tls import DevCertificatePaths, server_ssl_context
-
-MAX_HEADER_BYTES = 16 * 1024
+from tradeguard.web.http_protocol import ConnectionLimits, protocol_with_limits
 
 
 def certificate_files(settings: Settings) -> tuple[Path, Path]:
@@ -45,13 +50,15 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         ssl_certfile=cert,
         ssl_keyfile=key,
         ssl_context_factory=tls_context,
+        http=protocol_with_limits(ConnectionLimits.from_settings(settings)),
+        ws="none",
         log_config=None,
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        timeout_keep_alive=5,
+        timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        backlog=settings.listen_backlog,
     )
 
 

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from conftest import TestDatabase
 from functional.api_key_flows import keyed_trader, signed_call, with_probes
 from functional.identity_flows import (
     Person,
@@ -23,6 +22,7 @@ from functional.identity_flows import (
     staff_signed_in,
     step_up_with_totp,
 )
+from support import TestDatabase
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender

@@ -10,9 +10,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from conftest import SharedRedis, TestDatabase
 from functional.api_key_flows import keyed_trader, signature_headers, signed_call, with_probes
 from functional.identity_flows import build_app, reason_of
+from support import SharedRedis, TestDatabase
 from tradeguard.apikeys.problems import ApiKeyReason
 from tradeguard.apikeys.replay import RedisKeyState
 from tradeguard.config import Settings

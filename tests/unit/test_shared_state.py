@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import SharedRedis
+from support import SharedRedis
 from tradeguard.config import Settings
 from tradeguard.core.errors import StartupError
 from tradeguard.shared_state import connect_redis, shared_key

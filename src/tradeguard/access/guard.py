@@ -30,6 +30,7 @@ from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.principal import IdentityDep, Principal, authenticate
 from tradeguard.identity.problems import AuthReason, forbidden
+from tradeguard.ratelimit.limiter import RateLimits
 
 ACCESS_DENIED = ProblemType("access-denied", "Access denied", 403)
 DENIED_REASON = "ACCESS_DENIED"
@@ -85,6 +86,10 @@ class Gate:
     ) -> Principal:
         """The caller, authenticated and holding the permission; refused (and audited) if not."""
         principal = _caller(request, identity, body)
+        rate_limits: RateLimits = request.app.state.rate_limits
+        rate_limits.admit_caller(
+            request, user_id=principal.user_id, api_key_id=principal.api_key_id
+        )
         if principal.enrollment_only and not self.enrolment:
             raise forbidden(
                 AuthReason.MFA_ENROLLMENT_REQUIRED,

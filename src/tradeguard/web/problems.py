@@ -30,7 +30,11 @@ GENERIC_DETAIL = {
 
 
 def problem_response(scope: Scope, error: ProblemError) -> Response:
-    """An ``application/problem+json`` response for the request in ``scope``."""
+    """An ``application/problem+json`` response for the request in ``scope``.
+
+    The reason code is left on the request state, where the rate limits judge the answer.
+    """
+    scope.setdefault("state", {})["reason_code"] = error.reason_code
     body = error.document(
         request_id=scope.get("state", {}).get("request_id", ""),
         instance=scope.get("path", ""),

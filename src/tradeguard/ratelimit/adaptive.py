@@ -1,0 +1,135 @@
+"""Adaptive throttling: a client whose requests are mostly refused gets tighter limits.
+
+For each client (an IP address, and the user once known) two counters run over windows
+of ``window_seconds`` aligned to the clock: requests the service answered, and those it
+refused as an attack would be refused (``is_rejection``). At every ``min_rejections``-th
+rejection in a window, if at least ``rejected_percent`` of the window's answered
+requests were rejections, the client's level rises by one (its limits halve), up to
+``max_level``. At every ``calm_requests``-th answered request, if the share is below
+that, the level falls by one. A level lapses ``hold_seconds`` after it was last set. The
+counters and levels live in the rate-limit store, so every node sees the same level.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tradeguard.config import Settings
+from tradeguard.ratelimit.counters import Counters
+from tradeguard.ratelimit.verdicts import OWN_REASONS
+
+LEVEL_PREFIX = "ad/level/"
+REJECTION_PREFIXES = ("AUTH_", "APIKEY_", "RISK_")
+REJECTION_CODES = frozenset({"ACCESS_DENIED"})
+ROUTINE_CODES = frozenset(
+    {"AUTH_TOKEN_EXPIRED", "AUTH_STEP_UP_REQUIRED", "AUTH_MFA_ENROLLMENT_REQUIRED"}
+)
+"""Refusals that ask a well-behaved client for its next step; they are not held against it."""
+
+
+def is_rejection(reason_code: str | None) -> bool:
+    """Whether ``reason_code`` refused the caller: credentials, signature, permission, risk."""
+    if reason_code is None or reason_code in ROUTINE_CODES:
+        return False
+    return reason_code in REJECTION_CODES or reason_code.startswith(REJECTION_PREFIXES)
+
+
+def is_judged(reason_code: str | None) -> bool:
+    """Whether a response counts at all: this package's own refusals do not."""
+    return reason_code not in OWN_REASONS
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveRules:
+    """When a client's level rises and falls."""
+
+    window_seconds: int
+    min_rejections: int
+    rejected_percent: int
+    calm_requests: int
+    max_level: int
+    hold_seconds: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AdaptiveRules:
+        """The rules the settings configure."""
+        return cls(
+            window_seconds=settings.rate_limit_adaptive_window_seconds,
+            min_rejections=settings.rate_limit_adaptive_min_rejections,
+            rejected_percent=settings.rate_limit_adaptive_rejected_percent,
+            calm_requests=settings.rate_limit_adaptive_calm_requests,
+            max_level=settings.rate_limit_adaptive_max_level,
+            hold_seconds=settings.rate_limit_adaptive_hold_seconds,
+        )
+
+    def mostly_rejected(self, rejected: int, answered: int) -> bool:
+        """Whether ``rejected`` of ``answered`` reaches the configured share."""
+        return rejected * 100 >= self.rejected_percent * answered
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChange:
+    """A client's level moved, after ``answered`` requests of which ``rejected`` in a window."""
+
+    client: str
+    before: int
+    after: int
+    answered: int
+    rejected: int
+    window_seconds: int
+
+    @property
+    def tightened(self) -> bool:
+        """Whether the limits became tighter."""
+        return self.after > self.before
+
+
+class AdaptiveThrottle:
+    """Levels of clients, read before each request and judged after each answer."""
+
+    def __init__(
+        self, counters: Counters, rules: AdaptiveRules, wall: Callable[[], float] = time.time
+    ) -> None:
+        self._counters = counters
+        self.rules = rules
+        self._wall = wall
+
+    def level(self, client: str) -> int:
+        """The client's level: 0 untouched, each level halves its limits."""
+        level = self._counters.get(LEVEL_PREFIX + client)
+        return min(level, self.rules.max_level)
+
+    def observe(self, client: str, *, rejected: bool) -> LevelChange | None:
+        """Count one answered request of ``client``; the level change it caused, if any."""
+        window = self.rules.window_seconds
+        suffix = f"{client}/{int(self._wall()) // window}"
+        answered = self._counters.incr("ad/seen/" + suffix, window)
+        if rejected:
+            rejections = self._counters.incr("ad/rej/" + suffix, window)
+            if rejections % self.rules.min_rejections == 0:
+                return self._judge(client, answered, rejections, step=1)
+        elif answered % self.rules.calm_requests == 0:
+            rejections = self._counters.get("ad/rej/" + suffix)
+            return self._judge(client, answered, rejections, step=-1)
+        return None
+
+    def _judge(
+        self, client: str, answered: int, rejections: int, *, step: int
+    ) -> LevelChange | None:
+        if self.rules.mostly_rejected(rejections, answered) != (step > 0):
+            return None
+        before = self.level(client)
+        after = min(max(before + step, 0), self.rules.max_level)
+        if after != before or step > 0:  # at the top level, a tightening renews the hold
+            self._set_level(client, after)
+        if after == before:
+            return None
+        return LevelChange(client, before, after, answered, rejections, self.rules.window_seconds)
+
+    def _set_level(self, client: str, level: int) -> None:
+        key = LEVEL_PREFIX + client
+        self._counters.clear(key)
+        if level > 0:
+            self._counters.incr(key, self.rules.hold_seconds, amount=level)

@@ -1,0 +1,198 @@
+"""The rate-limit decisions: per IP before authentication, per user and API key after it.
+
+``RateLimits`` is built once per application (``app.state.rate_limits``). The middleware
+calls ``admit_address`` for each request and ``observe`` after its answer; the gateway
+calls ``admit_caller`` once it knows who is calling. Verdicts of a request are kept on its
+scope state so that the answer carries the RateLimit headers of the tightest limit.
+Order cancels and health probes are never limited. A store that cannot be reached
+refuses the request (503 ``RATE_LIMIT_UNAVAILABLE``): limits fail closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from starlette.requests import Request
+
+from tradeguard.core.clock import Clock
+from tradeguard.core.errors import ProblemError
+from tradeguard.logs import get_logger
+from tradeguard.ratelimit.adaptive import AdaptiveThrottle, LevelChange
+from tradeguard.ratelimit.clients import Client, LimitScope, address_key
+from tradeguard.ratelimit.counters import STORAGE_ERRORS, Counters
+from tradeguard.ratelimit.episodes import ThrottleEpisodes
+from tradeguard.ratelimit.events import RELAXED, TIGHTENED, ClientEvent, EventSink
+from tradeguard.ratelimit.policy import Limit, LimitPolicy
+from tradeguard.ratelimit.route_classes import UNLIMITED, RouteClass, classify
+from tradeguard.ratelimit.shedding import LoadShedder
+from tradeguard.ratelimit.verdicts import (
+    Verdict,
+    limit_headers,
+    limits_unavailable,
+    rate_limited,
+    tightest,
+)
+
+ROUTE_CLASS = "rate_limit_class"
+VERDICTS = "rate_limit_verdicts"
+CALLER = "rate_limit_caller"
+ADDRESS = "rate_limit_address"
+
+log = get_logger("tradeguard.ratelimit")
+State = MutableMapping[str, Any]
+
+
+class RateLimits:
+    """Counts requests per address, user and API key against the configured limits."""
+
+    def __init__(  # noqa: PLR0913 - the collaborators of the decision, injected
+        self,
+        policy: LimitPolicy,
+        counters: Counters,
+        adaptive: AdaptiveThrottle | None,
+        episodes: ThrottleEpisodes,
+        *,
+        sink: EventSink,
+        clock: Clock,
+        enabled: bool = True,
+        remote: bool = False,
+        shedder: LoadShedder | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.enabled = enabled
+        self.remote = remote  # counters across the network: the middleware leaves the loop
+        self.shedder = shedder
+        self.policy = policy
+        self.counters = counters
+        self.adaptive = adaptive
+        self.episodes = episodes
+        self._sink = sink
+        self._clock = clock
+        self._wall = wall
+
+    def admit_address(self, state: State, ip: str | None, route_class: RouteClass) -> None:
+        """Count a request from ``ip`` against its class's per-address limit; 429 when over."""
+        if not self.enabled or route_class in UNLIMITED:
+            return
+        address = state[ADDRESS] = Client(LimitScope.IP, address_key(ip), ip)
+        self._guarded(state, [address], route_class)
+
+    def admit_caller(self, request: Request, *, user_id: str, api_key_id: str | None) -> None:
+        """Count an authenticated request against the user's (and API key's) limits.
+
+        Raises a ``ProblemError`` 429 ``RATE_LIMITED`` with ``Retry-After`` and RateLimit
+        headers when a limit is exceeded; order cancels are never refused. A second call
+        for the same request counts nothing.
+        """
+        scope = request.scope
+        state = scope.setdefault("state", {})
+        if CALLER in state:
+            return
+        route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
+        peer = scope.get("client")
+        ip = peer[0] if peer else None
+        user = state[CALLER] = Client(LimitScope.USER, user_id, ip)
+        if not self.enabled or route_class in UNLIMITED:
+            return
+        callers = [user]
+        if api_key_id is not None:
+            callers.append(Client(LimitScope.API_KEY, api_key_id, ip))
+        self._guarded(state, callers, route_class)
+
+    def observe(self, state: State, ip: str | None, *, rejected: bool) -> None:
+        """Judge one answered request of the address (and the user, if known)."""
+        if not self.enabled or self.adaptive is None:
+            return
+        clients = [state.get(ADDRESS) or Client(LimitScope.IP, address_key(ip), ip)]
+        caller: Client | None = state.get(CALLER)
+        if caller is not None:
+            clients.append(caller)
+        try:
+            for client in clients:
+                change = self.adaptive.observe(client.subject, rejected=rejected)
+                if change is not None:
+                    self._audit_change(change, client, state)
+        except STORAGE_ERRORS:
+            log.exception("ratelimit.observe_failed")
+
+    def headers(self, state: State) -> dict[str, str]:
+        """The RateLimit headers of the request's tightest limit (none when unlimited)."""
+        verdicts: list[Verdict] | None = state.get(VERDICTS)
+        if not verdicts:
+            return {}
+        verdict = tightest(verdicts)
+        try:
+            return limit_headers(verdict, self._reset_seconds(verdict))
+        except STORAGE_ERRORS:
+            log.exception("ratelimit.headers_failed")
+            return {}
+
+    def close_ended_episodes(self) -> None:
+        """Audit the release of clients whose throttled windows are over."""
+        self.episodes.close_ended()
+
+    def _guarded(self, state: State, clients: list[Client], route_class: RouteClass) -> None:
+        try:
+            refused = self._count_all(state, clients, route_class)
+        except STORAGE_ERRORS:
+            log.exception("ratelimit.store_failed")
+            raise limits_unavailable() from None
+        if refused:
+            raise self._refusal(state, refused)
+
+    def _count_all(
+        self, state: State, clients: list[Client], route_class: RouteClass
+    ) -> list[Verdict]:
+        """Count the request for each client; the verdicts that refuse it."""
+        verdicts: list[Verdict] = state.setdefault(VERDICTS, [])
+        refused = []
+        for client in clients:
+            limit = self.policy.limit(client.scope, route_class)
+            if limit is not None:
+                verdict = self._count(client, limit, route_class)
+                verdicts.append(verdict)
+                if verdict.count > verdict.limit:
+                    refused.append(verdict)
+        return refused
+
+    def _count(self, client: Client, limit: Limit, route_class: RouteClass) -> Verdict:
+        adaptive = self.adaptive
+        level = 0
+        if adaptive is not None and client.scope is not LimitScope.API_KEY:
+            level = adaptive.level(client.subject)
+        key = limit.prefix + client.id
+        count = self.counters.incr(key, limit.window_seconds)
+        amount = limit.adapted(level) if level else limit.amount
+        return Verdict(client, route_class, key, amount, limit.window_seconds, count, level)
+
+    def _refusal(self, state: State, refused: list[Verdict]) -> ProblemError:
+        """The 429 of the refusing limit that ends last; every refusal joins its episode."""
+        request_id = state.get("request_id")
+        try:
+            ends = [self.counters.get_expiry(verdict.key) for verdict in refused]
+        except STORAGE_ERRORS:
+            log.exception("ratelimit.store_failed")
+            ends = [self._wall() + verdict.window_seconds for verdict in refused]
+        for verdict, ends_at in zip(refused, ends, strict=True):
+            self.episodes.refused(verdict, ends_at, request_id)
+        last = max(range(len(ends)), key=ends.__getitem__)
+        return rate_limited(refused[last], ends[last] - self._wall())
+
+    def _reset_seconds(self, verdict: Verdict) -> float:
+        return self.counters.get_expiry(verdict.key) - self._wall()
+
+    def _audit_change(self, change: LevelChange, client: Client, state: State) -> None:
+        data = {
+            "limit_scope": client.scope.value,
+            "level_before": change.before,
+            "level_after": change.after,
+            "answered": change.answered,
+            "rejected": change.rejected,
+            "window_seconds": change.window_seconds,
+        }
+        event_type = TIGHTENED if change.tightened else RELAXED
+        self._sink(
+            ClientEvent(event_type, client, data, self._clock.now_ns(), state.get("request_id"))
+        )

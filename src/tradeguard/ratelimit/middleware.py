@@ -1,0 +1,114 @@
+"""The middleware every request passes: shed under overload, limit per address, then judge.
+
+Before the application: the route class is worked out from method and path, the request
+is shed (503) if the process is overloaded and the class is low enough, and it is
+counted against its address's limit (429). After the answer: the RateLimit headers of the
+tightest limit are added, and the answer is judged for adaptive throttling by the reason
+code the problem handlers left on the request state. With counters in Redis, the calls
+that reach them run on worker threads, so a slow round trip never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tradeguard.core.errors import ProblemError
+from tradeguard.ratelimit.adaptive import is_judged, is_rejection
+from tradeguard.ratelimit.limiter import ROUTE_CLASS, RateLimits, State
+from tradeguard.ratelimit.route_classes import RouteClass, classify
+from tradeguard.ratelimit.verdicts import overloaded
+from tradeguard.web.problems import problem_response
+
+REASON_CODE = "reason_code"
+LIMIT_HEADER = b"ratelimit-limit"
+STORE_THREADS = 16
+"""Worker threads for calls to a remote store (apart from the request handlers' pool)."""
+Result = TypeVar("Result")
+
+
+class RateLimitMiddleware:
+    """Shedding, per-address limits, RateLimit headers and adaptive judgement."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+        self._threads: CapacityLimiter | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route_class = classify(scope["method"], scope["path"])
+        state: State = scope.setdefault("state", {})
+        state[ROUTE_CLASS] = route_class
+        client = scope.get("client")
+        ip = client[0] if client else None
+        refusal = await self._refusal(state, ip, route_class)
+        if refusal is not None:
+            await problem_response(scope, refusal)(scope, receive, send)
+            return
+        await self._forward(scope, receive, send, state)
+        reason = state.get(REASON_CODE)
+        if is_judged(reason):
+            await self._store(
+                partial(self.limits.observe, rejected=is_rejection(reason)), state, ip
+            )
+
+    async def _refusal(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> ProblemError | None:
+        shedder = self.limits.shedder
+        if shedder is not None and shedder.sheds(route_class):
+            return overloaded(route_class)
+        return await self._store(self._admission, state, ip, route_class)
+
+    def _admission(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> ProblemError | None:
+        self.limits.close_ended_episodes()
+        try:
+            self.limits.admit_address(state, ip, route_class)
+        except ProblemError as refused:
+            return refused
+        return None
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, state: State) -> None:
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                added = await self._store(self.limits.headers, state)
+                message["headers"] = _with_limit_headers(message.get("headers", []), added)
+            await send(message)
+
+        shedder = self.limits.shedder
+        if shedder is None:
+            await self.app(scope, receive, send_with_limits)
+            return
+        started = shedder.started()
+        try:
+            await self.app(scope, receive, send_with_limits)
+        finally:
+            shedder.finished(started)
+
+    async def _store(self, call: Callable[..., Result], *args: object) -> Result:
+        """Run ``call``, on a worker thread when the counters are remote."""
+        if not self.limits.remote:
+            return call(*args)
+        if self._threads is None:  # made in the event loop, on first use
+            self._threads = CapacityLimiter(STORE_THREADS)
+        return await anyio.to_thread.run_sync(call, *args, limiter=self._threads)
+
+
+def _with_limit_headers(
+    headers: list[tuple[bytes, bytes]], added: dict[str, str]
+) -> list[tuple[bytes, bytes]]:
+    """The response headers plus the RateLimit ones, unless a refusal set its own."""
+    if not added or any(name.lower() == LIMIT_HEADER for name, _ in headers):
+        return headers
+    return [*headers, *((name.encode(), value.encode()) for name, value in added.items())]
