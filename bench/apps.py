@@ -31,11 +31,11 @@ USER_ID = "0190f3e2-7c1a-7000-8000-000000000001"
 
 
 @contextmanager
-def scratch_app() -> Iterator[FastAPI]:
+def scratch_app(**overrides: object) -> Iterator[FastAPI]:
     """The application on a fresh SQLite database with keys, its clock standing still."""
     clock = FixedClock(START)
     with TemporaryDirectory() as directory:
-        settings = Settings(_env_file=None, var_dir=Path(directory))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, var_dir=Path(directory), **overrides)  # type: ignore[call-arg]
         ensure_master_key(settings.effective_master_key_file, clock, settings.env)
         engine = build_engine(settings.effective_database_url)
         migrate.upgrade(engine)
@@ -47,9 +47,10 @@ def scratch_app() -> Iterator[FastAPI]:
         engine.dispose()
 
 
-def request_with(token: str, path: str = "/v1/me") -> Request:
-    """A request carrying ``token`` as its bearer credential."""
-    scope = {
+def request_with(token: str, path: str = "/v1/me", app: FastAPI | None = None) -> Request:
+    """A request carrying ``token`` as its bearer credential (to ``app``, when given)."""
+    scope: dict[str, object] = {
+        "app": app,
         "type": "http",
         "method": "GET",
         "path": path,
