@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from support import (
     POSTGRES_ADMIN_URL,
     REDIS_URL,
+    RELAXED_RATE_LIMITS,
     LiveServer,
     SharedRedis,
     TestDatabase,
@@ -45,12 +46,6 @@ from tradeguard.db.engine import build_engine
 from tradeguard.notify.notifier import MemorySender, Notifier
 
 SQLITE_TEMPLATE = "template.db"
-RELAXED_RATE_LIMITS = {
-    "rate_limit_ip_auth": "10000/minute",
-    "rate_limit_user_auth": "10000/minute",
-    "rate_limit_adaptive_enabled": False,
-    "load_shed_enabled": False,
-}
 FROZEN_START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 

@@ -29,6 +29,14 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RELAXED_RATE_LIMITS: dict[str, object] = {
+    "rate_limit_ip_auth": "10000/minute",
+    "rate_limit_user_auth": "10000/minute",
+    "rate_limit_adaptive_enabled": False,
+    "load_shed_enabled": False,
+}
+"""Settings for tests that sign in many times from one address within a minute (the
+rate-limit tests set their own limits and turn adaptive throttling and shedding on)."""
 
 
 def require_service(reason: str) -> None:
@@ -95,6 +103,9 @@ def running_server(workdir: Path) -> Iterator[LiveServer]:
     """``tradeguard init`` then ``tradeguard serve`` in ``workdir`` on a free loopback port."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGUARD_")}
     env.update(TRADEGUARD_VAR_DIR=str(workdir / "var"), TRADEGUARD_PORT=str(_free_port()))
+    env.update(
+        {f"TRADEGUARD_{name.upper()}": str(value) for name, value in RELAXED_RATE_LIMITS.items()}
+    )
     subprocess.run([TRADEGUARD, "init"], cwd=workdir, env=env, check=True, capture_output=True)
     server = LiveServer(
         "127.0.0.1",
