@@ -1,0 +1,1 @@
+"""Pre-trade risk: pure checks over an in-memory risk context, run by the risk engine."""

@@ -1,0 +1,126 @@
+"""A risk engine and context on a fixed clock, with builders for accounts, instruments, orders."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from tradeguard.core.clock import FixedClock
+from tradeguard.risk.account import AccountRisk
+from tradeguard.risk.context import RiskContext
+from tradeguard.risk.engine import RiskEngine
+from tradeguard.risk.model import (
+    AccountKind,
+    Denial,
+    Instrument,
+    OrderRequest,
+    OrderType,
+    RiskLimits,
+    Side,
+    TimeInForce,
+)
+
+MONDAY = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+REFERENCE = 1_000_000  # $100.0000
+ACCOUNT = "acct-1"
+SYMBOL = "ACME"
+_client_ids = itertools.count(1)
+
+
+@dataclass
+class Kit:
+    """An engine, its context and the clock they share."""
+
+    clock: FixedClock
+    engine: RiskEngine
+    ctx: RiskContext
+
+    @property
+    def account(self) -> AccountRisk:
+        return self.ctx.accounts[ACCOUNT]
+
+    def check(self, order: OrderRequest) -> Denial | None:
+        return self.engine.check(self.ctx, order)
+
+    def reason(self, order: OrderRequest) -> str | None:
+        denial = self.check(order)
+        return None if denial is None else denial.reason_code
+
+    def place(self, order: OrderRequest) -> str:
+        denial = self.check(order)
+        assert denial is None, denial
+        return self.ctx.accept(order)
+
+    def hold(self, symbol: str, quantity: int, price: int = REFERENCE) -> None:
+        """Give the account a position bought (or shorted) yesterday at ``price``."""
+        side = Side.BUY if quantity > 0 else Side.SELL_SHORT
+        account = self.account
+        account.settled_cash_cents += abs(quantity) * price // 100
+        account.equity_cents += abs(quantity) * price // 100
+        order_id = self.ctx.accept(order(symbol=symbol, side=side, quantity=abs(quantity)))
+        self.ctx.fill(order_id, abs(quantity), price)
+        account.opened_today.clear()
+        account.recent_order_ns.clear()
+        account.recent_symbol_ns.clear()
+        account.recent_fingerprints.clear()
+
+
+def kit(
+    *, limits: RiskLimits | None = None, start: datetime = MONDAY, **account_fields: Any
+) -> Kit:
+    clock = FixedClock(start)
+    engine = RiskEngine(limits or RiskLimits(), clock)
+    ctx = engine.new_context()
+    ctx.add_instrument(instrument(clock))
+    ctx.add_account(account(**account_fields))
+    return Kit(clock, engine, ctx)
+
+
+def instrument(clock: FixedClock, symbol: str = SYMBOL, **fields: Any) -> Instrument:
+    values: dict[str, Any] = {
+        "tier": 1,
+        "tick_size": 100,
+        "lot_size": 1,
+        "reference_price": REFERENCE,
+        "reference_at_ns": clock.now_ns(),
+    }
+    values.update(fields)
+    return Instrument(symbol=symbol, **values)
+
+
+def account(**fields: Any) -> AccountRisk:
+    values: dict[str, Any] = {
+        "kind": AccountKind.CASH,
+        "settled_cash_cents": 10_000_000,
+        "equity_cents": 10_000_000,
+    }
+    values.update(fields)
+    return AccountRisk(account_id=ACCOUNT, **values)
+
+
+def order(**fields: Any) -> OrderRequest:
+    values: dict[str, Any] = {
+        "account_id": ACCOUNT,
+        "symbol": SYMBOL,
+        "side": Side.BUY,
+        "type": OrderType.LIMIT,
+        "quantity": 10,
+        "limit_price": REFERENCE,
+        "tif": TimeInForce.DAY,
+        "client_order_id": f"c-{next(_client_ids)}",
+    }
+    values.update(fields)
+    if values["type"] is OrderType.MARKET and "limit_price" not in fields:
+        values["limit_price"] = None
+    return OrderRequest(**values)
+
+
+def market(**fields: Any) -> OrderRequest:
+    return order(type=OrderType.MARKET, **fields)
+
+
+def with_reference(kit_: Kit, **fields: Any) -> None:
+    """Replace the instrument's fields (reference price, flags)."""
+    kit_.ctx.add_instrument(replace(kit_.ctx.instruments[SYMBOL], **fields))
