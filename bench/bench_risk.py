@@ -3,10 +3,17 @@
 10,000 accounts and 5,000 instruments are loaded; every measured order is a different
 account, symbol, side, quantity or price, and every one passes all checks (the slowest
 path: no check stops early). p50 and p99 are per order.
+
+In the same run, NautilusTrader's RiskEngine (the optional ``bench`` extra) takes the same
+number of passing limit orders on its submit-order path with 5,000 equities and 10,000
+accounts loaded (see nautilus_risk.py for exactly what is timed). The ratio compares the
+p50 per order, ours over theirs; the target is ours at most half of theirs. Without the
+extra installed, the comparison is skipped with a line saying so.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import statistics
 import time
@@ -68,7 +75,7 @@ def _orders(rng: random.Random) -> list[OrderRequest]:
     return orders
 
 
-def run() -> list[Measurement]:
+def _our_nanoseconds() -> list[int]:
     clock = SystemClock()
     engine = RiskEngine(RiskLimits(), clock)
     ctx = _context(engine, clock)
@@ -80,10 +87,46 @@ def run() -> list[Measurement]:
         denial = check(ctx, order)  # type: ignore[arg-type]
         samples.append(time.perf_counter_ns() - started)
         assert denial is None, denial
-    samples.sort()
-    p50 = statistics.median(samples) / 1000
-    p99 = samples[int(len(samples) * 0.99)] / 1000
+    return samples
+
+
+def _p50_p99_mean(samples: list[int]) -> tuple[float, float, float]:
+    """Median, 99th percentile and mean of nanosecond samples, in microseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[int(len(ordered) * 0.99)]
+    return statistics.median(ordered) / 1000, p99 / 1000, statistics.fmean(ordered) / 1000
+
+
+def _nautilus_nanoseconds() -> list[int] | None:
+    if importlib.util.find_spec("nautilus_trader") is None:
+        return None
+    import nautilus_risk  # noqa: PLC0415 - needs the optional bench extra, checked just above
+
+    return nautilus_risk.submit_order_nanoseconds(
+        orders=ORDERS, instruments=INSTRUMENTS, accounts=ACCOUNTS, seed=8
+    )
+
+
+def _comparison(ours_p50: float, ours_mean: float) -> list[Measurement]:
+    samples = _nautilus_nanoseconds()
+    if samples is None:
+        print("risk: NautilusTrader not installed (pip install -e '.[bench]'): comparison skipped")
+        return []
+    p50, p99, mean = _p50_p99_mean(samples)
+    return [
+        Measurement("risk: NautilusTrader RiskEngine submit, p50 per order", p50, "µs"),
+        Measurement("risk: NautilusTrader RiskEngine submit, p99 per order", p99, "µs"),
+        Measurement("risk: NautilusTrader RiskEngine submit, mean per order", mean, "µs"),
+        Measurement("risk: ours / NautilusTrader, mean per order", ours_mean / mean, "x"),
+        Measurement("risk: ours / NautilusTrader, p50 per order", ours_p50 / p50, "x", 0.5),
+    ]
+
+
+def run() -> list[Measurement]:
+    p50, p99, mean = _p50_p99_mean(_our_nanoseconds())
     return [
         Measurement("risk: full pre-trade chain, p50 per order", p50, "µs"),
         Measurement("risk: full pre-trade chain, p99 per order", p99, "µs"),
+        Measurement("risk: full pre-trade chain, mean per order", mean, "µs"),
+        *_comparison(p50, mean),
     ]
