@@ -1,0 +1,1 @@
+"""Trading core: instruments, accounts, orders and the in-memory matching engine."""
