@@ -22,15 +22,8 @@ from measure import Measurement
 from tradeguard.core.clock import SystemClock
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import (
-    AccountKind,
-    Instrument,
-    OrderRequest,
-    OrderType,
-    RiskLimits,
-    Side,
-    TimeInForce,
-)
+from tradeguard.risk.model import AccountKind, Instrument, OrderRequest, RiskLimits
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 ACCOUNTS, INSTRUMENTS, ORDERS = 10_000, 5_000, 50_000
 REFERENCE = 500_000  # $50.0000

@@ -12,8 +12,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from tradeguard.core.money import Rounding, divide_rounded
-from tradeguard.risk.model import AccountKind, AccountStatus, Locate, Side
+from tradeguard.risk.model import AccountKind, AccountStatus, Locate
 from tradeguard.risk.pricing import cost_cents, proceeds_cents
+from tradeguard.trading.order_terms import Side
 
 Fingerprint = tuple[Side, str, int, int | None]
 

@@ -16,9 +16,7 @@ from tradeguard.risk.model import (
     AccountStatus,
     Denial,
     OrderRequest,
-    OrderType,
     RiskReason,
-    Side,
     TradingState,
 )
 from tradeguard.risk.pricing import cost_cents, requirement_cents, reservation_price
@@ -28,6 +26,7 @@ from tradeguard.risk.regulatory_checks import (
     check_reg_sho,
 )
 from tradeguard.risk.view import CheckContext, MissingRiskDataError, deny
+from tradeguard.trading.order_terms import OrderType, Side
 
 Check = Callable[[CheckContext, OrderRequest], Denial | None]
 _STATE_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}

@@ -18,10 +18,10 @@ from tradeguard.risk.model import (
     Locate,
     OrderRequest,
     RiskLimits,
-    Side,
     TradingState,
 )
 from tradeguard.risk.pricing import business_day, cost_cents, reservation_price
+from tradeguard.trading.order_terms import Side
 
 _FINGERPRINT_PRUNE_SIZE = 64
 

@@ -12,32 +12,10 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from tradeguard.core.clock import NS_PER_SECOND
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 DAY_NS = 86_400 * NS_PER_SECOND
 BASIS_POINTS = 10_000
-
-
-class Side(StrEnum):
-    """Which way an order trades; a short sale is marked as such (Reg SHO)."""
-
-    BUY = "buy"
-    SELL = "sell"
-    SELL_SHORT = "sell_short"
-
-
-class OrderType(StrEnum):
-    """Market orders take any price inside the collar; limit orders name their worst price."""
-
-    MARKET = "market"
-    LIMIT = "limit"
-
-
-class TimeInForce(StrEnum):
-    """How long an order stays open."""
-
-    DAY = "day"
-    GTC = "gtc"
-    IOC = "ioc"
 
 
 class TradingState(StrEnum):

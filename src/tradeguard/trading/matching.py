@@ -32,13 +32,11 @@ from tradeguard.trading.matching_model import (
     Order,
     OrderState,
     OrderStatus,
-    OrderType,
-    Side,
     SubmitResult,
-    TimeInForce,
     require_price,
     require_quantity,
 )
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,34 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tradeguard.core.money import Price
-
-
-class Side(StrEnum):
-    """The side of an order; a short sale matches as a sell."""
-
-    BUY = "buy"
-    SELL = "sell"
-    SELL_SHORT = "sell_short"
-
-    @property
-    def book_side(self) -> Side:
-        """The side of the book the order rests on: ``BUY`` or ``SELL``."""
-        return Side.BUY if self is Side.BUY else Side.SELL
-
-
-class OrderType(StrEnum):
-    """Market orders take what liquidity there is; limit orders cap the price."""
-
-    MARKET = "market"
-    LIMIT = "limit"
-
-
-class TimeInForce(StrEnum):
-    """How long an unfilled limit remainder stays in the book."""
-
-    DAY = "day"
-    GTC = "gtc"
-    IOC = "ioc"
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 
 class OrderStatus(StrEnum):

@@ -11,16 +11,8 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import (
-    AccountKind,
-    Denial,
-    Instrument,
-    OrderRequest,
-    OrderType,
-    RiskLimits,
-    Side,
-    TimeInForce,
-)
+from tradeguard.risk.model import AccountKind, Denial, Instrument, OrderRequest, RiskLimits
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 MONDAY = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
 REFERENCE = 1_000_000  # $100.0000

@@ -1,7 +1,8 @@
 import pytest
 from risk_kit import SYMBOL, kit, order
 
-from tradeguard.risk.model import AccountKind, AccountStatus, RiskReason, Side
+from tradeguard.risk.model import AccountKind, AccountStatus, RiskReason
+from tradeguard.trading.order_terms import Side
 
 
 @pytest.mark.parametrize(

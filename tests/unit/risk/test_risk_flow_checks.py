@@ -1,7 +1,8 @@
 from risk_kit import ACCOUNT, REFERENCE, SYMBOL, instrument, kit, order, with_reference
 
 from tradeguard.core.clock import NS_PER_SECOND
-from tradeguard.risk.model import AccountKind, Locate, RiskLimits, RiskReason, Side
+from tradeguard.risk.model import AccountKind, Locate, RiskLimits, RiskReason
+from tradeguard.trading.order_terms import Side
 
 MARGIN_UNDER_PDT = {"kind": AccountKind.MARGIN, "equity_cents": 2_000_000}
 

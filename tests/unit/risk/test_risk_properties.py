@@ -6,8 +6,9 @@ from risk_kit import REFERENCE, SYMBOL, Kit, kit, order
 
 from tradeguard.risk.account import OpenOrder
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import AccountKind, OrderType, Side, TradingState
+from tradeguard.risk.model import AccountKind, TradingState
 from tradeguard.risk.pricing import cost_cents, proceeds_cents, requirement_cents
+from tradeguard.trading.order_terms import OrderType, Side
 
 TICK = 100
 ORDERS = st.tuples(

@@ -2,7 +2,8 @@ import pytest
 from risk_kit import ACCOUNT, SYMBOL, kit, order
 
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import AccountKind, RiskReason, Side, TradingState
+from tradeguard.risk.model import AccountKind, RiskReason, TradingState
+from tradeguard.trading.order_terms import Side
 
 
 def _set(risk, level: str, state: TradingState) -> None:
