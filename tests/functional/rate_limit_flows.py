@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from functional.identity_flows import THROTTLE_DELAY_LIMIT_SECONDS
+from functional.identity_flows import THROTTLE_DELAY_LIMIT_SECONDS, client_at
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.core.clock import FixedClock
 from tradeguard.identity.principal import IdentityDep, authenticate
@@ -104,3 +104,18 @@ def limit_headers(response: Any) -> dict[str, str]:
         for name, value in response.headers.items()
         if name.lower().startswith("ratelimit-") or name.lower() == "retry-after"
     }
+
+
+@contextmanager
+def client_opener(default_ip: str) -> Iterator[Callable[..., TestClient]]:
+    """Opens clients of apps at an address (``default_ip`` unless given); closes them after."""
+    clients: list[TestClient] = []
+
+    def open_client(app: FastAPI, ip: str = default_ip) -> TestClient:
+        client = client_at(app, ip).__enter__()
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in reversed(clients):
+        client.__exit__(None, None, None)

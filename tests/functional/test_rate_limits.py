@@ -17,7 +17,6 @@ from functional.identity_flows import (
     Person,
     assert_refused,
     build_app,
-    client_at,
     signed_up_with_totp,
 )
 from functional.rate_limit_flows import (
@@ -25,6 +24,7 @@ from functional.rate_limit_flows import (
     Gate,
     add_test_routes,
     audit_events,
+    client_opener,
     failed_login,
     held_requests,
     limit_headers,
@@ -56,16 +56,8 @@ def limited_app(
 @pytest.fixture
 def opened() -> Iterator[Callable[[FastAPI], TestClient]]:
     """Clients at 203.0.113.7 whose app lifespans end with the test."""
-    clients: list[TestClient] = []
-
-    def open_client(app: FastAPI, ip: str = "203.0.113.7") -> TestClient:
-        client = client_at(app, ip).__enter__()
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    with client_opener("203.0.113.7") as open_client:
+        yield open_client
 
 
 def test_auth_route_when_address_over_its_limit_then_429_problem_with_headers(

@@ -15,13 +15,13 @@ from functional.identity_flows import (
     Person,
     assert_refused,
     build_app,
-    client_at,
     signed_up_with_totp,
 )
 from functional.rate_limit_flows import (
     CALLER_PATH,
     add_test_routes,
     audit_events,
+    client_opener,
     failed_login,
 )
 from tradeguard.config import Settings
@@ -48,16 +48,8 @@ def app_with(
 
 @pytest.fixture
 def client_of() -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def open_client(app: FastAPI, ip: str = ATTACKER) -> TestClient:
-        client = client_at(app, ip).__enter__()
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    with client_opener(ATTACKER) as open_client:
+        yield open_client
 
 
 def test_credential_stuffing_when_sign_ins_keep_failing_then_limit_tightens_below_configured(
