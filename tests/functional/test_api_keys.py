@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from functional.api_key_flows import keyed_trader, signed_call, with_probes
 from functional.identity_flows import (
@@ -303,8 +302,3 @@ def test_owner_when_suspended_then_their_keys_stop(
 
 def _rfc3339(clock: FixedClock, after: timedelta) -> str:
     return (clock.now() + after).strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
-
-
-def _engine(client: TestClient) -> Engine:
-    engine: Engine = client.app.state.services.engine
-    return engine
