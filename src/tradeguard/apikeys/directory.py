@@ -8,7 +8,7 @@ request through the shared state (``replay.KeyStateStore``) and drop the local e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -31,7 +31,7 @@ class KeyRecord:
     key_id: str
     user_id: str
     scope: Scope
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
     ip_allowlist: tuple[Network, ...]
     expires_at_ns: int
     revoked: bool
