@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from tradeguard.apikeys.models import is_key_id
 from tradeguard.apikeys.signed_request import SignedRequest
 from tradeguard.apikeys.signing import HEADER_KEY
 from tradeguard.audit.recorder import AuditTrail
@@ -13,8 +14,6 @@ from tradeguard.audit.records import Actor
 from tradeguard.core.clock import ns_to_rfc3339
 
 REFUSED = "apikey.request.refused"
-KEY_ID_SHAPE = frozenset("tgk_0123456789abcdef")
-MAX_KEY_ID = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +53,4 @@ class RefusedRequest:
 
 def _recordable_key_id(presented: str) -> str:
     """The key id as sent when it has the shape of one, else ``invalid`` (never raw input)."""
-    if 0 < len(presented) <= MAX_KEY_ID and set(presented) <= KEY_ID_SHAPE:
-        return presented
-    return "invalid"
+    return presented if is_key_id(presented) else "invalid"

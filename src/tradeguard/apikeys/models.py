@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+
 from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,6 +14,19 @@ from tradeguard.db.base import Base
 
 ID_LENGTH = 36
 KEY_ID_LENGTH = 40
+KEY_ID_PREFIX = "tgk_"
+KEY_ID_BYTES = 12
+KEY_ID = re.compile(rf"{KEY_ID_PREFIX}[0-9a-f]{{{2 * KEY_ID_BYTES}}}")
+
+
+def new_key_id() -> str:
+    """A fresh public key id: ``tgk_`` and 24 random hex digits."""
+    return KEY_ID_PREFIX + secrets.token_hex(KEY_ID_BYTES)
+
+
+def is_key_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a key id (anything else is never looked up)."""
+    return KEY_ID.fullmatch(text) is not None
 
 
 class ApiKey(Base):

@@ -9,7 +9,6 @@ published to every node through the shared state before the request returns.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.directory import KeyDirectory
-from tradeguard.apikeys.models import ApiKey
+from tradeguard.apikeys.models import ApiKey, new_key_id
 from tradeguard.apikeys.problems import ApiKeyReason, not_allowed
 from tradeguard.apikeys.replay import KeyStateStore
 from tradeguard.apikeys.scopes import Scope, key_permissions
@@ -35,8 +34,6 @@ from tradeguard.identity.secrets import random_token
 
 NS_PER_HOUR = 3600 * NS_PER_SECOND
 NS_PER_DAY = 24 * NS_PER_HOUR
-KEY_ID_PREFIX = "tgk_"
-KEY_ID_BYTES = 12
 SECRET_BYTES = 32
 
 
@@ -129,9 +126,7 @@ class ApiKeyService:
 
     def revoke_reported(self, db: Session, caller: Caller, key_id: str, reason: str) -> ApiKey:
         """Staff revoke a key reported leaked, by its public id; the owner is emailed."""
-        key = db.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
-        if key is None:
-            raise not_found("API key")
+        key = self.find(db, key_id)
         revoked = self._revoke(db, caller, key, reason)
         self._email_owner(
             db,
@@ -196,7 +191,7 @@ class ApiKeyService:
         secret = random_token(SECRET_BYTES)
         key = ApiKey(
             id=str(new_id(self._clock)),
-            key_id=KEY_ID_PREFIX + secrets.token_hex(KEY_ID_BYTES),
+            key_id=new_key_id(),
             user_id=user_id,
             label=label,
             scope=scope.value,
@@ -228,9 +223,7 @@ class ApiKeyService:
 
     def _own_live_key(self, db: Session, caller: Caller, key_row_id: str) -> ApiKey:
         key = self._own_key(db, caller, key_row_id)
-        if key.revoked_at_ns is not None or key.replaced_by is not None:
-            raise not_found("live API key")
-        if key.expires_at_ns <= self._clock.now_ns():
+        if self.status_of(key) != "active":  # revoked, expired or already rotated
             raise not_found("live API key")
         return key
 

@@ -7,7 +7,6 @@ audited through the buffered writer (a flood of bad signatures costs no write pe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from starlette.requests import Request
 
 from tradeguard.apikeys.directory import KeyDirectory, KeyRecord
 from tradeguard.apikeys.events import RefusedRequest
+from tradeguard.apikeys.models import is_key_id
 from tradeguard.apikeys.problems import ApiKeyReason, malformed, not_allowed, refused
 from tradeguard.apikeys.replay import KeyStateStore
 from tradeguard.apikeys.signed_request import SignedRequest
@@ -37,7 +37,6 @@ from tradeguard.identity.principal import Principal
 from tradeguard.identity.problems import AuthReason, forbidden, unauthenticated
 
 NS_PER_MS = 1_000_000
-KEY_ID = re.compile(r"tgk_[0-9a-f]{24}")
 AMR_SIGNED = ("hmac",)
 
 
@@ -121,7 +120,7 @@ class RequestVerifier:
             )
 
     def _usable_key(self, key_id: str, now_ns: int) -> KeyRecord:
-        key = self._directory.lookup(key_id) if KEY_ID.fullmatch(key_id) else None
+        key = self._directory.lookup(key_id) if is_key_id(key_id) else None
         if key is None or not key.usable_at(now_ns):
             raise refused(ApiKeyReason.INVALID, "the API key is unknown, revoked or expired")
         return key
