@@ -34,6 +34,7 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -69,6 +70,7 @@ def create_app(
     checks = monitored_check_log(services, identity.notices)
     shared = connect_redis(settings)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
+    desk = build_trading_desk(services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +105,7 @@ def create_app(
     app.state.rate_limits = build_rate_limits(settings, shared, checks.append_event, services.clock)
     app.state.api_keys = api_keys.service
     app.state.api_key_verifier = api_keys.verifier
+    app.state.trading_desk = desk
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -15,6 +15,7 @@ from tradeguard.crypto import api as crypto_api
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
+from tradeguard.trading import api as trading_api
 from tradeguard.web import docs, health
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_api.router,
     apikeys_api.router,
     apikeys_api.staff_router,
+    trading_api.router,
     crypto_api.router,
     audit_api.router,
     docs.router,

@@ -255,7 +255,11 @@ def _row_id_for_write(mapper: Mapper[Any], target: object) -> str:
 
 
 def _open_on_load(target: object, context: Any) -> None:  # noqa: ANN401 - SQLAlchemy's QueryContext
-    _open(target, context.session, None)
+    # ``Session.merge`` fires the load event without a query context; the object then
+    # belongs to the session it was merged into.
+    session = context.session if context is not None else object_session(target)
+    if session is not None:
+        _open(target, session, None)
 
 
 def _open_on_refresh(target: object, context: Any, keys: Any) -> None:  # noqa: ANN401 - SQLAlchemy's signature

@@ -6,6 +6,7 @@ from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
+from tradeguard.trading import models as trading_models
 
 __all__ = [
     "access_models",
@@ -14,4 +15,5 @@ __all__ = [
     "crypto_models",
     "identity_models",
     "installation",
+    "trading_models",
 ]

@@ -1,0 +1,177 @@
+"""Routes of order entry and the account's own views: orders, positions, the account.
+
+Every route checks its permission at the gateway (``require``); the desk then checks
+ownership (another account's order answers 404) and runs the pre-trade checks. Requests
+signed with a ``trading`` API key reach the order routes; a ``data`` key only the reads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy import select
+
+from tradeguard.access.caller import Caller
+from tradeguard.access.guard import require
+from tradeguard.access.permissions import Permission
+from tradeguard.identity.principal import Principal
+from tradeguard.services import DbSession
+from tradeguard.trading.desk import OrderAsk, TradingDesk
+from tradeguard.trading.loader import OPEN_STATUSES
+from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
+from tradeguard.trading.schemas import (
+    AccountView,
+    ExecutionView,
+    ModifyOrderRequest,
+    OrderView,
+    PlaceOrderRequest,
+    PositionView,
+    Symbol,
+)
+from tradeguard.trading.views import execution_view, order_view, position_view
+
+router = APIRouter(tags=["Trading"])
+Placer = Annotated[Principal, require(Permission.ORDER_PLACE)]
+Modifier = Annotated[Principal, require(Permission.ORDER_MODIFY)]
+Canceller = Annotated[Principal, require(Permission.ORDER_CANCEL)]
+Viewer = Annotated[Principal, require(Permission.ACCOUNT_VIEW)]
+MAX_PAGE = 500
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid access token or signature (problem+json, AUTH_*, APIKEY_*)"},
+    403: {"description": "Refused (ACCESS_DENIED, APIKEY_SCOPE, TRADING_NO_ACCOUNT)"},
+    404: {"description": "No such order of the caller's (ORDER_NOT_FOUND)"},
+    409: {"description": "ORDER_NOT_OPEN, ORDER_CLIENT_ID_REUSED, ORDER_NOT_MODIFIABLE"},
+    422: {"description": "Invalid request (VALIDATION_FAILED) or a pre-trade denial (RISK_*)"},
+    503: {"description": "The request could not be recorded; retry (TRADING_UNAVAILABLE)"},
+}
+
+
+def get_desk(request: Request) -> TradingDesk:
+    """The application's trading desk."""
+    desk: TradingDesk = request.app.state.trading_desk
+    return desk
+
+
+DeskDep = Annotated[TradingDesk, Depends(get_desk)]
+
+
+@router.post(
+    "/v1/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Place an order",
+    responses={200: {"description": "A retry: the order first placed with this id"}, **PROBLEMS},
+)
+def place_order(
+    body: PlaceOrderRequest,
+    principal: Placer,
+    request: Request,
+    response: Response,
+    desk: DeskDep,
+) -> OrderView:
+    """Check the order against every pre-trade control, then match it.
+
+    A denial is `422` with the check's `reason_code`, `inputs` and `threshold`. Sending
+    the same `client_order_id` again returns the original order (`200`), never a second one.
+    """
+    ask = OrderAsk(
+        client_order_id=body.client_order_id,
+        symbol=body.symbol,
+        side=body.side,
+        type=body.type,
+        time_in_force=body.effective_time_in_force,
+        quantity=body.quantity,
+        limit_price=None if body.limit_price is None else body.limit_price.units,
+    )
+    placed = desk.place(Caller.of(principal, request), ask)
+    if not placed.created:
+        response.status_code = status.HTTP_200_OK
+    return order_view(placed.order)
+
+
+@router.get("/v1/orders", summary="List your orders", responses=PROBLEMS)
+def list_orders(
+    principal: Viewer,
+    request: Request,
+    db: DbSession,
+    desk: DeskDep,
+    state: Literal["open", "closed", "all"] = "all",
+    symbol: Annotated[Symbol | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    before: Annotated[str | None, Query(max_length=36, description="An order id: older")] = None,
+) -> list[OrderView]:
+    """The caller's orders, newest first; page with `before` (the last id seen)."""
+    account_id = desk.account_id(db, Caller.of(principal, request))
+    query = select(OrderRow).where(OrderRow.account_id == account_id)
+    if state == "open":
+        query = query.where(OrderRow.status.in_(OPEN_STATUSES))
+    elif state == "closed":
+        query = query.where(OrderRow.status.not_in(OPEN_STATUSES))
+    if symbol is not None:
+        query = query.where(OrderRow.symbol == symbol)
+    if before is not None:
+        query = query.where(OrderRow.id < before)
+    rows = db.scalars(query.order_by(OrderRow.id.desc()).limit(limit))
+    return [order_view(row) for row in rows]
+
+
+@router.get("/v1/orders/{order_id}", summary="One of your orders", responses=PROBLEMS)
+def get_order(
+    order_id: str, principal: Viewer, request: Request, db: DbSession, desk: DeskDep
+) -> OrderView:
+    """The order as it stands now."""
+    return order_view(desk.own_order(db, Caller.of(principal, request), order_id))
+
+
+@router.get(
+    "/v1/orders/{order_id}/executions", summary="Fills of one of your orders", responses=PROBLEMS
+)
+def order_executions(
+    order_id: str, principal: Viewer, request: Request, db: DbSession, desk: DeskDep
+) -> list[ExecutionView]:
+    """Every fill of the order, oldest first."""
+    row = desk.own_order(db, Caller.of(principal, request), order_id)
+    query = select(ExecutionRow).where(ExecutionRow.order_id == row.id)
+    return [execution_view(fill) for fill in db.scalars(query.order_by(ExecutionRow.id))]
+
+
+@router.patch("/v1/orders/{order_id}", summary="Modify an open order", responses=PROBLEMS)
+def modify_order(
+    order_id: str, body: ModifyOrderRequest, principal: Modifier, request: Request, desk: DeskDep
+) -> OrderView:
+    """A new limit price and/or total quantity, checked like a new order.
+
+    Lowering the quantity at the same price keeps the order's time priority; any other
+    change puts it at the back of its price level.
+    """
+    price = None if body.limit_price is None else body.limit_price.units
+    row = desk.modify(Caller.of(principal, request), order_id, price, body.quantity)
+    return order_view(row)
+
+
+@router.delete("/v1/orders/{order_id}", summary="Cancel an open order", responses=PROBLEMS)
+def cancel_order(order_id: str, principal: Canceller, request: Request, desk: DeskDep) -> OrderView:
+    """Cancels are always accepted, also while trading is halted."""
+    return order_view(desk.cancel(Caller.of(principal, request), order_id))
+
+
+@router.delete("/v1/orders", summary="Cancel all your open orders", responses=PROBLEMS)
+def cancel_all_orders(principal: Canceller, request: Request, desk: DeskDep) -> list[OrderView]:
+    """Every open order of the caller's account, cancelled."""
+    return [order_view(row) for row in desk.cancel_all(Caller.of(principal, request))]
+
+
+@router.get("/v1/positions", summary="Your positions", responses=PROBLEMS)
+def list_positions(
+    principal: Viewer, request: Request, db: DbSession, desk: DeskDep
+) -> list[PositionView]:
+    """Every symbol the account holds or is short, by symbol."""
+    account_id = desk.account_id(db, Caller.of(principal, request))
+    query = select(PositionRow).where(PositionRow.account_id == account_id)
+    return [position_view(row) for row in db.scalars(query.order_by(PositionRow.symbol))]
+
+
+@router.get("/v1/account", summary="Your brokerage account", responses=PROBLEMS)
+def get_account(principal: Viewer, request: Request, db: DbSession, desk: DeskDep) -> AccountView:
+    """Standing, trading state, cash, reserved cash, equity and recent day trades."""
+    return desk.account_view(db, Caller.of(principal, request))

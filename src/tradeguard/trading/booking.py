@@ -1,0 +1,235 @@
+"""One unit of order work written down: order rows, executions, positions, accounts, audit.
+
+The desk hands a ``Booking`` what the book did (fills, cancellations); the booking keeps
+the risk context in step, writes the rows and audit events in the request's transaction
+and collects the feed events to publish once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import Clock
+from tradeguard.core.ids import new_id
+from tradeguard.risk.context import RiskContext, UnknownOrderError
+from tradeguard.risk.model import AccountKind
+from tradeguard.risk.pricing import business_day
+from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
+from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow, TradingAccount
+from tradeguard.trading.order_terms import Side
+from tradeguard.trading.risk_state import write_account
+from tradeguard.trading.views import execution_view, order_status, order_view
+
+MATCHING = Actor.system("matching")
+FeedEvent = tuple[str, dict[str, Any]]
+"""An account id and the event its owner's feed receives."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where the work happens: the transaction, the risk state and who is acting."""
+
+    db: Session
+    risk: RiskContext
+    audit: AuditTrail
+    clock: Clock
+    actor: Actor
+    request_id: str | None
+    sequence_base: int
+
+
+class Booking:
+    """The rows, events and feed messages of one unit of order work."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.now_ns = context.clock.now_ns()
+        self.feed: list[FeedEvent] = []
+        self._orders: dict[str, OrderRow] = {}
+        self._accounts: set[str] = set()
+        self._positions: set[tuple[str, str]] = set()
+
+    def order(self, order_id: str) -> OrderRow:
+        """A stored order, read once per booking."""
+        row = self._orders.get(order_id)
+        if row is None:
+            row = self._orders[order_id] = self.context.db.get_one(OrderRow, order_id)
+        return row
+
+    def track(self, row: OrderRow) -> None:
+        """Include an order (new or changed) in what is written and published."""
+        self._orders[row.id] = row
+
+    def record(self, event: str, subject: str, data: Mapping[str, Any], actor: Actor) -> None:
+        """An audit event in this unit of work's transaction."""
+        context = self.context
+        context.audit.record(
+            context.db, event, actor, subject=subject, data=data, request_id=context.request_id
+        )
+
+    def apply(self, result: SubmitResult) -> None:
+        """Book everything one submit or modify did."""
+        for fill in result.fills:
+            self.fill(fill)
+        for cancellation in result.cancellations:
+            self.cancelled(cancellation)
+        self.track(self.order(result.order.order_id))
+        self.order(result.order.order_id).book_sequence = (
+            self.context.sequence_base + result.order.sequence
+        )
+
+    def fill(self, fill: Fill) -> None:
+        """One trade: both orders, both executions, the risk state and the reference price."""
+        price = fill.price.units
+        buy, sell = _sides(fill)
+        for order_id, liquidity in ((fill.maker_order_id, "maker"), (fill.taker_order_id, "taker")):
+            self._execute(order_id, fill, liquidity)
+        self._mark_reference(fill.symbol, price)
+        self.record(
+            "trade.executed",
+            fill.symbol,
+            {
+                "symbol": fill.symbol,
+                "quantity": fill.quantity,
+                "price": str(fill.price),
+                "sequence": fill.sequence,
+                "buy": buy,
+                "sell": sell,
+                "aggressor": fill.aggressor_side.value,
+            },
+            MATCHING,
+        )
+
+    def cancelled(self, cancellation: Cancellation, actor: Actor = MATCHING) -> None:
+        """An order (or its remainder) left the book unfilled."""
+        with suppress(UnknownOrderError):  # already released by its fills
+            self.context.risk.cancel(cancellation.order_id)
+        row = self.order(cancellation.order_id)
+        row.cancel_reason = cancellation.reason.value
+        self._touch(row)
+        self.record(
+            "order.cancelled",
+            row.id,
+            {
+                "account": row.account_id,
+                "symbol": row.symbol,
+                "reason": cancellation.reason.value,
+                "cancelled_quantity": cancellation.cancelled_quantity,
+                "filled_quantity": row.filled_quantity,
+            },
+            actor,
+        )
+
+    def finish(self) -> None:
+        """Write positions and accounts and queue every touched order for the feed."""
+        context = self.context
+        window = context.risk.limits.pdt_window_business_days
+        for account_id, symbol in self._positions:
+            self._write_position(account_id, symbol)
+        for account_id in self._accounts:
+            account_row = context.db.get_one(TradingAccount, account_id)
+            self._flag_pattern_day_trader(account_id)
+            write_account(account_row, context.risk.accounts[account_id], self.now_ns, window)
+        for row in self._orders.values():
+            row.status = order_status(row)
+            self.feed.append((row.account_id, {"type": "order", "order": _json(order_view(row))}))
+
+    def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:
+        context = self.context
+        context.risk.fill(order_id, fill.quantity, fill.price.units)
+        row = self.order(order_id)
+        row.filled_quantity += fill.quantity
+        row.filled_units += fill.quantity * fill.price.units
+        self._touch(row)
+        execution = ExecutionRow(
+            id=str(new_id(context.clock)),
+            trade_sequence=fill.sequence,
+            order_id=row.id,
+            account_id=row.account_id,
+            symbol=row.symbol,
+            side=row.side,
+            quantity=fill.quantity,
+            price=fill.price.units,
+            liquidity=liquidity,
+            executed_at_ns=self.now_ns,
+        )
+        context.db.add(execution)
+        self._accounts.add(row.account_id)
+        self._positions.add((row.account_id, row.symbol))
+        event = {"type": "execution", "execution": _json(execution_view(execution))}
+        self.feed.append((row.account_id, event))
+
+    def _touch(self, row: OrderRow) -> None:
+        row.updated_at_ns = self.now_ns
+        row.status = order_status(row)
+        self.track(row)
+
+    def _mark_reference(self, symbol: str, price: int) -> None:
+        risk = self.context.risk
+        instrument = risk.instruments.get(symbol)
+        if instrument is not None:
+            risk.add_instrument(
+                replace(instrument, reference_price=price, reference_at_ns=self.now_ns)
+            )
+
+    def _write_position(self, account_id: str, symbol: str) -> None:
+        db = self.context.db
+        position = self.context.risk.accounts[account_id].positions.get(symbol)
+        row = db.get(PositionRow, (account_id, symbol))
+        if position is None or position.quantity == 0:
+            if row is not None:
+                db.delete(row)
+            return
+        if row is None:
+            row = PositionRow(account_id=account_id, symbol=symbol)
+            db.add(row)
+        row.quantity, row.cost_cents, row.updated_at_ns = (
+            position.quantity,
+            position.cost_cents,
+            self.now_ns,
+        )
+
+    def _flag_pattern_day_trader(self, account_id: str) -> None:
+        """A margin account under the equity minimum that made its 4th day trade is flagged."""
+        risk = self.context.risk
+        account, limits = risk.accounts[account_id], risk.limits
+        today = business_day(self.now_ns)
+        restricted = account.pdt_restricted_until_ns
+        if (
+            restricted is not None and restricted > self.now_ns
+        ) or account.kind is not AccountKind.MARGIN:
+            return
+        day_trades = account.day_trades(today, limits.pdt_window_business_days)
+        if day_trades <= limits.pdt_day_trade_limit:
+            return
+        if account.equity_cents >= limits.pdt_equity_threshold_cents:
+            return
+        risk.flag_pattern_day_trader(account_id)
+        self.record(
+            "account.pdt.flagged",
+            account_id,
+            {
+                "day_trades": day_trades,
+                "equity_cents": account.equity_cents,
+                "restricted_until_ns": account.pdt_restricted_until_ns,
+            },
+            MATCHING,
+        )
+
+
+def _sides(fill: Fill) -> tuple[dict[str, str], dict[str, str]]:
+    maker = {"order": fill.maker_order_id, "account": fill.maker_account}
+    taker = {"order": fill.taker_order_id, "account": fill.taker_account}
+    return (taker, maker) if fill.aggressor_side is Side.BUY else (maker, taker)
+
+
+def _json(view: Any) -> dict[str, Any]:  # noqa: ANN401 - any response model
+    dumped: dict[str, Any] = view.model_dump(mode="json")
+    return dumped

@@ -1,0 +1,491 @@
+"""The trading desk: order entry, modify and cancel through risk, the book and the ledger.
+
+One desk per process is the single writer of trading state. Every request runs under the
+desk's lock in one database transaction: the risk checks read the in-memory context, the
+book matches, and the booking writes the order rows, executions, positions, accounts and
+audit events; feed events go out after the commit. If anything fails after the memory
+changed, the desk rebuilds its memory from the database, so it never holds an order,
+fill or reservation that was not committed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.access.caller import Caller
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import Clock
+from tradeguard.core.errors import ProblemError
+from tradeguard.core.ids import new_id
+from tradeguard.core.money import Price
+from tradeguard.db.session import transaction
+from tradeguard.logs import get_logger
+from tradeguard.risk.context import RiskContext
+from tradeguard.risk.engine import RiskEngine
+from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
+from tradeguard.risk.pricing import business_day, collar_top
+from tradeguard.trading.accounts import account_of_user
+from tradeguard.trading.booking import Booking, Context
+from tradeguard.trading.loader import OPEN_STATUSES, DeskState, load_account, load_desk_state
+from tradeguard.trading.loader import request_of as stored_request
+from tradeguard.trading.matching import Exchange
+from tradeguard.trading.matching_model import Cancellation, CancelReason, MatchingError, Order
+from tradeguard.trading.models import OrderRow
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.trading.problems import (
+    TradingReason,
+    no_account,
+    order_conflict,
+    order_not_found,
+    risk_denied,
+    unavailable,
+)
+from tradeguard.trading.schemas import AccountView
+from tradeguard.trading.views import account_view
+
+log = get_logger("tradeguard.trading")
+T = TypeVar("T")
+Publish = Callable[[str, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAsk:
+    """A new order as the caller asked for it (prices in 1/10,000 dollar)."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    quantity: int
+    limit_price: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The order a submit produced, or found: a retried client order id returns the original."""
+
+    order: OrderRow
+    created: bool
+
+
+class TradingDesk:
+    """Single writer of orders, executions, positions and account cash."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        audit: AuditTrail,
+        clock: Clock,
+        limits: RiskLimits,
+        publish: Publish | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.audit = audit
+        self.clock = clock
+        self.engine = RiskEngine(limits, clock)
+        self.lock = threading.RLock()
+        self._publish = publish
+        self._state = DeskState(self.engine.new_context(), Exchange(), {}, 0)
+
+    @property
+    def risk(self) -> RiskContext:
+        """The in-memory risk context (read or change it only under ``lock``)."""
+        return self._state.risk
+
+    @property
+    def exchange(self) -> Exchange:
+        """The order books (read or change them only under ``lock``)."""
+        return self._state.exchange
+
+    def start(self) -> None:
+        """Load the committed state: accounts, instruments, controls and open orders."""
+        with self.lock, self.sessions() as db:
+            self._state = load_desk_state(db, self.engine)
+
+    def set_publisher(self, publish: Publish | None) -> None:
+        """Where feed events go after each commit (the order feed)."""
+        self._publish = publish
+
+    def apply_limits(self, limits: RiskLimits) -> None:
+        """Swap the firm's limits (under the lock, so no order sees half of a change)."""
+        with self.lock:
+            self.engine.limits = limits
+            self._state.risk.limits = limits
+
+    # -- order entry ---------------------------------------------------------------------
+
+    def place(self, caller: Caller, ask: OrderAsk) -> Placed:
+        """Check, accept and match a new order; a known client order id returns its order."""
+
+        def work(booking: Booking) -> Placed:
+            db = booking.context.db
+            account_id = self.account_id(db, caller)
+            existing = _by_client_id(db, account_id, ask.client_order_id)
+            if existing is not None:
+                return Placed(_same_terms(existing, ask), created=False)
+            self._note_caller(account_id, caller)
+            request = _request(account_id, ask)
+            self._deny_if(
+                booking, caller, "order.denied", request, self.engine.check(self.risk, request)
+            )
+            row = self._new_row(caller, account_id, ask, booking.now_ns)
+            db.add(row)
+            db.flush()  # its executions refer to it
+            booking.track(row)
+            booking.record("order.placed", row.id, _terms(row), caller.actor)
+            self.risk.accept(request, row.id)
+            booking.apply(self.exchange.submit(self._book_order(row)))
+            return Placed(row, created=True)
+
+        return self.run(caller.actor, caller.request_id, work)
+
+    def modify(
+        self, caller: Caller, order_id: str, limit_price: int | None, quantity: int | None
+    ) -> OrderRow:
+        """Change an open limit order's price and/or total quantity, through the risk checks."""
+
+        def work(booking: Booking) -> OrderRow:
+            row = self._own_open_order(booking.context.db, caller, order_id)
+            if row.type != OrderType.LIMIT:
+                raise order_conflict(TradingReason.NOT_MODIFIABLE, "only limit orders rest")
+            total = row.quantity if quantity is None else quantity
+            price = row.limit_price if limit_price is None else limit_price
+            if total <= row.filled_quantity:
+                raise order_conflict(
+                    TradingReason.QUANTITY_NOT_ABOVE_FILLED,
+                    f"{row.filled_quantity} already filled; the quantity must be above it",
+                )
+            request = replace(
+                stored_request(row, total - row.filled_quantity, modifies=row.id),
+                limit_price=price,
+            )
+            denial = self.engine.check(self.risk, request)
+            self._deny_if(booking, caller, "order.modify.denied", request, denial, order=row.id)
+            before = {"quantity": row.quantity, "limit_price": _price_text(row.limit_price)}
+            result = self._requeue(row, request, total)
+            row.quantity, row.limit_price = total, price
+            after = {"quantity": total, "limit_price": _price_text(price)}
+            booking.track(row)
+            booking.record(
+                "order.modified",
+                row.id,
+                {"account": row.account_id, "before": before, "after": after},
+                caller.actor,
+            )
+            booking.apply(result)
+            return row
+
+        return self.run(caller.actor, caller.request_id, work)
+
+    def cancel(self, caller: Caller, order_id: str) -> OrderRow:
+        """Cancel an open order of the caller's; always allowed, also while halted."""
+
+        def work(booking: Booking) -> OrderRow:
+            row = self._own_open_order(booking.context.db, caller, order_id)
+            cancellation = self.exchange.cancel(row.symbol, row.id)
+            booking.cancelled(cancellation, caller.actor)
+            return row
+
+        return self.run(caller.actor, caller.request_id, work)
+
+    def cancel_all(self, caller: Caller) -> list[OrderRow]:
+        """Cancel every open order of the caller's account."""
+
+        def work(booking: Booking) -> list[OrderRow]:
+            account_id = self.account_id(booking.context.db, caller)
+            return self.withdraw(booking, caller.actor, account=account_id)
+
+        return self.run(caller.actor, caller.request_id, work)
+
+    def withdraw(
+        self,
+        booking: Booking,
+        actor: Actor,
+        *,
+        account: str | None = None,
+        symbol: str | None = None,
+    ) -> list[OrderRow]:
+        """Cancel open orders of an account and/or symbol (all when neither) inside ``run``."""
+        cancelled: list[Cancellation] = self.exchange.cancel_all(account=account, symbol=symbol)
+        for cancellation in cancelled:
+            booking.cancelled(cancellation, actor)
+        return [booking.order(cancellation.order_id) for cancellation in cancelled]
+
+    def expire_day_orders(self, created_before_ns: int) -> int:
+        """At the close: cancel open DAY orders placed before ``created_before_ns``."""
+
+        def work(booking: Booking) -> int:
+            due = booking.context.db.scalars(
+                select(OrderRow).where(
+                    OrderRow.status.in_(OPEN_STATUSES),
+                    OrderRow.time_in_force == TimeInForce.DAY.value,
+                    OrderRow.created_at_ns < created_before_ns,
+                )
+            ).all()
+            for row in due:
+                cancelled = self.exchange.cancel(row.symbol, row.id)
+                expired = replace(cancelled, reason=CancelReason.EXPIRED)
+                booking.cancelled(expired, Actor.system("market-close"))
+            return len(due)
+
+        return self.run(Actor.system("market-close"), None, work)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def account_view(self, db: Session, caller: Caller) -> AccountView:
+        """The caller's account as the checks see it now."""
+        with self.lock:
+            account_id = self.account_id(db, caller)
+            account = self.risk.accounts[account_id]
+            now = self.clock.now_ns()
+            window = self.risk.limits.pdt_window_business_days
+            return account_view(
+                account,
+                trading_state=self.effective_state(account_id).value,
+                day_trades=account.day_trades(business_day(now), window),
+                now_ns=now,
+            )
+
+    def effective_state(self, account_id: str) -> TradingState:
+        """The most restrictive of the platform's and the account's trading states."""
+        order = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
+        account_state = self.risk.account_states.get(account_id, TradingState.ACTIVE)
+        return max(self.risk.global_state, account_state, key=order.index)
+
+    def account_id(self, db: Session, caller: Caller) -> str:
+        """The caller's account id, loading an account opened since start-up; 403 if none."""
+        owners = self._state.account_owners
+        for account_id, user_id in owners.items():
+            if user_id == caller.user_id and account_id in self.risk.accounts:
+                return account_id
+        row = account_of_user(db, caller.user_id)
+        if row is None:
+            raise no_account()
+        with self.lock:
+            if row.id not in self.risk.accounts:
+                load_account(db, self.risk, row)
+            owners[row.id] = row.user_id
+        return row.id
+
+    def own_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
+        """One of the caller's orders; another account's order answers 404."""
+        row = db.get(OrderRow, order_id)
+        if row is None or row.account_id != self.account_id(db, caller):
+            raise order_not_found()
+        return row
+
+    # -- the unit of work ----------------------------------------------------------------
+
+    def run(self, actor: Actor, request_id: str | None, work: Callable[[Booking], T]) -> T:
+        """Do ``work`` under the lock in one transaction; publish after the commit.
+
+        A refusal (``ProblemError``) is raised before anything in memory changes. Any
+        other failure means memory may be ahead of the database, so it is rebuilt.
+        """
+        with self.lock:
+            booking: Booking | None = None
+            try:
+                with transaction(self.sessions) as db:
+                    booking = Booking(
+                        Context(
+                            db,
+                            self.risk,
+                            self.audit,
+                            self.clock,
+                            actor,
+                            request_id,
+                            self._state.sequence_base,
+                        )
+                    )
+                    result = work(booking)
+                    booking.finish()
+            except ProblemError:
+                raise
+            except Exception as error:
+                log.exception("trading.unit_of_work_failed")
+                self._rebuild()
+                raise unavailable("the order request could not be recorded; retry it") from error
+        self._send(booking.feed)
+        return result
+
+    def _rebuild(self) -> None:
+        try:
+            self.start()
+        except Exception:
+            log.exception("trading.rebuild_failed")
+            self._state = DeskState(self.engine.new_context(), Exchange(), {}, 0)
+            self._state.risk.global_state = TradingState.HALTED  # fail closed until restarted
+
+    def _send(self, feed: list[tuple[str, dict[str, Any]]]) -> None:
+        publish = self._publish
+        if publish is None:
+            return
+        owners = self._state.account_owners
+        for account_id, event in feed:
+            user_id = owners.get(account_id)
+            if user_id is not None:
+                publish(user_id, event)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _note_caller(self, account_id: str, caller: Caller) -> None:
+        self.risk.accounts[account_id].mfa_enrolled = not caller.principal.enrollment_only
+
+    def _deny_if(  # noqa: PLR0913 - the denial and where it is recorded
+        self,
+        booking: Booking,
+        caller: Caller,
+        event: str,
+        request: OrderRequest,
+        denial: Denial | None,
+        *,
+        order: str | None = None,
+    ) -> None:
+        if denial is None:
+            return
+        data = _request_terms(request) | {
+            "order": order,
+            "reason_code": denial.reason_code.value,
+            "inputs": denial.inputs,
+            "threshold": denial.threshold,
+        }
+        booking.record(event, request.account_id, data, caller.actor)
+        raise risk_denied(denial)
+
+    def _new_row(self, caller: Caller, account_id: str, ask: OrderAsk, now_ns: int) -> OrderRow:
+        return OrderRow(
+            id=str(new_id(self.clock)),
+            account_id=account_id,
+            client_order_id=ask.client_order_id,
+            symbol=ask.symbol,
+            side=ask.side.value,
+            type=ask.type.value,
+            time_in_force=ask.time_in_force.value,
+            quantity=ask.quantity,
+            limit_price=ask.limit_price,
+            placed_quantity=ask.quantity,
+            placed_limit_price=ask.limit_price,
+            filled_quantity=0,
+            filled_units=0,
+            status="open",
+            cancel_reason=None,
+            book_sequence=0,
+            created_at_ns=now_ns,
+            updated_at_ns=now_ns,
+            placed_via=caller.principal.api_key_id or "session",
+        )
+
+    def _book_order(self, row: OrderRow) -> Order:
+        """The book's order; a market order trades as IOC at its collar bound, never beyond."""
+        price = row.limit_price if row.type == OrderType.LIMIT else self._collar_bound(row)
+        return Order(
+            order_id=row.id,
+            symbol=row.symbol,
+            account=row.account_id,
+            side=Side(row.side),
+            quantity=row.quantity,
+            order_type=OrderType.LIMIT,
+            limit_price=Price(price or 0),
+            time_in_force=TimeInForce(row.time_in_force),
+        )
+
+    def _collar_bound(self, row: OrderRow) -> int:
+        limits, instrument = self.risk.limits, self.risk.instruments[row.symbol]
+        if row.side == Side.BUY:
+            top = collar_top(limits, instrument)
+            if top is None:
+                raise LookupError("a market order passed the checks without a reference price")
+            return top
+        reference = instrument.reference_price or 0
+        return max(reference - limits.collar_width(reference), instrument.tick_size)
+
+    def _requeue(self, row: OrderRow, request: OrderRequest, total: int) -> Any:  # noqa: ANN401 - SubmitResult
+        book = self.exchange.book(row.symbol)
+        working = book.open_order(row.id)
+        if working is None:
+            raise LookupError(f"open order {row.id} is not in its book")
+        earlier_fills = row.filled_quantity - working.filled_quantity
+        self.risk.accept(request, row.id)
+        try:
+            return self.exchange.modify(
+                row.symbol, row.id, Price(request.limit_price or 0), total - earlier_fills
+            )
+        except MatchingError as error:
+            raise LookupError(f"the book refused a checked modify: {error}") from error
+
+    def _own_open_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
+        row = self.own_order(db, caller, order_id)
+        if row.status not in OPEN_STATUSES:
+            raise order_conflict(TradingReason.ORDER_NOT_OPEN, f"the order is {row.status}")
+        return row
+
+
+def _request(account_id: str, ask: OrderAsk) -> OrderRequest:
+    return OrderRequest(
+        account_id=account_id,
+        symbol=ask.symbol,
+        side=ask.side,
+        type=ask.type,
+        quantity=ask.quantity,
+        limit_price=ask.limit_price,
+        tif=ask.time_in_force,
+        client_order_id=ask.client_order_id,
+    )
+
+
+def _by_client_id(db: Session, account_id: str, client_order_id: str) -> OrderRow | None:
+    query = select(OrderRow).where(
+        OrderRow.account_id == account_id, OrderRow.client_order_id == client_order_id
+    )
+    return db.scalars(query).one_or_none()
+
+
+def _same_terms(row: OrderRow, ask: OrderAsk) -> OrderRow:
+    """The stored order if ``ask`` repeats the terms it was placed with, else a 409."""
+    placed = (row.symbol, row.side, row.type, row.time_in_force, row.placed_quantity)
+    asked = (ask.symbol, ask.side.value, ask.type.value, ask.time_in_force.value, ask.quantity)
+    if placed != asked or row.placed_limit_price != ask.limit_price:
+        raise order_conflict(
+            TradingReason.CLIENT_ORDER_ID_REUSED,
+            "that client order id belongs to an order with other terms",
+        )
+    return row
+
+
+def _terms(row: OrderRow) -> dict[str, Any]:
+    return {
+        "account": row.account_id,
+        "client_order_id": row.client_order_id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "type": row.type,
+        "time_in_force": row.time_in_force,
+        "quantity": row.quantity,
+        "limit_price": _price_text(row.limit_price),
+        "via": row.placed_via,
+    }
+
+
+def _request_terms(request: OrderRequest) -> dict[str, Any]:
+    return {
+        "account": request.account_id,
+        "client_order_id": request.client_order_id,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "type": request.type.value,
+        "time_in_force": request.tif.value,
+        "quantity": request.quantity,
+        "limit_price": _price_text(request.limit_price),
+    }
+
+
+def _price_text(units: int | None) -> str | None:
+    return None if units is None else str(Price(units))

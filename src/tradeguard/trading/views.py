@@ -1,0 +1,86 @@
+"""Stored orders, executions, positions and accounts as their owner sees them."""
+
+from __future__ import annotations
+
+from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.money import Money, Price, Rounding, divide_rounded
+from tradeguard.risk.account import AccountRisk
+from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
+from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.trading.schemas import AccountView, ExecutionView, OrderView, PositionView
+
+
+def order_status(row: OrderRow) -> str:
+    """Where an order stands, from its fills and whether it left the book."""
+    if row.cancel_reason is not None:
+        return "cancelled"
+    if row.filled_quantity >= row.quantity:
+        return "filled"
+    return "partially_filled" if row.filled_quantity else "open"
+
+
+def order_view(row: OrderRow) -> OrderView:
+    """An order for the REST API and the feed."""
+    average = (
+        Price(divide_rounded(row.filled_units, row.filled_quantity, Rounding.HALF_EVEN))
+        if row.filled_quantity
+        else None
+    )
+    return OrderView(
+        id=row.id,
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        type=OrderType(row.type),
+        time_in_force=TimeInForce(row.time_in_force),
+        quantity=row.quantity,
+        limit_price=None if row.limit_price is None else Price(row.limit_price),
+        filled_quantity=row.filled_quantity,
+        remaining_quantity=0 if row.cancel_reason else row.quantity - row.filled_quantity,
+        average_price=average,
+        status=row.status,
+        cancel_reason=row.cancel_reason,
+        created_at=ns_to_rfc3339(row.created_at_ns),
+        updated_at=ns_to_rfc3339(row.updated_at_ns),
+    )
+
+
+def execution_view(row: ExecutionRow) -> ExecutionView:
+    """One fill for the REST API and the feed."""
+    return ExecutionView(
+        id=row.id,
+        order_id=row.order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        quantity=row.quantity,
+        price=Price(row.price),
+        liquidity=row.liquidity,
+        executed_at=ns_to_rfc3339(row.executed_at_ns),
+    )
+
+
+def position_view(row: PositionRow) -> PositionView:
+    """One position."""
+    return PositionView(symbol=row.symbol, quantity=row.quantity, cost=Money(row.cost_cents))
+
+
+def account_view(
+    account: AccountRisk, *, trading_state: str, day_trades: int, now_ns: int
+) -> AccountView:
+    """The account as the risk checks see it right now."""
+    until = account.pdt_restricted_until_ns
+    return AccountView(
+        id=account.account_id,
+        kind=account.kind.value,
+        status=account.status.value,
+        trading_state=trading_state,
+        cash=Money(account.settled_cash_cents + account.unsettled_cash_cents),
+        settled_cash=Money(account.settled_cash_cents),
+        unsettled_cash=Money(account.unsettled_cash_cents),
+        reserved_cash=Money(account.reserved_cents),
+        equity=Money(account.equity_cents),
+        day_trades=day_trades,
+        pattern_day_trader_restricted_until=(
+            ns_to_rfc3339(until) if until is not None and until > now_ns else None
+        ),
+    )
