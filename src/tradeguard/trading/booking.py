@@ -22,7 +22,13 @@ from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.pricing import business_day
 from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
-from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow, TradingAccount
+from tradeguard.trading.models import (
+    ExecutionRow,
+    InstrumentRow,
+    OrderRow,
+    PositionRow,
+    TradingAccount,
+)
 from tradeguard.trading.order_terms import Side
 from tradeguard.trading.risk_state import write_account
 from tradeguard.trading.views import execution_view, order_status, order_view
@@ -172,12 +178,16 @@ class Booking:
         self.track(row)
 
     def _mark_reference(self, symbol: str, price: int) -> None:
+        """The last sale is the new reference price, in memory and in the stored instrument."""
         risk = self.context.risk
         instrument = risk.instruments.get(symbol)
         if instrument is not None:
             risk.add_instrument(
                 replace(instrument, reference_price=price, reference_at_ns=self.now_ns)
             )
+        row = self.context.db.get(InstrumentRow, symbol)
+        if row is not None:
+            row.reference_price, row.reference_at_ns = price, self.now_ns
 
     def _write_position(self, account_id: str, symbol: str) -> None:
         db = self.context.db

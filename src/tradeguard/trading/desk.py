@@ -142,6 +142,7 @@ class TradingDesk:
             booking.track(row)
             booking.record("order.placed", row.id, _terms(row), caller.actor)
             self.risk.accept(request, row.id)
+            row.reserve_price = self.risk.open_order(row.id).price
             booking.apply(self.exchange.submit(self._book_order(row)))
             return Placed(row, created=True)
 
@@ -172,6 +173,7 @@ class TradingDesk:
             before = {"quantity": row.quantity, "limit_price": _price_text(row.limit_price)}
             result = self._requeue(row, request, total)
             row.quantity, row.limit_price = total, price
+            row.reserve_price = self.risk.open_order(row.id).price
             after = {"quantity": total, "limit_price": _price_text(price)}
             booking.track(row)
             booking.record(
@@ -373,6 +375,7 @@ class TradingDesk:
             limit_price=ask.limit_price,
             placed_quantity=ask.quantity,
             placed_limit_price=ask.limit_price,
+            reserve_price=0,
             filled_quantity=0,
             filled_units=0,
             status="open",

@@ -92,6 +92,8 @@ class OrderRow(Base):
     placed_quantity: Mapped[int] = mapped_column(BigInteger)
     placed_limit_price: Mapped[int | None] = mapped_column(BigInteger)
     """The terms as first placed (a retried submit must repeat them, even after a modify)."""
+    reserve_price: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The price buying power was held at when the order was accepted (restored on restart)."""
     filled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
     filled_units: Mapped[int] = mapped_column(BigInteger, default=0)
     """Sum of price units times shares over the fills (the average price, exactly)."""

@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("limit_price", sa.BigInteger(), nullable=True),
         sa.Column("placed_quantity", sa.BigInteger(), nullable=False),
         sa.Column("placed_limit_price", sa.BigInteger(), nullable=True),
+        sa.Column("reserve_price", sa.BigInteger(), nullable=False),
         sa.Column("filled_quantity", sa.BigInteger(), nullable=False),
         sa.Column("filled_units", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
