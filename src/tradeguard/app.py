@@ -34,6 +34,7 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
@@ -44,6 +45,7 @@ from tradeguard.wiring import Core, build_core
 
 MAX_CHECKPOINT_POLL_SECONDS = 10
 KEY_EXPIRY_POLL_SECONDS = 3600
+TRADING_HOUSEKEEPING_SECONDS = 15
 log = get_logger("tradeguard.app")
 API_DESCRIPTION = (
     "Security, risk and compliance core for stock-trading platforms. "
@@ -77,10 +79,12 @@ def create_app(
         await run_in_threadpool(_record_start, services)
         checkpoints = asyncio.create_task(_checkpoint_periodically(services))
         warnings = asyncio.create_task(_warn_expiring_keys_periodically(services, api_keys))
+        trading = asyncio.create_task(_trading_housekeeping_periodically(desk))
         checks.start()
         yield
         checkpoints.cancel()
         warnings.cancel()
+        trading.cancel()
         await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)
@@ -137,6 +141,16 @@ async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeys
         except Exception:
             log.exception("apikeys.expiry_warning_failed")
         await asyncio.sleep(KEY_EXPIRY_POLL_SECONDS)
+
+
+async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
+    """New reference data, settlement and the expiry of DAY orders at the close."""
+    while True:
+        await asyncio.sleep(TRADING_HOUSEKEEPING_SECONDS)
+        try:
+            await run_in_threadpool(desk.housekeeping)
+        except Exception:
+            log.exception("trading.housekeeping_failed")
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeys) -> None:

@@ -73,6 +73,10 @@ class Booking:
         """Include an order (new or changed) in what is written and published."""
         self._orders[row.id] = row
 
+    def touch_account(self, account_id: str) -> None:
+        """Write this account's row when the unit of work finishes."""
+        self._accounts.add(account_id)
+
     def record(self, event: str, subject: str, data: Mapping[str, Any], actor: Actor) -> None:
         """An audit event in this unit of work's transaction."""
         context = self.context

@@ -33,11 +33,18 @@ from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.pricing import business_day, collar_top
 from tradeguard.trading.accounts import account_of_user
 from tradeguard.trading.booking import Booking, Context
-from tradeguard.trading.loader import OPEN_STATUSES, DeskState, load_account, load_desk_state
+from tradeguard.trading.calendar import previous_close_ns
+from tradeguard.trading.loader import (
+    OPEN_STATUSES,
+    DeskState,
+    instrument_of,
+    load_account,
+    load_desk_state,
+)
 from tradeguard.trading.loader import request_of as stored_request
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Cancellation, CancelReason, MatchingError, Order
-from tradeguard.trading.models import OrderRow
+from tradeguard.trading.models import InstrumentRow, OrderRow
 from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.problems import (
     TradingReason,
@@ -51,6 +58,8 @@ from tradeguard.trading.schemas import AccountView
 from tradeguard.trading.views import account_view
 
 log = get_logger("tradeguard.trading")
+SYSTEM = Actor.system("trading-desk")
+MARKET_CLOSE = Actor.system("market-close")
 T = TypeVar("T")
 Publish = Callable[[str, Mapping[str, Any]], None]
 
@@ -94,6 +103,7 @@ class TradingDesk:
         self.lock = threading.RLock()
         self._publish = publish
         self._state = DeskState(self.engine.new_context(), Exchange(), {}, 0)
+        self._instruments_seen_ns = 0
 
     @property
     def risk(self) -> RiskContext:
@@ -109,6 +119,7 @@ class TradingDesk:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
             self._state = load_desk_state(db, self.engine)
+            self._instruments_seen_ns = self._state.instruments_seen_ns
 
     def set_publisher(self, publish: Publish | None) -> None:
         """Where feed events go after each commit (the order feed)."""
@@ -235,10 +246,47 @@ class TradingDesk:
             for row in due:
                 cancelled = self.exchange.cancel(row.symbol, row.id)
                 expired = replace(cancelled, reason=CancelReason.EXPIRED)
-                booking.cancelled(expired, Actor.system("market-close"))
+                booking.cancelled(expired, MARKET_CLOSE)
             return len(due)
 
-        return self.run(Actor.system("market-close"), None, work)
+        return self.run(MARKET_CLOSE, None, work)
+
+    def housekeeping(self) -> None:
+        """The desk's periodic work: new reference data, settlement, expiry at the close."""
+        self.refresh_instruments()
+        self.settle()
+        self.expire_day_orders(previous_close_ns(self.clock.now_ns()))
+
+    def refresh_instruments(self) -> int:
+        """Take in instruments loaded or changed in the database since last seen."""
+
+        def work(booking: Booking) -> int:
+            since = self._instruments_seen_ns
+            query = select(InstrumentRow).where(InstrumentRow.updated_at_ns > since)
+            changed = booking.context.db.scalars(query).all()
+            for row in changed:
+                self.risk.add_instrument(instrument_of(row))
+                self._instruments_seen_ns = max(self._instruments_seen_ns, row.updated_at_ns)
+            return len(changed)
+
+        return self.run(SYSTEM, None, work)
+
+    def settle(self) -> int:
+        """Move sale proceeds that have settled into settled cash, in memory and stored."""
+
+        def work(booking: Booking) -> int:
+            today = business_day(booking.now_ns)
+            due = [
+                account
+                for account in self.risk.accounts.values()
+                if account.unsettled and account.unsettled[0][0] <= today
+            ]
+            for account in due:
+                account.settle(today)
+                booking.touch_account(account.account_id)
+            return len(due)
+
+        return self.run(SYSTEM, None, work)
 
     # -- reads ---------------------------------------------------------------------------
 

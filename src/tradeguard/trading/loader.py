@@ -46,6 +46,8 @@ class DeskState:
     """Account id to the user who owns it."""
     sequence_base: int
     """Added to the books' arrival numbers so stored time priority increases across restarts."""
+    instruments_seen_ns: int = 0
+    """The newest instrument change loaded (later ones are picked up while running)."""
 
 
 def instrument_of(row: InstrumentRow) -> Instrument:
@@ -75,8 +77,10 @@ def load_account(db: Session, risk: RiskContext, row: TradingAccount) -> None:
 def load_desk_state(db: Session, engine: RiskEngine) -> DeskState:
     """Read every account, instrument, control and open order into a fresh state."""
     risk = engine.new_context()
+    seen = 0
     for instrument in db.scalars(select(InstrumentRow)):
         risk.add_instrument(instrument_of(instrument))
+        seen = max(seen, instrument.updated_at_ns)
     owners: dict[str, str] = {}
     for account in db.scalars(select(TradingAccount)):
         load_account(db, risk, account)
@@ -88,7 +92,7 @@ def load_desk_state(db: Session, engine: RiskEngine) -> DeskState:
     ).all()
     _reopen(risk, exchange, open_orders)
     base = max((row.book_sequence for row in open_orders), default=0)
-    return DeskState(risk, exchange, owners, base)
+    return DeskState(risk, exchange, owners, base, seen)
 
 
 def _load_controls(db: Session, risk: RiskContext) -> None:
