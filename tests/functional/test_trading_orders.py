@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from api_key_flows import keyed_trader, signature_headers, signed_call
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import audit_event_types, reason_of
-from trading_flows import add_instrument, funded_trader, order_terms, place
+from identity_flows import Person, audit_event_types, reason_of, signed_up_with_totp
+from trading_flows import add_instrument, fund_trader, funded_trader, order_terms, place
 
 from tradeguard.core.clock import FixedClock
+from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
+from tradeguard.trading.models import OrderRow
 
 
 @pytest.fixture
@@ -123,3 +127,51 @@ def test_a_denial_is_a_problem_with_inputs_and_is_audited(
     assert denied.json()["inputs"]["limit_price"] is not None
     assert "order.denied" in audit_event_types(app.state.services.engine)
     assert client.get("/v1/orders", headers=alice.headers).json() == []
+
+
+def test_orders_signed_with_an_api_key(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, market: FastAPI
+) -> None:
+    trader, key = keyed_trader(
+        client, mailbox, clock, Person(username="quant", email="q@example.com")
+    )
+    fund_trader(market, trader, "50000.00")
+    add_instrument(market, "ACME", "100.00")
+    body = order_terms(quantity=2, limit_price="99.00")
+    encoded = json.dumps(body).encode()
+    headers = signature_headers(key, clock, "POST", "/v1/orders", body=encoded)
+    headers["content-type"] = "application/json"
+    placed = client.post("/v1/orders", content=encoded, headers=headers)
+    assert placed.status_code == 201, placed.text
+    replayed = client.post("/v1/orders", content=encoded, headers=headers)
+    assert reason_of(replayed) == (401, "APIKEY_REPLAY")
+    orders = signed_call(client, key, clock, "GET", "/v1/orders")
+    assert [order["id"] for order in orders.json()] == [placed.json()["id"]]
+    with transaction(market.state.services.sessions) as db:
+        assert db.get_one(OrderRow, placed.json()["id"]).placed_via == key["key_id"]
+
+
+def test_a_data_key_reads_but_cannot_trade(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, market: FastAPI
+) -> None:
+    trader, key = keyed_trader(client, mailbox, clock, scope="data")
+    fund_trader(market, trader, "50000.00")
+    refused = signed_call(client, key, clock, "POST", "/v1/orders", payload=order_terms())
+    assert reason_of(refused) == (403, "APIKEY_SCOPE")
+    account = signed_call(client, key, clock, "GET", "/v1/account")
+    assert account.status_code == 200
+    assert account.json()["cash"] == "50000.00"
+
+
+@pytest.mark.usefixtures("market")
+def test_a_user_without_an_account_cannot_trade(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock
+) -> None:
+    person = signed_up_with_totp(
+        client, mailbox, clock, Person(username="new", email="n@example.com")
+    )
+    assert reason_of(place(client, person)) == (403, "TRADING_NO_ACCOUNT")
+    assert reason_of(client.get("/v1/account", headers=person.headers)) == (
+        403,
+        "TRADING_NO_ACCOUNT",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,8 +19,6 @@ from tradeguard.risk.model import AccountKind
 from tradeguard.trading.accounts import open_account
 from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
-
-_client_ids = itertools.count(1)
 
 
 def desk_of(app: FastAPI) -> TradingDesk:
@@ -93,7 +91,7 @@ def funded_trader(  # noqa: PLR0913 - who, with what, on which app
 def order_terms(**terms: Any) -> dict[str, Any]:
     """A limit day order to buy 10 ACME at 100.00 with a fresh client id, changed by ``terms``."""
     body: dict[str, Any] = {
-        "client_order_id": f"c-{next(_client_ids)}",
+        "client_order_id": f"c-{uuid.uuid4().hex[:16]}",
         "symbol": "ACME",
         "side": "buy",
         "type": "limit",
