@@ -32,7 +32,7 @@ def initialised(monkeypatch, capsys) -> None:
 def test_verify_when_intact_then_exit_zero(monkeypatch, capsys) -> None:
     code, out, _ = run(monkeypatch, capsys, "audit", "verify")
     assert code == 0
-    assert out.startswith("audit trail intact: 14 events, 1 checkpoints verified")
+    assert out.startswith("audit trail intact: 15 events, 1 checkpoints verified")
 
 
 @pytest.mark.usefixtures("initialised")
@@ -43,7 +43,7 @@ def test_verify_when_witness_rewritten_then_exit_one_naming_sequence(monkeypatch
     witness.write_text(json.dumps(document) + "\n")
     code, out, _ = run(monkeypatch, capsys, "audit", "verify")
     assert code == 1
-    assert out.startswith("audit trail NOT intact at sequence 14:")
+    assert out.startswith("audit trail NOT intact at sequence 15:")
 
 
 @pytest.mark.usefixtures("initialised")
@@ -88,5 +88,5 @@ def test_prove_when_event_checkpointed_then_inclusion_proof_printed(monkeypatch,
     code, out, _ = run(monkeypatch, capsys, "audit", "prove", "3")
     assert code == 0
     proof = json.loads(out)
-    assert (proof["seq"], proof["leaf_index"], proof["tree_size"]) == (3, 2, 14)
+    assert (proof["seq"], proof["leaf_index"], proof["tree_size"]) == (3, 2, 15)
     assert len(proof["path"]) == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tradeguard.app import create_app
+from tradeguard.cli.trading_commands import seed_sample_universe
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.master_key import ensure_master_key
@@ -48,6 +49,7 @@ def _init_database(settings: Settings, clock: Clock) -> None:
         typer.echo(f"database at revision {migrate.current_revision(engine)}")
         _report("installation", installation.id, created=created)
         typer.echo(f"keys: {len(keysets)} created" if keysets else "keys: reused")
+        typer.echo(seed_sample_universe(core.sessions, core.audit, clock))
     finally:
         engine.dispose()
 

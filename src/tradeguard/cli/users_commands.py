@@ -40,7 +40,7 @@ def reactivate(username: str, reason: Reason) -> None:
 
 def _set_status(username: str, status: str, reason: str) -> None:
     with command_runtime() as runtime:
-        accounts = Accounts(_identity(runtime))
+        accounts = Accounts(identity_of(runtime))
         with transaction(runtime.sessions) as db:
             user = accounts.find_by_login(db, username)
             if user is None:
@@ -49,7 +49,8 @@ def _set_status(username: str, status: str, reason: str) -> None:
             accounts.set_status(db, user, status, COMMAND_ORIGIN, by=operator, reason=reason)
 
 
-def _identity(runtime: CommandRuntime) -> Identity:
+def identity_of(runtime: CommandRuntime) -> Identity:
+    """The identity services of a command, sending through the configured notifier."""
     outgoing = Outgoing(build_notifier(runtime.settings, runtime.clock))
     outgoing.install(runtime.sessions)
     parts = IdentityParts(
