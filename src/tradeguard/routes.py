@@ -16,6 +16,7 @@ from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
 from tradeguard.trading import api as trading_api
+from tradeguard.trading import controls_api
 from tradeguard.web import docs, health
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -31,6 +32,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     apikeys_api.router,
     apikeys_api.staff_router,
     trading_api.router,
+    controls_api.halts_router,
+    controls_api.compliance_router,
+    controls_api.locates_router,
+    controls_api.instruments_router,
     crypto_api.router,
     audit_api.router,
     docs.router,

@@ -25,6 +25,8 @@ class Permission(StrEnum):
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
     APIKEY_REVOKE = "apikey:revoke"
+    RISK_MANAGE = "risk:manage"
+    LOCATE_GRANT = "locate:grant"
 
 
 class Role(StrEnum):
@@ -78,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
             Permission.APIKEY_REVOKE,
+            Permission.RISK_MANAGE,
+            Permission.LOCATE_GRANT,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -103,6 +107,8 @@ OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.INCIDENT_MANAGE,
     Permission.TRADING_HALT,
     Permission.APIKEY_REVOKE,
+    Permission.RISK_MANAGE,
+    Permission.LOCATE_GRANT,
 }
 ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
 LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {

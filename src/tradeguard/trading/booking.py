@@ -21,6 +21,7 @@ from tradeguard.core.ids import new_id
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.pricing import business_day
+from tradeguard.trading.locate_store import sync_locate
 from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
 from tradeguard.trading.models import (
     ExecutionRow,
@@ -143,6 +144,7 @@ class Booking:
         window = context.risk.limits.pdt_window_business_days
         for account_id, symbol in self._positions:
             self._write_position(account_id, symbol)
+            sync_locate(context.db, context.risk.accounts[account_id], symbol)
         for account_id in self._accounts:
             account_row = context.db.get_one(TradingAccount, account_id)
             self._flag_pattern_day_trader(account_id)

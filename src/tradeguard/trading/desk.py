@@ -27,6 +27,7 @@ from tradeguard.core.ids import new_id
 from tradeguard.core.money import Price
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
+from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
@@ -44,7 +45,7 @@ from tradeguard.trading.loader import (
 from tradeguard.trading.loader import request_of as stored_request
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Cancellation, CancelReason, MatchingError, Order
-from tradeguard.trading.models import InstrumentRow, OrderRow
+from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
 from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.problems import (
     TradingReason,
@@ -102,7 +103,7 @@ class TradingDesk:
         self.engine = RiskEngine(limits, clock)
         self.lock = threading.RLock()
         self._publish = publish
-        self._state = DeskState(self.engine.new_context(), Exchange(), {}, 0)
+        self._state = DeskState(self.engine.new_context(), Exchange(), {}, {}, 0)
         self._instruments_seen_ns = 0
 
     @property
@@ -312,18 +313,24 @@ class TradingDesk:
 
     def account_id(self, db: Session, caller: Caller) -> str:
         """The caller's account id, loading an account opened since start-up; 403 if none."""
-        owners = self._state.account_owners
-        for account_id, user_id in owners.items():
-            if user_id == caller.user_id and account_id in self.risk.accounts:
-                return account_id
+        account_id = self._state.user_accounts.get(caller.user_id)
+        if account_id is not None:
+            return account_id
         row = account_of_user(db, caller.user_id)
         if row is None:
             raise no_account()
-        with self.lock:
-            if row.id not in self.risk.accounts:
-                load_account(db, self.risk, row)
-            owners[row.id] = row.user_id
+        self.adopt(db, row)
         return row.id
+
+    def adopt(self, db: Session, row: TradingAccount) -> AccountRisk:
+        """The risk state of an account row, loading one opened since start-up."""
+        with self.lock:
+            state = self._state
+            if row.id not in state.risk.accounts:
+                load_account(db, state.risk, row)
+            state.account_owners[row.id] = row.user_id
+            state.user_accounts[row.user_id] = row.id
+            return state.risk.accounts[row.id]
 
     def own_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
         """One of the caller's orders; another account's order answers 404."""
@@ -371,7 +378,7 @@ class TradingDesk:
             self.start()
         except Exception:
             log.exception("trading.rebuild_failed")
-            self._state = DeskState(self.engine.new_context(), Exchange(), {}, 0)
+            self._state = DeskState(self.engine.new_context(), Exchange(), {}, {}, 0)
             self._state.risk.global_state = TradingState.HALTED  # fail closed until restarted
 
     def _send(self, feed: list[tuple[str, dict[str, Any]]]) -> None:

@@ -44,6 +44,8 @@ class DeskState:
     exchange: Exchange
     account_owners: dict[str, str]
     """Account id to the user who owns it."""
+    user_accounts: dict[str, str]
+    """User id to their account id."""
     sequence_base: int
     """Added to the books' arrival numbers so stored time priority increases across restarts."""
     instruments_seen_ns: int = 0
@@ -92,7 +94,8 @@ def load_desk_state(db: Session, engine: RiskEngine) -> DeskState:
     ).all()
     _reopen(risk, exchange, open_orders)
     base = max((row.book_sequence for row in open_orders), default=0)
-    return DeskState(risk, exchange, owners, base, seen)
+    users = {user_id: account_id for account_id, user_id in owners.items()}
+    return DeskState(risk, exchange, owners, users, base, seen)
 
 
 def _load_controls(db: Session, risk: RiskContext) -> None:
