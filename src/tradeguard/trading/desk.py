@@ -394,6 +394,7 @@ class TradingDesk:
     # -- helpers -------------------------------------------------------------------------
 
     def _note_caller(self, account_id: str, caller: Caller) -> None:
+        # A known account missing from memory raises here: the desk rebuilds (503, retry).
         self.risk.accounts[account_id].mfa_enrolled = not caller.principal.enrollment_only
 
     def _deny_if(  # noqa: PLR0913 - the denial and where it is recorded
@@ -456,14 +457,17 @@ class TradingDesk:
         )
 
     def _collar_bound(self, row: OrderRow) -> int:
+        """The collar's edge on the order's side, on the tick grid and inside the band."""
         limits, instrument = self.risk.limits, self.risk.instruments[row.symbol]
+        tick = instrument.tick_size
         if row.side == Side.BUY:
             top = collar_top(limits, instrument)
             if top is None:
                 raise LookupError("a market order passed the checks without a reference price")
-            return top
+            return top - top % tick
         reference = instrument.reference_price or 0
-        return max(reference - limits.collar_width(reference), instrument.tick_size)
+        bottom = reference - limits.collar_width(reference)
+        return max(bottom + (-bottom) % tick, tick)
 
     def _requeue(self, row: OrderRow, request: OrderRequest, total: int) -> Any:  # noqa: ANN401 - SubmitResult
         book = self.exchange.book(row.symbol)
