@@ -35,6 +35,7 @@ from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
 from tradeguard.trading.desk import TradingDesk
+from tradeguard.trading.feed import FeedHub
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
@@ -73,6 +74,8 @@ def create_app(
     shared = connect_redis(settings)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
     desk = build_trading_desk(services)
+    feed = FeedHub.from_settings(settings)
+    desk.set_publisher(feed.publish)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +85,7 @@ def create_app(
         trading = asyncio.create_task(_trading_housekeeping_periodically(desk))
         checks.start()
         yield
+        feed.close()
         checkpoints.cancel()
         warnings.cancel()
         trading.cancel()
@@ -110,6 +114,7 @@ def create_app(
     app.state.api_keys = api_keys.service
     app.state.api_key_verifier = api_keys.verifier
     app.state.trading_desk = desk
+    app.state.trading_feed = feed
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

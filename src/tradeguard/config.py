@@ -314,6 +314,35 @@ class Settings(BaseSettings):
     listen_backlog: int = Field(
         default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
     )
+    # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed_api) --
+    feed_max_connections: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Open WebSocket connections before upgrades get 503 (keep below "
+        "max_connections so the REST API keeps room)",
+    )
+    feed_max_connections_per_user: int = Field(
+        default=5, ge=1, le=100, description="Open feed connections of one user"
+    )
+    feed_max_pending_events: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Events a connection may fall behind by before it is closed",
+    )
+    feed_max_message_bytes: int = Field(
+        default=8192, ge=4608, le=1_048_576, description="Largest message a client may send"
+    )
+    feed_auth_timeout_seconds: int = Field(
+        default=5, ge=1, le=60, description="Time for the auth message of a header-less client"
+    )
+    feed_session_check_seconds: int = Field(
+        default=10, ge=1, le=300, description="How often an open feed re-checks its session"
+    )
+    feed_allowed_origins: tuple[str, ...] = Field(
+        default=(), description="Origins browsers may open the feed from; default the public URL"
+    )
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
 
@@ -398,6 +427,11 @@ class Settings(BaseSettings):
     def effective_webauthn_origins(self) -> tuple[str, ...]:
         """Origins WebAuthn responses may come from."""
         return self.webauthn_origins or (self.effective_public_url,)
+
+    @property
+    def effective_feed_origins(self) -> tuple[str, ...]:
+        """Origins a browser may open the order feed from."""
+        return self.feed_allowed_origins or (self.effective_public_url,)
 
     def idle_timeout_seconds(self, role: str) -> int:
         """The inactivity timeout of a session of ``role``; staff at most 15 minutes."""

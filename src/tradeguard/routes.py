@@ -16,7 +16,7 @@ from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
 from tradeguard.trading import api as trading_api
-from tradeguard.trading import controls_api
+from tradeguard.trading import controls_api, feed_api
 from tradeguard.web import docs, health
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -36,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     controls_api.compliance_router,
     controls_api.locates_router,
     controls_api.instruments_router,
+    feed_api.router,
     crypto_api.router,
     audit_api.router,
     docs.router,

@@ -3,7 +3,10 @@
 The limits of a request once it is in (body size, header count, slow bodies, the response
 deadline) are the application's (``tradeguard.web.request_limits``); those of the
 connection (how long and how large a request head may be, how many connections) are the
-protocol's (``tradeguard.web.http_protocol``).
+protocol's (``tradeguard.web.http_protocol``). WebSocket upgrades pass the same limits
+and run uvicorn's sans-I/O WebSocket protocol (``tradeguard.web.websocket_upgrade``);
+messages are capped at ``feed_max_message_bytes`` and not compressed (no compression
+oracle, no inflate cost per connection).
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from fastapi import FastAPI
 from tradeguard.config import Settings
 from tradeguard.core.errors import StartupError
 from tradeguard.tls import DevCertificatePaths, server_ssl_context
-from tradeguard.web.http_protocol import ConnectionLimits, protocol_with_limits
+from tradeguard.web.http_protocol import ConnectionLimits
+from tradeguard.web.websocket_upgrade import ShutdownSafeWebSocketProtocol, protocol_with_websockets
+
+WEBSOCKET_PING_SECONDS = 20.0
+"""A WebSocket peer is pinged this often and dropped if its pong takes longer."""
 
 
 def certificate_files(settings: Settings) -> tuple[Path, Path]:
@@ -50,8 +57,14 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         ssl_certfile=cert,
         ssl_keyfile=key,
         ssl_context_factory=tls_context,
-        http=protocol_with_limits(ConnectionLimits.from_settings(settings)),
-        ws="none",
+        http=protocol_with_websockets(
+            ConnectionLimits.from_settings(settings), settings.feed_max_connections
+        ),
+        ws=ShutdownSafeWebSocketProtocol,
+        ws_max_size=settings.feed_max_message_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=WEBSOCKET_PING_SECONDS,
+        ws_ping_timeout=WEBSOCKET_PING_SECONDS,
         log_config=None,
         access_log=False,
         server_header=False,

@@ -72,9 +72,8 @@ def busy_market(
     return alice, bob
 
 
-def test_a_restart_rebuilds_exactly_the_committed_state(
-    busy_market: tuple[Any, Any], app: FastAPI
-) -> None:
+@pytest.mark.usefixtures("busy_market")
+def test_a_restart_rebuilds_exactly_the_committed_state(app: FastAPI) -> None:
     before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
     desk_of(app).start()
     assert risk_snapshot(app) == before
@@ -84,7 +83,7 @@ def test_a_restart_rebuilds_exactly_the_committed_state(
 def test_a_failed_write_leaves_no_trace_in_memory(
     client: TestClient, busy_market: tuple[Any, Any], app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice, bob = busy_market
+    _, bob = busy_market
     before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
     audit = app.state.services.audit
     original = audit.record
