@@ -140,9 +140,11 @@ class TradingDesk:
         def work(booking: Booking) -> Placed:
             db = booking.context.db
             account_id = self.account_id(db, caller)
-            existing = _by_client_id(db, account_id, ask.client_order_id)
-            if existing is not None:
-                return Placed(_same_terms(existing, ask), created=False)
+            known = self._state.client_ids
+            if known.may_contain(account_id, ask.client_order_id):
+                existing = _by_client_id(db, account_id, ask.client_order_id)
+                if existing is not None:
+                    return Placed(_same_terms(existing, ask), created=False)
             self._note_caller(account_id, caller)
             request = _request(account_id, ask)
             self._deny_if(
@@ -151,6 +153,7 @@ class TradingDesk:
             row = self._new_row(caller, account_id, ask, booking.now_ns)
             db.add(row)
             db.flush()  # its executions refer to it
+            known.add(account_id, ask.client_order_id)
             booking.track(row)
             booking.record("order.placed", row.id, _terms(row), caller.actor)
             self.risk.accept(request, row.id)

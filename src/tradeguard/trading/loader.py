@@ -8,9 +8,9 @@ priority; the risk context holds their reservations again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tradeguard.core.money import Price
@@ -18,6 +18,7 @@ from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Instrument, Locate, OrderRequest, TradingState
 from tradeguard.risk.pricing import cost_cents
+from tradeguard.trading.client_ids import ClientIdFilter
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Order
 from tradeguard.trading.models import (
@@ -50,6 +51,8 @@ class DeskState:
     """Added to the books' arrival numbers so stored time priority increases across restarts."""
     instruments_seen_ns: int = 0
     """The newest instrument change loaded (later ones are picked up while running)."""
+    client_ids: ClientIdFilter = field(default_factory=ClientIdFilter)
+    """Every stored (account, client order id), approximately (see ``client_ids``)."""
 
 
 def instrument_of(row: InstrumentRow) -> Instrument:
@@ -95,7 +98,16 @@ def load_desk_state(db: Session, engine: RiskEngine) -> DeskState:
     _reopen(risk, exchange, open_orders)
     base = max((row.book_sequence for row in open_orders), default=0)
     users = {user_id: account_id for account_id, user_id in owners.items()}
-    return DeskState(risk, exchange, owners, users, base, seen)
+    return DeskState(risk, exchange, owners, users, base, seen, _client_ids(db))
+
+
+def _client_ids(db: Session) -> ClientIdFilter:
+    count = db.scalar(select(func.count()).select_from(OrderRow)) or 0
+    known = ClientIdFilter(count)
+    query = select(OrderRow.account_id, OrderRow.client_order_id)
+    for account_id, client_order_id in db.execute(query.execution_options(yield_per=10_000)):
+        known.add(account_id, client_order_id)
+    return known
 
 
 def _load_controls(db: Session, risk: RiskContext) -> None:
