@@ -2,6 +2,10 @@
 
 Each denial names the rule, the inputs it looked at and its threshold, so a compliance
 officer reading it later can see why. The engine runs them in the order of ``CHECKS``.
+
+These checks define the rules. ``screen.py`` evaluates the same conditions in a single
+pass so that an order every check passes needs no denial machinery; a change to a
+condition here must be made there too (``test_risk_screen*.py`` compare the two).
 """
 
 from __future__ import annotations

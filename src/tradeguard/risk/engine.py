@@ -4,6 +4,12 @@ The engine fails closed. The first check that denies decides; an exception or mi
 data in any check denies with ``RISK_INTERNAL_ERROR`` — an order is never let through
 because the engine could not decide. Cancels never pass through the engine: they are
 always allowed, also while trading is halted.
+
+With the standard ``CHECKS`` the engine first asks the single-pass screen
+(``screen.passes_every_check``), which evaluates the conditions of all 25 checks in one
+function. An order it passes is allowed; any other order (and any order the screen
+cannot judge) runs through the checks one by one, whose first denial is the answer. An
+engine given other checks always runs them one by one.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.risk.checks import CHECKS, Check
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, RiskReason, TradingState
+from tradeguard.risk.screen import passes_every_check
 from tradeguard.risk.view import CheckContext
 
 
@@ -32,8 +39,16 @@ class RiskEngine:
     def check(self, ctx: RiskContext, order: OrderRequest) -> Denial | None:
         """None if the order may go to the market, otherwise the first denial."""
         try:
-            view = CheckContext(ctx, self.limits, order, self.clock.now_ns())
-            for check in self.checks:
+            now_ns = self.clock.now_ns()
+            checks, limits = self.checks, self.limits
+            if checks is CHECKS:
+                try:
+                    if passes_every_check(ctx, limits, order, now_ns):
+                        return None
+                except Exception:  # noqa: BLE001, S110 - the checks below decide, fail closed
+                    pass
+            view = CheckContext(ctx, limits, order, now_ns)
+            for check in checks:
                 denial = check(view, order)
                 if denial is not None:
                     return denial

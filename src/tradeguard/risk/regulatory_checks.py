@@ -1,4 +1,7 @@
-"""Regulatory checks: Reg SHO short sales and the pattern-day-trader rule."""
+"""Regulatory checks: Reg SHO short sales and the pattern-day-trader rule.
+
+``screen.py`` evaluates the same conditions in its single pass; change both together.
+"""
 
 from __future__ import annotations
 

@@ -9,15 +9,26 @@ from typing import Any
 
 from tradeguard.core.clock import FixedClock
 from tradeguard.risk.account import AccountRisk
+from tradeguard.risk.checks import CHECKS
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import AccountKind, Denial, Instrument, OrderRequest, RiskLimits
+from tradeguard.risk.model import (
+    AccountKind,
+    AccountStatus,
+    Denial,
+    Instrument,
+    OrderRequest,
+    RiskLimits,
+    TradingState,
+)
+from tradeguard.risk.screen import passes_every_check
 from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 MONDAY = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
 REFERENCE = 1_000_000  # $100.0000
 ACCOUNT = "acct-1"
 SYMBOL = "ACME"
+ONE_BY_ONE = (*CHECKS,)  # the same checks, but not the same tuple: the engine skips its screen
 _client_ids = itertools.count(1)
 
 
@@ -116,3 +127,45 @@ def market(**fields: Any) -> OrderRequest:
 def with_reference(kit_: Kit, **fields: Any) -> None:
     """Replace the instrument's fields (reference price, flags)."""
     kit_.ctx.add_instrument(replace(kit_.ctx.instruments[SYMBOL], **fields))
+
+
+def agreed_answer(risk: Kit, candidate: OrderRequest) -> Denial | None:
+    """The checks' answer, one by one, after asserting the engine and its screen agree.
+
+    The engine must give exactly that answer; the screen may pass the order only if the
+    checks do, and must pass it whenever they do unless it leaves the case to them on
+    purpose (see ``screenable``).
+    """
+    limits = risk.engine.limits
+    explained = RiskEngine(limits, risk.clock, checks=ONE_BY_ONE).check(risk.ctx, candidate)
+    assert risk.engine.check(risk.ctx, candidate) == explained
+    try:
+        screened = passes_every_check(risk.ctx, limits, candidate, risk.clock.now_ns())
+    except Exception:  # noqa: BLE001 - a screen that cannot judge leaves it to the checks
+        screened = False
+    if screened:
+        assert explained is None, explained
+    elif explained is None:
+        assert not screenable(risk, candidate), "the screen missed an order the checks pass"
+    return explained
+
+
+def screenable(risk: Kit, candidate: OrderRequest) -> bool:
+    """Whether the screen is meant to judge this order itself (see screen.py)."""
+    ctx, account = risk.ctx, risk.account
+    replaced = account.open_orders.get(candidate.modifies or "")
+    stamps = [account.recent_order_ns, account.recent_symbol_ns.get(candidate.symbol, ())]
+    return (
+        account.status is AccountStatus.ACTIVE
+        and ctx.global_state is TradingState.ACTIVE
+        and ctx.symbol_states.get(candidate.symbol, TradingState.ACTIVE) is TradingState.ACTIVE
+        and ctx.account_states.get(ACCOUNT, TradingState.ACTIVE) is TradingState.ACTIVE
+        and (
+            candidate.modifies is None
+            or (
+                replaced is not None
+                and (replaced.symbol, replaced.side) == (candidate.symbol, candidate.side)
+            )
+        )
+        and all(list(times) == sorted(times) for times in stamps)
+    )
