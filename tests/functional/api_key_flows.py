@@ -17,7 +17,7 @@ from tradeguard.notify.notifier import MemorySender
 
 NS_PER_MS = 1_000_000
 probe_router = APIRouter()
-"""Routes that stand for order entry and account reads (the trading core comes later)."""
+"""Routes that stand for order entry and account reads, echoing what arrived."""
 
 
 @probe_router.post("/v1/probe/orders", dependencies=[require(Permission.ORDER_PLACE)])
