@@ -71,6 +71,7 @@ def test_cash_account_sale_proceeds_settle_the_next_business_day(
     sign_in_with_totp(client, alice, clock)
     account = client.get("/v1/account", headers=alice.headers).json()
     assert (account["settled_cash"], account["unsettled_cash"]) == ("100000.00", "0.00")
+    assert audit_event_types(app.state.services.engine).count("account.cash.settled") == 1
     desk_of(app).start()  # settled cash was stored, not only held in memory
     assert client.get("/v1/account", headers=alice.headers).json()["settled_cash"] == "100000.00"
 

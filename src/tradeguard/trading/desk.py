@@ -24,7 +24,7 @@ from tradeguard.audit.records import Actor
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
-from tradeguard.core.money import Price
+from tradeguard.core.money import Money, Price
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
 from tradeguard.risk.account import AccountRisk
@@ -286,8 +286,11 @@ class TradingDesk:
                 if account.unsettled and account.unsettled[0][0] <= today
             ]
             for account in due:
+                before = account.settled_cash_cents
                 account.settle(today)
                 booking.touch_account(account.account_id)
+                settled = {"settled": str(Money(account.settled_cash_cents - before))}
+                booking.record("account.cash.settled", account.account_id, settled, SYSTEM)
             return len(due)
 
         return self.run(SYSTEM, None, work)
