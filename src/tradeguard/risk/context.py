@@ -90,12 +90,25 @@ class RiskContext:
         account = self.accounts[order.account_id]
         if order.modifies is not None:
             self.cancel(order.modifies)
-        new_order = self._open_order(account, order, order_id or _default_id(order))
+        new_order = self._add(account, order, order_id or _default_id(order), None)
+        self._remember(account, order, new_order)
+        return new_order.order_id
+
+    def restore(self, order: OrderRequest, order_id: str, reserve_at: int | None) -> None:
+        """Reopen a stored open order, holding buying power at the price it was accepted at.
+
+        Restoring is not order flow: the order rate and duplicate windows do not see it.
+        """
+        self._add(self.accounts[order.account_id], order, order_id, reserve_at)
+
+    def _add(
+        self, account: AccountRisk, order: OrderRequest, order_id: str, reserve_at: int | None
+    ) -> OpenOrder:
+        new_order = self._open_order(account, order, order_id, reserve_at)
         account.open_orders[new_order.order_id] = new_order
         self._order_accounts[new_order.order_id] = account.account_id
         account.hold(new_order, 1)
-        self._remember(account, order, new_order)
-        return new_order.order_id
+        return new_order
 
     def cancel(self, order_id: str) -> None:
         """Release everything an open order holds and forget it."""
@@ -115,9 +128,11 @@ class RiskContext:
             del account.open_orders[order_id]
             del self._order_accounts[order_id]
 
-    def _open_order(self, account: AccountRisk, order: OrderRequest, order_id: str) -> OpenOrder:
+    def _open_order(
+        self, account: AccountRisk, order: OrderRequest, order_id: str, reserve_at: int | None
+    ) -> OpenOrder:
         instrument = self.instruments[order.symbol]
-        price = reservation_price(self.limits, instrument, order)
+        price = reserve_at or reservation_price(self.limits, instrument, order)
         if price is None:
             raise ValueError(f"order {order_id} has no price to reserve at")
         new_order = OpenOrder(

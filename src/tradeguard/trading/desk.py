@@ -104,7 +104,6 @@ class TradingDesk:
         self.lock = threading.RLock()
         self._publish = publish
         self._state = DeskState(self.engine.new_context(), Exchange(), {}, {}, 0)
-        self._instruments_seen_ns = 0
 
     @property
     def risk(self) -> RiskContext:
@@ -120,7 +119,6 @@ class TradingDesk:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
             self._state = load_desk_state(db, self.engine)
-            self._instruments_seen_ns = self._state.instruments_seen_ns
 
     def set_publisher(self, publish: Publish | None) -> None:
         """Where feed events go after each commit (the order feed)."""
@@ -265,12 +263,13 @@ class TradingDesk:
         """Take in instruments loaded or changed in the database since last seen."""
 
         def work(booking: Booking) -> int:
-            since = self._instruments_seen_ns
+            state = self._state
+            since = state.instruments_seen_ns
             query = select(InstrumentRow).where(InstrumentRow.updated_at_ns > since)
             changed = booking.context.db.scalars(query).all()
             for row in changed:
                 self.risk.add_instrument(instrument_of(row))
-                self._instruments_seen_ns = max(self._instruments_seen_ns, row.updated_at_ns)
+                state.instruments_seen_ns = max(state.instruments_seen_ns, row.updated_at_ns)
             return len(changed)
 
         return self.run(SYSTEM, None, work)

@@ -17,7 +17,6 @@ from tradeguard.core.money import Price
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Instrument, Locate, OrderRequest, TradingState
-from tradeguard.risk.pricing import cost_cents
 from tradeguard.trading.client_ids import ClientIdFilter
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Order
@@ -126,8 +125,7 @@ def _load_controls(db: Session, risk: RiskContext) -> None:
 def _reopen(risk: RiskContext, exchange: Exchange, rows: Iterable[OrderRow]) -> None:
     for row in rows:
         remaining = row.quantity - row.filled_quantity
-        risk.accept(request_of(row, remaining), row.id)
-        _hold_at(risk, row)
+        risk.restore(request_of(row, remaining), row.id, row.reserve_price or None)
         exchange.submit(
             Order(
                 order_id=row.id,
@@ -140,23 +138,6 @@ def _reopen(risk: RiskContext, exchange: Exchange, rows: Iterable[OrderRow]) -> 
                 time_in_force=TimeInForce(row.time_in_force),
             )
         )
-    for account in risk.accounts.values():  # reloading is not order flow
-        account.recent_order_ns.clear()
-        account.recent_symbol_ns.clear()
-        account.recent_fingerprints.clear()
-
-
-def _hold_at(risk: RiskContext, row: OrderRow) -> None:
-    """Hold buying power at the price the order was accepted at, not today's reference."""
-    order = risk.open_order(row.id)
-    if not row.reserve_price or order.price == row.reserve_price:
-        return
-    account = risk.accounts[row.account_id]
-    account.hold(order, -1)
-    order.price = row.reserve_price
-    order.reserved_cents = order.worst_reserved()
-    order.open_notional_cents = cost_cents(order.price * order.remaining)
-    account.hold(order, 1)
 
 
 def request_of(row: OrderRow, quantity: int, modifies: str | None = None) -> OrderRequest:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tradeguard.core.errors import ProblemError, ProblemType
+from tradeguard.core.errors import NOT_FOUND, ProblemError, ProblemType
 from tradeguard.risk.model import Denial
 
 RISK_DENIED = ProblemType("order-denied", "Order denied by pre-trade risk checks", 422)
 ORDER_CONFLICT = ProblemType("order-conflict", "Order conflict", 409)
 NO_ACCOUNT = ProblemType("no-brokerage-account", "No brokerage account", 403)
-NOT_FOUND = ProblemType("not-found", "Not Found", 404)
 UNAVAILABLE = ProblemType("trading-unavailable", "Trading unavailable", 503)
 
 

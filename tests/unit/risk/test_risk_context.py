@@ -64,3 +64,16 @@ def test_fill_when_more_than_remaining_then_refused() -> None:
     order_id = risk.place(order(quantity=10))
     with pytest.raises(ValueError, match="does not fit"):
         risk.ctx.fill(order_id, 11, REFERENCE)
+
+
+def test_restore_when_reopening_a_stored_order_then_held_at_its_price_and_not_counted_as_flow() -> (
+    None
+):
+    risk = kit(kind=AccountKind.MARGIN, settled_cash_cents=10_000_000)
+    stored = order(side=Side.SELL_SHORT, quantity=10, limit_price=REFERENCE)
+    risk.ctx.restore(stored, "stored-1", reserve_at=REFERENCE + 50_000)
+    held = risk.ctx.open_order("stored-1")
+    assert held.price == REFERENCE + 50_000
+    assert risk.account.open_notional_cents == 10 * (REFERENCE + 50_000) // 100
+    assert not risk.account.recent_order_ns
+    assert not risk.account.recent_fingerprints
