@@ -15,9 +15,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.errors import ConfigurationError
-from tradeguard.ratelimit.notation import RateLimitText
+from tradeguard.core.permissions import STAFF_ROLES
+from tradeguard.core.rate_notation import RateLimitText
 
 ENV_PREFIX = "TRADEGUARD_"
 MASK = "**********"
@@ -283,7 +283,7 @@ class Settings(BaseSettings):
     load_shed_latency_ms: int = Field(
         default=2000, ge=1, le=600_000, description="Recent mean latency that means overload"
     )
-    # -- request limits (tradeguard.web.request_limits) --
+    # -- request limits (tradeguard.gateway.request_limits) --
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=104_857_600, description="Largest request body (413)"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from tradeguard.config import Environment, Settings
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
+from tradeguard.gateway.tls import is_development_certificate
 from tradeguard.notify.notifier import notify_production_problems
-from tradeguard.tls import is_development_certificate
 
 
 def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:

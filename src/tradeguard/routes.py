@@ -12,12 +12,13 @@ from tradeguard.access import admin_api, grants_api, staff_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.crypto import api as crypto_api
+from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
 from tradeguard.trading import api as trading_api
 from tradeguard.trading import controls_api, feed_api
-from tradeguard.web import docs, health
+from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,

@@ -58,7 +58,7 @@ def app_of(client: TestClient) -> FastAPI:
 
 def flush_checks(client: TestClient) -> None:
     """Write the buffered permission checks and review them for anomalies now."""
-    app_of(client).state.access_checks.flush()
+    app_of(client).state.registry.access_checks.flush()
 
 
 def audit_events(engine: Engine, event_type: str) -> list[dict[str, Any]]:
@@ -350,8 +350,8 @@ def test_staff_hours_when_hour_given_then_within_as_configured(
 def raise_alerts(client: TestClient, *alerts: tuple[str, str]) -> None:
     """Raise alerts of (kind, user id) through the alert service, as the monitor would."""
     app = app_of(client)
-    service = app.state.access_alerts
-    with transaction(app.state.services.sessions) as db:
+    service = app.state.registry.access_alerts
+    with transaction(app.state.registry.services.sessions) as db:
         for kind, staff_user_id in alerts:
             service.raise_alert(db, kind, staff_user_id, {"source": "test"}, 1)
 

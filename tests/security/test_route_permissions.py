@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount, Route
 
 from functional.identity_flows import Person, staff_signed_in
-from tradeguard.access.guard import declared_permission, public
-from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.web.routing import declared_permission, public
 
 PUBLIC = "public"
 FRAMEWORK_ROUTES = {"/openapi.json", "/static/swagger-ui", "/static/web"}

@@ -12,8 +12,8 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import LocalKek
 from tradeguard.crypto.master_key import generate_master_key
+from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
 from tradeguard.production import check_production, production_problems
-from tradeguard.tls import DevCertificatePaths, ensure_dev_certificate
 
 PG_URL = "postgresql+psycopg://app:pg-pass-123@db.internal:5432/tradeguard"
 

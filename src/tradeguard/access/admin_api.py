@@ -22,18 +22,19 @@ from tradeguard.access.admin import (
     summary_of,
 )
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
 from tradeguard.access.models import RoleChange
-from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.access.runtime_settings import runtime_keys
 from tradeguard.audit.api import AuditEventOut, AuditEventsPage
 from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.identity.models import Factor
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
-from tradeguard.services import DbSession, ServicesDep
+from tradeguard.services import ServicesDep
+from tradeguard.web.routing import require
 
 AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
 AdminConfig = Annotated[Principal, require(Permission.ADMIN_CONFIG)]

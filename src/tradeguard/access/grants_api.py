@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.grants import SECONDS_PER_MINUTE, GrantAsk, Grants, HeldGrant
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import IdentityDep, Principal
+from tradeguard.identity.principal import IdentityDep
 from tradeguard.identity.schemas import Body
-from tradeguard.services import DbSession, ServicesDep
+from tradeguard.services import ServicesDep
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
 Staff = Annotated[Principal, require(Permission.PROFILE_MANAGE)]

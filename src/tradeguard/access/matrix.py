@@ -19,8 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from tradeguard.access.guard import declared_permission, is_public_marker, public
-from tradeguard.access.permissions import (
+from tradeguard.core.permissions import (
     LEVEL_PERMISSIONS,
     ROLE_PERMISSIONS,
     STAFF_ROLES,
@@ -30,6 +29,7 @@ from tradeguard.access.permissions import (
     permissions_of,
 )
 from tradeguard.routes import ROUTERS
+from tradeguard.web.routing import declared_permission, is_public_marker, public
 
 REGENERATE = "python -m tradeguard.access.matrix > docs/permissions.md"
 PUBLIC_ROUTE = "public"

@@ -16,9 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
 from tradeguard.access.models import AccessAlert
-from tradeguard.access.permissions import Permission
 from tradeguard.access.support import (
     CustomerRecord,
     MaskedField,
@@ -26,8 +24,11 @@ from tradeguard.access.support import (
     Unmasked,
 )
 from tradeguard.core.clock import ns_to_rfc3339
-from tradeguard.identity.principal import Principal
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
 
@@ -40,13 +41,7 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 MAX_ALERTS = 200
 
 
-def get_access_alerts(request: Request) -> AccessAlerts:
-    """The application's access alerts."""
-    alerts: AccessAlerts = request.app.state.access_alerts
-    return alerts
-
-
-AlertsDep = Annotated[AccessAlerts, Depends(get_access_alerts)]
+AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
 
 
 def get_support_desk(alerts: AlertsDep) -> SupportDesk:

@@ -1,8 +1,7 @@
 """Audit API: search and retrieve events for compliance staff (JSON or CSV).
 
-Until role-based permissions exist, a configured bearer token (``audit_api_token``)
-guards every route; with none configured the API is closed. Each access is itself
-recorded in the audit trail, in the same transaction as the read.
+Every route needs ``compliance:audit``. Each access is itself recorded in the audit
+trail, in the same transaction as the read (``audit.reading``).
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
+from tradeguard.audit.reading import Reader, event_recorded, search_recorded
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import (
     DEFAULT_LIMIT,
@@ -25,23 +23,20 @@ from tradeguard.audit.search import (
     AuditEvent,
     AuditQuery,
     events_csv,
-    get_event,
     parse_rfc3339_ns,
-    search,
 )
 from tradeguard.core.errors import (
-    NOT_FOUND,
     VALIDATION_FAILED,
     ProblemError,
     ReasonCode,
 )
-from tradeguard.db.session import transaction
-from tradeguard.identity.principal import Principal
-from tradeguard.services import Services, ServicesDep
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 PERMISSION = Permission.COMPLIANCE_AUDIT.value
-EVENT_SEARCHED = "audit.events.searched"
-EVENT_READ = "audit.event.read"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
@@ -50,6 +45,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+AuditTrailDep = Annotated[AuditTrail, provided(AuditTrail)]
 router = APIRouter(tags=["audit"])
 
 
@@ -113,15 +109,12 @@ class AuditEventsPage(BaseModel):
 def search_events(
     request: Request,
     auditor: Auditor,
-    services: ServicesDep,
+    db: DbSession,
+    audit: AuditTrailDep,
     filters: Annotated[EventFilters, Query()],
 ) -> AuditEventsPage | Response:
     """Search the trail; every returned event is decoded from its signed record."""
-    query = _audit_query(filters)
-    with transaction(services.sessions) as session:
-        page = search(session, query)
-        accessed = {**query.model_dump(exclude_none=True), "returned": len(page.events)}
-        _record_access(services, session, request, auditor, EVENT_SEARCHED, accessed)
+    page = search_recorded(db, audit, _audit_query(filters), _reader(request, auditor))
     if filters.format == "csv":
         return Response(
             events_csv(page.events),
@@ -142,18 +135,12 @@ def search_events(
 def read_event(
     request: Request,
     auditor: Auditor,
-    services: ServicesDep,
+    db: DbSession,
+    audit: AuditTrailDep,
     seq: Annotated[int, Path(ge=1, le=MAX_INT64)],
 ) -> AuditEventOut:
     """The event at ``seq``, decoded from its signed record."""
-    with transaction(services.sessions) as session:
-        event = get_event(session, seq)
-        _record_access(
-            services, session, request, auditor, EVENT_READ, {"seq": seq, "found": bool(event)}
-        )
-    if event is None:
-        raise ProblemError(NOT_FOUND, ReasonCode.NOT_FOUND, f"No audit event has seq {seq}.")
-    return _out(event)
+    return _out(event_recorded(db, audit, seq, _reader(request, auditor)))
 
 
 def _audit_query(filters: EventFilters) -> AuditQuery:
@@ -199,19 +186,10 @@ def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
     )
 
 
-def _record_access(
-    services: Services,
-    session: Session,
-    request: Request,
-    auditor: Principal,
-    event_type: str,
-    data: dict[str, Any],
-) -> None:
-    """Staff data access is audited like any other: who read what, in the reading transaction."""
+def _reader(request: Request, auditor: Principal) -> Reader:
     host = request.client.host if request.client else None
     actor = Actor("staff", auditor.user_id, ip=host, session_id=auditor.session_id)
-    request_id = getattr(request.state, "request_id", None)
-    services.audit.record(session, event_type, actor, None, data, request_id=request_id)
+    return Reader(actor, getattr(request.state, "request_id", None))
 
 
 def _out(event: AuditEvent) -> AuditEventOut:

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradeguard.access.permissions import Role
 from tradeguard.audit.records import Actor
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import Role
 from tradeguard.identity.allowlist import allowed, normalize_allowlist, parse_allowlist
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity

@@ -20,10 +20,10 @@ from enum import StrEnum
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import STAFF_ROLES
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.mfa import webauthn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 MAX_USER_AGENT = 256
 MAX_HINT = 128
@@ -21,7 +21,7 @@ class Origin:
     device_hints: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, request: Request, device_hints: dict[str, str] | None = None) -> Origin:
+    def of(cls, request: HTTPConnection, device_hints: dict[str, str] | None = None) -> Origin:
         """The origin of ``request``, with the device attributes the client sent."""
         headers = request.headers
         return cls(

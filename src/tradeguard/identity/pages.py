@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from tradeguard.access.guard import PUBLIC
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
-from tradeguard.identity.principal import Principal
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.trading.desk import OrderAsk, TradingDesk
 from tradeguard.trading.loader import OPEN_STATUSES
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
@@ -30,6 +29,8 @@ from tradeguard.trading.schemas import (
     Symbol,
 )
 from tradeguard.trading.views import execution_view, order_view, position_view
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["Trading"])
 Placer = Annotated[Principal, require(Permission.ORDER_PLACE)]
@@ -47,13 +48,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_desk(request: Request) -> TradingDesk:
-    """The application's trading desk."""
-    desk: TradingDesk = request.app.state.trading_desk
-    return desk
-
-
-DeskDep = Annotated[TradingDesk, Depends(get_desk)]
+DeskDep = Annotated[TradingDesk, provided(TradingDesk)]
 
 
 @router.post(

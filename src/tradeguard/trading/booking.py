@@ -20,6 +20,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
+from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import business_day
 from tradeguard.trading.locate_store import sync_locate
 from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
@@ -30,7 +31,6 @@ from tradeguard.trading.models import (
     PositionRow,
     TradingAccount,
 )
-from tradeguard.trading.order_terms import Side
 from tradeguard.trading.risk_state import write_account
 from tradeguard.trading.views import execution_view, order_status, order_view
 

@@ -9,7 +9,6 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from tradeguard.access import matrix
-from tradeguard.access.guard import PUBLIC, require
 from tradeguard.access.matrix import (
     REGENERATE,
     UNDECLARED,
@@ -18,13 +17,14 @@ from tradeguard.access.matrix import (
     route_rules,
     routes_app,
 )
-from tradeguard.access.permissions import (
+from tradeguard.core.permissions import (
     LEVEL_PERMISSIONS,
     ROLE_PERMISSIONS,
     AccessLevel,
     Permission,
     Role,
 )
+from tradeguard.web.routing import PUBLIC, require
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
 

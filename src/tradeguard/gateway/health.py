@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import Response
 
-from tradeguard.access.guard import PUBLIC
 from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, ReasonCode
 from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.services import Services, ServicesDep
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
