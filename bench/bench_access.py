@@ -2,8 +2,8 @@
 
 The gateway's check of a route's declared permission (``Gateway._admit``) on a request
 whose principal is already known (the token check is measured in bench_identity): the
-permission test, the check record and its buffering. Writing the buffered checks as audit events happens off the request path;
-its throughput is measured too.
+permission test, the check record and its buffering. Writing the buffered checks as
+audit events happens off the request path; its throughput is measured too.
 """
 
 from __future__ import annotations

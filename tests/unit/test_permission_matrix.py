@@ -8,21 +8,21 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from tradeguard.access import matrix
-from tradeguard.access.matrix import (
-    REGENERATE,
-    UNDECLARED,
-    RouteRule,
-    render_matrix,
-    route_rules,
-    routes_app,
-)
+from tradeguard import permission_matrix as matrix
 from tradeguard.core.permissions import (
     LEVEL_PERMISSIONS,
     ROLE_PERMISSIONS,
     AccessLevel,
     Permission,
     Role,
+)
+from tradeguard.permission_matrix import (
+    REGENERATE,
+    UNDECLARED,
+    RouteRule,
+    render_matrix,
+    route_rules,
+    routes_app,
 )
 from tradeguard.web.routing import PUBLIC, require
 

@@ -1,6 +1,6 @@
 """The permission matrix: what roles and access levels grant, and what each route needs.
 
-``python -m tradeguard.access.matrix > docs/permissions.md`` writes it as Markdown; a
+``python -m tradeguard.permission_matrix > docs/permissions.md`` writes it as Markdown; a
 test fails when the file differs from ``render_matrix()``. The route table reads each
 route's declaration the way the route-walk test does: a ``require(Permission.X)``
 dependency anywhere in the route's dependency tree, or the ``PUBLIC`` marker. The routes
@@ -31,7 +31,7 @@ from tradeguard.core.permissions import (
 from tradeguard.routes import ROUTERS
 from tradeguard.web.routing import declared_permission, is_public_marker, public
 
-REGENERATE = "python -m tradeguard.access.matrix > docs/permissions.md"
+REGENERATE = "python -m tradeguard.permission_matrix > docs/permissions.md"
 PUBLIC_ROUTE = "public"
 UNDECLARED = "**undeclared**"
 GRANTED = "✓"
