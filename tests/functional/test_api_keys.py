@@ -231,7 +231,9 @@ def test_reported_key_when_a_trader_tries_to_revoke_it_then_access_denied(
     _, key = keyed_trader(client, mailbox, clock, Person(username="alice", email="a@example.com"))
     bob = signed_up_with_totp(client, mailbox, clock, Person(username="bob", email="b@example.com"))
     attempt = client.post(
-        f"/v1/admin/api-keys/{key['key_id']}/revoke", json={"reason": "x"}, headers=bob.headers
+        f"/v1/admin/api-keys/{key['key_id']}/revoke",
+        json={"reason": "reported"},
+        headers=bob.headers,
     )
     assert reason_of(attempt) == (403, "ACCESS_DENIED")
     assert _place(client, key, clock).status_code == 200

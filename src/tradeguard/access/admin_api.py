@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.access.admin import (
     Administration,
@@ -29,6 +29,7 @@ from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.identity.models import Factor
 from tradeguard.identity.service import IdentityServiceDep
@@ -41,7 +42,6 @@ AdminConfig = Annotated[Principal, require(Permission.ADMIN_CONFIG)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
 ID_PATTERN = r"^[0-9a-f-]{36}$"
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 PAGE_LIMIT = 200
 PROBLEMS: dict[int | str, dict[str, str]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},

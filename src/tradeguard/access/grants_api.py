@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.grants import SECONDS_PER_MINUTE, GrantAsk, Grants, HeldGrant
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.principal import IdentityDep
@@ -27,7 +28,6 @@ from tradeguard.web.routing import require
 router = APIRouter(tags=["access"])
 Staff = Annotated[Principal, require(Permission.PROFILE_MANAGE)]
 GrantAdmin = Annotated[Principal, require(Permission.ADMIN_GRANTS)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "Refused (problem+json: ACCESS_DENIED, GRANT_*)"},

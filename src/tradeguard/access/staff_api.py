@@ -26,6 +26,7 @@ from tradeguard.access.support import (
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -36,9 +37,9 @@ Agent = Annotated[Principal, require(Permission.SUPPORT_USERS_VIEW)]
 Unmasker = Annotated[Principal, require(Permission.SUPPORT_USERS_UNMASK)]
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 MAX_ALERTS = 200
+UNMASK_REASON_MIN = 10
 
 
 AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
@@ -82,7 +83,9 @@ class UnmaskRequest(Body):
     """Which field to see in clear, and why (stored and audited)."""
 
     field: MaskedField
-    reason: Reason = Field(description="Why the field is needed, e.g. the ticket (10-500)")
+    reason: Annotated[Reason, Field(min_length=UNMASK_REASON_MIN)] = Field(
+        description="Why the field is needed, e.g. the ticket (10-200 characters)"
+    )
     factor_id: str | None = Field(
         default=None, max_length=64, description="Which SMS factor's phone; default the first"
     )

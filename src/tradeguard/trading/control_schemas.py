@@ -23,16 +23,11 @@ from pydantic import (
 
 from tradeguard.audit.search import parse_rfc3339_ns
 from tradeguard.core.money import MoneyStr, PriceStr
+from tradeguard.core.reasons import Reason
 from tradeguard.identity.schemas import Body
 from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.trading.schemas import MAX_SHARES, AccountView, OrderView, Symbol
 
-Reason = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 LimitScopeText = Annotated[str, StringConstraints(max_length=48, pattern=r"^[a-z0-9:\-]+$")]
 LimitName = Annotated[str, StringConstraints(max_length=48, pattern=r"^[a-z0-9_]+$")]
