@@ -24,7 +24,7 @@ from tradeguard.access.admin import (
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import RoleChange
 from tradeguard.access.runtime_settings import runtime_keys
-from tradeguard.audit.api import AuditEventOut, AuditEventsPage
+from tradeguard.audit.schemas import AuditEventOut, AuditEventsPage
 from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of

@@ -6,20 +6,19 @@ trail, in the same transaction as the read (``audit.reading``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from starlette.responses import Response
 
 from tradeguard.audit.reading import Reader, event_recorded, search_recorded
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
+from tradeguard.audit.schemas import AuditEventOut, AuditEventsPage, EventFilters
 from tradeguard.audit.search import (
-    DEFAULT_LIMIT,
     MAX_INT64,
-    MAX_LIMIT,
     AuditEvent,
     AuditQuery,
     events_csv,
@@ -47,56 +46,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 AuditTrailDep = Annotated[AuditTrail, provided(AuditTrail)]
 router = APIRouter(tags=["audit"])
-
-
-class EventFilters(BaseModel):
-    """Query parameters of the search; unknown parameters are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    since: str | None = Field(
-        default=None, alias="from", max_length=64, description="RFC 3339, inclusive"
-    )
-    to: str | None = Field(default=None, max_length=64, description="RFC 3339, exclusive")
-    event_type: str | None = Field(default=None, description="Exact type, or a prefix like key.*")
-    actor_id: str | None = None
-    subject: str | None = None
-    request_id: str | None = None
-    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    format: Literal["json", "csv"] = "json"
-
-
-class ActorOut(BaseModel):
-    """Who acted, as the signed record states it."""
-
-    kind: str
-    id: str
-    ip: str | None
-    session_id: str | None
-    device_id: str | None
-
-
-class AuditEventOut(BaseModel):
-    """One audit event; ``personal`` is ciphertext under the subject's key, never decrypted."""
-
-    seq: int
-    event_id: str
-    ts: str = Field(description="RFC 3339 UTC with nanoseconds")
-    ts_ns: int
-    type: str
-    actor: ActorOut
-    subject: str | None
-    request_id: str | None
-    data: dict[str, Any]
-    personal: dict[str, Any] | None
-
-
-class AuditEventsPage(BaseModel):
-    """A page of events in sequence order; pass ``next_after_seq`` as ``after_seq`` for more."""
-
-    events: list[AuditEventOut]
-    next_after_seq: int | None
 
 
 @router.get(

@@ -6,11 +6,11 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.runtime import Crypto
+from tradeguard.crypto.schemas import JsonWebKeySet, PublishedKey, PublishedKeys
 from tradeguard.crypto.signing import PublicSigningKey, SigningPurpose
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
@@ -18,30 +18,6 @@ from tradeguard.web.routing import PUBLIC
 router = APIRouter(tags=["keys"], dependencies=[PUBLIC])
 CryptoDep = Annotated[Crypto, provided(Crypto)]
 SessionsDep = Annotated[sessionmaker[Session], provided(sessionmaker)]
-
-
-class PublishedKey(BaseModel):
-    """One public signing key: enough to verify signatures made with it."""
-
-    kid: str
-    purpose: str
-    alg: str
-    public_key: str
-    created_at: str
-    retired_at: str | None
-    active: bool
-
-
-class PublishedKeys(BaseModel):
-    """All public signing keys, active and retired."""
-
-    keys: list[PublishedKey]
-
-
-class JsonWebKeySet(BaseModel):
-    """RFC 7517 key set of the token-signing keys."""
-
-    keys: list[dict[str, str]]
 
 
 @router.get("/v1/keys/signing", summary="Public signing keys (audit checkpoints and tokens)")
