@@ -100,3 +100,19 @@ def test_input_when_it_holds_a_nul_character_then_refused_and_nothing_stored(
     assert_refused(response, 422, "VALIDATION_FAILED")
     assert response.json()["errors"] == [NUL_REFUSED]
     assert stored_rows(clean_database.engine) == before
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x1f", "\x7f", "\n"])
+@pytest.mark.parametrize("path", ["/v1/auth/register", "/v1/me/email"])
+def test_email_when_it_holds_a_control_character_then_refused_and_nothing_stored(
+    client: TestClient, clean_database: TestDatabase, alice: Person, path: str, control: str
+) -> None:
+    before = stored_rows(clean_database.engine)
+    email = f"bo{control}b@example.com"
+    body = {"username": "bob", "email": email, "password": STRONG_PASSWORD, "consents": CONSENTS}
+
+    response = client.post(path, json=body, headers=alice.headers)
+
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert stored_rows(clean_database.engine) == before
