@@ -24,6 +24,7 @@ from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
+from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
 from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -34,7 +35,6 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
-from tradeguard.identity.timing import EqualTimingMiddleware
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production

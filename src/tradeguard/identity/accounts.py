@@ -32,7 +32,11 @@ from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, in
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED, RevokeReason
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
-EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,253}\.[^@\s.\x00-\x1f\x7f]{2,63}")
+NOT_ADDRESS = r"@\s\x00-\x1f\x7f"
+"""Never in an email address: the separator, whitespace and control characters."""
+EMAIL = re.compile(
+    rf"[^{NOT_ADDRESS}]{{1,64}}@[^{NOT_ADDRESS}]{{1,253}}\.[^{NOT_ADDRESS}.]{{2,63}}"
+)
 CONSENT_PURPOSES = frozenset(
     {"terms_of_service", "privacy_notice", "marketing_email", "analytics", "third_party_data"}
 )
