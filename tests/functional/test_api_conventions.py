@@ -1,0 +1,195 @@
+"""The API's conventions as a new client meets them.
+
+415 and 422 problems, typed query parameters, authorization in the OpenAPI document and
+the landing page. Every refusal here is problem+json with a reason code and changes
+nothing: no order, no reservation, no audit event of an order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from denial_flows import TradingFloor
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from identity_flows import Person, reason_of
+from trading_flows import order_terms
+
+from tradeguard.core.clock import FixedClock
+from tradeguard.notify.notifier import MemorySender
+from tradeguard.web.problems import DECIMAL_STRING
+
+PYDANTIC_INTERNALS = ("pydantic", "is-instance", "function-after", "Value error", "https://")
+ORDER_EVENTS = ("order.placed", "order.denied", "order.modified", "order.modify.denied")
+
+
+@pytest.fixture
+def floor(
+    client: TestClient, app: FastAPI, mailbox: MemorySender, clock: FixedClock
+) -> TradingFloor:
+    return TradingFloor(client, app, mailbox, clock)
+
+
+@pytest.fixture
+def alice(floor: TradingFloor) -> Person:
+    trader = floor.trader()
+    floor.instrument("ACME", "100.00")
+    return trader
+
+
+def order_events(floor: TradingFloor) -> list[list[dict[str, Any]]]:
+    return [floor.audit(event) for event in ORDER_EVENTS]
+
+
+def refused_changing_nothing(floor: TradingFloor, person: Person, send: Any) -> Any:
+    """Send a request that must be refused; the trader's holdings and order events stay."""
+    before, events = floor.holdings(person), order_events(floor)
+    response = send()
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    assert floor.holdings(person) == before
+    assert order_events(floor) == events
+    return response
+
+
+# -- 415: a body that is not JSON ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        None,
+    ],
+)
+def test_order_when_body_is_not_sent_as_json_then_415_naming_json(
+    floor: TradingFloor, alice: Person, content_type: str | None
+) -> None:
+    headers = alice.headers | ({} if content_type is None else {"content-type": content_type})
+    body = json.dumps(order_terms())
+
+    def send() -> Any:
+        return floor.client.post("/v1/orders", content=body, headers=headers)
+
+    answer = refused_changing_nothing(floor, alice, send)
+
+    assert reason_of(answer) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    problem = answer.json()
+    assert problem["expected_content_type"] == "application/json"
+    assert "application/json" in problem["detail"]
+    assert problem["type"] == "urn:tradeguard:problem:unsupported-media-type"
+
+
+def test_modify_when_body_is_text_then_415_and_order_unchanged(
+    floor: TradingFloor, alice: Person
+) -> None:
+    order = floor.accept(alice, quantity=10, limit_price="99.00")
+    headers = alice.headers | {"content-type": "text/plain"}
+
+    def send() -> Any:
+        return floor.client.patch(f"/v1/orders/{order['id']}", content="12", headers=headers)
+
+    assert reason_of(refused_changing_nothing(floor, alice, send)) == (
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+
+
+def test_order_when_json_has_a_json_suffix_type_then_accepted(
+    floor: TradingFloor, alice: Person
+) -> None:
+    headers = alice.headers | {"content-type": "application/vnd.tradeguard+json"}
+    placed = floor.client.post("/v1/orders", content=json.dumps(order_terms()), headers=headers)
+
+    assert placed.status_code == 201, placed.text
+
+
+def test_pages_when_requested_then_still_html(client: TestClient) -> None:
+    for path in ("/signin", "/signup"):
+        page = client.get(path, headers={"content-type": "text/plain"})
+        assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+
+
+# -- 422: fields that fail validation -------------------------------------------------------
+
+
+@pytest.mark.parametrize("price", [150.25, 150, -1, True, ["150.25"]])
+def test_order_when_price_is_not_a_string_then_422_asks_for_a_decimal_string(
+    floor: TradingFloor, alice: Person, price: Any
+) -> None:
+    answer = refused_changing_nothing(floor, alice, lambda: floor.place(alice, limit_price=price))
+
+    assert reason_of(answer) == (422, "VALIDATION_FAILED")
+    assert answer.json()["errors"] == [
+        {"location": ["body", "limit_price"], "message": DECIMAL_STRING, "type": "decimal_string"}
+    ]
+    assert '"150.25"' in DECIMAL_STRING
+    for internal in PYDANTIC_INTERNALS:
+        assert internal not in answer.text
+
+
+def test_modify_when_price_is_a_number_then_422_asks_for_a_decimal_string(
+    floor: TradingFloor, alice: Person
+) -> None:
+    order = floor.accept(alice, quantity=10, limit_price="99.00")
+
+    answer = refused_changing_nothing(
+        floor, alice, lambda: floor.modify(alice, order, limit_price=99.5)
+    )
+
+    assert reason_of(answer) == (422, "VALIDATION_FAILED")
+    [error] = answer.json()["errors"]
+    assert (error["location"], error["message"]) == (["body", "limit_price"], DECIMAL_STRING)
+
+
+@pytest.mark.parametrize(
+    ("terms", "location", "message"),
+    [
+        (
+            {"limit_price": "1.123456"},
+            ["body", "limit_price"],
+            "'1.123456' has more than 4 decimal places",
+        ),
+        ({"limit_price": "1e3"}, ["body", "limit_price"], "not a plain decimal number: '1e3'"),
+        (
+            {"type": "market"},
+            ["body"],
+            "limit orders need limit_price; market orders must not have one",
+        ),
+        ({"quantity": "ten"}, ["body", "quantity"], "Input should be a valid integer"),
+        ({"side": "short"}, ["body", "side"], "Input should be 'buy', 'sell' or 'sell_short'"),
+    ],
+)
+def test_order_when_a_field_is_invalid_then_one_readable_error_per_field(
+    floor: TradingFloor, alice: Person, terms: dict[str, Any], location: list[str], message: str
+) -> None:
+    answer = refused_changing_nothing(floor, alice, lambda: floor.place(alice, **terms))
+
+    assert reason_of(answer) == (422, "VALIDATION_FAILED")
+    problem = answer.json()
+    assert [(e["location"], e["message"]) for e in problem["errors"]] == [(location, message)]
+    assert problem["detail"] == "1 field(s) failed validation."
+    for internal in PYDANTIC_INTERNALS:
+        assert internal not in answer.text
+
+
+def test_order_when_missing_fields_then_each_listed_by_location(
+    floor: TradingFloor, alice: Person
+) -> None:
+    body = {"client_order_id": "c-1", "quantity": 1}
+
+    answer = refused_changing_nothing(
+        floor, alice, lambda: floor.client.post("/v1/orders", json=body, headers=alice.headers)
+    )
+
+    errors = answer.json()["errors"]
+    assert [error["location"] for error in errors] == [
+        ["body", "symbol"],
+        ["body", "side"],
+        ["body", "type"],
+    ]
+    assert {error["message"] for error in errors} == {"Field required"}
