@@ -193,3 +193,39 @@ def test_order_when_missing_fields_then_each_listed_by_location(
         ["body", "type"],
     ]
     assert {error["message"] for error in errors} == {"Field required"}
+
+
+# -- 422: query parameters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("before=garbage", "before"),
+        ("before=", "before"),
+        ("limit=ten", "limit"),
+        ("limit=0", "limit"),
+        ("state=pending", "state"),
+        ("symbol=acme", "symbol"),
+    ],
+)
+def test_order_list_when_a_query_parameter_is_malformed_then_422_naming_it(
+    floor: TradingFloor, alice: Person, query: str, name: str
+) -> None:
+    answer = floor.client.get(f"/v1/orders?{query}", headers=alice.headers)
+
+    assert reason_of(answer) == (422, "VALIDATION_FAILED"), answer.text
+    assert [error["location"] for error in answer.json()["errors"]] == [["query", name]]
+
+
+def test_order_list_when_paged_with_before_then_older_orders_only(
+    floor: TradingFloor, alice: Person
+) -> None:
+    first, second, third = (floor.accept(alice, quantity=n) for n in (1, 2, 3))
+    get, headers = floor.client.get, alice.headers
+
+    page = get(f"/v1/orders?limit=2&before={third['id']}", headers=headers).json()
+    upper = get(f"/v1/orders?before={third['id'].upper()}", headers=headers).json()
+
+    assert [order["id"] for order in page] == [second["id"], first["id"]]
+    assert upper == page

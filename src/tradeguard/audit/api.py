@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -21,20 +20,20 @@ from tradeguard.audit.records import Actor
 from tradeguard.audit.search import (
     DEFAULT_LIMIT,
     MAX_INT64,
-    MAX_LIMIT,
+    ActorIdFilter,
     AuditEvent,
     AuditQuery,
+    EventTypeFilter,
+    NonNegativeInt64,
+    PageLimit,
+    RequestIdFilter,
+    Rfc3339Ns,
+    SubjectFilter,
     events_csv,
     get_event,
-    parse_rfc3339_ns,
     search,
 )
-from tradeguard.core.errors import (
-    NOT_FOUND,
-    VALIDATION_FAILED,
-    ProblemError,
-    ReasonCode,
-)
+from tradeguard.core.errors import NOT_FOUND, ProblemError, ReasonCode
 from tradeguard.db.session import transaction
 from tradeguard.identity.principal import Principal
 from tradeguard.services import Services, ServicesDep
@@ -50,6 +49,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+TimeFilter = Annotated[Rfc3339Ns, Field(ge=0, le=MAX_INT64)]
 router = APIRouter(tags=["audit"])
 
 
@@ -58,16 +58,16 @@ class EventFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: str | None = Field(
-        default=None, alias="from", max_length=64, description="RFC 3339, inclusive"
+    since: TimeFilter | None = Field(default=None, alias="from", description="RFC 3339, inclusive")
+    to: TimeFilter | None = Field(default=None, description="RFC 3339, exclusive")
+    event_type: EventTypeFilter | None = Field(
+        default=None, description="Exact type, or a prefix like key.*"
     )
-    to: str | None = Field(default=None, max_length=64, description="RFC 3339, exclusive")
-    event_type: str | None = Field(default=None, description="Exact type, or a prefix like key.*")
-    actor_id: str | None = None
-    subject: str | None = None
-    request_id: str | None = None
-    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    actor_id: ActorIdFilter | None = None
+    subject: SubjectFilter | None = None
+    request_id: RequestIdFilter | None = None
+    after_seq: NonNegativeInt64 = Field(default=0, description="Cursor from the last page")
+    limit: PageLimit = DEFAULT_LIMIT
     format: Literal["json", "csv"] = "json"
 
 
@@ -157,45 +157,15 @@ def read_event(
 
 
 def _audit_query(filters: EventFilters) -> AuditQuery:
-    try:
-        return AuditQuery(
-            since_ns=_time(filters.since, "from"),
-            until_ns=_time(filters.to, "to"),
-            event_type=filters.event_type,
-            actor_id=filters.actor_id,
-            subject=filters.subject,
-            request_id=filters.request_id,
-            after_seq=filters.after_seq,
-            limit=filters.limit,
-        )
-    except ValidationError as exc:
-        errors = [_problem_entry(error) for error in exc.errors(include_input=False)]
-        raise _invalid(f"{len(errors)} field(s) failed validation.", errors) from None
-
-
-def _time(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339_ns(value)
-    except ValueError:
-        message = "not an RFC 3339 date-time such as 2026-11-21T09:30:00Z"
-        raise _invalid(f"{name}: {message}", [_entry(name, message, "datetime_parsing")]) from None
-
-
-def _problem_entry(error: ErrorDetails) -> dict[str, Any]:
-    names = {"since_ns": "from", "until_ns": "to"}
-    field = str(error["loc"][0]) if error["loc"] else "query"
-    return _entry(names.get(field, field), str(error["msg"]), str(error["type"]))
-
-
-def _entry(name: str, message: str, kind: str) -> dict[str, Any]:
-    return {"location": ["query", name], "message": message, "type": kind}
-
-
-def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
-    return ProblemError(
-        VALIDATION_FAILED, ReasonCode.VALIDATION_FAILED, detail, extensions={"errors": errors}
+    return AuditQuery(
+        since_ns=filters.since,
+        until_ns=filters.to,
+        event_type=filters.event_type,
+        actor_id=filters.actor_id,
+        subject=filters.subject,
+        request_id=filters.request_id,
+        after_seq=filters.after_seq,
+        limit=filters.limit,
     )
 
 

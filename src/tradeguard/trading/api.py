@@ -8,6 +8,7 @@ signed with a ``trading`` API key reach the order routes; a ``data`` key only th
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import select
@@ -98,7 +99,7 @@ def list_orders(
     state: Literal["open", "closed", "all"] = "all",
     symbol: Annotated[Symbol | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    before: Annotated[str | None, Query(max_length=36, description="An order id: older")] = None,
+    before: Annotated[UUID | None, Query(description="An order id: list older orders")] = None,
 ) -> list[OrderView]:
     """The caller's orders, newest first; page with `before` (the last id seen)."""
     account_id = desk.account_id(db, Caller.of(principal, request))
@@ -110,7 +111,7 @@ def list_orders(
     if symbol is not None:
         query = query.where(OrderRow.symbol == symbol)
     if before is not None:
-        query = query.where(OrderRow.id < before)
+        query = query.where(OrderRow.id < str(before))
     rows = db.scalars(query.order_by(OrderRow.id.desc()).limit(limit))
     return [order_view(row) for row in rows]
 
