@@ -40,6 +40,7 @@ from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from tradeguard.web.openapi import install_openapi_security
 from tradeguard.web.problems import install_problem_handlers
 from tradeguard.web.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.wiring import Core, build_core
@@ -119,6 +120,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     docs.mount_static(app)
+    install_openapi_security(app)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))

@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, reason_of
 from trading_flows import order_terms
 
+from tradeguard.access.matrix import route_rules
+from tradeguard.apikeys.scopes import SCOPE_PERMISSIONS, Scope
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.web.problems import DECIMAL_STRING
@@ -229,3 +231,68 @@ def test_order_list_when_paged_with_before_then_older_orders_only(
 
     assert [order["id"] for order in page] == [second["id"], first["id"]]
     assert upper == page
+
+
+# -- authorization in the OpenAPI document ----------------------------------------------------
+
+KEY_PERMISSIONS = {permission.value for scope in Scope for permission in SCOPE_PERMISSIONS[scope]}
+
+
+def test_openapi_when_generated_then_declares_bearer_and_signed_api_key_schemes(
+    client: TestClient,
+) -> None:
+    schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+
+    assert schemes["AccessToken"] | {"description": ""} == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "",
+    }
+    key = schemes["SignedApiKey"]
+    assert (key["type"], key["in"], key["name"]) == ("apiKey", "header", "TG-API-KEY")
+    for header in ("TG-TIMESTAMP", "TG-NONCE", "TG-SIGNATURE"):
+        assert header in key["description"]
+
+
+def test_openapi_when_generated_then_each_operation_lists_what_its_route_declares(
+    client: TestClient, app: FastAPI
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    checked = 0
+
+    for rule in route_rules(app):
+        operation = paths.get(rule.path, {}).get(rule.method.lower())
+        if operation is None:  # not documented (pages, /docs)
+            continue
+        checked += 1
+        if "public" in rule.declared:
+            assert "security" not in operation, rule
+            continue
+        schemes = [name for requirement in operation["security"] for name in requirement]
+        by_key = set(rule.declared) <= KEY_PERMISSIONS
+        assert schemes == ["AccessToken", *(["SignedApiKey"] if by_key else [])], rule
+
+    assert checked > 50
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "schemes"),
+    [
+        ("post", "/v1/orders", ["AccessToken", "SignedApiKey"]),
+        ("get", "/v1/account", ["AccessToken", "SignedApiKey"]),
+        ("post", "/v1/api-keys", ["AccessToken"]),
+        ("get", "/v1/audit/events", ["AccessToken"]),
+        ("post", "/v1/auth/login", None),
+        ("get", "/healthz", None),
+        ("get", "/.well-known/jwks.json", None),
+    ],
+)
+def test_openapi_when_generated_then_known_routes_take_the_expected_schemes(
+    client: TestClient, method: str, path: str, schemes: list[str] | None
+) -> None:
+    operation = client.get("/openapi.json").json()["paths"][path][method]
+
+    found = [name for requirement in operation.get("security", []) for name in requirement]
+    assert found == (schemes or [])
+    assert ("security" in operation) == (schemes is not None)
