@@ -21,6 +21,7 @@ from tradeguard.access.matrix import route_rules
 from tradeguard.apikeys.scopes import SCOPE_PERMISSIONS, Scope
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.web.middleware import PAGE_POLICY
 from tradeguard.web.problems import DECIMAL_STRING
 
 PYDANTIC_INTERNALS = ("pydantic", "is-instance", "function-after", "Value error", "https://")
@@ -296,3 +297,27 @@ def test_openapi_when_generated_then_known_routes_take_the_expected_schemes(
     found = [name for requirement in operation.get("security", []) for name in requirement]
     assert found == (schemes or [])
     assert ("security" in operation) == (schemes is not None)
+
+
+# -- the landing page -------------------------------------------------------------------------
+
+
+def test_root_when_opened_without_signing_in_then_landing_page_links_the_ways_in(
+    client: TestClient,
+) -> None:
+    page = client.get("/")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    for link in ('href="/signup"', 'href="/signin"', 'href="/docs"'):
+        assert link in page.text
+    headers = page.headers
+    assert headers["content-security-policy"] == PAGE_POLICY
+    assert headers["strict-transport-security"].startswith("max-age=")
+    assert (headers["x-content-type-options"], headers["x-frame-options"]) == ("nosniff", "DENY")
+    assert headers["cache-control"] == "no-store"
+    assert "/" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_root_when_posted_to_then_405_problem(client: TestClient) -> None:
+    assert reason_of(client.post("/", json={})) == (405, "METHOD_NOT_ALLOWED")
