@@ -24,6 +24,7 @@ from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
+from tradeguard.trading.denial_terms import public_inputs, public_threshold
 from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
 
@@ -33,7 +34,11 @@ Send = Callable[[], Any]
 
 @dataclass(frozen=True)
 class Denied:
-    """What a denial must say: its reason code, the check's inputs and its threshold."""
+    """What a denial must say: its reason code, the check's inputs and its threshold.
+
+    Inputs and threshold as the API shows them: money and prices as decimal strings,
+    durations in milliseconds, instants in RFC 3339.
+    """
 
     reason: str
     inputs: dict[str, Any]
@@ -166,9 +171,10 @@ class TradingFloor:
     def denied(self, person: Person, send: Send, expected: Denied) -> dict[str, Any]:
         """Send a request that must be denied as ``expected``; nothing may change but the audit.
 
-        Checks the 422 problem (reason code, inputs, threshold), that the trader's account,
-        orders and positions are as before, and that exactly one ``expected.event`` was
-        audited with the same reason, inputs and threshold. Returns the event's data.
+        Checks the 422 problem (reason code, inputs, threshold in the API's units), that the
+        trader's account, orders and positions are as before, and that exactly one
+        ``expected.event`` was audited with the same reason, inputs and threshold (in the
+        checks' units, which the API converts). Returns the event's data.
         """
         before = self.holdings(person)
         audited_before = len(self.audit(expected.event))
@@ -182,10 +188,12 @@ class TradingFloor:
         assert len(audited) == audited_before + 1, [item["data"] for item in audited]
         data: dict[str, Any] = audited[-1]["data"]
         assert data["account"] == before.account["id"]
-        assert (data["reason_code"], data["inputs"], data["threshold"]) == (
-            expected.reason,
-            *explained,
+        assert data["reason_code"] == expected.reason
+        shown = (
+            public_inputs(data["inputs"]),
+            public_threshold(expected.reason, data["threshold"]),
         )
+        assert shown == explained, data
         return data
 
     def caller(self, person: Person, *, enrollment_only: bool = False) -> Caller:

@@ -408,13 +408,17 @@ def test_alert_list_when_paged_then_every_alert_once(
     assert len(set(seen)) == 3
 
 
-@pytest.mark.parametrize("params", [{"kind": "coffee"}, {"limit": 0}, {"colour": "red"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"kind": "coffee"}, {"limit": 0}, {"colour": "red"}, {"after": "garbage"}, {"after": ""}],
+)
 def test_alert_list_when_query_invalid_then_refused(
     client: TestClient, alerting: tuple[Person, Person], params: dict[str, Any]
 ) -> None:
     watcher, _ = alerting
     found = client.get("/v1/admin/alerts", params=params, headers=watcher.headers)
     assert_refused(found, 422, "VALIDATION_FAILED")
+    assert [error["location"] for error in found.json()["errors"]] == [["query", *params]]
 
 
 def test_acknowledge_when_compliance_closes_an_alert_then_stored_audited_and_filtered_out(

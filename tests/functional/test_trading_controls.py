@@ -347,7 +347,7 @@ def test_limit_change_when_the_credit_threshold_drops_then_the_next_order_meets_
     assert (change["before"], change["after"]) == ("10000000.00", "500.00")
     denied = order(client, clock, alice, quantity=10, limit_price="100.00")
     assert reason_of(denied) == (422, "RISK_CREDIT_THRESHOLD")
-    assert denied.json()["threshold"] == 50_000
+    assert denied.json()["threshold"] == "500.00"
     assert order(client, clock, alice, quantity=4, limit_price="100.00").status_code == 201
 
     changed(client, officer, "PUT", LIMITS, scope="firm", name="credit_threshold", value=None,

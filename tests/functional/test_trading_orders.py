@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, audit_event_types, reason_of, signed_up_with_totp
 from trading_flows import add_instrument, fund_trader, funded_trader, order_terms, place
 
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
@@ -116,6 +116,27 @@ def test_modify_and_cancel(client: TestClient, traders: tuple[Any, Any], app: Fa
     )
     events = audit_event_types(app.state.registry.services.engine)
     assert {"order.placed", "order.modified", "order.cancelled"} <= set(events)
+
+
+def test_modify_and_cancel_when_later_then_updated_at_moves_and_created_at_stays(
+    client: TestClient, clock: FixedClock, traders: tuple[Any, Any]
+) -> None:
+    alice, _ = traders
+    order = place(client, alice, quantity=10, limit_price="99.00").json()
+    assert order["updated_at"] == order["created_at"]
+    clock.advance(seconds=3)
+
+    modified = client.patch(
+        f"/v1/orders/{order['id']}", json={"quantity": 8}, headers=alice.headers
+    ).json()
+    clock.advance(seconds=4)
+    cancelled = client.delete(f"/v1/orders/{order['id']}", headers=alice.headers).json()
+
+    assert modified["created_at"] == cancelled["created_at"] == order["created_at"]
+    assert order["updated_at"] < modified["updated_at"] < cancelled["updated_at"]
+    assert cancelled["updated_at"] == ns_to_rfc3339(clock.now_ns())
+    shown = client.get(f"/v1/orders/{order['id']}", headers=alice.headers).json()
+    assert shown["updated_at"] == cancelled["updated_at"]
 
 
 def test_a_denial_is_a_problem_with_inputs_and_is_audited(

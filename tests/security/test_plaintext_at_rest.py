@@ -89,7 +89,7 @@ def decrypted(app: FastAPI, column: Column) -> list[Any]:
     table, name = column
     mapper = next(m for m in Base.registry.mappers if m.local_table.name == table)
     key = mapper.get_property_by_column(mapper.local_table.c[name]).key
-    with app.state.services.sessions() as session:
+    with app.state.registry.services.sessions() as session:
         return [getattr(row, key) for row in session.scalars(select(mapper.class_))]
 
 

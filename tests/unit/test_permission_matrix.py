@@ -26,7 +26,7 @@ from tradeguard.permission_matrix import (
 )
 from tradeguard.web.routing import PUBLIC, require
 
-DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
 
 def table_after(heading: str, text: str) -> list[list[str]]:

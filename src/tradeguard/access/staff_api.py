@@ -10,6 +10,7 @@ alerts. Unknown customers and alerts answer 404.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -109,7 +110,7 @@ class AlertFilters(BaseModel):
     kind: AlertKind | None = None
     staff_user_id: str | None = Field(default=None, max_length=64)
     unacknowledged: bool = False
-    after: str | None = Field(default=None, max_length=64, description="Cursor: next_after")
+    after: UUID | None = Field(default=None, description="Cursor: next_after")
     limit: int = Field(default=50, ge=1, le=MAX_ALERTS)
 
 
@@ -180,7 +181,7 @@ def list_alerts(
         kind=filters.kind,
         staff_user_id=filters.staff_user_id,
         unacknowledged=filters.unacknowledged,
-        after=filters.after,
+        after=None if filters.after is None else str(filters.after),
         limit=filters.limit,
     )
     found = alerts.find(db, query)

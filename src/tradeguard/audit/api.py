@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 from starlette.responses import Response
 
 from tradeguard.audit.reading import Reader, event_recorded, search_recorded
@@ -22,12 +20,6 @@ from tradeguard.audit.search import (
     AuditEvent,
     AuditQuery,
     events_csv,
-    parse_rfc3339_ns,
-)
-from tradeguard.core.errors import (
-    VALIDATION_FAILED,
-    ProblemError,
-    ReasonCode,
 )
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
@@ -93,45 +85,15 @@ def read_event(
 
 
 def _audit_query(filters: EventFilters) -> AuditQuery:
-    try:
-        return AuditQuery(
-            since_ns=_time(filters.since, "from"),
-            until_ns=_time(filters.to, "to"),
-            event_type=filters.event_type,
-            actor_id=filters.actor_id,
-            subject=filters.subject,
-            request_id=filters.request_id,
-            after_seq=filters.after_seq,
-            limit=filters.limit,
-        )
-    except ValidationError as exc:
-        errors = [_problem_entry(error) for error in exc.errors(include_input=False)]
-        raise _invalid(f"{len(errors)} field(s) failed validation.", errors) from None
-
-
-def _time(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339_ns(value)
-    except ValueError:
-        message = "not an RFC 3339 date-time such as 2026-11-21T09:30:00Z"
-        raise _invalid(f"{name}: {message}", [_entry(name, message, "datetime_parsing")]) from None
-
-
-def _problem_entry(error: ErrorDetails) -> dict[str, Any]:
-    names = {"since_ns": "from", "until_ns": "to"}
-    field = str(error["loc"][0]) if error["loc"] else "query"
-    return _entry(names.get(field, field), str(error["msg"]), str(error["type"]))
-
-
-def _entry(name: str, message: str, kind: str) -> dict[str, Any]:
-    return {"location": ["query", name], "message": message, "type": kind}
-
-
-def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
-    return ProblemError(
-        VALIDATION_FAILED, ReasonCode.VALIDATION_FAILED, detail, extensions={"errors": errors}
+    return AuditQuery(
+        since_ns=filters.since,
+        until_ns=filters.to,
+        event_type=filters.event_type,
+        actor_id=filters.actor_id,
+        subject=filters.subject,
+        request_id=filters.request_id,
+        after_seq=filters.after_seq,
+        limit=filters.limit,
     )
 
 

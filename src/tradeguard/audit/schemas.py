@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
+from tradeguard.audit.search import (
+    DEFAULT_LIMIT,
+    MAX_INT64,
+    ActorIdFilter,
+    EventTypeFilter,
+    NonNegativeInt64,
+    PageLimit,
+    RequestIdFilter,
+    Rfc3339Ns,
+    SubjectFilter,
+)
+
+TimeFilter = Annotated[Rfc3339Ns, Field(ge=0, le=MAX_INT64)]
 
 
 class EventFilters(BaseModel):
@@ -14,16 +26,16 @@ class EventFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: str | None = Field(
-        default=None, alias="from", max_length=64, description="RFC 3339, inclusive"
+    since: TimeFilter | None = Field(default=None, alias="from", description="RFC 3339, inclusive")
+    to: TimeFilter | None = Field(default=None, description="RFC 3339, exclusive")
+    event_type: EventTypeFilter | None = Field(
+        default=None, description="Exact type, or a prefix like key.*"
     )
-    to: str | None = Field(default=None, max_length=64, description="RFC 3339, exclusive")
-    event_type: str | None = Field(default=None, description="Exact type, or a prefix like key.*")
-    actor_id: str | None = None
-    subject: str | None = None
-    request_id: str | None = None
-    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    actor_id: ActorIdFilter | None = None
+    subject: SubjectFilter | None = None
+    request_id: RequestIdFilter | None = None
+    after_seq: NonNegativeInt64 = Field(default=0, description="Cursor from the last page")
+    limit: PageLimit = DEFAULT_LIMIT
     format: Literal["json", "csv"] = "json"
 
 

@@ -40,6 +40,12 @@ def link_value(value: str) -> str:
     return value.strip()[:MAX_LINK_VALUE]
 
 
+@router.get("/")
+def landing_page() -> HTMLResponse:
+    """The front page: what TradeGuard is, and the ways in (sign up, sign in, API docs)."""
+    return render_page("home.html", page="home", title="Welcome to TradeGuard")
+
+
 @router.get("/signup")
 def signup_page() -> HTMLResponse:
     """Create an account: name, address, password and consents."""

@@ -8,6 +8,7 @@ signed with a ``trading`` API key reach the order routes; a ``data`` key only th
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -97,11 +98,11 @@ def list_orders(
     state: OrderState = "all",
     symbol: Annotated[Symbol | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    before: Annotated[str | None, Query(max_length=36, description="An order id: older")] = None,
+    before: Annotated[UUID | None, Query(description="An order id: list older orders")] = None,
 ) -> list[OrderView]:
     """The caller's orders, newest first; page with `before` (the last id seen)."""
     account_id = desk.account_id(db, Caller.of(principal, request))
-    wanted = OrderFilter(state, symbol, before, limit)
+    wanted = OrderFilter(state, symbol, None if before is None else str(before), limit)
     return [order_view(row) for row in orders_of(db, account_id, wanted)]
 
 

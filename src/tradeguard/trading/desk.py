@@ -191,7 +191,7 @@ class TradingDesk:
             row.quantity, row.limit_price = total, price
             row.reserve_price = self.risk.open_order(row.id).price
             after = {"quantity": total, "limit_price": _price_text(price)}
-            booking.track(row)
+            booking.touch(row)
             booking.record(
                 "order.modified",
                 row.id,

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tradeguard.gateway.middleware import PAGE_POLICY
 
 PAGES = (
+    "/",
     "/signup",
     "/verify-email",
     "/signin",
