@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         default="compliance@tradeguard.localhost",
         description="Where access alerts and break-glass notices go",
     )
+    staff_enrolment_link_hours: int = Field(
+        default=24,
+        ge=1,
+        le=168,
+        description="Lifetime of a one-time staff enrolment link (first admin, invitations)",
+    )
     staff_platform_keys_allowed: bool = Field(
         default=False,
         description=(
