@@ -59,7 +59,7 @@ LEVEL_OF_ROLE = {
     Role.COMPLIANCE: AccessLevel.READ_ONLY,
     Role.SUPPORT: AccessLevel.READ_ONLY,
 }
-"""The access level an invitation gives when none is named (least privilege but an admin's)."""
+"""The access level an invitation gives when none is named: read-only, an administrator's admin."""
 
 
 class StaffReason(StrEnum):
@@ -344,13 +344,14 @@ class StaffInvites:
 
     def _tell_inviter(self, db: Session, admin: User, invite: StaffInvite, by: Operator) -> None:
         """Tell the administrator named as inviter, so one made in their name is noticed."""
+        via = "" if by.actor.id == admin.id else f" from the command line ({by.actor.id})"
         self._id.notices.security(
             db,
             admin.email,
             "staff_invite",
             "You invited a staff member",
             f"{mask_email(invite.email or '')} was invited as {_grant_text(invite)} in your "
-            f"name (by {by.actor.id}).",
+            f"name{via}.",
         )
 
     def _record(  # noqa: PLR0913 - the facts of an audit event

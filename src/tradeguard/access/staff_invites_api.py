@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.guard import PUBLIC, require
@@ -264,7 +265,7 @@ def deny_invite(
 def _decided(
     invite_id: str,
     caller: Caller,
-    db: DbSession,
+    db: Session,
     invites: StaffInvites,
     clock: Clock,
     *,
