@@ -306,3 +306,21 @@ def test_platform_passkey_when_development_setting_on_then_counts_as_the_staff_k
 
     assert person.tokens["enrollment_only"] is False
     assert development_client.get("/v1/admin/users", headers=person.headers).status_code == 200
+
+
+# Personal data at rest
+
+
+def test_invited_address_when_stored_then_only_ciphertext_and_the_link_only_a_digest(
+    kit: Kit, bootstrap_link: str
+) -> None:
+    with kit.engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            "SELECT email, email_index, link_digest FROM staff_invites"
+        ).one()
+    stored = b"".join(bytes(value) for value in row)
+
+    assert b"ada@example.com" not in stored
+    assert b"example.com" not in stored
+    assert bootstrap_link.encode() not in stored
+    assert bytes(row[2]) == token_digest(bootstrap_link)
