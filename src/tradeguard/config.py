@@ -176,6 +176,19 @@ class Settings(BaseSettings):
         default="compliance@tradeguard.localhost",
         description="Where access alerts and break-glass notices go",
     )
+    staff_enrolment_link_hours: int = Field(
+        default=24,
+        ge=1,
+        le=168,
+        description="Lifetime of a one-time staff enrolment link (first admin, invitations)",
+    )
+    staff_platform_keys_allowed: bool = Field(
+        default=False,
+        description=(
+            "Development only: a platform passkey or a browser's virtual authenticator counts "
+            "as a staff security key; production refuses to start with it"
+        ),
+    )
     staff_hours_start: int = Field(default=0, ge=0, le=23, description="Staff hours from (UTC)")
     staff_hours_end: int = Field(default=24, ge=1, le=24, description="Staff hours until (UTC)")
     anomaly_distinct_records: int = Field(default=50, ge=1, le=100_000)

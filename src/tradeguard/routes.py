@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradeguard.access import admin_api, grants_api, staff_api
+from tradeguard.access import admin_api, grants_api, staff_api, staff_invites_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.crypto import api as crypto_api
@@ -27,9 +27,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.router,
     account_api.links_router,
     identity_pages.router,
+    staff_invites_api.pages_router,
+    staff_invites_api.enrolment_router,
     grants_api.router,
     staff_api.router,
     admin_api.router,
+    staff_invites_api.admin_router,
     apikeys_api.router,
     apikeys_api.staff_router,
     trading_api.router,

@@ -238,6 +238,10 @@ class Accounts:
         )
         return networks
 
+    def password_hash(self, password: str, username: str, email: str) -> str:
+        """The hash of a new password, refused (422) when the policy does not allow it."""
+        return self._id.hasher.hash(self._checked_password(password, username, email))
+
     def _checked_password(self, password: str, username: str, email: str) -> str:
         normalized = normalize_password(password)
         try:
