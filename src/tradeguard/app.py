@@ -13,8 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
+from tradeguard.access.admin import Administration, RuntimeConfiguration
 from tradeguard.access.alerts import monitored_check_log
-from tradeguard.access.grants import active_grants_of
+from tradeguard.access.grants import Grants, active_grants_of
+from tradeguard.access.staff_enrolment import StaffEnrolment
+from tradeguard.access.staff_invites import StaffInvites
+from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
@@ -117,12 +121,19 @@ def _registry(
     feed = FeedHub.from_settings(services.settings)
     desk.set_publisher(feed.publish)
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
+    identity_service = IdentityService.over(identity)
     return Registry(
         services=services,
         identity=identity,
-        identity_service=IdentityService.over(identity),
+        identity_service=identity_service,
         access_checks=checks,
         access_alerts=checks.monitor.alerts,
+        administration=Administration(identity_service, services.audit),
+        runtime_configuration=RuntimeConfiguration(identity_service, services.audit),
+        grants=Grants(identity, services.audit),
+        support_desk=SupportDesk(checks.monitor.alerts),
+        staff_invites=StaffInvites(identity_service, services.audit),
+        staff_enrolment=StaffEnrolment(identity_service, services.audit),
         rate_limits=rate_limits,
         api_keys=api_keys.service,
         api_key_verifier=api_keys.verifier,

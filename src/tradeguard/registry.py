@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar, get_type_hints
 
+from tradeguard.access.admin import Administration, RuntimeConfiguration
 from tradeguard.access.alerts import AccessAlerts, MonitoredCheckLog
+from tradeguard.access.grants import Grants
+from tradeguard.access.staff_enrolment import StaffEnrolment
+from tradeguard.access.staff_invites import StaffInvites
+from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.gateway.guard import Gateway
@@ -38,6 +43,12 @@ class Registry:
     identity_service: IdentityService
     access_checks: MonitoredCheckLog
     access_alerts: AccessAlerts
+    administration: Administration
+    runtime_configuration: RuntimeConfiguration
+    grants: Grants
+    support_desk: SupportDesk
+    staff_invites: StaffInvites
+    staff_enrolment: StaffEnrolment
     rate_limits: RateLimits
     api_keys: ApiKeyService
     api_key_verifier: RequestVerifier

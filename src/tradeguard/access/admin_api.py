@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.access.admin import (
@@ -32,9 +32,9 @@ from tradeguard.core.principal import Principal
 from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.identity.models import Factor
-from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
-from tradeguard.services import ServicesDep
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
@@ -52,26 +52,8 @@ PROBLEMS: dict[int | str, dict[str, str]] = {
 router = APIRouter(prefix="/v1/admin", tags=["administration"], responses=PROBLEMS)
 
 
-def get_administration(service: IdentityServiceDep, services: ServicesDep) -> Administration:
-    """The administration service over the application's identity services."""
-    return Administration(service, services.audit)
-
-
-def get_runtime_configuration(
-    service: IdentityServiceDep, services: ServicesDep
-) -> RuntimeConfiguration:
-    """The run-time settings service."""
-    return RuntimeConfiguration(service, services.audit)
-
-
-AdministrationDep = Annotated[Administration, Depends(get_administration)]
-RuntimeConfigurationDep = Annotated[RuntimeConfiguration, Depends(get_runtime_configuration)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+AdministrationDep = Annotated[Administration, provided(Administration)]
+RuntimeConfigurationDep = Annotated[RuntimeConfiguration, provided(RuntimeConfiguration)]
 
 
 class UserSearch(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from tradeguard.access.caller import Caller
@@ -20,9 +20,8 @@ from tradeguard.core.principal import Principal
 from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import IdentityDep
-from tradeguard.identity.schemas import Body
-from tradeguard.services import ServicesDep
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
@@ -67,12 +66,7 @@ class GrantView(BaseModel):
     revoked_at: str | None
 
 
-def get_grants(services: ServicesDep, identity: IdentityDep) -> Grants:
-    """The grants service over the application's identity and audit trail."""
-    return Grants(identity, services.audit)
-
-
-GrantsDep = Annotated[Grants, Depends(get_grants)]
+GrantsDep = Annotated[Grants, provided(Grants)]
 
 
 @router.get("/v1/access/grants", summary="List grants", responses=PROBLEMS)

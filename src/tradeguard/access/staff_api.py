@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
@@ -29,6 +29,7 @@ from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
+from tradeguard.web.bodies import Body
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
@@ -46,18 +47,7 @@ UNMASK_REASON_MIN = 10
 AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
 
 
-def get_support_desk(alerts: AlertsDep) -> SupportDesk:
-    """The support desk over the application's alerts."""
-    return SupportDesk(alerts)
-
-
-DeskDep = Annotated[SupportDesk, Depends(get_support_desk)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+DeskDep = Annotated[SupportDesk, provided(SupportDesk)]
 
 
 class MaskedPhoneView(BaseModel):

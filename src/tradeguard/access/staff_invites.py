@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import StaffInvite
-from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import NS_PER_SECOND, ns_to_rfc3339
 from tradeguard.core.errors import VALIDATION_FAILED, ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.identity.accounts import normalize_email
 from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin

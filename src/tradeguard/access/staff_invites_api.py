@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import PUBLIC, require
 from tradeguard.access.models import StaffInvite
-from tradeguard.access.permissions import AccessLevel, Permission, Role
 from tradeguard.access.staff_enrolment import EnrolmentForm, StaffEnrolment
 from tradeguard.access.staff_invites import (
     InviteRequest,
@@ -29,15 +27,18 @@ from tradeguard.access.staff_invites import (
     status_of,
 )
 from tradeguard.core.clock import Clock, ns_to_rfc3339
+from tradeguard.core.permissions import AccessLevel, Permission, Role
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.identity.api import token_response
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.pages import link_value, render_page
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.schemas import Hints, Secret, Text, TokenResponse
-from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.notify.messages import mask_email
-from tradeguard.services import DbSession, ServicesDep
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import PUBLIC, require
 
 LINK_TOKEN = r"^[A-Za-z0-9_-]{16,128}$"  # noqa: S105 - the shape of a token, not one
 AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
@@ -55,30 +56,9 @@ admin_router = APIRouter(prefix="/v1/admin/staff", tags=["administration"], resp
 pages_router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 
-def get_staff_invites(service: IdentityServiceDep, services: ServicesDep) -> StaffInvites:
-    """The invitation service over the application's identity services."""
-    return StaffInvites(service, services.audit)
-
-
-def get_staff_enrolment(service: IdentityServiceDep, services: ServicesDep) -> StaffEnrolment:
-    """The enrolment-link service over the application's identity services."""
-    return StaffEnrolment(service, services.audit)
-
-
-def get_clock(services: ServicesDep) -> Clock:
-    """The application's clock."""
-    return services.clock
-
-
-InvitesDep = Annotated[StaffInvites, Depends(get_staff_invites)]
-EnrolmentDep = Annotated[StaffEnrolment, Depends(get_staff_enrolment)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+InvitesDep = Annotated[StaffInvites, provided(StaffInvites)]
+EnrolmentDep = Annotated[StaffEnrolment, provided(StaffEnrolment)]
+ClockDep = Annotated[Clock, provided(Clock)]
 
 
 class EnrolmentRequest(Body):

@@ -20,7 +20,6 @@ from typing import Annotated
 import typer
 
 from tradeguard.access.models import StaffInvite
-from tradeguard.access.permissions import AccessLevel, Role
 from tradeguard.access.staff_invites import (
     InviteRequest,
     IssuedInvite,
@@ -34,6 +33,7 @@ from tradeguard.cli.runtime import CommandRuntime, command_runtime
 from tradeguard.cli.users_commands import COMMAND_ORIGIN, identity_of
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.errors import ProblemError, TradeGuardError
+from tradeguard.core.permissions import AccessLevel, Role
 from tradeguard.db.session import transaction
 from tradeguard.identity.service import IdentityService
 from tradeguard.notify.messages import mask_email

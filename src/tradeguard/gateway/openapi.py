@@ -1,6 +1,6 @@
 """Security in the OpenAPI document: the schemes, and on each operation the one it takes.
 
-What an operation takes follows from what its route declares (``access.matrix`` reads
+What an operation takes follows from what its route declares (``web.routing`` reads
 the declarations as the permission matrix does): a route that requires a permission takes
 a bearer access token, and also a signed API-key request when some API-key scope holds
 that permission; a ``PUBLIC`` route takes none. ``/docs`` shows an Authorize button for

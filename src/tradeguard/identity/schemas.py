@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.identity.factors import Method
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
+from tradeguard.web.bodies import Body
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -21,33 +22,6 @@ Hints = Annotated[
     Field(max_length=16),
 ]
 Credential = Annotated[dict[str, Any], Field(description="PublicKeyCredential as JSON")]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused, and so is a NUL character anywhere in it.
-
-    PostgreSQL cannot store a NUL, and SQLite would keep what PostgreSQL refuses.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: object) -> object:
-        if _holds_nul(data):
-            raise ValueError("a value holds a NUL character, which cannot be stored")
-        return data
-
-
-def _holds_nul(value: object) -> bool:
-    """Whether a string anywhere in ``value`` (parsed JSON) holds a NUL character."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
 
 
 class RegisterRequest(Body):

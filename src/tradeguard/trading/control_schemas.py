@@ -22,9 +22,9 @@ from pydantic import (
 from tradeguard.audit.search import Rfc3339Ns
 from tradeguard.core.money import MoneyStr, PriceStr
 from tradeguard.core.reasons import Reason
-from tradeguard.identity.schemas import Body
 from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.trading.schemas import MAX_SHARES, AccountView, OrderView, Symbol
+from tradeguard.web.bodies import Body
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 LimitScopeText = Annotated[str, StringConstraints(max_length=48, pattern=r"^[a-z0-9:\-]+$")]
