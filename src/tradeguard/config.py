@@ -327,7 +327,7 @@ class Settings(BaseSettings):
     listen_backlog: int = Field(
         default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
     )
-    # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed_api) --
+    # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed.api) --
     feed_max_connections: int = Field(
         default=500,
         ge=1,
