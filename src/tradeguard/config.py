@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         default=KekProvider.LOCAL, description="local master-key file or Vault transit"
     )
     vault_url: str | None = Field(
-        default=None, description="Vault address, e.g. https://vault:8200"
+        default=None, description="Vault address, e.g. `https://vault:8200`"
     )
     vault_token: SecretStr | None = Field(default=None, description="Vault token for transit")
     vault_transit_mount: str = Field(
