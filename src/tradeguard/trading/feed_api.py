@@ -115,7 +115,7 @@ class PeerGoneError(TradeGuardError):
 
 @router.websocket(FEED_PATH)
 async def order_feed(websocket: WebSocket) -> None:
-    """The caller's order and execution events (needs ``account:view``; see the README)."""
+    """The caller's order and execution events (needs ``account:view``; see docs/api-guide.md)."""
     await FeedConnection(websocket).run()
 
 
