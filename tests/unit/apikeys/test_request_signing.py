@@ -17,7 +17,7 @@ from tradeguard.apikeys.signing import (
     signed_headers,
     valid_nonce,
 )
-from tradeguard.trading.schemas import PlaceOrderRequest
+from tradeguard.trading.orders.schemas import PlaceOrderRequest
 
 DOC = Path(__file__).parents[3] / "docs" / "api-signing.md"
 EXAMPLE_BODY = (
