@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradeguard.access import admin_api, grants_api, staff_api
+from tradeguard.access import account_search_api, admin_api, grants_api, staff_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.crypto import api as crypto_api
@@ -28,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     identity_pages.router,
     grants_api.router,
     staff_api.router,
+    account_search_api.router,
     admin_api.router,
     apikeys_api.router,
     apikeys_api.staff_router,
