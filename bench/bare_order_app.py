@@ -8,7 +8,7 @@ limiting, risk checks, matching, executions or audit. The account is taken from 
 ``X-Account-Id`` header the benchmark sends along with the bearer token.
 
 Run as ``python bench/bare_order_app.py`` with TradeGuard's ``TRADEGUARD_*`` settings: it is
-served by ``tradeguard.server.serve``, so TLS context, HTTP protocol and connection limits
+served by ``tradeguard.gateway.server.serve``, so TLS context, HTTP protocol and connection limits
 are TradeGuard's own.
 """
 
@@ -24,7 +24,7 @@ from tradeguard.core.clock import SystemClock
 from tradeguard.core.ids import new_id
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory, transaction
-from tradeguard.server import serve
+from tradeguard.gateway.server import serve
 from tradeguard.trading.models import ID_LENGTH, OrderRow
 from tradeguard.trading.schemas import OrderView, PlaceOrderRequest
 from tradeguard.trading.views import order_view

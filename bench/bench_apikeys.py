@@ -21,7 +21,6 @@ from starlette.datastructures import Headers
 from apps import CLIENT, START, add_user, scratch_app
 from measure import Measurement, microseconds_per_call
 from tradeguard.access.caller import Caller
-from tradeguard.access.permissions import permissions_of
 from tradeguard.apikeys.directory import KeyDirectory
 from tradeguard.apikeys.replay import RedisKeyState
 from tradeguard.apikeys.scopes import Scope
@@ -29,10 +28,11 @@ from tradeguard.apikeys.service import KeyAsk
 from tradeguard.apikeys.signed_request import SignedRequest
 from tradeguard.apikeys.signing import signed_headers
 from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.core.permissions import permissions_of
+from tradeguard.core.principal import Principal
 from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import Principal
 
 REQUESTS = 20_000
 REDIS_REQUESTS = 2_000
@@ -52,8 +52,8 @@ def _new_key(app: FastAPI, user: User) -> tuple[str, str]:
         state=None,
     )
     caller = Caller(principal, Origin(CLIENT[0], "bench", "", None))
-    with transaction(app.state.services.sessions) as db:
-        issued = app.state.api_keys.create(db, caller, KeyAsk(Scope.TRADING, "bench"))
+    with transaction(app.state.registry.services.sessions) as db:
+        issued = app.state.registry.api_keys.create(db, caller, KeyAsk(Scope.TRADING, "bench"))
         return issued.key.key_id, issued.secret
 
 
@@ -87,20 +87,20 @@ def _redis_verifier(app: FastAPI) -> RequestVerifier | None:
     except redis.RedisError:
         return None
     store = RedisKeyState(client, f"tgbench-{uuid.uuid4().hex[:8]}:")
-    services = app.state.services
+    services = app.state.registry.services
     return RequestVerifier(
         KeyDirectory(services.sessions),
         store,
         services.clock,
         5,
-        app.state.access_checks.append_event,
+        app.state.registry.access_checks.append_event,
     )
 
 
 def run() -> list[Measurement]:
     with scratch_app() as app:
-        key_id, secret = _new_key(app, add_user(app.state.identity))
-        verifier: RequestVerifier = app.state.api_key_verifier
+        key_id, secret = _new_key(app, add_user(app.state.registry.identity))
+        verifier: RequestVerifier = app.state.registry.api_key_verifier
         in_memory = _verify_us(verifier, key_id, secret, REQUESTS)
         results = [Measurement("signed request verified, nonce in memory", in_memory, "µs", 30)]
         shared = _redis_verifier(app)

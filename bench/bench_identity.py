@@ -56,4 +56,4 @@ def _measure(identity: Identity) -> list[Measurement]:
 
 def run() -> list[Measurement]:
     with scratch_app() as app:
-        return _measure(app.state.identity)
+        return _measure(app.state.registry.identity)

@@ -30,14 +30,14 @@ from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.checks import CHECKS, Check
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import AccountKind, Instrument, OrderRequest, RiskLimits, RiskReason
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 
 ACCOUNTS, INSTRUMENTS, ORDERS = 10_000, 5_000, 50_000
 REFERENCE = 500_000  # $50.0000
 
 
-def _context(engine: RiskEngine, clock: SystemClock) -> object:
-    ctx = engine.new_context()
+def _context(engine: RiskEngine, clock: SystemClock, limits: RiskLimits) -> object:
+    ctx = engine.new_context(limits)
     stamp = clock.now_ns() + 3_600 * 1_000_000_000  # fresh for the whole run
     for index in range(INSTRUMENTS):
         ctx.add_instrument(
@@ -81,8 +81,8 @@ def _our_nanoseconds(
     denied_by: RiskReason | None = None,
 ) -> list[int]:
     clock = SystemClock()
-    engine = RiskEngine(limits or RiskLimits(), clock, checks)
-    ctx = _context(engine, clock)
+    engine = RiskEngine(clock, checks)
+    ctx = _context(engine, clock, limits or RiskLimits())
     orders = _orders(random.Random(8))  # noqa: S311 - a seeded order mix, not a secret
     check = engine.check
     samples = []

@@ -37,10 +37,10 @@ from tradeguard.core.money import Money, Price
 from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory, transaction
+from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.identity.models import User
 from tradeguard.notify.outbox import read_outbox
 from tradeguard.risk.model import AccountKind
-from tradeguard.tls import DevCertificatePaths
 from tradeguard.trading.accounts import open_account
 from tradeguard.trading.models import InstrumentRow
 from tradeguard.wiring import build_core

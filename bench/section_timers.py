@@ -26,9 +26,9 @@ from typing import Any
 
 TIMED: tuple[tuple[str, str, str], ...] = (
     ("rate limit per address", "tradeguard.ratelimit.limiter", "RateLimits.admit_address"),
-    ("request log line", "tradeguard.web.middleware", "RequestContextMiddleware._record"),
-    ("gate", "tradeguard.access.guard", "Gate.admit"),
-    ("token and session check", "tradeguard.access.guard", "authenticate"),
+    ("request log line", "tradeguard.gateway.middleware", "RequestContextMiddleware._record"),
+    ("gate", "tradeguard.gateway.guard", "Gateway._admit"),
+    ("token and session check", "tradeguard.identity.principal", "authenticate"),
     (
         "session state load (cache miss)",
         "tradeguard.identity.sessions",

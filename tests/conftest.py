@@ -33,14 +33,12 @@ from support import (
     require_service,
     running_server,
 )
+from tradeguard import tables  # noqa: F401 - every table, for cleanup
 from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.db import (
-    all_models,  # noqa: F401 - every table, for cleanup
-    migrate,
-)
+from tradeguard.db import migrate
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
 from tradeguard.notify.notifier import MemorySender, Notifier

@@ -22,7 +22,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db.session import session_factory
-from tradeguard.tls import DevCertificatePaths
+from tradeguard.gateway.tls import DevCertificatePaths
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import redis
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
+from tradeguard.access.account_search import AccountSearch
+from tradeguard.access.admin import Administration, RuntimeConfiguration
 from tradeguard.access.alerts import monitored_check_log
-from tradeguard.apikeys.wiring import ApiKeys, build_api_keys
+from tradeguard.access.grants import Grants, active_grants_of
+from tradeguard.access.staff_enrolment import StaffEnrolment
+from tradeguard.access.staff_invites import StaffInvites
+from tradeguard.access.support import SupportDesk
+from tradeguard.apikeys.service import ApiKeyService
+from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
@@ -21,27 +29,36 @@ from tradeguard.crypto.runtime import load_keys
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
+from tradeguard.gateway.equal_timing import EqualTimingMiddleware
+from tradeguard.gateway.feed_gate import FeedGate
+from tradeguard.gateway.guard import Gateway
+from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from tradeguard.gateway.openapi import install_openapi_security
+from tradeguard.gateway.problems import install_problem_handlers
+from tradeguard.gateway.rate_limits import RateLimitMiddleware
+from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
-from tradeguard.identity.timing import EqualTimingMiddleware
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
-from tradeguard.ratelimit.middleware import RateLimitMiddleware
 from tradeguard.ratelimit.wiring import build_rate_limits
+from tradeguard.registry import Registry
+from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.trading.account_lookup import BrokerageAccountLookup
+from tradeguard.trading.controls import TradingControls
 from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.feed import FeedHub
+from tradeguard.trading.risk_controls import RiskControls
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
-from tradeguard.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
-from tradeguard.web.problems import install_problem_handlers
-from tradeguard.web.request_limits import RequestLimits, RequestLimitsMiddleware
+from tradeguard.web.provide import install_registry
 from tradeguard.wiring import Core, build_core
 
 MAX_CHECKPOINT_POLL_SECONDS = 10
@@ -67,28 +84,99 @@ def create_app(
     delivers from a background thread, off the request path.
     """
     services = build_services(settings, clock=clock or SystemClock(), engine=engine)
-    owns_engine = engine is None
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
-    identity = _identity(services, notifier or build_notifier(settings, services.clock), delivery)
-    checks = monitored_check_log(services, identity.notices)
     shared = connect_redis(settings)
+    registry = _registry(
+        services, notifier or build_notifier(settings, services.clock), delivery, shared
+    )
+    app = FastAPI(
+        title="TradeGuard",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan(registry, delivery, shared, owns_engine=engine is None),
+    )
+    install_registry(app, registry)
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    docs.mount_static(app)
+    install_openapi_security(app)
+    _add_gateway_middleware(app, registry)
+    return app
+
+
+def _registry(
+    services: Services,
+    notifier: Notifier,
+    delivery: ThreadPoolExecutor | None,
+    shared: redis.Redis | None,
+) -> Registry:
+    """Every service of the application, each built once from the ones it needs."""
+    identity = _identity(services, notifier, delivery)
+    checks = monitored_check_log(services, identity.notices)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
-    desk = build_trading_desk(services)
-    feed = FeedHub.from_settings(settings)
+    rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
+    risk_engine = RiskEngine(services.clock)
+    desk = build_trading_desk(services, risk_engine)
+    feed = FeedHub.from_settings(services.settings)
     desk.set_publisher(feed.publish)
+    gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
+    identity_service = IdentityService.over(identity)
+    support_desk = SupportDesk(checks.monitor.alerts)
+    return Registry(
+        services=services,
+        identity=identity,
+        identity_service=identity_service,
+        access_checks=checks,
+        access_alerts=checks.monitor.alerts,
+        administration=Administration(identity_service, services.audit),
+        runtime_configuration=RuntimeConfiguration(identity_service, services.audit),
+        grants=Grants(identity, services.audit),
+        support_desk=support_desk,
+        account_search=AccountSearch(
+            identity_service.accounts, support_desk, services.audit, BrokerageAccountLookup()
+        ),
+        staff_invites=StaffInvites(identity_service, services.audit),
+        staff_enrolment=StaffEnrolment(identity_service, services.audit),
+        rate_limits=rate_limits,
+        api_keys=api_keys.service,
+        api_key_verifier=api_keys.verifier,
+        risk_engine=risk_engine,
+        trading_desk=desk,
+        trading_controls=TradingControls(desk),
+        risk_controls=RiskControls(desk),
+        trading_feed=feed,
+        gateway=gateway,
+        route_gate=gateway,
+        feed_gate=FeedGate.of(gateway),
+    )
+
+
+def _lifespan(
+    registry: Registry,
+    delivery: ThreadPoolExecutor | None,
+    shared: redis.Redis | None,
+    *,
+    owns_engine: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: the start record, the periodic tasks, then an orderly close."""
+    services, checks = registry.services, registry.access_checks
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_start, services)
-        checkpoints = asyncio.create_task(_checkpoint_periodically(services))
-        warnings = asyncio.create_task(_warn_expiring_keys_periodically(services, api_keys))
-        trading = asyncio.create_task(_trading_housekeeping_periodically(desk))
+        tasks = (
+            asyncio.create_task(_checkpoint_periodically(services)),
+            asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
+            asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
+        )
         checks.start()
         yield
-        feed.close()
-        checkpoints.cancel()
-        warnings.cancel()
-        trading.cancel()
+        registry.trading_feed.close()
+        for task in tasks:
+            task.cancel()
         await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)
@@ -97,34 +185,17 @@ def create_app(
         if shared is not None:
             shared.close()
 
-    app = FastAPI(
-        title="TradeGuard",
-        version=__version__,
-        description=API_DESCRIPTION,
-        docs_url=None,
-        redoc_url=None,
-        lifespan=lifespan,
-    )
-    app.state.services = services
-    app.state.identity = identity
-    app.state.identity_service = IdentityService.over(identity)
-    app.state.access_checks = checks
-    app.state.access_alerts = checks.monitor.alerts
-    app.state.rate_limits = build_rate_limits(settings, shared, checks.append_event, services.clock)
-    app.state.api_keys = api_keys.service
-    app.state.api_key_verifier = api_keys.verifier
-    app.state.trading_desk = desk
-    app.state.trading_feed = feed
-    install_problem_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
-    docs.mount_static(app)
+    return lifespan
+
+
+def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
+    """The gateway's middleware, outermost last: headers, context, request and rate limits."""
+    settings = registry.services.settings
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
-    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
+    app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
-    app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
-    return app
 
 
 async def _checkpoint_periodically(services: Services) -> None:
@@ -138,7 +209,7 @@ async def _checkpoint_periodically(services: Services) -> None:
             log.exception("audit.checkpoint_failed")
 
 
-async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeys) -> None:
+async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeyService) -> None:
     """Email the owners of API keys that expire soon (each key once)."""
     while True:
         try:
@@ -158,9 +229,9 @@ async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
             log.exception("trading.housekeeping_failed")
 
 
-def _warn_expiring_keys(services: Services, api_keys: ApiKeys) -> None:
+def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:
     with transaction(services.sessions) as session:
-        api_keys.service.warn_expiring(session)
+        api_keys.warn_expiring(session)
 
 
 def _record_start(services: Services) -> None:
@@ -185,6 +256,7 @@ def _identity(
         crypto=services.crypto,
         events=AuthEvents(services.audit),
         outgoing=outgoing,
+        active_grants=active_grants_of,
     )
     return build_identity(parts)
 

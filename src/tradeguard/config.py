@@ -15,9 +15,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.errors import ConfigurationError
-from tradeguard.ratelimit.notation import RateLimitText
+from tradeguard.core.permissions import STAFF_ROLES
+from tradeguard.core.rate_notation import RateLimitText
 
 ENV_PREFIX = "TRADEGUARD_"
 MASK = "**********"
@@ -176,6 +176,19 @@ class Settings(BaseSettings):
         default="compliance@tradeguard.localhost",
         description="Where access alerts and break-glass notices go",
     )
+    staff_enrolment_link_hours: int = Field(
+        default=24,
+        ge=1,
+        le=168,
+        description="Lifetime of a one-time staff enrolment link (first admin, invitations)",
+    )
+    staff_platform_keys_allowed: bool = Field(
+        default=False,
+        description=(
+            "Development only: a platform passkey or a browser's virtual authenticator counts "
+            "as a staff security key; production refuses to start with it"
+        ),
+    )
     staff_hours_start: int = Field(default=0, ge=0, le=23, description="Staff hours from (UTC)")
     staff_hours_end: int = Field(default=24, ge=1, le=24, description="Staff hours until (UTC)")
     anomaly_distinct_records: int = Field(default=50, ge=1, le=100_000)
@@ -283,7 +296,7 @@ class Settings(BaseSettings):
     load_shed_latency_ms: int = Field(
         default=2000, ge=1, le=600_000, description="Recent mean latency that means overload"
     )
-    # -- request limits (tradeguard.web.request_limits) --
+    # -- request limits (tradeguard.gateway.request_limits) --
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=104_857_600, description="Largest request body (413)"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from tradeguard.config import Environment, Settings
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
+from tradeguard.gateway.tls import is_development_certificate
 from tradeguard.notify.notifier import notify_production_problems
-from tradeguard.tls import is_development_certificate
 
 
 def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
@@ -22,6 +22,10 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
         problems.append(f"master key {kek.kek_id} was created for development")
     if settings.metrics_token is None:
         problems.append("set TRADEGUARD_METRICS_TOKEN so /metrics is not public")
+    if settings.staff_platform_keys_allowed:
+        problems.append(
+            "TRADEGUARD_STAFF_PLATFORM_KEYS_ALLOWED is for development: staff need a security key"
+        )
     problems.extend(notify_production_problems(settings))
     return problems
 

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradeguard.access import account_search_api, admin_api, grants_api, staff_api
+from tradeguard.access import (
+    account_search_api,
+    admin_api,
+    grants_api,
+    staff_api,
+    staff_invites_api,
+)
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.crypto import api as crypto_api
+from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
 from tradeguard.trading import api as trading_api
 from tradeguard.trading import controls_api, feed_api
-from tradeguard.web import docs, health
+from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -26,10 +33,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.router,
     account_api.links_router,
     identity_pages.router,
+    staff_invites_api.pages_router,
+    staff_invites_api.enrolment_router,
     grants_api.router,
     staff_api.router,
     account_search_api.router,
     admin_api.router,
+    staff_invites_api.admin_router,
     apikeys_api.router,
     apikeys_api.staff_router,
     trading_api.router,

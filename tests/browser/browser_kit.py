@@ -27,7 +27,7 @@ from playwright.sync_api import (
 
 from live_api import Person
 from support import LiveServer, require_service
-from tradeguard.tls import DevCertificatePaths
+from tradeguard.gateway.tls import DevCertificatePaths
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (

@@ -45,3 +45,4 @@ def test_docs_page_when_opened_in_chromium_then_every_route_rendered(
     rendered = set(re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', dom))
     assert {"/healthz", "/readyz", "/metrics", "/v1/audit/events", "/v1/keys/signing"} <= rendered
     assert "Unable to render this definition" not in dom
+    assert 'class="btn authorize' in dom  # the security schemes give it an Authorize button

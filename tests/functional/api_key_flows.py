@@ -9,11 +9,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from functional.identity_flows import Person, signed_up_with_totp, step_up_with_totp
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
 from tradeguard.apikeys.signing import signed_headers
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.permissions import Permission
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.web.routing import require
 
 NS_PER_MS = 1_000_000
 probe_router = APIRouter()

@@ -14,16 +14,17 @@ from sqlalchemy import select
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.permissions import Role
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ProblemError
+from tradeguard.core.permissions import Role
+from tradeguard.core.principal import Principal
 from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import Principal
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
+from tradeguard.trading.denial_terms import public_inputs, public_threshold
 from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
 
@@ -33,7 +34,11 @@ Send = Callable[[], Any]
 
 @dataclass(frozen=True)
 class Denied:
-    """What a denial must say: its reason code, the check's inputs and its threshold."""
+    """What a denial must say: its reason code, the check's inputs and its threshold.
+
+    Inputs and threshold as the API shows them: money and prices as decimal strings,
+    durations in milliseconds, instants in RFC 3339.
+    """
 
     reason: str
     inputs: dict[str, Any]
@@ -97,7 +102,7 @@ class TradingFloor:
         """Store an instrument with a fresh reference price (or none) and reload the desk."""
         add_instrument(self.app, symbol, reference or "1.00", **flags)
         if reference is None:
-            with transaction(self.app.state.services.sessions) as db:
+            with transaction(self.app.state.registry.services.sessions) as db:
                 row = db.get_one(InstrumentRow, symbol)
                 row.reference_price, row.reference_at_ns = None, None
             self.desk.start()
@@ -136,7 +141,7 @@ class TradingFloor:
 
     def audit(self, event_type: str) -> list[dict[str, Any]]:
         """The audit events of ``event_type``, oldest first."""
-        with self.app.state.services.sessions() as session:
+        with self.app.state.registry.services.sessions() as session:
             page = search(session, AuditQuery(event_type=event_type, limit=1000))
         return [event.to_json() for event in page.events]
 
@@ -166,9 +171,10 @@ class TradingFloor:
     def denied(self, person: Person, send: Send, expected: Denied) -> dict[str, Any]:
         """Send a request that must be denied as ``expected``; nothing may change but the audit.
 
-        Checks the 422 problem (reason code, inputs, threshold), that the trader's account,
-        orders and positions are as before, and that exactly one ``expected.event`` was
-        audited with the same reason, inputs and threshold. Returns the event's data.
+        Checks the 422 problem (reason code, inputs, threshold in the API's units), that the
+        trader's account, orders and positions are as before, and that exactly one
+        ``expected.event`` was audited with the same reason, inputs and threshold (in the
+        checks' units, which the API converts). Returns the event's data.
         """
         before = self.holdings(person)
         audited_before = len(self.audit(expected.event))
@@ -182,15 +188,17 @@ class TradingFloor:
         assert len(audited) == audited_before + 1, [item["data"] for item in audited]
         data: dict[str, Any] = audited[-1]["data"]
         assert data["account"] == before.account["id"]
-        assert (data["reason_code"], data["inputs"], data["threshold"]) == (
-            expected.reason,
-            *explained,
+        assert data["reason_code"] == expected.reason
+        shown = (
+            public_inputs(data["inputs"]),
+            public_threshold(expected.reason, data["threshold"]),
         )
+        assert shown == explained, data
         return data
 
     def caller(self, person: Person, *, enrollment_only: bool = False) -> Caller:
         """The desk's caller for ``person``, as the gateway hands it over after its checks."""
-        with self.app.state.services.sessions() as db:
+        with self.app.state.registry.services.sessions() as db:
             user_id = db.scalars(select(User.id).where(User.username == person.username)).one()
         principal = Principal(
             user_id=user_id,

@@ -369,7 +369,7 @@ def set_user_status(engine: Engine, username: str, status: str) -> None:
 
 def forget_session_states(app: FastAPI) -> None:
     """Drop the cached session states, as a second of real time would."""
-    app.state.identity.sessions.cache.clear()
+    app.state.registry.identity.sessions.cache.clear()
 
 
 def refresh(client: TestClient, refresh_token: str) -> Any:

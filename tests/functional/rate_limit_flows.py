@@ -44,7 +44,7 @@ def add_test_routes(app: FastAPI) -> Gate:
 
     def as_gateway(request: Request, identity: IdentityDep) -> dict[str, str]:
         principal = authenticate(identity, request)
-        request.app.state.rate_limits.admit_caller(
+        request.app.state.registry.rate_limits.admit_caller(
             request, user_id=principal.user_id, api_key_id=request.headers.get("x-test-key")
         )
         return {"user_id": principal.user_id}
@@ -65,7 +65,7 @@ def held_requests(app: FastAPI, client: TestClient, gate: Gate, count: int) -> I
     threads = [threading.Thread(target=client.post, args=(HOLD_PATH,)) for _ in range(count)]
     for thread in threads:
         thread.start()
-    shedder = app.state.rate_limits.shedder
+    shedder = app.state.registry.rate_limits.shedder
     try:
         wait_until(lambda: shedder.in_flight == count)
         yield
@@ -95,8 +95,8 @@ def failed_login(client: TestClient, clock: FixedClock) -> Any:
 
 def audit_events(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
     """The audited events of ``event_type``, after writing the buffered ones."""
-    app.state.access_checks.flush()
-    with app.state.services.sessions() as session:
+    app.state.registry.access_checks.flush()
+    with app.state.registry.services.sessions() as session:
         page = search(session, AuditQuery(event_type=event_type, limit=1000))
     return [event.to_json() for event in page.events]
 

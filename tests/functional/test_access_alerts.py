@@ -58,7 +58,7 @@ def app_of(client: TestClient) -> FastAPI:
 
 def flush_checks(client: TestClient) -> None:
     """Write the buffered permission checks and review them for anomalies now."""
-    app_of(client).state.access_checks.flush()
+    app_of(client).state.registry.access_checks.flush()
 
 
 def audit_events(engine: Engine, event_type: str) -> list[dict[str, Any]]:
@@ -350,8 +350,8 @@ def test_staff_hours_when_hour_given_then_within_as_configured(
 def raise_alerts(client: TestClient, *alerts: tuple[str, str]) -> None:
     """Raise alerts of (kind, user id) through the alert service, as the monitor would."""
     app = app_of(client)
-    service = app.state.access_alerts
-    with transaction(app.state.services.sessions) as db:
+    service = app.state.registry.access_alerts
+    with transaction(app.state.registry.services.sessions) as db:
         for kind, staff_user_id in alerts:
             service.raise_alert(db, kind, staff_user_id, {"source": "test"}, 1)
 
@@ -408,13 +408,17 @@ def test_alert_list_when_paged_then_every_alert_once(
     assert len(set(seen)) == 3
 
 
-@pytest.mark.parametrize("params", [{"kind": "coffee"}, {"limit": 0}, {"colour": "red"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"kind": "coffee"}, {"limit": 0}, {"colour": "red"}, {"after": "garbage"}, {"after": ""}],
+)
 def test_alert_list_when_query_invalid_then_refused(
     client: TestClient, alerting: tuple[Person, Person], params: dict[str, Any]
 ) -> None:
     watcher, _ = alerting
     found = client.get("/v1/admin/alerts", params=params, headers=watcher.headers)
     assert_refused(found, 422, "VALIDATION_FAILED")
+    assert [error["location"] for error in found.json()["errors"]] == [["query", *params]]
 
 
 def test_acknowledge_when_compliance_closes_an_alert_then_stored_audited_and_filtered_out(

@@ -433,7 +433,7 @@ def test_config_when_read_then_every_runtime_setting_with_default_and_range(
         "staff_hours_end",
         "staff_hours_start",
     }
-    configured = app.state.services.settings
+    configured = app.state.registry.services.settings
     assert settings["anomaly_denials"]["value"] == configured.anomaly_denials
     assert settings["grant_max_hours"] == {
         "key": "grant_max_hours",
@@ -461,8 +461,8 @@ def test_config_when_changed_then_in_force_for_readers_and_audited_before_and_af
         for entry in client.get(CONFIG, headers=admins.ada.headers).json()
     }
     assert listed["anomaly_denials"] == 7
-    settings = app.state.services.settings
-    with transaction(app.state.services.sessions) as db:
+    settings = app.state.registry.services.settings
+    with transaction(app.state.registry.services.sessions) as db:
         assert RuntimeSettings.current(db, settings, "anomaly_denials") == 7
         assert RuntimeSettings.get(db, "anomaly_window_seconds", 123) == 123
         assert RuntimeSettings.current(db, settings, "grant_max_hours") == 8

@@ -27,7 +27,7 @@ EVENTS = "/v1/audit/events"
 
 
 def _record(app: FastAPI, clock: FixedClock, event_type: str, actor: Actor, **fields: Any) -> int:
-    services = app.state.services
+    services = app.state.registry.services
     with transaction(services.sessions) as session:
         recorded = services.audit.record(session, event_type, actor, **fields)
     clock.advance(seconds=1)

@@ -14,9 +14,9 @@ from tradeguard import __version__
 from tradeguard.cli.main import main
 from tradeguard.core.clock import FixedClock
 from tradeguard.db import migrate
+from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.notify.messages import EmailMessage, SmsMessage
 from tradeguard.notify.outbox import OutboxSender
-from tradeguard.tls import DevCertificatePaths
 
 
 @dataclass

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from tradeguard.web.middleware import API_POLICY, PAGE_POLICY
+from tradeguard.gateway.middleware import API_POLICY, PAGE_POLICY
 
 PROBLEM = "application/problem+json"
 

@@ -330,7 +330,7 @@ def test_signing_key_rotation_when_done_then_old_tokens_stay_valid(
 ) -> None:
     old = alice.tokens
     assert _me(client, old).status_code == 200
-    services = app.state.services
+    services = app.state.registry.services
     with services.sessions.begin() as db:
         services.crypto.signing.rotate(db, SigningPurpose.TOKEN)
     new = sign_in_with_totp(client, alice, clock)

@@ -292,7 +292,7 @@ def test_limits_when_store_unreachable_then_refused_503_but_cancels_served(
 ) -> None:
     app, _ = limited_app()
     client = opened(app)
-    app.state.rate_limits.counters = ClockedCounters(WallClock(), failing=True)
+    app.state.registry.rate_limits.counters = ClockedCounters(WallClock(), failing=True)
 
     refused = client.get("/docs")
     cancel = client.delete("/v1/orders/o-1")

@@ -27,7 +27,7 @@ from sslyze.mozilla_tls_profile.tls_config_checker import (
 
 from support import LiveServer
 from tradeguard.core.clock import SystemClock
-from tradeguard.tls import DevCertificatePaths, ensure_dev_certificate
+from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
 
 pytestmark = pytest.mark.live_server
 

@@ -24,8 +24,8 @@ from tradeguard.core.errors import ProblemError
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import DAY_NS, AccountKind, AccountStatus, Locate, RiskLimits
 from tradeguard.risk.model import TradingState as State
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.desk import OrderAsk, TradingDesk
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 ACME = "ACME"
 CASH, MARGIN = AccountKind.CASH, AccountKind.MARGIN
@@ -57,14 +57,9 @@ def alice_long(floor: TradingFloor, alice: Person) -> Person:
     return alice
 
 
-def collar(reference: int, width: int) -> str:
-    """A collar's threshold as a denial states it: ``low..top`` in price units."""
-    return f"{reference - width}..{reference + width}"
-
-
-def units(price: str) -> int:
-    """A dollar price with two decimals in units of 1/10,000 dollar."""
-    return int(price.replace(".", "")) * 100
+def collar(low: str, top: str) -> str:
+    """A collar's threshold as a denial states it: ``low..top``, prices in dollars."""
+    return f"{low}..{top}"
 
 
 # -- checks that need no more than an instrument, an account and the order's terms -------
@@ -88,17 +83,15 @@ def case(name: str, denied: Denied, terms: dict[str, Any], **setup: Any) -> Any:
 
 
 def collar_case(name: str, reference: str, price: str, band: str) -> Any:
-    """A limit price just outside the collar (``low..top`` in units) around ``reference``."""
-    inputs = {"limit_price": units(price), "reference_price": units(reference)}
+    """A limit price just outside the collar (``low..top``) around ``reference``."""
+    inputs = {"limit_price": price, "reference_price": reference}
     terms = {"limit_price": price}
     return case(name, Denied("RISK_PRICE_COLLAR", inputs, band), terms, reference=reference)
 
 
-def bp_cash(needed: int) -> Denied:
+def bp_cash(needed: str) -> Denied:
     """Not enough settled cash in a $1,000 cash account."""
-    return Denied(
-        "RISK_BUYING_POWER", {"needed_cents": needed, "settled_cash_cents": 100_000}, 100_000
-    )
+    return Denied("RISK_BUYING_POWER", {"needed": needed, "settled_cash": "1000.00"}, "1000.00")
 
 
 CASES = [
@@ -111,13 +104,17 @@ CASES = [
     ),
     case(
         "tick",
-        Denied("RISK_TICK_SIZE", {"limit_price": 1_000_050}, 100),
+        Denied("RISK_TICK_SIZE", {"limit_price": "100.005"}, "0.01"),
         {"limit_price": "100.005"},
     ),
-    case("price-0", Denied("RISK_INVALID_PRICE", {"limit_price": 0}, 1), {"limit_price": "0.00"}),
+    case(
+        "price-0",
+        Denied("RISK_INVALID_PRICE", {"limit_price": "0.00"}, "0.0001"),
+        {"limit_price": "0.00"},
+    ),
     case(
         "price<0",
-        Denied("RISK_INVALID_PRICE", {"limit_price": -10_000}, 1),
+        Denied("RISK_INVALID_PRICE", {"limit_price": "-1.00"}, "0.0001"),
         {"limit_price": "-1.00"},
     ),
     case(
@@ -145,15 +142,15 @@ CASES = [
         reference=None,
     ),
     # The three bands with their defaults: 10% up to $25, 5% up to $50, 3% above.
-    collar_case("collar-10%-below", "20.00", "17.99", collar(200_000, 20_000)),
-    collar_case("collar-10%-above", "20.00", "22.01", collar(200_000, 20_000)),
-    collar_case("collar-5%-below", "40.00", "37.99", collar(400_000, 20_000)),
-    collar_case("collar-5%-above", "40.00", "42.01", collar(400_000, 20_000)),
-    collar_case("collar-3%-below", "100.00", "96.99", collar(1_000_000, 30_000)),
-    collar_case("collar-3%-above", "100.00", "103.01", collar(1_000_000, 30_000)),
+    collar_case("collar-10%-below", "20.00", "17.99", collar("18.00", "22.00")),
+    collar_case("collar-10%-above", "20.00", "22.01", collar("18.00", "22.00")),
+    collar_case("collar-5%-below", "40.00", "37.99", collar("38.00", "42.00")),
+    collar_case("collar-5%-above", "40.00", "42.01", collar("38.00", "42.00")),
+    collar_case("collar-3%-below", "100.00", "96.99", collar("97.00", "103.00")),
+    collar_case("collar-3%-above", "100.00", "103.01", collar("97.00", "103.00")),
     # A cent past a band's top, the next (narrower) band applies, rounded toward the reference.
-    collar_case("collar-5%-from-25.01", "25.01", "23.75", "237595..262605"),
-    collar_case("collar-3%-from-50.01", "50.01", "48.50", "485097..515103"),
+    collar_case("collar-5%-from-25.01", "25.01", "23.75", collar("23.7595", "26.2605")),
+    collar_case("collar-3%-from-50.01", "50.01", "48.50", collar("48.5097", "51.5103")),
     case(
         "max-qty-tier-1",
         Denied("RISK_MAX_QUANTITY", {"quantity": 100_001}, 100_000),
@@ -169,19 +166,19 @@ CASES = [
     ),
     case(
         "max-notional-tier-1",
-        Denied("RISK_MAX_NOTIONAL", {"notional_cents": 500_010_000}, 500_000_000),
+        Denied("RISK_MAX_NOTIONAL", {"notional": "5000100.00"}, "5000000.00"),
         {"quantity": 50_001},
     ),
     case(
         "max-notional-tier-2",
-        Denied("RISK_MAX_NOTIONAL", {"notional_cents": 100_010_000}, 100_000_000),
+        Denied("RISK_MAX_NOTIONAL", {"notional": "1000100.00"}, "1000000.00"),
         {"quantity": 10_001},
         flags=TIER_2,
     ),
     # A market order is sized at the collar top: 9,710 x $103.00 > $1,000,000.
     case(
         "max-notional-market",
-        Denied("RISK_MAX_NOTIONAL", {"notional_cents": 100_013_000}, 100_000_000),
+        Denied("RISK_MAX_NOTIONAL", {"notional": "1000130.00"}, "1000000.00"),
         MARKET | {"quantity": 9_710},
         flags=TIER_2,
     ),
@@ -197,23 +194,21 @@ CASES = [
     ),
     case(
         "locate-hard-to-borrow",
-        Denied(
-            "RISK_SHO_LOCATE_REQUIRED", {"locate_shares": None, "locate_expires_at_ns": None}, 10
-        ),
+        Denied("RISK_SHO_LOCATE_REQUIRED", {"locate_shares": None, "locate_expires_at": None}, 10),
         {"side": "sell_short"},
         flags={"easy_to_borrow": False},
         kind=MARGIN,
     ),
-    case("bp-cash", bp_cash(110_000), {"quantity": 11}, deposit="1000.00"),
+    case("bp-cash", bp_cash("1100.00"), {"quantity": 11}, deposit="1000.00"),
     # A market buy reserves at the collar top: 10 x $103.00 > $1,000.
-    case("bp-cash-market", bp_cash(103_000), MARKET, deposit="1000.00"),
+    case("bp-cash-market", bp_cash("1030.00"), MARKET, deposit="1000.00"),
     # Reg T: 50% of 21 x $100.00 = $1,050 > $1,000 of equity.
     case(
         "bp-margin",
         Denied(
             "RISK_BUYING_POWER",
-            {"requirement_cents": 105_000, "margin_bps": 5_000, "equity_cents": 100_000},
-            100_000,
+            {"requirement": "1050.00", "margin_bps": 5_000, "equity": "1000.00"},
+            "1000.00",
         ),
         {"quantity": 21},
         kind=MARGIN,
@@ -281,7 +276,7 @@ def test_market_order_when_reference_price_older_than_5s_then_denied_fail_closed
     assert (on_time["status"], on_time["filled_quantity"]) == ("cancelled", 0)  # no one sells
     floor.clock.advance(seconds=1)
 
-    stale = Denied("RISK_STALE_REFERENCE_PRICE", {"age_ns": 6 * SECOND}, 5 * SECOND)
+    stale = Denied("RISK_STALE_REFERENCE_PRICE", {"age_ms": 6_000}, 5_000)
     floor.deny(alice, stale, **MARKET, quantity=4)
     floor.accept(alice, quantity=4)  # a limit order needs a reference price, not a fresh one
     floor.cross(alice, bob, 2, "100.50")  # a trade marks a fresh reference
@@ -325,7 +320,7 @@ def test_order_when_same_terms_again_within_2s_then_denied_as_duplicate(
     floor.accept(alice, quantity=7, limit_price="99.00")
     floor.clock.advance(seconds=2)
 
-    duplicate = Denied("RISK_DUPLICATE_ORDER", {"age_ns": 2 * SECOND}, 2 * SECOND)
+    duplicate = Denied("RISK_DUPLICATE_ORDER", {"age_ms": 2_000}, 2_000)
     floor.deny(alice, duplicate, quantity=7, limit_price="99.00")
     floor.accept(alice, quantity=8, limit_price="99.00")  # other terms are no duplicate
     floor.clock.advance(nanoseconds=1)
@@ -358,7 +353,7 @@ def test_short_sale_when_locate_too_small_or_expired_then_denied_until_a_valid_o
 
     for shares, expires in ((5, later), (10, now)):
         locate(shares, expires)
-        inputs = {"locate_shares": shares, "locate_expires_at_ns": expires}
+        inputs = {"locate_shares": shares, "locate_expires_at": ns_to_rfc3339(expires)}
         floor.deny(trader, Denied("RISK_SHO_LOCATE_REQUIRED", inputs, 10), **short)
     locate(10, later)
     floor.accept(trader, **short)
@@ -397,7 +392,7 @@ def test_order_when_gross_exposure_would_pass_20_million_then_denied(floor: Trad
     for quantity in (50_000, 49_999, 49_998, 49_997):  # $19,999,400 of open buys
         floor.accept(trader, quantity=quantity)
 
-    exposure = Denied("RISK_GROSS_EXPOSURE", {"exposure_cents": 2_000_010_000}, 2_000_000_000)
+    exposure = Denied("RISK_GROSS_EXPOSURE", {"exposure": "20000100.00"}, "20000000.00")
     floor.deny(trader, exposure, quantity=7)
     floor.accept(trader, quantity=6)
 
@@ -411,7 +406,7 @@ def test_order_when_executed_plus_open_notional_passes_10_million_a_day_then_den
     floor.cross(trader, seller, 50_000)  # $5,000,000 executed today
     floor.accept(trader, quantity=49_999)  # $4,999,900 open
 
-    credit = Denied("RISK_CREDIT_THRESHOLD", {"day_notional_cents": 1_000_010_000}, 1_000_000_000)
+    credit = Denied("RISK_CREDIT_THRESHOLD", {"day_notional": "10000100.00"}, "10000000.00")
     floor.deny(trader, credit, quantity=2)
     floor.accept(trader, quantity=1)
 
@@ -449,7 +444,7 @@ def test_fourth_day_trade_when_margin_account_under_25000_then_denied_as_pdt(
         assert floor.account(trader)["day_trades"] == 4
         assert floor.audit("account.pdt.flagged") == []
         return
-    pdt = Denied("RISK_PDT", {"day_trades": 3, "equity_cents": 2_000_000}, 3)
+    pdt = Denied("RISK_PDT", {"day_trades": 3, "equity": "20000.00"}, 3)
     floor.deny(trader, pdt, **closing)
 
 
@@ -482,7 +477,8 @@ def test_fourth_day_trade_when_it_executes_from_earlier_orders_then_account_flag
         4,
         ns_to_rfc3339(until),
     )
-    restricted = Denied("RISK_PDT_RESTRICTED", {"restricted_until_ns": until}, until)
+    shown_until = ns_to_rfc3339(until)
+    restricted = Denied("RISK_PDT_RESTRICTED", {"restricted_until": shown_until}, shown_until)
     floor.deny(trader, restricted, quantity=1)
     floor.desk.start()  # the flag is stored: it outlives a restart
     floor.deny(trader, restricted, quantity=2)
@@ -497,7 +493,7 @@ def test_flagged_pattern_day_trader_when_opening_then_denied_and_when_closing_th
     shown = floor.account(alice_long)["pattern_day_trader_restricted_until"]
     assert shown == ns_to_rfc3339(until)
 
-    restricted = Denied("RISK_PDT_RESTRICTED", {"restricted_until_ns": until}, until)
+    restricted = Denied("RISK_PDT_RESTRICTED", {"restricted_until": shown}, shown)
     floor.deny(alice_long, restricted, quantity=5, limit_price="99.00")
     floor.accept(alice_long, side="sell", quantity=5, limit_price="101.00")
 
@@ -609,28 +605,28 @@ MODIFIES = [
         {"limit_price": "103.01"},
         Denied(
             "RISK_PRICE_COLLAR",
-            {"limit_price": 1_030_100, "reference_price": 1_000_000},
-            collar(1_000_000, 30_000),
+            {"limit_price": "103.01", "reference_price": "100.00"},
+            collar("97.00", "103.00"),
             MODIFY_DENIED,
         ),
         id="collar",
     ),
     pytest.param(
         {"limit_price": "99.005"},
-        Denied("RISK_TICK_SIZE", {"limit_price": 990_050}, 100, MODIFY_DENIED),
+        Denied("RISK_TICK_SIZE", {"limit_price": "99.005"}, "0.01", MODIFY_DENIED),
         id="tick",
     ),
     pytest.param(
         {"limit_price": "0.00"},
-        Denied("RISK_INVALID_PRICE", {"limit_price": 0}, 1, MODIFY_DENIED),
+        Denied("RISK_INVALID_PRICE", {"limit_price": "0.00"}, "0.0001", MODIFY_DENIED),
         id="price",
     ),
     pytest.param(
         {"quantity": 21},
         Denied(
             "RISK_BUYING_POWER",
-            {"needed_cents": 207_900, "settled_cash_cents": 200_000},
-            200_000,
+            {"needed": "2079.00", "settled_cash": "2000.00"},
+            "2000.00",
             MODIFY_DENIED,
         ),
         id="buying-power",
@@ -714,8 +710,8 @@ def test_order_when_account_risk_state_lost_then_refused_503_and_retry_sees_open
     assert reason_of(lost) == (503, "TRADING_UNAVAILABLE"), lost.text
     assert lost.headers["retry-after"] == "1"
     assert floor.holdings(trader) == before  # rebuilt from the database, open order included
-    inputs = {"needed_cents": 159_200, "settled_cash_cents": 100_000}
-    floor.denied(trader, send, Denied("RISK_BUYING_POWER", inputs, 100_000))
+    inputs = {"needed": "1592.00", "settled_cash": "1000.00"}
+    floor.denied(trader, send, Denied("RISK_BUYING_POWER", inputs, "1000.00"))
 
 
 # -- the layers before the checks: request validation and the gateway --------------------
@@ -765,11 +761,11 @@ BELOW_SCHEMA = [
     ),
     pytest.param(
         replace(ASK, limit_price=None),
-        Denied("RISK_INVALID_PRICE", {"limit_price": None}, 1),
+        Denied("RISK_INVALID_PRICE", {"limit_price": None}, "0.0001"),
         id="limit-without-price",
     ),
     pytest.param(
-        MARKET_ASK, Denied("RISK_INVALID_PRICE", {"limit_price": 1_000_000}), id="market-with-price"
+        MARKET_ASK, Denied("RISK_INVALID_PRICE", {"limit_price": "100.00"}), id="market-with-price"
     ),
 ]
 

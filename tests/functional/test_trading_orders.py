@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, audit_event_types, reason_of, signed_up_with_totp
 from trading_flows import add_instrument, fund_trader, funded_trader, order_terms, place
 
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
@@ -114,8 +114,29 @@ def test_modify_and_cancel(client: TestClient, traders: tuple[Any, Any], app: Fa
         409,
         "ORDER_NOT_OPEN",
     )
-    events = audit_event_types(app.state.services.engine)
+    events = audit_event_types(app.state.registry.services.engine)
     assert {"order.placed", "order.modified", "order.cancelled"} <= set(events)
+
+
+def test_modify_and_cancel_when_later_then_updated_at_moves_and_created_at_stays(
+    client: TestClient, clock: FixedClock, traders: tuple[Any, Any]
+) -> None:
+    alice, _ = traders
+    order = place(client, alice, quantity=10, limit_price="99.00").json()
+    assert order["updated_at"] == order["created_at"]
+    clock.advance(seconds=3)
+
+    modified = client.patch(
+        f"/v1/orders/{order['id']}", json={"quantity": 8}, headers=alice.headers
+    ).json()
+    clock.advance(seconds=4)
+    cancelled = client.delete(f"/v1/orders/{order['id']}", headers=alice.headers).json()
+
+    assert modified["created_at"] == cancelled["created_at"] == order["created_at"]
+    assert order["updated_at"] < modified["updated_at"] < cancelled["updated_at"]
+    assert cancelled["updated_at"] == ns_to_rfc3339(clock.now_ns())
+    shown = client.get(f"/v1/orders/{order['id']}", headers=alice.headers).json()
+    assert shown["updated_at"] == cancelled["updated_at"]
 
 
 def test_a_denial_is_a_problem_with_inputs_and_is_audited(
@@ -125,7 +146,7 @@ def test_a_denial_is_a_problem_with_inputs_and_is_audited(
     denied = place(client, alice, quantity=10, limit_price="150.00")
     assert reason_of(denied) == (422, "RISK_PRICE_COLLAR")
     assert denied.json()["inputs"]["limit_price"] is not None
-    assert "order.denied" in audit_event_types(app.state.services.engine)
+    assert "order.denied" in audit_event_types(app.state.registry.services.engine)
     assert client.get("/v1/orders", headers=alice.headers).json() == []
 
 
@@ -147,7 +168,7 @@ def test_orders_signed_with_an_api_key(
     assert reason_of(replayed) == (401, "APIKEY_REPLAY")
     orders = signed_call(client, key, clock, "GET", "/v1/orders")
     assert [order["id"] for order in orders.json()] == [placed.json()["id"]]
-    with transaction(market.state.services.sessions) as db:
+    with transaction(market.state.registry.services.sessions) as db:
         assert db.get_one(OrderRow, placed.json()["id"]).placed_via == key["key_id"]
 
 

@@ -85,7 +85,7 @@ def test_a_failed_write_leaves_no_trace_in_memory(
 ) -> None:
     _, bob = busy_market
     before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
-    audit = app.state.services.audit
+    audit = app.state.registry.services.audit
     original = audit.record
 
     def failing(session: Any, event_type: str, *args: Any, **kwargs: Any) -> Any:

@@ -23,13 +23,13 @@ from tradeguard.trading.models import InstrumentRow
 
 def desk_of(app: FastAPI) -> TradingDesk:
     """The app's trading desk."""
-    desk: TradingDesk = app.state.trading_desk
+    desk: TradingDesk = app.state.registry.trading_desk
     return desk
 
 
 def add_instrument(app: FastAPI, symbol: str, reference: str, **flags: Any) -> None:
     """Store an instrument (tick 0.01, lot 1 unless given) and reload the desk."""
-    services = app.state.services
+    services = app.state.registry.services
     now = services.clock.now_ns()
     row = InstrumentRow(
         symbol=symbol,
@@ -55,7 +55,7 @@ def fund_trader(
     app: FastAPI, person: Person, deposit: str, kind: AccountKind = AccountKind.CASH
 ) -> str:
     """Open ``person``'s brokerage account with ``deposit`` dollars; returns the account id."""
-    services = app.state.services
+    services = app.state.registry.services
     with transaction(services.sessions) as db:
         user = db.query(User).filter(User.username == person.username).one()
         account = open_account(

@@ -22,9 +22,9 @@ from functional.identity_flows import (
     signed_up_with_totp,
     staff_signed_in,
 )
-from tradeguard.access.matrix import route_rules
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.permission_matrix import route_rules
 
 ADMIN_PERMISSIONS = {("admin:users",), ("admin:config",)}
 ADMIN_ROUTE_COUNT = 11

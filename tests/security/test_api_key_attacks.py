@@ -175,8 +175,8 @@ def test_refusals_when_signatures_fail_then_each_is_audited_with_its_reason(
     headers = signature_headers(key, clock, "POST", ORDERS, body=b"{}")
     _post(client, ORDERS, ORDER, headers)
     _post(client, ORDERS, ORDER, headers | {HEADER_KEY: "' OR 1=1 --"})
-    app.state.access_checks.flush()
-    events = audit_event_types(app.state.services.engine)
+    app.state.registry.access_checks.flush()
+    events = audit_event_types(app.state.registry.services.engine)
     assert events.count("apikey.request.refused") == 2
 
 

@@ -215,7 +215,7 @@ def test_forgot_password_timing_when_address_unknown_matches_a_known_one(
     mailbox: MemorySender,
 ) -> None:
     # Only a known address gets a code written, so the responses are held to a common
-    # floor (tradeguard.identity.timing); the same generous bound as above.
+    # floor (tradeguard.gateway.equal_timing); the same generous bound as above.
     settings = settings_for(
         otp_sends_per_hour=100, otp_resend_seconds=0, equal_time_floor_ms=EQUAL_TIME_FLOOR_MS
     )

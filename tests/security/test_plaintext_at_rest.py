@@ -1,136 +1,154 @@
-"""Proof by scanning: sensitive values written through the models never reach disk in clear.
+"""Proof by scanning: the values of every encrypted column of the real tables never reach
+the database in clear, on either backend.
 
-Each test also writes a non-sensitive marker into a plain column and asserts it
-IS found, so the scan is known to read the real stored bytes.
+The encrypted columns are found by walking ``Base.metadata`` for the ``Encrypted`` column
+type, so a column added later is scanned too; the test then insists that it was filled
+with a known value. Each value is planted through the API, read back decrypted through
+the application's own sessions (so it is known to be in that column), and looked for,
+in its obvious encodings, in the raw bytes that plain SQL reads from every encrypted
+column.
 """
 
 from __future__ import annotations
 
-import uuid
+import base64
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import Engine, LargeBinary, MetaData, String, Uuid, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
 
-from support import POSTGRES_ADMIN_URL, require_service
-from tradeguard.core.clock import FixedClock
-from tradeguard.core.ids import new_id
-from tradeguard.crypto.events import MemoryKeyEventRecorder
-from tradeguard.crypto.fields import (
-    FIELD_CRYPTO_KEY,
-    Encrypted,
-    FieldCrypto,
-    install_field_encryption,
+from functional.api_key_flows import create_key
+from functional.identity_flows import (
+    Person,
+    client_at,
+    signed_up_with_totp,
+    start_code_factor,
 )
-from tradeguard.crypto.kek import LocalKek
-from tradeguard.crypto.keyring import DataClass, Keyring
-from tradeguard.crypto.master_key import generate_master_key
-from tradeguard.crypto.subjects import SubjectKeys
-from tradeguard.db import migrate
-from tradeguard.db.engine import build_engine
+from support import TestDatabase
+from tradeguard.core.clock import FixedClock
+from tradeguard.crypto.fields import Encrypted
+from tradeguard.db.base import Base
+from tradeguard.notify.notifier import MemorySender
 
-SENSITIVE = {
-    "email": "scan.target@broker.test",
-    "tax_id": "078-05-1120",
-    "account_number": "ACCT-99887766",
-    "bank_details": "DE89370400440532013000",
+Column = tuple[str, str]
+USERNAME = "scanner"
+EMAIL = "scan.target.7c1e@broker.test"
+PENDING_EMAIL = "scan.pending.4b9d@broker.test"
+PHONE = "+447911123456"
+SESSION_IP = "198.51.100.77"
+KNOWN_ENCRYPTED = {
+    ("users", "email"),
+    ("users", "pending_email"),
+    ("mfa_factors", "secret"),
+    ("mfa_factors", "phone"),
+    ("auth_sessions", "ip"),
+    ("api_keys", "secret"),
 }
-MARKER = "PLAIN-MARKER-4242"
-
-
-class ScanBase(DeclarativeBase):
-    metadata = MetaData()
-
-
-class Holder(ScanBase):
-    __tablename__ = "scan_holders"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    label: Mapped[str] = mapped_column(String(64))
-    email: Mapped[str] = mapped_column(
-        Encrypted(DataClass.PII, subject="id", blind_index="email_index")
-    )
-    email_index: Mapped[bytes | None] = mapped_column(LargeBinary(16))
-    tax_id: Mapped[str] = mapped_column(Encrypted(DataClass.TAX_ID))
-    account_number: Mapped[str] = mapped_column(Encrypted(DataClass.ACCOUNT_NUMBER))
-    bank_details: Mapped[str] = mapped_column(Encrypted(DataClass.BANK_DETAILS))
-
-
-def _write_through_models(engine: Engine, clock: FixedClock) -> None:
-    migrate.upgrade(engine)
-    ScanBase.metadata.create_all(engine)
-    install_field_encryption()
-    events = MemoryKeyEventRecorder()
-    keyring = Keyring(LocalKek(generate_master_key(clock, "development")), clock, events)
-    crypto = FieldCrypto(keyring, SubjectKeys(keyring, clock, events))
-    with Session(engine, info={FIELD_CRYPTO_KEY: crypto}) as session, session.begin():
-        keyring.ensure_keysets(session)
-        session.add(Holder(label=MARKER, **SENSITIVE))
-
-
-def _assert_no_plaintext(raw: bytes) -> None:
-    assert MARKER.encode() in raw, "the scan did not read the stored rows"
-    for name, value in SENSITIVE.items():
-        assert value.encode() not in raw, f"{name} found in clear"
-        assert value.encode("utf-16-le") not in raw, f"{name} found in clear (UTF-16)"
-
-
-def test_sqlite_file_when_scanned_then_no_sensitive_plaintext(
-    tmp_path: Path, clock: FixedClock
-) -> None:
-    database = tmp_path / "scan.db"
-    engine = build_engine(f"sqlite:///{database}")
-    _write_through_models(engine, clock)
-    with engine.connect() as connection:
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
-    raw = b"".join(
-        path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("scan.db")
-    )
-    _assert_no_plaintext(raw)
 
 
 @pytest.fixture
-def scratch_postgres() -> Iterator[str]:
-    admin = make_url(POSTGRES_ADMIN_URL)
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tradeguard_scan_{uuid.uuid4().hex[:10]}"
-    try:
-        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        require_service(f"PostgreSQL not reachable: {exc}")
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client at a known address (the one stored, encrypted, with each session)."""
+    with client_at(app, SESSION_IP) as test:
+        yield test
 
 
-def test_postgres_relation_files_when_scanned_then_no_sensitive_plaintext(
-    scratch_postgres: str, clock: FixedClock
-) -> None:
-    engine = build_engine(scratch_postgres)
-    _write_through_models(engine, clock)
+def encrypted_columns() -> set[Column]:
+    """Every column of the mapped tables declared with the ``Encrypted`` type."""
+    return {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, Encrypted)
+    }
+
+
+def plant_values(client: TestClient, mailbox: MemorySender, clock: FixedClock) -> dict[Column, str]:
+    """Fill every encrypted column through the API; the plaintext each one now holds."""
+    person = signed_up_with_totp(client, mailbox, clock, Person(USERNAME, EMAIL))
+    start_code_factor(client, person, "sms", PHONE)
+    key = create_key(client, person, clock)  # steps up, which changing the address needs
+    changing = client.post("/v1/me/email", json={"email": PENDING_EMAIL}, headers=person.headers)
+    assert changing.status_code == 202, changing.text
+    assert person.totp_secret
+    return {
+        ("users", "email"): EMAIL,
+        ("users", "pending_email"): PENDING_EMAIL,
+        ("mfa_factors", "secret"): person.totp_secret,
+        ("mfa_factors", "phone"): PHONE,
+        ("auth_sessions", "ip"): SESSION_IP,
+        ("api_keys", "secret"): key["secret"],
+    }
+
+
+def decrypted(app: FastAPI, column: Column) -> list[Any]:
+    """The values of ``column`` as the application reads them (decrypted)."""
+    table, name = column
+    mapper = next(m for m in Base.registry.mappers if m.local_table.name == table)
+    key = mapper.get_property_by_column(mapper.local_table.c[name]).key
+    with app.state.registry.services.sessions() as session:
+        return [getattr(row, key) for row in session.scalars(select(mapper.class_))]
+
+
+def raw_values(engine: Engine, column: Column) -> list[bytes]:
+    """The stored bytes of ``column`` as plain SQL reads them (no type, no decryption)."""
+    table, name = column
     with engine.connect() as connection:
-        connection.execute(text("CHECKPOINT"))
-        tables = ["scan_holders", "crypto_keysets", "crypto_subject_keys", "crypto_signing_keys"]
-        raw = b"".join(
-            bytes(
-                connection.execute(
-                    text("SELECT pg_read_binary_file(pg_relation_filepath(:table))"),
-                    {"table": table},
-                ).scalar_one()
-            )
-            for table in tables
-        )
-        dumped = (
-            connection.execute(text("SELECT scan_holders::text FROM scan_holders")).scalars().all()
-        )
-    engine.dispose()
-    _assert_no_plaintext(raw)
-    _assert_no_plaintext("".join(dumped).encode())
+        rows = connection.execute(text(f'SELECT "{name}" FROM "{table}"')).scalars()  # noqa: S608 - names from the metadata
+        return [_as_bytes(value) for value in rows if value is not None]
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    assert isinstance(value, bytes | memoryview), type(value)
+    return bytes(value)
+
+
+def encodings(plaintext: str) -> set[bytes]:
+    """``plaintext`` as it could sit on disk: as is, case-folded, base64, hex, UTF-16."""
+    data = plaintext.encode()
+    return {
+        data,
+        plaintext.lower().encode(),
+        plaintext.upper().encode(),
+        base64.b64encode(data).rstrip(b"="),
+        base64.urlsafe_b64encode(data).rstrip(b"="),
+        data.hex().encode(),
+        data.hex().upper().encode(),
+        plaintext.encode("utf-16-le"),
+    }
+
+
+def exposures(stored: list[bytes], plaintexts: dict[Column, str]) -> list[Column]:
+    """The columns whose plaintext shows, in any encoding, in any of ``stored``."""
+    return [
+        column
+        for column, plaintext in plaintexts.items()
+        if any(form in value for form in encodings(plaintext) for value in stored)
+    ]
+
+
+def test_encrypted_columns_when_filled_through_the_api_then_no_plaintext_stored(
+    app: FastAPI,
+    client: TestClient,
+    clean_database: TestDatabase,
+    mailbox: MemorySender,
+    clock: FixedClock,
+) -> None:
+    columns = encrypted_columns()
+    assert columns >= KNOWN_ENCRYPTED, "the walk of the metadata missed encrypted columns"
+
+    planted = plant_values(client, mailbox, clock)
+
+    assert set(planted) == columns, "fill every encrypted column in plant_values"
+    for column, plaintext in planted.items():
+        assert plaintext in decrypted(app, column), f"{column} does not hold the planted value"
+        stored = raw_values(clean_database.engine, column)
+        assert stored, f"{column} was never filled: the scan would prove nothing"
+        assert exposures(stored, planted) == [], f"plaintext found in {column}"
+    username = raw_values(clean_database.engine, ("users", "username"))
+    assert exposures(username, {("users", "username"): USERNAME.upper()}), "the scan is blind"

@@ -20,8 +20,8 @@ from starlette.types import Message, Receive, Scope, Send
 from functional.identity_flows import CONSENTS, STRONG_PASSWORD, audit_event_types, build_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.notify.notifier import MemorySender
-from tradeguard.web.request_limits import RequestLimits, RequestLimitsMiddleware
 
 if TYPE_CHECKING:
     from support import TestDatabase

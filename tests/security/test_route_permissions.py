@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount, Route
 
 from functional.identity_flows import Person, staff_signed_in
-from tradeguard.access.guard import declared_permission, public
-from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.trading.feed_protocol import FEED_PATH, FeedAdmission
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import declared_permission, public
 
 PUBLIC = "public"
 FRAMEWORK_ROUTES = {"/openapi.json", "/static/swagger-ui", "/static/web"}
@@ -154,3 +156,28 @@ def test_matrix_covers_every_permission_the_routes_declare(app: FastAPI) -> None
     assert declared <= {permission.value for permission in Permission}
     assert Permission.COMPLIANCE_AUDIT.value in declared
     assert Permission.PROFILE_MANAGE.value in declared
+
+
+def test_every_protected_route_when_called_without_credentials_then_the_gateway_refuses(
+    app: FastAPI, client: TestClient
+) -> None:
+    passed = []
+    for method, path, _permission in _protected(app):
+        response = client.request(method, path, json={})
+        if (response.status_code, _reason(response)) != (401, "AUTH_REQUIRED"):
+            passed.append((method, path, response.status_code, _reason(response)))
+    assert passed == []
+
+
+def test_every_websocket_route_when_mounted_then_admitted_by_the_gateway(app: FastAPI) -> None:
+    sockets = [route for route in _flattened(app.routes) if isinstance(route, APIWebSocketRoute)]
+    assert [route.path for route in sockets] == [FEED_PATH]
+    for route in sockets:
+        calls = set(_calls(route.dependant))
+        assert provided(FeedAdmission).dependency in calls, route.path
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)

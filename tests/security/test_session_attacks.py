@@ -85,9 +85,9 @@ def _altered(token: str, **claims: Any) -> str:
 
 def _signed_by_server(app: FastAPI, *, sub: str, sid: str) -> str:
     """A token the server's own issuer signs for any ``sub`` and ``sid`` (a stolen key)."""
-    identity = app.state.identity
+    identity = app.state.registry.identity
     now = identity.clock.now_ns() // NS_PER_SECOND
-    with app.state.services.sessions.begin() as db:
+    with app.state.registry.services.sessions.begin() as db:
         token, _ = identity.sessions._issuer.issue(
             db,
             sub=sub,

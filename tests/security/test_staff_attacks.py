@@ -394,8 +394,8 @@ def test_acknowledge_when_the_alert_is_about_the_caller_then_refused(
 ) -> None:
     officer = staff_member(client, mailbox, clock, clean_database.engine, "COMPLIANCE/operator")
     officer_id = user_id(clean_database.engine, officer.username)
-    with transaction(app.state.services.sessions) as db:
-        alert = app.state.access_alerts.raise_alert(db, "off_hours", officer_id, {}, 1)
+    with transaction(app.state.registry.services.sessions) as db:
+        alert = app.state.registry.access_alerts.raise_alert(db, "off_hours", officer_id, {}, 1)
     refused = client.post(f"/v1/admin/alerts/{alert.id}/acknowledge", headers=officer.headers)
     assert_refused(refused, 403, "ALERT_OWN")
     assert count_rows(clean_database.engine, "access_alerts", "acknowledged_at_ns IS NULL") == 1

@@ -1,5 +1,6 @@
 """Attacks on the rate limits: credential stuffing, evasion by path, header or address,
-exhausting a victim's allowance, audit flooding, and inputs that must never cause a 5xx.
+exhausting a victim's allowance, audit flooding, and odd methods and paths, which are
+counted like any other request (order cancels, whatever their id, never are).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functional.identity_flows import (
     Person,
     assert_refused,
     build_app,
+    reason_of,
     signed_up_with_totp,
 )
 from functional.rate_limit_flows import (
@@ -150,31 +152,50 @@ def test_audit_when_refused_requests_flood_then_one_event_per_window(
     assert audit_events(app, "ratelimit.released") == []
 
 
+ODD_LIMITS: dict[str, Any] = {
+    "rate_limit_ip_default": "2/minute",
+    "rate_limit_ip_read": "2/minute",
+    "rate_limit_adaptive_enabled": True,
+    "load_shed_enabled": True,
+}
+NO_ROUTE = {(404, "NOT_FOUND"), (405, "METHOD_NOT_ALLOWED")}
+
+
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "route_class"),
     [
-        ("BREW", "/v1/orders"),
-        ("DELETE", "/v1/orders/" + "x" * 5000),
-        ("POST", "/v1/auth/login/%00"),
-        ("GET", "/v1/ördérs/Ω"),
-        ("PATCH", "//v1//orders//"),
-        ("OPTIONS", "*"),
+        ("BREW", "/v1/orders", "default"),
+        ("POST", "/v1/auth/login/%00", "default"),
+        ("GET", "/v1/ördérs/Ω", "read"),
+        ("PATCH", "//v1//orders//", "default"),
+        ("OPTIONS", "*", "read"),
     ],
 )
-def test_middleware_when_odd_method_or_path_then_no_server_error(
+def test_address_limit_when_odd_method_or_path_then_still_counted_and_refused(
     app_with: Callable[..., FastAPI],
     client_of: Callable[..., TestClient],
     method: str,
     path: str,
+    route_class: str,
 ) -> None:
-    app = app_with(
-        rate_limit_ip_default="2/minute",
-        rate_limit_ip_read="2/minute",
-        rate_limit_adaptive_enabled=True,
-        load_shed_enabled=True,
-    )
-    attacker = client_of(app)
+    attacker = client_of(app_with(**ODD_LIMITS))
 
-    statuses = [attacker.request(method, path).status_code for _ in range(4)]
+    answers = [attacker.request(method, path) for _ in range(4)]
 
-    assert all(status < 500 for status in statuses), statuses
+    assert {reason_of(answer) for answer in answers[:2]} <= NO_ROUTE  # answered, never a 5xx
+    for refused in answers[2:]:
+        assert_refused(refused, 429, "RATE_LIMITED")
+        assert (refused.json()["limit_scope"], refused.json()["route_class"]) == ("ip", route_class)
+
+
+def test_address_limit_when_cancel_has_an_oversized_id_then_never_refused(
+    app_with: Callable[..., FastAPI], client_of: Callable[..., TestClient]
+) -> None:
+    attacker = client_of(app_with(**ODD_LIMITS))
+
+    order_id = "x" * 5000
+
+    answers = [attacker.delete(f"/v1/orders/{order_id}") for _ in range(4)]
+
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert answers[-1].json() == {"order_id": order_id}

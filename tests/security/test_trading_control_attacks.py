@@ -85,7 +85,7 @@ def compliance_reads(account_id: str) -> list[Call]:
 
 @pytest.fixture
 def market(app: FastAPI) -> FastAPI:
-    services = app.state.services
+    services = app.state.registry.services
     now = services.clock.now_ns()
     with transaction(services.sessions) as db:
         db.add(
@@ -109,7 +109,7 @@ def market(app: FastAPI) -> FastAPI:
 
 
 def desk_of(app: FastAPI) -> TradingDesk:
-    desk: TradingDesk = app.state.trading_desk
+    desk: TradingDesk = app.state.registry.trading_desk
     return desk
 
 
@@ -118,7 +118,7 @@ def trader(client: TestClient, mailbox: MemorySender, clock: FixedClock, market:
     person = signed_up_with_totp(
         client, mailbox, clock, Person(username="mallory", email="mallory@example.com")
     )
-    services = market.state.services
+    services = market.state.registry.services
     with transaction(services.sessions) as db:
         user = db.query(User).filter(User.username == person.username).one()
         open_account(
@@ -146,7 +146,7 @@ def staff_of(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, market: FastAPI
 ) -> StaffOf:
     def sign_in(role: str, level: str) -> Person:
-        engine = market.state.services.engine
+        engine = market.state.registry.services.engine
         name = f"{role.lower()}-{level}"
         return staff_signed_in(
             client, mailbox, clock, engine, role=role, level=level, username=name
@@ -157,7 +157,7 @@ def staff_of(
 
 def controls_now(app: FastAPI) -> dict[str, Any]:
     """The controls as stored and as the checks hold them."""
-    engine: Engine = app.state.services.engine
+    engine: Engine = app.state.registry.services.engine
     with engine.connect() as connection:
         stored = {
             table: connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608 - constant names
@@ -189,7 +189,7 @@ def controls_now(app: FastAPI) -> dict[str, Any]:
             },
             "instruments": dict(risk.instruments),
             "closeouts": dict(risk.closeout_obligations),
-            "limits": desk.engine.limits,
+            "limits": desk.limits,
         }
     return {"stored": stored, "memory": memory}
 

@@ -12,8 +12,8 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import LocalKek
 from tradeguard.crypto.master_key import generate_master_key
+from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
 from tradeguard.production import check_production, production_problems
-from tradeguard.tls import DevCertificatePaths, ensure_dev_certificate
 
 PG_URL = "postgresql+psycopg://app:pg-pass-123@db.internal:5432/tradeguard"
 
@@ -164,6 +164,17 @@ def test_production_when_no_certificate_configured_then_refused(
         _production(tmp_path), LocalKek(generate_master_key(clock, "production"))
     )
     assert problems == ["set TRADEGUARD_TLS_CERT_FILE and TRADEGUARD_TLS_KEY_FILE"]
+
+
+def test_production_when_platform_keys_count_as_staff_keys_then_refused(
+    tmp_path: Path, clock: FixedClock, foreign_certificate: tuple[Path, Path]
+) -> None:
+    cert, key = foreign_certificate
+    settings = _production(
+        tmp_path, tls_cert_file=cert, tls_key_file=key, staff_platform_keys_allowed=True
+    )
+    with pytest.raises(ConfigurationError, match="STAFF_PLATFORM_KEYS_ALLOWED is for development"):
+        check_production(settings, LocalKek(generate_master_key(clock, "production")))
 
 
 def test_secret_type_when_set_then_secretstr() -> None:

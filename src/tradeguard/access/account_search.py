@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from tradeguard.access.admin import ID_SHAPE
 from tradeguard.access.caller import Caller
 from tradeguard.access.support import CustomerRecord, SupportDesk, is_customer
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.identity.accounts import Accounts, normalize_email, normalize_username
 from tradeguard.identity.models import User
-from tradeguard.trading.accounts import account_of_user
-from tradeguard.trading.models import TradingAccount
 
 SEARCHED = "support.user.searched"
 
@@ -55,6 +52,21 @@ class BrokerageAccount:
     status: str
 
 
+class BrokerageAccounts(Protocol):
+    """Where brokerage accounts are looked up: ``trading.account_lookup``, given at wiring.
+
+    Access cannot import trading, which imports access.
+    """
+
+    def owner_of(self, db: Session, account_id: str) -> str | None:
+        """The user id owning the account ``account_id``, if there is one."""
+        ...
+
+    def of_user(self, db: Session, user_id: str) -> BrokerageAccount | None:
+        """The user's brokerage account, if one was opened."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class AccountMatch:
     """A customer found: their masked record and their brokerage account, if opened."""
@@ -66,10 +78,17 @@ class AccountMatch:
 class AccountSearch:
     """Finds customers for staff, shows them masked, and audits every search."""
 
-    def __init__(self, accounts: Accounts, desk: SupportDesk, audit: AuditTrail) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        desk: SupportDesk,
+        audit: AuditTrail,
+        brokerage: BrokerageAccounts,
+    ) -> None:
         self._accounts = accounts
         self._desk = desk
         self._audit = audit
+        self._brokerage = brokerage
 
     def search(self, db: Session, caller: Caller, query: AccountQuery) -> list[AccountMatch]:
         """The customer ``query`` names (none or one), masked; the search is audited."""
@@ -79,7 +98,7 @@ class AccountSearch:
             self._audit.record(db, SEARCHED, caller.actor, data=data, request_id=caller.request_id)
             return []
         record = self._desk.show(db, caller, user, SEARCHED, _audit_data(query, found=True))
-        return [AccountMatch(record, _brokerage_account(db, user.id))]
+        return [AccountMatch(record, self._brokerage.of_user(db, user.id))]
 
     def find_customer(self, db: Session, query: AccountQuery) -> User | None:
         """The customer with exactly this email, username or account id (422 if malformed)."""
@@ -89,20 +108,9 @@ class AccountSearch:
             case SearchKey.USERNAME:
                 user = self._accounts.find_by_login(db, normalize_username(query.value))
             case SearchKey.ACCOUNT_ID:
-                user = _owner_of_account(db, query.value)
+                owner = self._brokerage.owner_of(db, query.value)
+                user = db.get(User, owner) if owner is not None else None
         return user if is_customer(user) else None
-
-
-def _owner_of_account(db: Session, account_id: str) -> User | None:
-    account = db.get(TradingAccount, account_id) if ID_SHAPE.fullmatch(account_id) else None
-    return db.get(User, account.user_id) if account is not None else None
-
-
-def _brokerage_account(db: Session, user_id: str) -> BrokerageAccount | None:
-    account = account_of_user(db, user_id)
-    if account is None:
-        return None
-    return BrokerageAccount(account.id, account.kind, account.status)
 
 
 def _audit_data(query: AccountQuery, *, found: bool) -> dict[str, Any]:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from tradeguard.access.account_search import AccountSearch
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
 from tradeguard.access.schemas import AccountSearchParams, AccountSearchResult, search_result
-from tradeguard.access.staff_api import AlertsDep, DeskDep
-from tradeguard.identity.principal import Principal
-from tradeguard.identity.service import IdentityServiceDep
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
 Searcher = Annotated[Principal, require(Permission.STAFF_ACCOUNTS_SEARCH)]
@@ -30,15 +29,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Not exactly one well-formed key (problem+json, VALIDATION_FAILED)"},
 }
 
-
-def get_account_search(
-    identity: IdentityServiceDep, desk: DeskDep, alerts: AlertsDep
-) -> AccountSearch:
-    """The account search over the application's identity, support desk and audit trail."""
-    return AccountSearch(identity.accounts, desk, alerts.audit)
-
-
-SearchDep = Annotated[AccountSearch, Depends(get_account_search)]
+SearchDep = Annotated[AccountSearch, provided(AccountSearch)]
 
 
 @router.get(

@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import RoleChange, RuntimeSetting
-from tradeguard.access.permissions import STAFF_ROLES, AccessLevel, Role
 from tradeguard.access.runtime_settings import RuntimeKey, RuntimeSettings, runtime_key
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.search import AuditPage, AuditQuery, search
 from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import STAFF_ROLES, AccessLevel, Role
 from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.models import Factor, User
 from tradeguard.identity.origin import Origin

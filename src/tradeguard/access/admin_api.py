@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.access.admin import (
     Administration,
@@ -22,25 +22,26 @@ from tradeguard.access.admin import (
     summary_of,
 )
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
 from tradeguard.access.models import RoleChange
-from tradeguard.access.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.access.runtime_settings import runtime_keys
-from tradeguard.audit.api import AuditEventOut, AuditEventsPage
+from tradeguard.audit.schemas import AuditEventOut, AuditEventsPage
 from tradeguard.audit.search import DEFAULT_LIMIT, MAX_INT64, MAX_LIMIT
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
+from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
+from tradeguard.db.session import DbSession
 from tradeguard.identity.models import Factor
-from tradeguard.identity.principal import Principal
-from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
-from tradeguard.services import DbSession, ServicesDep
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
 AdminConfig = Annotated[Principal, require(Permission.ADMIN_CONFIG)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
 ID_PATTERN = r"^[0-9a-f-]{36}$"
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 PAGE_LIMIT = 200
 PROBLEMS: dict[int | str, dict[str, str]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
@@ -51,26 +52,8 @@ PROBLEMS: dict[int | str, dict[str, str]] = {
 router = APIRouter(prefix="/v1/admin", tags=["administration"], responses=PROBLEMS)
 
 
-def get_administration(service: IdentityServiceDep, services: ServicesDep) -> Administration:
-    """The administration service over the application's identity services."""
-    return Administration(service, services.audit)
-
-
-def get_runtime_configuration(
-    service: IdentityServiceDep, services: ServicesDep
-) -> RuntimeConfiguration:
-    """The run-time settings service."""
-    return RuntimeConfiguration(service, services.audit)
-
-
-AdministrationDep = Annotated[Administration, Depends(get_administration)]
-RuntimeConfigurationDep = Annotated[RuntimeConfiguration, Depends(get_runtime_configuration)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+AdministrationDep = Annotated[Administration, provided(Administration)]
+RuntimeConfigurationDep = Annotated[RuntimeConfiguration, provided(RuntimeConfiguration)]
 
 
 class UserSearch(BaseModel):

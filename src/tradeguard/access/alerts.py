@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.access.check_log import AccessCheck, AccessCheckLog
 from tradeguard.access.models import AccessAlert
-from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.access.runtime_settings import RuntimeSettings
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
@@ -45,6 +44,7 @@ from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock, ns_to_rfc3339
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import STAFF_ROLES
 from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices

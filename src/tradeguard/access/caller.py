@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from tradeguard.access.permissions import STAFF_ROLES, Permission, Role
 from tradeguard.audit.records import Actor
+from tradeguard.core.permissions import STAFF_ROLES, Permission, Role
+from tradeguard.core.principal import Principal
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

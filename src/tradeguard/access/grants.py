@@ -32,11 +32,11 @@ from tradeguard.access.models import (
     ID_LENGTH,
     AccessGrant,
 )
-from tradeguard.access.permissions import STAFF_ROLES, Permission
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.core.clock import NS_PER_SECOND, ns_to_rfc3339
 from tradeguard.core.errors import VALIDATION_FAILED, ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import STAFF_ROLES, Permission
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, not_found
@@ -376,3 +376,15 @@ _REFUSALS = {
     GrantReason.NOT_GRANTABLE: "this permission comes only with a role, never as a grant",
     GrantReason.SELF_APPROVAL: "a different admin must decide on your own grant",
 }
+
+
+def active_grants_of(db: Session, user_id: str, now_ns: int) -> tuple[tuple[str, int], ...]:
+    """The user's approved grants in force at ``now_ns``: (permission, expiry in epoch ns)."""
+    rows = db.execute(
+        select(AccessGrant.permission, AccessGrant.expires_at_ns).where(
+            AccessGrant.user_id == user_id,
+            AccessGrant.status == GRANT_ACTIVE,
+            AccessGrant.expires_at_ns > now_ns,
+        )
+    )
+    return tuple((permission, until or 0) for permission, until in rows)

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, Field
 
 from tradeguard.access.caller import Caller
 from tradeguard.access.grants import SECONDS_PER_MINUTE, GrantAsk, Grants, HeldGrant
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
+from tradeguard.db.session import DbSession
 from tradeguard.identity.origin import Origin
-from tradeguard.identity.principal import IdentityDep, Principal
-from tradeguard.identity.schemas import Body
-from tradeguard.services import DbSession, ServicesDep
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
 Staff = Annotated[Principal, require(Permission.PROFILE_MANAGE)]
 GrantAdmin = Annotated[Principal, require(Permission.ADMIN_GRANTS)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "Refused (problem+json: ACCESS_DENIED, GRANT_*)"},
@@ -65,12 +66,7 @@ class GrantView(BaseModel):
     revoked_at: str | None
 
 
-def get_grants(services: ServicesDep, identity: IdentityDep) -> Grants:
-    """The grants service over the application's identity and audit trail."""
-    return Grants(identity, services.audit)
-
-
-GrantsDep = Annotated[Grants, Depends(get_grants)]
+GrantsDep = Annotated[Grants, provided(Grants)]
 
 
 @router.get("/v1/access/grants", summary="List grants", responses=PROBLEMS)

@@ -1,13 +1,17 @@
-"""Tables of access control: grants, role changes, staff data access, alerts, runtime settings."""
+"""Tables of access control: grants, role changes, staff access, alerts, settings, invitations."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tradeguard.crypto.fields import Encrypted
+from tradeguard.crypto.keyring import DataClass
 from tradeguard.db.base import Base
 
 ID_LENGTH = 36
+DIGEST_LENGTH = 32
+EMAIL_INDEX_LENGTH = 16
 GRANT_REQUESTED = "requested"
 GRANT_ACTIVE = "active"
 GRANT_DENIED = "denied"
@@ -95,3 +99,33 @@ class RuntimeSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at_ns: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class StaffInvite(Base):
+    """A one-time enrolment link for a new staff account: the first admin, or an invitation.
+
+    The address is stored encrypted (found by its blind index) until the link is used; the
+    link only as its SHA-256 digest.
+    """
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[str] = _id_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(
+        Encrypted(DataClass.PII, subject="id", blind_index="email_index", normalize=str.casefold)
+    )
+    email_index: Mapped[bytes | None] = mapped_column(LargeBinary(EMAIL_INDEX_LENGTH), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    access_level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    requested_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    requested_at_ns: Mapped[int] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    decided_at_ns: Mapped[int | None] = mapped_column(BigInteger)
+    link_digest: Mapped[bytes | None] = mapped_column(LargeBinary(DIGEST_LENGTH), unique=True)
+    link_expires_at_ns: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id"), index=True, nullable=True
+    )
+    redeemed_at_ns: Mapped[int | None] = mapped_column(BigInteger)

@@ -10,20 +10,24 @@ alerts. Unknown customers and alerts answer 404.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
 from tradeguard.access.models import AccessAlert
-from tradeguard.access.permissions import Permission
 from tradeguard.access.schemas import CustomerView, customer_view
 from tradeguard.access.support import MaskedField, SupportDesk, Unmasked
 from tradeguard.core.clock import ns_to_rfc3339
-from tradeguard.identity.principal import Principal
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.core.reasons import Reason
+from tradeguard.db.session import DbSession
+from tradeguard.web.bodies import Body
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["access"])
 
@@ -31,39 +35,24 @@ Agent = Annotated[Principal, require(Permission.SUPPORT_USERS_VIEW)]
 Unmasker = Annotated[Principal, require(Permission.SUPPORT_USERS_UNMASK)]
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 MAX_ALERTS = 200
+UNMASK_REASON_MIN = 10
 
 
-def get_access_alerts(request: Request) -> AccessAlerts:
-    """The application's access alerts."""
-    alerts: AccessAlerts = request.app.state.access_alerts
-    return alerts
+AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
 
 
-AlertsDep = Annotated[AccessAlerts, Depends(get_access_alerts)]
-
-
-def get_support_desk(alerts: AlertsDep) -> SupportDesk:
-    """The support desk over the application's alerts."""
-    return SupportDesk(alerts)
-
-
-DeskDep = Annotated[SupportDesk, Depends(get_support_desk)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+DeskDep = Annotated[SupportDesk, provided(SupportDesk)]
 
 
 class UnmaskRequest(Body):
     """Which field to see in clear, and why (stored and audited)."""
 
     field: MaskedField
-    reason: Reason = Field(description="Why the field is needed, e.g. the ticket (10-500)")
+    reason: Annotated[Reason, Field(min_length=UNMASK_REASON_MIN)] = Field(
+        description="Why the field is needed, e.g. the ticket (10-200 characters)"
+    )
     factor_id: str | None = Field(
         default=None, max_length=64, description="Which SMS factor's phone; default the first"
     )
@@ -87,7 +76,7 @@ class AlertFilters(BaseModel):
     kind: AlertKind | None = None
     staff_user_id: str | None = Field(default=None, max_length=64)
     unacknowledged: bool = False
-    after: str | None = Field(default=None, max_length=64, description="Cursor: next_after")
+    after: UUID | None = Field(default=None, description="Cursor: next_after")
     limit: int = Field(default=50, ge=1, le=MAX_ALERTS)
 
 
@@ -158,7 +147,7 @@ def list_alerts(
         kind=filters.kind,
         staff_user_id=filters.staff_user_id,
         unacknowledged=filters.unacknowledged,
-        after=filters.after,
+        after=None if filters.after is None else str(filters.after),
         limit=filters.limit,
     )
     found = alerts.find(db, query)

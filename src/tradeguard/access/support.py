@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from tradeguard.access.alerts import MASS_ACCESS, AccessAlerts, AnomalyLimits
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import StaffDataAccess
-from tradeguard.access.permissions import Role
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import Role
 from tradeguard.identity.factors import FactorKind
 from tradeguard.identity.models import Factor, User
 from tradeguard.identity.problems import not_found

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
 from tradeguard.apikeys.models import ApiKey
 from tradeguard.apikeys.schemas import (
     CreateKeyRequest,
@@ -25,8 +23,12 @@ from tradeguard.apikeys.schemas import (
 from tradeguard.apikeys.scopes import Scope
 from tradeguard.apikeys.service import ApiKeyService, IssuedKey, KeyAsk
 from tradeguard.core.clock import ns_to_rfc3339
-from tradeguard.identity.principal import Authenticated, Principal, SteppedUp
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.identity.principal import Authenticated, SteppedUp
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["API keys"], dependencies=[require(Permission.PROFILE_MANAGE)])
 staff_router = APIRouter(tags=["API keys"])
@@ -39,13 +41,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_api_keys(request: Request) -> ApiKeyService:
-    """The application's API key service."""
-    service: ApiKeyService = request.app.state.api_keys
-    return service
-
-
-ApiKeysDep = Annotated[ApiKeyService, Depends(get_api_keys)]
+ApiKeysDep = Annotated[ApiKeyService, provided(ApiKeyService)]
 
 
 @router.post(

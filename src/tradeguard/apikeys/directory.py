@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradeguard.access.permissions import permissions_of
 from tradeguard.apikeys.models import ApiKey
 from tradeguard.apikeys.scopes import Scope, key_permissions
+from tradeguard.core.permissions import permissions_of
 from tradeguard.core.short_lived_cache import ShortLivedCache
 from tradeguard.identity.allowlist import Network, parse_allowlist
 from tradeguard.identity.models import User

@@ -7,11 +7,11 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from tradeguard.apikeys.scopes import Scope
-from tradeguard.identity.schemas import Body
+from tradeguard.core.reasons import Reason
+from tradeguard.web.bodies import Body
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class CreateKeyRequest(Body):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tradeguard.access.permissions import Permission
+from tradeguard.core.permissions import Permission
 
 
 class Scope(StrEnum):

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from starlette.requests import Request
-
 from tradeguard.apikeys.directory import KeyDirectory, KeyRecord
 from tradeguard.apikeys.events import RefusedRequest
 from tradeguard.apikeys.models import is_key_id
@@ -32,8 +30,8 @@ from tradeguard.apikeys.signing import (
 )
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
+from tradeguard.core.principal import Principal
 from tradeguard.identity.allowlist import allowed
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.problems import AuthReason, forbidden, unauthenticated
 
 NS_PER_MS = 1_000_000
@@ -163,9 +161,3 @@ def _owner_principal(key: KeyRecord, ip: str | None) -> Principal:
         api_key_id=key.key_id,
         api_key_scope=key.scope.value,
     )
-
-
-def verifier_of(request: Request) -> RequestVerifier:
-    """The application's signed-request verifier."""
-    verifier: RequestVerifier = request.app.state.api_key_verifier
-    return verifier

@@ -1,47 +1,33 @@
 """Audit API: search and retrieve events for compliance staff (JSON or CSV).
 
-Until role-based permissions exist, a configured bearer token (``audit_api_token``)
-guards every route; with none configured the API is closed. Each access is itself
-recorded in the audit trail, in the same transaction as the read.
+Every route needs ``compliance:audit``. Each access is itself recorded in the audit
+trail, in the same transaction as the read (``audit.reading``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
+from tradeguard.audit.reading import Reader, event_recorded, search_recorded
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
+from tradeguard.audit.schemas import AuditEventOut, AuditEventsPage, EventFilters
 from tradeguard.audit.search import (
-    DEFAULT_LIMIT,
     MAX_INT64,
-    MAX_LIMIT,
     AuditEvent,
     AuditQuery,
     events_csv,
-    get_event,
-    parse_rfc3339_ns,
-    search,
 )
-from tradeguard.core.errors import (
-    NOT_FOUND,
-    VALIDATION_FAILED,
-    ProblemError,
-    ReasonCode,
-)
-from tradeguard.db.session import transaction
-from tradeguard.identity.principal import Principal
-from tradeguard.services import Services, ServicesDep
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 PERMISSION = Permission.COMPLIANCE_AUDIT.value
-EVENT_SEARCHED = "audit.events.searched"
-EVENT_READ = "audit.event.read"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
@@ -50,57 +36,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+AuditTrailDep = Annotated[AuditTrail, provided(AuditTrail)]
 router = APIRouter(tags=["audit"])
-
-
-class EventFilters(BaseModel):
-    """Query parameters of the search; unknown parameters are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    since: str | None = Field(
-        default=None, alias="from", max_length=64, description="RFC 3339, inclusive"
-    )
-    to: str | None = Field(default=None, max_length=64, description="RFC 3339, exclusive")
-    event_type: str | None = Field(default=None, description="Exact type, or a prefix like key.*")
-    actor_id: str | None = None
-    subject: str | None = None
-    request_id: str | None = None
-    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor from the last page")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    format: Literal["json", "csv"] = "json"
-
-
-class ActorOut(BaseModel):
-    """Who acted, as the signed record states it."""
-
-    kind: str
-    id: str
-    ip: str | None
-    session_id: str | None
-    device_id: str | None
-
-
-class AuditEventOut(BaseModel):
-    """One audit event; ``personal`` is ciphertext under the subject's key, never decrypted."""
-
-    seq: int
-    event_id: str
-    ts: str = Field(description="RFC 3339 UTC with nanoseconds")
-    ts_ns: int
-    type: str
-    actor: ActorOut
-    subject: str | None
-    request_id: str | None
-    data: dict[str, Any]
-    personal: dict[str, Any] | None
-
-
-class AuditEventsPage(BaseModel):
-    """A page of events in sequence order; pass ``next_after_seq`` as ``after_seq`` for more."""
-
-    events: list[AuditEventOut]
-    next_after_seq: int | None
 
 
 @router.get(
@@ -113,15 +50,12 @@ class AuditEventsPage(BaseModel):
 def search_events(
     request: Request,
     auditor: Auditor,
-    services: ServicesDep,
+    db: DbSession,
+    audit: AuditTrailDep,
     filters: Annotated[EventFilters, Query()],
 ) -> AuditEventsPage | Response:
     """Search the trail; every returned event is decoded from its signed record."""
-    query = _audit_query(filters)
-    with transaction(services.sessions) as session:
-        page = search(session, query)
-        accessed = {**query.model_dump(exclude_none=True), "returned": len(page.events)}
-        _record_access(services, session, request, auditor, EVENT_SEARCHED, accessed)
+    page = search_recorded(db, audit, _audit_query(filters), _reader(request, auditor))
     if filters.format == "csv":
         return Response(
             events_csv(page.events),
@@ -142,76 +76,31 @@ def search_events(
 def read_event(
     request: Request,
     auditor: Auditor,
-    services: ServicesDep,
+    db: DbSession,
+    audit: AuditTrailDep,
     seq: Annotated[int, Path(ge=1, le=MAX_INT64)],
 ) -> AuditEventOut:
     """The event at ``seq``, decoded from its signed record."""
-    with transaction(services.sessions) as session:
-        event = get_event(session, seq)
-        _record_access(
-            services, session, request, auditor, EVENT_READ, {"seq": seq, "found": bool(event)}
-        )
-    if event is None:
-        raise ProblemError(NOT_FOUND, ReasonCode.NOT_FOUND, f"No audit event has seq {seq}.")
-    return _out(event)
+    return _out(event_recorded(db, audit, seq, _reader(request, auditor)))
 
 
 def _audit_query(filters: EventFilters) -> AuditQuery:
-    try:
-        return AuditQuery(
-            since_ns=_time(filters.since, "from"),
-            until_ns=_time(filters.to, "to"),
-            event_type=filters.event_type,
-            actor_id=filters.actor_id,
-            subject=filters.subject,
-            request_id=filters.request_id,
-            after_seq=filters.after_seq,
-            limit=filters.limit,
-        )
-    except ValidationError as exc:
-        errors = [_problem_entry(error) for error in exc.errors(include_input=False)]
-        raise _invalid(f"{len(errors)} field(s) failed validation.", errors) from None
-
-
-def _time(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_rfc3339_ns(value)
-    except ValueError:
-        message = "not an RFC 3339 date-time such as 2026-11-21T09:30:00Z"
-        raise _invalid(f"{name}: {message}", [_entry(name, message, "datetime_parsing")]) from None
-
-
-def _problem_entry(error: ErrorDetails) -> dict[str, Any]:
-    names = {"since_ns": "from", "until_ns": "to"}
-    field = str(error["loc"][0]) if error["loc"] else "query"
-    return _entry(names.get(field, field), str(error["msg"]), str(error["type"]))
-
-
-def _entry(name: str, message: str, kind: str) -> dict[str, Any]:
-    return {"location": ["query", name], "message": message, "type": kind}
-
-
-def _invalid(detail: str, errors: list[dict[str, Any]]) -> ProblemError:
-    return ProblemError(
-        VALIDATION_FAILED, ReasonCode.VALIDATION_FAILED, detail, extensions={"errors": errors}
+    return AuditQuery(
+        since_ns=filters.since,
+        until_ns=filters.to,
+        event_type=filters.event_type,
+        actor_id=filters.actor_id,
+        subject=filters.subject,
+        request_id=filters.request_id,
+        after_seq=filters.after_seq,
+        limit=filters.limit,
     )
 
 
-def _record_access(
-    services: Services,
-    session: Session,
-    request: Request,
-    auditor: Principal,
-    event_type: str,
-    data: dict[str, Any],
-) -> None:
-    """Staff data access is audited like any other: who read what, in the reading transaction."""
+def _reader(request: Request, auditor: Principal) -> Reader:
     host = request.client.host if request.client else None
     actor = Actor("staff", auditor.user_id, ip=host, session_id=auditor.session_id)
-    request_id = getattr(request.state, "request_id", None)
-    services.audit.record(session, event_type, actor, None, data, request_id=request_id)
+    return Reader(actor, getattr(request.state, "request_id", None))
 
 
 def _out(event: AuditEvent) -> AuditEventOut:

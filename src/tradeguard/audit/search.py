@@ -14,9 +14,17 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +39,8 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 PREFIX_SUFFIX = ".*"
 EVENT_TYPE_FILTER = r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?$"
+MAX_TIME_TEXT = 40
+RFC3339_EXPECTED = "must be an RFC 3339 date-time such as 2026-11-21T09:30:00Z"
 CSV_COLUMNS = (
     "seq",
     "event_id",
@@ -56,29 +66,56 @@ class MalformedRecordError(ValueError):
     """A stored record is not a readable version-1 audit record."""
 
 
+def _no_nul(value: str) -> str:
+    # No column can hold NUL, and PostgreSQL refuses it as a parameter.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _ns_of_rfc3339(value: object) -> int:
+    """Epoch nanoseconds of an RFC 3339 date-time string (numbers are not times here)."""
+    if not isinstance(value, str) or len(value) > MAX_TIME_TEXT:
+        raise ValueError(RFC3339_EXPECTED)
+    try:
+        return parse_rfc3339_ns(value)
+    except ValueError:
+        raise ValueError(RFC3339_EXPECTED) from None  # the text is not echoed back
+
+
+Rfc3339Ns = Annotated[
+    int,
+    BeforeValidator(_ns_of_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-21T20:00:00Z"]}),
+]
+"""An RFC 3339 date-time with its offset, as epoch nanoseconds."""
+NonNegativeInt64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
+PageLimit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+EventTypeFilter = Annotated[str, StringConstraints(max_length=98, pattern=EVENT_TYPE_FILTER)]
+ActorIdFilter = Annotated[
+    str, StringConstraints(min_length=1, max_length=96), AfterValidator(_no_nul)
+]
+SubjectFilter = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+]
+RequestIdFilter = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)
+]
+
+
 class AuditQuery(BaseModel):
     """What to look for: a half-open time range, exact filters, a type prefix, a page."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    since_ns: int | None = Field(default=None, ge=0, le=MAX_INT64, description="From (inclusive)")
-    until_ns: int | None = Field(default=None, ge=0, le=MAX_INT64, description="To (exclusive)")
-    event_type: str | None = Field(
-        default=None, max_length=98, pattern=EVENT_TYPE_FILTER, description="Exact, or `key.*`"
-    )
-    actor_id: str | None = Field(default=None, min_length=1, max_length=96)
-    subject: str | None = Field(default=None, min_length=1, max_length=128)
-    request_id: str | None = Field(default=None, min_length=1, max_length=64)
-    after_seq: int = Field(default=0, ge=0, le=MAX_INT64, description="Cursor: events after it")
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-
-    @field_validator("actor_id", "subject", "request_id")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        # No column can hold NUL, and PostgreSQL refuses it as a parameter.
-        if value is not None and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
+    since_ns: NonNegativeInt64 | None = Field(default=None, description="From (inclusive)")
+    until_ns: NonNegativeInt64 | None = Field(default=None, description="To (exclusive)")
+    event_type: EventTypeFilter | None = Field(default=None, description="Exact, or `key.*`")
+    actor_id: ActorIdFilter | None = None
+    subject: SubjectFilter | None = None
+    request_id: RequestIdFilter | None = None
+    after_seq: NonNegativeInt64 = Field(default=0, description="Cursor: events after it")
+    limit: PageLimit = DEFAULT_LIMIT
 
     @property
     def type_prefix(self) -> str | None:

@@ -8,19 +8,19 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from tradeguard import tables
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.keyring import DataClass, KeysetStatus
 from tradeguard.crypto.reencrypt import DEFAULT_BATCH_SIZE, Reencryptor
 from tradeguard.crypto.signing import SigningPurpose
-from tradeguard.db import all_models
 from tradeguard.db.base import Base
 
 app = typer.Typer(help="Key rotation and re-encryption.", no_args_is_help=True)
 ClassOption = Annotated[
     DataClass | None, typer.Option("--class", help="Data class (default: every class).")
 ]
-del all_models  # imported for its side effect: every table is mapped
+del tables  # imported for its side effect: every table is mapped
 
 
 @app.command("status")

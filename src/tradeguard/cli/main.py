@@ -16,6 +16,7 @@ from tradeguard.cli import (
     keys_commands,
     outbox_commands,
     server_commands,
+    staff_commands,
     trading_commands,
     users_commands,
 )
@@ -37,6 +38,7 @@ app.add_typer(audit_commands.app, name="audit")
 app.add_typer(outbox_commands.app, name="outbox")
 app.add_typer(users_commands.app, name="users")
 app.add_typer(access_commands.app, name="access")
+app.add_typer(staff_commands.app, name="staff")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 server_commands.register(app)

@@ -14,9 +14,9 @@ from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import ensure_installation
 from tradeguard.db.session import transaction
+from tradeguard.gateway.server import serve as run_server
+from tradeguard.gateway.tls import ensure_dev_certificate
 from tradeguard.logs import configure_logging
-from tradeguard.server import serve as run_server
-from tradeguard.tls import ensure_dev_certificate
 from tradeguard.wiring import build_core
 
 

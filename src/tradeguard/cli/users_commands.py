@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tradeguard.access.grants import active_grants_of
 from tradeguard.audit.records import Actor
 from tradeguard.cli.runtime import CommandRuntime, command_runtime
 from tradeguard.core.errors import TradeGuardError
@@ -60,5 +61,6 @@ def identity_of(runtime: CommandRuntime) -> Identity:
         crypto=runtime.crypto,
         events=AuthEvents(runtime.audit),
         outgoing=outgoing,
+        active_grants=active_grants_of,
     )
     return build_identity(parts)

@@ -3,55 +3,36 @@
 from __future__ import annotations
 
 import base64
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
 
-from tradeguard.access.guard import PUBLIC
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.crypto.runtime import Crypto
+from tradeguard.crypto.schemas import JsonWebKeySet, PublishedKey, PublishedKeys
 from tradeguard.crypto.signing import PublicSigningKey, SigningPurpose
-from tradeguard.services import ServicesDep
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(tags=["keys"], dependencies=[PUBLIC])
-
-
-class PublishedKey(BaseModel):
-    """One public signing key: enough to verify signatures made with it."""
-
-    kid: str
-    purpose: str
-    alg: str
-    public_key: str
-    created_at: str
-    retired_at: str | None
-    active: bool
-
-
-class PublishedKeys(BaseModel):
-    """All public signing keys, active and retired."""
-
-    keys: list[PublishedKey]
-
-
-class JsonWebKeySet(BaseModel):
-    """RFC 7517 key set of the token-signing keys."""
-
-    keys: list[dict[str, str]]
+CryptoDep = Annotated[Crypto, provided(Crypto)]
+SessionsDep = Annotated[sessionmaker[Session], provided(sessionmaker)]
 
 
 @router.get("/v1/keys/signing", summary="Public signing keys (audit checkpoints and tokens)")
-def signing_keys(services: ServicesDep) -> PublishedKeys:
+def signing_keys(crypto: CryptoDep, sessions: SessionsDep) -> PublishedKeys:
     """List every public signing key, including retired ones that still verify old signatures."""
-    with services.sessions() as session:
-        keys = services.crypto.signing.public_keys(session)
+    with sessions() as session:
+        keys = crypto.signing.public_keys(session)
     return PublishedKeys(keys=[_published(key) for key in keys])
 
 
 @router.get("/.well-known/jwks.json", summary="JSON Web Key Set of the token-signing keys")
-def jwks(services: ServicesDep) -> JsonWebKeySet:
+def jwks(crypto: CryptoDep, sessions: SessionsDep) -> JsonWebKeySet:
     """The token keys as a JWK set (EdDSA / Ed25519), so clients can verify access tokens."""
-    with services.sessions() as session:
-        return JsonWebKeySet(**services.crypto.signing.jwks(session, SigningPurpose.TOKEN))
+    with sessions() as session:
+        return JsonWebKeySet(**crypto.signing.jwks(session, SigningPurpose.TOKEN))
 
 
 def _published(key: PublicSigningKey) -> PublishedKey:

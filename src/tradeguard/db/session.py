@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
+from fastapi import Depends
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.web.provide import provided
 
 
 def session_factory(engine: Engine, info: dict[str, object] | None = None) -> sessionmaker[Session]:
@@ -33,3 +37,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
                 session.rollback()
             raise
         session.commit()
+
+
+def unit_of_work(
+    factory: Annotated[sessionmaker[Session], provided(sessionmaker)],
+) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns and rolls back if it raises."""
+    with transaction(factory) as session:
+        yield session
+
+
+# Function scope: the unit of work commits before the response is sent, so a client that
+# got its answer sees the change in its next request, and a failed commit is a 500.
+DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]

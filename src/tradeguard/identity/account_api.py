@@ -10,9 +10,9 @@ import json
 
 from fastapi import APIRouter, Request, Response, status
 
-from tradeguard.access.guard import PUBLIC, require
-from tradeguard.access.permissions import Permission
 from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.core.permissions import Permission
+from tradeguard.db.session import DbSession
 from tradeguard.identity.api import token_response
 from tradeguard.identity.factors import FactorKind, Method
 from tradeguard.identity.models import AuthSession, Device, Factor
@@ -43,7 +43,7 @@ from tradeguard.identity.schemas import (
 from tradeguard.identity.service import IdentityService, IdentityServiceDep
 from tradeguard.identity.sessions import RevokeReason
 from tradeguard.identity.user_agents import device_name
-from tradeguard.services import DbSession
+from tradeguard.web.routing import PUBLIC, require
 
 router = APIRouter(
     tags=["account security"],

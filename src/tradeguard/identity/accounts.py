@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradeguard.access.permissions import Role
 from tradeguard.audit.records import Actor
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import Role
 from tradeguard.identity.allowlist import allowed, normalize_allowlist, parse_allowlist
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity
@@ -32,7 +32,11 @@ from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, in
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED, RevokeReason
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}")
+NOT_ADDRESS = r"@\s\x00-\x1f\x7f"
+"""Never in an email address: the separator, whitespace and control characters."""
+EMAIL = re.compile(
+    rf"[^{NOT_ADDRESS}]{{1,64}}@[^{NOT_ADDRESS}]{{1,253}}\.[^{NOT_ADDRESS}.]{{2,63}}"
+)
 CONSENT_PURPOSES = frozenset(
     {"terms_of_service", "privacy_notice", "marketing_email", "analytics", "third_party_data"}
 )
@@ -233,6 +237,10 @@ class Accounts:
             db, "auth.ip_allowlist.changed", origin, user_id=user.id, data={"networks": networks}
         )
         return networks
+
+    def password_hash(self, password: str, username: str, email: str) -> str:
+        """The hash of a new password, refused (422) when the policy does not allow it."""
+        return self._id.hasher.hash(self._checked_password(password, username, email))
 
     def _checked_password(self, password: str, username: str, email: str) -> str:
         normalized = normalize_password(password)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from tradeguard.access.guard import PUBLIC, require
-from tradeguard.access.permissions import Permission
+from tradeguard.core.permissions import Permission
+from tradeguard.db.session import DbSession
 from tradeguard.identity.accounts import Registration
 from tradeguard.identity.factors import Answer
 from tradeguard.identity.login import LoginChallenge
@@ -35,7 +35,7 @@ from tradeguard.identity.schemas import (
 )
 from tradeguard.identity.service import IdentityServiceDep
 from tradeguard.identity.sessions import IssuedTokens, RevokeReason
-from tradeguard.services import DbSession
+from tradeguard.web.routing import PUBLIC, require
 
 router = APIRouter(prefix="/v1/auth", tags=["authentication"], dependencies=[PUBLIC])
 session_router = APIRouter(

@@ -7,7 +7,9 @@ TOTP); an account that has neither may step up with SMS or email codes.
 
 Staff (a role in ``STAFF_ROLES``) finish a sign-in with a roaming security key only. A
 staff account without one answers its challenge with another factor, which opens an
-enrolment-only session for enrolling a key, never a full session.
+enrolment-only session for enrolling a key, never a full session. On a development
+machine ``staff_platform_keys_allowed`` lets any WebAuthn credential (a platform passkey,
+a browser's virtual authenticator) stand in for the key; production refuses that setting.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from enum import StrEnum
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tradeguard.access.permissions import STAFF_ROLES
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import STAFF_ROLES
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.mfa import webauthn
@@ -151,6 +153,15 @@ class Factors:
         strong = [method for method in methods if method in STRONG]
         return strong or [m for m in methods if m in CODE_CHANNEL]
 
+    def is_staff_key(self, factor: Factor) -> bool:
+        """Whether ``factor`` signs a staff member in: a security key.
+
+        In development, with ``staff_platform_keys_allowed`` on, any WebAuthn credential.
+        """
+        if self._id.settings.staff_platform_keys_allowed:
+            return factor.kind == FactorKind.WEBAUTHN
+        return is_security_key(factor)
+
     def has_factor(self, db: Session, user_id: str) -> bool:
         """Whether the user has a confirmed factor that completes a sign-in.
 
@@ -159,7 +170,7 @@ class Factors:
         confirmed = self.confirmed(db, user_id)
         user = db.get(User, user_id)
         if user is not None and is_staff(user):
-            return any(is_security_key(factor) for factor in confirmed)
+            return any(self.is_staff_key(factor) for factor in confirmed)
         return any(factor.kind != FactorKind.BACKUP_CODES for factor in confirmed)
 
     def sign_in_methods(self, db: Session, user: User) -> list[Method]:
@@ -182,7 +193,7 @@ class Factors:
         if answer.method is not Method.WEBAUTHN:
             return not self.has_factor(db, user.id)
         factor = self.factor_by_credential(db, answer.credential or {})
-        return factor is None or factor.user_id != user.id or is_security_key(factor)
+        return factor is None or factor.user_id != user.id or self.is_staff_key(factor)
 
     def owned(self, db: Session, user_id: str, factor_id: str) -> Factor:
         """The user's factor ``factor_id``; 404 (never 403) when it is someone else's."""
@@ -353,7 +364,7 @@ class Factors:
         """
         factors = [] if user is None else self._webauthn_factors(db, user.id)
         if user is not None and is_staff(user):
-            factors = [factor for factor in factors if is_security_key(factor)]
+            factors = [factor for factor in factors if self.is_staff_key(factor)]
         return webauthn.authentication_options(self._id.rp, allow=[_stored(f) for f in factors])
 
     def factor_by_credential(self, db: Session, credential: Mapping[str, object]) -> Factor | None:

@@ -17,7 +17,7 @@ from tradeguard.identity.mfa.webauthn import RelyingParty
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices, Outgoing
 from tradeguard.identity.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from tradeguard.identity.sessions import SessionManager, SessionStateCache
+from tradeguard.identity.sessions import ActiveGrants, SessionManager, SessionStateCache
 from tradeguard.identity.throttle import LoginThrottler, ThrottleLimits
 from tradeguard.identity.tokens import TokenIssuer, TokenSettings, TokenVerifier
 
@@ -58,6 +58,8 @@ class IdentityParts:
     crypto: Crypto
     events: AuthEvents
     outgoing: Outgoing
+    active_grants: ActiveGrants
+    """Access control's reader of a user's grants in force (identity does not own them)."""
 
 
 def build_identity(parts: IdentityParts) -> Identity:
@@ -88,6 +90,7 @@ def build_identity(parts: IdentityParts) -> Identity:
             events=parts.events,
             cache=SessionStateCache(),
             on_token_reuse=lambda db, user: _warn_token_reuse(notices, db, user),
+            active_grants=parts.active_grants,
         ),
         verifier=TokenVerifier(signing, parts.sessions_factory, clock, token_settings),
         rp=RelyingParty(

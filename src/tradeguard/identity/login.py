@@ -100,6 +100,14 @@ class SignIn:
         # must not reset the count of wrong codes between challenges.
         return self._challenge(db, user, sighting, origin, methods)
 
+    def enrolment_session(self, db: Session, user: User, origin: Origin) -> IssuedTokens:
+        """An enrolment-only session for an account just proven another way (a staff link).
+
+        Its device is recorded; its first factor is due.
+        """
+        sighting = self._devices.observe(db, user, origin)
+        return self._enrolment_session(db, user, sighting, origin)
+
     def send_code(self, db: Session, challenge_id: str, method: Method, origin: Origin) -> None:
         """Send the SMS or email code that answers a login challenge."""
         ceremony = self._factors.open_ceremony(db, challenge_id, LOGIN, None)

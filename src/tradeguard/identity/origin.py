@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 MAX_USER_AGENT = 256
 MAX_HINT = 128
@@ -26,7 +26,7 @@ class Origin:
         return self.device_hints.get("name") or self.user_agent
 
     @classmethod
-    def of(cls, request: Request, device_hints: dict[str, str] | None = None) -> Origin:
+    def of(cls, request: HTTPConnection, device_hints: dict[str, str] | None = None) -> Origin:
         """The origin of ``request``, with the device attributes the client sent."""
         headers = request.headers
         return cls(

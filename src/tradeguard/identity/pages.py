@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from tradeguard.access.guard import PUBLIC
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
@@ -38,6 +38,12 @@ def render_page(template: str, **context: Any) -> HTMLResponse:  # noqa: ANN401 
 def link_value(value: str) -> str:
     """A value from an emailed link, trimmed and bounded before it is shown in a form."""
     return value.strip()[:MAX_LINK_VALUE]
+
+
+@router.get("/")
+def landing_page() -> HTMLResponse:
+    """The front page: what TradeGuard is, and the ways in (sign up, sign in, API docs)."""
+    return render_page("home.html", page="home", title="Welcome to TradeGuard")
 
 
 @router.get("/signup")

@@ -9,13 +9,13 @@ that verified a strong factor within the last minutes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
-from tradeguard.apikeys.signing import HEADER_KEY
 from tradeguard.core.errors import ProblemError
+from tradeguard.core.principal import Principal
 from tradeguard.identity.allowlist import allowed
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.origin import Origin
@@ -25,53 +25,35 @@ from tradeguard.identity.problems import (
     forbidden,
     unauthenticated,
 )
-from tradeguard.identity.sessions import SessionState
 from tradeguard.identity.tokens import AccessClaims, TokenError
+from tradeguard.web.provide import provided
 
 BEARER_PREFIX = "bearer "
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """An authenticated caller: the user, their session and what the token grants."""
-
-    user_id: str
-    session_id: str
-    role: str
-    permissions: frozenset[str]
-    amr: tuple[str, ...]
-    enrollment_only: bool
-    state: SessionState | None
-    """The session's state; ``None`` for a request signed with an API key."""
-    api_key_id: str | None = None
-    """The public id of the API key that signed the request, if one did."""
-    api_key_scope: str | None = None
+IdentityDep = Annotated[Identity, provided(Identity)]
 
 
-def get_identity(request: Request) -> Identity:
-    """The application's identity services."""
-    identity: Identity = request.app.state.identity
-    return identity
-
-
-IdentityDep = Annotated[Identity, Depends(get_identity)]
-
-
-def authenticate(identity: Identity, request: Request) -> Principal:
-    """The principal of ``request`` (checked once per request; later calls reuse it).
+def authenticate(identity: Identity, request: HTTPConnection) -> Principal:
+    """The principal of ``request``'s bearer token (checked once per request; later calls reuse it).
 
     A 401/403 problem when the token or session is refused.
     """
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    principal = _authenticate(identity, request)
+    principal = authenticate_token(identity, _bearer(request), request)
     request.state.principal = principal
     return principal
 
 
-def _authenticate(identity: Identity, request: Request) -> Principal:
-    claims = _claims(identity, _bearer(request))
+def authenticate_token(identity: Identity, token: str, connection: HTTPConnection) -> Principal:
+    """The principal of access ``token`` presented on ``connection``; 401/403 if refused.
+
+    Checks the token's signature and claims, then its session's state: revoked, suspended,
+    stale permissions, expired, idle, or an address the account's allowlist refuses.
+    """
+    claims = _claims(identity, token)
     state = identity.sessions.state(identity.sessions_factory, claims.sid)
     now = identity.clock.now_ns()
     if state is None or state.user_id != claims.sub or state.revoked:
@@ -85,9 +67,9 @@ def _authenticate(identity: Identity, request: Request) -> Principal:
     if now >= state.expires_at_ns:
         raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session has expired")
     if state.idle_expired(now):
-        identity.sessions.expire_idle(identity.sessions_factory, state, Origin.of(request))
+        identity.sessions.expire_idle(identity.sessions_factory, state, Origin.of(connection))
         raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session timed out after inactivity")
-    if not allowed(state.ip_allowlist, request.client.host if request.client else None):
+    if not allowed(state.ip_allowlist, connection.client.host if connection.client else None):
         raise forbidden(AuthReason.IP_NOT_ALLOWED, "requests are not allowed from this address")
     identity.sessions.touch(identity.sessions_factory, state)
     return Principal(
@@ -157,9 +139,7 @@ def _step_up_required(identity: Identity) -> Exception:
     )
 
 
-def _bearer(request: Request) -> str:
-    if HEADER_KEY in request.headers:
-        raise unauthenticated(AuthReason.REQUIRED, "API keys are not accepted here; sign in")
+def _bearer(request: HTTPConnection) -> str:
     header = request.headers.get("authorization", "")
     if not header[: len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
         raise unauthenticated(AuthReason.REQUIRED, "a bearer access token is required")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.identity.factors import Method
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
+from tradeguard.web.bodies import Body
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -21,12 +22,6 @@ Hints = Annotated[
     Field(max_length=16),
 ]
 Credential = Annotated[dict[str, Any], Field(description="PublicKeyCredential as JSON")]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RegisterRequest(Body):

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from tradeguard.core.principal import Principal
 from tradeguard.identity.accounts import Accounts
 from tradeguard.identity.devices import Devices
 from tradeguard.identity.factors import Factors
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.login import SignIn
 from tradeguard.identity.models import AuthSession, User
-from tradeguard.identity.principal import Principal
 from tradeguard.identity.problems import AuthReason, unauthenticated
 from tradeguard.identity.sessions import IssuedTokens
+from tradeguard.web.provide import provided
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +60,4 @@ class IdentityService:
         return row
 
 
-def get_identity_service(request: Request) -> IdentityService:
-    """The application's identity services."""
-    service: IdentityService = request.app.state.identity_service
-    return service
-
-
-IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
+IdentityServiceDep = Annotated[IdentityService, provided(IdentityService)]

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradeguard.access.models import GRANT_ACTIVE, AccessGrant
-from tradeguard.access.permissions import permissions_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.core.ids import new_id
+from tradeguard.core.permissions import permissions_of
+from tradeguard.core.principal import SessionState
 from tradeguard.core.short_lived_cache import ShortLivedCache
 from tradeguard.identity.allowlist import allowed, parse_allowlist
 from tradeguard.identity.events import AuthEvents
@@ -62,36 +61,8 @@ class IssuedTokens:
     enrollment_only: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SessionState:
-    """What each request needs to know about its session, cached briefly."""
-
-    session_id: str
-    user_id: str
-    revoked: bool
-    last_active_ns: int
-    idle_timeout_ns: int
-    expires_at_ns: int
-    step_up_at_ns: int | None
-    user_active: bool
-    permission_version: int
-    ip_allowlist: tuple[IPv4Network | IPv6Network, ...]
-    grants: tuple[tuple[str, int], ...] = ()
-    """Approved time-limited grants: (permission, expiry in epoch nanoseconds)."""
-
-    def grant_active(self, permission: str, now_ns: int) -> bool:
-        """Whether an approved grant of ``permission`` is in force at ``now_ns``."""
-        return any(granted == permission and now_ns < until for granted, until in self.grants)
-
-    def idle_expired(self, now_ns: int) -> bool:
-        """Whether the session has been inactive longer than its timeout."""
-        return now_ns - self.last_active_ns > self.idle_timeout_ns
-
-    def stepped_up_within(self, now_ns: int, seconds: int) -> bool:
-        """Whether a strong factor was verified in this session within ``seconds``."""
-        if self.step_up_at_ns is None:
-            return False
-        return now_ns - self.step_up_at_ns <= seconds * NS_PER_SECOND
+ActiveGrants = Callable[[Session, str, int], tuple[tuple[str, int], ...]]
+"""A user's approved grants in force at a time: (permission, expiry in epoch nanoseconds)."""
 
 
 class SessionStateCache(ShortLivedCache["SessionState | None"]):
@@ -110,6 +81,7 @@ class SessionManager:
         events: AuthEvents,
         cache: SessionStateCache,
         on_token_reuse: Callable[[Session, User], None],
+        active_grants: ActiveGrants,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -117,6 +89,7 @@ class SessionManager:
         self._events = events
         self.cache = cache
         self._on_token_reuse = on_token_reuse
+        self._active_grants = active_grants
 
     def start(  # noqa: PLR0913 - what a new session is made of
         self,
@@ -357,7 +330,7 @@ class SessionManager:
             found = _state_row(db, session_id)
             if found is None:
                 return None
-            grants = _active_grants(db, found.user_id, self._clock.now_ns())
+            grants = self._active_grants(db, found.user_id, self._clock.now_ns())
         return SessionState(
             session_id=session_id,
             user_id=found.user_id,
@@ -390,14 +363,3 @@ def _state_row(db: Session, session_id: str) -> Row[*tuple[Any, ...]] | None:
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.id == session_id)
     ).one_or_none()
-
-
-def _active_grants(db: Session, user_id: str, now_ns: int) -> tuple[tuple[str, int], ...]:
-    rows = db.execute(
-        select(AccessGrant.permission, AccessGrant.expires_at_ns).where(
-            AccessGrant.user_id == user_id,
-            AccessGrant.status == GRANT_ACTIVE,
-            AccessGrant.expires_at_ns > now_ns,
-        )
-    )
-    return tuple((permission, until or 0) for permission, until in rows)

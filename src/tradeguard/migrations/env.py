@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Engine
 
-from tradeguard.db import all_models  # noqa: F401 - registers every table
+from tradeguard import tables  # noqa: F401 - registers every table
 from tradeguard.db.base import Base
 
 engine: Engine = context.config.attributes["engine"]

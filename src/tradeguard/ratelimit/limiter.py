@@ -1,6 +1,6 @@
 """The rate-limit decisions: per IP before authentication, per user and API key after it.
 
-``RateLimits`` is built once per application (``app.state.rate_limits``). The middleware
+``RateLimits`` is built once per application (``Registry.rate_limits``). The middleware
 calls ``admit_address`` for each request and ``observe`` after its answer; the gateway
 calls ``admit_caller`` once it knows who is calling. Verdicts of a request are kept on its
 scope state so that the answer carries the RateLimit headers of the tightest limit.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tradeguard.config import Settings
+from tradeguard.core.rate_notation import parsed_rate_limit
 from tradeguard.ratelimit.clients import LimitScope
-from tradeguard.ratelimit.notation import parsed_rate_limit
 from tradeguard.ratelimit.route_classes import RouteClass
 
 LIMITED_CLASSES = (

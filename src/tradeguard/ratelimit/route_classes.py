@@ -50,6 +50,7 @@ ROUTE_TABLE: tuple[tuple[str, str, RouteClass], ...] = (
     ("POST", "/v1/mfa/factors/{factor_id}/confirm", RouteClass.AUTH),
     ("POST", "/v1/me/email", RouteClass.AUTH),
     ("POST", "/v1/me/email/confirm", RouteClass.AUTH),
+    ("POST", "/v1/staff/enrolment", RouteClass.AUTH),
     # orders
     ("POST", "/v1/orders", RouteClass.ORDER_ENTRY),
     ("PATCH", "/v1/orders/{order_id}", RouteClass.ORDER_ENTRY),

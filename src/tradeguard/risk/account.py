@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from tradeguard.core.money import Rounding, divide_rounded
 from tradeguard.risk.model import AccountKind, AccountStatus, Locate
+from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import cost_cents, proceeds_cents
-from tradeguard.trading.order_terms import Side
 
 Fingerprint = tuple[Side, str, int, int | None]
 

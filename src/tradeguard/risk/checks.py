@@ -23,6 +23,7 @@ from tradeguard.risk.model import (
     RiskReason,
     TradingState,
 )
+from tradeguard.risk.order_terms import OrderType, Side
 from tradeguard.risk.pricing import cost_cents, requirement_cents, reservation_price
 from tradeguard.risk.regulatory_checks import (
     check_pattern_day_trader,
@@ -30,7 +31,6 @@ from tradeguard.risk.regulatory_checks import (
     check_reg_sho,
 )
 from tradeguard.risk.view import CheckContext, MissingRiskDataError, deny
-from tradeguard.trading.order_terms import OrderType, Side
 
 Check = Callable[[CheckContext, OrderRequest], Denial | None]
 _STATE_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}

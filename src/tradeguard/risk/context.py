@@ -20,8 +20,8 @@ from tradeguard.risk.model import (
     RiskLimits,
     TradingState,
 )
+from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import business_day, cost_cents, reservation_price
-from tradeguard.trading.order_terms import Side
 
 _FINGERPRINT_PRUNE_SIZE = 64
 

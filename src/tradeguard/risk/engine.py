@@ -23,24 +23,21 @@ from tradeguard.risk.view import CheckContext
 
 
 class RiskEngine:
-    """Pre-trade risk checks over a risk context, with the clock and limits injected."""
+    """Pre-trade risk checks over a risk context (which holds the limits), clock injected."""
 
-    def __init__(
-        self, limits: RiskLimits, clock: Clock, checks: tuple[Check, ...] = CHECKS
-    ) -> None:
-        self.limits = limits
+    def __init__(self, clock: Clock, checks: tuple[Check, ...] = CHECKS) -> None:
         self.clock = clock
         self.checks = checks
 
-    def new_context(self) -> RiskContext:
-        """An empty risk context sharing this engine's limits and clock."""
-        return RiskContext(self.limits, self.clock)
+    def new_context(self, limits: RiskLimits) -> RiskContext:
+        """An empty risk context under ``limits``, on this engine's clock."""
+        return RiskContext(limits, self.clock)
 
     def check(self, ctx: RiskContext, order: OrderRequest) -> Denial | None:
         """None if the order may go to the market, otherwise the first denial."""
         try:
             now_ns = self.clock.now_ns()
-            checks, limits = self.checks, self.limits
+            checks, limits = self.checks, ctx.limits
             if checks is CHECKS:
                 try:
                     if passes_every_check(ctx, limits, order, now_ns):

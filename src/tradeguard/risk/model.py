@@ -12,7 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from tradeguard.core.clock import NS_PER_SECOND
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 
 DAY_NS = 86_400 * NS_PER_SECOND
 BASIS_POINTS = 10_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tradeguard.core.money import CENTS_SCALE, PRICE_SCALE, Rounding, divide_rounded
 from tradeguard.risk.model import BASIS_POINTS, DAY_NS, Instrument, OrderRequest, RiskLimits
-from tradeguard.trading.order_terms import OrderType, Side
+from tradeguard.risk.order_terms import OrderType, Side
 
 UNITS_PER_CENT: int = PRICE_SCALE // CENTS_SCALE
 _EPOCH_WEEKDAY_OFFSET = 3  # 1970-01-01 was a Thursday: shift so Monday is day 0 of a week

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from tradeguard.risk.context import reduces_position
 from tradeguard.risk.model import AccountKind, Denial, OrderRequest, RiskReason
+from tradeguard.risk.order_terms import Side
 from tradeguard.risk.view import CheckContext, deny
-from tradeguard.trading.order_terms import Side
 
 
 def check_reg_sho(ctx: CheckContext, order: OrderRequest) -> Denial | None:

@@ -38,8 +38,8 @@ from tradeguard.risk.model import (
     RiskLimits,
     TradingState,
 )
+from tradeguard.risk.order_terms import OrderType, Side
 from tradeguard.risk.pricing import UNITS_PER_CENT, business_day
-from tradeguard.trading.order_terms import OrderType, Side
 
 # Module constants are one dictionary read each; enum members through their class are two.
 _ACTIVE_ACCOUNT = AccountStatus.ACTIVE

@@ -7,19 +7,23 @@ signed with a ``trading`` API key reach the order routes; a ``data`` key only th
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request, Response, status
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
-from tradeguard.identity.principal import Principal
-from tradeguard.services import DbSession
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.trading.account_reads import (
+    OrderFilter,
+    OrderState,
+    executions_of,
+    orders_of,
+    positions_of,
+)
 from tradeguard.trading.desk import OrderAsk, TradingDesk
-from tradeguard.trading.loader import OPEN_STATUSES
-from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
 from tradeguard.trading.schemas import (
     AccountView,
     ExecutionView,
@@ -30,6 +34,8 @@ from tradeguard.trading.schemas import (
     Symbol,
 )
 from tradeguard.trading.views import execution_view, order_view, position_view
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 router = APIRouter(tags=["Trading"])
 Placer = Annotated[Principal, require(Permission.ORDER_PLACE)]
@@ -47,13 +53,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_desk(request: Request) -> TradingDesk:
-    """The application's trading desk."""
-    desk: TradingDesk = request.app.state.trading_desk
-    return desk
-
-
-DeskDep = Annotated[TradingDesk, Depends(get_desk)]
+DeskDep = Annotated[TradingDesk, provided(TradingDesk)]
 
 
 @router.post(
@@ -95,24 +95,15 @@ def list_orders(
     request: Request,
     db: DbSession,
     desk: DeskDep,
-    state: Literal["open", "closed", "all"] = "all",
+    state: OrderState = "all",
     symbol: Annotated[Symbol | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    before: Annotated[str | None, Query(max_length=36, description="An order id: older")] = None,
+    before: Annotated[UUID | None, Query(description="An order id: list older orders")] = None,
 ) -> list[OrderView]:
     """The caller's orders, newest first; page with `before` (the last id seen)."""
     account_id = desk.account_id(db, Caller.of(principal, request))
-    query = select(OrderRow).where(OrderRow.account_id == account_id)
-    if state == "open":
-        query = query.where(OrderRow.status.in_(OPEN_STATUSES))
-    elif state == "closed":
-        query = query.where(OrderRow.status.not_in(OPEN_STATUSES))
-    if symbol is not None:
-        query = query.where(OrderRow.symbol == symbol)
-    if before is not None:
-        query = query.where(OrderRow.id < before)
-    rows = db.scalars(query.order_by(OrderRow.id.desc()).limit(limit))
-    return [order_view(row) for row in rows]
+    wanted = OrderFilter(state, symbol, None if before is None else str(before), limit)
+    return [order_view(row) for row in orders_of(db, account_id, wanted)]
 
 
 @router.get("/v1/orders/{order_id}", summary="One of your orders", responses=PROBLEMS)
@@ -130,9 +121,8 @@ def order_executions(
     order_id: str, principal: Viewer, request: Request, db: DbSession, desk: DeskDep
 ) -> list[ExecutionView]:
     """Every fill of the order, oldest first."""
-    row = desk.own_order(db, Caller.of(principal, request), order_id)
-    query = select(ExecutionRow).where(ExecutionRow.order_id == row.id)
-    return [execution_view(fill) for fill in db.scalars(query.order_by(ExecutionRow.id))]
+    order = desk.own_order(db, Caller.of(principal, request), order_id)
+    return [execution_view(fill) for fill in executions_of(db, order)]
 
 
 @router.patch("/v1/orders/{order_id}", summary="Modify an open order", responses=PROBLEMS)
@@ -167,8 +157,7 @@ def list_positions(
 ) -> list[PositionView]:
     """Every symbol the account holds or is short, by symbol."""
     account_id = desk.account_id(db, Caller.of(principal, request))
-    query = select(PositionRow).where(PositionRow.account_id == account_id)
-    return [position_view(row) for row in db.scalars(query.order_by(PositionRow.symbol))]
+    return [position_view(row) for row in positions_of(db, account_id)]
 
 
 @router.get("/v1/account", summary="Your brokerage account", responses=PROBLEMS)

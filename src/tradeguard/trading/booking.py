@@ -20,6 +20,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
+from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import business_day
 from tradeguard.trading.locate_store import sync_locate
 from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
@@ -30,7 +31,6 @@ from tradeguard.trading.models import (
     PositionRow,
     TradingAccount,
 )
-from tradeguard.trading.order_terms import Side
 from tradeguard.trading.risk_state import write_account
 from tradeguard.trading.views import execution_view, order_status, order_view
 
@@ -124,7 +124,7 @@ class Booking:
             self.context.risk.cancel(cancellation.order_id)
         row = self.order(cancellation.order_id)
         row.cancel_reason = cancellation.reason.value
-        self._touch(row)
+        self.touch(row)
         self.record(
             "order.cancelled",
             row.id,
@@ -159,7 +159,7 @@ class Booking:
         row = self.order(order_id)
         row.filled_quantity += fill.quantity
         row.filled_units += fill.quantity * fill.price.units
-        self._touch(row)
+        self.touch(row)
         execution = ExecutionRow(
             id=str(new_id(context.clock)),
             trade_sequence=fill.sequence,
@@ -178,7 +178,8 @@ class Booking:
         event = {"type": "execution", "execution": _json(execution_view(execution))}
         self.feed.append((row.account_id, event))
 
-    def _touch(self, row: OrderRow) -> None:
+    def touch(self, row: OrderRow) -> None:
+        """Include an order that changed: its ``updated_at`` moves to now."""
         row.updated_at_ns = self.now_ns
         row.status = order_status(row)
         self.track(row)

@@ -11,48 +11,25 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     JsonValue,
     Strict,
     StrictBool,
     StringConstraints,
-    WithJsonSchema,
     model_validator,
 )
 
-from tradeguard.audit.search import parse_rfc3339_ns
+from tradeguard.audit.search import Rfc3339Ns
 from tradeguard.core.money import MoneyStr, PriceStr
-from tradeguard.identity.schemas import Body
+from tradeguard.core.reasons import Reason
 from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.trading.schemas import MAX_SHARES, AccountView, OrderView, Symbol
+from tradeguard.web.bodies import Body
 
-Reason = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 LimitScopeText = Annotated[str, StringConstraints(max_length=48, pattern=r"^[a-z0-9:\-]+$")]
 LimitName = Annotated[str, StringConstraints(max_length=48, pattern=r"^[a-z0-9_]+$")]
 Shares = Annotated[int, Field(ge=0, le=MAX_SHARES, strict=True)]
-MAX_TIME_TEXT = 40
-
-
-def _ns_of_rfc3339(value: object) -> int:
-    """Epoch nanoseconds of an RFC 3339 date-time string (numbers are not times here)."""
-    if not isinstance(value, str) or len(value) > MAX_TIME_TEXT:
-        raise ValueError("an RFC 3339 date-time like 2026-11-21T16:00:00Z")
-    return parse_rfc3339_ns(value)
-
-
-Rfc3339Ns = Annotated[
-    int,
-    BeforeValidator(_ns_of_rfc3339),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-21T20:00:00Z"]}),
-]
-"""An RFC 3339 date-time with its offset, as epoch nanoseconds."""
 
 
 class _Target(Body):

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.guard import require
-from tradeguard.access.permissions import Permission
-from tradeguard.identity.principal import Principal
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.risk.model import TradingState
-from tradeguard.services import DbSession
-from tradeguard.trading.api import get_desk
 from tradeguard.trading.control_schemas import (
     AccountControlView,
     AccountStateRequest,
@@ -49,6 +47,8 @@ from tradeguard.trading.control_views import (
 from tradeguard.trading.controls import StateTarget, TradingControls
 from tradeguard.trading.risk_controls import RiskControls
 from tradeguard.trading.schemas import Symbol
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
 
 Halter = Annotated[Principal, require(Permission.TRADING_HALT)]
 RiskManager = Annotated[Principal, require(Permission.RISK_MANAGE)]
@@ -69,18 +69,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_trading_controls(request: Request) -> TradingControls:
-    """Kill switches and account standing over the application's trading desk."""
-    return TradingControls(get_desk(request))
-
-
-def get_risk_controls(request: Request) -> RiskControls:
-    """Limits, lists, close-outs and locates over the application's trading desk."""
-    return RiskControls(get_desk(request))
-
-
-Controls = Annotated[TradingControls, Depends(get_trading_controls)]
-Risk = Annotated[RiskControls, Depends(get_risk_controls)]
+Controls = Annotated[TradingControls, provided(TradingControls)]
+Risk = Annotated[RiskControls, provided(RiskControls)]
 
 halts_router = APIRouter(prefix="/v1/trading", tags=["Trading controls"], responses=PROBLEMS)
 compliance_router = APIRouter(

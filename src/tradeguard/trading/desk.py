@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money, Price
@@ -31,6 +30,7 @@ from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.risk.pricing import business_day, collar_top
 from tradeguard.trading.accounts import account_of_user
 from tradeguard.trading.booking import Booking, Context
@@ -46,7 +46,6 @@ from tradeguard.trading.loader import request_of as stored_request
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Cancellation, CancelReason, MatchingError, Order
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.problems import (
     TradingReason,
     no_account,
@@ -93,22 +92,27 @@ class TradingDesk:
         self,
         sessions: sessionmaker[Session],
         audit: AuditTrail,
-        clock: Clock,
+        engine: RiskEngine,
         limits: RiskLimits,
         publish: Publish | None = None,
     ) -> None:
         self.sessions = sessions
         self.audit = audit
-        self.clock = clock
-        self.engine = RiskEngine(limits, clock)
+        self.clock = engine.clock
+        self.engine = engine
         self.lock = threading.RLock()
         self._publish = publish
-        self._state = DeskState(self.engine.new_context(), Exchange(), {}, {}, 0)
+        self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
 
     @property
     def risk(self) -> RiskContext:
         """The in-memory risk context (read or change it only under ``lock``)."""
         return self._state.risk
+
+    @property
+    def limits(self) -> RiskLimits:
+        """The firm's risk limits in force (held by the risk context, once)."""
+        return self._state.risk.limits
 
     @property
     def exchange(self) -> Exchange:
@@ -118,7 +122,7 @@ class TradingDesk:
     def start(self) -> None:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
-            self._state = load_desk_state(db, self.engine)
+            self._state = load_desk_state(db, self.engine, self.limits)
 
     def set_publisher(self, publish: Publish | None) -> None:
         """Where feed events go after each commit (the order feed)."""
@@ -127,7 +131,6 @@ class TradingDesk:
     def apply_limits(self, limits: RiskLimits) -> None:
         """Swap the firm's limits (under the lock, so no order sees half of a change)."""
         with self.lock:
-            self.engine.limits = limits
             self._state.risk.limits = limits
 
     # -- order entry ---------------------------------------------------------------------
@@ -188,7 +191,7 @@ class TradingDesk:
             row.quantity, row.limit_price = total, price
             row.reserve_price = self.risk.open_order(row.id).price
             after = {"quantity": total, "limit_price": _price_text(price)}
-            booking.track(row)
+            booking.touch(row)
             booking.record(
                 "order.modified",
                 row.id,
@@ -383,7 +386,7 @@ class TradingDesk:
             self.start()
         except Exception:
             log.exception("trading.rebuild_failed")
-            self._state = DeskState(self.engine.new_context(), Exchange(), {}, {}, 0)
+            self._state = DeskState(self.engine.new_context(self.limits), Exchange(), {}, {}, 0)
             self._state.risk.global_state = TradingState.HALTED  # fail closed until restarted
 
     def _send(self, feed: list[tuple[str, dict[str, Any]]]) -> None:

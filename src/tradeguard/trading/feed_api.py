@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import structlog
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -35,7 +35,7 @@ from tradeguard.identity.problems import AuthReason
 from tradeguard.identity.tokens import MAX_TOKEN_CHARS
 from tradeguard.logs import get_logger
 from tradeguard.trading.feed import FeedEndReason, FeedHub, FeedRefusedError, Subscription
-from tradeguard.trading.feed_guard import (
+from tradeguard.trading.feed_protocol import (
     FEED_PATH,
     GOING_AWAY,
     INTERNAL_ERROR,
@@ -44,13 +44,14 @@ from tradeguard.trading.feed_guard import (
     UNSUPPORTED_DATA,
     Credentials,
     Ending,
-    FeedGate,
+    FeedAdmission,
     FeedReason,
     FeedRefusalError,
     handshake_token,
     ip_of,
     policy_violation,
 )
+from tradeguard.web.provide import provided
 
 CLOSE_SECONDS = 5.0
 """How long the closing ``error`` message and close frame may wait for a reader."""
@@ -113,21 +114,43 @@ class PeerGoneError(TradeGuardError):
     """The client closed the connection or went away."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedServices:
+    """What a feed connection works with: the gateway's admission, the hub, limits, clock."""
+
+    gate: FeedAdmission
+    hub: FeedHub
+    limits: FeedLimits
+    clock: Clock
+
+
+def feed_services(
+    gate: Annotated[FeedAdmission, provided(FeedAdmission)],
+    hub: Annotated[FeedHub, provided(FeedHub)],
+    settings: Annotated[Settings, provided(Settings)],
+    clock: Annotated[Clock, provided(Clock)],
+) -> FeedServices:
+    """The application's feed services."""
+    return FeedServices(gate, hub, FeedLimits.from_settings(settings), clock)
+
+
 @router.websocket(FEED_PATH)
-async def order_feed(websocket: WebSocket) -> None:
-    """The caller's order and execution events (needs ``account:view``; see the README)."""
-    await FeedConnection(websocket).run()
+async def order_feed(
+    websocket: WebSocket, services: Annotated[FeedServices, Depends(feed_services)]
+) -> None:
+    """The caller's order and execution events (needs ``account:view``; see docs/api-guide.md)."""
+    await FeedConnection(websocket, services).run()
 
 
 class FeedConnection:
     """One client of the feed, from handshake to close."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, services: FeedServices) -> None:
         self.websocket = websocket
-        self.hub: FeedHub = websocket.app.state.trading_feed
-        self.gate = FeedGate.of(websocket.app)
-        self.limits = FeedLimits.from_settings(self.gate.identity.settings)
-        self.clock: Clock = self.gate.identity.clock
+        self.hub = services.hub
+        self.gate = services.gate
+        self.limits = services.limits
+        self.clock = services.clock
         self.request_id = str(new_id())
         self.credentials: Credentials | None = None
         self.renewed = anyio.Event()

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from tradeguard.core.money import Price
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
-from tradeguard.risk.model import Instrument, Locate, OrderRequest, TradingState
+from tradeguard.risk.model import Instrument, Locate, OrderRequest, RiskLimits, TradingState
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.client_ids import ClientIdFilter
 from tradeguard.trading.matching import Exchange
 from tradeguard.trading.matching_model import Order
@@ -29,7 +30,6 @@ from tradeguard.trading.models import (
     TradingAccount,
     TradingStateRow,
 )
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.risk_state import account_risk_of
 
 OPEN_STATUSES = ("open", "partially_filled")
@@ -78,9 +78,9 @@ def load_account(db: Session, risk: RiskContext, row: TradingAccount) -> None:
         risk.add_locate(row.id, Locate(locate.symbol, locate.quantity, locate.expires_at_ns))
 
 
-def load_desk_state(db: Session, engine: RiskEngine) -> DeskState:
+def load_desk_state(db: Session, engine: RiskEngine, limits: RiskLimits) -> DeskState:
     """Read every account, instrument, control and open order into a fresh state."""
-    risk = engine.new_context()
+    risk = engine.new_context(limits)
     seen = 0
     for instrument in db.scalars(select(InstrumentRow)):
         risk.add_instrument(instrument_of(instrument))

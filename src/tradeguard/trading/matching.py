@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.matching_levels import BookSide, PriceLevel, WorkingOrder
 from tradeguard.trading.matching_model import (
     Cancellation,
@@ -36,7 +37,6 @@ from tradeguard.trading.matching_model import (
     require_price,
     require_quantity,
 )
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tradeguard.core.money import Price
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 
 
 class OrderStatus(StrEnum):

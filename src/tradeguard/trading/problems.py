@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from tradeguard.core.errors import NOT_FOUND, ProblemError, ProblemType
 from tradeguard.risk.model import Denial
+from tradeguard.trading.denial_terms import public_inputs, public_threshold
 
 RISK_DENIED = ProblemType("order-denied", "Order denied by pre-trade risk checks", 422)
 ORDER_CONFLICT = ProblemType("order-conflict", "Order conflict", 409)
@@ -26,8 +27,15 @@ class TradingReason(StrEnum):
 
 
 def risk_denied(denial: Denial) -> ProblemError:
-    """A 422 carrying the check's reason code, inputs and threshold; its audit is kept."""
-    extensions = {"inputs": denial.inputs, "threshold": denial.threshold}
+    """A 422 carrying the check's reason code, inputs and threshold; its audit is kept.
+
+    Inputs and threshold are in the API's units (``denial_terms``); the audit event keeps
+    the checks' own.
+    """
+    extensions = {
+        "inputs": public_inputs(denial.inputs),
+        "threshold": public_threshold(denial.reason_code, denial.threshold),
+    }
     return ProblemError(RISK_DENIED, denial.reason_code, denial.detail, extensions).kept()
 
 

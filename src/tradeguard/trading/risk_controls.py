@@ -72,7 +72,7 @@ class RiskControls(DeskControls):
             db = booking.context.db
             if scope.account_id is not None:
                 self.account_row(db, scope.account_id, in_body=True)
-            before = value_in(self.desk.engine.limits, scope, rule.name)
+            before = value_in(self.desk.limits, scope, rule.name)
             by, now = caller.actor.id, booking.now_ns
             write_override(db, scope.text, rule.name, stored, by=by, now_ns=now)
             limits = load_limits(db)
@@ -90,7 +90,7 @@ class RiskControls(DeskControls):
             return recorded(booking, caller, change)
 
         with self.desk.lock:
-            previous = self.desk.engine.limits
+            previous = self.desk.limits
             try:
                 return self.run(caller, work)
             except Exception:
@@ -101,13 +101,13 @@ class RiskControls(DeskControls):
         """Every limit as it applies now, with its default and its override."""
         rows = stored_rows(db)
         with self.desk.lock:
-            return effective_limits(self.desk.engine.limits, rows)
+            return effective_limits(self.desk.limits, rows)
 
     def _limit_request(
         self, scope_text: str, name: str, value: int | Money | None
     ) -> tuple[LimitScope, LimitDefinition, int | None]:
         try:
-            scope = LimitScope.parse(scope_text, self.desk.engine.limits.tier_limits)
+            scope = LimitScope.parse(scope_text, self.desk.limits.tier_limits)
             rule = public_definition(scope, name)
         except LimitError as error:
             raise invalid_control(ControlReason.LIMIT_UNKNOWN, str(error)) from error

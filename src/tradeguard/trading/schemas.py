@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from tradeguard.core.money import MoneyStr, PriceStr
-from tradeguard.identity.schemas import Body
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
+from tradeguard.web.bodies import Body
 
 ClientOrderId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Money, Price, Rounding, divide_rounded
 from tradeguard.risk.account import AccountRisk
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.schemas import AccountView, ExecutionView, OrderView, PositionView
 
 

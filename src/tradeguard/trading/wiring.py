@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
 from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.limits_store import load_limits
 
 
-def build_trading_desk(services: Services) -> TradingDesk:
-    """A desk over the application's database and audit trail, loaded and ready.
+def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
+    """A desk over the application's database, audit trail and ``engine``, loaded and ready.
 
     The limits are the defaults with the overrides compliance stored (``risk_limits``).
     """
     with services.sessions() as db:
         limits = load_limits(db)
-    desk = TradingDesk(services.sessions, services.audit, services.clock, limits)
+    desk = TradingDesk(services.sessions, services.audit, engine, limits)
     desk.start()
     return desk

@@ -10,8 +10,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from tradeguard.access.guard import PUBLIC
 from tradeguard.core.errors import StartupError
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(dependencies=[PUBLIC])
 OWN_STATIC = Path(str(files("tradeguard") / "web" / "static"))

@@ -10,12 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from tradeguard import tables  # noqa: F401 - every table
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import StartupError
-from tradeguard.db import (
-    all_models,  # noqa: F401 - every table
-    migrate,
-)
+from tradeguard.db import migrate
 from tradeguard.db.base import Base
 from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import Installation, ensure_installation

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from tradeguard.web.middleware import PAGE_POLICY
+from tradeguard.gateway.middleware import PAGE_POLICY
 
 PAGES = (
+    "/",
     "/signup",
     "/verify-email",
     "/signin",

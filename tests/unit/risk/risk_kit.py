@@ -21,8 +21,8 @@ from tradeguard.risk.model import (
     RiskLimits,
     TradingState,
 )
+from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.risk.screen import passes_every_check
-from tradeguard.trading.order_terms import OrderType, Side, TimeInForce
 
 MONDAY = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
 REFERENCE = 1_000_000  # $100.0000
@@ -74,8 +74,8 @@ def kit(
     *, limits: RiskLimits | None = None, start: datetime = MONDAY, **account_fields: Any
 ) -> Kit:
     clock = FixedClock(start)
-    engine = RiskEngine(limits or RiskLimits(), clock)
-    ctx = engine.new_context()
+    engine = RiskEngine(clock)
+    ctx = engine.new_context(limits or RiskLimits())
     ctx.add_instrument(instrument(clock))
     ctx.add_account(account(**account_fields))
     return Kit(clock, engine, ctx)
@@ -136,8 +136,8 @@ def agreed_answer(risk: Kit, candidate: OrderRequest) -> Denial | None:
     checks do, and must pass it whenever they do unless it leaves the case to them on
     purpose (see ``screenable``).
     """
-    limits = risk.engine.limits
-    explained = RiskEngine(limits, risk.clock, checks=ONE_BY_ONE).check(risk.ctx, candidate)
+    limits = risk.ctx.limits
+    explained = RiskEngine(risk.clock, checks=ONE_BY_ONE).check(risk.ctx, candidate)
     assert risk.engine.check(risk.ctx, candidate) == explained
     try:
         screened = passes_every_check(risk.ctx, limits, candidate, risk.clock.now_ns())

@@ -2,7 +2,7 @@ import pytest
 from risk_kit import SYMBOL, kit, order
 
 from tradeguard.risk.model import AccountKind, AccountStatus, RiskReason
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from risk_kit import ACCOUNT, REFERENCE, SYMBOL, kit, order
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.risk.context import UnknownOrderError
 from tradeguard.risk.model import AccountKind, Locate
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 
 def test_fill_when_partial_fills_then_cents_rounded_once_per_order() -> None:

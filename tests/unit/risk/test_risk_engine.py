@@ -40,7 +40,7 @@ def test_engine_when_a_check_raises_then_denied_not_passed() -> None:
         raise ZeroDivisionError
 
     risk = kit()
-    engine = RiskEngine(risk.engine.limits, risk.clock, checks=(*checks.CHECKS, broken))
+    engine = RiskEngine(risk.clock, checks=(*checks.CHECKS, broken))
     denial = engine.check(risk.ctx, order())
     assert denial is not None
     assert denial.reason_code == RiskReason.INTERNAL_ERROR
@@ -51,7 +51,6 @@ def test_engine_when_market_order_has_no_reference_then_denied_never_waved_throu
     with_reference(risk, reference_price=None, reference_at_ns=None)
     assert risk.reason(market()) == RiskReason.NO_REFERENCE_PRICE
     engine = RiskEngine(
-        risk.engine.limits,
         risk.clock,
         checks=tuple(c for c in checks.CHECKS if c is not checks.check_reference_price),
     )

@@ -2,7 +2,7 @@ from risk_kit import ACCOUNT, REFERENCE, SYMBOL, instrument, kit, order, with_re
 
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.risk.model import AccountKind, Locate, RiskLimits, RiskReason
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 MARGIN_UNDER_PDT = {"kind": AccountKind.MARGIN, "equity_cents": 2_000_000}
 

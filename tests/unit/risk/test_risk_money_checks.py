@@ -3,7 +3,7 @@ from types import MappingProxyType
 from risk_kit import ACCOUNT, REFERENCE, SYMBOL, kit, market, order
 
 from tradeguard.risk.model import AccountKind, RiskLimits, RiskReason
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 
 def test_buying_power_when_cash_order_costs_exactly_settled_cash_then_allowed() -> None:

@@ -5,7 +5,7 @@ from risk_kit import ACCOUNT, REFERENCE, kit, market, order, with_reference
 
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.risk.model import OrderSizeLimit, RiskLimits, RiskReason
-from tradeguard.trading.order_terms import OrderType
+from tradeguard.risk.order_terms import OrderType
 
 
 def test_symbol_when_unknown_then_denied() -> None:

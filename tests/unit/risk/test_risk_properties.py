@@ -7,8 +7,8 @@ from risk_kit import REFERENCE, SYMBOL, Kit, kit, order
 from tradeguard.risk.account import OpenOrder
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import AccountKind, TradingState
+from tradeguard.risk.order_terms import OrderType, Side
 from tradeguard.risk.pricing import cost_cents, proceeds_cents, requirement_cents
-from tradeguard.trading.order_terms import OrderType, Side
 
 TICK = 100
 ORDERS = st.tuples(
@@ -82,7 +82,7 @@ def _buying_power(risk: Kit) -> int:
     if account.kind is AccountKind.CASH:
         return account.settled_cash_cents - account.reserved_cents
     exposure = account.gross_cost_cents + account.reserved_cents
-    return account.equity_cents - requirement_cents(exposure, risk.engine.limits.initial_margin_bps)
+    return account.equity_cents - requirement_cents(exposure, risk.ctx.limits.initial_margin_bps)
 
 
 @settings(max_examples=150, deadline=None)

@@ -44,8 +44,8 @@ from tradeguard.risk.model import (
     RiskReason,
     TradingState,
 )
+from tradeguard.risk.order_terms import OrderType, Side
 from tradeguard.risk.screen import passes_every_check
-from tradeguard.trading.order_terms import OrderType, Side
 
 OTHER = "OTHER"
 TICK = 100
@@ -349,15 +349,15 @@ def test_screen_when_busy_account_then_it_agrees_with_the_checks_one_by_one(  # 
 def test_screen_when_an_order_passes_every_check_then_it_passes_the_screen() -> None:
     risk = kit()
     now = risk.clock.now_ns()
-    assert passes_every_check(risk.ctx, risk.engine.limits, order(), now)
-    assert passes_every_check(risk.ctx, risk.engine.limits, market(), now)
+    assert passes_every_check(risk.ctx, risk.ctx.limits, order(), now)
+    assert passes_every_check(risk.ctx, risk.ctx.limits, market(), now)
 
 
 def test_screen_when_states_are_loaded_as_explicit_active_entries_then_still_screened() -> None:
     risk = kit()
     risk.ctx.symbol_states[SYMBOL] = TradingState.ACTIVE
     risk.ctx.account_states[ACCOUNT] = TradingState.ACTIVE
-    assert passes_every_check(risk.ctx, risk.engine.limits, order(), risk.clock.now_ns())
+    assert passes_every_check(risk.ctx, risk.ctx.limits, order(), risk.clock.now_ns())
     risk.ctx.account_states[ACCOUNT] = TradingState.HALTED
     denial = agreed_answer(risk, order())
     assert denial is not None
@@ -390,9 +390,9 @@ def test_screen_when_engine_limits_replaced_then_next_order_uses_new_limits() ->
     high = order(limit_price=REFERENCE + 20_000)  # inside the 3 % band, outside a 1 % band
     assert risk.check(high) is None
     narrow = (CollarBand(up_to_price=None, band_bps=100),)
-    risk.engine.limits = replace(risk.engine.limits, collar_bands=narrow)
+    risk.ctx.limits = replace(risk.ctx.limits, collar_bands=narrow)
     assert risk.reason(high) == RiskReason.PRICE_COLLAR
-    risk.engine.limits = replace(risk.engine.limits, max_position_shares=5)
+    risk.ctx.limits = replace(risk.ctx.limits, max_position_shares=5)
     assert risk.reason(order(quantity=6)) == RiskReason.POSITION_LIMIT
 
 
@@ -439,7 +439,7 @@ def test_engine_when_checks_are_not_the_standard_ones_then_no_screen(
 
     monkeypatch.setattr(engine, "passes_every_check", spy)
     risk = kit()
-    custom = RiskEngine(risk.engine.limits, risk.clock, checks=ONE_BY_ONE)
+    custom = RiskEngine(risk.clock, checks=ONE_BY_ONE)
     assert custom.check(risk.ctx, order(quantity=0)) is not None
     assert calls == []
     assert risk.check(order(quantity=0)) is None  # the standard engine trusts its screen

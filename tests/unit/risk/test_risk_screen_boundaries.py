@@ -36,16 +36,14 @@ from tradeguard.risk.model import (
     RiskInput,
     RiskReason,
 )
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 Scenario = Callable[[int], tuple[Kit, OrderRequest]]
 
 
 def _reported(risk: Kit, candidate: OrderRequest, name: str) -> int:
     """The number a denying check reports as ``name`` for this order."""
-    denial = RiskEngine(risk.engine.limits, risk.clock, checks=ONE_BY_ONE).check(
-        risk.ctx, candidate
-    )
+    denial = RiskEngine(risk.clock, checks=ONE_BY_ONE).check(risk.ctx, candidate)
     assert denial is not None
     value: RiskInput = denial.inputs[name]
     assert isinstance(value, int)
@@ -53,7 +51,7 @@ def _reported(risk: Kit, candidate: OrderRequest, name: str) -> int:
 
 
 def _limits(risk: Kit, **changes: object) -> None:
-    risk.engine.limits = replace(risk.engine.limits, **changes)  # type: ignore[arg-type]
+    risk.ctx.limits = replace(risk.ctx.limits, **changes)  # type: ignore[arg-type]
 
 
 def cash_buy_modifying_an_order(delta: int) -> tuple[Kit, OrderRequest]:
@@ -138,20 +136,20 @@ def market_notional_over_the_tier_limit(delta: int) -> tuple[Kit, OrderRequest]:
 def limit_price_at_the_collar_top(delta: int) -> tuple[Kit, OrderRequest]:
     risk = kit()
     with_reference(risk, tick_size=1)
-    top = REFERENCE + risk.engine.limits.collar_width(REFERENCE)
+    top = REFERENCE + risk.ctx.limits.collar_width(REFERENCE)
     return risk, order(quantity=1, limit_price=top - delta)
 
 
 def limit_price_at_the_collar_bottom(delta: int) -> tuple[Kit, OrderRequest]:
     risk = kit()
     with_reference(risk, tick_size=1)
-    bottom = REFERENCE - risk.engine.limits.collar_width(REFERENCE)
+    bottom = REFERENCE - risk.ctx.limits.collar_width(REFERENCE)
     return risk, order(quantity=1, limit_price=bottom + delta)
 
 
 def market_order_reference_age(delta: int) -> tuple[Kit, OrderRequest]:
     risk = kit()
-    age = risk.engine.limits.max_reference_age_ns
+    age = risk.ctx.limits.max_reference_age_ns
     with_reference(risk, reference_at_ns=risk.clock.now_ns() - age + delta)
     return risk, market(quantity=1)
 
@@ -177,7 +175,7 @@ def symbol_order_rate(delta: int) -> tuple[Kit, OrderRequest]:
 def duplicate_window(delta: int) -> tuple[Kit, OrderRequest]:
     risk = kit()
     risk.place(order(quantity=7))
-    risk.clock.advance(nanoseconds=risk.engine.limits.duplicate_window_ns + delta)
+    risk.clock.advance(nanoseconds=risk.ctx.limits.duplicate_window_ns + delta)
     return risk, order(quantity=7)
 
 

@@ -3,7 +3,7 @@ from risk_kit import ACCOUNT, SYMBOL, kit, order
 
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import AccountKind, RiskReason, TradingState
-from tradeguard.trading.order_terms import Side
+from tradeguard.risk.order_terms import Side
 
 
 def _set(risk, level: str, state: TradingState) -> None:

@@ -841,6 +841,45 @@ function initDeviceLink() {
   });
 }
 
+// A one-time staff enrolment link: choose a username and password, which opens an
+// enrolment-only session, then register the security key the account will sign in with.
+async function registerStaffKey(authenticator) {
+  const options = await signedInCall("POST", "/v1/mfa/webauthn/options", { authenticator });
+  const credential = await createCredential(options.publicKey);
+  const name = byId("staff-key-name").value.trim() || null;
+  const body = { challenge_id: options.challenge_id, credential, name };
+  const answer = await signedInCall("POST", "/v1/mfa/webauthn", body);
+  if (!answer.tokens) throw new Error("This authenticator does not count as a staff security key.");
+  saveTokens(answer.tokens);
+  keepNotice(`“${answer.factor.name}” is registered. Your staff account is ready.`);
+  goTo("/account");
+}
+
+function showStaffKeyStep(started) {
+  byId("staff-account-step").hidden = true;
+  byId("staff-key-step").hidden = false;
+  byId("staff-enrol-platform").hidden = !started.authenticators.includes("platform");
+  byId("staff-key-heading").focus();
+  say(`Welcome, ${started.username}. Now register your security key.`);
+}
+
+function initStaffEnrolment() {
+  const form = byId("staff-enrolment-form");
+  if (!form) return;
+  onSubmit(form, async (data) => {
+    const started = await publicCall("POST", "/v1/staff/enrolment", {
+      token: field(data, "token"),
+      username: field(data, "username"),
+      password: String(data.get("password") || ""),
+      device: deviceHints(),
+    });
+    saveTokens(started.tokens);
+    showStaffKeyStep(started);
+  });
+  onClick("staff-enrol-security-key", () => registerStaffKey("security-key"));
+  onClick("staff-enrol-platform", () => registerStaffKey("platform"));
+}
+
 function initResetPassword() {
   onSubmit(byId("forgot-form"), async (data) => {
     const email = field(data, "email");
@@ -871,6 +910,7 @@ const PAGES = {
   sessions: initSessions,
   "device-link": initDeviceLink,
   "reset-password": initResetPassword,
+  "staff-enrolment": initStaffEnrolment,
 };
 
 async function start() {

@@ -42,13 +42,13 @@ from uvicorn.server import ServerState
 from tradeguard.config import Settings
 from tradeguard.core.errors import PROBLEM_CONTENT_TYPE, ProblemError
 from tradeguard.core.ids import new_id
-from tradeguard.logs import get_logger
-from tradeguard.web.request_limits import (
+from tradeguard.gateway.request_limits import (
     client_too_slow,
     headers_too_large,
     malformed_request,
     server_busy,
 )
+from tradeguard.logs import get_logger
 
 REQUEST_LINE_BYTES = 8192
 """Room for the request line (method, target, version) on top of the header fields."""

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from tradeguard.access import matrix
-from tradeguard.access.guard import PUBLIC, require
-from tradeguard.access.matrix import (
+from tradeguard import permission_matrix as matrix
+from tradeguard.core.permissions import (
+    LEVEL_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    AccessLevel,
+    Permission,
+    Role,
+)
+from tradeguard.permission_matrix import (
     REGENERATE,
     UNDECLARED,
     RouteRule,
@@ -18,15 +24,9 @@ from tradeguard.access.matrix import (
     route_rules,
     routes_app,
 )
-from tradeguard.access.permissions import (
-    LEVEL_PERMISSIONS,
-    ROLE_PERMISSIONS,
-    AccessLevel,
-    Permission,
-    Role,
-)
+from tradeguard.web.routing import PUBLIC, require
 
-DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
 
 def table_after(heading: str, text: str) -> list[list[str]]:

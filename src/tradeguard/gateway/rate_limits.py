@@ -19,11 +19,11 @@ from anyio import CapacityLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.errors import ProblemError
+from tradeguard.gateway.problems import problem_response
 from tradeguard.ratelimit.adaptive import is_judged, is_rejection
 from tradeguard.ratelimit.limiter import ROUTE_CLASS, RateLimits, State
 from tradeguard.ratelimit.route_classes import RouteClass, classify
 from tradeguard.ratelimit.verdicts import overloaded
-from tradeguard.web.problems import problem_response
 
 REASON_CODE = "reason_code"
 LIMIT_HEADER = b"ratelimit-limit"

@@ -1,4 +1,4 @@
-"""Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
+"""Every table of the application: importing this registers them all in ``Base.metadata``."""
 
 from tradeguard.access import models as access_models
 from tradeguard.apikeys import models as apikey_models

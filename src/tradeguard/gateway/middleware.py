@@ -11,9 +11,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.ids import new_id
+from tradeguard.gateway.problems import internal_error_response
 from tradeguard.logs import get_logger
 from tradeguard.web.metrics import UNMATCHED_ROUTE, HttpMetrics
-from tradeguard.web.problems import internal_error_response
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's own request id is kept for correlation only when it is short and plain.

@@ -28,12 +28,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-from tradeguard.web.http_protocol import (
+from tradeguard.gateway.http_protocol import (
     BUSY_RETRY_AFTER_SECONDS,
     ConnectionLimits,
     LimitedHttpProtocol,
 )
-from tradeguard.web.request_limits import server_busy
+from tradeguard.gateway.request_limits import server_busy
 
 
 def protocol_with_websockets(

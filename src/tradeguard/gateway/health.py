@@ -6,39 +6,18 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import Response
 
-from tradeguard.access.guard import PUBLIC
 from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, ReasonCode
 from tradeguard.db.migrate import current_revision, head_revision
+from tradeguard.gateway.schemas import Check, Liveness, Readiness
 from tradeguard.services import Services, ServicesDep
+from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-class Liveness(BaseModel):
-    """The process is up and serving."""
-
-    status: str
-
-
-class Check(BaseModel):
-    """One readiness check with what it saw."""
-
-    ok: bool
-    detail: str
-
-
-class Readiness(BaseModel):
-    """All readiness checks passed; warnings do not make the service unready."""
-
-    status: str
-    checks: dict[str, Check]
-    warnings: list[str]
 
 
 @router.get("/healthz", summary="Liveness: the process is up")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +24,16 @@ from tradeguard.core.errors import (
     problem_type_for_status,
     reason_for_status,
 )
+from tradeguard.core.money import Money, Price
 
+JSON_MEDIA_TYPE = "application/json"
+UNSUPPORTED_MEDIA_TYPE = problem_type_for_status(415)
+BRANCH_LABEL = re.compile(r"[A-Z].*|.*\[.*|(?:constrained-)?(?:str|int|float|bool|bytes|decimal)")
+"""pydantic's name for a branch of a union in an error location; API field names are
+snake_case words, never one of these."""
+PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+DECIMAL_STRING_CLASSES = frozenset({Money.__name__, Price.__name__})
+DECIMAL_STRING = 'Send a decimal string such as "150.25"; money and prices are never JSON numbers.'
 GENERIC_DETAIL = {
     404: "No resource at this path.",
     405: "This path does not accept that method.",
@@ -77,19 +88,31 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-    errors = [_describe(error) for error in exc.errors()]
+    return problem_response(request.scope, validation_problem(exc))
+
+
+def validation_problem(exc: RequestValidationError) -> ProblemError:
+    """A request the route could not take: bad JSON (400), not JSON (415), bad fields (422)."""
+    errors = exc.errors()
     if any(error["type"] == "json_invalid" for error in errors):
-        error = ProblemError(
+        return ProblemError(
             BAD_REQUEST, ReasonCode.MALFORMED_BODY, "The request body is not valid JSON."
         )
-    else:
-        error = ProblemError(
-            VALIDATION_FAILED,
-            ReasonCode.VALIDATION_FAILED,
-            f"{len(errors)} field(s) failed validation.",
-            extensions={"errors": errors},
+    if isinstance(exc.body, bytes):
+        # FastAPI parses a body as JSON only when its Content-Type says it is JSON.
+        return ProblemError(
+            UNSUPPORTED_MEDIA_TYPE,
+            ReasonCode.UNSUPPORTED_MEDIA_TYPE,
+            f"The request body must be JSON, sent with Content-Type: {JSON_MEDIA_TYPE}.",
+            extensions={"expected_content_type": JSON_MEDIA_TYPE},
         )
-    return problem_response(request.scope, error)
+    described = field_errors(errors)
+    return ProblemError(
+        VALIDATION_FAILED,
+        ReasonCode.VALIDATION_FAILED,
+        f"{len(described)} field(s) failed validation.",
+        extensions={"errors": described},
+    )
 
 
 async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
@@ -103,13 +126,40 @@ async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
     return problem_response(request.scope, error)
 
 
-def _describe(error: Any) -> dict[str, Any]:  # noqa: ANN401 - pydantic's error dicts
-    """One validation error without the offending input, which may be a secret."""
-    return {
-        "location": [str(part) for part in error.get("loc", ())],
-        "message": str(error.get("msg", "")),
-        "type": str(error.get("type", "")),
-    }
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """One readable error per field: its location, a message and the kind of error.
+
+    pydantic reports a union (``PriceStr | None``, ``int | MoneyStr``) once per branch,
+    each under a label of its own (``is-instance[Price]``, ``function-after[...]``); the
+    labels are dropped and the branches of one field become one error.
+    """
+    by_location: dict[tuple[str, ...], list[Any]] = {}
+    for error in errors:
+        by_location.setdefault(_location(error), []).append(error)
+    return [_describe(location, found) for location, found in by_location.items()]
+
+
+def _location(error: Any) -> tuple[str, ...]:  # noqa: ANN401 - pydantic's error dicts
+    parts = error.get("loc", ())
+    return tuple(str(part) for part in parts if not BRANCH_LABEL.fullmatch(str(part)))
+
+
+def _describe(location: tuple[str, ...], errors: list[Any]) -> dict[str, Any]:
+    """One field's error without the offending input, which may be a secret."""
+    kinds = {str(error.get("ctx", {}).get("class")) for error in errors}
+    chosen = _most_specific(errors)
+    if chosen.get("type") != "value_error" and kinds & DECIMAL_STRING_CLASSES:
+        return {"location": list(location), "message": DECIMAL_STRING, "type": "decimal_string"}
+    message = str(chosen.get("msg", ""))
+    for prefix in PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return {"location": list(location), "message": message, "type": str(chosen.get("type", ""))}
+
+
+def _most_specific(errors: list[Any]) -> Any:  # noqa: ANN401 - pydantic's error dicts
+    """A value's own error before a wrong type, and anything before an instance check."""
+    candidates = [error for error in errors if error.get("type") != "is_instance_of"] or errors
+    return next((e for e in candidates if e.get("type") == "value_error"), candidates[0])
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -1,10 +1,10 @@
 """The HTTPS server: uvicorn with TradeGuard's TLS context and connection limits.
 
 The limits of a request once it is in (body size, header count, slow bodies, the response
-deadline) are the application's (``tradeguard.web.request_limits``); those of the
+deadline) are the application's (``tradeguard.gateway.request_limits``); those of the
 connection (how long and how large a request head may be, how many connections) are the
-protocol's (``tradeguard.web.http_protocol``). WebSocket upgrades pass the same limits
-and run uvicorn's sans-I/O WebSocket protocol (``tradeguard.web.websocket_upgrade``);
+protocol's (``tradeguard.gateway.http_protocol``). WebSocket upgrades pass the same limits
+and run uvicorn's sans-I/O WebSocket protocol (``tradeguard.gateway.websocket_upgrade``);
 messages are capped at ``feed_max_message_bytes`` and not compressed (no compression
 oracle, no inflate cost per connection).
 """
@@ -20,9 +20,12 @@ from fastapi import FastAPI
 
 from tradeguard.config import Settings
 from tradeguard.core.errors import StartupError
-from tradeguard.tls import DevCertificatePaths, server_ssl_context
-from tradeguard.web.http_protocol import ConnectionLimits
-from tradeguard.web.websocket_upgrade import ShutdownSafeWebSocketProtocol, protocol_with_websockets
+from tradeguard.gateway.http_protocol import ConnectionLimits
+from tradeguard.gateway.tls import DevCertificatePaths, server_ssl_context
+from tradeguard.gateway.websocket_upgrade import (
+    ShutdownSafeWebSocketProtocol,
+    protocol_with_websockets,
+)
 
 WEBSOCKET_PING_SECONDS = 20.0
 """A WebSocket peer is pinged this often and dropped if its pong takes longer."""

@@ -16,7 +16,7 @@ check, the routes), so a refused body is never buffered whole:
   problem says so. A response already under way when the deadline passes is cut off.
 
 Every refusal closes the connection, so what the client still sends is not read.
-The server itself (``tradeguard.web.http_protocol``) bounds what comes before this
+The server itself (``tradeguard.gateway.http_protocol``) bounds what comes before this
 middleware runs: the time and bytes of the request head, and the number of connections.
 """
 
@@ -33,8 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.config import Settings
 from tradeguard.core.errors import ProblemError, ProblemType
+from tradeguard.gateway.problems import problem_response
 from tradeguard.logs import get_logger
-from tradeguard.web.problems import problem_response
 
 HEADER_LINE_OVERHEAD = 4
 """``: `` between name and value and the CRLF after it."""

@@ -13,7 +13,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.secure_files import is_private
-from tradeguard.tls import (
+from tradeguard.gateway.tls import (
     LEAF_LIFETIME,
     CertificateStatus,
     DevCertificatePaths,

@@ -1,0 +1,91 @@
+"""The registry: every service of one application, built once by ``create_app``.
+
+Routes ask for a service by the type it is declared as here (``web.provide.provided``);
+builders and background tasks take the registry or the services they need as arguments.
+Nothing else keeps services on the application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar, get_type_hints
+
+from tradeguard.access.account_search import AccountSearch
+from tradeguard.access.admin import Administration, RuntimeConfiguration
+from tradeguard.access.alerts import AccessAlerts, MonitoredCheckLog
+from tradeguard.access.grants import Grants
+from tradeguard.access.staff_enrolment import StaffEnrolment
+from tradeguard.access.staff_invites import StaffInvites
+from tradeguard.access.support import SupportDesk
+from tradeguard.apikeys.service import ApiKeyService
+from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.gateway.guard import Gateway
+from tradeguard.identity.kit import Identity
+from tradeguard.identity.service import IdentityService
+from tradeguard.ratelimit.limiter import RateLimits
+from tradeguard.risk.engine import RiskEngine
+from tradeguard.services import Services
+from tradeguard.trading.controls import TradingControls
+from tradeguard.trading.desk import TradingDesk
+from tradeguard.trading.feed import FeedHub
+from tradeguard.trading.feed_protocol import FeedAdmission
+from tradeguard.trading.risk_controls import RiskControls
+from tradeguard.web.routing import RouteGate
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """The application's services, each findable by the type its field is declared as."""
+
+    services: Services
+    identity: Identity
+    identity_service: IdentityService
+    access_checks: MonitoredCheckLog
+    access_alerts: AccessAlerts
+    administration: Administration
+    runtime_configuration: RuntimeConfiguration
+    grants: Grants
+    support_desk: SupportDesk
+    account_search: AccountSearch
+    staff_invites: StaffInvites
+    staff_enrolment: StaffEnrolment
+    rate_limits: RateLimits
+    api_keys: ApiKeyService
+    api_key_verifier: RequestVerifier
+    risk_engine: RiskEngine
+    trading_desk: TradingDesk
+    trading_controls: TradingControls
+    risk_controls: RiskControls
+    trading_feed: FeedHub
+    gateway: Gateway
+    route_gate: RouteGate
+    feed_gate: FeedAdmission
+    _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_type", self._index())
+
+    def find(self, kind: type[T]) -> T:
+        """The service registered as ``kind``; ``LookupError`` names a missing one."""
+        try:
+            found: T = self._by_type[kind]  # type: ignore[assignment] # keyed by declared type
+        except KeyError:
+            raise LookupError(f"no service of type {kind.__name__} is registered") from None
+        return found
+
+    def _index(self) -> dict[Any, object]:
+        """Each field's value under its declared type, the core services' too."""
+        index: dict[Any, object] = {}
+        for owner in (self, self.services):
+            hints = get_type_hints(type(owner))
+            for spec in fields(owner):
+                if not spec.name.startswith("_"):
+                    index[_key(hints[spec.name])] = getattr(owner, spec.name)
+        return index
+
+
+def _key(declared: Any) -> Any:  # noqa: ANN401 - a type or a parametrised generic
+    """The lookup key of a declared type: ``sessionmaker[Session]`` is ``sessionmaker``."""
+    return getattr(declared, "__origin__", declared)

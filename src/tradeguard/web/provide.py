@@ -1,0 +1,47 @@
+"""How a route reaches a service: by its type, from the application's registry.
+
+``create_app`` builds one ``tradeguard.registry.Registry`` and installs it here; a route
+asks for what it needs with ``Annotated[TradingDesk, provided(TradingDesk)]``. This module
+is the only reader of the application's state, so a route's collaborators can always be
+followed from its signature to the registry.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Protocol, TypeVar
+
+from fastapi import Depends, FastAPI
+from starlette.requests import HTTPConnection
+
+T = TypeVar("T")
+
+
+class ServiceLookup(Protocol):
+    """A registry of services keyed by the type each is declared as."""
+
+    def find(self, kind: type[T]) -> T:
+        """The service registered as ``kind``."""
+        ...
+
+
+def install_registry(app: FastAPI, registry: ServiceLookup) -> None:
+    """Make ``registry`` the one source of ``app``'s services."""
+    app.state.registry = registry
+
+
+def registry_of(connection: HTTPConnection) -> ServiceLookup:
+    """The registry of the application serving ``connection``."""
+    registry: ServiceLookup = connection.app.state.registry
+    return registry
+
+
+@cache
+def provided(kind: type[Any]) -> Any:  # noqa: ANN401 - a FastAPI Depends
+    """A dependency whose value is the registered service of type ``kind``."""
+
+    def provide(connection: HTTPConnection) -> Any:  # noqa: ANN401 - the service of ``kind``
+        return registry_of(connection).find(kind)
+
+    provide.__name__ = f"provide_{kind.__name__}"
+    return Depends(provide)
