@@ -26,8 +26,8 @@ from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory, transaction
 from tradeguard.gateway.server import serve
 from tradeguard.trading.models import ID_LENGTH, OrderRow
-from tradeguard.trading.schemas import OrderView, PlaceOrderRequest
-from tradeguard.trading.views import order_view
+from tradeguard.trading.orders.schemas import OrderView, PlaceOrderRequest
+from tradeguard.trading.orders.views import order_view
 
 AccountId = Annotated[str, Header(alias="X-Account-Id", max_length=ID_LENGTH)]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from measure import Measurement
 from tradeguard.core.money import Price
-from tradeguard.trading.matching import (
+from tradeguard.trading.matching.engine import (
     MatchingError,
     Order,
     OrderBook,

@@ -41,8 +41,8 @@ from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.identity.models import User
 from tradeguard.notify.outbox import read_outbox
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.accounts import open_account
 from tradeguard.trading.models import InstrumentRow
+from tradeguard.trading.orders.accounts import open_account
 from tradeguard.wiring import build_core
 
 TRADEGUARD = str(Path(sys.executable).with_name("tradeguard"))

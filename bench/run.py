@@ -1,8 +1,8 @@
 """Run every benchmark in this folder and print one table: what, result, target.
 
 Each ``bench_*.py`` module exposes ``run() -> list[Measurement]``. Numbers are
-medians over repeated rounds on the machine at hand; the README's performance
-table records them with the machine they came from.
+medians over repeated rounds on the machine at hand; bench/README.md records
+them with the machine they came from.
 """
 
 from __future__ import annotations

@@ -50,11 +50,11 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
-from tradeguard.trading.account_lookup import BrokerageAccountLookup
-from tradeguard.trading.controls import TradingControls
-from tradeguard.trading.desk import TradingDesk
-from tradeguard.trading.feed import FeedHub
-from tradeguard.trading.risk_controls import RiskControls
+from tradeguard.trading.controls.risk_controls import RiskControls
+from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.feed.hub import FeedHub
+from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
+from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics

@@ -1,18 +1,33 @@
 """A client for TradeGuard's API that signs every request with an API key.
 
 It uses the standard library only (``http.client`` over TLS), so an integration needs
-nothing else installed::
+nothing else installed. Against ``make run``'s server, trust its development CA::
+
+    import os
+    import ssl
 
     from tradeguard.client import TradeGuardClient
 
-    client = TradeGuardClient("https://broker.example:8443", key_id, secret)
-    response = client.get("/v1/account")
+    tls = ssl.create_default_context(cafile="var/tls/dev-ca.pem")
+    client = TradeGuardClient(
+        "https://localhost:8443", os.environ["KEY_ID"], os.environ["SECRET"], ssl_context=tls
+    )
+    order = {
+        "client_order_id": "client-doc-0001",
+        "symbol": "AAPL",
+        "side": "buy",
+        "type": "limit",
+        "quantity": 5,
+        "limit_price": "229.25",
+    }
+    response = client.post("/v1/orders", order)
     response.raise_for_status()
-    print(response.json())
+    print(response.json()["status"])
 
-Each request gets a fresh 128-bit nonce and the current time; the signature covers the
-method, path, query and body (see ``docs/api-signing.md``). A client object holds one
-connection: use one per thread.
+With a certificate from a public CA, leave ``ssl_context`` out: the system's trust store
+is used. Each request gets a fresh 128-bit nonce and the current time; the signature
+covers the method, path, query and body (see ``docs/api-signing.md``). A client object
+holds one connection: use one per thread.
 """
 
 from __future__ import annotations

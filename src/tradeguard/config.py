@@ -100,15 +100,28 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    env: Environment = Environment.DEVELOPMENT
-    var_dir: Path = Field(default=Path("var"), description="Runtime files: database, keys, TLS")
-    database_url: SecretStr | None = Field(
-        default=None, description="SQLAlchemy URL; default SQLite file under var_dir"
+    env: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`production` refuses development material and the embedded database",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8443, ge=1, le=65535)
-    tls_cert_file: Path | None = Field(default=None, description="PEM chain; default dev cert")
-    tls_key_file: Path | None = Field(default=None, description="PEM key; default dev key")
+    var_dir: Path = Field(
+        default=Path("var"),
+        description="Runtime files: SQLite database, master key, development TLS files, outbox",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host:5432/db; "
+        "default the SQLite file var_dir/tradeguard.db",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTPS server listens on")
+    port: int = Field(default=8443, ge=1, le=65535, description="Port the HTTPS server listens on")
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate chain to serve; default the development one in var_dir/tls",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of that certificate; default the development one"
+    )
     master_key_file: Path | None = Field(
         default=None, description="Key-encryption key file; default var_dir/keys/master.key"
     )
@@ -116,50 +129,119 @@ class Settings(BaseSettings):
         default=KekProvider.LOCAL, description="local master-key file or Vault transit"
     )
     vault_url: str | None = Field(
-        default=None, description="Vault address, e.g. https://vault:8200"
+        default=None, description="Vault address, e.g. `https://vault:8200`"
     )
     vault_token: SecretStr | None = Field(default=None, description="Vault token for transit")
-    vault_transit_mount: str = "transit"
-    vault_transit_key: str = "tradeguard"
-    key_rotation_days: int = Field(default=90, ge=1, le=3650)
+    vault_transit_mount: str = Field(
+        default="transit", description="Mount path of Vault's transit engine"
+    )
+    vault_transit_key: str = Field(
+        default="tradeguard", description="Transit key that wraps the keysets"
+    )
+    key_rotation_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Age after which a data-class key is overdue for rotation",
+    )
     audit_witness_file: Path | None = Field(
         default=None,
         description="Append-only checkpoint witness; default var_dir/audit-witness.jsonl",
     )
-    audit_checkpoint_events: int = Field(default=1000, ge=1, le=1_000_000)
-    audit_checkpoint_seconds: int = Field(default=60, ge=1, le=86_400)
-    audit_retention_years: int = Field(default=7, ge=7, le=100)
+    audit_checkpoint_events: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Sign an audit checkpoint after this many events",
+    )
+    audit_checkpoint_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="Sign an audit checkpoint this often while events arrive",
+    )
+    audit_retention_years: int = Field(
+        default=7,
+        ge=7,
+        le=100,
+        description="Retention horizon of the audit trail (reports state it; nothing deletes)",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )
-    hsts_max_age: int = Field(default=63_072_000, ge=0)
+    hsts_max_age: int = Field(
+        default=63_072_000, ge=0, description="Strict-Transport-Security max-age in seconds"
+    )
     token_issuer: str | None = Field(
         default=None, description="JWT iss of access tokens; default the public URL"
     )
-    token_audience: str = "tradeguard-api"  # noqa: S105 - an audience name, not a secret
-    access_token_seconds: int = Field(default=900, ge=60, le=3600)
-    refresh_token_hours: int = Field(default=24, ge=1, le=720)
+    token_audience: str = Field(
+        default="tradeguard-api",  # an audience name, not a secret
+        description="aud of access tokens",
+    )
+    access_token_seconds: int = Field(
+        default=900, ge=60, le=3600, description="Lifetime of an access token"
+    )
+    refresh_token_hours: int = Field(
+        default=24,
+        ge=1,
+        le=720,
+        description="Absolute lifetime of a session's refresh tokens, from sign-in",
+    )
     session_idle_seconds: int = Field(
         default=900, ge=60, le=86_400, description="Inactivity timeout of a session"
     )
     session_idle_seconds_by_role: dict[str, int] = Field(
         default_factory=dict, description='Per-role idle timeouts, JSON: {"TRADER": 1800}'
     )
-    step_up_seconds: int = Field(default=300, ge=30, le=900)
-    password_memory_kib: int = Field(default=19_456, ge=19_456, le=4_194_304)
-    password_time_cost: int = Field(default=2, ge=2, le=20)
-    password_parallelism: int = Field(default=1, ge=1, le=16)
-    password_min_score: int = Field(default=3, ge=0, le=4)
-    login_failures_per_account: int = Field(default=5, ge=1, le=100)
-    login_failures_per_ip: int = Field(default=50, ge=1, le=10_000)
-    login_failure_window_seconds: int = Field(default=900, ge=60, le=86_400)
-    login_lock_seconds: int = Field(default=900, ge=1, le=86_400)
-    otp_ttl_seconds: int = Field(default=600, ge=60, le=600)
-    otp_max_attempts: int = Field(default=5, ge=1, le=10)
-    otp_sends_per_hour: int = Field(default=5, ge=1, le=100)
-    otp_resend_seconds: int = Field(default=30, ge=0, le=600)
+    step_up_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=900,
+        description="How long a step-up verification opens sensitive operations",
+    )
+    password_memory_kib: int = Field(
+        default=19_456,
+        ge=19_456,
+        le=4_194_304,
+        description="argon2id memory cost in KiB (OWASP's minimum at least)",
+    )
+    password_time_cost: int = Field(default=2, ge=2, le=20, description="argon2id iterations")
+    password_parallelism: int = Field(default=1, ge=1, le=16, description="argon2id lanes")
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, description="Lowest zxcvbn strength score (0-4) of a new password"
+    )
+    login_failures_per_account: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins that lock an account name"
+    )
+    login_failures_per_ip: int = Field(
+        default=50, ge=1, le=10_000, description="Failed sign-ins that lock a client address"
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=60, le=86_400, description="Window in which failed sign-ins are counted"
+    )
+    login_lock_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="First lock; doubled for each earlier lock, at most a day",
+    )
+    otp_ttl_seconds: int = Field(
+        default=600, ge=60, le=600, description="Lifetime of an SMS or email code"
+    )
+    otp_max_attempts: int = Field(
+        default=5, ge=1, le=10, description="Wrong answers that void an SMS or email code"
+    )
+    otp_sends_per_hour: int = Field(
+        default=5, ge=1, le=100, description="Codes sent to one account per hour and purpose"
+    )
+    otp_resend_seconds: int = Field(
+        default=30, ge=0, le=600, description="Least time between two code sends"
+    )
     webauthn_rp_id: str = Field(default="localhost", description="WebAuthn relying-party id")
-    webauthn_rp_name: str = "TradeGuard"
+    webauthn_rp_name: str = Field(
+        default="TradeGuard", description="WebAuthn relying-party name shown by authenticators"
+    )
     webauthn_origins: tuple[str, ...] = Field(
         default=(), description="Allowed WebAuthn origins; default the public URL"
     )
@@ -191,30 +273,63 @@ class Settings(BaseSettings):
     )
     staff_hours_start: int = Field(default=0, ge=0, le=23, description="Staff hours from (UTC)")
     staff_hours_end: int = Field(default=24, ge=1, le=24, description="Staff hours until (UTC)")
-    anomaly_distinct_records: int = Field(default=50, ge=1, le=100_000)
-    anomaly_denials: int = Field(default=10, ge=1, le=10_000)
-    anomaly_window_seconds: int = Field(default=3600, ge=60, le=86_400)
+    anomaly_distinct_records: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Customers a staff member may view within the window (mass_access)",
+    )
+    anomaly_denials: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Refused checks of one principal within the window (repeated_denials)",
+    )
+    anomaly_window_seconds: int = Field(
+        default=3600, ge=60, le=86_400, description="Window of the access-anomaly counts"
+    )
     public_url: str | None = Field(
         default=None, description="Base URL in emailed links; default https://localhost:PORT"
     )
     outbox_dir: Path | None = Field(
         default=None, description="Development outbox for email and SMS; default var_dir/outbox"
     )
-    email_backend: EmailBackend = EmailBackend.OUTBOX
-    email_from: str = "TradeGuard <no-reply@tradeguard.localhost>"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_seconds: int = Field(default=10, ge=1, le=120)
-    sms_backend: SmsBackend = SmsBackend.OUTBOX
+    email_backend: EmailBackend = Field(
+        default=EmailBackend.OUTBOX, description="outbox (development files) or smtp"
+    )
+    email_from: str = Field(
+        default="TradeGuard <no-reply@tradeguard.localhost>",
+        description="From address of every email",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server host")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port")
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS,
+        description="starttls, implicit tls, or none (refused in production)",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login name; no login when unset"
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_timeout_seconds: int = Field(
+        default=10, ge=1, le=120, description="SMTP connection and command timeout"
+    )
+    sms_backend: SmsBackend = Field(
+        default=SmsBackend.OUTBOX,
+        description="outbox (development files) or http (an SMS provider)",
+    )
     sms_base_url: str | None = Field(
         default=None, description="SMS provider endpoint; messages are POSTed to BASE/messages"
     )
-    sms_api_key: SecretStr | None = None
-    sms_sender: str = "TradeGuard"
-    sms_timeout_seconds: int = Field(default=10, ge=1, le=120)
+    sms_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key of the SMS provider"
+    )
+    sms_sender: str = Field(
+        default="TradeGuard", description="Sender name or number of text messages"
+    )
+    sms_timeout_seconds: int = Field(
+        default=10, ge=1, le=120, description="SMS provider request timeout"
+    )
     redis_url: SecretStr | None = Field(
         default=None,
         description="Redis shared by every node (nonces, rate limits, key revocations); "
@@ -271,7 +386,9 @@ class Settings(BaseSettings):
     rate_limit_adaptive_enabled: bool = Field(
         default=True, description="Tighten the limits of clients whose requests are refused"
     )
-    rate_limit_adaptive_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_adaptive_window_seconds: int = Field(
+        default=60, ge=1, le=3600, description="Window of a client's answered and rejected requests"
+    )
     rate_limit_adaptive_min_rejections: int = Field(
         default=10, ge=1, le=100_000, description="Judge a client at every this many rejections"
     )
@@ -327,7 +444,7 @@ class Settings(BaseSettings):
     listen_backlog: int = Field(
         default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
     )
-    # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed_api) --
+    # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed.api) --
     feed_max_connections: int = Field(
         default=500,
         ge=1,
@@ -356,8 +473,10 @@ class Settings(BaseSettings):
     feed_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Origins browsers may open the feed from; default the public URL"
     )
-    log_level: str = "INFO"
-    log_format: LogFormat = LogFormat.JSON
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON, description="json (one object per line) or console"
+    )
 
     @field_validator("log_level")
     @classmethod

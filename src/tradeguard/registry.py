@@ -25,11 +25,11 @@ from tradeguard.identity.service import IdentityService
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
-from tradeguard.trading.controls import TradingControls
-from tradeguard.trading.desk import TradingDesk
-from tradeguard.trading.feed import FeedHub
-from tradeguard.trading.feed_protocol import FeedAdmission
-from tradeguard.trading.risk_controls import RiskControls
+from tradeguard.trading.controls.risk_controls import RiskControls
+from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.feed.hub import FeedHub
+from tradeguard.trading.feed.protocol import FeedAdmission
+from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.web.routing import RouteGate
 
 T = TypeVar("T")

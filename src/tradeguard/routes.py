@@ -22,8 +22,9 @@ from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
-from tradeguard.trading import api as trading_api
-from tradeguard.trading import controls_api, feed_api
+from tradeguard.trading.controls import api as controls_api
+from tradeguard.trading.feed import api as feed_api
+from tradeguard.trading.orders import api as trading_api
 from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (

@@ -24,9 +24,9 @@ from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.denial_terms import public_inputs, public_threshold
-from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
+from tradeguard.trading.orders.denial_terms import public_inputs, public_threshold
+from tradeguard.trading.orders.desk import TradingDesk
 
 Send = Callable[[], Any]
 """One request of the test's, sent when called; returns the response."""

@@ -23,8 +23,8 @@ from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import DAY_NS, AccountKind, RiskLimits, TradingState
-from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import TradingAccount
+from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
 
 HALTS = "/v1/trading/halts"

@@ -25,7 +25,7 @@ from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import DAY_NS, AccountKind, AccountStatus, Locate, RiskLimits
 from tradeguard.risk.model import TradingState as State
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.trading.desk import OrderAsk, TradingDesk
+from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
 ACME = "ACME"
 CASH, MARGIN = AccountKind.CASH, AccountKind.MARGIN

@@ -55,7 +55,7 @@ from tradeguard.gateway.server import server_config
 from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.feed import FeedHub
+from tradeguard.trading.feed.hub import FeedHub
 
 FEED = "/v1/stream"
 OWN_ORIGIN = "https://localhost:8443"

@@ -16,9 +16,9 @@ from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.accounts import open_account
-from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
+from tradeguard.trading.orders.accounts import open_account
+from tradeguard.trading.orders.desk import TradingDesk
 
 
 def desk_of(app: FastAPI) -> TradingDesk:

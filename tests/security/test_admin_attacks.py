@@ -27,7 +27,8 @@ from tradeguard.notify.notifier import MemorySender
 from tradeguard.permission_matrix import route_rules
 
 ADMIN_PERMISSIONS = {("admin:users",), ("admin:config",)}
-ADMIN_ROUTE_COUNT = 11
+ADMIN_ROUTE_COUNT = 15
+SOME_INVITE = "01a1fd70-0000-7000-8000-000000000000"
 CHANGE_EVENTS = {
     "admin.user.suspended",
     "admin.user.reactivated",
@@ -46,6 +47,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "reason": "make me an administrator",
     },
     "/v1/admin/config/{key}": {"value": 1000},
+    "/v1/admin/staff/invites": {"email": "eve@example.com", "role": "ADMIN"},
 }
 
 
@@ -123,7 +125,12 @@ def scene(
 
 def admin_calls(app: FastAPI, scene: Scene, target: str) -> list[tuple[str, str, Any]]:
     """Every admin route as (method, concrete path, body), aimed at ``target``."""
-    values = {"user_id": target, "change_id": scene.change_id, "key": "anomaly_denials"}
+    values = {
+        "user_id": target,
+        "change_id": scene.change_id,
+        "key": "anomaly_denials",
+        "invite_id": SOME_INVITE,
+    }
     calls = [
         (rule.method, rule.path.format(**values), BODIES.get(rule.path))
         for rule in route_rules(app)
@@ -142,9 +149,10 @@ def assert_nothing_changed(scene: Scene) -> None:
             text("SELECT status FROM role_changes WHERE id = :id"), {"id": scene.change_id}
         )
         settings = connection.scalar(text("SELECT count(*) FROM runtime_settings"))
+        invites = connection.scalar(text("SELECT count(*) FROM staff_invites"))
     assert tuple(carol) == ("active", "TRADER")
     assert change == "requested"
-    assert settings == 0
+    assert (settings, invites) == (0, 0)
     changes = [kind for kind in audit_event_types(scene.engine) if kind in CHANGE_EVENTS]
     assert changes == ["admin.role_change.requested"]  # the fixture's own request
 

@@ -21,7 +21,7 @@ from functional.identity_flows import Person, staff_signed_in
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.notify.notifier import MemorySender
-from tradeguard.trading.feed_protocol import FEED_PATH, FeedAdmission
+from tradeguard.trading.feed.protocol import FEED_PATH, FeedAdmission
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import declared_permission, public
 

@@ -24,9 +24,9 @@ from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.accounts import open_account
-from tradeguard.trading.desk import TradingDesk
 from tradeguard.trading.models import InstrumentRow
+from tradeguard.trading.orders.accounts import open_account
+from tradeguard.trading.orders.desk import TradingDesk
 
 WHY = "because I said so"
 UNKNOWN_ACCOUNT = "01a1fd70-0000-7000-8000-000000000000"

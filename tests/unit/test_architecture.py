@@ -34,7 +34,7 @@ def graph() -> grimp.ImportGraph:
 
 
 def top_level(module: str) -> str:
-    """``tradeguard.trading.desk`` → ``trading``."""
+    """``tradeguard.trading.orders.desk`` → ``trading``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 

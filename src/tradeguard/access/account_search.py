@@ -53,7 +53,7 @@ class BrokerageAccount:
 
 
 class BrokerageAccounts(Protocol):
-    """Where brokerage accounts are looked up: ``trading.account_lookup``, given at wiring.
+    """Where brokerage accounts are looked up: ``trading.orders.account_lookup``, given at wiring.
 
     Access cannot import trading, which imports access.
     """

@@ -1,4 +1,4 @@
-"""``tradeguard config``: inspect the effective configuration."""
+"""``tradeguard config``: inspect the effective configuration and print its reference."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tradeguard.config import display_settings, load_settings
+from tradeguard.config_reference import render_configuration
 
 app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 
@@ -24,3 +25,9 @@ def show(
     width = max(len(name) for name in shown)
     for name, value in shown.items():
         typer.echo(f"{name.ljust(width)}  {value}")
+
+
+@app.command("docs")
+def docs() -> None:
+    """Print the reference of every setting as Markdown (docs/configuration.md)."""
+    typer.echo(render_configuration(), nl=False)

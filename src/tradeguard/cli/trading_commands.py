@@ -22,8 +22,8 @@ from tradeguard.core.money import Money, Price
 from tradeguard.db.session import transaction
 from tradeguard.identity.accounts import Accounts, normalize_email
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.accounts import account_of_user, open_account
 from tradeguard.trading.models import InstrumentRow
+from tradeguard.trading.orders.accounts import account_of_user, open_account
 from tradeguard.trading.reference_data import (
     SAMPLE_FILE,
     InstrumentFile,

@@ -28,7 +28,7 @@ from tradeguard.identity.principal import authenticate_token
 from tradeguard.identity.problems import AuthReason
 from tradeguard.identity.tokens import TokenError
 from tradeguard.ratelimit.route_classes import classify
-from tradeguard.trading.feed_protocol import (
+from tradeguard.trading.feed.protocol import (
     FEED_PATH,
     FEED_PERMISSION,
     Credentials,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
-from tradeguard.trading.desk import TradingDesk
-from tradeguard.trading.limits_store import load_limits
+from tradeguard.trading.controls.limits_store import load_limits
+from tradeguard.trading.orders.desk import TradingDesk
 
 
 def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:

@@ -17,19 +17,20 @@ from tradeguard.apikeys.signing import (
     signed_headers,
     valid_nonce,
 )
+from tradeguard.trading.orders.schemas import PlaceOrderRequest
 
 DOC = Path(__file__).parents[3] / "docs" / "api-signing.md"
 EXAMPLE_BODY = (
-    b'{"symbol":"AAPL","side":"buy","quantity":"10","type":"limit",'
-    b'"limit_price":"187.50","time_in_force":"day"}'
+    b'{"client_order_id":"rebalance-0001","symbol":"AAPL","side":"buy","type":"limit",'
+    b'"quantity":10,"limit_price":"229.50","time_in_force":"day"}'
 )
 EXAMPLE_SECRET = "kQ3v8yX2pL9mN4rT7wZ1bC6dF0gH5jK8sA2eU4iO7qM"
 EXAMPLE_CANONICAL = (
     "1795253400000\n8f14e45fceea167a5a36dedd4bea2543\nPOST\n/v1/orders\n"
     "account=main%201&dry_run=true\n"
-    "00a1c366bce9517b857d65c2633f7257ab949b5835a9041dc23c2a2ae82902ce"
+    "aafb8d7f208c284b0bcd10041e71e32d94bb0a54fea6373935c2f46c56260ba3"
 )
-EXAMPLE_SIGNATURE = "fc29112e7cff986c5c625021b393488bcc7e169f973448ea047967dc1a84b780"
+EXAMPLE_SIGNATURE = "9b479a18a9fcb169850d37e0da700b0571b21a1ed307e1d5fcef27ad1cfe4f94"
 
 
 def test_documented_example_when_recomputed_then_the_signature_is_the_documented_one() -> None:
@@ -47,6 +48,13 @@ def test_documented_example_when_recomputed_then_the_signature_is_the_documented
     assert EXAMPLE_SIGNATURE in document
     assert EXAMPLE_CANONICAL in document
     assert EXAMPLE_SECRET in document
+    assert EXAMPLE_BODY.decode() in document
+
+
+def test_documented_example_when_body_is_parsed_then_it_is_a_valid_order() -> None:
+    order = PlaceOrderRequest.model_validate_json(EXAMPLE_BODY)
+
+    assert (order.client_order_id, order.quantity, order.type) == ("rebalance-0001", 10, "limit")
 
 
 @pytest.mark.parametrize(

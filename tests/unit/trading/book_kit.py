@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tradeguard.core.money import Price
-from tradeguard.trading.matching import (
+from tradeguard.trading.matching.engine import (
     Order,
     OrderBook,
     OrderType,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradeguard.trading.client_ids import MIN_BITS, ClientIdFilter
+from tradeguard.trading.orders.client_ids import MIN_BITS, ClientIdFilter
 
 
 def test_every_added_id_is_remembered_and_unseen_ids_are_rarely_claimed() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from tradeguard.core.clock import NS_PER_MILLISECOND, NS_PER_SECOND
 from tradeguard.risk.model import RiskInput, RiskReason
-from tradeguard.trading.denial_terms import public_input, public_inputs, public_threshold
+from tradeguard.trading.orders.denial_terms import public_input, public_inputs, public_threshold
 
 INSTANT_NS = 1_795_253_400 * NS_PER_SECOND
 INSTANT = "2026-11-21T09:30:00.000000000Z"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tradeguard.trading.feed import FeedEndReason, FeedHub, FeedRefusedError, Subscription
+from tradeguard.trading.feed.hub import FeedEndReason, FeedHub, FeedRefusedError, Subscription
 
 ALICE = "user-alice"
 BOB = "user-bob"

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from tradeguard.core.clock import NS_PER_MILLISECOND
 from tradeguard.core.money import Money
 from tradeguard.risk.model import OrderSizeLimit, RiskLimits
-from tradeguard.trading.limits_store import (
+from tradeguard.trading.controls.limits_store import (
     FIRM_LIMITS,
     LimitError,
     LimitScope,

@@ -2,7 +2,7 @@ import pytest
 from book_kit import BUY, SELL, SELL_SHORT, SYMBOL, book_with, lasting, limit, market, trades
 
 from tradeguard.core.money import Price
-from tradeguard.trading.matching import (
+from tradeguard.trading.matching.engine import (
     CancelReason,
     DepthLevel,
     Exchange,

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeguard.core.money import Price
-from tradeguard.trading.matching import (
+from tradeguard.trading.matching.engine import (
     CancelReason,
     MatchingError,
     Order,

@@ -18,9 +18,8 @@ from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Instrument, Locate, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.trading.client_ids import ClientIdFilter
-from tradeguard.trading.matching import Exchange
-from tradeguard.trading.matching_model import Order
+from tradeguard.trading.matching.engine import Exchange
+from tradeguard.trading.matching.model import Order
 from tradeguard.trading.models import (
     CloseoutObligationRow,
     InstrumentRow,
@@ -30,7 +29,8 @@ from tradeguard.trading.models import (
     TradingAccount,
     TradingStateRow,
 )
-from tradeguard.trading.risk_state import account_risk_of
+from tradeguard.trading.orders.client_ids import ClientIdFilter
+from tradeguard.trading.orders.risk_state import account_risk_of
 
 OPEN_STATUSES = ("open", "partially_filled")
 GLOBAL_KEY = "*"

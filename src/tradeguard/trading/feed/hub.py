@@ -31,7 +31,7 @@ from tradeguard.core.errors import TradeGuardError
 from tradeguard.logs import get_logger
 
 SEQ = "seq"
-log = get_logger("tradeguard.trading.feed")
+log = get_logger("tradeguard.trading.feed.hub")
 
 
 class FeedEndReason(StrEnum):

@@ -20,10 +20,7 @@ from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Money
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.model import Instrument, Locate, TradingState
-from tradeguard.trading.booking import Booking
-from tradeguard.trading.control_problems import ControlReason, invalid_control
-from tradeguard.trading.controls import ControlChange, DeskControls, JsonScalar, recorded
-from tradeguard.trading.limits_store import (
+from tradeguard.trading.controls.limits_store import (
     LimitDefinition,
     LimitError,
     LimitScope,
@@ -35,9 +32,22 @@ from tradeguard.trading.limits_store import (
     value_in,
     write_override,
 )
-from tradeguard.trading.loader import instrument_of
-from tradeguard.trading.locate_store import end_of_day_ns, expiry_fits, locate_rows, write_locate
+from tradeguard.trading.controls.locate_store import (
+    end_of_day_ns,
+    expiry_fits,
+    locate_rows,
+    write_locate,
+)
+from tradeguard.trading.controls.problems import ControlReason, invalid_control
+from tradeguard.trading.controls.trading_controls import (
+    ControlChange,
+    DeskControls,
+    JsonScalar,
+    recorded,
+)
 from tradeguard.trading.models import CloseoutObligationRow, InstrumentRow, LocateRow
+from tradeguard.trading.orders.booking import Booking
+from tradeguard.trading.orders.loader import instrument_of
 
 FLAGS = ("restricted", "threshold", "easy_to_borrow")
 LISTS = ("restricted", "threshold")

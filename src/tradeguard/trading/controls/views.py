@@ -5,7 +5,9 @@ from __future__ import annotations
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Price
 from tradeguard.risk.model import Locate
-from tradeguard.trading.control_schemas import (
+from tradeguard.trading.controls.limits_store import LimitValue
+from tradeguard.trading.controls.risk_controls import Listing
+from tradeguard.trading.controls.schemas import (
     AccountControlView,
     CloseoutView,
     ControlChangeView,
@@ -14,11 +16,9 @@ from tradeguard.trading.control_schemas import (
     LocateView,
     TradingStateView,
 )
-from tradeguard.trading.controls import AccountStanding, ControlChange
-from tradeguard.trading.limits_store import LimitValue
+from tradeguard.trading.controls.trading_controls import AccountStanding, ControlChange
 from tradeguard.trading.models import CloseoutObligationRow, LocateRow, TradingStateRow
-from tradeguard.trading.risk_controls import Listing
-from tradeguard.trading.views import order_view
+from tradeguard.trading.orders.views import order_view
 
 
 def change_view(change: ControlChange) -> ControlChangeView:

@@ -32,21 +32,21 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.risk.pricing import business_day, collar_top
-from tradeguard.trading.accounts import account_of_user
-from tradeguard.trading.booking import Booking, Context
-from tradeguard.trading.calendar import previous_close_ns
-from tradeguard.trading.loader import (
+from tradeguard.trading.matching.engine import Exchange
+from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
+from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
+from tradeguard.trading.orders.accounts import account_of_user
+from tradeguard.trading.orders.booking import Booking, Context
+from tradeguard.trading.orders.calendar import previous_close_ns
+from tradeguard.trading.orders.loader import (
     OPEN_STATUSES,
     DeskState,
     instrument_of,
     load_account,
     load_desk_state,
 )
-from tradeguard.trading.loader import request_of as stored_request
-from tradeguard.trading.matching import Exchange
-from tradeguard.trading.matching_model import Cancellation, CancelReason, MatchingError, Order
-from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
-from tradeguard.trading.problems import (
+from tradeguard.trading.orders.loader import request_of as stored_request
+from tradeguard.trading.orders.problems import (
     TradingReason,
     no_account,
     order_conflict,
@@ -54,8 +54,8 @@ from tradeguard.trading.problems import (
     risk_denied,
     unavailable,
 )
-from tradeguard.trading.schemas import AccountView
-from tradeguard.trading.views import account_view
+from tradeguard.trading.orders.schemas import AccountView
+from tradeguard.trading.orders.views import account_view
 
 log = get_logger("tradeguard.trading")
 SYSTEM = Actor.system("trading-desk")

@@ -9,8 +9,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradeguard.trading.loader import OPEN_STATUSES
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
+from tradeguard.trading.orders.loader import OPEN_STATUSES
 
 OrderState = Literal["open", "closed", "all"]
 

@@ -23,7 +23,7 @@ from tradeguard.audit.search import Rfc3339Ns
 from tradeguard.core.money import MoneyStr, PriceStr
 from tradeguard.core.reasons import Reason
 from tradeguard.risk.model import AccountStatus, TradingState
-from tradeguard.trading.schemas import MAX_SHARES, AccountView, OrderView, Symbol
+from tradeguard.trading.orders.schemas import MAX_SHARES, AccountView, OrderView, Symbol
 from tradeguard.web.bodies import Body
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]

@@ -34,8 +34,8 @@ from tradeguard.core.ids import new_id
 from tradeguard.identity.problems import AuthReason
 from tradeguard.identity.tokens import MAX_TOKEN_CHARS
 from tradeguard.logs import get_logger
-from tradeguard.trading.feed import FeedEndReason, FeedHub, FeedRefusedError, Subscription
-from tradeguard.trading.feed_protocol import (
+from tradeguard.trading.feed.hub import FeedEndReason, FeedHub, FeedRefusedError, Subscription
+from tradeguard.trading.feed.protocol import (
     FEED_PATH,
     GOING_AWAY,
     INTERNAL_ERROR,
@@ -63,7 +63,7 @@ BAD_MESSAGE = {
 }
 
 router = APIRouter(tags=["trading"])
-log = get_logger("tradeguard.trading.feed")
+log = get_logger("tradeguard.trading.feed.hub")
 
 
 class AuthMessage(BaseModel):

@@ -16,15 +16,15 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
-from tradeguard.trading.account_reads import (
+from tradeguard.trading.orders.account_reads import (
     OrderFilter,
     OrderState,
     executions_of,
     orders_of,
     positions_of,
 )
-from tradeguard.trading.desk import OrderAsk, TradingDesk
-from tradeguard.trading.schemas import (
+from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
+from tradeguard.trading.orders.schemas import (
     AccountView,
     ExecutionView,
     ModifyOrderRequest,
@@ -33,7 +33,7 @@ from tradeguard.trading.schemas import (
     PositionView,
     Symbol,
 )
-from tradeguard.trading.views import execution_view, order_view, position_view
+from tradeguard.trading.orders.views import execution_view, order_view, position_view
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 

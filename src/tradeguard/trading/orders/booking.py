@@ -22,8 +22,8 @@ from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import business_day
-from tradeguard.trading.locate_store import sync_locate
-from tradeguard.trading.matching_model import Cancellation, Fill, SubmitResult
+from tradeguard.trading.controls.locate_store import sync_locate
+from tradeguard.trading.matching.model import Cancellation, Fill, SubmitResult
 from tradeguard.trading.models import (
     ExecutionRow,
     InstrumentRow,
@@ -31,8 +31,8 @@ from tradeguard.trading.models import (
     PositionRow,
     TradingAccount,
 )
-from tradeguard.trading.risk_state import write_account
-from tradeguard.trading.views import execution_view, order_status, order_view
+from tradeguard.trading.orders.risk_state import write_account
+from tradeguard.trading.orders.views import execution_view, order_status, order_view
 
 MATCHING = Actor.system("matching")
 FeedEvent = tuple[str, dict[str, Any]]

@@ -22,13 +22,13 @@ from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.risk.pricing import business_day
-from tradeguard.trading.booking import Booking
-from tradeguard.trading.control_problems import account_not_found, instrument_not_found
-from tradeguard.trading.desk import TradingDesk
-from tradeguard.trading.loader import GLOBAL_KEY
+from tradeguard.trading.controls.problems import account_not_found, instrument_not_found
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount, TradingStateRow
-from tradeguard.trading.schemas import AccountView
-from tradeguard.trading.views import account_view
+from tradeguard.trading.orders.booking import Booking
+from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.trading.orders.loader import GLOBAL_KEY
+from tradeguard.trading.orders.schemas import AccountView
+from tradeguard.trading.orders.views import account_view
 
 T = TypeVar("T")
 JsonScalar = str | int | bool | None

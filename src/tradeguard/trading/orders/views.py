@@ -7,7 +7,7 @@ from tradeguard.core.money import Money, Price, Rounding, divide_rounded
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
-from tradeguard.trading.schemas import AccountView, ExecutionView, OrderView, PositionView
+from tradeguard.trading.orders.schemas import AccountView, ExecutionView, OrderView, PositionView
 
 
 def order_status(row: OrderRow) -> str:

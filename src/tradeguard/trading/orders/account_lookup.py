@@ -7,8 +7,8 @@ import re
 from sqlalchemy.orm import Session
 
 from tradeguard.access.account_search import BrokerageAccount
-from tradeguard.trading.accounts import account_of_user
 from tradeguard.trading.models import TradingAccount
+from tradeguard.trading.orders.accounts import account_of_user
 
 ACCOUNT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -17,7 +17,8 @@ from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.risk.model import TradingState
-from tradeguard.trading.control_schemas import (
+from tradeguard.trading.controls.risk_controls import RiskControls
+from tradeguard.trading.controls.schemas import (
     AccountControlView,
     AccountStateRequest,
     CloseoutRequest,
@@ -35,7 +36,8 @@ from tradeguard.trading.control_schemas import (
     StandingRequest,
     TradingStateView,
 )
-from tradeguard.trading.control_views import (
+from tradeguard.trading.controls.trading_controls import StateTarget, TradingControls
+from tradeguard.trading.controls.views import (
     change_view,
     closeout_view,
     instrument_view,
@@ -44,9 +46,7 @@ from tradeguard.trading.control_views import (
     standing_view,
     state_view,
 )
-from tradeguard.trading.controls import StateTarget, TradingControls
-from tradeguard.trading.risk_controls import RiskControls
-from tradeguard.trading.schemas import Symbol
+from tradeguard.trading.orders.schemas import Symbol
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 

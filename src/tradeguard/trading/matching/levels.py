@@ -10,7 +10,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from typing import TYPE_CHECKING
 
-from tradeguard.trading.matching_model import (
+from tradeguard.trading.matching.model import (
     Cancellation,
     CancelReason,
     Order,

@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.trading.matching_levels import BookSide, PriceLevel, WorkingOrder
-from tradeguard.trading.matching_model import (
+from tradeguard.trading.matching.levels import BookSide, PriceLevel, WorkingOrder
+from tradeguard.trading.matching.model import (
     Cancellation,
     CancelReason,
     Depth,

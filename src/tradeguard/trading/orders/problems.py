@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from tradeguard.core.errors import NOT_FOUND, ProblemError, ProblemType
 from tradeguard.risk.model import Denial
-from tradeguard.trading.denial_terms import public_inputs, public_threshold
+from tradeguard.trading.orders.denial_terms import public_inputs, public_threshold
 
 RISK_DENIED = ProblemType("order-denied", "Order denied by pre-trade risk checks", 422)
 ORDER_CONFLICT = ProblemType("order-conflict", "Order conflict", 409)

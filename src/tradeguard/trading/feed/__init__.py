@@ -1,0 +1,1 @@
+"""The order feed: the hub of per-user events and the WebSocket route."""

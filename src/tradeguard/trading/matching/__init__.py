@@ -1,0 +1,1 @@
+"""The matching engine: price-time priority books, pure logic."""
