@@ -34,7 +34,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Tokens and sessions", ("token_", "access_token_", "refresh_token_", "session_", "step_up_")),
     ("Passwords and sign-in", ("password_", "login_", "equal_time_floor_ms")),
     ("Second factors", ("otp_", "webauthn_")),
-    ("Staff access", ("grant_max_hours", "compliance_email", "staff_hours_", "anomaly_")),
+    ("Staff access", ("grant_max_hours", "compliance_email", "staff_", "anomaly_")),
     ("Email and text messages", ("outbox_dir", "email_", "smtp_", "sms_")),
     ("Shared state (Redis)", ("redis_",)),
     ("API keys", ("api_key_", "api_signature_")),

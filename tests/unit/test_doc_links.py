@@ -16,32 +16,6 @@ import pytest
 
 from doc_examples import ROOT, documentation_pages, page_name
 
-PENDING_PAGES = frozenset({"docs/staff.md", "docs/api-conventions.md"})
-"""Pages written on other branches and linked from here; they exist once those are merged."""
-
-GATEWAY = ROOT / "src" / "tradeguard" / "gateway"
-PENDING_LAYOUT = frozenset(
-    {
-        "src/tradeguard/registry.py",
-        "src/tradeguard/risk/order_terms.py",
-        "src/tradeguard/gateway/",
-        "src/tradeguard/gateway/server.py",
-        "src/tradeguard/gateway/tls.py",
-        "src/tradeguard/gateway/http_protocol.py",
-        "src/tradeguard/gateway/request_limits.py",
-        "src/tradeguard/gateway/rate_limits.py",
-        "src/tradeguard/gateway/guard.py",
-        "src/tradeguard/gateway/feed_guard.py",
-        "src/tradeguard/gateway/problems.py",
-    }
-)
-"""Files of the gateway layout docs/architecture.md describes, before that refactor lands.
-
-They may be missing while ``src/tradeguard/gateway/`` does not exist; once it does, each
-must exist (fix the "one order's path" section of docs/architecture.md if one does not),
-and this set can be emptied.
-"""
-
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 SKIPPED_FOLDERS = frozenset({"var", "node_modules"})
 FENCED = re.compile(r"^ *(`{3,}).*?^ *\1`*\s*$", re.MULTILINE | re.DOTALL)
@@ -88,8 +62,7 @@ def link_problem(page: Path, target: str) -> str | None:
     if not destination.is_relative_to(ROOT):
         return "leads outside the repository"
     if not destination.exists():
-        pending = destination.relative_to(ROOT).as_posix() in PENDING_PAGES
-        return None if pending else "no such file or folder"
+        return "no such file or folder"
     return _anchor_problem(destination, anchor)
 
 
@@ -139,14 +112,7 @@ def test_code_spans_when_they_name_a_path_then_it_is_inside_the_repository(page:
 @pytest.mark.parametrize("page", documentation_pages(), ids=page_name)
 def test_named_paths_when_looked_up_then_exist(page: Path) -> None:
     named = set(NAMED_PATH.findall(page.read_text("utf-8")))
-    waiting = not GATEWAY.exists()
-    missing = sorted(
-        path
-        for path in named
-        if not (ROOT / path).exists()
-        and not (path in PENDING_LAYOUT and waiting)
-        and path not in PENDING_PAGES
-    )
+    missing = sorted(path for path in named if not (ROOT / path).exists())
 
     assert not missing, f"{page_name(page)} names files that do not exist: {missing}"
 
