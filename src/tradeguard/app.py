@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from tradeguard import __version__
+from tradeguard.access.account_search import AccountSearch
 from tradeguard.access.admin import Administration, RuntimeConfiguration
 from tradeguard.access.alerts import monitored_check_log
 from tradeguard.access.grants import Grants, active_grants_of
@@ -52,6 +53,7 @@ from tradeguard.shared_state import connect_redis
 from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.trading.feed.hub import FeedHub
+from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
@@ -122,6 +124,7 @@ def _registry(
     desk.set_publisher(feed.publish)
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
+    support_desk = SupportDesk(checks.monitor.alerts)
     return Registry(
         services=services,
         identity=identity,
@@ -131,7 +134,10 @@ def _registry(
         administration=Administration(identity_service, services.audit),
         runtime_configuration=RuntimeConfiguration(identity_service, services.audit),
         grants=Grants(identity, services.audit),
-        support_desk=SupportDesk(checks.monitor.alerts),
+        support_desk=support_desk,
+        account_search=AccountSearch(
+            identity_service.accounts, support_desk, services.audit, BrokerageAccountLookup()
+        ),
         staff_invites=StaffInvites(identity_service, services.audit),
         staff_enrolment=StaffEnrolment(identity_service, services.audit),
         rate_limits=rate_limits,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import platform
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -41,9 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from tradeguard import __version__
 from tradeguard.apikeys.signing import signed_headers
 
 JSON_TYPE = "application/json"
+USER_AGENT = f"tradeguard-client/{__version__} (Python {platform.python_version()})"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
@@ -131,6 +134,7 @@ class TradeGuardClient:
         query = urlencode(sorted((params or {}).items()))
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = self.signing_headers(method, path, query, payload)
+        headers["User-Agent"] = USER_AGENT
         if payload:
             headers["Content-Type"] = JSON_TYPE
         target = f"{path}?{query}" if query else path

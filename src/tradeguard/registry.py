@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar, get_type_hints
 
+from tradeguard.access.account_search import AccountSearch
 from tradeguard.access.admin import Administration, RuntimeConfiguration
 from tradeguard.access.alerts import AccessAlerts, MonitoredCheckLog
 from tradeguard.access.grants import Grants
@@ -47,6 +48,7 @@ class Registry:
     runtime_configuration: RuntimeConfiguration
     grants: Grants
     support_desk: SupportDesk
+    account_search: AccountSearch
     staff_invites: StaffInvites
     staff_enrolment: StaffEnrolment
     rate_limits: RateLimits

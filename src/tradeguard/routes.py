@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradeguard.access import admin_api, grants_api, staff_api, staff_invites_api
+from tradeguard.access import (
+    account_search_api,
+    admin_api,
+    grants_api,
+    staff_api,
+    staff_invites_api,
+)
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.crypto import api as crypto_api
@@ -32,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     staff_invites_api.enrolment_router,
     grants_api.router,
     staff_api.router,
+    account_search_api.router,
     admin_api.router,
     staff_invites_api.admin_router,
     apikeys_api.router,

@@ -36,6 +36,10 @@ OFFICE = "203.0.113.7"
 OFFICE_NETWORK = "203.0.113.0/24"
 ELSEWHERE = "198.51.100.9"
 WEEK_SECONDS = 7 * 86_400
+CHROME_ON_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 def _new_device_emails(mailbox: MemorySender) -> list[Any]:
@@ -186,7 +190,33 @@ def test_list_devices_shows_each_device_most_recent_first(
         "Alice's phone",
         "testclient",
     ]
-    assert set(devices[0]) == {"id", "label", "first_seen_at", "last_seen_at", "approved"}
+    assert set(devices[0]) == {"id", "name", "label", "first_seen_at", "last_seen_at", "approved"}
+    assert [device["name"] for device in devices] == [
+        "Alice's tablet",
+        "Alice's phone",
+        "testclient",
+    ]
+
+
+def test_device_from_a_browser_when_listed_and_announced_then_named_by_browser_and_system(
+    app: FastAPI, mailbox: MemorySender, clock: FixedClock
+) -> None:
+    with client_at(app, OFFICE) as client:
+        alice = signed_up_with_totp(client, mailbox, clock, Person())
+        client.headers["User-Agent"] = CHROME_ON_MAC
+        sign_in_with_totp(client, alice, clock, device={"id": "5f0c-browser"})
+        notice = mailbox.last_email(kind=NEW_DEVICE)
+        devices = _devices(client, alice)
+        sessions = client.get("/v1/sessions", headers=alice.headers).json()
+    assert "Device: Chrome 131 on macOS" in notice.text
+    assert f"Address: {OFFICE}" in notice.text
+    assert "When: 2026-" in notice.text
+    assert CHROME_ON_MAC not in notice.text
+    assert (devices[0]["name"], devices[0]["label"]) == ("Chrome 131 on macOS", CHROME_ON_MAC)
+    assert (sessions[0]["device_name"], sessions[0]["user_agent"]) == (
+        "Chrome 131 on macOS",
+        CHROME_ON_MAC,
+    )
 
 
 def test_delete_device_revokes_it_and_ends_its_sessions(

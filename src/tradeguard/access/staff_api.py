@@ -18,12 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import AccessAlert
-from tradeguard.access.support import (
-    CustomerRecord,
-    MaskedField,
-    SupportDesk,
-    Unmasked,
-)
+from tradeguard.access.schemas import CustomerView, customer_view
+from tradeguard.access.support import MaskedField, SupportDesk, Unmasked
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
@@ -48,26 +44,6 @@ AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
 
 
 DeskDep = Annotated[SupportDesk, provided(SupportDesk)]
-
-
-class MaskedPhoneView(BaseModel):
-    """A phone number of an SMS factor, by its last four digits."""
-
-    factor_id: str
-    number: str
-
-
-class CustomerView(BaseModel):
-    """A customer's record with personal fields masked."""
-
-    id: str
-    username: str
-    email: str = Field(description="Masked: a***@example.com")
-    phones: list[MaskedPhoneView] = Field(description="SMS factors' numbers, last 4 digits")
-    status: str
-    role: str
-    created_at: str
-    factor_kinds: list[str]
 
 
 class UnmaskRequest(Body):
@@ -139,7 +115,7 @@ def view_customer(
     user_id: ObjectId, principal: Agent, request: Request, db: DbSession, desk: DeskDep
 ) -> CustomerView:
     """The customer's record with email and phones masked; the look is audited."""
-    return _customer_view(desk.view(db, staff_caller(request, principal), user_id))
+    return customer_view(desk.view(db, staff_caller(request, principal), user_id))
 
 
 @router.post("/v1/support/users/{user_id}/unmask", summary="See one field of a customer in clear")
@@ -192,19 +168,6 @@ def acknowledge_alert(
     actor = staff_caller(request, principal).actor
     note = body.note if body is not None else ""
     return _alert_view(alerts.acknowledge(db, alert_id, actor, note))
-
-
-def _customer_view(record: CustomerRecord) -> CustomerView:
-    return CustomerView(
-        id=record.user_id,
-        username=record.username,
-        email=record.email,
-        phones=[MaskedPhoneView(factor_id=p.factor_id, number=p.number) for p in record.phones],
-        status=record.status,
-        role=record.role,
-        created_at=ns_to_rfc3339(record.created_at_ns),
-        factor_kinds=record.factor_kinds,
-    )
 
 
 def _unmasked_view(unmasked: Unmasked) -> UnmaskedView:

@@ -11,8 +11,10 @@ Every look may raise a ``mass_access`` alert (see ``tradeguard.access.alerts``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeGuard
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -100,11 +102,21 @@ class SupportDesk:
 
     def view(self, db: Session, caller: Caller, user_id: str) -> CustomerRecord:
         """The customer's masked record; the look is stored, audited and watched."""
-        user = _customer(db, user_id)
+        return self.show(db, caller, _customer(db, user_id), VIEWED)
+
+    def show(
+        self,
+        db: Session,
+        caller: Caller,
+        user: User,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> CustomerRecord:
+        """``user``'s masked record; the look is stored, audited as ``event`` and watched."""
         sms = _sms_factors(db, user.id)
         self._record_access(db, caller, user.id, VIEW)
         self._audit.record(
-            db, VIEWED, caller.actor, subject=user.id, data={}, request_id=caller.request_id
+            db, event, caller.actor, subject=user.id, data=data, request_id=caller.request_id
         )
         return CustomerRecord(
             user_id=user.id,
@@ -193,10 +205,15 @@ class SupportDesk:
         return count or 0
 
 
+def is_customer(user: User | None) -> TypeGuard[User]:
+    """Whether ``user`` is a customer (a trader): staff records are not shown to staff here."""
+    return user is not None and user.role == Role.TRADER
+
+
 def _customer(db: Session, user_id: str) -> User:
     """The customer ``user_id``; 404 for an unknown id and for staff accounts alike."""
     user = db.get(User, user_id)
-    if user is None or user.role != Role.TRADER:
+    if not is_customer(user):
         raise not_found("user")
     return user
 

@@ -2,8 +2,9 @@
 
 A key is created only from a stepped-up session. Its secret is shown once and stored
 encrypted under the ``api_secret`` data class (the server recomputes every HMAC). Rotation
-issues a successor and lets the old key work for the configured overlap. A revocation is
-published to every node through the shared state before the request returns.
+issues a successor and lets the old key work for the configured overlap. Creating and
+rotating a key email its owner (``apikeys.notices``), never with the secret. A revocation
+is published to every node through the shared state before the request returns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.directory import KeyDirectory
 from tradeguard.apikeys.models import ApiKey, new_key_id
+from tradeguard.apikeys.notices import KeyNotice, created_notice, rotated_notice
 from tradeguard.apikeys.problems import ApiKeyReason, not_allowed
 from tradeguard.apikeys.replay import KeyStateStore
 from tradeguard.apikeys.scopes import Scope, key_permissions
@@ -28,7 +30,7 @@ from tradeguard.core.clock import NS_PER_SECOND, Clock, ns_to_rfc3339
 from tradeguard.core.ids import new_id
 from tradeguard.identity.allowlist import normalize_allowlist
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices
+from tradeguard.identity.notices import Notices, activity_lines
 from tradeguard.identity.problems import not_found
 from tradeguard.identity.secrets import random_token
 
@@ -90,6 +92,7 @@ class ApiKeyService:
             days=days,
         )
         self._record(db, caller, "apikey.created", issued.key, {"days": days})
+        self._tell_owner(db, issued.key, created_notice(issued.key, self._activity(caller)))
         return issued
 
     def owned(self, db: Session, user_id: str) -> list[ApiKey]:
@@ -118,6 +121,7 @@ class ApiKeyService:
         self._directory.forget(old.key_id)
         data = {"successor": issued.key.key_id, "old_key_until": ns_to_rfc3339(old.expires_at_ns)}
         self._record(db, caller, "apikey.rotated", old, data)
+        self._tell_owner(db, old, rotated_notice(old, issued.key, self._activity(caller)))
         return issued
 
     def revoke_own(self, db: Session, caller: Caller, key_row_id: str) -> ApiKey:
@@ -241,6 +245,15 @@ class ApiKeyService:
             subject=key.key_id,
             data={"user_id": key.user_id, "expires_at": until},
         )
+
+    def _activity(self, caller: Caller) -> str:
+        """When, and from which device and address, the caller acts now."""
+        origin = caller.origin
+        return activity_lines(origin.device_label, origin.ip, self._clock.now_ns())
+
+    def _tell_owner(self, db: Session, key: ApiKey, notice: KeyNotice) -> None:
+        owner = db.get_one(User, key.user_id)
+        self._notices.security(db, owner.email, notice.kind, notice.subject, notice.text)
 
     def _email_owner(self, db: Session, key: ApiKey, kind: str, subject: str, text: str) -> None:
         owner = db.get_one(User, key.user_id)

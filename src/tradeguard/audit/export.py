@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Checkpoint
+from tradeguard.audit.head import head_sequence, past_head
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
@@ -53,8 +54,7 @@ def export_bundle(
     session: Session, trail: AuditTrail, first_seq: int, last_seq: int, out: Path
 ) -> ExportSummary:
     """Write events ``first_seq..last_seq`` with their proofs of integrity to ``out``."""
-    if not 1 <= first_seq <= last_seq:
-        raise BundleError(f"nothing to export between {first_seq} and {last_seq}")
+    _require_events(session, first_seq, last_seq)
     closing = trail.checkpoint_at(session, last_seq)
     chain, frontier = _state_before(session, first_seq)
     lines = [_header(first_seq, last_seq, chain, frontier)]
@@ -75,6 +75,26 @@ def export_bundle(
         out, zstandard.ZstdCompressor(level=10).compress(payload.encode("utf-8")), PUBLIC_MODE
     )
     return ExportSummary(out, first_seq, last_seq, len(checkpoints))
+
+
+def _require_events(session: Session, first_seq: int, last_seq: int) -> None:
+    """Refuse, saying why and what to do, a range that is not all in the trail."""
+    head = head_sequence(session)
+    if head == 0:
+        raise BundleError("nothing to export: the audit trail is empty")
+    if first_seq < 1:
+        raise BundleError(f"sequence numbers start at 1, not {first_seq}")
+    if first_seq > head:
+        raise BundleError(f"nothing to export: {past_head(first_seq, head)}")
+    if last_seq > head:
+        raise BundleError(
+            f"cannot export up to {last_seq}: {past_head(last_seq, head)}; end the range at "
+            f"{head} or earlier, or leave the end out to export up to the head"
+        )
+    if first_seq > last_seq:
+        raise BundleError(
+            f"nothing to export: the range starts at {first_seq}, after its end at {last_seq}"
+        )
 
 
 def verify_bundle(

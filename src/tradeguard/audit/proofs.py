@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Checkpoint
+from tradeguard.audit.head import head_sequence, past_head
 from tradeguard.audit.merkle import consistency_proof, inclusion_proof
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow
 from tradeguard.core.errors import TradeGuardError
@@ -77,6 +78,9 @@ def prove_consistency(session: Session, old_size: int, new_size: int) -> Consist
 def _covering_checkpoint(session: Session, seq: int, tree_size: int | None) -> Checkpoint:
     if seq < 1:
         raise ProofError(f"sequence numbers start at 1, not {seq}")
+    head = head_sequence(session)
+    if seq > head:
+        raise ProofError(past_head(seq, head))
     if tree_size is not None:
         if tree_size < seq:
             raise ProofError(f"event {seq} is not in a tree of {tree_size} events")
@@ -88,14 +92,19 @@ def _covering_checkpoint(session: Session, seq: int, tree_size: int | None) -> C
         .limit(1)
     ).one_or_none()
     if row is None:
-        raise ProofError(f"no checkpoint covers event {seq} yet")
+        raise ProofError(
+            f"no checkpoint covers event {seq} yet: sign one at the head first"
+            " (tradeguard audit checkpoint)"
+        )
     return Checkpoint.from_row(row)
 
 
 def _checkpoint(session: Session, tree_size: int) -> Checkpoint:
     row = session.get(AuditCheckpointRow, tree_size)
     if row is None:
-        raise ProofError(f"there is no checkpoint at tree size {tree_size}")
+        head = head_sequence(session)
+        beyond = f": the audit trail holds {head} events" if tree_size > head else ""
+        raise ProofError(f"there is no checkpoint at tree size {tree_size}{beyond}")
     return Checkpoint.from_row(row)
 
 

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Witness
 from tradeguard.audit.export import export_bundle, verify_bundle
-from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.export_range import export_range
 from tradeguard.audit.proofs import prove_consistency, prove_inclusion
 from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.cli import audit_query_commands
 from tradeguard.cli.runtime import command_runtime
-from tradeguard.core.clock import datetime_to_ns
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.db.session import transaction
 
@@ -27,8 +23,8 @@ app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 audit_query_commands.register(app)
 
 
-class RangeError(TradeGuardError):
-    """An export range that names no events."""
+class KeysFileError(TradeGuardError):
+    """The trusted keys given to ``verify-bundle`` cannot be read."""
 
 
 @app.command("verify")
@@ -50,14 +46,28 @@ def checkpoint() -> None:
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", help="Bundle file to write (zstd JSON lines).")],
-    start: Annotated[str, typer.Option("--from", help="First sequence number or UTC date/time.")],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="First event: a sequence number, or a UTC date/time (events at or after it)."
+            " Default: the first event of the trail.",
+            show_default=False,
+        ),
+    ] = None,
     end: Annotated[
-        str, typer.Option("--to", help="Last sequence number, or UTC date/time (excluded).")
-    ],
+        str | None,
+        typer.Option(
+            "--to",
+            help="Last event: a sequence number (included; past the head is refused), or a UTC"
+            " date/time (events before it; that instant excluded). Default: the head.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Write a range of the trail with its checkpoints and public keys, for offline verification."""
+    """Write a range of the trail (default: all of it) with its checkpoints and public keys."""
     with command_runtime() as runtime, transaction(runtime.sessions) as session:
-        first, last = _sequence_range(session, start, end)
+        first, last = export_range(session, start, end)
         summary = export_bundle(session, runtime.audit, first, last, out)
     covered = f"{summary.first_seq}..{summary.last_seq}"
     typer.echo(f"exported events {covered} with {summary.checkpoints} checkpoints to {out}")
@@ -102,34 +112,22 @@ def _report(result: VerificationResult) -> None:
         raise typer.Exit(1)
 
 
-def _sequence_range(session: Session, start: str, end: str) -> tuple[int, int]:
-    if start.isdigit() and end.isdigit():
-        return int(start), int(end)
-    since, until = _timestamp_ns(start), _timestamp_ns(end)
-    first, last = session.execute(
-        select(func.min(AuditEventRow.seq), func.max(AuditEventRow.seq)).where(
-            AuditEventRow.ts_ns >= since, AuditEventRow.ts_ns < until
-        )
-    ).one()
-    if first is None:
-        raise RangeError(f"no audit events between {start} and {end}")
-    return int(first), int(last)
-
-
-def _timestamp_ns(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise RangeError(f"{text!r} is neither a sequence number nor a date/time") from None
-    return datetime_to_ns(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-
-
 def _trusted_keys(path: Path) -> dict[str, bytes]:
-    document = json.loads(path.read_text("utf-8"))
-    return {
-        key["kid"]: base64.urlsafe_b64decode(
-            key["public_key"] + "=" * (-len(key["public_key"]) % 4)
-        )
-        for key in document["keys"]
-        if key.get("purpose") == "audit"
-    }
+    """The audit public keys of a key document (the JSON of ``GET /v1/keys/signing``)."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+        return {
+            key["kid"]: _unpadded_b64(key["public_key"])
+            for key in document["keys"]
+            if key.get("purpose") == "audit"
+        }
+    except OSError as exc:
+        raise KeysFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise KeysFileError(
+            f"{path} is not a key document: expected the JSON of GET /v1/keys/signing"
+        ) from None
+
+
+def _unpadded_b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

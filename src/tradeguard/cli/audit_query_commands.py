@@ -102,6 +102,10 @@ def report_command(
             if day is None
             else period_containing(period, day)
         )
+        if chosen.start_ns > runtime.clock.now_ns():  # a signed report of nothing yet
+            raise typer.BadParameter(
+                f"the {period.value} {chosen.label} has not begun yet", param_hint="--date"
+            )
         context = ReportContext(
             engine=runtime.engine,
             witness=runtime.audit.witness,

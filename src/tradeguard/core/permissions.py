@@ -21,6 +21,9 @@ class Permission(StrEnum):
     COMPLIANCE_REPORT = "compliance:report"
     SUPPORT_USERS_VIEW = "support:users:view"
     SUPPORT_USERS_UNMASK = "support:users:unmask"
+    STAFF_ACCOUNTS_SEARCH = "staff:accounts:search"
+    """Find a customer by email, username or account id: whoever reads customers' records
+    (``compliance:audit`` or ``support:users:view``) by role, at every level."""
     KYC_REVIEW = "kyc:review"
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
@@ -82,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APIKEY_REVOKE,
             Permission.RISK_MANAGE,
             Permission.LOCATE_GRANT,
+            Permission.STAFF_ACCOUNTS_SEARCH,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -89,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROFILE_MANAGE,
             Permission.SUPPORT_USERS_VIEW,
             Permission.SUPPORT_USERS_UNMASK,
+            Permission.STAFF_ACCOUNTS_SEARCH,
         }
     ),
 }
@@ -99,6 +104,7 @@ READ_ONLY_PERMISSIONS = frozenset(
         Permission.COMPLIANCE_AUDIT,
         Permission.COMPLIANCE_REPORT,
         Permission.SUPPORT_USERS_VIEW,
+        Permission.STAFF_ACCOUNTS_SEARCH,
     }
 )
 OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {

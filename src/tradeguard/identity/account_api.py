@@ -42,6 +42,7 @@ from tradeguard.identity.schemas import (
 )
 from tradeguard.identity.service import IdentityService, IdentityServiceDep
 from tradeguard.identity.sessions import RevokeReason
+from tradeguard.identity.user_agents import device_name
 from tradeguard.web.routing import PUBLIC, require
 
 router = APIRouter(
@@ -369,6 +370,7 @@ def _session_view(row: AuthSession, current: str) -> SessionView:
         device_id=row.device_id,
         ip=row.ip,
         user_agent=row.user_agent,
+        device_name=device_name(row.user_agent or ""),
         amr=row.amr.split(),
         created_at=ns_to_rfc3339(row.created_at_ns),
         last_active_at=ns_to_rfc3339(row.last_active_ns),
@@ -378,6 +380,7 @@ def _session_view(row: AuthSession, current: str) -> SessionView:
 def _device_view(device: Device) -> DeviceView:
     return DeviceView(
         id=device.id,
+        name=device_name(device.label),
         label=device.label,
         first_seen_at=ns_to_rfc3339(device.first_seen_ns),
         last_seen_at=ns_to_rfc3339(device.last_seen_ns),

@@ -21,10 +21,12 @@ from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.ids import new_id
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import AuthSession, Device, User
+from tradeguard.identity.notices import activity_lines
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import AuthReason, invalid, not_found
 from tradeguard.identity.secrets import random_token, token_digest
 from tradeguard.identity.sessions import RevokeReason
+from tradeguard.identity.user_agents import UNKNOWN_DEVICE
 
 LINK_TTL_NS = 7 * 86_400 * NS_PER_SECOND
 MAX_LABEL = 128
@@ -54,8 +56,11 @@ def fingerprint(origin: Origin) -> bytes:
 
 
 def label_of(origin: Origin) -> str:
-    """A name people recognise: the client's own label, else the user agent."""
-    label = origin.device_hints.get("name") or origin.user_agent or "Unknown device"
+    """What a device is stored as: the client's own name for it, else its user agent.
+
+    People see it as ``device_name(label)`` ("Chrome 131 on macOS").
+    """
+    label = origin.device_label or UNKNOWN_DEVICE
     return " ".join(label.split())[:MAX_LABEL]
 
 
@@ -94,8 +99,9 @@ class Devices:
     def announce(self, db: Session, user: User, device: Device, origin: Origin) -> None:
         """Email the owner about a sign-in from a new device, with approve/report links."""
         token = random_token(32)
+        now = self._id.clock.now_ns()
         device.link_digest = token_digest(token)
-        device.link_expires_at_ns = self._id.clock.now_ns() + LINK_TTL_NS
+        device.link_expires_at_ns = now + LINK_TTL_NS
         self._id.events.record(
             db,
             "auth.device.new",
@@ -109,7 +115,8 @@ class Devices:
             user.email,
             "new_device",
             "New sign-in to your account",
-            f"Your account was signed in to from a new device: {device.label}.\n\n"
+            "Your account was signed in to from a new device.\n\n"
+            f"{activity_lines(device.label, origin.ip, now)}\n\n"
             f"If this was you, approve it: {self._device_link('approve', token)}\n"
             f"If not, report it (it is signed out at once): {self._device_link('report', token)}",
         )

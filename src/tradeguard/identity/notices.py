@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.core.clock import ns_to_rfc3339
+from tradeguard.identity.user_agents import device_name
 from tradeguard.logs import get_logger
 from tradeguard.notify.messages import EmailMessage, SmsMessage
 from tradeguard.notify.notifier import Notifier
@@ -22,6 +24,19 @@ from tradeguard.notify.notifier import Notifier
 OUTGOING_KEY = "tradeguard.outgoing"
 Deliver = Callable[[Callable[[], None]], Any]
 log = get_logger("tradeguard.identity.notices")
+
+
+def activity_lines(device_label: str, ip: str | None, at_ns: int) -> str:
+    """When, from which device and which address something happened, as notices say it.
+
+    ``device_label`` is what the device is stored as (a user agent or the client's own
+    name): the notice shows its name, "Chrome 131 on macOS", never the raw agent.
+    """
+    return (
+        f"When: {ns_to_rfc3339(at_ns)}\n"
+        f"Device: {device_name(device_label)}\n"
+        f"Address: {ip or 'unknown'}"
+    )
 
 
 def deliver_inline(send: Callable[[], None]) -> None:

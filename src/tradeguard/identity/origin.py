@@ -20,6 +20,11 @@ class Origin:
     request_id: str | None
     device_hints: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def device_label(self) -> str:
+        """The client's own name for its device, else its user agent (either may be empty)."""
+        return self.device_hints.get("name") or self.user_agent
+
     @classmethod
     def of(cls, request: HTTPConnection, device_hints: dict[str, str] | None = None) -> Origin:
         """The origin of ``request``, with the device attributes the client sent."""

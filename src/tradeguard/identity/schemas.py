@@ -255,6 +255,7 @@ class SessionView(BaseModel):
     device_id: str | None
     ip: str | None
     user_agent: str | None
+    device_name: str = Field(description="Browser and system, e.g. 'Chrome 131 on macOS'")
     amr: list[str]
     created_at: str
     last_active_at: str
@@ -264,7 +265,8 @@ class DeviceView(BaseModel):
     """A known device."""
 
     id: str
-    label: str
+    name: str = Field(description="Browser and system, e.g. 'Chrome 131 on macOS'")
+    label: str = Field(description="The client's own name for it, or its user agent")
     first_seen_at: str
     last_seen_at: str
     approved: bool

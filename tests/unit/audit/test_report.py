@@ -397,6 +397,15 @@ def test_cli_report_when_no_date_then_previous_complete_period() -> None:
     assert json.loads(out)["report"]["period"]["label"] == yesterday.isoformat()
 
 
+@pytest.mark.usefixtures("initialised")
+def test_cli_report_when_period_has_not_begun_then_usage_error_and_nothing_signed() -> None:
+    next_year = str(datetime.now(UTC).year + 1)
+    code, out, err = _cli("report", "--period", "year", "--date", f"{next_year}-06-01")
+    assert code == 2
+    assert out == ""
+    assert f"the year {next_year} has not begun yet" in " ".join(err.replace("│", " ").split())
+
+
 @pytest.mark.parametrize(
     "args",
     [

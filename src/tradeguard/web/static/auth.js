@@ -737,7 +737,7 @@ function sessionItem(session) {
   const item = make("li", undefined, "item");
   item.dataset.sessionId = session.id;
   if (session.device_id) item.dataset.deviceId = session.device_id;
-  const title = session.user_agent || "Unknown browser";
+  const title = session.device_name;
   item.append(make("p", title, "item-title"));
   const facts = [
     `address ${session.ip || "unknown"}`,
@@ -766,7 +766,7 @@ async function revokeSession(sessionId) {
 function deviceItem(device) {
   const item = make("li", undefined, "item");
   item.dataset.deviceId = device.id;
-  item.append(make("p", device.label, "item-title"));
+  item.append(make("p", device.name, "item-title"));
   const facts = [
     device.approved ? "approved" : "not approved",
     `first seen ${formatTime(device.first_seen_at)}`,
@@ -774,7 +774,7 @@ function deviceItem(device) {
   ];
   item.append(make("p", facts.join(" · "), "item-facts"));
   const forget = button("Forget", () => forgetDevice(device.id), "button-danger");
-  forget.setAttribute("aria-label", `Forget ${device.label}`);
+  forget.setAttribute("aria-label", `Forget ${device.name}`);
   item.append(forget);
   return item;
 }
@@ -835,8 +835,8 @@ function initDeviceLink() {
     byId("device-link-done").hidden = false;
     say(
       action === "approve"
-        ? `“${device.label}” is approved.`
-        : `“${device.label}” was signed out and forgotten. Change your password now.`,
+        ? `“${device.name}” is approved.`
+        : `“${device.name}” was signed out and forgotten. Change your password now.`,
     );
   });
 }
