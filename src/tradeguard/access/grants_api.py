@@ -10,17 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, Field
 
 from tradeguard.access.caller import Caller
-from tradeguard.access.grants import SECONDS_PER_MINUTE, GrantAsk, Grants, HeldGrant
+from tradeguard.access.grant_schemas import GrantAskBody, GrantView
+from tradeguard.access.grants import SECONDS_PER_MINUTE, Grants, HeldGrant
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
-from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
 from tradeguard.identity.origin import Origin
-from tradeguard.web.bodies import Body
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
@@ -34,36 +32,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The grant is not in a state for this (problem+json, GRANT_*)"},
     422: {"description": "Invalid request (problem+json, VALIDATION_FAILED, GRANT_*)"},
 }
-
-
-class GrantAskBody(Body):
-    """A permission asked for, why, and for how long."""
-
-    permission: Permission
-    reason: Reason = Field(description="Why; at least 20 characters for break-glass")
-    duration_minutes: int = Field(description="From 1 minute up to grant_max_hours")
-
-    def ask(self) -> GrantAsk:
-        """The request as the service takes it."""
-        return GrantAsk(self.permission, self.reason, self.duration_minutes)
-
-
-class GrantView(BaseModel):
-    """A grant as its holder and admins see it."""
-
-    id: str
-    user_id: str
-    username: str
-    permission: str
-    reason: str
-    duration_minutes: int
-    break_glass: bool
-    status: str = Field(description="requested, active, expired, denied or revoked")
-    requested_at: str
-    decided_by: str | None
-    decided_at: str | None
-    expires_at: str | None
-    revoked_at: str | None
 
 
 GrantsDep = Annotated[Grants, provided(Grants)]

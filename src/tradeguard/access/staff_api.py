@@ -9,23 +9,27 @@ alerts. Unknown customers and alerts answer 404.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tradeguard.access.alerts import AccessAlerts, AlertKind, AlertQuery, alert_detail
+from tradeguard.access.alerts import AccessAlerts, AlertQuery, alert_detail
 from tradeguard.access.caller import Caller
 from tradeguard.access.models import AccessAlert
 from tradeguard.access.schemas import CustomerView, customer_view
-from tradeguard.access.support import MaskedField, SupportDesk, Unmasked
+from tradeguard.access.support import SupportDesk, Unmasked
+from tradeguard.access.support_schemas import (
+    AcknowledgeRequest,
+    AlertFilters,
+    AlertsPage,
+    AlertView,
+    UnmaskedView,
+    UnmaskRequest,
+)
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
-from tradeguard.core.reasons import Reason
 from tradeguard.db.session import DbSession
-from tradeguard.web.bodies import Body
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
@@ -35,74 +39,12 @@ Agent = Annotated[Principal, require(Permission.SUPPORT_USERS_VIEW)]
 Unmasker = Annotated[Principal, require(Permission.SUPPORT_USERS_UNMASK)]
 Auditor = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-MAX_ALERTS = 200
-UNMASK_REASON_MIN = 10
 
 
 AlertsDep = Annotated[AccessAlerts, provided(AccessAlerts)]
 
 
 DeskDep = Annotated[SupportDesk, provided(SupportDesk)]
-
-
-class UnmaskRequest(Body):
-    """Which field to see in clear, and why (stored and audited)."""
-
-    field: MaskedField
-    reason: Annotated[Reason, Field(min_length=UNMASK_REASON_MIN)] = Field(
-        description="Why the field is needed, e.g. the ticket (10-200 characters)"
-    )
-    factor_id: str | None = Field(
-        default=None, max_length=64, description="Which SMS factor's phone; default the first"
-    )
-
-
-class UnmaskedView(BaseModel):
-    """A field in clear, and how many fields the caller unmasked today (UTC)."""
-
-    user_id: str
-    field: MaskedField
-    value: str
-    factor_id: str | None
-    unmasked_today: int
-
-
-class AlertFilters(BaseModel):
-    """Query parameters of the alert list; unknown parameters are refused."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: AlertKind | None = None
-    staff_user_id: str | None = Field(default=None, max_length=64)
-    unacknowledged: bool = False
-    after: UUID | None = Field(default=None, description="Cursor: next_after")
-    limit: int = Field(default=50, ge=1, le=MAX_ALERTS)
-
-
-class AlertView(BaseModel):
-    """One access alert."""
-
-    id: str
-    kind: str
-    staff_user_id: str
-    detail: dict[str, Any]
-    raised_at: str
-    acknowledged_by: str | None
-    acknowledged_at: str | None
-
-
-class AlertsPage(BaseModel):
-    """Alerts, newest first; pass ``next_after`` as ``after`` for the next page."""
-
-    alerts: list[AlertView]
-    next_after: str | None
-
-
-class AcknowledgeRequest(Body):
-    """An optional note on how the alert was handled (audited)."""
-
-    note: Note = ""
 
 
 def staff_caller(request: Request, principal: Principal) -> Caller:

@@ -9,14 +9,21 @@ invitations: a second administrator approves one of an administrator.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
+from tradeguard.access.invite_schemas import (
+    EnrolmentRequest,
+    EnrolmentStarted,
+    InviteCreate,
+    InviteFilters,
+    InviteOut,
+    InvitesOut,
+)
 from tradeguard.access.models import StaffInvite
 from tradeguard.access.staff_enrolment import EnrolmentForm, StaffEnrolment
 from tradeguard.access.staff_invites import (
@@ -27,23 +34,18 @@ from tradeguard.access.staff_invites import (
     status_of,
 )
 from tradeguard.core.clock import Clock, ns_to_rfc3339
-from tradeguard.core.permissions import AccessLevel, Permission, Role
+from tradeguard.core.permissions import Permission, Role
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.identity.api import token_response
-from tradeguard.identity.mfa.webauthn import AuthenticatorKind
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.pages import link_value, render_page
-from tradeguard.identity.schemas import Hints, Secret, Text, TokenResponse
 from tradeguard.notify.messages import mask_email
-from tradeguard.web.bodies import Body
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC, require
 
-LINK_TOKEN = r"^[A-Za-z0-9_-]{16,128}$"  # noqa: S105 - the shape of a token, not one
 AdminUsers = Annotated[Principal, require(Permission.ADMIN_USERS)]
 InviteId = Annotated[str, Path(min_length=1, max_length=64)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
 PROBLEMS: dict[int | str, dict[str, str]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "Not an administrator (problem+json, ACCESS_DENIED, STAFF_*)"},
@@ -59,68 +61,6 @@ pages_router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 InvitesDep = Annotated[StaffInvites, provided(StaffInvites)]
 EnrolmentDep = Annotated[StaffEnrolment, provided(StaffEnrolment)]
 ClockDep = Annotated[Clock, provided(Clock)]
-
-
-class EnrolmentRequest(Body):
-    """The link's token, and the username and password the new staff member chooses."""
-
-    token: str = Field(pattern=LINK_TOKEN, description="The token of the one-time link")
-    username: Text
-    password: Secret
-    device: Hints = Field(default_factory=dict, description="Client device attributes")
-
-
-class EnrolmentStarted(BaseModel):
-    """The new account's enrolment-only session; register a security key in it next."""
-
-    user_id: str
-    username: str
-    role: str
-    access_level: str | None
-    authenticators: list[AuthenticatorKind] = Field(
-        description="Kinds of authenticator that count as a staff key here"
-    )
-    tokens: TokenResponse
-
-
-class InviteCreate(Body):
-    """Whom to invite and as what (default level: admin for ADMIN, else read-only)."""
-
-    email: Email
-    role: Literal[Role.ADMIN, Role.COMPLIANCE, Role.SUPPORT]
-    access_level: AccessLevel | None = None
-
-
-class InviteFilters(BaseModel):
-    """Which invitations to list."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    open_only: bool = Field(default=True, description="Only those awaiting approval or sent")
-
-
-class InviteOut(BaseModel):
-    """An invitation as administrators see it (the address masked while it is kept)."""
-
-    id: str
-    kind: str
-    email: str | None = Field(description="Masked: a***@example.com; null once closed")
-    role: str
-    access_level: str
-    status: str
-    requested_by: str | None
-    requested_at: str
-    decided_by: str | None
-    decided_at: str | None
-    link_expires_at: str | None
-    user_id: str | None
-    sole_admin: bool = Field(default=False, description="Sent at once: no second admin existed")
-
-
-class InvitesOut(BaseModel):
-    """Invitations, newest first."""
-
-    invites: list[InviteOut]
 
 
 def invite_out(invite: StaffInvite, now_ns: int, *, sole_admin: bool = False) -> InviteOut:

@@ -13,9 +13,16 @@ from tradeguard.core.principal import Principal, SessionState
 from tradeguard.gateway.feed_gate import origin_of, session_refusal
 from tradeguard.identity.problems import AuthReason, unauthenticated
 from tradeguard.ratelimit.verdicts import limits_unavailable
-from tradeguard.trading.feed.api import AuthMessage, PingMessage, hub_ending, parse_client_message
+from tradeguard.trading.feed.api import hub_ending
 from tradeguard.trading.feed.hub import FeedEndReason
-from tradeguard.trading.feed.protocol import Ending, FeedRefusalError, handshake_token
+from tradeguard.trading.feed.protocol import (
+    AuthMessage,
+    Ending,
+    FeedRefusalError,
+    PingMessage,
+    handshake_token,
+    parse_client_message,
+)
 
 NOW = 1_800_000_000 * NS_PER_SECOND
 STATE = SessionState(

@@ -18,13 +18,12 @@ import json
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 import structlog
 from fastapi import APIRouter, Depends, WebSocket
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from tradeguard.config import Settings
@@ -32,7 +31,6 @@ from tradeguard.core.clock import NS_PER_SECOND, Clock, ns_to_rfc3339
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.ids import new_id
 from tradeguard.identity.problems import AuthReason
-from tradeguard.identity.tokens import MAX_TOKEN_CHARS
 from tradeguard.logs import get_logger
 from tradeguard.trading.feed.hub import FeedEndReason, FeedHub, FeedRefusedError, Subscription
 from tradeguard.trading.feed.protocol import (
@@ -42,13 +40,16 @@ from tradeguard.trading.feed.protocol import (
     MESSAGE_TOO_BIG,
     POLICY_VIOLATION,
     UNSUPPORTED_DATA,
+    AuthMessage,
     Credentials,
     Ending,
     FeedAdmission,
     FeedReason,
     FeedRefusalError,
+    PingMessage,
     handshake_token,
     ip_of,
+    parse_client_message,
     policy_violation,
 )
 from tradeguard.web.provide import provided
@@ -64,32 +65,6 @@ BAD_MESSAGE = {
 
 router = APIRouter(tags=["trading"])
 log = get_logger("tradeguard.trading.feed.hub")
-
-
-class AuthMessage(BaseModel):
-    """``{"type": "auth", "token": ...}``: the first message, or a fresh token later."""
-
-    type: Literal["auth"]
-    token: str = Field(max_length=MAX_TOKEN_CHARS)
-
-
-class PingMessage(BaseModel):
-    """``{"type": "ping"}``, answered ``{"type": "pong"}``."""
-
-    type: Literal["ping"]
-
-
-CLIENT_MESSAGE: TypeAdapter[AuthMessage | PingMessage] = TypeAdapter(
-    Annotated[AuthMessage | PingMessage, Field(discriminator="type")]
-)
-
-
-def parse_client_message(text: str) -> AuthMessage | PingMessage | None:
-    """The message ``text`` holds; ``None`` for anything else (bad JSON, unknown type)."""
-    try:
-        return CLIENT_MESSAGE.validate_json(text)
-    except ValidationError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)

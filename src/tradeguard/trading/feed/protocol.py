@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import HTTPConnection
 
 from tradeguard.core.errors import ProblemError, TradeGuardError
@@ -18,6 +19,7 @@ from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.identity.principal import BEARER_PREFIX
 from tradeguard.identity.problems import AuthReason
+from tradeguard.identity.tokens import MAX_TOKEN_CHARS
 
 FEED_PATH = "/v1/stream"
 FEED_PERMISSION = Permission.ACCOUNT_VIEW
@@ -126,3 +128,29 @@ def handshake_token(connection: HTTPConnection) -> str | None:
 def ip_of(connection: HTTPConnection) -> str | None:
     """The client address of the connection."""
     return connection.client.host if connection.client else None
+
+
+class AuthMessage(BaseModel):
+    """``{"type": "auth", "token": ...}``: the first message, or a fresh token later."""
+
+    type: Literal["auth"]
+    token: str = Field(max_length=MAX_TOKEN_CHARS)
+
+
+class PingMessage(BaseModel):
+    """``{"type": "ping"}``, answered ``{"type": "pong"}``."""
+
+    type: Literal["ping"]
+
+
+CLIENT_MESSAGE: TypeAdapter[AuthMessage | PingMessage] = TypeAdapter(
+    Annotated[AuthMessage | PingMessage, Field(discriminator="type")]
+)
+
+
+def parse_client_message(text: str) -> AuthMessage | PingMessage | None:
+    """The message ``text`` holds; ``None`` for anything else (bad JSON, unknown type)."""
+    try:
+        return CLIENT_MESSAGE.validate_json(text)
+    except ValidationError:
+        return None
