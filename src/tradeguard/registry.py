@@ -76,13 +76,20 @@ class Registry:
         return found
 
     def _index(self) -> dict[Any, object]:
-        """Each field's value under its declared type, the core services' too."""
+        """Each field's value under its declared type, the core services' too.
+
+        Two fields declared as one type would make a lookup ambiguous: refused.
+        """
         index: dict[Any, object] = {}
         for owner in (self, self.services):
             hints = get_type_hints(type(owner))
             for spec in fields(owner):
-                if not spec.name.startswith("_"):
-                    index[_key(hints[spec.name])] = getattr(owner, spec.name)
+                key = _key(hints[spec.name])
+                if spec.name.startswith("_"):
+                    continue
+                if key in index:
+                    raise TypeError(f"two services are registered as {key.__name__}")
+                index[key] = getattr(owner, spec.name)
         return index
 
 

@@ -356,6 +356,25 @@ def test_feed_when_handshakes_pass_the_address_limit_then_rate_limited(
             assert (closed.value.code, closed.value.reason) == (POLICY, "RATE_LIMITED")
 
 
+def test_feed_when_sign_ins_pass_the_users_read_limit_then_rate_limited(
+    settings_for: Callable[..., Settings],
+    clean_database: TestDatabase,
+    clock: FixedClock,
+    mailbox: MemorySender,
+) -> None:
+    limited = settings_for(**FEED_LIMITS, rate_limit_user_read="3/minute")
+    app = build_app(limited, clean_database.engine, clock, mailbox)
+    with TestClient(app, base_url="https://testserver") as client:
+        token = token_of(trader(client, mailbox, clock, "alice"))
+        endings = []
+        for _ in range(4):
+            with client.websocket_connect(FEED, headers=bearer(token)) as websocket:
+                first = websocket.receive_json()
+                endings.append(first.get("reason_code", first["type"]))
+        assert endings[-1] == "RATE_LIMITED", endings
+        assert "ready" in endings, endings
+
+
 # ---------------------------------------------------------------- in-process: messages
 
 

@@ -1,1 +1,1 @@
-"""Access: permissions, roles and the checks that apply them."""
+"""Staff access: grants, the support view, access alerts, administration, staff invitations."""

@@ -21,11 +21,11 @@ from starlette.requests import HTTPConnection
 
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.errors import ProblemError
-from tradeguard.core.principal import Principal, SessionState
+from tradeguard.core.principal import Principal
 from tradeguard.gateway.guard import CheckSite, Gateway, access_denied, holds
-from tradeguard.identity.allowlist import allowed
 from tradeguard.identity.principal import authenticate_token
 from tradeguard.identity.problems import AuthReason
+from tradeguard.identity.sessions import session_refusal
 from tradeguard.identity.tokens import TokenError
 from tradeguard.ratelimit.route_classes import classify
 from tradeguard.trading.feed.protocol import (
@@ -44,7 +44,7 @@ DEFAULT_PORTS = {"https": 443, "http": 80}
 
 @dataclass(frozen=True, slots=True)
 class FeedGate:
-    """The gateway's checks of a feed connection (``trading.feed_protocol.FeedAdmission``)."""
+    """The gateway's checks of a feed connection (``trading.feed.protocol.FeedAdmission``)."""
 
     gateway: Gateway
     origins: frozenset[str]
@@ -85,8 +85,9 @@ class FeedGate:
                 policy_violation(AuthReason.TOKEN_INVALID, "the token is not a compact JWS")
             )
         try:
-            principal = authenticate_token(identity, token, connection)
+            principal = authenticate_token(identity, token, connection, request_id)
             expires_at = identity.verifier.verify(token).exp * NS_PER_SECOND
+            self._count(principal, site.ip)
             self.gateway.authorize(principal, FEED_PERMISSION, site, enrolment=False)
         except ProblemError as refused:
             raise FeedRefusalError(Ending.of_problem(refused)) from None
@@ -99,30 +100,19 @@ class FeedGate:
         identity, principal = self.gateway.identity, credentials.principal
         state = identity.sessions.state(identity.sessions_factory, principal.session_id)
         now = identity.clock.now_ns()
-        refused = session_refusal(state, principal, now, ip)
+        known = principal.state.permission_version if principal.state is not None else None
+        refused = session_refusal(state, principal.user_id, known, now, ip)
         if refused is not None:
-            return policy_violation(*refused)
+            return policy_violation(refused.reason, refused.detail)
         if not holds(replace(principal, state=state), FEED_PERMISSION, now, enrolment=False):
             return Ending.of_problem(access_denied(FEED_PERMISSION))
         return None
 
-
-def session_refusal(
-    state: SessionState | None, principal: Principal, now_ns: int, ip: str | None
-) -> tuple[str, str] | None:
-    """The reason code and explanation why the session no longer stands, if it does not."""
-    if state is None or state.revoked or state.user_id != principal.user_id:
-        return AuthReason.SESSION_REVOKED, "the session has ended"
-    if not state.user_active:
-        return AuthReason.ACCOUNT_SUSPENDED, "the account is suspended"
-    known = principal.state
-    if known is not None and state.permission_version != known.permission_version:
-        return AuthReason.TOKEN_STALE, "the account's role or permissions changed; sign in again"
-    if now_ns >= state.expires_at_ns or state.idle_expired(now_ns):
-        return AuthReason.SESSION_EXPIRED, "the session has expired"
-    if not allowed(state.ip_allowlist, ip):
-        return AuthReason.IP_NOT_ALLOWED, "the feed is not allowed from this address"
-    return None
+    def _count(self, principal: Principal, ip: str | None) -> None:
+        """Count each sign-in on the feed against the user's limit of reads, as REST does."""
+        self.gateway.rate_limits.count_caller(
+            {}, classify("GET", FEED_PATH), user_id=principal.user_id, api_key_id=None, ip=ip
+        )
 
 
 def origin_of(url: str) -> str | None:

@@ -26,13 +26,21 @@ class Origin:
         return self.device_hints.get("name") or self.user_agent
 
     @classmethod
-    def of(cls, request: HTTPConnection, device_hints: dict[str, str] | None = None) -> Origin:
-        """The origin of ``request``, with the device attributes the client sent."""
+    def of(
+        cls,
+        request: HTTPConnection,
+        device_hints: dict[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> Origin:
+        """The origin of ``request``, with the device attributes the client sent.
+
+        ``request_id`` names it where the request's state has none (a WebSocket's messages).
+        """
         headers = request.headers
         return cls(
             ip=request.client.host if request.client else None,
             user_agent=headers.get("user-agent", "")[:MAX_USER_AGENT],
             accept_language=headers.get("accept-language", "")[:MAX_HINT],
-            request_id=getattr(request.state, "request_id", None),
+            request_id=request_id or getattr(request.state, "request_id", None),
             device_hints={k[:MAX_HINT]: v[:MAX_HINT] for k, v in (device_hints or {}).items()},
         )

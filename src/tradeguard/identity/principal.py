@@ -16,7 +16,6 @@ from starlette.requests import HTTPConnection
 
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.principal import Principal
-from tradeguard.identity.allowlist import allowed
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import (
@@ -25,6 +24,7 @@ from tradeguard.identity.problems import (
     forbidden,
     unauthenticated,
 )
+from tradeguard.identity.sessions import session_refusal
 from tradeguard.identity.tokens import AccessClaims, TokenError
 from tradeguard.web.provide import provided
 
@@ -47,30 +47,25 @@ def authenticate(identity: Identity, request: HTTPConnection) -> Principal:
     return principal
 
 
-def authenticate_token(identity: Identity, token: str, connection: HTTPConnection) -> Principal:
+def authenticate_token(
+    identity: Identity, token: str, connection: HTTPConnection, request_id: str | None = None
+) -> Principal:
     """The principal of access ``token`` presented on ``connection``; 401/403 if refused.
 
-    Checks the token's signature and claims, then its session's state: revoked, suspended,
-    stale permissions, expired, idle, or an address the account's allowlist refuses.
+    Checks the token's signature and claims, then its session's state (``session_refusal``).
+    ``request_id`` names the request or connection in what is recorded.
     """
     claims = _claims(identity, token)
     state = identity.sessions.state(identity.sessions_factory, claims.sid)
     now = identity.clock.now_ns()
-    if state is None or state.user_id != claims.sub or state.revoked:
-        raise unauthenticated(AuthReason.SESSION_REVOKED, "the session has ended")
-    if not state.user_active:
-        raise unauthenticated(AuthReason.ACCOUNT_SUSPENDED, "the account is suspended")
-    if state.permission_version != claims.pv:
-        raise unauthenticated(
-            AuthReason.TOKEN_STALE, "the account's role or permissions changed; refresh the token"
-        )
-    if now >= state.expires_at_ns:
-        raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session has expired")
-    if state.idle_expired(now):
-        identity.sessions.expire_idle(identity.sessions_factory, state, Origin.of(connection))
-        raise unauthenticated(AuthReason.SESSION_EXPIRED, "the session timed out after inactivity")
-    if not allowed(state.ip_allowlist, connection.client.host if connection.client else None):
-        raise forbidden(AuthReason.IP_NOT_ALLOWED, "requests are not allowed from this address")
+    ip = connection.client.host if connection.client else None
+    refused = session_refusal(state, claims.sub, claims.pv, now, ip)
+    if refused is not None:
+        if refused.idle and state is not None:
+            origin = Origin.of(connection, request_id=request_id)
+            identity.sessions.expire_idle(identity.sessions_factory, state, origin)
+        raise refused.problem()
+    assert state is not None  # noqa: S101 - session_refusal refuses a missing state
     identity.sessions.touch(identity.sessions_factory, state)
     return Principal(
         user_id=claims.sub,

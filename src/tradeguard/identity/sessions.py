@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
+from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.permissions import permissions_of
 from tradeguard.core.principal import SessionState
@@ -59,6 +60,54 @@ class IssuedTokens:
     refresh_expires_in: int
     session_id: str
     enrollment_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRefusal:
+    """Why a session no longer stands: a reason code, its explanation, and if it went idle."""
+
+    reason: AuthReason
+    detail: str
+    idle: bool = False
+
+    def problem(self) -> ProblemError:
+        """The refusal as the API answers it: 403 for an address, otherwise 401."""
+        if self.reason is AuthReason.IP_NOT_ALLOWED:
+            return forbidden(self.reason, self.detail)
+        return unauthenticated(self.reason, self.detail)
+
+
+def session_refusal(  # noqa: PLR0911 - one answer per rule, in the order they apply
+    state: SessionState | None,
+    user_id: str,
+    permission_version: int | None,
+    now_ns: int,
+    ip: str | None,
+) -> SessionRefusal | None:
+    """Why ``state`` no longer lets ``user_id`` in from ``ip`` at ``now_ns``, if it does not.
+
+    ``permission_version`` is the one the caller's token was issued under (``None``: not
+    compared). The same rules hold for a request and for an open order feed.
+    """
+    if state is None or state.revoked or state.user_id != user_id:
+        return SessionRefusal(AuthReason.SESSION_REVOKED, "the session has ended")
+    if not state.user_active:
+        return SessionRefusal(AuthReason.ACCOUNT_SUSPENDED, "the account is suspended")
+    if permission_version is not None and state.permission_version != permission_version:
+        return SessionRefusal(
+            AuthReason.TOKEN_STALE, "the account's role or permissions changed; sign in again"
+        )
+    if now_ns >= state.expires_at_ns:
+        return SessionRefusal(AuthReason.SESSION_EXPIRED, "the session has expired")
+    if state.idle_expired(now_ns):
+        return SessionRefusal(
+            AuthReason.SESSION_EXPIRED, "the session timed out after inactivity", idle=True
+        )
+    if not allowed(state.ip_allowlist, ip):
+        return SessionRefusal(
+            AuthReason.IP_NOT_ALLOWED, "requests are not allowed from this address"
+        )
+    return None
 
 
 ActiveGrants = Callable[[Session, str, int], tuple[tuple[str, int], ...]]

@@ -88,11 +88,24 @@ class RateLimits:
         """
         scope = request.scope
         state = scope.setdefault("state", {})
-        if CALLER in state:
-            return
         route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
         peer = scope.get("client")
-        ip = peer[0] if peer else None
+        self.count_caller(
+            state, route_class, user_id=user_id, api_key_id=api_key_id, ip=peer[0] if peer else None
+        )
+
+    def count_caller(
+        self,
+        state: State,
+        route_class: RouteClass,
+        *,
+        user_id: str,
+        api_key_id: str | None,
+        ip: str | None,
+    ) -> None:
+        """Count one call of ``route_class`` by the user (and key) whose ``state`` this is."""
+        if CALLER in state:
+            return
         user = state[CALLER] = Client(LimitScope.USER, user_id, ip)
         if not self.enabled or route_class in UNLIMITED:
             return

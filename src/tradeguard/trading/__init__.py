@@ -1,1 +1,1 @@
-"""Trading core: instruments, accounts, orders and the in-memory matching engine."""
+"""Trading core: order entry (``orders``), controls, matching, the order feed, reference data."""

@@ -1,1 +1,1 @@
-"""HTTP plumbing shared by every domain: middleware, problems, metrics, health, docs."""
+"""What routes declare and reach: permissions (``routing``), services (``provide``), docs."""

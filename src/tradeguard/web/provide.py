@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection
 
 T = TypeVar("T")
+PROVIDED_KIND = "provided_kind"
 
 
 class ServiceLookup(Protocol):
@@ -44,4 +45,11 @@ def provided(kind: type[Any]) -> Any:  # noqa: ANN401 - a FastAPI Depends
         return registry_of(connection).find(kind)
 
     provide.__name__ = f"provide_{kind.__name__}"
+    setattr(provide, PROVIDED_KIND, kind)
     return Depends(provide)
+
+
+def provided_kind(call: object) -> type[Any] | None:
+    """The type a dependency provides, if it is a ``provided()`` one."""
+    kind: type[Any] | None = getattr(call, PROVIDED_KIND, None)
+    return kind

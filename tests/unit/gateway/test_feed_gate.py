@@ -9,9 +9,10 @@ import pytest
 from starlette.requests import HTTPConnection
 
 from tradeguard.core.clock import NS_PER_SECOND
-from tradeguard.core.principal import Principal, SessionState
-from tradeguard.gateway.feed_gate import origin_of, session_refusal
+from tradeguard.core.principal import SessionState
+from tradeguard.gateway.feed_gate import origin_of
 from tradeguard.identity.problems import AuthReason, unauthenticated
+from tradeguard.identity.sessions import session_refusal
 from tradeguard.ratelimit.verdicts import limits_unavailable
 from tradeguard.trading.feed.api import hub_ending
 from tradeguard.trading.feed.hub import FeedEndReason
@@ -37,15 +38,6 @@ STATE = SessionState(
     permission_version=3,
     ip_allowlist=(),
 )
-PRINCIPAL = Principal(
-    user_id="u-1",
-    session_id="s-1",
-    role="TRADER",
-    permissions=frozenset({"account:view"}),
-    amr=("pwd", "otp"),
-    enrollment_only=False,
-    state=STATE,
-)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +62,7 @@ def test_origin_of_when_given_a_url_then_scheme_host_and_explicit_port_only(
 
 
 def test_session_refusal_when_the_session_stands_then_none() -> None:
-    assert session_refusal(STATE, PRINCIPAL, NOW, "203.0.113.7") is None
+    assert session_refusal(STATE, "u-1", 3, NOW, "203.0.113.7") is None
 
 
 @pytest.mark.parametrize(
@@ -88,16 +80,30 @@ def test_session_refusal_when_the_session_stands_then_none() -> None:
 def test_session_refusal_when_the_session_changed_then_the_reason(
     changed: dict[str, object], reason: str
 ) -> None:
-    refused = session_refusal(replace(STATE, **changed), PRINCIPAL, NOW, "203.0.113.7")  # type: ignore[arg-type]
+    refused = session_refusal(replace(STATE, **changed), "u-1", 3, NOW, "203.0.113.7")  # type: ignore[arg-type]
     assert refused is not None
-    assert refused[0] == reason
+    assert refused.reason == reason
 
 
 def test_session_refusal_when_the_session_is_gone_then_revoked() -> None:
-    assert session_refusal(None, PRINCIPAL, NOW, None) == (
-        "AUTH_SESSION_REVOKED",
-        "the session has ended",
-    )
+    refused = session_refusal(None, "u-1", 3, NOW, None)
+    assert refused is not None
+    assert (refused.reason, refused.detail) == ("AUTH_SESSION_REVOKED", "the session has ended")
+
+
+def test_session_refusal_when_idle_then_marked_idle_and_a_401() -> None:
+    idle = replace(STATE, last_active_ns=NOW - 901 * NS_PER_SECOND)
+    refused = session_refusal(idle, "u-1", 3, NOW, None)
+    assert refused is not None
+    assert refused.idle
+    assert refused.problem().status == 401
+
+
+def test_session_refusal_when_address_not_allowed_then_a_403() -> None:
+    fenced = replace(STATE, ip_allowlist=(ip_network("198.51.100.0/24"),))
+    refused = session_refusal(fenced, "u-1", 3, NOW, "203.0.113.7")
+    assert refused is not None
+    assert (refused.problem().status, refused.idle) == (403, False)
 
 
 def _handshake(*headers: tuple[bytes, bytes]) -> HTTPConnection:

@@ -1,10 +1,10 @@
 """Risk controls for staff: limits, the restricted and threshold lists, close-outs, locates.
 
-Each change is one unit of work of the trading desk (see ``controls``): the row, the
-in-memory state the checks read and the audit event change together, under the lock.
+Each change is one unit of work of the trading desk (see ``trading_controls``): the row,
+the in-memory state the checks read and the audit event change together, under the lock.
 A limit change re-reads every stored limit and swaps the whole ``RiskLimits`` at once;
 if the unit of work fails, the limits the desk had are put back (its rebuild from the
-database keeps the engine's limits as they are).
+database keeps the risk context's limits as they are).
 """
 
 from __future__ import annotations

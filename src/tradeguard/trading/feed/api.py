@@ -64,7 +64,7 @@ BAD_MESSAGE = {
 }
 
 router = APIRouter(tags=["trading"])
-log = get_logger("tradeguard.trading.feed.hub")
+log = get_logger("tradeguard.trading.feed")
 
 
 @dataclass(frozen=True, slots=True)

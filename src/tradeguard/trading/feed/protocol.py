@@ -1,6 +1,6 @@
 """The order feed's protocol: close codes, reason codes, endings, and the admission it needs.
 
-The feed (``feed_api``) speaks this. Admission is the gateway's (``FeedAdmission``,
+The feed (``feed.api``) speaks this. Admission is the gateway's (``FeedAdmission``,
 implemented by ``tradeguard.gateway.feed_gate``): the same checks every REST route
 passes, applied to a WebSocket connection.
 """

@@ -1,7 +1,7 @@
 """The book's working parts: working orders, price levels (FIFO queues) and book sides.
 
 Mutable and private to the matching engine; callers only ever see the frozen values of
-``matching_model``.
+``matching.model``.
 """
 
 from __future__ import annotations
