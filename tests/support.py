@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from tradeguard.config import Settings
@@ -23,6 +24,7 @@ from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.runtime import build_crypto, provision_keys
 from tradeguard.db.session import session_factory
 from tradeguard.gateway.tls import DevCertificatePaths
+from tradeguard.registry import Registry
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -141,3 +143,9 @@ class SharedRedis:
 
     url: str
     prefix: str
+
+
+def registry_of(app: FastAPI) -> Registry:
+    """The registry ``create_app`` installed on ``app``: the services a test reaches into."""
+    registry: Registry = app.state.registry
+    return registry

@@ -13,6 +13,7 @@ from identity_flows import Person, reason_of
 from sqlalchemy import select
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
+from support import registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.core.clock import FixedClock
@@ -102,7 +103,7 @@ class TradingFloor:
         """Store an instrument with a fresh reference price (or none) and reload the desk."""
         add_instrument(self.app, symbol, reference or "1.00", **flags)
         if reference is None:
-            with transaction(self.app.state.registry.services.sessions) as db:
+            with transaction(registry_of(self.app).services.sessions) as db:
                 row = db.get_one(InstrumentRow, symbol)
                 row.reference_price, row.reference_at_ns = None, None
             self.desk.start()
@@ -141,7 +142,7 @@ class TradingFloor:
 
     def audit(self, event_type: str) -> list[dict[str, Any]]:
         """The audit events of ``event_type``, oldest first."""
-        with self.app.state.registry.services.sessions() as session:
+        with registry_of(self.app).services.sessions() as session:
             page = search(session, AuditQuery(event_type=event_type, limit=1000))
         return [event.to_json() for event in page.events]
 
@@ -198,7 +199,7 @@ class TradingFloor:
 
     def caller(self, person: Person, *, enrollment_only: bool = False) -> Caller:
         """The desk's caller for ``person``, as the gateway hands it over after its checks."""
-        with self.app.state.registry.services.sessions() as db:
+        with registry_of(self.app).services.sessions() as db:
             user_id = db.scalars(select(User.id).where(User.username == person.username)).one()
         principal = Principal(
             user_id=user_id,

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from support import provision_keysets
+from support import provision_keysets, registry_of
 from tradeguard.app import create_app
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
@@ -369,7 +369,7 @@ def set_user_status(engine: Engine, username: str, status: str) -> None:
 
 def forget_session_states(app: FastAPI) -> None:
     """Drop the cached session states, as a second of real time would."""
-    app.state.registry.identity.sessions.cache.clear()
+    registry_of(app).identity.sessions.cache.clear()
 
 
 def refresh(client: TestClient, refresh_token: str) -> Any:

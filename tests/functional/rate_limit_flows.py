@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from functional.identity_flows import THROTTLE_DELAY_LIMIT_SECONDS, client_at
+from support import registry_of
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.core.clock import FixedClock
 from tradeguard.identity.principal import IdentityDep, authenticate
@@ -44,7 +45,7 @@ def add_test_routes(app: FastAPI) -> Gate:
 
     def as_gateway(request: Request, identity: IdentityDep) -> dict[str, str]:
         principal = authenticate(identity, request)
-        request.app.state.registry.rate_limits.admit_caller(
+        registry_of(request.app).rate_limits.admit_caller(
             request, user_id=principal.user_id, api_key_id=request.headers.get("x-test-key")
         )
         return {"user_id": principal.user_id}
@@ -65,7 +66,7 @@ def held_requests(app: FastAPI, client: TestClient, gate: Gate, count: int) -> I
     threads = [threading.Thread(target=client.post, args=(HOLD_PATH,)) for _ in range(count)]
     for thread in threads:
         thread.start()
-    shedder = app.state.registry.rate_limits.shedder
+    shedder = registry_of(app).rate_limits.shedder
     try:
         wait_until(lambda: shedder.in_flight == count)
         yield
@@ -95,8 +96,8 @@ def failed_login(client: TestClient, clock: FixedClock) -> Any:
 
 def audit_events(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
     """The audited events of ``event_type``, after writing the buffered ones."""
-    app.state.registry.access_checks.flush()
-    with app.state.registry.services.sessions() as session:
+    registry_of(app).access_checks.flush()
+    with registry_of(app).services.sessions() as session:
         page = search(session, AuditQuery(event_type=event_type, limit=1000))
     return [event.to_json() for event in page.events]
 

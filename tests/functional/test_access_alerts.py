@@ -23,6 +23,7 @@ from identity_flows import (
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from support import registry_of
 from tradeguard.access.alerts import AnomalyLimits
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.config import Settings
@@ -58,7 +59,7 @@ def app_of(client: TestClient) -> FastAPI:
 
 def flush_checks(client: TestClient) -> None:
     """Write the buffered permission checks and review them for anomalies now."""
-    app_of(client).state.registry.access_checks.flush()
+    registry_of(app_of(client)).access_checks.flush()
 
 
 def audit_events(engine: Engine, event_type: str) -> list[dict[str, Any]]:
@@ -350,8 +351,8 @@ def test_staff_hours_when_hour_given_then_within_as_configured(
 def raise_alerts(client: TestClient, *alerts: tuple[str, str]) -> None:
     """Raise alerts of (kind, user id) through the alert service, as the monitor would."""
     app = app_of(client)
-    service = app.state.registry.access_alerts
-    with transaction(app.state.registry.services.sessions) as db:
+    service = registry_of(app).access_alerts
+    with transaction(registry_of(app).services.sessions) as db:
         for kind, staff_user_id in alerts:
             service.raise_alert(db, kind, staff_user_id, {"source": "test"}, 1)
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person, signed_up_with_totp
 
+from support import registry_of
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -17,7 +18,7 @@ FLUSH_WAIT_SECONDS = 5.0
 
 
 def _checks(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
-    services = app.state.registry.services
+    services = registry_of(app).services
     with services.sessions() as session:
         page = search(session, AuditQuery(event_type=event_type, limit=1000))
     return [event.to_json() for event in page.events]
@@ -29,7 +30,7 @@ def test_check_when_allowed_then_audited_with_permission_route_and_principal(
     alice = signed_up_with_totp(client, mailbox, clock, Person())
     assert client.get("/v1/sessions", headers=alice.headers).status_code == 200
 
-    app.state.registry.access_checks.flush()
+    registry_of(app).access_checks.flush()
 
     [event] = [
         e for e in _checks(app, "access.check.allowed") if e["data"]["route"] == "/v1/sessions"
@@ -47,7 +48,7 @@ def test_check_when_denied_then_audited_as_denied(
     alice = signed_up_with_totp(client, mailbox, clock, Person())
     assert client.get("/v1/audit/events", headers=alice.headers).status_code == 403
 
-    app.state.registry.access_checks.flush()
+    registry_of(app).access_checks.flush()
 
     [event] = _checks(app, "access.check.denied")
     assert event["data"]["permission"] == "compliance:audit"
@@ -61,7 +62,7 @@ def test_check_when_route_names_an_object_then_the_object_is_recorded(
     missing = "01a1fd70-0000-7000-8000-000000000000"
     assert client.delete(f"/v1/sessions/{missing}", headers=alice.headers).status_code == 404
 
-    app.state.registry.access_checks.flush()
+    registry_of(app).access_checks.flush()
 
     objects = [event["data"]["object"] for event in _checks(app, "access.check.allowed")]
     assert missing in objects
@@ -88,7 +89,7 @@ def test_check_when_object_id_is_not_an_id_then_recorded_as_invalid_and_the_log_
     assert client.delete("/v1/sessions/%00", headers=alice.headers).status_code in {404, 422}
     assert client.get("/v1/devices", headers=alice.headers).status_code == 200
 
-    app.state.registry.access_checks.flush()  # the background writer may have written some already
+    registry_of(app).access_checks.flush()  # the background writer may have written some already
 
     allowed = _checks(app, "access.check.allowed")
     objects = [event["data"]["object"] for event in allowed]

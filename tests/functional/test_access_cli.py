@@ -101,7 +101,17 @@ def test_grants_lists_only_those_in_force_and_all_of_them_with_all(
     ten_minutes_ago.set(SystemClock().now_ns())
     running = grant(client, sam, 60)
     approve(client, ada, running)
-    pending = grant(client, sam, 30, reason=f"ticket 12{ESCAPE}[2J\nrm -rf / please")
+    escaped = client.post(
+        GRANTS,
+        json={
+            "permission": "compliance:audit",
+            "reason": f"ticket 12{ESCAPE}[2J",
+            "duration_minutes": 30,
+        },
+        headers=sam.headers,
+    )
+    assert escaped.status_code == 422, escaped.text
+    pending = grant(client, sam, 30, reason="ticket 12\nrm -rf / please")
 
     code, out = tradeguard("access", "grants")
 
@@ -127,8 +137,7 @@ def test_grants_lists_only_those_in_force_and_all_of_them_with_all(
         [running, "sam", "compliance:audit", "active"],
         [expired, "sam", "compliance:audit", "expired"],
     ]
-    assert ESCAPE not in out
-    assert "ticket 12?[2J rm -rf / please" in out
+    assert "ticket 12 rm -rf / please" in out
 
 
 def test_grants_shows_break_glass_as_its_kind(

@@ -22,6 +22,7 @@ from identity_flows import (
 )
 from sqlalchemy import Engine, text
 
+from support import registry_of
 from tradeguard.access.runtime_settings import RuntimeSettings
 from tradeguard.audit.search import AuditEvent
 from tradeguard.core.clock import FixedClock
@@ -433,7 +434,7 @@ def test_config_when_read_then_every_runtime_setting_with_default_and_range(
         "staff_hours_end",
         "staff_hours_start",
     }
-    configured = app.state.registry.services.settings
+    configured = registry_of(app).services.settings
     assert settings["anomaly_denials"]["value"] == configured.anomaly_denials
     assert settings["grant_max_hours"] == {
         "key": "grant_max_hours",
@@ -461,8 +462,8 @@ def test_config_when_changed_then_in_force_for_readers_and_audited_before_and_af
         for entry in client.get(CONFIG, headers=admins.ada.headers).json()
     }
     assert listed["anomaly_denials"] == 7
-    settings = app.state.registry.services.settings
-    with transaction(app.state.registry.services.sessions) as db:
+    settings = registry_of(app).services.settings
+    with transaction(registry_of(app).services.sessions) as db:
         assert RuntimeSettings.current(db, settings, "anomaly_denials") == 7
         assert RuntimeSettings.get(db, "anomaly_window_seconds", 123) == 123
         assert RuntimeSettings.current(db, settings, "grant_max_hours") == 8

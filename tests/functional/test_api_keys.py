@@ -21,7 +21,7 @@ from functional.identity_flows import (
     staff_signed_in,
     step_up_with_totp,
 )
-from support import TestDatabase
+from support import TestDatabase, registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
@@ -65,7 +65,7 @@ def test_create_key_when_not_stepped_up_then_refused(
         "/v1/api-keys", json={"scope": "data", "label": "x"}, headers=alice.headers
     )
     assert reason_of(created) == (403, "AUTH_STEP_UP_REQUIRED")
-    assert "apikey.created" not in audit_event_types(client.app.state.registry.services.engine)
+    assert "apikey.created" not in audit_event_types(registry_of(client.app).services.engine)
 
 
 def test_create_key_then_secret_shown_once_and_listed_without_it(
@@ -80,7 +80,7 @@ def test_create_key_then_secret_shown_once_and_listed_without_it(
     [shown] = client.get("/v1/api-keys", headers=alice.headers).json()
     assert "secret" not in shown
     assert shown["key_id"] == key["key_id"]
-    assert "apikey.created" in audit_event_types(client.app.state.registry.services.engine)
+    assert "apikey.created" in audit_event_types(registry_of(client.app).services.engine)
 
 
 @pytest.mark.parametrize(
@@ -152,10 +152,10 @@ def test_rotate_when_successor_issued_then_old_key_works_through_the_overlap_onl
     assert listed[old["key_id"]]["status"] == "rotated"
     assert listed[old["key_id"]]["replaced_by"] == new["id"]
     clock.advance(seconds=24 * 3600 + 1)
-    client.app.state.registry.api_key_verifier.directory.forget_all()
+    registry_of(client.app).api_key_verifier.directory.forget_all()
     assert reason_of(_place(client, old, clock)) == (401, "APIKEY_INVALID")
     assert _place(client, new, clock).status_code == 200
-    assert "apikey.rotated" in audit_event_types(client.app.state.registry.services.engine)
+    assert "apikey.rotated" in audit_event_types(registry_of(client.app).services.engine)
 
 
 def test_rotate_when_key_is_revoked_then_404(
@@ -177,8 +177,8 @@ def test_revoke_when_owner_revokes_then_next_request_refused_and_audited(
     revoked = client.delete(f"/v1/api-keys/{key['id']}", headers=alice.headers)
     assert revoked.json()["status"] == "revoked"
     assert reason_of(_place(client, key, clock)) == (401, "APIKEY_INVALID")
-    client.app.state.registry.access_checks.flush()
-    events = audit_event_types(client.app.state.registry.services.engine)
+    registry_of(client.app).access_checks.flush()
+    events = audit_event_types(registry_of(client.app).services.engine)
     assert "apikey.revoked" in events
     assert "apikey.request.refused" in events
 
@@ -261,10 +261,10 @@ def test_expiry_when_key_expires_within_two_weeks_then_flagged_and_emailed_once(
     sign_in_with_totp(client, alice, clock)
     [listed] = client.get("/v1/api-keys", headers=alice.headers).json()
     assert listed["expiring_soon"] is True
-    service = client.app.state.registry.api_keys
-    with transaction(client.app.state.registry.services.sessions) as db:
+    service = registry_of(client.app).api_keys
+    with transaction(registry_of(client.app).services.sessions) as db:
         assert service.warn_expiring(db) == 1
-    with transaction(client.app.state.registry.services.sessions) as db:
+    with transaction(registry_of(client.app).services.sessions) as db:
         assert service.warn_expiring(db) == 0
     warnings = [m for m in mailbox.emails if m.kind == "apikey.expiring"]
     assert [m.to for m in warnings] == [alice.email]
@@ -276,7 +276,7 @@ def test_expiry_when_key_has_expired_then_refused(
 ) -> None:
     alice, key = keyed_trader(client, mailbox, clock, expires_in_days=1)
     clock.advance(seconds=86400 + 1)
-    client.app.state.registry.api_key_verifier.directory.forget_all()
+    registry_of(client.app).api_key_verifier.directory.forget_all()
     assert reason_of(_place(client, key, clock)) == (401, "APIKEY_INVALID")
     sign_in_with_totp(client, alice, clock)
     [listed] = client.get("/v1/api-keys", headers=alice.headers).json()
@@ -298,7 +298,7 @@ def test_owner_when_suspended_then_their_keys_stop(
 ) -> None:
     alice, key = keyed_trader(client, mailbox, clock)
     set_user_status(clean_database.engine, alice.username, "suspended")
-    verifier = client.app.state.registry.api_key_verifier
+    verifier = registry_of(client.app).api_key_verifier
     verifier.directory.forget_all()  # as a second of real time would
     assert reason_of(_place(client, key, clock)) == (401, "AUTH_ACCOUNT_SUSPENDED")
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, build_app, staff_signed_in
 from sqlalchemy import Engine
 
+from support import registry_of
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import CSV_COLUMNS
 from tradeguard.core.clock import FixedClock
@@ -27,7 +28,7 @@ EVENTS = "/v1/audit/events"
 
 
 def _record(app: FastAPI, clock: FixedClock, event_type: str, actor: Actor, **fields: Any) -> int:
-    services = app.state.registry.services
+    services = registry_of(app).services
     with transaction(services.sessions) as session:
         recorded = services.audit.record(session, event_type, actor, **fields)
     clock.advance(seconds=1)

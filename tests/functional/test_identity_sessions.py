@@ -28,6 +28,7 @@ from identity_flows import (
     signed_up_with_totp,
 )
 
+from support import registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.signing import SigningPurpose
@@ -330,7 +331,7 @@ def test_signing_key_rotation_when_done_then_old_tokens_stay_valid(
 ) -> None:
     old = alice.tokens
     assert _me(client, old).status_code == 200
-    services = app.state.registry.services
+    services = registry_of(app).services
     with services.sessions.begin() as db:
         services.crypto.signing.rotate(db, SigningPurpose.TOKEN)
     new = sign_in_with_totp(client, alice, clock)

@@ -29,6 +29,7 @@ from functional.rate_limit_flows import (
     held_requests,
     limit_headers,
 )
+from support import registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -292,7 +293,7 @@ def test_limits_when_store_unreachable_then_refused_503_but_cancels_served(
 ) -> None:
     app, _ = limited_app()
     client = opened(app)
-    app.state.registry.rate_limits.counters = ClockedCounters(WallClock(), failing=True)
+    registry_of(app).rate_limits.counters = ClockedCounters(WallClock(), failing=True)
 
     refused = client.get("/docs")
     cancel = client.delete("/v1/orders/o-1")

@@ -29,6 +29,7 @@ from identity_flows import (
     totp_now,
 )
 
+from support import registry_of
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -263,7 +264,7 @@ def test_trader_made_staff_when_session_refreshed_then_staff_idle_timeout_applie
     client = build_client(access_token_seconds=3600, session_idle_seconds=3600)
     person = signed_up_with_totp(client, mailbox, clock, Person(username="una"))
     make_staff(clean_database.engine, "una", "SUPPORT", "read-only")
-    client.app.state.registry.identity.sessions.cache.clear()
+    registry_of(client.app).identity.sessions.cache.clear()
     assert_refused(_me(client, person.tokens), 401, "AUTH_TOKEN_STALE")
     renewed = refresh(client, person.tokens["refresh_token"])
     assert renewed.status_code == 200, renewed.text

@@ -18,6 +18,7 @@ from identity_flows import Person, reason_of, staff_signed_in
 from sqlalchemy import Engine, text, update
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
+from support import registry_of
 from tradeguard.core.clock import FixedClock, datetime_to_ns, ns_to_rfc3339, to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
@@ -47,7 +48,7 @@ def market(app: FastAPI) -> FastAPI:
 def officer(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, market: FastAPI
 ) -> Person:
-    engine = market.state.registry.services.engine
+    engine = registry_of(market).services.engine
     return staff_signed_in(
         client, mailbox, clock, engine, role="COMPLIANCE", level="operator", username="officer"
     )
@@ -144,7 +145,7 @@ def test_global_halt_when_set_then_orders_are_refused_cancels_work_and_resume_re
     assert (resumed["before"], resumed["after"]) == ("HALTED", "ACTIVE")
     assert order(client, clock, alice, quantity=1).status_code == 201
     assert client.get(HALTS, headers=officer.headers).json() == []
-    audited = events(app.state.registry.services.engine, "trading.state.changed")
+    audited = events(registry_of(app).services.engine, "trading.state.changed")
     assert [(e["scope"], e["key"], e["before"], e["after"], e["reason"]) for e in audited] == [
         ("global", "*", "ACTIVE", "HALTED", WHY),
         ("global", "*", "HALTED", "ACTIVE", "alert cleared"),
@@ -172,12 +173,12 @@ def test_symbol_halt_with_cancel_open_orders_then_that_symbols_orders_go_in_the_
     assert reason_of(denied) == (422, "RISK_TRADING_HALTED")
     assert denied.json()["inputs"]["level"] == "symbol"
     assert order(client, clock, alice, symbol="OTHER", quantity=1, limit_price="39.00").is_success
-    cancels = events(app.state.registry.services.engine, "order.cancelled")
+    cancels = events(registry_of(app).services.engine, "order.cancelled")
     assert [(e["actor"], e["reason"]) for e in cancels] == [
         (user_id(client, officer), "mass_cancel")
     ]
     assert (
-        events(app.state.registry.services.engine, "trading.state.changed")[0]["cancelled_orders"]
+        events(registry_of(app).services.engine, "trading.state.changed")[0]["cancelled_orders"]
         == 1
     )
 
@@ -250,7 +251,7 @@ def test_suspension_when_set_then_orders_are_cancelled_and_new_ones_refused(
     assert [o["id"] for o in suspended["cancelled_orders"]] == [resting]
     assert client.get(f"/v1/orders/{resting}", headers=alice.headers).json()["cancel_reason"]
     assert reason_of(order(client, clock, alice, quantity=1)) == (422, "RISK_ACCOUNT_SUSPENDED")
-    with transaction(app.state.registry.services.sessions) as db:
+    with transaction(registry_of(app).services.sessions) as db:
         assert db.get_one(TradingAccount, account_id).status == "suspended"
 
     changed(client, officer, "PATCH", path, status="active", reason="cleared")
@@ -260,7 +261,7 @@ def test_suspension_when_set_then_orders_are_cancelled_and_new_ones_refused(
         422,
         "RISK_NO_TRADING_PERMISSION",
     )
-    audited = events(app.state.registry.services.engine, "account.standing.changed")
+    audited = events(registry_of(app).services.engine, "account.standing.changed")
     assert [(e["before"]["status"], e["after"]["status"]) for e in audited] == [
         ("active", "suspended"),
         ("suspended", "active"),
@@ -288,7 +289,7 @@ def test_pdt_reset_when_an_account_is_flagged_then_it_may_open_positions_again(
 ) -> None:
     account_id = account_of(client, bob)
     flagged_until = clock.now_ns() + 90 * DAY_NS
-    with transaction(app.state.registry.services.sessions) as db:
+    with transaction(registry_of(app).services.sessions) as db:
         db.execute(
             update(TradingAccount)
             .where(TradingAccount.id == account_id)
@@ -306,11 +307,11 @@ def test_pdt_reset_when_an_account_is_flagged_then_it_may_open_positions_again(
     assert order(client, clock, bob, quantity=1).status_code == 201
     view = client.get(f"/v1/compliance/accounts/{account_id}", headers=officer.headers).json()
     assert view["pattern_day_trader_restricted_until"] is None
-    with transaction(app.state.registry.services.sessions) as db:
+    with transaction(registry_of(app).services.sessions) as db:
         assert db.get_one(TradingAccount, account_id).pdt_restricted_until_ns is None
-    assert [
-        e["reason"] for e in events(app.state.registry.services.engine, "account.pdt.reset")
-    ] == [WHY]
+    assert [e["reason"] for e in events(registry_of(app).services.engine, "account.pdt.reset")] == [
+        WHY
+    ]
 
 
 def test_account_view_when_read_by_compliance_then_standing_states_and_cash(
@@ -354,7 +355,7 @@ def test_limit_change_when_the_credit_threshold_drops_then_the_next_order_meets_
             reason="back to normal")  # fmt: skip
 
     assert order(client, clock, alice, quantity=10, limit_price="100.00").status_code == 201
-    audited = events(app.state.registry.services.engine, "risk.limit.changed")
+    audited = events(registry_of(app).services.engine, "risk.limit.changed")
     assert [(e["scope"], e["name"], e["before"], e["after"]) for e in audited] == [
         ("firm", "credit_threshold", "10000000.00", "500.00"),
         ("firm", "credit_threshold", "500.00", "10000000.00"),
@@ -437,7 +438,7 @@ def test_limit_change_when_invalid_then_422_and_nothing_changes(
     assert refused.headers["content-type"] == "application/problem+json"
     assert client.get(LIMITS, headers=officer.headers).json() == before
     assert desk_of(app).limits == RiskLimits()
-    assert events(app.state.registry.services.engine, "risk.limit.changed") == []
+    assert events(registry_of(app).services.engine, "risk.limit.changed") == []
 
 
 # -- lists, locates and close-outs -------------------------------------------------------
@@ -468,7 +469,7 @@ def test_restricted_flag_when_set_then_orders_in_the_security_are_refused(
     )
 
     assert order(client, clock, alice, quantity=1).status_code == 201
-    audited = events(app.state.registry.services.engine, "instrument.flags.changed")
+    audited = events(registry_of(app).services.engine, "instrument.flags.changed")
     assert [(e["before"]["restricted"], e["after"]["restricted"]) for e in audited] == [
         (False, True),
         (True, False),
@@ -527,7 +528,7 @@ def test_locate_when_granted_then_a_hard_to_borrow_short_passes_up_to_its_quanti
     )
     listed = client.get(LOCATES, params={"account_id": account_id}, headers=officer.headers)
     assert [(x["symbol"], x["quantity"], x["active"]) for x in listed.json()] == [("HTB", 10, True)]
-    audited = events(app.state.registry.services.engine, "locate.granted")
+    audited = events(registry_of(app).services.engine, "locate.granted")
     assert [(e["symbol"], e["after"]["quantity"]) for e in audited] == [("HTB", 10)]
 
 
@@ -575,7 +576,7 @@ def test_locate_when_invalid_then_refused_and_nothing_is_granted(
 
     assert reason_of(client.post(LOCATES, json=body, headers=officer.headers)) == reason
     assert client.get(LOCATES, headers=officer.headers).json() == []
-    assert events(app.state.registry.services.engine, "locate.granted") == []
+    assert events(registry_of(app).services.engine, "locate.granted") == []
 
 
 def test_closeout_when_open_then_new_shorts_in_the_threshold_security_are_refused(
@@ -595,7 +596,7 @@ def test_closeout_when_open_then_new_shorts_in_the_threshold_security_are_refuse
 
     assert order(client, clock, bob, quantity=10, **short).status_code == 201
     assert client.get("/v1/compliance/closeouts", headers=officer.headers).json() == []
-    audited = events(app.state.registry.services.engine, "closeout.obligation.changed")
+    audited = events(registry_of(app).services.engine, "closeout.obligation.changed")
     assert [(e["before"]["shares"], e["after"]["shares"]) for e in audited] == [(0, 300), (300, 0)]
 
 
@@ -685,7 +686,7 @@ def test_restart_when_every_control_is_set_then_all_of_them_survive(
     desk_of(app).start()
     assert controls_in_memory(app) == before
 
-    services = app.state.registry.services
+    services = registry_of(app).services
     assert controls_of(build_trading_desk(services, RiskEngine(clock))) == before  # a new process
     assert reason_of(
         order(client, clock, alice, symbol="HTB", quantity=1, limit_price="50.00")
@@ -717,7 +718,7 @@ def test_locate_when_short_sales_filled_then_a_restart_keeps_what_is_left(
 def test_controls_when_the_desk_rebuilds_after_a_failed_write_then_limits_stay_as_stored(
     client: TestClient, app: FastAPI, officer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    audit = app.state.registry.services.audit
+    audit = registry_of(app).services.audit
     original = audit.record
 
     def failing(session: Any, event_type: str, *args: Any, **kwargs: Any) -> Any:

@@ -3,7 +3,7 @@
 Three ways in: the application in-process (``TestClient``'s WebSocket support), the same
 application behind the real TLS server in a thread (``server_config``: the HTTP protocol,
 its upgrade and uvicorn's WebSocket protocol), and ``tradeguard serve`` as shipped. Events
-are published through ``app.state.registry.trading_feed`` as the trading desk does after a commit.
+are published through ``registry_of(app).trading_feed`` as the trading desk does after a commit.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from functional.identity_flows import (
 )
 from live_api import Api
 from live_api import Person as LivePerson
-from support import LiveServer, TestDatabase
+from support import LiveServer, TestDatabase, registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.gateway.server import server_config
@@ -81,7 +81,7 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 
 def hub_of(app: FastAPI) -> FeedHub:
-    hub: FeedHub = app.state.registry.trading_feed
+    hub: FeedHub = registry_of(app).trading_feed
     return hub
 
 
@@ -305,7 +305,7 @@ def test_feed_when_caller_lacks_account_view_then_access_denied_and_audited(
         client, mailbox, clock, clean_database.engine, role="SUPPORT", level="operator"
     )
     assert refused_with(client, headers=support.headers) == (POLICY, "ACCESS_DENIED")
-    app.state.registry.access_checks.flush()
+    registry_of(app).access_checks.flush()
     assert "access.check.denied" in audit_event_types(clean_database.engine)
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from identity_flows import audit_event_types, sign_in_with_totp
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
+from support import registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Price
 from tradeguard.db.session import transaction
@@ -71,7 +72,7 @@ def test_cash_account_sale_proceeds_settle_the_next_business_day(
     sign_in_with_totp(client, alice, clock)
     account = client.get("/v1/account", headers=alice.headers).json()
     assert (account["settled_cash"], account["unsettled_cash"]) == ("100000.00", "0.00")
-    assert audit_event_types(app.state.registry.services.engine).count("account.cash.settled") == 1
+    assert audit_event_types(registry_of(app).services.engine).count("account.cash.settled") == 1
     desk_of(app).start()  # settled cash was stored, not only held in memory
     assert client.get("/v1/account", headers=alice.headers).json()["settled_cash"] == "100000.00"
 
@@ -81,7 +82,7 @@ def test_instruments_loaded_while_running_are_picked_up(
 ) -> None:
     alice, _ = traders
     assert place(client, alice, symbol="NEWCO").json()["reason_code"] == "RISK_UNKNOWN_SYMBOL"
-    services = app.state.registry.services
+    services = registry_of(app).services
     clock.advance(seconds=1)
     now = services.clock.now_ns()
     with transaction(services.sessions) as db:

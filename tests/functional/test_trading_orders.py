@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, audit_event_types, reason_of, signed_up_with_totp
 from trading_flows import add_instrument, fund_trader, funded_trader, order_terms, place
 
+from support import registry_of
 from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
@@ -114,7 +115,7 @@ def test_modify_and_cancel(client: TestClient, traders: tuple[Any, Any], app: Fa
         409,
         "ORDER_NOT_OPEN",
     )
-    events = audit_event_types(app.state.registry.services.engine)
+    events = audit_event_types(registry_of(app).services.engine)
     assert {"order.placed", "order.modified", "order.cancelled"} <= set(events)
 
 
@@ -146,7 +147,7 @@ def test_a_denial_is_a_problem_with_inputs_and_is_audited(
     denied = place(client, alice, quantity=10, limit_price="150.00")
     assert reason_of(denied) == (422, "RISK_PRICE_COLLAR")
     assert denied.json()["inputs"]["limit_price"] is not None
-    assert "order.denied" in audit_event_types(app.state.registry.services.engine)
+    assert "order.denied" in audit_event_types(registry_of(app).services.engine)
     assert client.get("/v1/orders", headers=alice.headers).json() == []
 
 
@@ -168,7 +169,7 @@ def test_orders_signed_with_an_api_key(
     assert reason_of(replayed) == (401, "APIKEY_REPLAY")
     orders = signed_call(client, key, clock, "GET", "/v1/orders")
     assert [order["id"] for order in orders.json()] == [placed.json()["id"]]
-    with transaction(market.state.registry.services.sessions) as db:
+    with transaction(registry_of(market).services.sessions) as db:
         assert db.get_one(OrderRow, placed.json()["id"]).placed_via == key["key_id"]
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from identity_flows import reason_of
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
+from support import registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.account import AccountRisk
@@ -85,7 +86,7 @@ def test_a_failed_write_leaves_no_trace_in_memory(
 ) -> None:
     _, bob = busy_market
     before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
-    audit = app.state.registry.services.audit
+    audit = registry_of(app).services.audit
     original = audit.record
 
     def failing(session: Any, event_type: str, *args: Any, **kwargs: Any) -> Any:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person, signed_up_with_totp
 
+from support import registry_of
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Money, Price
@@ -23,13 +24,13 @@ from tradeguard.trading.orders.desk import TradingDesk
 
 def desk_of(app: FastAPI) -> TradingDesk:
     """The app's trading desk."""
-    desk: TradingDesk = app.state.registry.trading_desk
+    desk: TradingDesk = registry_of(app).trading_desk
     return desk
 
 
 def add_instrument(app: FastAPI, symbol: str, reference: str, **flags: Any) -> None:
     """Store an instrument (tick 0.01, lot 1 unless given) and reload the desk."""
-    services = app.state.registry.services
+    services = registry_of(app).services
     now = services.clock.now_ns()
     row = InstrumentRow(
         symbol=symbol,
@@ -55,7 +56,7 @@ def fund_trader(
     app: FastAPI, person: Person, deposit: str, kind: AccountKind = AccountKind.CASH
 ) -> str:
     """Open ``person``'s brokerage account with ``deposit`` dollars; returns the account id."""
-    services = app.state.registry.services
+    services = registry_of(app).services
     with transaction(services.sessions) as db:
         user = db.query(User).filter(User.username == person.username).one()
         account = open_account(

@@ -16,6 +16,7 @@ from functional.api_key_flows import (
     with_probes,
 )
 from functional.identity_flows import Person, audit_event_types, reason_of
+from support import registry_of
 from tradeguard.apikeys.signing import (
     HEADER_KEY,
     HEADER_NONCE,
@@ -175,8 +176,8 @@ def test_refusals_when_signatures_fail_then_each_is_audited_with_its_reason(
     headers = signature_headers(key, clock, "POST", ORDERS, body=b"{}")
     _post(client, ORDERS, ORDER, headers)
     _post(client, ORDERS, ORDER, headers | {HEADER_KEY: "' OR 1=1 --"})
-    app.state.registry.access_checks.flush()
-    events = audit_event_types(app.state.registry.services.engine)
+    registry_of(app).access_checks.flush()
+    events = audit_event_types(registry_of(app).services.engine)
     assert events.count("apikey.request.refused") == 2
 
 

@@ -27,10 +27,14 @@ from functional.identity_flows import (
     signed_up_with_totp,
     start_code_factor,
 )
-from support import TestDatabase
+from support import TestDatabase, registry_of
+from tradeguard.access.staff_invites import Operator
+from tradeguard.audit.records import Actor
+from tradeguard.cli.users_commands import COMMAND_ORIGIN
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.fields import Encrypted
 from tradeguard.db.base import Base
+from tradeguard.db.session import transaction
 from tradeguard.notify.notifier import MemorySender
 
 Column = tuple[str, str]
@@ -38,8 +42,10 @@ USERNAME = "scanner"
 EMAIL = "scan.target.7c1e@broker.test"
 PENDING_EMAIL = "scan.pending.4b9d@broker.test"
 PHONE = "+447911123456"
+INVITED_EMAIL = "scan.invited.93aa@broker.test"
 SESSION_IP = "198.51.100.77"
 KNOWN_ENCRYPTED = {
+    ("staff_invites", "email"),
     ("users", "email"),
     ("users", "pending_email"),
     ("mfa_factors", "secret"),
@@ -66,8 +72,14 @@ def encrypted_columns() -> set[Column]:
     }
 
 
-def plant_values(client: TestClient, mailbox: MemorySender, clock: FixedClock) -> dict[Column, str]:
-    """Fill every encrypted column through the API; the plaintext each one now holds."""
+def plant_values(
+    app: FastAPI, client: TestClient, mailbox: MemorySender, clock: FixedClock
+) -> dict[Column, str]:
+    """Fill every encrypted column; the plaintext each one now holds.
+
+    Through the API, but for the staff invitation: through the service its command uses.
+    """
+    invite_staff(app, INVITED_EMAIL)
     person = signed_up_with_totp(client, mailbox, clock, Person(USERNAME, EMAIL))
     start_code_factor(client, person, "sms", PHONE)
     key = create_key(client, person, clock)  # steps up, which changing the address needs
@@ -81,7 +93,16 @@ def plant_values(client: TestClient, mailbox: MemorySender, clock: FixedClock) -
         ("mfa_factors", "phone"): PHONE,
         ("auth_sessions", "ip"): SESSION_IP,
         ("api_keys", "secret"): key["secret"],
+        ("staff_invites", "email"): INVITED_EMAIL,
     }
+
+
+def invite_staff(app: FastAPI, email: str) -> None:
+    """The first administrator's invitation, as ``tradeguard staff bootstrap-admin`` makes it."""
+    registry = registry_of(app)
+    operator = Operator(Actor("staff", "cli:scanner"), COMMAND_ORIGIN)
+    with transaction(registry.services.sessions) as db:
+        registry.staff_invites.bootstrap_admin(db, email, operator)
 
 
 def decrypted(app: FastAPI, column: Column) -> list[Any]:
@@ -89,7 +110,7 @@ def decrypted(app: FastAPI, column: Column) -> list[Any]:
     table, name = column
     mapper = next(m for m in Base.registry.mappers if m.local_table.name == table)
     key = mapper.get_property_by_column(mapper.local_table.c[name]).key
-    with app.state.registry.services.sessions() as session:
+    with registry_of(app).services.sessions() as session:
         return [getattr(row, key) for row in session.scalars(select(mapper.class_))]
 
 
@@ -142,7 +163,7 @@ def test_encrypted_columns_when_filled_through_the_api_then_no_plaintext_stored(
     columns = encrypted_columns()
     assert columns >= KNOWN_ENCRYPTED, "the walk of the metadata missed encrypted columns"
 
-    planted = plant_values(client, mailbox, clock)
+    planted = plant_values(app, client, mailbox, clock)
 
     assert set(planted) == columns, "fill every encrypted column in plant_values"
     for column, plaintext in planted.items():

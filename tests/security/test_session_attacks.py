@@ -24,6 +24,7 @@ from functional.identity_flows import (
     sign_in_with_totp,
     signed_up_with_totp,
 )
+from support import registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -85,9 +86,9 @@ def _altered(token: str, **claims: Any) -> str:
 
 def _signed_by_server(app: FastAPI, *, sub: str, sid: str) -> str:
     """A token the server's own issuer signs for any ``sub`` and ``sid`` (a stolen key)."""
-    identity = app.state.registry.identity
+    identity = registry_of(app).identity
     now = identity.clock.now_ns() // NS_PER_SECOND
-    with app.state.registry.services.sessions.begin() as db:
+    with registry_of(app).services.sessions.begin() as db:
         token, _ = identity.sessions._issuer.issue(
             db,
             sub=sub,

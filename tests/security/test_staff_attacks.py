@@ -31,6 +31,7 @@ from functional.identity_flows import (
     totp_now,
     wrong_code,
 )
+from support import registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
@@ -394,8 +395,8 @@ def test_acknowledge_when_the_alert_is_about_the_caller_then_refused(
 ) -> None:
     officer = staff_member(client, mailbox, clock, clean_database.engine, "COMPLIANCE/operator")
     officer_id = user_id(clean_database.engine, officer.username)
-    with transaction(app.state.registry.services.sessions) as db:
-        alert = app.state.registry.access_alerts.raise_alert(db, "off_hours", officer_id, {}, 1)
+    with transaction(registry_of(app).services.sessions) as db:
+        alert = registry_of(app).access_alerts.raise_alert(db, "off_hours", officer_id, {}, 1)
     refused = client.post(f"/v1/admin/alerts/{alert.id}/acknowledge", headers=officer.headers)
     assert_refused(refused, 403, "ALERT_OWN")
     assert count_rows(clean_database.engine, "access_alerts", "acknowledged_at_ns IS NULL") == 1

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 
 from functional.api_key_flows import create_key, signed_call
 from functional.identity_flows import Person, signed_up_with_totp, staff_signed_in
+from support import registry_of
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
@@ -85,7 +86,7 @@ def compliance_reads(account_id: str) -> list[Call]:
 
 @pytest.fixture
 def market(app: FastAPI) -> FastAPI:
-    services = app.state.registry.services
+    services = registry_of(app).services
     now = services.clock.now_ns()
     with transaction(services.sessions) as db:
         db.add(
@@ -109,7 +110,7 @@ def market(app: FastAPI) -> FastAPI:
 
 
 def desk_of(app: FastAPI) -> TradingDesk:
-    desk: TradingDesk = app.state.registry.trading_desk
+    desk: TradingDesk = registry_of(app).trading_desk
     return desk
 
 
@@ -118,7 +119,7 @@ def trader(client: TestClient, mailbox: MemorySender, clock: FixedClock, market:
     person = signed_up_with_totp(
         client, mailbox, clock, Person(username="mallory", email="mallory@example.com")
     )
-    services = market.state.registry.services
+    services = registry_of(market).services
     with transaction(services.sessions) as db:
         user = db.query(User).filter(User.username == person.username).one()
         open_account(
@@ -146,7 +147,7 @@ def staff_of(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, market: FastAPI
 ) -> StaffOf:
     def sign_in(role: str, level: str) -> Person:
-        engine = market.state.registry.services.engine
+        engine = registry_of(market).services.engine
         name = f"{role.lower()}-{level}"
         return staff_signed_in(
             client, mailbox, clock, engine, role=role, level=level, username=name
@@ -157,7 +158,7 @@ def staff_of(
 
 def controls_now(app: FastAPI) -> dict[str, Any]:
     """The controls as stored and as the checks hold them."""
-    engine: Engine = app.state.registry.services.engine
+    engine: Engine = registry_of(app).services.engine
     with engine.connect() as connection:
         stored = {
             table: connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608 - constant names

@@ -28,7 +28,7 @@ from tradeguard.notify.notifier import MemorySender
 NUL = "ali\x00ce"
 NUL_REFUSED = {
     "location": ["body"],
-    "message": "Value error, a value holds a NUL character, which cannot be stored",
+    "message": "a value holds a NUL character, which cannot be stored",
     "type": "value_error",
 }
 AUDIT_TABLES = frozenset({"audit_events", "audit_checkpoints", "audit_head"})

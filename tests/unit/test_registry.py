@@ -11,15 +11,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute
 
+from support import registry_of
 from tradeguard.config import Settings
 from tradeguard.registry import Registry
 from tradeguard.web.provide import provided_kind
-
-
-def registry_of_app(app: FastAPI) -> Registry:
-    """The registry ``create_app`` installed."""
-    registry: Registry = app.state.registry
-    return registry
 
 
 def asked_for(dependant: Dependant) -> Iterator[type]:
@@ -47,7 +42,7 @@ def route_kinds(app: FastAPI) -> set[type]:
 
 
 def test_every_service_a_route_asks_for_when_looked_up_then_found(app: FastAPI) -> None:
-    registry = registry_of_app(app)
+    registry = registry_of(app)
     kinds = route_kinds(app)
     assert len(kinds) > 10, sorted(kind.__name__ for kind in kinds)
     missing = []
@@ -61,11 +56,11 @@ def test_every_service_a_route_asks_for_when_looked_up_then_found(app: FastAPI) 
 
 def test_find_when_a_type_is_not_registered_then_lookup_error_names_it(app: FastAPI) -> None:
     with pytest.raises(LookupError, match="FastAPI"):
-        registry_of_app(app).find(FastAPI)
+        registry_of(app).find(FastAPI)
 
 
 def test_index_when_two_fields_share_a_type_then_refused(app: FastAPI) -> None:
-    registry = registry_of_app(app)
+    registry = registry_of(app)
     doubled = make_dataclass(
         "Doubled", [("settings_again", Settings)], bases=(Registry,), frozen=True, slots=True
     )

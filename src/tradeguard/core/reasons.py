@@ -15,10 +15,11 @@ Reason = Annotated[
         strip_whitespace=True,
         min_length=MIN_REASON,
         max_length=MAX_REASON,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
+        pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]+$",
     ),
 ]
-"""One line of 3 to 200 characters after trimming; control characters are refused.
+"""3 to 200 characters after trimming; control characters other than tabs and line
+breaks are refused (a terminal escape in a reason could rewrite an operator's screen).
 
 It is recorded in the audit trail with the change it explains.
 """
