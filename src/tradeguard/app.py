@@ -54,6 +54,7 @@ from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
+from tradeguard.trading.orders.account_reads import AccountReads
 from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
 from tradeguard.web import docs
@@ -145,6 +146,7 @@ def _registry(
         api_key_verifier=api_keys.verifier,
         risk_engine=risk_engine,
         trading_desk=desk,
+        account_reads=AccountReads(desk),
         trading_controls=TradingControls(desk),
         risk_controls=RiskControls(desk),
         trading_feed=feed,

@@ -29,6 +29,7 @@ from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.feed.protocol import FeedAdmission
+from tradeguard.trading.orders.account_reads import AccountReads
 from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.web.routing import RouteGate
 
@@ -56,6 +57,7 @@ class Registry:
     api_key_verifier: RequestVerifier
     risk_engine: RiskEngine
     trading_desk: TradingDesk
+    account_reads: AccountReads
     trading_controls: TradingControls
     risk_controls: RiskControls
     trading_feed: FeedHub

@@ -37,9 +37,9 @@ from tradeguard.core.clock import Clock, ns_to_rfc3339
 from tradeguard.core.permissions import Permission, Role
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
-from tradeguard.identity.api import token_response
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.pages import link_value, render_page
+from tradeguard.identity.schemas import token_response
 from tradeguard.notify.messages import mask_email
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC, require

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request, Response, status
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.permissions import Permission
 from tradeguard.db.session import DbSession
-from tradeguard.identity.api import token_response
 from tradeguard.identity.factors import FactorKind, Method
 from tradeguard.identity.models import AuthSession, Device, Factor
 from tradeguard.identity.origin import Origin
@@ -39,6 +38,7 @@ from tradeguard.identity.schemas import (
     WebAuthnOptions,
     WebAuthnOptionsRequest,
     WebAuthnRegisterRequest,
+    token_response,
 )
 from tradeguard.identity.service import IdentityService, IdentityServiceDep
 from tradeguard.identity.sessions import RevokeReason

@@ -32,9 +32,10 @@ from tradeguard.identity.schemas import (
     TokenResponse,
     VerifyEmailRequest,
     WebAuthnOptions,
+    token_response,
 )
 from tradeguard.identity.service import IdentityServiceDep
-from tradeguard.identity.sessions import IssuedTokens, RevokeReason
+from tradeguard.identity.sessions import RevokeReason
 from tradeguard.web.routing import PUBLIC, require
 
 router = APIRouter(prefix="/v1/auth", tags=["authentication"], dependencies=[PUBLIC])
@@ -44,18 +45,6 @@ session_router = APIRouter(
     dependencies=[require(Permission.PROFILE_MANAGE, enrolment=True)],
 )
 CHECK_EMAIL = "If the details can be used, we have sent an email to the address given."
-
-
-def token_response(tokens: IssuedTokens) -> TokenResponse:
-    """The response body of a sign-in or refresh."""
-    return TokenResponse(
-        access_token=tokens.access_token,
-        expires_in=tokens.expires_in,
-        refresh_token=tokens.refresh_token,
-        refresh_expires_in=tokens.refresh_expires_in,
-        session_id=tokens.session_id,
-        enrollment_only=tokens.enrollment_only,
-    )
 
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED, summary="Sign up")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.identity.factors import Method
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
+from tradeguard.identity.sessions import IssuedTokens
 from tradeguard.web.bodies import Body
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -302,3 +303,15 @@ class DeviceLinkRequest(Body):
     """The token of an emailed device link."""
 
     token: Secret
+
+
+def token_response(tokens: IssuedTokens) -> TokenResponse:
+    """The response body of a sign-in or refresh."""
+    return TokenResponse(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        refresh_expires_in=tokens.refresh_expires_in,
+        session_id=tokens.session_id,
+        enrollment_only=tokens.enrollment_only,
+    )

@@ -1,4 +1,8 @@
-"""What an account holder reads about their own account: orders, fills, positions."""
+"""What an account holder reads about their own account: orders, fills, positions.
+
+``AccountReads`` answers for the caller: the desk finds their account (403 without one)
+and their order (404 for another account's); the queries below read the rows.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,31 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tradeguard.access.caller import Caller
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
+from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.orders.loader import OPEN_STATUSES
 
 OrderState = Literal["open", "closed", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountReads:
+    """The caller's own orders, fills and positions, over the trading desk."""
+
+    desk: TradingDesk
+
+    def orders(self, db: Session, caller: Caller, wanted: OrderFilter) -> Sequence[OrderRow]:
+        """The caller's orders that ``wanted`` selects, newest first."""
+        return orders_of(db, self.desk.account_id(db, caller), wanted)
+
+    def executions(self, db: Session, caller: Caller, order_id: str) -> Sequence[ExecutionRow]:
+        """Every fill of one of the caller's orders, oldest first."""
+        return executions_of(db, self.desk.own_order(db, caller, order_id))
+
+    def positions(self, db: Session, caller: Caller) -> Sequence[PositionRow]:
+        """Every symbol the caller's account holds or is short, by symbol."""
+        return positions_of(db, self.desk.account_id(db, caller))
 
 
 @dataclass(frozen=True, slots=True)

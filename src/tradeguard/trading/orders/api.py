@@ -17,11 +17,9 @@ from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.trading.orders.account_reads import (
+    AccountReads,
     OrderFilter,
     OrderState,
-    executions_of,
-    orders_of,
-    positions_of,
 )
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 from tradeguard.trading.orders.schemas import (
@@ -54,6 +52,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 DeskDep = Annotated[TradingDesk, provided(TradingDesk)]
+ReadsDep = Annotated[AccountReads, provided(AccountReads)]
 
 
 @router.post(
@@ -94,16 +93,15 @@ def list_orders(
     principal: Viewer,
     request: Request,
     db: DbSession,
-    desk: DeskDep,
+    reads: ReadsDep,
     state: OrderState = "all",
     symbol: Annotated[Symbol | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     before: Annotated[UUID | None, Query(description="An order id: list older orders")] = None,
 ) -> list[OrderView]:
     """The caller's orders, newest first; page with `before` (the last id seen)."""
-    account_id = desk.account_id(db, Caller.of(principal, request))
     wanted = OrderFilter(state, symbol, None if before is None else str(before), limit)
-    return [order_view(row) for row in orders_of(db, account_id, wanted)]
+    return [order_view(row) for row in reads.orders(db, Caller.of(principal, request), wanted)]
 
 
 @router.get("/v1/orders/{order_id}", summary="One of your orders", responses=PROBLEMS)
@@ -118,11 +116,11 @@ def get_order(
     "/v1/orders/{order_id}/executions", summary="Fills of one of your orders", responses=PROBLEMS
 )
 def order_executions(
-    order_id: str, principal: Viewer, request: Request, db: DbSession, desk: DeskDep
+    order_id: str, principal: Viewer, request: Request, db: DbSession, reads: ReadsDep
 ) -> list[ExecutionView]:
     """Every fill of the order, oldest first."""
-    order = desk.own_order(db, Caller.of(principal, request), order_id)
-    return [execution_view(fill) for fill in executions_of(db, order)]
+    fills = reads.executions(db, Caller.of(principal, request), order_id)
+    return [execution_view(fill) for fill in fills]
 
 
 @router.patch("/v1/orders/{order_id}", summary="Modify an open order", responses=PROBLEMS)
@@ -153,11 +151,10 @@ def cancel_all_orders(principal: Canceller, request: Request, desk: DeskDep) -> 
 
 @router.get("/v1/positions", summary="Your positions", responses=PROBLEMS)
 def list_positions(
-    principal: Viewer, request: Request, db: DbSession, desk: DeskDep
+    principal: Viewer, request: Request, db: DbSession, reads: ReadsDep
 ) -> list[PositionView]:
     """Every symbol the account holds or is short, by symbol."""
-    account_id = desk.account_id(db, Caller.of(principal, request))
-    return [position_view(row) for row in positions_of(db, account_id)]
+    return [position_view(row) for row in reads.positions(db, Caller.of(principal, request))]
 
 
 @router.get("/v1/account", summary="Your brokerage account", responses=PROBLEMS)
