@@ -2,7 +2,9 @@
 
 Before the application: the route class is worked out from method and path, the request
 is shed (503) if the process is overloaded and the class is low enough, and it is
-counted against its address's limit (429). After the answer: the RateLimit headers of the
+counted against its address's limit (429). While the application runs, the time it waits
+for the client's body is not counted as the server's (``_ClientPaced``), and the
+request's latency ends when its answer starts. After the answer: the RateLimit headers of the
 tightest limit are added, and the answer is judged for adaptive throttling by the reason
 code the problem handlers left on the request state. With counters in Redis, the calls
 that reach them run on worker threads, so a slow round trip never stalls the event loop.
@@ -23,6 +25,7 @@ from tradeguard.gateway.problems import problem_response
 from tradeguard.ratelimit.adaptive import is_judged, is_rejection
 from tradeguard.ratelimit.limiter import ROUTE_CLASS, RateLimits, State
 from tradeguard.ratelimit.route_classes import RouteClass, classify
+from tradeguard.ratelimit.shedding import LoadShedder, Work
 from tradeguard.ratelimit.verdicts import overloaded
 
 REASON_CODE = "reason_code"
@@ -80,21 +83,24 @@ class RateLimitMiddleware:
         return None
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, state: State) -> None:
+        shedder = self.limits.shedder
+        work = shedder.started() if shedder is not None else None
+
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if shedder is not None and work is not None:
+                    shedder.finished(work)  # the server's part ends with the answer's start
                 added = await self._store(self.limits.headers, state)
                 message["headers"] = _with_limit_headers(message.get("headers", []), added)
             await send(message)
 
-        shedder = self.limits.shedder
-        if shedder is None:
+        if shedder is None or work is None:
             await self.app(scope, receive, send_with_limits)
             return
-        started = shedder.started()
         try:
-            await self.app(scope, receive, send_with_limits)
+            await self.app(scope, _ClientPaced(shedder, work, receive), send_with_limits)
         finally:
-            shedder.finished(started)
+            shedder.finished(work)
 
     async def _store(self, call: Callable[..., Result], *args: object) -> Result:
         """Run ``call``, on a worker thread when the counters are remote."""
@@ -103,6 +109,32 @@ class RateLimitMiddleware:
         if self._threads is None:  # made in the event loop, on first use
             self._threads = CapacityLimiter(STORE_THREADS)
         return await anyio.to_thread.run_sync(call, *args, limiter=self._threads)
+
+
+class _ClientPaced:
+    """``receive`` with the wait for the request body left out of the server's work.
+
+    While the application waits for body bytes the request is the client's to finish, so
+    the shedder neither counts it in progress nor as latency (``LoadShedder.waiting``).
+    """
+
+    def __init__(self, shedder: LoadShedder, work: Work, receive: Receive) -> None:
+        self.shedder = shedder
+        self.work = work
+        self.server_receive = receive
+        self.body_complete = False
+
+    async def __call__(self) -> Message:
+        if self.body_complete:
+            return await self.server_receive()
+        self.shedder.waiting(self.work)
+        try:
+            message = await self.server_receive()
+        finally:
+            self.shedder.resumed(self.work)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.body_complete = True
+        return message
 
 
 def _with_limit_headers(

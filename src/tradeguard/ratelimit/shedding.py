@@ -1,8 +1,12 @@
 """Load shedding: under overload, refuse low-priority requests first (503 ``OVERLOADED``).
 
 Overload is measured in this process: requests in progress against ``in_flight_limit``,
-and the mean latency of requests that finished in this and the previous second against
-``latency_limit_ms``. The larger ratio is the pressure. From pressure 1 reads and other
+and the mean latency of requests answered in this and the previous second against
+``latency_limit_ms``. The larger ratio is the pressure. Both count the server's share of
+a request only (``Work``): from admission to the start of its answer, less the time spent
+waiting for the client to send its body. A slow upload is the client's own delay; it
+neither counts in progress nor as latency, so slow clients cannot make the server shed
+the requests of others. From pressure 1 reads and other
 writes are shed, from 1.5 sign-in and code sends too, from 2 order entry as well; order
 cancels and health probes are never shed. Shed requests are not counted as in progress
 and do not feed the latency, so shedding ends once the admitted work is fast again. The
@@ -77,6 +81,20 @@ class ShedLimits:
         return cls(settings.load_shed_in_flight, settings.load_shed_latency_ms)
 
 
+@dataclass(slots=True)
+class Work:
+    """The server's share of one admitted request.
+
+    When it began, how long it waited for the client, whether it is waiting now, and
+    whether it is done (answered or ended).
+    """
+
+    started: float
+    waited: float = 0.0
+    waiting_since: float | None = None
+    done: bool = False
+
+
 class LoadShedder:
     """Tracks requests in progress and their latency, and says which to shed."""
 
@@ -116,16 +134,39 @@ class LoadShedder:
         self._shed_classes.add(route_class)
         return True
 
-    def started(self) -> float:
-        """Count a request as in progress; its start time for ``finished``."""
+    def started(self) -> Work:
+        """Count a request as in progress; pass its ``Work`` to the calls below."""
         self.in_flight += 1
-        return self.monotonic()
+        return Work(self.monotonic())
 
-    def finished(self, started: float) -> None:
-        """Count a request as done, with its latency."""
+    def waiting(self, work: Work) -> None:
+        """The request waits for its client (its body): not in progress meanwhile."""
+        if work.done or work.waiting_since is not None:
+            return
         self.in_flight -= 1
+        work.waiting_since = self.monotonic()
+
+    def resumed(self, work: Work) -> None:
+        """The client's bytes arrived: the request is in progress again."""
+        if work.waiting_since is None:
+            return
+        work.waited += self.monotonic() - work.waiting_since
+        work.waiting_since = None
+        if not work.done:
+            self.in_flight += 1
+
+    def finished(self, work: Work) -> None:
+        """Count a request as done (its answer started, or it ended), with its latency."""
+        if work.done:
+            return
+        work.done = True
         now = self.monotonic()
-        self.latency.add(now, now - started)
+        if work.waiting_since is None:
+            self.in_flight -= 1
+        else:
+            work.waited += now - work.waiting_since
+            work.waiting_since = None
+        self.latency.add(now, now - work.started - work.waited)
 
     def _note_state(self, pressure: float, now: float) -> None:
         overloaded = pressure >= FIRST_STAGE

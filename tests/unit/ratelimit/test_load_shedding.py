@@ -114,3 +114,38 @@ def test_sheds_when_overload_starts_and_ends_then_two_events_with_count() -> Non
     assert stopped_event.event_type == "ratelimit.shedding.stopped"
     assert stopped_event.data["shed_requests"] == 3
     assert stopped_event.data["shed_classes"] == ["read"]
+
+
+def test_sheds_when_requests_wait_for_their_bodies_then_neither_in_flight_nor_latency() -> None:
+    shedder, monotonic, _ = _shedder(in_flight=2, latency_ms=500)
+    uploads = [shedder.started() for _ in range(5)]
+    for work in uploads:
+        shedder.waiting(work)
+    monotonic.now += 29.9  # five clients trickle their bodies up to the deadline
+
+    assert shedder.in_flight == 0
+    assert _shed_classes(shedder) == set()
+
+    for work in uploads:
+        shedder.resumed(work)
+        monotonic.now += 0.01  # the server's own work once a body is in
+        shedder.finished(work)
+
+    assert shedder.in_flight == 0
+    assert shedder.latency.mean_ms(monotonic.now) == pytest.approx(10)
+    assert _shed_classes(shedder) == set()
+
+
+def test_finished_when_called_twice_or_while_waiting_then_counted_once() -> None:
+    shedder, monotonic, _ = _shedder(latency_ms=500)
+    work = shedder.started()
+    monotonic.now += 0.1
+    shedder.waiting(work)
+    monotonic.now += 5
+
+    shedder.finished(work)
+    shedder.finished(work)
+    shedder.resumed(work)
+
+    assert shedder.in_flight == 0
+    assert shedder.latency.mean_ms(monotonic.now) == pytest.approx(100)
