@@ -10,12 +10,17 @@ check, the routes), so a refused body is never buffered whole:
   in and refused as soon as it passes the limit;
 - a slow body: no bytes for ``client_body_timeout_seconds``, or not complete within
   ``client_body_deadline_seconds``, is ``408 CLIENT_TOO_SLOW``;
+- a broken body: the client gone before its body is complete is ``400 MALFORMED_REQUEST``
+  (if anyone is still listening);
 - the deadline: no response within ``request_timeout_seconds`` is ``504 REQUEST_TIMEOUT``.
   The work behind it is not interrupted (a worker thread cannot be, and its database
   session must not be torn down under it), so the request may still take effect: the
   problem says so. A response already under way when the deadline passes is cut off.
 
-Every refusal closes the connection, so what the client still sends is not read.
+Every refusal closes the connection, so what the client still sends is not read. The
+application, still waiting for the body, is told the client left; a route that then
+complains of the missing body (``ClientDisconnect``) has nothing left to answer, and that
+is logged as the refusal it follows, not as an error.
 The server itself (``tradeguard.gateway.http_protocol``) bounds what comes before this
 middleware runs: the time and bytes of the request head, and the number of connections.
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.config import Settings
@@ -115,6 +121,15 @@ def server_busy(retry_after_seconds: int) -> ProblemError:
         LimitReason.SERVER_BUSY,
         "The server is at its connection limit; try again shortly.",
         headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+def body_incomplete() -> ProblemError:
+    """400: the connection ended before the request body was complete."""
+    return _refusal(
+        MALFORMED_REQUEST,
+        LimitReason.MALFORMED_REQUEST,
+        "The request body ended before it was complete.",
     )
 
 
@@ -282,6 +297,10 @@ class _Exchange:
             if not self._own_cancellation():
                 raise
             log.warning("http.response_cut_off", reason=LimitReason.REQUEST_TIMEOUT)
+        except ClientDisconnect:
+            if not self.answered:
+                raise
+            log.info("http.body_abandoned", path=self.scope.get("path", ""))
         finally:
             if self.late_answer is not None:
                 await self.late_answer
@@ -298,6 +317,8 @@ class _Exchange:
             return {"type": "http.disconnect"}
         if message["type"] != "http.request":
             self.body_complete = True
+            if message["type"] == "http.disconnect":
+                await self._refuse(body_incomplete())
             return message
         self.body_bytes += len(message.get("body", b""))
         if self.body_bytes > self.limits.max_body_bytes:
