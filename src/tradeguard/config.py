@@ -364,6 +364,11 @@ class Settings(BaseSettings):
     rate_limit_ip_default: RateLimitText = Field(
         default="300/minute", description="Per IP: other writes"
     )
+    rate_limit_ip_order_cancel: RateLimitText = Field(
+        default="120/minute",
+        description="Per IP: order cancels by callers that do not authenticate "
+        "(an authenticated caller's cancels are never limited)",
+    )
     rate_limit_user_auth: RateLimitText = Field(
         default="10/minute", description="Per user: step-up answers, code sends, confirmations"
     )

@@ -52,10 +52,9 @@ def add_test_routes(app: FastAPI) -> Gate:
 
     app.add_api_route("/v1/orders", accepted, methods=["POST"], status_code=201)
     app.add_api_route("/v1/orders/{order_id}", accepted, methods=["PATCH", "DELETE"])
-    app.add_api_route("/v1/orders/{order_id}/cancel", accepted, methods=["POST"])
     app.add_api_route(CALLER_PATH, as_gateway, methods=["GET"])
-    added = app.router.routes[-4:]
-    del app.router.routes[-4:]
+    added = app.router.routes[-3:]
+    del app.router.routes[-3:]
     app.router.routes[:0] = added
     return gate
 

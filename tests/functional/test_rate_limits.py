@@ -113,10 +113,35 @@ def test_order_cancel_when_client_throttled_then_still_served(
     assert client.patch("/v1/orders/o-1").status_code == 429
 
     cancels = [client.delete(f"/v1/orders/o-{n}") for n in range(5)]
-    cancels += [client.post(f"/v1/orders/o-{n}/cancel") for n in range(5)]
 
     assert {response.status_code for response in cancels} == {200}
-    assert all(limit_headers(response) == {} for response in cancels)
+    assert limit_headers(cancels[-1])["ratelimit-policy"] == "120;w=60"  # their own budget
+
+
+def test_order_cancel_when_refused_credentials_flood_then_429_but_owner_still_served(
+    settings_for: Callable[..., Settings],
+    clean_database: Any,
+    clock: FixedClock,
+    mailbox: MemorySender,
+    opened: Callable[..., TestClient],
+) -> None:
+    settings = settings_for(rate_limit_ip_order_cancel="3/minute")
+    app = build_app(settings, clean_database.engine, clock, mailbox)
+    client = opened(app)
+    alice = signed_up_with_totp(client, mailbox, clock, Person())
+    forged = {"Authorization": "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln"}
+    forged_key = {"TG-API-KEY": "k-forged", "TG-TIMESTAMP": "1", "TG-SIGNATURE": "x"}
+
+    answers = [client.delete("/v1/orders/o-1", headers=forged) for _ in range(3)]
+    answers.append(client.delete("/v1/orders/o-1", headers=forged))
+    answers.append(client.delete("/v1/orders/o-1", headers=forged_key))
+    answers.append(client.delete("/v1/orders"))
+
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429, 429, 429]
+    assert answers[-1].json()["route_class"] == "order_cancel"
+    for path in ("/v1/orders/o-1", "/v1/orders"):
+        owned = client.delete(path, headers=alice.headers)
+        assert owned.status_code != 429, owned.json()
 
 
 def test_admit_caller_when_user_over_limit_then_429_for_that_user_only(

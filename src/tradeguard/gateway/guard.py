@@ -104,7 +104,11 @@ class Gateway:
         body: bytes | None,
         enrolment: bool,  # noqa: FBT001 - run_in_threadpool passes arguments by position
     ) -> Principal:
-        principal = self._caller(request, body)
+        try:
+            principal = self._caller(request, body)
+        except ProblemError:
+            self.rate_limits.charge_unauthenticated(request)  # 429 once the address's is spent
+            raise
         self.rate_limits.admit_caller(
             request, user_id=principal.user_id, api_key_id=principal.api_key_id
         )

@@ -2,12 +2,14 @@
 
 Before the application: the route class is worked out from method and path, the request
 is shed (503) if the process is overloaded and the class is low enough, and it is
-counted against its address's limit (429). While the application runs, the time it waits
-for the client's body is not counted as the server's (``_ClientPaced``), and the
-request's latency ends when its answer starts. After the answer: the RateLimit headers of the
-tightest limit are added, and the answer is judged for adaptive throttling by the reason
-code the problem handlers left on the request state. With counters in Redis, the calls
-that reach them run on worker threads, so a slow round trip never stalls the event loop.
+counted against its address's limit (429). An order cancel that carries credentials is
+neither (``OWNER_FREE``): the gateway charges it to the address only if they are
+refused. While the application runs, the time it waits for the client's body is not
+counted as the server's (``_ClientPaced``), and the request's latency ends when its
+answer starts. After the answer: the RateLimit headers of the tightest limit are added,
+and the answer is judged for adaptive throttling by the reason code the problem handlers
+left on the request state. With counters in Redis, the calls that reach them run on
+worker threads, so a slow round trip never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradeguard.apikeys.signing import HEADER_KEY
 from tradeguard.core.errors import ProblemError
 from tradeguard.gateway.problems import problem_response
 from tradeguard.ratelimit.adaptive import is_judged, is_rejection
 from tradeguard.ratelimit.limiter import ROUTE_CLASS, RateLimits, State
-from tradeguard.ratelimit.route_classes import RouteClass, classify
+from tradeguard.ratelimit.route_classes import OWNER_FREE, RouteClass, classify
 from tradeguard.ratelimit.shedding import LoadShedder, Work
 from tradeguard.ratelimit.verdicts import overloaded
 
 REASON_CODE = "reason_code"
 LIMIT_HEADER = b"ratelimit-limit"
+CREDENTIAL_HEADERS = frozenset({b"authorization", HEADER_KEY.lower().encode()})
 STORE_THREADS = 16
 """Worker threads for calls to a remote store (apart from the request handlers' pool)."""
 Result = TypeVar("Result")
@@ -53,7 +57,9 @@ class RateLimitMiddleware:
         state[ROUTE_CLASS] = route_class
         client = scope.get("client")
         ip = client[0] if client else None
-        refusal = await self._refusal(state, ip, route_class)
+        refusal = None
+        if route_class not in OWNER_FREE or not _carries_credentials(scope):
+            refusal = await self._refusal(state, ip, route_class)
         if refusal is not None:
             await problem_response(scope, refusal)(scope, receive, send)
             return
@@ -135,6 +141,11 @@ class _ClientPaced:
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.body_complete = True
         return message
+
+
+def _carries_credentials(scope: Scope) -> bool:
+    """Whether the request presents a token or an API-key signature (checked later)."""
+    return any(name in CREDENTIAL_HEADERS for name, _ in scope["headers"])
 
 
 def _with_limit_headers(

@@ -2,10 +2,13 @@
 
 ``RateLimits`` is built once per application (``Registry.rate_limits``). The middleware
 calls ``admit_address`` for each request and ``observe`` after its answer; the gateway
-calls ``admit_caller`` once it knows who is calling. Verdicts of a request are kept on its
-scope state so that the answer carries the RateLimit headers of the tightest limit.
-Order cancels and health probes are never limited. A store that cannot be reached
-refuses the request (503 ``RATE_LIMIT_UNAVAILABLE``): limits fail closed.
+calls ``admit_caller`` once it knows who is calling. Verdicts of a request are kept on
+its scope state so that the answer carries the RateLimit headers of the tightest limit.
+Health probes are never limited; order cancels only per address, and only for callers
+that do not authenticate (``OWNER_FREE``): the middleware counts those without
+credentials, and the gateway charges ``charge_unauthenticated`` for refused ones. A
+store that cannot be reached refuses the request (503 ``RATE_LIMIT_UNAVAILABLE``):
+limits fail closed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from tradeguard.ratelimit.counters import STORAGE_ERRORS, Counters
 from tradeguard.ratelimit.episodes import ThrottleEpisodes
 from tradeguard.ratelimit.events import RELAXED, TIGHTENED, ClientEvent, EventSink
 from tradeguard.ratelimit.policy import Limit, LimitPolicy
-from tradeguard.ratelimit.route_classes import UNLIMITED, RouteClass, classify
+from tradeguard.ratelimit.route_classes import OWNER_FREE, UNLIMITED, RouteClass, classify
 from tradeguard.ratelimit.shedding import LoadShedder
 from tradeguard.ratelimit.verdicts import (
     Verdict,
@@ -79,6 +82,21 @@ class RateLimits:
         address = state[ADDRESS] = Client(LimitScope.IP, address_key(ip), ip)
         self._guarded(state, [address], route_class)
 
+    def charge_unauthenticated(self, request: Request) -> None:
+        """Charge a request whose credentials were refused to its address, if not yet counted.
+
+        Only the ``OWNER_FREE`` classes need it (the others are counted on arrival): their
+        requests with credentials pass the middleware uncounted, since an authenticated
+        caller is never refused. Raises the 429 when the address's budget is spent.
+        """
+        scope = request.scope
+        state = scope.setdefault("state", {})
+        route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
+        if route_class not in OWNER_FREE or ADDRESS in state:
+            return
+        peer = scope.get("client")
+        self.admit_address(state, peer[0] if peer else None, route_class)
+
     def admit_caller(self, request: Request, *, user_id: str, api_key_id: str | None) -> None:
         """Count an authenticated request against the user's (and API key's) limits.
 
@@ -107,7 +125,7 @@ class RateLimits:
         if CALLER in state:
             return
         user = state[CALLER] = Client(LimitScope.USER, user_id, ip)
-        if not self.enabled or route_class in UNLIMITED:
+        if not self.enabled or route_class in UNLIMITED or route_class in OWNER_FREE:
             return
         callers = [user]
         if api_key_id is not None:

@@ -15,6 +15,9 @@ LIMITED_CLASSES = (
     RouteClass.READ,
     RouteClass.DEFAULT,
 )
+ADDRESS_CLASSES = (*LIMITED_CLASSES, RouteClass.ORDER_CANCEL)
+"""An address also has a budget of order cancels, paid only by callers that do not
+authenticate (``route_classes.OWNER_FREE``)."""
 API_KEY_CLASSES = (RouteClass.ORDER_ENTRY, RouteClass.READ, RouteClass.DEFAULT)
 """API keys never reach sign-in or account routes; an auth route is counted per user only."""
 
@@ -47,7 +50,11 @@ class LimitPolicy:
         """The limits the settings configure."""
         limits: dict[tuple[LimitScope, RouteClass], Limit] = {}
         for scope in LimitScope:
-            classes = API_KEY_CLASSES if scope is LimitScope.API_KEY else LIMITED_CLASSES
+            classes = {
+                LimitScope.IP: ADDRESS_CLASSES,
+                LimitScope.USER: LIMITED_CLASSES,
+                LimitScope.API_KEY: API_KEY_CLASSES,
+            }[scope]
             for route_class in classes:
                 text = getattr(settings, f"rate_limit_{scope.value}_{route_class.value}")
                 limits[scope, route_class] = _limit(scope, route_class, text)

@@ -1,9 +1,10 @@
 """Route classes: which limits a request pays and how early it is shed, from method and path.
 
-``ROUTE_TABLE`` is the one place that names routes. Paths are matched as the router
-sees them, a trailing slash ignored (so ``/v1/auth/login/`` counts as sign-in too);
-``{name}`` stands for one path segment. A write that no row names is ``default``, a
-read is ``read``.
+``ROUTE_TABLE`` is the one place that names routes, and it names only routes the service
+has (a row for a missing route would give its 404s the class's privileges). Paths are
+matched as the router sees them, a trailing slash ignored (so ``/v1/auth/login/`` counts
+as sign-in too); ``{name}`` stands for one path segment. A write that no row names is
+``default``, a read is ``read``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ class RouteClass(StrEnum):
     OPERATIONS = "operations"
 
 
-UNLIMITED = frozenset({RouteClass.ORDER_CANCEL, RouteClass.OPERATIONS})
-"""Never rate limited, never shed: cancelling orders, and health probes and metrics."""
+UNLIMITED = frozenset({RouteClass.OPERATIONS})
+"""Never rate limited, never shed: health probes and metrics."""
+OWNER_FREE = frozenset({RouteClass.ORDER_CANCEL})
+"""Never refused to a caller who authenticates: cancelling orders. A request of the class
+without credentials is limited per address and shed like any other, and one whose
+credentials are refused is charged to its address's budget of the class; an
+authenticated caller's cancel passes however spent that budget is."""
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -56,8 +62,6 @@ ROUTE_TABLE: tuple[tuple[str, str, RouteClass], ...] = (
     ("PATCH", "/v1/orders/{order_id}", RouteClass.ORDER_ENTRY),
     ("DELETE", "/v1/orders", RouteClass.ORDER_CANCEL),
     ("DELETE", "/v1/orders/{order_id}", RouteClass.ORDER_CANCEL),
-    ("POST", "/v1/orders/{order_id}/cancel", RouteClass.ORDER_CANCEL),
-    ("POST", "/v1/orders/cancel-all", RouteClass.ORDER_CANCEL),
     # operations: probes and metrics must answer truthfully under load
     ("GET", "/healthz", RouteClass.OPERATIONS),
     ("GET", "/readyz", RouteClass.OPERATIONS),

@@ -7,8 +7,9 @@ a request only (``Work``): from admission to the start of its answer, less the t
 waiting for the client to send its body. A slow upload is the client's own delay; it
 neither counts in progress nor as latency, so slow clients cannot make the server shed
 the requests of others. From pressure 1 reads and other
-writes are shed, from 1.5 sign-in and code sends too, from 2 order entry as well; order
-cancels and health probes are never shed. Shed requests are not counted as in progress
+writes are shed, from 1.5 sign-in and code sends too, from 2 order entry as well. Order cancels
+without credentials are shed from 1; an authenticated caller's cancels and health probes
+are never shed. Shed requests are not counted as in progress
 and do not feed the latency, so shedding ends once the admitted work is fast again. The
 shedder is used from the event loop only (no locking).
 """
@@ -29,8 +30,10 @@ SHED_FROM_PRESSURE = {
     RouteClass.DEFAULT: 1.0,
     RouteClass.AUTH: 1.5,
     RouteClass.ORDER_ENTRY: 2.0,
+    RouteClass.ORDER_CANCEL: 1.0,
 }
-"""The pressure at which each class is shed; a class not named here never is."""
+"""The pressure at which each class is shed; a class not named here never is. Order
+cancels are asked about only when they carry no credentials (``OWNER_FREE``)."""
 FIRST_STAGE = min(SHED_FROM_PRESSURE.values())
 
 

@@ -12,6 +12,8 @@ from tradeguard.ratelimit.shedding import LoadShedder, ShedLimits
 
 START_NS = 1_795_000_000 * 1_000_000_000
 ALL_CLASSES = tuple(RouteClass)
+FIRST = {RouteClass.READ, RouteClass.DEFAULT, RouteClass.ORDER_CANCEL}
+"""Shed from pressure 1 (order cancels only ever asked about without credentials)."""
 
 
 @dataclass
@@ -47,10 +49,10 @@ def _hold(shedder: LoadShedder, requests: int) -> None:
     [
         (0, set()),
         (1, set()),
-        (2, {RouteClass.READ, RouteClass.DEFAULT}),
-        (3, {RouteClass.READ, RouteClass.DEFAULT, RouteClass.AUTH}),
-        (4, {RouteClass.READ, RouteClass.DEFAULT, RouteClass.AUTH, RouteClass.ORDER_ENTRY}),
-        (400, {RouteClass.READ, RouteClass.DEFAULT, RouteClass.AUTH, RouteClass.ORDER_ENTRY}),
+        (2, FIRST),
+        (3, FIRST | {RouteClass.AUTH}),
+        (4, FIRST | {RouteClass.AUTH, RouteClass.ORDER_ENTRY}),
+        (400, FIRST | {RouteClass.AUTH, RouteClass.ORDER_ENTRY}),
     ],
 )
 def test_sheds_when_requests_in_flight_then_low_priority_first(
@@ -68,7 +70,7 @@ def test_sheds_when_latency_high_then_shed_until_it_falls() -> None:
     monotonic.now += 0.8  # one request took 800 ms
     shedder.finished(started)
 
-    assert _shed_classes(shedder) == {RouteClass.READ, RouteClass.DEFAULT, RouteClass.AUTH}
+    assert _shed_classes(shedder) == FIRST | {RouteClass.AUTH}
 
     monotonic.now += 2.0  # nothing finished since: no evidence of overload
 
@@ -86,11 +88,10 @@ def test_sheds_when_fast_requests_follow_then_mean_latency_recovers() -> None:
     assert _shed_classes(shedder) == set()
 
 
-def test_sheds_when_cancel_or_probe_then_never() -> None:
+def test_sheds_when_probe_then_never() -> None:
     shedder, _, _ = _shedder(in_flight=1)
     _hold(shedder, 1000)
 
-    assert not shedder.sheds(RouteClass.ORDER_CANCEL)
     assert not shedder.sheds(RouteClass.OPERATIONS)
 
 
@@ -99,7 +100,7 @@ def test_sheds_when_overload_starts_and_ends_then_two_events_with_count() -> Non
     started = shedder.started()
     for _ in range(3):
         shedder.sheds(RouteClass.READ)
-    shedder.sheds(RouteClass.ORDER_CANCEL)
+    shedder.sheds(RouteClass.OPERATIONS)
     shedder.finished(started)
     monotonic.now += 5
 

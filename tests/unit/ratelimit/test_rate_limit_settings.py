@@ -27,7 +27,7 @@ def test_rate_limit_setting_when_from_environment_then_parsed(
     assert (limit.amount, limit.window_seconds) == (5, 10)
 
 
-def test_policy_when_defaults_then_auth_strictest_and_cancels_unlimited() -> None:
+def test_policy_when_defaults_then_auth_strictest_and_cancels_limited_per_address_only() -> None:
     policy = LimitPolicy.from_settings(load_settings(_env_file=None))
 
     def amount(scope: LimitScope, route_class: RouteClass) -> int:
@@ -38,6 +38,7 @@ def test_policy_when_defaults_then_auth_strictest_and_cancels_unlimited() -> Non
     for scope in (LimitScope.IP, LimitScope.USER):
         assert amount(scope, RouteClass.AUTH) < amount(scope, RouteClass.ORDER_ENTRY)
         assert amount(scope, RouteClass.ORDER_ENTRY) < amount(scope, RouteClass.READ)
-    for scope in LimitScope:
+    assert amount(LimitScope.IP, RouteClass.ORDER_CANCEL) == 120
+    for scope in (LimitScope.USER, LimitScope.API_KEY):
         assert policy.limit(scope, RouteClass.ORDER_CANCEL) is None
     assert policy.limit(LimitScope.API_KEY, RouteClass.AUTH) is None

@@ -69,13 +69,53 @@ def test_admit_address_when_other_address_or_class_then_counted_apart() -> None:
     _admit(limits, route_class=RouteClass.READ)
 
 
-@pytest.mark.parametrize("route_class", [RouteClass.ORDER_CANCEL, RouteClass.OPERATIONS])
-def test_admit_address_when_cancel_or_probe_then_never_counted(route_class: RouteClass) -> None:
+def test_admit_address_when_probe_then_never_counted() -> None:
     limits = kit(rate_limit_ip_default="1/minute", rate_limit_ip_read="1/minute")
     for _ in range(5):
-        state = _admit(limits, route_class=route_class)
+        state = _admit(limits, route_class=RouteClass.OPERATIONS)
         assert state.get(VERDICTS) is None
     assert limits.counters.counts == {}
+
+
+def test_admit_address_when_anonymous_cancels_over_budget_then_429() -> None:
+    limits = kit(rate_limit_ip_order_cancel="2/minute")
+    _admit(limits, route_class=RouteClass.ORDER_CANCEL)
+    _admit(limits, route_class=RouteClass.ORDER_CANCEL)
+
+    with pytest.raises(ProblemError) as refused:
+        _admit(limits, route_class=RouteClass.ORDER_CANCEL)
+
+    assert (refused.value.status, refused.value.reason_code) == (429, "RATE_LIMITED")
+    assert refused.value.extensions["route_class"] == "order_cancel"
+    assert refused.value.extensions["limit_scope"] == "ip"
+
+
+def test_charge_unauthenticated_when_refused_cancels_over_budget_then_429_owner_still_free() -> (
+    None
+):
+    limits = kit(rate_limit_ip_order_cancel="2/minute")
+    for _ in range(2):
+        limits.limits.charge_unauthenticated(request("DELETE", "/v1/orders/o-1"))
+
+    with pytest.raises(ProblemError) as refused:
+        limits.limits.charge_unauthenticated(request("DELETE", "/v1/orders/o-1"))
+    for _ in range(5):
+        limits.limits.admit_caller(
+            request("DELETE", "/v1/orders/o-1"), user_id="u1", api_key_id="k1"
+        )
+
+    assert (refused.value.status, refused.value.extensions["route_class"]) == (429, "order_cancel")
+
+
+def test_charge_unauthenticated_when_counted_on_arrival_or_other_class_then_not_again() -> None:
+    limits = kit(rate_limit_ip_order_cancel="1/minute", rate_limit_ip_read="1/minute")
+    anonymous = request("DELETE", "/v1/orders/o-1")
+    limits.limits.admit_address(anonymous.scope["state"], "203.0.113.7", RouteClass.ORDER_CANCEL)
+
+    limits.limits.charge_unauthenticated(anonymous)
+    limits.limits.charge_unauthenticated(request("GET", "/v1/me"))
+
+    assert sum(limits.counters.counts.values()) == 1
 
 
 def test_admit_address_when_disabled_then_nothing_counted() -> None:
@@ -128,9 +168,7 @@ def test_admit_caller_when_cancelling_orders_then_never_refused() -> None:
         limits.limits.admit_caller(
             request("DELETE", "/v1/orders/o-1"), user_id="u1", api_key_id="k1"
         )
-        limits.limits.admit_caller(
-            request("POST", "/v1/orders/o-1/cancel"), user_id="u1", api_key_id="k1"
-        )
+        limits.limits.admit_caller(request("DELETE", "/v1/orders"), user_id="u1", api_key_id=None)
     assert limits.counters.counts == {}
 
 

@@ -19,8 +19,8 @@ from tradeguard.ratelimit.route_classes import ROUTE_TABLE, RouteClass, classify
         ("PATCH", "/v1/orders/o-1", RouteClass.ORDER_ENTRY),
         ("DELETE", "/v1/orders/o-1", RouteClass.ORDER_CANCEL),
         ("DELETE", "/v1/orders", RouteClass.ORDER_CANCEL),
-        ("POST", "/v1/orders/o-1/cancel", RouteClass.ORDER_CANCEL),
-        ("POST", "/v1/orders/cancel-all", RouteClass.ORDER_CANCEL),
+        ("POST", "/v1/orders/o-1/cancel", RouteClass.DEFAULT),  # no such route
+        ("POST", "/v1/orders/cancel-all", RouteClass.DEFAULT),
         ("GET", "/v1/orders/o-1", RouteClass.READ),
         ("GET", "/healthz", RouteClass.OPERATIONS),
         ("GET", "/metrics", RouteClass.OPERATIONS),
