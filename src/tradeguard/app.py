@@ -33,7 +33,7 @@ from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
 from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
-from tradeguard.gateway.openapi import install_openapi_security
+from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
 from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
@@ -103,7 +103,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     docs.mount_static(app)
-    install_openapi_security(app)
+    install_openapi(app)
     _add_gateway_middleware(app, registry)
     return app
 

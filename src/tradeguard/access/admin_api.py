@@ -55,6 +55,7 @@ PROBLEMS: dict[int | str, dict[str, str]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "The permission is missing (problem+json, ACCESS_DENIED)"},
     404: {"description": "No such object (problem+json, NOT_FOUND)"},
+    409: {"description": "Unchanged, pending or already decided (problem+json, ADMIN_*)"},
 }
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"], responses=PROBLEMS)

@@ -105,6 +105,7 @@ def staff_enrolment_page(token: str = "") -> HTMLResponse:
     "/v1/staff/enrolment",
     status_code=status.HTTP_201_CREATED,
     summary="Create a staff account from a one-time enrolment link",
+    responses={409: {"description": "The username or address is taken (problem+json, STAFF_*)"}},
 )
 def enrol(
     body: EnrolmentRequest, request: Request, db: DbSession, enrolment: EnrolmentDep

@@ -49,6 +49,10 @@ router = APIRouter(
     tags=["account security"],
     dependencies=[require(Permission.PROFILE_MANAGE, enrolment=True)],
 )
+FACTOR_CONFLICT: dict[int | str, dict[str, str]] = {
+    409: {"description": "Too many factors, already confirmed, or the last one (MFA_*)"},
+}
+"""What the second-factor routes refuse with besides what every route can answer."""
 links_router = APIRouter(tags=["account security"], dependencies=[PUBLIC])
 
 
@@ -95,7 +99,10 @@ def list_factors(
 
 
 @router.post(
-    "/v1/mfa/totp", status_code=status.HTTP_201_CREATED, summary="Enrol an authenticator app"
+    "/v1/mfa/totp",
+    status_code=status.HTTP_201_CREATED,
+    summary="Enrol an authenticator app",
+    responses=FACTOR_CONFLICT,
 )
 def enrol_totp(
     principal: RecentlyVerified, request: Request, db: DbSession, service: IdentityServiceDep
@@ -112,7 +119,10 @@ def enrol_totp(
 
 
 @router.post(
-    "/v1/mfa/sms", status_code=status.HTTP_201_CREATED, summary="Enrol a phone for SMS codes"
+    "/v1/mfa/sms",
+    status_code=status.HTTP_201_CREATED,
+    summary="Enrol a phone for SMS codes",
+    responses=FACTOR_CONFLICT,
 )
 def enrol_sms(
     body: EnrolSmsRequest,
@@ -129,7 +139,12 @@ def enrol_sms(
     return factor_view(factor)
 
 
-@router.post("/v1/mfa/email", status_code=status.HTTP_201_CREATED, summary="Enrol email codes")
+@router.post(
+    "/v1/mfa/email",
+    status_code=status.HTTP_201_CREATED,
+    summary="Enrol email codes",
+    responses=FACTOR_CONFLICT,
+)
 def enrol_email(
     principal: RecentlyVerified, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> FactorView:
@@ -140,7 +155,11 @@ def enrol_email(
     )
 
 
-@router.post("/v1/mfa/factors/{factor_id}/confirm", summary="Confirm a pending factor")
+@router.post(
+    "/v1/mfa/factors/{factor_id}/confirm",
+    summary="Confirm a pending factor",
+    responses=FACTOR_CONFLICT,
+)
 def confirm_factor(
     factor_id: str,
     body: ConfirmFactorRequest,
@@ -172,6 +191,7 @@ def webauthn_register_options(
     "/v1/mfa/webauthn",
     status_code=status.HTTP_201_CREATED,
     summary="Register a passkey or security key",
+    responses=FACTOR_CONFLICT,
 )
 def webauthn_register(
     body: WebAuthnRegisterRequest,
@@ -219,7 +239,10 @@ def rename_factor(
 
 
 @router.delete(
-    "/v1/mfa/factors/{factor_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a factor"
+    "/v1/mfa/factors/{factor_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a factor",
+    responses=FACTOR_CONFLICT,
 )
 def remove_factor(
     factor_id: str,
@@ -316,6 +339,7 @@ def report_device(
     "/v1/me/email",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Change the email address (needs step-up)",
+    responses={409: {"description": "The address has an account (problem+json)"}},
 )
 def change_email(
     body: EmailRequest,

@@ -44,6 +44,11 @@ session_router = APIRouter(
     tags=["authentication"],
     dependencies=[require(Permission.PROFILE_MANAGE, enrolment=True)],
 )
+SIGN_IN_REFUSED: dict[int | str, dict[str, str]] = {
+    401: {"description": "Wrong credentials, code or token (problem+json, AUTH_*)"},
+    403: {"description": "The account cannot sign in (AUTH_ACCOUNT_SUSPENDED, ...)"},
+}
+"""What the sign-in steps refuse with besides what every route can answer."""
 CHECK_EMAIL = "If the details can be used, we have sent an email to the address given."
 
 
@@ -77,7 +82,7 @@ def resend_verification(body: EmailRequest, db: DbSession, service: IdentityServ
     return Accepted(detail=CHECK_EMAIL)
 
 
-@router.post("/login", summary="Sign in with a password (first step)")
+@router.post("/login", summary="Sign in with a password (first step)", responses=SIGN_IN_REFUSED)
 def login(
     body: LoginRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> ChallengeResponse | TokenResponse:
@@ -112,7 +117,9 @@ def mfa_webauthn_options(
     return WebAuthnOptions(challenge_id=body.challenge_id, public_key=dict(options))
 
 
-@router.post("/mfa/verify", summary="Answer a login challenge (second step)")
+@router.post(
+    "/mfa/verify", summary="Answer a login challenge (second step)", responses=SIGN_IN_REFUSED
+)
 def mfa_verify(
     body: MfaVerifyRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> TokenResponse:
@@ -131,7 +138,7 @@ def passkey_options(db: DbSession, service: IdentityServiceDep) -> WebAuthnOptio
     )
 
 
-@router.post("/passkey/login", summary="Sign in with a passkey")
+@router.post("/passkey/login", summary="Sign in with a passkey", responses=SIGN_IN_REFUSED)
 def passkey_login(
     body: PasskeyLoginRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> TokenResponse:
@@ -142,7 +149,7 @@ def passkey_login(
     return token_response(tokens)
 
 
-@router.post("/refresh", summary="Spend a refresh token for new tokens")
+@router.post("/refresh", summary="Spend a refresh token for new tokens", responses=SIGN_IN_REFUSED)
 def refresh(
     body: RefreshRequest, request: Request, db: DbSession, service: IdentityServiceDep
 ) -> TokenResponse:

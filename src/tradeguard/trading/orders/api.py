@@ -59,7 +59,10 @@ ReadsDep = Annotated[AccountReads, provided(AccountReads)]
     "/v1/orders",
     status_code=status.HTTP_201_CREATED,
     summary="Place an order",
-    responses={200: {"description": "A retry: the order first placed with this id"}, **PROBLEMS},
+    responses={
+        200: {"model": OrderView, "description": "A retry: the order first placed with this id"},
+        **PROBLEMS,
+    },
 )
 def place_order(
     body: PlaceOrderRequest,
