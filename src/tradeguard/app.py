@@ -191,13 +191,17 @@ def _lifespan(
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
-    """The gateway's middleware, outermost last: headers, context, request and rate limits."""
+    """The gateway's middleware, outermost last: headers, context, limits, the time floor.
+
+    The equal-time floor is outermost so that every answer of its paths waits for it,
+    the refusals of the rate and request limits and the 500 of a crash included.
+    """
     settings = registry.services.settings
-    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
+    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
 
 
 async def _checkpoint_periodically(services: Services) -> None:
