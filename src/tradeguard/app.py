@@ -118,6 +118,7 @@ def _registry(
     identity = _identity(services, notifier, delivery)
     checks = monitored_check_log(services, identity.notices)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
+    identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
     rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
     risk_engine = RiskEngine(services.clock)
     desk = build_trading_desk(services, risk_engine)

@@ -165,7 +165,10 @@ class Accounts:
     def reset_password(
         self, db: Session, email: str, code: str, new_password: str, origin: Origin
     ) -> None:
-        """Set a new password with an emailed code; signing in still needs the second factor."""
+        """Set a new password with an emailed code; every session and API key ends.
+
+        Signing in afterwards still needs the second factor.
+        """
         user = self.find_by_email(db, normalize_email(email))
         outcome = (
             CodeCheck.WRONG
@@ -175,6 +178,9 @@ class Accounts:
         if user is None or outcome is not CodeCheck.ACCEPTED:
             raise invalid(AuthReason.CODE_INVALID, "the code is wrong or has expired").kept()
         self.change_password(db, user, new_password, origin, reason=RevokeReason.PASSWORD_RESET)
+        # A reset is a recovery: whatever credential someone else may have made while
+        # they held the account (API keys) ends with it, in this transaction.
+        self._id.credential_resets.reset(db, user, origin, RevokeReason.PASSWORD_RESET)
 
     def start_email_change(self, db: Session, user: User, new_email: str, origin: Origin) -> None:
         """Send a code to the new address; the change happens when it comes back."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,12 +17,37 @@ from tradeguard.identity.mfa.totp import TotpVerifier
 from tradeguard.identity.mfa.webauthn import RelyingParty
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices, Outgoing
+from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
 from tradeguard.identity.sessions import ActiveGrants, SessionManager, SessionStateCache
 from tradeguard.identity.throttle import LoginThrottler, ThrottleLimits
 from tradeguard.identity.tokens import TokenIssuer, TokenSettings, TokenVerifier
 
 CODE_KEY_LABEL = "tradeguard/one-time-code-key/v1"
+
+CredentialResetHook = Callable[[Session, User, Origin, str], object]
+"""Called in the transaction of a credential reset: the user, the origin and how (``via``)."""
+
+
+class CredentialResets:
+    """What else ends when a user's credentials are reset, registered by other packages.
+
+    Identity cannot know every credential (API keys live above it), so the owners of
+    the others subscribe here; a reset calls each in its own transaction, so the reset
+    and everything it revokes commit together, or none of it does.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: list[CredentialResetHook] = []
+
+    def subscribe(self, hook: CredentialResetHook) -> None:
+        """Call ``hook`` on every credential reset from now on."""
+        self._hooks.append(hook)
+
+    def reset(self, db: Session, user: User, origin: Origin, via: str) -> None:
+        """Tell every subscriber that ``user``'s credentials were reset."""
+        for hook in self._hooks:
+            hook(db, user, origin, via)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +68,7 @@ class Identity:
     verifier: TokenVerifier
     rp: RelyingParty
     totp: TotpVerifier
+    credential_resets: CredentialResets = field(default_factory=CredentialResets)
 
     def email_index(self, email: str) -> bytes:
         """The blind index an email address is found by."""
