@@ -38,12 +38,13 @@ from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
 from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.identity.events import AuthEvents
-from tradeguard.identity.kit import Identity, IdentityParts, build_identity
+from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
+from tradeguard.ratelimit.counters import build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
@@ -115,7 +116,7 @@ def _registry(
     shared: redis.Redis | None,
 ) -> Registry:
     """Every service of the application, each built once from the ones it needs."""
-    identity = _identity(services, notifier, delivery)
+    identity = _identity(services, notifier, delivery, shared)
     checks = monitored_check_log(services, identity.notices)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
     identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
@@ -252,9 +253,14 @@ def _checkpoint_if_due(services: Services) -> None:
 
 
 def _identity(
-    services: Services, notifier: Notifier, delivery: ThreadPoolExecutor | None
+    services: Services,
+    notifier: Notifier,
+    delivery: ThreadPoolExecutor | None,
+    shared: redis.Redis | None,
 ) -> Identity:
-    outgoing = Outgoing(notifier, delivery.submit if delivery is not None else deliver_inline)
+    counters = build_counters(services.settings, shared)
+    cap = build_recipient_cap(services.settings, services.crypto, services.audit, counters)
+    outgoing = Outgoing(notifier, cap, delivery.submit if delivery is not None else deliver_inline)
     outgoing.install(services.sessions)
     parts = IdentityParts(
         settings=services.settings,

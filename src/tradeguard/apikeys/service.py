@@ -35,7 +35,7 @@ from tradeguard.core.clock import NS_PER_SECOND, Clock, ns_to_rfc3339
 from tradeguard.core.ids import new_id
 from tradeguard.identity.allowlist import normalize_allowlist
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices, activity_lines
+from tradeguard.identity.notices import Notices, activity_lines, address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import not_found
 from tradeguard.identity.secrets import random_token
@@ -169,7 +169,7 @@ class ApiKeyService:
             self._revoke_as(db, by, key, via)
         if live:
             notice = revoked_after_reset_notice(live, via)
-            self._notices.security(db, user.email, notice.kind, notice.subject, notice.text)
+            self._notices.security(db, address_of(user), notice.kind, notice.subject, notice.text)
         return [key.key_id for key in live]
 
     def find(self, db: Session, key_id: str) -> ApiKey:
@@ -295,11 +295,11 @@ class ApiKeyService:
 
     def _tell_owner(self, db: Session, key: ApiKey, notice: KeyNotice) -> None:
         owner = db.get_one(User, key.user_id)
-        self._notices.security(db, owner.email, notice.kind, notice.subject, notice.text)
+        self._notices.security(db, address_of(owner), notice.kind, notice.subject, notice.text)
 
     def _email_owner(self, db: Session, key: ApiKey, kind: str, subject: str, text: str) -> None:
         owner = db.get_one(User, key.user_id)
-        self._notices.email(db, owner.email, kind, subject, text)
+        self._notices.email(db, address_of(owner), kind, subject, text)
 
     def _record(
         self, db: Session, caller: Caller, event: str, key: ApiKey, extra: Mapping[str, object]

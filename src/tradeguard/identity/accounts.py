@@ -26,6 +26,7 @@ from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Consent, User
+from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import WeakPasswordError, normalize_password
 from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid, unprocessable
@@ -143,7 +144,7 @@ class Accounts:
         )
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "password_changed",
             "Your password was changed",
             "The password of your TradeGuard account was changed and every session signed out.",
@@ -160,7 +161,7 @@ class Accounts:
         if self._id.codes.send_allowed(db, user.id, CodePurpose.RESET_PASSWORD):
             return  # silently: a 429 here would tell who has an account
         code = self._id.codes.issue(db, user.id, CodePurpose.RESET_PASSWORD, Channel.EMAIL)
-        self._id.notices.password_reset(db, user.email, code)
+        self._id.notices.password_reset(db, address_of(user), code)
 
     def reset_password(
         self, db: Session, email: str, code: str, new_password: str, origin: Origin
@@ -198,7 +199,8 @@ class Accounts:
             raise invalid(AuthReason.CODE_INVALID, "the code is wrong or has expired").kept()
         if self.find_by_email(db, user.pending_email) is not None:
             raise ProblemError(CONFLICT, AuthReason.CODE_INVALID, "the address has an account")
-        old, user.email, user.pending_email = user.email, user.pending_email, None
+        old = address_of(user)
+        user.email, user.pending_email = user.pending_email, None
         user.email_verified_at_ns = self._id.clock.now_ns()
         self._id.events.record(db, "auth.email.changed", origin, user_id=user.id)
         self._id.notices.security(
