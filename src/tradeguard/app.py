@@ -38,12 +38,13 @@ from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
 from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
 from tradeguard.identity.events import AuthEvents
-from tradeguard.identity.kit import Identity, IdentityParts, build_identity
+from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
+from tradeguard.ratelimit.counters import build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
@@ -115,9 +116,10 @@ def _registry(
     shared: redis.Redis | None,
 ) -> Registry:
     """Every service of the application, each built once from the ones it needs."""
-    identity = _identity(services, notifier, delivery)
+    identity = _identity(services, notifier, delivery, shared)
     checks = monitored_check_log(services, identity.notices)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
+    identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
     rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
     risk_engine = RiskEngine(services.clock)
     desk = build_trading_desk(services, risk_engine)
@@ -191,13 +193,17 @@ def _lifespan(
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
-    """The gateway's middleware, outermost last: headers, context, request and rate limits."""
+    """The gateway's middleware, outermost last: headers, context, limits, the time floor.
+
+    The equal-time floor is outermost so that every answer of its paths waits for it,
+    the refusals of the rate and request limits and the 500 of a crash included.
+    """
     settings = registry.services.settings
-    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
+    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
 
 
 async def _checkpoint_periodically(services: Services) -> None:
@@ -247,9 +253,14 @@ def _checkpoint_if_due(services: Services) -> None:
 
 
 def _identity(
-    services: Services, notifier: Notifier, delivery: ThreadPoolExecutor | None
+    services: Services,
+    notifier: Notifier,
+    delivery: ThreadPoolExecutor | None,
+    shared: redis.Redis | None,
 ) -> Identity:
-    outgoing = Outgoing(notifier, delivery.submit if delivery is not None else deliver_inline)
+    counters = build_counters(services.settings, shared)
+    cap = build_recipient_cap(services.settings, services.crypto, services.audit, counters)
+    outgoing = Outgoing(notifier, cap, delivery.submit if delivery is not None else deliver_inline)
     outgoing.install(services.sessions)
     parts = IdentityParts(
         settings=services.settings,

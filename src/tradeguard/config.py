@@ -294,6 +294,21 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = Field(
         default=None, description="Development outbox for email and SMS; default var_dir/outbox"
     )
+    email_unverified_per_recipient: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description=(
+            "Most emails (and texts) to one address not verified for its account, per window;"
+            " more are dropped silently"
+        ),
+    )
+    email_unverified_window_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 86400,
+        description="Window of the per-recipient cap on email to unverified addresses",
+    )
     email_backend: EmailBackend = Field(
         default=EmailBackend.OUTBOX, description="outbox (development files) or smtp"
     )

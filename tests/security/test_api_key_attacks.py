@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from functional.api_key_flows import (
+    create_key,
     keyed_trader,
     signature_headers,
     with_probes,
 )
-from functional.identity_flows import Person, audit_event_types, reason_of
+from functional.identity_flows import Person, audit_event_types, code_in, reason_of
 from support import registry_of
 from tradeguard.apikeys.signing import (
     HEADER_KEY,
@@ -191,3 +192,46 @@ def _resigned(key: dict[str, Any], clock: FixedClock, shift_ms: int) -> dict[str
         body=ORDER,
         timestamp_ms=clock.now_ns() // 1_000_000 + shift_ms,
     )
+
+
+NEW_PASSWORD = "saffron-Kettle-orbit-82-lantern"
+
+
+def _reset_password(client: TestClient, mailbox: MemorySender, person: Person) -> None:
+    client.post("/v1/auth/password/forgot", json={"email": person.email})
+    code = code_in(mailbox.last_email(to=person.email, kind="email.password_reset").text)
+    body = {"email": person.email, "code": code, "new_password": NEW_PASSWORD}
+    assert client.post("/v1/auth/password/reset", json=body).status_code == 200
+
+
+def test_password_reset_when_a_key_was_made_before_then_it_is_refused_after(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock
+) -> None:
+    # Someone who held a session for a moment made a key; the owner takes the account
+    # back with a reset. The key must die with the reset, not keep trading.
+    alice, key = keyed_trader(client, mailbox, clock)
+    headers = signature_headers(key, clock, "POST", ORDERS, body=ORDER)
+    assert _post(client, ORDERS, ORDER, headers).status_code == 200  # cached as usable
+    _reset_password(client, mailbox, alice)
+    clock.advance(seconds=1)
+    after = signature_headers(key, clock, "POST", ORDERS, body=ORDER)
+    assert reason_of(_post(client, ORDERS, ORDER, after)) == (401, "APIKEY_INVALID")
+    notice = mailbox.last_email(to=alice.email, kind="security.apikeys_revoked")
+    assert key["key_id"] in notice.text
+    assert key["secret"] not in notice.text
+    engine = registry_of(client.app).services.engine
+    assert "apikey.revoked" in audit_event_types(engine)
+
+
+def test_password_reset_when_there_are_several_keys_then_one_email_lists_them_all(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock
+) -> None:
+    alice, first = keyed_trader(client, mailbox, clock)
+    second = create_key(client, alice, clock, label="second")
+    _reset_password(client, mailbox, alice)
+    notices = [m for m in mailbox.emails if m.kind == "security.apikeys_revoked"]
+    assert len(notices) == 1
+    assert first["key_id"] in notices[0].text
+    assert second["key_id"] in notices[0].text
+    listed = client.get("/v1/api-keys", headers=alice.headers)
+    assert listed.status_code == 401  # the reset also ended the session that made them

@@ -33,6 +33,7 @@ from tradeguard.core.ids import new_id
 from tradeguard.core.permissions import STAFF_ROLES, AccessLevel, Role
 from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.models import Factor, User
+from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, NOT_FOUND, not_found
 from tradeguard.identity.service import IdentityService
@@ -241,7 +242,7 @@ class Administration:
         self._id.sessions.cache.clear()
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             ROLE_CHANGED,
             "Your role was changed",
             f"Your TradeGuard role is now {_role_text(change)}. Sign in again to use it.",

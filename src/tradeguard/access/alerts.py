@@ -47,7 +47,7 @@ from tradeguard.core.ids import new_id
 from tradeguard.core.permissions import STAFF_ROLES
 from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices
+from tradeguard.identity.notices import Notices, VerifiedAddress
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, not_found
 from tradeguard.services import Services
 
@@ -205,7 +205,7 @@ class AccessAlerts:
     def _email(self, db: Session, alert: AccessAlert) -> None:
         self._notices.email(
             db,
-            self.settings.compliance_email,
+            VerifiedAddress(self.settings.compliance_email),  # the operator's own address
             f"access.alert.{alert.kind}",
             f"Access alert: {alert.kind.replace('_', ' ')}",
             f"An access anomaly was raised at {ns_to_rfc3339(alert.raised_at_ns)}.\n\n"

@@ -33,6 +33,7 @@ from tradeguard.core.ids import new_id
 from tradeguard.core.permissions import AccessLevel, Permission, Role, permissions_of
 from tradeguard.identity.accounts import normalize_email
 from tradeguard.identity.models import User
+from tradeguard.identity.notices import VerifiedAddress, address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, not_found
 from tradeguard.identity.secrets import random_token, token_digest
@@ -334,7 +335,7 @@ class StaffInvites:
     def _tell_compliance(self, db: Session, admin: User, invite: StaffInvite) -> None:
         self._id.notices.email(
             db,
-            self._id.settings.compliance_email,
+            VerifiedAddress(self._id.settings.compliance_email),
             "staff.sole_admin_invite",
             "An administrator was invited without a second approval",
             f"{admin.username}, the only administrator, invited {mask_email(invite.email or '')} "
@@ -347,7 +348,7 @@ class StaffInvites:
         via = "" if by.actor.id == admin.id else f" from the command line ({by.actor.id})"
         self._id.notices.security(
             db,
-            admin.email,
+            address_of(admin),
             "staff_invite",
             "You invited a staff member",
             f"{mask_email(invite.email or '')} was invited as {_grant_text(invite)} in your "

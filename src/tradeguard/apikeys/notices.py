@@ -1,4 +1,4 @@
-"""What an API key's owner is told when a key of theirs is created or rotated.
+"""What an API key's owner is told when a key of theirs is created, rotated or revoked.
 
 The notice names the key (public id and label), its scope and lifetime, when and from
 which device and address it happened, and how to revoke it; never its secret. It goes
@@ -7,6 +7,7 @@ out as a security notice, like a sign-in from a new device.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tradeguard.apikeys.models import ApiKey
@@ -14,6 +15,7 @@ from tradeguard.core.clock import ns_to_rfc3339
 
 CREATED = "apikey_created"
 ROTATED = "apikey_rotated"
+REVOKED_AFTER_RESET = "apikeys_revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,18 @@ def rotated_notice(old: ApiKey, new: ApiKey, activity: str) -> KeyNotice:
         f"DELETE /v1/api-keys/{new.id} and DELETE /v1/api-keys/{old.id}."
     )
     return KeyNotice(ROTATED, "An API key was rotated", text)
+
+
+def revoked_after_reset_notice(keys: Sequence[ApiKey], via: str) -> KeyNotice:
+    """Every key listed was revoked because the account's credentials were reset (``via``)."""
+    listed = "\n".join(f"- {key.key_id} ({key.label}), scope {key.scope}" for key in keys)
+    text = (
+        f"Your TradeGuard credentials were reset ({via.replace('_', ' ')}), so every API key "
+        "of your account was revoked: a key made by whoever held the account before the "
+        f"reset must not keep working.\n\nRevoked:\n{listed}\n\n"
+        "Create new keys once you have signed in again (POST /v1/api-keys)."
+    )
+    return KeyNotice(REVOKED_AFTER_RESET, "Your API keys were revoked", text)
 
 
 def _key_lines(key: ApiKey) -> str:

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.directory import KeyDirectory
 from tradeguard.apikeys.models import ApiKey, new_key_id
-from tradeguard.apikeys.notices import KeyNotice, created_notice, rotated_notice
+from tradeguard.apikeys.notices import (
+    KeyNotice,
+    created_notice,
+    revoked_after_reset_notice,
+    rotated_notice,
+)
 from tradeguard.apikeys.problems import ApiKeyReason, not_allowed
 from tradeguard.apikeys.replay import KeyStateStore
 from tradeguard.apikeys.scopes import Scope, key_permissions
@@ -30,7 +35,8 @@ from tradeguard.core.clock import NS_PER_SECOND, Clock, ns_to_rfc3339
 from tradeguard.core.ids import new_id
 from tradeguard.identity.allowlist import normalize_allowlist
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices, activity_lines
+from tradeguard.identity.notices import Notices, activity_lines, address_of
+from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import not_found
 from tradeguard.identity.secrets import random_token
 
@@ -141,6 +147,31 @@ class ApiKeyService:
         )
         return revoked
 
+    def revoke_after_reset(self, db: Session, user: User, origin: Origin, via: str) -> list[str]:
+        """Revoke every live key of ``user`` whose credentials were just reset; email them once.
+
+        Runs in the reset's transaction (the identity hook ``credential_resets``): a key
+        made by whoever held the account before the reset must not outlive it. Returns
+        the public ids of the keys revoked.
+        """
+        now = self._clock.now_ns()
+        live = db.scalars(
+            select(ApiKey)
+            .where(
+                ApiKey.user_id == user.id,
+                ApiKey.revoked_at_ns.is_(None),
+                ApiKey.expires_at_ns > now,
+            )
+            .order_by(ApiKey.created_at_ns)
+        ).all()
+        by = _Revoker(Actor("user", user.id, ip=origin.ip), origin.request_id)
+        for key in live:
+            self._revoke_as(db, by, key, via)
+        if live:
+            notice = revoked_after_reset_notice(live, via)
+            self._notices.security(db, address_of(user), notice.kind, notice.subject, notice.text)
+        return [key.key_id for key in live]
+
     def find(self, db: Session, key_id: str) -> ApiKey:
         """A key by its public id (for staff), 404 when there is none."""
         key = db.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
@@ -209,11 +240,22 @@ class ApiKeyService:
         return IssuedKey(key, secret)
 
     def _revoke(self, db: Session, caller: Caller, key: ApiKey, reason: str) -> ApiKey:
+        return self._revoke_as(db, _Revoker(caller.actor, caller.request_id), key, reason)
+
+    def _revoke_as(self, db: Session, by: _Revoker, key: ApiKey, reason: str) -> ApiKey:
         if key.revoked_at_ns is None:
             key.revoked_at_ns = self._clock.now_ns()
-            key.revoked_by = caller.user_id
+            key.revoked_by = by.actor.id
             key.revoke_reason = reason[:200]
-            self._record(db, caller, "apikey.revoked", key, {"reason": key.revoke_reason})
+            data = self._described(key, {"reason": key.revoke_reason})
+            self._audit.record(
+                db,
+                "apikey.revoked",
+                by.actor,
+                subject=key.key_id,
+                data=data,
+                request_id=by.request_id,
+            )
         remaining_ns = max(key.expires_at_ns - key.revoked_at_ns, 0)
         self._store.mark_revoked(key.key_id, remaining_ns // 1_000_000 + 60_000)
         self._directory.forget(key.key_id)
@@ -253,15 +295,23 @@ class ApiKeyService:
 
     def _tell_owner(self, db: Session, key: ApiKey, notice: KeyNotice) -> None:
         owner = db.get_one(User, key.user_id)
-        self._notices.security(db, owner.email, notice.kind, notice.subject, notice.text)
+        self._notices.security(db, address_of(owner), notice.kind, notice.subject, notice.text)
 
     def _email_owner(self, db: Session, key: ApiKey, kind: str, subject: str, text: str) -> None:
         owner = db.get_one(User, key.user_id)
-        self._notices.email(db, owner.email, kind, subject, text)
+        self._notices.email(db, address_of(owner), kind, subject, text)
 
     def _record(
         self, db: Session, caller: Caller, event: str, key: ApiKey, extra: Mapping[str, object]
     ) -> None:
+        data = self._described(key, extra)
+        self._audit.record(
+            db, event, caller.actor, subject=key.key_id, data=data, request_id=caller.request_id
+        )
+
+    @staticmethod
+    def _described(key: ApiKey, extra: Mapping[str, object]) -> dict[str, object]:
+        """What an audit event says of ``key``, with ``extra``."""
         data: dict[str, object] = {
             "key_id": key.key_id,
             "owner": key.user_id,
@@ -270,6 +320,12 @@ class ApiKeyService:
             "expires_at": ns_to_rfc3339(key.expires_at_ns),
         }
         data.update(extra)
-        self._audit.record(
-            db, event, caller.actor, subject=key.key_id, data=data, request_id=caller.request_id
-        )
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Revoker:
+    """Who revokes a key, as audited, and in which request."""
+
+    actor: Actor
+    request_id: str | None

@@ -6,6 +6,7 @@ import getpass
 from typing import Annotated
 
 import typer
+from limits.storage import MemoryStorage
 
 from tradeguard.access.grants import active_grants_of
 from tradeguard.audit.records import Actor
@@ -14,7 +15,7 @@ from tradeguard.core.errors import TradeGuardError
 from tradeguard.db.session import transaction
 from tradeguard.identity.accounts import Accounts
 from tradeguard.identity.events import AuthEvents
-from tradeguard.identity.kit import Identity, IdentityParts, build_identity
+from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
@@ -52,7 +53,9 @@ def _set_status(username: str, status: str, reason: str) -> None:
 
 def identity_of(runtime: CommandRuntime) -> Identity:
     """The identity services of a command, sending through the configured notifier."""
-    outgoing = Outgoing(build_notifier(runtime.settings, runtime.clock))
+    # A command is one short process: its cap counts in memory, on top of the service's.
+    cap = build_recipient_cap(runtime.settings, runtime.crypto, runtime.audit, MemoryStorage())
+    outgoing = Outgoing(build_notifier(runtime.settings, runtime.clock), cap)
     outgoing.install(runtime.sessions)
     parts = IdentityParts(
         settings=runtime.settings,

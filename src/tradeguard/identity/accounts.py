@@ -26,6 +26,7 @@ from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Consent, User
+from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import WeakPasswordError, normalize_password
 from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid, unprocessable
@@ -143,7 +144,7 @@ class Accounts:
         )
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "password_changed",
             "Your password was changed",
             "The password of your TradeGuard account was changed and every session signed out.",
@@ -160,12 +161,15 @@ class Accounts:
         if self._id.codes.send_allowed(db, user.id, CodePurpose.RESET_PASSWORD):
             return  # silently: a 429 here would tell who has an account
         code = self._id.codes.issue(db, user.id, CodePurpose.RESET_PASSWORD, Channel.EMAIL)
-        self._id.notices.password_reset(db, user.email, code)
+        self._id.notices.password_reset(db, address_of(user), code)
 
     def reset_password(
         self, db: Session, email: str, code: str, new_password: str, origin: Origin
     ) -> None:
-        """Set a new password with an emailed code; signing in still needs the second factor."""
+        """Set a new password with an emailed code; every session and API key ends.
+
+        Signing in afterwards still needs the second factor.
+        """
         user = self.find_by_email(db, normalize_email(email))
         outcome = (
             CodeCheck.WRONG
@@ -175,6 +179,9 @@ class Accounts:
         if user is None or outcome is not CodeCheck.ACCEPTED:
             raise invalid(AuthReason.CODE_INVALID, "the code is wrong or has expired").kept()
         self.change_password(db, user, new_password, origin, reason=RevokeReason.PASSWORD_RESET)
+        # A reset is a recovery: whatever credential someone else may have made while
+        # they held the account (API keys) ends with it, in this transaction.
+        self._id.credential_resets.reset(db, user, origin, RevokeReason.PASSWORD_RESET)
 
     def start_email_change(self, db: Session, user: User, new_email: str, origin: Origin) -> None:
         """Send a code to the new address; the change happens when it comes back."""
@@ -192,7 +199,8 @@ class Accounts:
             raise invalid(AuthReason.CODE_INVALID, "the code is wrong or has expired").kept()
         if self.find_by_email(db, user.pending_email) is not None:
             raise ProblemError(CONFLICT, AuthReason.CODE_INVALID, "the address has an account")
-        old, user.email, user.pending_email = user.email, user.pending_email, None
+        old = address_of(user)
+        user.email, user.pending_email = user.pending_email, None
         user.email_verified_at_ns = self._id.clock.now_ns()
         self._id.events.record(db, "auth.email.changed", origin, user_id=user.id)
         self._id.notices.security(

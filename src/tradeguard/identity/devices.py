@@ -21,7 +21,7 @@ from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.ids import new_id
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import AuthSession, Device, User
-from tradeguard.identity.notices import activity_lines
+from tradeguard.identity.notices import activity_lines, address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import AuthReason, invalid, not_found
 from tradeguard.identity.secrets import random_token, token_digest
@@ -112,7 +112,7 @@ class Devices:
         )
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "new_device",
             "New sign-in to your account",
             "Your account was signed in to from a new device.\n\n"

@@ -37,6 +37,7 @@ from tradeguard.identity.mfa.backup_codes import (
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.mfa.totp import new_totp_secret, provisioning_uri, qr_svg
 from tradeguard.identity.models import Challenge, Factor, User
+from tradeguard.identity.notices import VerifiedAddress, address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, AuthReason, invalid, not_found
 from tradeguard.notify.messages import validate_phone_number
@@ -316,7 +317,7 @@ class Factors:
         self._id.sessions.revoke_all(db, user.id, "factor_removed", origin)
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "factor_removed",
             "A sign-in factor was removed",
             f"The factor {factor.name!r} was removed from your account and you were signed out.",
@@ -444,7 +445,7 @@ class Factors:
         self._audit(db, "auth.factor.enrolled", user, factor, origin)
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "factor_added",
             "A sign-in factor was added",
             f"The factor {factor.name!r} ({factor.kind}) was added to your account.",
@@ -490,7 +491,7 @@ class Factors:
         left = sum(1 for stored in hashes if stored)
         self._id.notices.security(
             db,
-            user.email,
+            address_of(user),
             "backup_code_used",
             "A backup code was used",
             f"A backup code was used to sign in to your account. {left} codes are left.",
@@ -570,8 +571,9 @@ class Factors:
     ) -> None:
         channel = Channel.SMS if factor.kind == FactorKind.SMS else Channel.EMAIL
         code = self._id.codes.issue(db, user.id, purpose, channel, ref_id=ref)
-        to = factor.phone if channel is Channel.SMS else user.email
-        self._id.notices.sign_in_code(db, to or "", code, sms=channel is Channel.SMS)
+        self._id.notices.sign_in_code(
+            db, _recipient(user, factor), code, sms=channel is Channel.SMS
+        )
 
     def _audit(self, db: Session, event: str, user: User, factor: Factor, origin: Origin) -> None:
         self._id.events.record(
@@ -608,3 +610,11 @@ def _checked_name(name: str) -> str:
 
 def _default_name(kind: str) -> str:
     return {"platform": "This device", "security-key": "Security key"}.get(kind, "Passkey")
+
+
+def _recipient(user: User, factor: Factor) -> str:
+    """Where a factor's code goes; verified once the factor (or the address) is confirmed."""
+    if factor.kind != FactorKind.SMS:
+        return address_of(user)
+    phone = factor.phone or ""
+    return VerifiedAddress(phone) if factor.confirmed_at_ns is not None else phone

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
 from tradeguard.crypto.keyring import DataClass
@@ -15,13 +17,39 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.mfa.totp import TotpVerifier
 from tradeguard.identity.mfa.webauthn import RelyingParty
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices, Outgoing
+from tradeguard.identity.notices import Counters, Notices, Outgoing, RecipientCap, address_of
+from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
 from tradeguard.identity.sessions import ActiveGrants, SessionManager, SessionStateCache
 from tradeguard.identity.throttle import LoginThrottler, ThrottleLimits
 from tradeguard.identity.tokens import TokenIssuer, TokenSettings, TokenVerifier
 
 CODE_KEY_LABEL = "tradeguard/one-time-code-key/v1"
+RECIPIENT_DIGEST_LABEL = "tradeguard/recipient-cap/v1/"
+
+CredentialResetHook = Callable[[Session, User, Origin, str], object]
+"""Called in the transaction of a credential reset: the user, the origin and how (``via``)."""
+
+
+class CredentialResets:
+    """What else ends when a user's credentials are reset, registered by other packages.
+
+    Identity cannot know every credential (API keys live above it), so the owners of
+    the others subscribe here; a reset calls each in its own transaction, so the reset
+    and everything it revokes commit together, or none of it does.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: list[CredentialResetHook] = []
+
+    def subscribe(self, hook: CredentialResetHook) -> None:
+        """Call ``hook`` on every credential reset from now on."""
+        self._hooks.append(hook)
+
+    def reset(self, db: Session, user: User, origin: Origin, via: str) -> None:
+        """Tell every subscriber that ``user``'s credentials were reset."""
+        for hook in self._hooks:
+            hook(db, user, origin, via)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +70,7 @@ class Identity:
     verifier: TokenVerifier
     rp: RelyingParty
     totp: TotpVerifier
+    credential_resets: CredentialResets = field(default_factory=CredentialResets)
 
     def email_index(self, email: str) -> bytes:
         """The blind index an email address is found by."""
@@ -105,7 +134,7 @@ def build_identity(parts: IdentityParts) -> Identity:
 def _warn_token_reuse(notices: Notices, db: Session, user: User) -> None:
     notices.security(
         db,
-        user.email,
+        address_of(user),
         "token_reuse",
         "We signed you out of a session",
         "A refresh token of one of your sessions was presented after it had been used, "
@@ -134,3 +163,24 @@ def _code_key(crypto: Crypto) -> bytes:
     """A stable 256-bit secret for one-time-code digests, derived from the PII index key."""
     halves = (f"{CODE_KEY_LABEL}/{half}" for half in ("a", "b"))
     return b"".join(crypto.keyring.blind_index(DataClass.PII, label) for label in halves)
+
+
+def build_recipient_cap(
+    settings: Settings, crypto: Crypto, audit: AuditTrail, counters: Counters
+) -> RecipientCap:
+    """The per-recipient cap on messages to unverified addresses, counted in ``counters``.
+
+    Recipients are counted by a keyed digest (the PII blind-index key under a label of
+    its own), so the shared store never holds an address and cannot be joined to users.
+    """
+
+    def digest(address: str) -> str:
+        return crypto.keyring.blind_index(DataClass.PII, RECIPIENT_DIGEST_LABEL + address).hex()
+
+    return RecipientCap(
+        counters,
+        digest,
+        audit,
+        limit=settings.email_unverified_per_recipient,
+        window_seconds=settings.email_unverified_window_seconds,
+    )

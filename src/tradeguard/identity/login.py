@@ -36,6 +36,7 @@ from tradeguard.identity.factors import (
 )
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import AuthSession, Challenge, User
+from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import AuthReason, forbidden, invalid, unauthenticated
 from tradeguard.identity.sessions import ACTIVE, IssuedTokens
@@ -461,7 +462,7 @@ class SignIn:
         if user is not None and ThrottleKind.ACCOUNT in kinds:
             self._id.notices.security(
                 db,
-                user.email,
+                address_of(user),
                 "account_locked",
                 "Sign-in to your account is paused",
                 f"After repeated failed sign-in attempts, sign-in is paused for "
