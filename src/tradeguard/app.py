@@ -32,6 +32,7 @@ from tradeguard.db.session import transaction
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
+from tradeguard.gateway.json_bodies import JsonBodyMiddleware
 from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.gateway.openapi import install_openapi_security
 from tradeguard.gateway.problems import install_problem_handlers
@@ -191,8 +192,12 @@ def _lifespan(
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
-    """The gateway's middleware, outermost last: headers, context, request and rate limits."""
+    """The gateway's middleware, outermost last: headers, context, request and rate limits.
+
+    Innermost, JSON bodies that name a member twice are refused before anything reads them.
+    """
     settings = registry.services.settings
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
