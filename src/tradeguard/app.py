@@ -32,6 +32,7 @@ from tradeguard.db.session import transaction
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
+from tradeguard.gateway.json_bodies import JsonBodyMiddleware
 from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
@@ -193,12 +194,14 @@ def _lifespan(
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
-    """The gateway's middleware, outermost last: headers, context, limits, the time floor.
+    """The gateway's middleware, outermost last: JSON bodies, limits, context, the time floor.
 
+    Innermost, JSON bodies that name a member twice are refused before anything reads them.
     The equal-time floor is outermost so that every answer of its paths waits for it,
     the refusals of the rate and request limits and the 500 of a crash included.
     """
     settings = registry.services.settings
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)

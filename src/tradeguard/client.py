@@ -26,7 +26,8 @@ nothing else installed. Against ``make run``'s server, trust its development CA:
 
 With a certificate from a public CA, leave ``ssl_context`` out: the system's trust store
 is used. Each request gets a fresh 128-bit nonce and the current time; the signature
-covers the method, path, query and body (see ``docs/api-signing.md``). A client object
+covers the method, path, query (the values of a repeated parameter in the order given)
+and body (see ``docs/api-signing.md``). A client object
 holds one connection: use one per thread.
 """
 
@@ -37,7 +38,7 @@ import json
 import platform
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -48,6 +49,9 @@ from tradeguard.apikeys.signing import signed_headers
 JSON_TYPE = "application/json"
 USER_AGENT = f"tradeguard-client/{__version__} (Python {platform.python_version()})"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+
+Params = Mapping[str, str] | Sequence[tuple[str, str]]
+"""Query parameters: a mapping, or pairs when a name repeats (sent, and signed, in order)."""
 
 
 def unix_ms() -> int:
@@ -106,8 +110,8 @@ class TradeGuardClient:
     def __repr__(self) -> str:
         return f"TradeGuardClient({self.base_url!r}, key_id={self.key_id!r})"  # never the secret
 
-    def get(self, path: str, params: Mapping[str, str] | None = None) -> ClientResponse:
-        """A signed GET."""
+    def get(self, path: str, params: Params | None = None) -> ClientResponse:
+        """A signed GET; repeated parameters (given as pairs) are sent in their order."""
         return self.request("GET", path, params=params)
 
     def post(self, path: str, body: Any = None) -> ClientResponse:  # noqa: ANN401 - any JSON body
@@ -127,11 +131,12 @@ class TradeGuardClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         body: Any = None,  # noqa: ANN401 - any JSON body
     ) -> ClientResponse:
         """Sign and send one request; the response whatever its status."""
-        query = urlencode(sorted((params or {}).items()))
+        pairs = list(params.items()) if isinstance(params, Mapping) else list(params or ())
+        query = urlencode(pairs)
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = self.signing_headers(method, path, query, payload)
         headers["User-Agent"] = USER_AGENT

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token required on /metrics; required in production"
     )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a token when none is set (development only); "
+        "otherwise /metrics without a token answers 401",
+    )
     hsts_max_age: int = Field(
         default=63_072_000, ge=0, description="Strict-Transport-Security max-age in seconds"
     )

@@ -30,7 +30,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("TLS and HTTP headers", ("tls_", "hsts_max_age")),
     ("Keys", ("master_key_file", "kek_provider", "vault_", "key_rotation_days")),
     ("Audit trail", ("audit_",)),
-    ("Operations endpoints", ("metrics_token",)),
+    ("Operations endpoints", ("metrics_token", "metrics_public")),
     ("Tokens and sessions", ("token_", "access_token_", "refresh_token_", "session_", "step_up_")),
     ("Passwords and sign-in", ("password_", "login_", "equal_time_floor_ms")),
     ("Second factors", ("otp_", "webauthn_")),

@@ -22,6 +22,8 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
         problems.append(f"master key {kek.kek_id} was created for development")
     if settings.metrics_token is None:
         problems.append("set TRADEGUARD_METRICS_TOKEN so /metrics is not public")
+    if settings.metrics_public:
+        problems.append("TRADEGUARD_METRICS_PUBLIC is for development: /metrics needs its token")
     if settings.staff_platform_keys_allowed:
         problems.append(
             "TRADEGUARD_STAFF_PLATFORM_KEYS_ALLOWED is for development: staff need a security key"

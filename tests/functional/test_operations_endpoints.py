@@ -11,9 +11,13 @@ from sqlalchemy import update
 
 from support import provision_keysets
 from tradeguard.app import create_app
+from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ConfigurationError
+from tradeguard.crypto.kek import LocalKek
+from tradeguard.crypto.master_key import generate_master_key
 from tradeguard.crypto.models import KeyVersion
 from tradeguard.db.migrate import alembic_config, head_revision
+from tradeguard.production import production_problems
 
 
 def test_readyz_when_all_checks_pass_then_ready(client: TestClient) -> None:
@@ -57,17 +61,41 @@ def _sample(exposition: str, route: str, status: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def test_metrics_when_requests_served_then_counted_by_route_and_status(client: TestClient) -> None:
-    client.get("/healthz")
-    client.get("/healthz")
-    client.get("/no/such/path")
-    exposition = client.get("/metrics").text
+def test_metrics_when_requests_served_then_counted_by_route_and_status(
+    settings_for, clean_database, clock
+) -> None:
+    opened = settings_for(metrics_public=True)
+    provision_keysets(opened, clean_database.engine, clock)
+    app = create_app(opened, clock=clock, engine=clean_database.engine)
+    with TestClient(app, base_url="https://testserver") as client:
+        client.get("/healthz")
+        client.get("/healthz")
+        client.get("/no/such/path")
+        exposition = client.get("/metrics").text
     assert _sample(exposition, "/healthz", "200") == 2.0
     assert _sample(exposition, "<unmatched>", "404") == 1.0
     assert (
         'tradeguard_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz",status="200"}'
         in exposition
     )
+
+
+def test_metrics_when_no_token_and_not_opened_then_closed_in_development(
+    client: TestClient,
+) -> None:
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.json()["reason_code"] == "AUTH_REQUIRED"
+    assert "tradeguard_http" not in refused.text
+    assert "TRADEGUARD_METRICS_TOKEN" in refused.json()["detail"]
+
+
+def test_metrics_when_opened_in_production_then_production_refuses_to_start(
+    settings_for, clock: FixedClock
+) -> None:
+    opened = settings_for(metrics_public=True, metrics_token="t0ken-for-metrics")
+    problems = production_problems(opened, LocalKek(generate_master_key(clock, "production")))
+    assert any("TRADEGUARD_METRICS_PUBLIC" in problem for problem in problems)
 
 
 def test_metrics_when_token_configured_then_required(settings_for, clean_database, clock) -> None:

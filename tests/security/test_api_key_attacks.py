@@ -104,6 +104,18 @@ def test_tampering_when_the_query_is_altered_then_refused_but_reordering_is_not_
     assert reason_of(added) == (401, "APIKEY_BAD_SIGNATURE")
 
 
+def test_tampering_when_repeated_values_are_reordered_then_refused(
+    client: TestClient, key: dict[str, Any], clock: FixedClock
+) -> None:
+    signed = "state=open&state=all"
+    headers = signature_headers(key, clock, "GET", "/v1/probe/account", query=signed)
+    reordered = client.get("/v1/probe/account?state=all&state=open", headers=headers)
+    assert reason_of(reordered) == (401, "APIKEY_BAD_SIGNATURE")
+    headers = signature_headers(key, clock, "GET", "/v1/probe/account", query=signed + "&x=1")
+    interleaved = client.get("/v1/probe/account?state=open&x=1&state=all", headers=headers)
+    assert interleaved.json() == {"query": "state=open&x=1&state=all"}
+
+
 def test_tampering_when_the_path_or_method_is_altered_then_refused(
     client: TestClient, key: dict[str, Any], clock: FixedClock
 ) -> None:

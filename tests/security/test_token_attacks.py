@@ -617,3 +617,30 @@ def test_issued_token_when_verified_then_matches_forging_helper_layout(
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert header == _header(key_id)
     assert verifier.verify(token) == claims
+
+
+ECHO = "<script>echo-me-0f3c</script>"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"kid": ECHO},
+        {"alg": ECHO},
+        {ECHO: "x"},
+        {"typ": ECHO},
+    ],
+)
+def test_refusal_when_header_holds_attacker_text_then_the_message_does_not_repeat_it(
+    verifier: TokenVerifier,
+    key_id: str,
+    clock: FixedClock,
+    sign: Callable[[bytes], bytes],
+    header: dict[str, object],
+) -> None:
+    token = _forge(_header(key_id, **header), _payload(clock), sign)
+    with pytest.raises(TokenError) as refused:
+        verifier.verify(token)
+    assert refused.value.reason is INVALID
+    assert "echo-me" not in str(refused.value)
+    assert str(refused.value)

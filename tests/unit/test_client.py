@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,25 @@ def test_repr_when_shown_then_the_secret_never_appears() -> None:
     assert KEY_ID in repr(client)
     assert SECRET not in repr(client)
     assert SECRET not in str(client)
+
+
+def test_get_when_a_parameter_repeats_then_sent_and_signed_in_the_order_given() -> None:
+    client = fixed_client()
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def capture(method: str, target: str, payload: bytes, headers: dict[str, str]) -> Any:
+        del method, payload
+        sent.append((target, headers))
+        return ClientResponse(200, {}, b"{}")
+
+    client._send = capture  # type: ignore[method-assign]
+    client.get("/v1/orders", [("state", "open"), ("symbol", "AAPL"), ("state", "all")])
+    [(target, headers)] = sent
+    assert target == "/v1/orders?state=open&symbol=AAPL&state=all"
+    canonical = canonical_string(
+        headers["TG-TIMESTAMP"], headers["TG-NONCE"], "GET", "/v1/orders", target[11:], b""
+    )
+    assert canonical.splitlines()[4] == "state=open&state=all&symbol=AAPL"
+    assert headers["TG-SIGNATURE"] == signature(SECRET, canonical)
+    reordered = canonical.replace("state=open&state=all", "state=all&state=open")
+    assert headers["TG-SIGNATURE"] != signature(SECRET, reordered)

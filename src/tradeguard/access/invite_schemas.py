@@ -6,13 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tradeguard.core.labels import Printable
 from tradeguard.core.permissions import AccessLevel, Role
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
 from tradeguard.identity.schemas import Hints, Secret, Text, TokenResponse
 from tradeguard.web.bodies import Body
 
 LINK_TOKEN = r"^[A-Za-z0-9_-]{16,128}$"  # noqa: S105 - the shape of a token, not one
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), Printable
+]
 
 
 class EnrolmentRequest(Body):

@@ -7,10 +7,10 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from tradeguard.apikeys.scopes import Scope
+from tradeguard.core.labels import Label
 from tradeguard.core.reasons import Reason
 from tradeguard.web.bodies import Body
 
-Label = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 

@@ -8,8 +8,11 @@ text, of the canonical string::
     timestamp \n nonce \n METHOD \n path \n canonical query \n hex SHA-256 of the body
 
 The path is the percent-encoded path as sent on the request line, without the query.
-The canonical query is the query's parameters decoded, sorted by name then value, and
-percent-encoded again (RFC 3986 unreserved characters kept), joined with ``&``. This module
+The canonical query is the query's parameters decoded, sorted by name alone (a stable
+sort: the values of a repeated parameter keep the order they were sent in, which a route
+may read), percent-encoded again (RFC 3986 unreserved characters kept) and joined with
+``&``. ``?state=open&state=all`` and ``?state=all&state=open`` are two requests with two
+canonical forms; ``?a=1&b=2`` and ``?b=2&a=1`` are one. This module
 uses the standard library only, so clients can take it alone. ``docs/api-signing.md``
 works an example through.
 """
@@ -36,10 +39,14 @@ UNRESERVED = "-_.~"
 
 
 def canonical_query(query: str) -> str:
-    """The query string's parameters decoded, sorted and percent-encoded again."""
+    """The query string's parameters decoded, sorted by name and percent-encoded again.
+
+    The sort is by name only and stable, so the values of a repeated parameter stay in the
+    order they were sent: reordering them changes the canonical form.
+    """
     if not query:
         return ""
-    pairs = sorted(parse_qsl(query, keep_blank_values=True))
+    pairs = sorted(parse_qsl(query, keep_blank_values=True), key=_name)
     return "&".join(f"{_encode(name)}={_encode(value)}" for name, value in pairs)
 
 
@@ -99,6 +106,10 @@ def signed_headers(  # noqa: PLR0913 - what a signature covers, named
         HEADER_NONCE: nonce,
         HEADER_SIGNATURE: signature(secret, canonical),
     }
+
+
+def _name(pair: tuple[str, str]) -> str:
+    return pair[0]
 
 
 def _encode(text: str) -> str:

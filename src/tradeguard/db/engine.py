@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from tradeguard.core.secure_files import PRIVATE_MODE
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+"""Files SQLite keeps beside the database; it creates them with the database's mode."""
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
@@ -28,9 +33,24 @@ def build_engine(url: str, **options: Any) -> Engine:  # noqa: ANN401 - passed t
 def _sqlite_engine(url: str, database: str | None, **options: Any) -> Engine:  # noqa: ANN401 - passed through
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
     event.listen(engine, "connect", _apply_sqlite_pragmas)
     return engine
+
+
+def make_private(database: Path) -> None:
+    """Create the database file owner-only (0600) before SQLite does, and narrow old ones.
+
+    SQLite would create it with the umask's mode (0644 as a rule) and gives its ``-wal``
+    and ``-shm`` files the database's mode, so an owner-only database has owner-only
+    companions. Files left by an earlier, wider version are narrowed here.
+    """
+    descriptor = os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE)
+    os.close(descriptor)
+    for path in (database, *(database.with_name(database.name + end) for end in SQLITE_COMPANIONS)):
+        if path.exists():
+            path.chmod(PRIVATE_MODE)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 - DB-API connection

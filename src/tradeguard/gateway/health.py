@@ -58,15 +58,28 @@ def metrics(
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Expose the registry; a bearer token guards it when one is configured."""
+    """Expose the registry to the holder of the metrics token (or to anyone, if opened).
+
+    Without a token configured, the endpoint is closed unless ``metrics_public`` opens it
+    in development: its exposition names every route and how busy it is.
+    """
     _require_metrics_token(services, authorization)
     return Response(services.metrics.exposition(), media_type=PROMETHEUS_CONTENT_TYPE)
 
 
 def _require_metrics_token(services: Services, authorization: str | None) -> None:
-    expected = services.settings.metrics_token
+    settings = services.settings
+    expected = settings.metrics_token
     if expected is None:
-        return
+        if settings.metrics_public and not settings.is_production:
+            return
+        raise ProblemError(
+            UNAUTHORIZED,
+            ReasonCode.AUTH_REQUIRED,
+            "Metrics need a bearer token: set TRADEGUARD_METRICS_TOKEN "
+            "(or TRADEGUARD_METRICS_PUBLIC=true in development).",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     supplied = (authorization or "").removeprefix("Bearer ").encode()
     if not hmac.compare_digest(supplied, expected.get_secret_value().encode()):
         raise ProblemError(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.core.ids import new_id
+from tradeguard.core.labels import printable_only
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import AuthSession, Device, User
 from tradeguard.identity.notices import activity_lines, address_of
@@ -60,8 +61,8 @@ def label_of(origin: Origin) -> str:
 
     People see it as ``device_name(label)`` ("Chrome 131 on macOS").
     """
-    label = origin.device_label or UNKNOWN_DEVICE
-    return " ".join(label.split())[:MAX_LABEL]
+    label = printable_only(origin.device_label) or UNKNOWN_DEVICE
+    return " ".join(label.split())[:MAX_LABEL] or UNKNOWN_DEVICE
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tradeguard.core.labels import MAX_LABEL, Label, Printable
 from tradeguard.identity.factors import Method
 from tradeguard.identity.mfa.webauthn import AuthenticatorKind
 from tradeguard.identity.sessions import IssuedTokens
@@ -15,10 +16,11 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+EmailText = Annotated[str, StringConstraints(min_length=1, max_length=256), Printable]
 Hints = Annotated[
     dict[
-        Annotated[str, StringConstraints(max_length=64)],
-        Annotated[str, StringConstraints(max_length=256)],
+        Annotated[str, StringConstraints(max_length=64), Printable],
+        Annotated[str, StringConstraints(max_length=256), Printable],
     ],
     Field(max_length=16),
 ]
@@ -29,7 +31,7 @@ class RegisterRequest(Body):
     """Sign up."""
 
     username: Text
-    email: Text
+    email: EmailText
     password: Secret
     consents: list[Identifier] = Field(
         description="Purposes agreed to; terms_of_service and privacy_notice are required",
@@ -47,20 +49,20 @@ class Accepted(BaseModel):
 class VerifyEmailRequest(Body):
     """Verify an address with the emailed code."""
 
-    email: Text
+    email: EmailText
     code: Code
 
 
 class EmailRequest(Body):
     """An email address (verification resend, password reset)."""
 
-    email: Text
+    email: EmailText
 
 
 class ResetPasswordRequest(Body):
     """Choose a new password with the emailed code."""
 
-    email: Text
+    email: EmailText
     code: Code
     new_password: Secret
 
@@ -226,13 +228,13 @@ class WebAuthnRegisterRequest(Body):
 
     challenge_id: Identifier
     credential: Credential
-    name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    name: Annotated[str, StringConstraints(max_length=MAX_LABEL), Printable] | None = None
 
 
 class RenameFactorRequest(Body):
     """A new name for a factor."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: Label
 
 
 class BackupCodes(BaseModel):

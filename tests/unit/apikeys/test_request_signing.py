@@ -27,10 +27,10 @@ EXAMPLE_BODY = (
 EXAMPLE_SECRET = "kQ3v8yX2pL9mN4rT7wZ1bC6dF0gH5jK8sA2eU4iO7qM"
 EXAMPLE_CANONICAL = (
     "1795253400000\n8f14e45fceea167a5a36dedd4bea2543\nPOST\n/v1/orders\n"
-    "account=main%201&dry_run=true\n"
+    "account=main%201&dry_run=true&tag=rebalance&tag=q4\n"
     "aafb8d7f208c284b0bcd10041e71e32d94bb0a54fea6373935c2f46c56260ba3"
 )
-EXAMPLE_SIGNATURE = "9b479a18a9fcb169850d37e0da700b0571b21a1ed307e1d5fcef27ad1cfe4f94"
+EXAMPLE_SIGNATURE = "066193116f2be79ced79db0d83dcb058fdc514abc0b19579e6e509f9dd782ec6"
 
 
 def test_documented_example_when_recomputed_then_the_signature_is_the_documented_one() -> None:
@@ -39,7 +39,7 @@ def test_documented_example_when_recomputed_then_the_signature_is_the_documented
         "8f14e45fceea167a5a36dedd4bea2543",
         "post",
         "/v1/orders",
-        "dry_run=true&account=main+1",
+        "tag=rebalance&dry_run=true&account=main+1&tag=q4",
         EXAMPLE_BODY,
     )
     assert canonical == EXAMPLE_CANONICAL
@@ -62,7 +62,8 @@ def test_documented_example_when_body_is_parsed_then_it_is_a_valid_order() -> No
     [
         ("", ""),
         ("b=2&a=1", "a=1&b=2"),
-        ("a=2&a=1", "a=1&a=2"),
+        ("a=2&a=1", "a=2&a=1"),
+        ("b=1&a=2&b=0&a=1", "a=2&a=1&b=1&b=0"),
         ("q=a+b&r=%7e", "q=a%20b&r=~"),
         ("x=&y", "x=&y="),
         ("k=%2F%26%3D", "k=%2F%26%3D"),
@@ -82,6 +83,30 @@ def test_canonical_query_when_parameters_are_shuffled_then_unchanged(
     forward = urlencode(list(params.items()))
     backward = urlencode(list(reversed(params.items())))
     assert canonical_query(forward) == canonical_query(backward)
+
+
+def test_canonical_query_when_repeated_values_are_reordered_then_it_changes() -> None:
+    signed = canonical_query("state=open&state=all")
+    assert signed == "state=open&state=all"
+    assert canonical_query("state=all&state=open") != signed
+    assert canonical_query("state=open&symbol=AAPL&state=all") == "state=open&state=all&symbol=AAPL"
+
+
+@given(
+    st.text(min_size=1),
+    st.lists(st.text(), min_size=2, max_size=4, unique=True),
+    st.dictionaries(st.text(min_size=1), st.text(), max_size=3),
+)
+def test_canonical_query_when_repeated_values_are_reversed_then_the_form_differs(
+    name: str, values: list[str], others: dict[str, str]
+) -> None:
+    from urllib.parse import urlencode  # noqa: PLC0415 - only this property needs it
+
+    others.pop(name, None)
+    sent = [(name, value) for value in values]
+    forward = urlencode([*others.items(), *sent])
+    backward = urlencode([*reversed(sent), *others.items()])
+    assert canonical_query(forward) != canonical_query(backward)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,130 @@
+"""JSON request bodies with a member named twice are refused before any route reads them.
+
+Python's ``json.loads`` (which FastAPI and Starlette parse bodies with) keeps the last of
+two members of one name, so ``{"scope": "data", ..., "scope": "trading"}`` would be read
+as a trading key while a proxy, a log or a reviewer reading the first member saw a data
+key. This pure ASGI middleware reads every body FastAPI would parse as JSON (a JSON
+``Content-Type``, or none), looks for a repeated member name in any object, and answers
+``422 VALIDATION_FAILED`` if it finds one; otherwise it hands the same bytes on unchanged,
+to the routes and to the API-key signature check alike. It sits inside the request limits,
+so the body it buffers is already held to ``max_body_bytes``. A body that is not JSON at
+all is left to the route, which refuses it as it always has.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tradeguard.core.errors import VALIDATION_FAILED, ProblemError, ReasonCode
+from tradeguard.gateway.problems import problem_response
+from tradeguard.logs import get_logger
+
+log = get_logger("tradeguard.http")
+
+
+class DuplicateMemberError(ValueError):
+    """A JSON object names one member twice."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("duplicate member")
+        self.name = name
+
+
+def duplicate_member(body: bytes) -> str | None:
+    """The first member name repeated within one object of ``body``; None if there is none.
+
+    A body that is not JSON has no duplicate to report (its route refuses it).
+    """
+    try:
+        json.loads(body, object_pairs_hook=_unique_members)
+    except DuplicateMemberError as found:
+        return found.name
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def duplicate_member_refusal() -> ProblemError:
+    """``422 VALIDATION_FAILED``: a JSON object names one member twice."""
+    return ProblemError(
+        VALIDATION_FAILED,
+        ReasonCode.VALIDATION_FAILED,
+        "The request body names a member twice in one JSON object; send each member once.",
+        extensions={
+            "errors": [
+                {
+                    "location": ["body"],
+                    "message": "a member is named twice in one object",
+                    "type": "duplicate_member",
+                }
+            ]
+        },
+    )
+
+
+def parsed_as_json(headers: Headers) -> bool:
+    """Whether FastAPI would parse this request's body as JSON (a JSON type, or no type)."""
+    content_type = headers.get("content-type")
+    if not content_type:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+class JsonBodyMiddleware:
+    """Refuses a JSON body that names a member twice (problem+json 422); passes the rest on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] != "http" or not parsed_as_json(Headers(scope=scope)):
+            await self.app(scope, receive, send)
+            return
+        body, closing = await _read_body(receive)
+        if body and duplicate_member(body) is not None:
+            log.info("http.request_refused", reason=ReasonCode.VALIDATION_FAILED)
+            await problem_response(scope, duplicate_member_refusal())(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, closing, receive), send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
+    """The whole body, and the message that ended it early (a disconnect), if one did."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), None
+
+
+def _replay(body: bytes, closing: Message | None, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then what the server sends."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    if closing is not None:
+        pending = [closing]
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise DuplicateMemberError(name)
+        members[name] = value
+    return members
