@@ -194,19 +194,20 @@ def _lifespan(
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
-    """The gateway's middleware, outermost last: JSON bodies, limits, context, the time floor.
+    """The gateway's middleware, outermost last.
 
-    Innermost, JSON bodies that name a member twice are refused before anything reads them.
-    The equal-time floor is outermost so that every answer of its paths waits for it,
-    the refusals of the rate and request limits and the 500 of a crash included.
+    Innermost, JSON bodies that name a member twice are refused before anything reads
+    them. The equal-time floor sits outside the rate limits, so that every answer of its
+    paths waits for it, a 429 and the 500 of a crash included, and inside the request
+    limits, whose deadline counts the floor as the request's time.
     """
     settings = registry.services.settings
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
+    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
-    app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
 
 
 async def _checkpoint_periodically(services: Services) -> None:

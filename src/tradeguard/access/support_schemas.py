@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from tradeguard.access.alerts import AlertKind
 from tradeguard.access.support import MaskedField
-from tradeguard.core.reasons import Reason
+from tradeguard.core.reasons import Reason, written
 from tradeguard.web.bodies import Body
 
 UNMASK_REASON_MIN = 10
 MAX_ALERTS = 200
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(written)
+]
 
 
 class UnmaskRequest(Body):

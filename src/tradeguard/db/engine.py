@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +35,20 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> Engine:  #
         make_private(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
     event.listen(engine, "connect", _apply_sqlite_pragmas)
+    if database and database != ":memory:":
+        event.listen(engine, "connect", lambda *_: make_private(Path(database)))
     return engine
 
 
 def make_private(database: Path) -> None:
-    """Create the database file owner-only (0600) before SQLite does, and narrow old ones.
+    """Narrow the database file and its companions to owner-only (0600) where they exist.
 
-    SQLite would create it with the umask's mode (0644 as a rule) and gives its ``-wal``
-    and ``-shm`` files the database's mode, so an owner-only database has owner-only
-    companions. Files left by an earlier, wider version are narrowed here.
+    Run before the first connection (files left by an earlier, wider version) and on
+    every connection: SQLite creates the database with the umask's mode (0644 as a rule)
+    on first connect, and gives its ``-wal`` and ``-shm`` files the database's mode, so
+    once the database is owner-only its companions are too. A missing database is not
+    created here (a backup of a missing file must say so).
     """
-    descriptor = os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE)
-    os.close(descriptor)
     for path in (database, *(database.with_name(database.name + end) for end in SQLITE_COMPANIONS)):
         if path.exists():
             path.chmod(PRIVATE_MODE)

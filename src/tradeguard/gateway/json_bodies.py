@@ -3,10 +3,11 @@
 Python's ``json.loads`` (which FastAPI and Starlette parse bodies with) keeps the last of
 two members of one name, so ``{"scope": "data", ..., "scope": "trading"}`` would be read
 as a trading key while a proxy, a log or a reviewer reading the first member saw a data
-key. This pure ASGI middleware reads every body FastAPI would parse as JSON (a JSON
-``Content-Type``, or none), looks for a repeated member name in any object, and answers
-``422 VALIDATION_FAILED`` if it finds one; otherwise it hands the same bytes on unchanged,
-to the routes and to the API-key signature check alike. It sits inside the request limits,
+key. This pure ASGI middleware reads a body FastAPI would parse as JSON (a JSON
+``Content-Type``, or none) when the route first asks for it, looks for a repeated member
+name in any object, and answers ``422 VALIDATION_FAILED`` if it finds one; otherwise it
+hands the same bytes on unchanged, to the routes and to the API-key signature check
+alike. A route that never reads its body is not kept waiting for one. It sits inside the request limits,
 so the body it buffers is already held to ``max_body_bytes``. A body that is not JSON at
 all is left to the route, which refuses it as it always has.
 """
@@ -87,12 +88,55 @@ class JsonBodyMiddleware:
         if scope["type"] != "http" or not parsed_as_json(Headers(scope=scope)):
             await self.app(scope, receive, send)
             return
-        body, closing = await _read_body(receive)
+        body = CheckedBody(scope, receive, send)
+        try:
+            await self.app(scope, body.receive, body.send)
+        except Exception:
+            if not body.refused:
+                raise
+            # The route learnt of the refusal as a disconnect; the answer has been sent.
+
+
+class CheckedBody:
+    """The body of one request, read and checked when the route first asks for it.
+
+    A route that never reads its body (a 405, a GET) is answered without waiting for one.
+    """
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.server_receive = receive
+        self.server_send = send
+        self.pending: list[Message] | None = None
+        self.refused = False
+
+    async def receive(self) -> Message:
+        """The whole body at once, checked; then what the server sends."""
+        if self.pending is None:
+            self.pending = await self._checked()
+        if self.pending:
+            return self.pending.pop(0)
+        return await self.server_receive()
+
+    async def send(self, message: Message) -> None:
+        """The route's answer, unless the body was refused for it."""
+        if not self.refused:
+            await self.server_send(message)
+
+    async def _checked(self) -> list[Message]:
+        body, closing = await _read_body(self.server_receive)
+        if closing is not None:
+            return [closing]
         if body and duplicate_member(body) is not None:
-            log.info("http.request_refused", reason=ReasonCode.VALIDATION_FAILED)
-            await problem_response(scope, duplicate_member_refusal())(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, closing, receive), send)
+            await self._refuse()
+            return [{"type": "http.disconnect"}]
+        return [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def _refuse(self) -> None:
+        log.info("http.request_refused", reason=ReasonCode.VALIDATION_FAILED)
+        self.refused = True
+        answer = problem_response(self.scope, duplicate_member_refusal())
+        await answer(self.scope, self.server_receive, self.server_send)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
@@ -105,20 +149,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), None
-
-
-def _replay(body: bytes, closing: Message | None, receive: Receive) -> Receive:
-    """A ``receive`` that gives the buffered body once, then what the server sends."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-    if closing is not None:
-        pending = [closing]
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
