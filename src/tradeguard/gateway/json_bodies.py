@@ -7,9 +7,9 @@ key. This pure ASGI middleware reads a body FastAPI would parse as JSON (a JSON
 ``Content-Type``, or none) when the route first asks for it, looks for a repeated member
 name in any object, and answers ``422 VALIDATION_FAILED`` if it finds one; otherwise it
 hands the same bytes on unchanged, to the routes and to the API-key signature check
-alike. A route that never reads its body is not kept waiting for one. It sits inside the request limits,
-so the body it buffers is already held to ``max_body_bytes``. A body that is not JSON at
-all is left to the route, which refuses it as it always has.
+alike. A route that never reads its body is not kept waiting for one. It sits inside the
+request limits, so the body it buffers is already held to ``max_body_bytes``. A body
+that is not JSON at all is left to the route, which refuses it as it always has.
 """
 
 from __future__ import annotations
