@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from identity_flows import Person, staff_signed_in
+from staff_flows import tradeguard_command
 
-from tradeguard.cli.main import main
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, FixedClock, SystemClock
 from tradeguard.notify.notifier import MemorySender
@@ -27,19 +26,7 @@ def tradeguard(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Tradeguard:
     """Run a ``tradeguard`` command against the app's database; exit code and output."""
-    monkeypatch.setenv("TRADEGUARD_VAR_DIR", str(settings.var_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("TRADEGUARD_DATABASE_URL", settings.database_url.get_secret_value())
-
-    def run(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["tradeguard", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        captured = capsys.readouterr()
-        return int(exited.value.code or 0), captured.out + captured.err
-
-    return run
+    return tradeguard_command(settings, monkeypatch, capsys)
 
 
 @pytest.fixture
