@@ -134,11 +134,18 @@ def _step_up_required(identity: Identity) -> Exception:
     )
 
 
-def _bearer(request: HTTPConnection) -> str:
-    header = request.headers.get("authorization", "")
-    if not header[: len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
-        raise unauthenticated(AuthReason.REQUIRED, "a bearer access token is required")
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value; ``None`` if it is no bearer."""
+    if header[: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
+        return None
     return header[len(BEARER_PREFIX) :].strip()
+
+
+def _bearer(request: HTTPConnection) -> str:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
+        raise unauthenticated(AuthReason.REQUIRED, "a bearer access token is required")
+    return token
 
 
 def _claims(identity: Identity, token: str) -> AccessClaims:

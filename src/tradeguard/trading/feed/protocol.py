@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 from tradeguard.core.errors import ProblemError, TradeGuardError
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
-from tradeguard.identity.principal import BEARER_PREFIX
+from tradeguard.identity.principal import bearer_token
 from tradeguard.identity.problems import AuthReason
 from tradeguard.identity.tokens import MAX_TOKEN_CHARS
 
@@ -118,11 +118,12 @@ def handshake_token(connection: HTTPConnection) -> str | None:
     header = connection.headers.get("authorization")
     if header is None:
         return None
-    if header[: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
+    token = bearer_token(header)
+    if token is None:
         raise FeedRefusalError(
             policy_violation(AuthReason.REQUIRED, "a bearer access token is required")
         )
-    return header[len(BEARER_PREFIX) :].strip()
+    return token
 
 
 def ip_of(connection: HTTPConnection) -> str | None:
