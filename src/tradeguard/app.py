@@ -23,9 +23,11 @@ from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
+from tradeguard.audit.publication import repair_at_start, republish_missing
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import load_keys
+from tradeguard.db.durability import check_durability
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
@@ -252,6 +254,9 @@ def _record_start(services: Services) -> None:
 
 
 def _checkpoint_if_due(services: Services) -> None:
+    if services.audit.publication_failed:
+        services.audit.publication_failed = False
+        republish_missing(services.sessions, services.audit)
     with transaction(services.sessions) as session:
         services.audit.checkpoint_if_due(session)
 
@@ -286,6 +291,7 @@ def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -
         core = build_core(settings, clock, engine)  # reads the KEK; touches no database yet
         check_production(settings, core.crypto.kek)
         require_current(engine)
+        check_durability(engine, production=settings.is_production)
         return _wire(settings, clock, engine, core)
     except Exception:
         if owned:
@@ -296,6 +302,7 @@ def build_services(settings: Settings, *, clock: Clock, engine: Engine | None) -
 def _wire(settings: Settings, clock: Clock, engine: Engine, core: Core) -> Services:
     with core.sessions() as session:
         load_keys(core.crypto, session)
+    repair_at_start(core.sessions, core.audit)
     return Services(
         settings=settings,
         clock=clock,

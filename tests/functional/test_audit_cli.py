@@ -228,3 +228,37 @@ def test_proofs_when_past_the_head_then_one_line_naming_it(
     code, _, err = run(monkeypatch, capsys, "audit", *args)
     assert code == 1
     assert _one_line_error(err) == problem
+
+
+@pytest.mark.usefixtures("initialised")
+def test_verify_when_checkpoint_unpublished_then_exit_three_and_checkpoint_repairs(
+    monkeypatch, capsys
+) -> None:
+    Path("var/audit-witness.jsonl").unlink()
+    code, out, _ = run(monkeypatch, capsys, "audit", "verify")
+    assert code == 3
+    assert "NOT fully published: checkpoints at 15 are committed but not yet published" in out
+    assert "run `tradeguard audit checkpoint`" in out
+    code, out, err = run(monkeypatch, capsys, "audit", "checkpoint")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "published again to the witness: checkpoints at 15",
+        "checkpoint at tree size 16",
+    ]
+    code, out, _ = run(monkeypatch, capsys, "audit", "verify")
+    assert (code, out.strip()) == (0, "audit trail intact: 16 events, 2 checkpoints verified")
+
+
+@pytest.mark.usefixtures("initialised")
+def test_checkpoint_when_witness_contradicts_then_one_line_error_and_nothing_published(
+    monkeypatch, capsys
+) -> None:
+    witness = Path("var/audit-witness.jsonl")
+    document = json.loads(witness.read_text())
+    document["chain"] = "cd" * 32
+    witness.write_text(json.dumps(document) + "\n")
+    before = witness.read_bytes()
+    code, out, err = run(monkeypatch, capsys, "audit", "checkpoint")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: audit witness refused at sequence 15: the witness and the")
+    assert witness.read_bytes() == before

@@ -21,6 +21,8 @@ from tradeguard.core.errors import TradeGuardError
 from tradeguard.crypto.signing import SigningKey
 
 CHECKPOINT_TYPE = "tradeguard.audit.checkpoint"
+TAIL_BYTES = 64 * 1024
+"""More than any checkpoint line: where a cut-off last line is looked for."""
 
 
 class WitnessError(TradeGuardError):
@@ -107,6 +109,15 @@ def sign_checkpoint(
     return Checkpoint(tree_size, ts_ns, root_hash, chain_hash, key.key_id, key.sign(message))
 
 
+@dataclass(frozen=True, slots=True)
+class WitnessContents:
+    """What the witness holds: its checkpoints, and whether its last line was cut off."""
+
+    entries: list[tuple[Checkpoint, bytes]]
+    torn_tail: bool = False
+    """The file ends in a partial line: an append interrupted by a crash or power loss."""
+
+
 class Witness:
     """An append-only JSON-lines file of published checkpoints."""
 
@@ -114,30 +125,103 @@ class Witness:
         self.path = path
 
     def append(self, documents: Iterable[dict[str, Any]]) -> None:
-        """Append checkpoints, one JSON line each, and force them to disk."""
+        """Append checkpoints, one JSON line each; returns once they are on disk (fsync).
+
+        The first append also creates the file and its directory and fsyncs the directory,
+        so the file itself survives a power loss, not only its contents.
+        """
         payload = "".join(json.dumps(document, sort_keys=True) + "\n" for document in documents)
         if not payload:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        created = self._create_if_missing()
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND)
         try:
-            os.write(descriptor, payload.encode("utf-8"))
+            _cut_partial_line(descriptor)
+            write_fully(descriptor, payload.encode("utf-8"))
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+        if created:
+            fsync_directory(self.path.parent)
 
     def read(self) -> list[tuple[Checkpoint, bytes]]:
         """Every published checkpoint with its public key; an absent file is an empty witness."""
-        if not self.path.exists():
-            return []
-        try:
-            text = self.path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WitnessError(f"{self.path} cannot be read ({type(exc).__name__})") from None
+        contents = self.contents()
+        if contents.torn_tail:
+            raise WitnessError(f"{self.path} ends with a partial line (an interrupted append)")
+        return contents.entries
+
+    def contents(self) -> WitnessContents:
+        """The published checkpoints, telling a cut-off last line apart from a malformed one."""
+        text = self._text()
+        lines = text.split("\n")
+        torn = lines.pop() != ""  # the text after the last newline: empty unless cut off
         entries = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(lines, start=1):
             try:
                 entries.append(Checkpoint.from_json(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:
                 raise WitnessError(f"{self.path} line {number} is malformed ({exc})") from None
-        return entries
+        return WitnessContents(entries, torn_tail=torn)
+
+    def cut_torn_tail(self) -> int:
+        """Remove a partial last line (never a complete one); returns the bytes removed."""
+        if not self.path.exists():
+            return 0
+        descriptor = os.open(self.path, os.O_RDWR)
+        try:
+            return _cut_partial_line(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def _text(self) -> str:
+        if not self.path.exists():
+            return ""
+        try:
+            return self.path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WitnessError(f"{self.path} cannot be read ({type(exc).__name__})") from None
+
+    def _create_if_missing(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        os.close(descriptor)
+        return True
+
+
+def _cut_partial_line(descriptor: int) -> int:
+    """Truncate the file after its last newline (fsynced); the bytes removed.
+
+    Only an append cut off by a crash leaves a partial line: its checkpoint is in the
+    database and is published again whole by the repair (``audit.publication``).
+    """
+    size = os.fstat(descriptor).st_size
+    tail = os.pread(descriptor, min(size, TAIL_BYTES), max(size - TAIL_BYTES, 0))
+    if not tail or tail.endswith(b"\n"):
+        return 0
+    newline = tail.rfind(b"\n")
+    if newline < 0 and size > TAIL_BYTES:
+        raise WitnessError("the witness's last line is longer than any checkpoint")
+    keep = size - len(tail) + newline + 1
+    os.ftruncate(descriptor, keep)
+    os.fsync(descriptor)
+    return size - keep
+
+
+def write_fully(descriptor: int, data: bytes) -> None:
+    """Write all of ``data`` (``os.write`` may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the directory's entries (a new file's name) durable."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

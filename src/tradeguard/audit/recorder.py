@@ -99,6 +99,8 @@ class AuditTrail:
         self.signing = signing
         self.witness = witness
         self.policy = policy or CheckpointPolicy()
+        self.publication_failed = False
+        """A witness append failed; the next periodic checkpoint publishes what is missing."""
         install_session_hooks()
 
     def record(  # noqa: PLR0913 - the fields of an event
@@ -370,7 +372,9 @@ def _after_commit(session: Session) -> None:
     try:
         state.trail.witness.append(state.published)
     except OSError:
-        # The events are committed; `audit verify` will report the unpublished checkpoint.
+        # The events are committed; `audit verify` reports the checkpoint as not yet
+        # published, and the next periodic checkpoint or start-up publishes it again.
+        state.trail.publication_failed = True
         log.exception(
             "audit.witness_append_failed", tree_sizes=[c["tree_size"] for c in state.published]
         )

@@ -26,6 +26,7 @@ from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from tradeguard.audit.raw_rows import fetch_batches
 from tradeguard.audit.records import CHAIN_HASHER, GENESIS_CHAIN
+from tradeguard.audit.witness_check import WitnessComparison, compare_witness
 from tradeguard.crypto.models import SigningKeyRecord
 from tradeguard.crypto.signing import SigningPurpose
 
@@ -71,6 +72,8 @@ class VerificationResult:
     checkpoints: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    repairable: bool = False
+    """The database is intact, but some of its checkpoints are not yet in the witness."""
 
     @property
     def ok(self) -> bool:
@@ -82,6 +85,11 @@ class VerificationResult:
         if self.ok:
             return (
                 f"audit trail intact: {self.events} events, {self.checkpoints} checkpoints verified"
+            )
+        if self.repairable:
+            return (
+                f"audit trail intact in the database ({self.events} events, {self.checkpoints}"
+                f" checkpoints verified) but NOT fully published: {self.problem}"
             )
         return f"audit trail NOT intact at sequence {self.first_bad_seq}: {self.problem}"
 
@@ -242,32 +250,39 @@ def verify_database(
     Trails of ``parallel_from`` events or more are checked by worker processes (default:
     PostgreSQL trails of ``PARALLEL_FROM_EVENTS`` or more).
     """
-    with engine.connect() as connection:
-        checkpoints = _stored_checkpoints(connection)
-        keys = _audit_public_keys(connection)
-        head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
-        last_seq = connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0
     try:
-        published = witness.read()
+        contents = witness.contents()  # before the database: see compare_witness
     except WitnessError as exc:
         return VerificationResult(0, 0, 1, f"the witness cannot be checked: {exc}")
-    disagreement = _witness_disagreement(published, checkpoints, keys)
+    with engine.connect() as connection:
+        checkpoints = stored_checkpoints(connection)
+        keys = audit_public_keys(connection)
+        head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
+        last_seq = connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0
+    comparison = compare_witness(contents, checkpoints, keys, max(head_seq, last_seq))
+    refusal = comparison.refusal()
+    disagreement = None if refusal is None else VerificationResult(0, 0, *refusal)
     if _in_parallel(engine, last_seq, parallel_from):
         result = _replay_in_parallel(engine, last_seq, checkpoints, keys)
     else:
         result, columns = _replay_here(engine, checkpoints, keys)
         disagreement = _earliest_problem(disagreement, columns)
-    if not result.ok:
-        return _earliest(result, disagreement)
-    if head_seq > result.events:
-        tail = VerificationResult(
+    if result.ok and head_seq > result.events:
+        result = VerificationResult(
             result.events,
             result.checkpoints,
             result.events + 1,
             f"events {result.events + 1}..{head_seq} were deleted (tail truncated)",
         )
-        return _earliest(tail, disagreement)
-    return _earliest(result, disagreement)
+    return _unpublished(_earliest(result, disagreement), comparison)
+
+
+def _unpublished(result: VerificationResult, comparison: WitnessComparison) -> VerificationResult:
+    """An intact database whose witness lacks checkpoints is repairable, and says so."""
+    if not result.ok or not comparison.needs_repair:
+        return result
+    first, problem = comparison.repair_problem()
+    return VerificationResult(result.events, result.checkpoints, first, problem, repairable=True)
 
 
 def _in_parallel(engine: Engine, last_seq: int, parallel_from: int | None) -> bool:
@@ -350,52 +365,14 @@ def _earliest(result: VerificationResult, other: VerificationResult | None) -> V
     return result
 
 
-def _witness_disagreement(
-    published: Sequence[tuple[Checkpoint, bytes]],
-    stored: Sequence[Checkpoint],
-    keys: Mapping[str, bytes],
-) -> VerificationResult | None:
-    by_size = {checkpoint.tree_size: checkpoint for checkpoint in stored}
-    problems = []
-    for checkpoint, public_key in published:
-        problem = _published_problem(checkpoint, public_key, by_size, keys)
-        if problem is not None:
-            problems.append((checkpoint.tree_size, problem))
-    witnessed = {checkpoint.tree_size for checkpoint, _ in published}
-    problems += [
-        (size, f"checkpoint at {size} was never published to the witness")
-        for size in by_size
-        if size not in witnessed
-    ]
-    if not problems:
-        return None
-    size, problem = min(problems)
-    return VerificationResult(0, 0, size, problem)
-
-
-def _published_problem(
-    checkpoint: Checkpoint,
-    public_key: bytes,
-    by_size: Mapping[int, Checkpoint],
-    keys: Mapping[str, bytes],
-) -> str | None:
-    size = checkpoint.tree_size
-    stored = by_size.get(size)
-    if stored is None:
-        return f"the witness has a checkpoint at {size} that the database lacks (deleted)"
-    if stored != checkpoint:
-        return f"the witness and the database disagree on the checkpoint at {size}"
-    if keys.get(checkpoint.key_id) != public_key:
-        return f"the witness and the database disagree on signing key {checkpoint.key_id}"
-    return None
-
-
-def _stored_checkpoints(connection: Connection) -> list[Checkpoint]:
+def stored_checkpoints(connection: Connection) -> list[Checkpoint]:
+    """Every checkpoint in ``audit_checkpoints``, by tree size."""
     rows = connection.execute(select(AuditCheckpointRow.__table__).order_by("tree_size"))
     return [Checkpoint.from_row(row) for row in rows]
 
 
-def _audit_public_keys(connection: Connection) -> dict[str, bytes]:
+def audit_public_keys(connection: Connection) -> dict[str, bytes]:
+    """The public halves of every audit signing key, by key id."""
     rows = connection.execute(
         select(SigningKeyRecord.key_id, SigningKeyRecord.public_key).where(
             SigningKeyRecord.purpose == SigningPurpose.AUDIT.value

@@ -13,12 +13,15 @@ from tradeguard.audit.checkpoints import Witness
 from tradeguard.audit.export import export_bundle, verify_bundle
 from tradeguard.audit.export_range import export_range
 from tradeguard.audit.proofs import prove_consistency, prove_inclusion
+from tradeguard.audit.publication import Republished, republish_missing
 from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.cli import audit_query_commands
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.db.session import transaction
 
+EXIT_REPAIRABLE = 3
+"""`audit verify`: the database is intact, some checkpoints are not yet in the witness."""
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 audit_query_commands.register(app)
 
@@ -37,10 +40,24 @@ def verify() -> None:
 
 @app.command("checkpoint")
 def checkpoint() -> None:
-    """Sign a checkpoint now if events arrived since the last one."""
-    with command_runtime() as runtime, transaction(runtime.sessions) as session:
-        made = runtime.audit.checkpoint(session)
+    """Publish the checkpoints the witness lacks, then sign one now if events arrived."""
+    with command_runtime() as runtime:
+        repaired = republish_missing(runtime.sessions, runtime.audit)
+        with transaction(runtime.sessions) as session:
+            made = runtime.audit.checkpoint(session)
+    if repaired.changed:
+        typer.echo(_republished_line(repaired))
     typer.echo("no new events" if made is None else f"checkpoint at tree size {made.tree_size}")
+
+
+def _republished_line(repaired: Republished) -> str:
+    sizes = ", ".join(str(size) for size in repaired.tree_sizes) or "none"
+    cut = (
+        f"; removed a partial last line of {repaired.torn_bytes} bytes"
+        if repaired.torn_bytes
+        else ""
+    )
+    return f"published again to the witness: checkpoints at {sizes}{cut}"
 
 
 @app.command("export")
@@ -108,6 +125,8 @@ def prove_consistency_command(
 
 def _report(result: VerificationResult) -> None:
     typer.echo(result.line())
+    if result.repairable:
+        raise typer.Exit(EXIT_REPAIRABLE)
     if not result.ok:
         raise typer.Exit(1)
 

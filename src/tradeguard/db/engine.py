@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
-    "PRAGMA synchronous=NORMAL",
+    # FULL: in WAL mode each commit syncs the WAL before it returns, so a committed (and
+    # acknowledged) transaction survives a power loss; NORMAL syncs only at checkpoints.
+    "PRAGMA synchronous=FULL",
 )
 
 
@@ -26,7 +29,25 @@ def build_engine(url: str, **options: Any) -> Engine:  # noqa: ANN401 - passed t
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **options)
     options.setdefault("pool_pre_ping", True)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    event.listen(engine, "connect", _durable_commits)
+    return engine
+
+
+def _durable_commits(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 - DB-API connection
+    """Commits wait for the server's WAL flush: ``synchronous_commit`` off is raised to on.
+
+    A stronger level set by the operator (``remote_write``, ``remote_apply``) is kept;
+    only ``off`` acknowledges a commit before it is on disk.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SHOW synchronous_commit")
+        if cursor.fetchone()[0] == "off":
+            cursor.execute("SET synchronous_commit TO on")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 def _sqlite_engine(url: str, database: str | None, **options: Any) -> Engine:  # noqa: ANN401 - passed through
@@ -50,7 +71,7 @@ def make_private(database: Path) -> None:
     created here (a backup of a missing file must say so).
     """
     for path in (database, *(database.with_name(database.name + end) for end in SQLITE_COMPANIONS)):
-        if path.exists():
+        with contextlib.suppress(FileNotFoundError):  # another connection's close removed it
             path.chmod(PRIVATE_MODE)
 
 
