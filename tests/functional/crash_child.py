@@ -13,6 +13,8 @@ During order number ``CRASH_ON`` it dies at ``POINT`` of commit -> witness -> an
 - ``before_answer``: the desk returned, the answer not yet given;
 - ``after_answer``: the answer given;
 - ``none``: no crash.
+
+``CRASH_CHILD_SQLITE_SYNCHRONOUS=NORMAL`` runs it with SQLite's previous, weaker setting.
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.permissions import Role
 from tradeguard.core.principal import Principal
+from tradeguard.db.engine import build_engine
 from tradeguard.identity.origin import Origin
 from tradeguard.notify.notifier import MemorySender, Notifier
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+ORDER_SPACING_MS = 250
+"""Four orders a second: under the risk checks' limit of orders per second in a symbol."""
+SYNCHRONOUS_OVERRIDE = "CRASH_CHILD_SQLITE_SYNCHRONOUS"
 
 
 class Fault:
@@ -109,11 +115,19 @@ def main() -> None:
     fault.install()
     memory = MemorySender()
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings, clock=FixedClock(START), notifier=Notifier(memory, memory))
+    engine = build_engine(settings.effective_database_url)
+    weaker = os.environ.get(SYNCHRONOUS_OVERRIDE)
+    if weaker is not None:  # the previous, weaker setting, for the power-loss comparison
+        event.listen(
+            engine, "connect", lambda dbapi, _: dbapi.execute(f"PRAGMA synchronous={weaker}")
+        )
+    clock = FixedClock(START)
+    app = create_app(settings, clock=clock, engine=engine, notifier=Notifier(memory, memory))
     desk: TradingDesk = app.state.registry.trading_desk
     caller = trader(user_id)
     for number in range(1, orders + 1):
         fault.order = number
+        clock.advance(milliseconds=ORDER_SPACING_MS)
         placed = desk.place(caller, ask(number))
         fault.at("before_answer")
         answer(placed.order.client_order_id)

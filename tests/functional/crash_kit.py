@@ -9,16 +9,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from support import RELAXED_RATE_LIMITS, TestDatabase
+from support import RELAXED_RATE_LIMITS, TestDatabase, registry_of
 from tradeguard.audit.checkpoints import Witness
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.publication import REPUBLISHED
+from tradeguard.audit.records import Actor
 from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.config import Settings
+from tradeguard.core.money import Money
+from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
+from tradeguard.risk.model import AccountKind
 from tradeguard.trading.models import OrderRow
+from tradeguard.trading.orders.accounts import open_account
 
 CHILD = Path(__file__).with_name("crash_child.py")
 CHILD_SECONDS = 120
@@ -57,20 +64,20 @@ class Installation:
         return {**os.environ, **values}
 
     def start_child(
-        self, point: str, crash_on: int, orders: int, preload: str | None = None
+        self, point: str, crash_on: int, orders: int, extra: dict[str, str] | None = None
     ) -> subprocess.Popen[str]:
-        """Start the trading child; ``preload`` is a library to run it with (LD_PRELOAD)."""
-        environment = self.environment()
-        if preload is not None:
-            environment["LD_PRELOAD"] = preload
+        """Start the trading child, ``extra`` added to its environment."""
+        environment = self.environment() | (extra or {})
         command = [sys.executable, str(CHILD), point, str(crash_on), str(orders), self.user_id]
         return subprocess.Popen(
             command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
-    def run_child(self, point: str, crash_on: int, orders: int) -> ChildRun:
+    def run_child(
+        self, point: str, crash_on: int, orders: int, extra: dict[str, str] | None = None
+    ) -> ChildRun:
         """Run the child to its end (or its crash)."""
-        child = self.start_child(point, crash_on, orders)
+        child = self.start_child(point, crash_on, orders, extra)
         out, err = child.communicate(timeout=CHILD_SECONDS)
         return ChildRun(child.returncode, acknowledgements(out), err)
 
@@ -102,3 +109,43 @@ def repairs(engine: Engine) -> int:
             select(AuditEventRow.seq).where(AuditEventRow.event_type == REPUBLISHED)
         )
         return len(list(rows))
+
+
+def read_acknowledgements(child: subprocess.Popen[str], count: int) -> list[str]:
+    """Read the child's answers until ``count`` orders are acknowledged."""
+    assert child.stdout is not None
+    lines: list[str] = []
+    while len(acknowledgements("".join(lines))) < count:
+        line = child.stdout.readline()
+        assert line, child.stderr.read() if child.stderr else "the child ended"
+        lines.append(line)
+    return acknowledgements("".join(lines))
+
+
+def add_trader(app: FastAPI, user_id: str) -> None:
+    """A trader who never signs in, with a funded cash account."""
+    services = registry_of(app).services
+    with transaction(services.sessions) as db:
+        db.add(
+            User(
+                id=user_id,
+                username="crashtest",
+                email="crashtest@example.com",
+                password_hash="!",
+                password_changed_at_ns=0,
+                role="TRADER",
+                status="active",
+                permission_version=1,
+                created_at_ns=0,
+            )
+        )
+    with transaction(services.sessions) as db:
+        open_account(
+            db,
+            services.audit,
+            services.clock,
+            Actor.system("test"),
+            user_id=user_id,
+            kind=AccountKind.CASH,
+            deposit_cents=Money.parse("100000.00").cents,
+        )

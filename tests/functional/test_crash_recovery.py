@@ -10,56 +10,29 @@ import random
 import time
 
 import pytest
-from crash_kit import Installation, acknowledgements, repairs, stored_orders
+from crash_kit import (
+    Installation,
+    acknowledgements,
+    add_trader,
+    read_acknowledgements,
+    repairs,
+    stored_orders,
+)
 from fastapi import FastAPI
 from trading_flows import add_instrument
 
-from support import TestDatabase, registry_of
-from tradeguard.audit.records import Actor
+from support import TestDatabase
 from tradeguard.config import Settings
-from tradeguard.core.money import Money
-from tradeguard.db.session import transaction
-from tradeguard.identity.models import User
-from tradeguard.risk.model import AccountKind
-from tradeguard.trading.orders.accounts import open_account
 
 USER_ID = "0190f3e2-7c1a-7000-8000-0000000000c1"
 CRASH_ON = 3
-
-
-def _trader(app: FastAPI) -> None:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        db.add(
-            User(
-                id=USER_ID,
-                username="crashtest",
-                email="crashtest@example.com",
-                password_hash="!",
-                password_changed_at_ns=0,
-                role="TRADER",
-                status="active",
-                permission_version=1,
-                created_at_ns=0,
-            )
-        )
-    with transaction(services.sessions) as db:
-        open_account(
-            db,
-            services.audit,
-            services.clock,
-            Actor.system("test"),
-            user_id=USER_ID,
-            kind=AccountKind.CASH,
-            deposit_cents=Money.parse("100000.00").cents,
-        )
 
 
 @pytest.fixture
 def installation(app: FastAPI, settings: Settings, clean_database: TestDatabase) -> Installation:
     """A funded trader and the instrument ACME, in a database the children share."""
     add_instrument(app, "ACME", "100.00")
-    _trader(app)
+    add_trader(app, USER_ID)
     return Installation(settings, clean_database, USER_ID)
 
 
@@ -100,16 +73,13 @@ def test_crash_when_killed_at_a_random_moment_under_load_then_acknowledged_order
     installation: Installation,
 ) -> None:
     child = installation.start_child("none", 0, 10_000)
-    assert child.stdout is not None
-    lines = []
-    while len(acknowledgements("".join(lines))) < 5:
-        line = child.stdout.readline()
-        assert line, child.stderr.read() if child.stderr else ""
-        lines.append(line)
-    time.sleep(random.uniform(0, 0.2))  # noqa: S311 - a random moment, not a secret
-    child.kill()
-    rest, _ = child.communicate(timeout=30)
-    acknowledged = acknowledgements("".join(lines) + rest)
+    try:
+        answered = read_acknowledgements(child, 5)
+        time.sleep(random.uniform(0, 0.2))  # noqa: S311 - a random moment, not a secret
+    finally:
+        child.kill()
+        rest, _ = child.communicate(timeout=30)
+    acknowledged = answered + acknowledgements(rest)
     assert set(acknowledged) <= set(stored_orders(installation.database.engine))
     assert installation.verify().ok or installation.verify().repairable
     restarted = installation.run_child("none", 0, 0)
