@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
 from apps import USER_ID, add_user, scratch_app
+from live_server import Workspace, add_instruments
 from measure import Measurement, scratch_postgres
 from tradeguard.access.caller import Caller
 from tradeguard.audit.records import Actor
@@ -40,7 +41,6 @@ from tradeguard.identity.origin import Origin
 from tradeguard.registry import Registry
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.trading.models import InstrumentRow
 from tradeguard.trading.orders.accounts import open_account
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
@@ -49,6 +49,7 @@ ORDERS_PER_ROUND = 400
 ROUNDS = 5
 FLUSHES = 200
 REFERENCE = Price.parse("100.00")
+SYMBOL = "DURA"
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _ask(number: int) -> OrderAsk:
     price = REFERENCE.units - 100 * (1 + number % 200)  # 99.99 down to 98.00: rests
     quantity = 1 + number // 200  # no two orders alike (the duplicate-order check)
     return OrderAsk(
-        f"d-{number}", "DURA", Side.BUY, OrderType.LIMIT, TimeInForce.DAY, quantity, price
+        f"d-{number}", SYMBOL, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, quantity, price
     )
 
 
@@ -102,9 +103,12 @@ def _prepare(app: FastAPI) -> TradingDesk:
     registry: Registry = app.state.registry
     services = registry.services
     add_user(registry.identity)
-    now = services.clock.now_ns()
+    add_instruments(
+        Workspace(Path(), services.engine.url.render_as_string(hide_password=False), 0),
+        (SYMBOL,),
+        REFERENCE,
+    )
     with transaction(services.sessions) as db:
-        db.add(_instrument(now))
         open_account(
             db,
             services.audit,
@@ -125,23 +129,6 @@ def _prepare(app: FastAPI) -> TradingDesk:
         )
     )
     return desk
-
-
-def _instrument(now: int) -> InstrumentRow:
-    return InstrumentRow(
-        symbol="DURA",
-        name="Durable Inc.",
-        tier=1,
-        tick_size=100,
-        lot_size=1,
-        reference_price=REFERENCE.units,
-        reference_at_ns=now,
-        restricted=False,
-        threshold=False,
-        easy_to_borrow=True,
-        status="active",
-        updated_at_ns=now,
-    )
 
 
 def _round(desk: TradingDesk, first: int, setting: Setting) -> None:
