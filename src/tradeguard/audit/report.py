@@ -236,6 +236,7 @@ def _verification(result: VerificationResult) -> dict[str, Any]:
         "checkpoints": result.checkpoints,
         "first_bad_seq": result.first_bad_seq,
         "problem": result.problem,
+        "repairable": result.repairable,
     }
 
 
@@ -286,6 +287,7 @@ def _verification_lines(verification: Mapping[str, Any], retention: Mapping[str,
         verification["checkpoints"],
         verification["first_bad_seq"],
         verification["problem"],
+        repairable=verification.get("repairable", False),
     )
     purge = (
         f"retention: {retention['years']} years; events before {retention['purge_before']}"

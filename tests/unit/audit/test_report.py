@@ -153,7 +153,17 @@ def test_report_when_trail_intact_then_verification_ok(two_days: AuditKit) -> No
         "checkpoints": 2,
         "first_bad_seq": None,
         "problem": None,
+        "repairable": False,
     }
+
+
+def test_report_when_checkpoint_unpublished_then_verification_says_repairable(
+    two_days: AuditKit,
+) -> None:
+    two_days.witness.path.unlink()
+    verification = _signed(two_days, DAY_ONE)["report"]["verification"]
+    assert (verification["ok"], verification["repairable"]) == (False, True)
+    assert "run `tradeguard audit checkpoint`" in verification["problem"]
 
 
 def test_report_when_trail_tampered_then_verification_names_the_event(two_days: AuditKit) -> None:
