@@ -17,21 +17,15 @@ from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.audit.checkpoints import Checkpoint, WitnessError
 from tradeguard.audit.merkle import CompactTree
-from tradeguard.audit.models import AuditEventRow, AuditHeadRow
 from tradeguard.audit.raw_rows import fetch_batches
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.audit.verify import (
-    ChainReplay,
-    TrailBroken,
-    audit_public_keys,
-    stored_checkpoints,
-)
+from tradeguard.audit.verify import ChainReplay, StoredTrail, TrailBroken, read_stored
 from tradeguard.audit.witness_check import WitnessComparison, compare_witness
 from tradeguard.core.errors import StartupError, TradeGuardError
 from tradeguard.db.session import transaction
@@ -63,31 +57,30 @@ class Republished:
         return bool(self.tree_sizes) or self.torn_bytes > 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    checkpoints: list[Checkpoint]
-    keys: dict[str, bytes]
-    last_seq: int
-
-
 def republish_missing(sessions: sessionmaker[Session], trail: AuditTrail) -> Republished:
     """Publish every committed checkpoint the witness lacks, once verified; audited."""
-    contents = trail.witness.contents()  # before the database: see compare_witness
     engine = _engine_of(sessions)
-    stored = _read_stored(engine)
-    comparison = compare_witness(contents, stored.checkpoints, stored.keys, stored.last_seq)
-    refusal = comparison.refusal()
-    if refusal is not None:
-        raise WitnessConflictError(f"audit witness refused at sequence {refusal[0]}: {refusal[1]}")
+    stored, comparison = _compare(engine, trail)
     if not comparison.needs_repair:
         return Republished()
+    verify_unpublished(engine, stored, comparison)
     missing = [c for c in stored.checkpoints if c.tree_size in set(comparison.unpublished)]
-    verify_unpublished(engine, stored.checkpoints, comparison, stored.keys)
     torn = trail.witness.cut_torn_tail()
     trail.witness.append(c.to_json(stored.keys[c.key_id]) for c in missing)
     done = Republished(tuple(c.tree_size for c in missing), torn)
     _record(sessions, trail, done)
     return done
+
+
+def _compare(engine: Engine, trail: AuditTrail) -> tuple[StoredTrail, WitnessComparison]:
+    """The witness (read first) against the database; raises if it must not be repaired."""
+    contents = trail.witness.contents()  # before the database: see compare_witness
+    stored = read_stored(engine)
+    comparison = compare_witness(contents, stored.checkpoints, stored.keys, stored.end)
+    refusal = comparison.refusal()
+    if refusal is not None:
+        raise WitnessConflictError(f"audit witness refused at sequence {refusal[0]}: {refusal[1]}")
+    return stored, comparison
 
 
 def repair_at_start(sessions: sessionmaker[Session], trail: AuditTrail) -> Republished:
@@ -98,22 +91,15 @@ def repair_at_start(sessions: sessionmaker[Session], trail: AuditTrail) -> Repub
         raise StartupError(str(exc)) from None
 
 
-def verify_unpublished(
-    engine: Engine,
-    checkpoints: Sequence[Checkpoint],
-    comparison: WitnessComparison,
-    keys: Mapping[str, bytes],
-) -> None:
+def verify_unpublished(engine: Engine, stored: StoredTrail, comparison: WitnessComparison) -> None:
     """Check the unpublished checkpoints against the events, from the last witnessed one."""
     if not comparison.unpublished:
         return
     first, last = comparison.unpublished[0], comparison.unpublished[-1]
-    unpublished = set(comparison.unpublished)
-    witnessed = [c for c in checkpoints if c.tree_size < first and c.tree_size not in unpublished]
-    anchor = witnessed[-1] if witnessed else None
+    anchor = _last_witnessed_before(stored.checkpoints, comparison)
     start = anchor.tree_size if anchor else 0
-    due = [c for c in checkpoints if start < c.tree_size <= last]
-    replayer = _replayer_from(engine, anchor, due, keys)
+    due = [c for c in stored.checkpoints if start < c.tree_size <= last]
+    replayer = _replayer_from(engine, anchor, due, stored.keys)
     try:
         with closing(fetch_batches(engine, RANGE_QUERY, (start, last))) as batches:
             for batch in batches:
@@ -124,6 +110,16 @@ def verify_unpublished(
             f"checkpoint at {first} is not published again: at sequence {broken.seq}"
             f" {broken.problem}; run `tradeguard audit verify`"
         ) from None
+
+
+def _last_witnessed_before(
+    checkpoints: Sequence[Checkpoint], comparison: WitnessComparison
+) -> Checkpoint | None:
+    """The newest checkpoint the witness holds below the first unpublished one."""
+    unpublished = set(comparison.unpublished)
+    first = comparison.unpublished[0]
+    witnessed = [c for c in checkpoints if c.tree_size < first and c.tree_size not in unpublished]
+    return witnessed[-1] if witnessed else None
 
 
 def _replayer_from(
@@ -146,15 +142,6 @@ def _replayer_from(
             " run `tradeguard audit verify`"
         )
     return ChainReplay(due, keys, start=anchor.tree_size + 1, chain=chain, tree=tree)
-
-
-def _read_stored(engine: Engine) -> _Stored:
-    with engine.connect() as connection:
-        checkpoints = stored_checkpoints(connection)
-        keys = audit_public_keys(connection)
-        head = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
-        last = connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0
-    return _Stored(checkpoints, keys, max(head, last))
 
 
 def _record(sessions: sessionmaker[Session], trail: AuditTrail, done: Republished) -> None:

@@ -254,27 +254,60 @@ def verify_database(
         contents = witness.contents()  # before the database: see compare_witness
     except WitnessError as exc:
         return VerificationResult(0, 0, 1, f"the witness cannot be checked: {exc}")
-    with engine.connect() as connection:
-        checkpoints = stored_checkpoints(connection)
-        keys = audit_public_keys(connection)
-        head_seq = connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0
-        last_seq = connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0
-    comparison = compare_witness(contents, checkpoints, keys, max(head_seq, last_seq))
+    stored = read_stored(engine)
+    comparison = compare_witness(contents, stored.checkpoints, stored.keys, stored.end)
     refusal = comparison.refusal()
     disagreement = None if refusal is None else VerificationResult(0, 0, *refusal)
-    if _in_parallel(engine, last_seq, parallel_from):
-        result = _replay_in_parallel(engine, last_seq, checkpoints, keys)
-    else:
-        result, columns = _replay_here(engine, checkpoints, keys)
-        disagreement = _earliest_problem(disagreement, columns)
-    if result.ok and head_seq > result.events:
-        result = VerificationResult(
-            result.events,
-            result.checkpoints,
-            result.events + 1,
-            f"events {result.events + 1}..{head_seq} were deleted (tail truncated)",
+    result, columns = _replay(engine, stored, parallel_from)
+    result = _tail_check(result, stored.head_seq)
+    return _unpublished(_earliest(result, _earliest_problem(disagreement, columns)), comparison)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrail:
+    """What the database holds of the trail: checkpoints, audit keys, head and last event."""
+
+    checkpoints: list[Checkpoint]
+    keys: dict[str, bytes]
+    head_seq: int
+    last_seq: int
+
+    @property
+    def end(self) -> int:
+        """The last sequence number the database knows of (head or events)."""
+        return max(self.head_seq, self.last_seq)
+
+
+def read_stored(engine: Engine) -> StoredTrail:
+    """Read the checkpoints, the audit public keys, the sequencer head and the last event."""
+    with engine.connect() as connection:
+        return StoredTrail(
+            stored_checkpoints(connection),
+            audit_public_keys(connection),
+            connection.execute(select(AuditHeadRow.seq)).scalar_one_or_none() or 0,
+            connection.execute(select(func.max(AuditEventRow.seq))).scalar_one() or 0,
         )
-    return _unpublished(_earliest(result, disagreement), comparison)
+
+
+def _replay(
+    engine: Engine, stored: StoredTrail, parallel_from: int | None
+) -> tuple[VerificationResult, VerificationResult | None]:
+    """The replay, and the column check when it ran alongside in this process."""
+    if _in_parallel(engine, stored.last_seq, parallel_from):
+        return _replay_in_parallel(engine, stored.last_seq, stored.checkpoints, stored.keys), None
+    return _replay_here(engine, stored.checkpoints, stored.keys)
+
+
+def _tail_check(result: VerificationResult, head_seq: int) -> VerificationResult:
+    """Events the sequencer head counts but the table lacks were deleted from the tail."""
+    if not result.ok or head_seq <= result.events:
+        return result
+    return VerificationResult(
+        result.events,
+        result.checkpoints,
+        result.events + 1,
+        f"events {result.events + 1}..{head_seq} were deleted (tail truncated)",
+    )
 
 
 def _unpublished(result: VerificationResult, comparison: WitnessComparison) -> VerificationResult:
