@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from support import TestDatabase, provision_keysets, registry_of
-from tradeguard.app import create_app
+from tradeguard.app import _checkpoint_if_due, create_app
 from tradeguard.audit.checkpoints import Witness
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.publication import REPUBLISHED
@@ -91,3 +91,22 @@ def _disable_guards(connection) -> None:
         return
     for table in ("audit_events", "audit_checkpoints"):
         connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+
+
+def test_periodic_checkpoint_when_an_append_failed_then_what_is_missing_is_published(
+    started: Settings, clean_database: TestDatabase, clock: FixedClock
+) -> None:
+    app = _start(started, clean_database, clock)
+    witness = Witness(started.effective_witness_file)
+    witness.path.rename(witness.path.with_name("kept"))
+    witness.path.mkdir()  # the append fails (as on a full disk)
+    _record_events(app, 2)
+    services = registry_of(app).services
+    assert services.audit.publication_failed
+    witness.path.rmdir()
+    witness.path.with_name("kept").rename(witness.path)
+    assert verify_database(clean_database.engine, witness).repairable
+    _checkpoint_if_due(services)
+    assert not services.audit.publication_failed
+    assert verify_database(clean_database.engine, witness).ok
+    assert len(_republished(clean_database)) == 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from audit_kit import AuditKit
 from sqlalchemy import select
 
+from tradeguard.audit import checkpoints
 from tradeguard.audit.checkpoints import WitnessError
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.publication import (
@@ -174,3 +177,22 @@ def _record(audit: AuditKit, seq: int) -> bytes:
         return bytes(
             session.scalars(select(AuditEventRow.record).where(AuditEventRow.seq == seq)).one()
         )
+
+
+def test_append_when_it_creates_the_file_then_the_directory_is_synced_once(
+    audit: AuditKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(checkpoints, "fsync_directory", synced.append)
+    audit.record_many(10)
+    assert synced == [audit.witness.path.parent]
+    assert [c.tree_size for c, _ in audit.witness.read()] == [5, 10]
+
+
+def test_append_when_the_system_writes_a_few_bytes_at_a_time_then_every_line_is_whole(
+    audit: AuditKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(checkpoints.os, "write", lambda fd, data: real_write(fd, data[:7]))
+    audit.record_many(10)
+    assert [c.tree_size for c, _ in audit.witness.read()] == [5, 10]
