@@ -196,3 +196,11 @@ def test_append_when_the_system_writes_a_few_bytes_at_a_time_then_every_line_is_
     monkeypatch.setattr(checkpoints.os, "write", lambda fd, data: real_write(fd, data[:7]))
     audit.record_many(10)
     assert [c.tree_size for c, _ in audit.witness.read()] == [5, 10]
+
+
+def test_start_when_a_witness_line_is_malformed_then_refused(trail: AuditKit) -> None:
+    lines = _witness_lines(trail)
+    trail.witness.path.write_text(lines[0] + "not a checkpoint\n" + lines[1])
+    with pytest.raises(StartupError, match="line 2 is malformed"):
+        repair_at_start(trail.sessions, trail.trail)
+    assert trail.verify().first_bad_seq == 1
