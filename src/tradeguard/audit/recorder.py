@@ -21,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, event, insert, select, text
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.checkpoints import Checkpoint, Witness, sign_checkpoint
+from tradeguard.audit.checkpoints import Checkpoint, Witness, WitnessError, sign_checkpoint
 from tradeguard.audit.merkle import CompactTree
 from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from tradeguard.audit.records import (
@@ -371,7 +371,7 @@ def _after_commit(session: Session) -> None:
         return
     try:
         state.trail.witness.append(state.published)
-    except OSError:
+    except (OSError, WitnessError):
         # The events are committed; `audit verify` reports the checkpoint as not yet
         # published, and the next periodic checkpoint or start-up publishes it again.
         state.trail.publication_failed = True

@@ -204,3 +204,15 @@ def test_start_when_a_witness_line_is_malformed_then_refused(trail: AuditKit) ->
     with pytest.raises(StartupError, match="line 2 is malformed"):
         repair_at_start(trail.sessions, trail.trail)
     assert trail.verify().first_bad_seq == 1
+
+
+def test_append_when_the_last_line_cannot_be_a_checkpoint_then_events_commit_and_repair_waits(
+    audit: AuditKit,
+) -> None:
+    audit.witness.path.write_bytes(b"x" * (checkpoints.TAIL_BYTES + 1))
+    audit.record_many(5)
+    assert audit.trail.publication_failed
+    with audit.sessions() as session:
+        assert sorted(session.scalars(select(AuditEventRow.seq))) == [1, 2, 3, 4, 5]
+    with pytest.raises(WitnessError, match="longer than any checkpoint"):
+        republish_missing(audit.sessions, audit.trail)

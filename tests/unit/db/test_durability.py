@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 from tradeguard.core.errors import StartupError
@@ -25,7 +25,7 @@ def test_sqlite_when_connected_then_every_commit_syncs_the_wal(tmp_path: Path) -
     engine.dispose()
 
 
-def _weakened_sqlite(path: Path) -> object:
+def _weakened_sqlite(path: Path) -> Engine:
     engine = build_engine(f"sqlite:///{path}")
 
     def weaken(dbapi_connection, _record) -> None:
@@ -38,16 +38,16 @@ def _weakened_sqlite(path: Path) -> object:
 def test_check_when_sqlite_not_full_then_production_refuses(tmp_path: Path) -> None:
     engine = _weakened_sqlite(tmp_path / "x.db")
     with pytest.raises(StartupError, match="synchronous is below FULL"):
-        check_durability(engine, production=True)  # type: ignore[arg-type]
-    engine.dispose()  # type: ignore[attr-defined]
+        check_durability(engine, production=True)
+    engine.dispose()
 
 
 def test_check_when_sqlite_not_full_in_development_then_warned(tmp_path: Path) -> None:
     engine = _weakened_sqlite(tmp_path / "x.db")
     with structlog.testing.capture_logs() as logs:
-        check_durability(engine, production=False)  # type: ignore[arg-type]
+        check_durability(engine, production=False)
     assert [entry["event"] for entry in logs] == ["db.commits_not_durable"]
-    engine.dispose()  # type: ignore[attr-defined]
+    engine.dispose()
 
 
 @POSTGRES_ONLY
