@@ -42,6 +42,7 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
+from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
@@ -129,6 +130,7 @@ def _registry(
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
+    kyc = build_kyc(services, identity.notices)
     return Registry(
         services=services,
         identity=identity,
@@ -153,6 +155,9 @@ def _registry(
         trading_controls=TradingControls(desk),
         risk_controls=RiskControls(desk),
         trading_feed=feed,
+        onboarding=kyc.onboarding,
+        kyc_documents=kyc.documents,
+        kyc_review=kyc.review,
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),

@@ -22,6 +22,9 @@ from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
+from tradeguard.kyc.documents import Documents
+from tradeguard.kyc.review import Review
+from tradeguard.kyc.service import Onboarding
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
@@ -61,6 +64,9 @@ class Registry:
     trading_controls: TradingControls
     risk_controls: RiskControls
     trading_feed: FeedHub
+    onboarding: Onboarding
+    kyc_documents: Documents
+    kyc_review: Review
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission

@@ -22,6 +22,8 @@ from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
+from tradeguard.kyc import api as kyc_api
+from tradeguard.kyc import review_api as kyc_review_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
@@ -49,6 +51,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     controls_api.locates_router,
     controls_api.instruments_router,
     feed_api.router,
+    kyc_api.router,
+    kyc_review_api.router,
     crypto_api.router,
     audit_api.router,
     docs.router,

@@ -24,6 +24,8 @@ class Permission(StrEnum):
     STAFF_ACCOUNTS_SEARCH = "staff:accounts:search"
     """Find a customer by email, username or account id: whoever reads customers' records
     (``compliance:audit`` or ``support:users:view``) by role, at every level."""
+    KYC_APPLY = "kyc:apply"
+    """Apply for a brokerage account (a trader's own application and documents)."""
     KYC_REVIEW = "kyc:review"
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCOUNT_VIEW,
             Permission.ACCOUNT_WITHDRAW,
             Permission.PROFILE_MANAGE,
+            Permission.KYC_APPLY,
         }
     ),
     Role.ADMIN: frozenset(
