@@ -51,6 +51,7 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
+from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
 from tradeguard.trading.controls.risk_controls import RiskControls
@@ -161,6 +162,7 @@ def _registry(
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
+        sanctions_screening=build_screening(services),
     )
 
 

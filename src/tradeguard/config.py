@@ -528,6 +528,19 @@ class Settings(BaseSettings):
         le=200_000_000,
         description="Largest image accepted, in pixels (refuses decompression bombs)",
     )
+    screening_match_threshold: float = Field(
+        default=0.85,
+        ge=0.5,
+        le=1.0,
+        description="Score at which a sanctions screening result is a potential match for review",
+    )
+    screening_list_dir: Path | None = Field(
+        default=None,
+        description="Directory holding the OFAC list files to reload on a schedule (unset: none)",
+    )
+    screening_reload_hours: int = Field(
+        default=24, ge=1, le=720, description="How often the lists in screening_list_dir reload"
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

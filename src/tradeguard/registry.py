@@ -27,6 +27,7 @@ from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
+from tradeguard.screening.service import SanctionsScreening
 from tradeguard.services import Services
 from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
@@ -70,6 +71,7 @@ class Registry:
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission
+    sanctions_screening: SanctionsScreening
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
