@@ -42,6 +42,7 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
+from tradeguard.kyc.sanctions import KycScreening
 from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
@@ -131,7 +132,11 @@ def _registry(
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
-    kyc = build_kyc(services, identity.notices)
+    controls = TradingControls(desk)
+    sanctions = build_screening(services)
+    screening = KycScreening(sanctions, services.audit)
+    sanctions.parties = screening
+    kyc = build_kyc(services, identity.notices, controls, screening)
     return Registry(
         services=services,
         identity=identity,
@@ -153,7 +158,7 @@ def _registry(
         risk_engine=risk_engine,
         trading_desk=desk,
         account_reads=AccountReads(desk),
-        trading_controls=TradingControls(desk),
+        trading_controls=controls,
         risk_controls=RiskControls(desk),
         trading_feed=feed,
         onboarding=kyc.onboarding,
@@ -162,7 +167,7 @@ def _registry(
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
-        sanctions_screening=build_screening(services),
+        sanctions_screening=sanctions,
     )
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from mrz.generator.td3 import TD3CodeGenerator
 from PIL import Image
 
 from functional.identity_flows import Person
+from support import registry_of
+from tradeguard.audit.records import Actor
+from unit.screening.screening_kit import SAMPLE
 
 APPLICATION = "/v1/kyc/application"
 QUEUE = "/v1/staff/kyc/applications"
@@ -123,3 +127,8 @@ def decide(
         body["version"] = read.json()["version"]
     body.setdefault("note", "checked the passport against the application")
     return client.post(f"{QUEUE}/{application_id}/{action}", json=body, headers=reviewer.headers)
+
+
+def load_sample_lists(app: FastAPI) -> None:
+    """Load the sample SDN list, as ``tradeguard screening load`` does (rescreening all)."""
+    registry_of(app).sanctions_screening.load(SAMPLE, "ofac-sdn", Actor("staff", "cli:compliance"))

@@ -20,13 +20,16 @@ class Status(StrEnum):
     DRAFT = "draft"
     PENDING_REVIEW = "pending_review"
     PENDING_SECOND_REVIEW = "pending_second_review"
+    SCREENING_REVIEW = "screening_review"
     INFO_REQUESTED = "info_requested"
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
 EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
-IN_REVIEW = frozenset({Status.PENDING_REVIEW, Status.PENDING_SECOND_REVIEW})
+IN_REVIEW = frozenset(
+    {Status.PENDING_REVIEW, Status.PENDING_SECOND_REVIEW, Status.SCREENING_REVIEW}
+)
 
 
 def stored_of(application: KycApplication) -> Stored:

@@ -30,13 +30,16 @@ from tradeguard.kyc.records import (
 from tradeguard.kyc.risk import RiskLevel
 from tradeguard.kyc.schemas import Decision, QueueItem, Rejection, ReviewView
 from tradeguard.kyc.workflow import Workflow
+from tradeguard.risk.model import AccountStatus
+from tradeguard.trading.controls.trading_controls import TradingControls
 
 
 class Review:
     """What reviewers see and decide."""
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Workflow, controls: TradingControls) -> None:
         self._workflow = workflow
+        self._controls = controls
 
     def queue(self, db: Session, status: Status | None) -> list[QueueItem]:
         """Applications waiting for a reviewer (or in ``status``), oldest submission first."""
@@ -77,6 +80,7 @@ class Review:
     ) -> KycApplication:
         """Approve; a high-risk application's first approval waits for a second reviewer."""
         application = self._decidable(db, caller, application_id, decision.version)
+        _require_screened(application)
         if application.risk_level == RiskLevel.HIGH.value and not self._second(application, caller):
             application.first_approval_by = caller.user_id
             application.status = Status.PENDING_SECOND_REVIEW.value
@@ -108,11 +112,49 @@ class Review:
     def reject(
         self, db: Session, caller: Caller, application_id: str, rejection: Rejection
     ) -> KycApplication:
-        """Reject with a reason code; no account is opened."""
+        """Reject with a reason code; no account is opened, an open one is suspended."""
         application = self._decidable(db, caller, application_id, rejection.version)
+        if application.account_id is not None:
+            self._controls.change_standing(
+                caller,
+                application.account_id,
+                f"onboarding: {rejection.reason_code}",
+                status=AccountStatus.SUSPENDED,
+            )
         application.decision_note = rejection.note
         self._workflow.reject(
             db, application, caller.actor, rejection.reason_code, caller.request_id
+        )
+        return application
+
+    def clear_screening(
+        self, db: Session, caller: Caller, application_id: str, decision: Decision
+    ) -> KycApplication:
+        """A potential match is a false positive for this applicant and this list entry.
+
+        Remembered: a rescreen that finds the same entry with the same name raises nothing.
+        A customer put back in review by a rescreen is approved again.
+        """
+        application = self._decidable(db, caller, application_id, decision.version)
+        screening = json.loads(application.screening)
+        found = screening.get("decision")
+        if not found or not found.get("match"):
+            raise conflict(KycReason.NO_POTENTIAL_MATCH, "there is no potential match to clear")
+        screening["cleared"] = sorted({*screening.get("cleared", []), found["key"]})
+        screening["clear"] = True
+        application.screening = json.dumps(screening)
+        application.checks = json.dumps(_sanctions_passed(json.loads(application.checks)))
+        if application.status == Status.SCREENING_REVIEW:
+            application.status = Status.APPROVED.value
+        application.version += 1
+        self._workflow.record(
+            db,
+            "kyc.screening.cleared",
+            caller.actor,
+            application,
+            caller.request_id,
+            cleared=found["key"],
+            note_length=len(decision.note),
         )
         return application
 
@@ -142,6 +184,24 @@ class Review:
                 f"the application changed (version {application.version}): read it again",
             )
         return application
+
+
+def _require_screened(application: KycApplication) -> None:
+    """Approval needs a screening that found nothing, or a match a reviewer cleared."""
+    screening = json.loads(application.screening)
+    if not screening.get("clear"):
+        raise conflict(
+            KycReason.SCREENING_UNRESOLVED,
+            "sanctions screening has not cleared the applicant: clear the potential match, "
+            "or load the lists and ask for the application again",
+        )
+
+
+def _sanctions_passed(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**check, "passed": True, "reason_code": None} if check["check"] == "sanctions" else check
+        for check in checks
+    ]
 
 
 def applicant_name(answers: dict[str, Any]) -> str:

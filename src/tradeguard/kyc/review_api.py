@@ -123,3 +123,21 @@ def request_information(
     caller = Caller.of(reviewer, request)
     review.request_information(db, caller, application_id, body)
     return review.open(db, caller, application_id)
+
+
+@router.post(
+    "/applications/{application_id}/clear-screening",
+    summary="Clear a sanctions potential match as a false positive for this applicant",
+)
+def clear_screening(
+    application_id: ApplicationId,
+    body: Decision,
+    reviewer: Reviewer,
+    request: Request,
+    db: DbSession,
+    review: ReviewDep,
+) -> ReviewView:
+    """Remembered for this applicant and list entry; a rescreened customer is approved again."""
+    caller = Caller.of(reviewer, request)
+    review.clear_screening(db, caller, application_id, body)
+    return review.open(db, caller, application_id)

@@ -10,6 +10,7 @@ from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
 from tradeguard.kyc.workflow import ApplicantScreening, ScreeningUnavailable, Workflow
 from tradeguard.services import Services
+from tradeguard.trading.controls.trading_controls import TradingControls
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +23,12 @@ class Kyc:
 
 
 def build_kyc(
-    services: Services, notices: Notices, screening: ApplicantScreening | None = None
+    services: Services,
+    notices: Notices,
+    controls: TradingControls,
+    screening: ApplicantScreening | None = None,
 ) -> Kyc:
     """Onboarding over ``screening`` (none: every application goes to a reviewer)."""
     workflow = Workflow(services, notices, screening or ScreeningUnavailable())
     onboarding = Onboarding(services, workflow)
-    return Kyc(onboarding, Documents(services, onboarding), Review(workflow))
+    return Kyc(onboarding, Documents(services, onboarding), Review(workflow, controls))
