@@ -23,6 +23,7 @@ from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
+from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.router,
     account_api.links_router,
     identity_pages.router,
+    kyc_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,

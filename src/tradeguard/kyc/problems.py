@@ -71,9 +71,15 @@ def invalid_fields(errors: list[FieldError]) -> ProblemError:
     return ProblemError(
         VALIDATION_FAILED,
         errors[0].reason,
-        f"{len(errors)} field(s) of the application were refused.",
+        _summary(errors),
         extensions={"errors": [error.to_json() for error in errors]},
     )
+
+
+def _summary(errors: list[FieldError]) -> str:
+    first = f"{errors[0].field}: {errors[0].message}"
+    more = len(errors) - 1
+    return first if not more else f"{first} (and {more} more field(s); see errors)"
 
 
 def refused(reason: KycReason, detail: str, **extensions: Any) -> ProblemError:  # noqa: ANN401 - problem extensions are JSON of any shape
