@@ -9,9 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import Clock
+from tradeguard.core.ids import new_id
 from tradeguard.kyc.answers import Stored
 from tradeguard.kyc.models import KycApplication, KycDocument
 from tradeguard.kyc.problems import not_found
+from tradeguard.trading.models import TradingAccount
 
 
 class Status(StrEnum):
@@ -88,3 +93,32 @@ def document_json(document: KycDocument) -> dict[str, Any]:
         "size": document.size,
         "mrz": json.loads(document.mrz_result),
     }
+
+
+def record_staff_opening(  # noqa: PLR0913, PLR0917 - what the opening is and who made it
+    db: Session,
+    audit: AuditTrail,
+    clock: Clock,
+    actor: Actor,
+    user_id: str,
+    account: TradingAccount,
+) -> KycApplication:
+    """The application behind an account opened by the development shortcut, approved.
+
+    ``tradeguard accounts open`` skips the customer's answers and documents: the record
+    says so (``KYC_STAFF_OPENED``), names the operator and keeps the retention period.
+    """
+    now = clock.now_ns()
+    application = application_of_user(db, user_id) or KycApplication(
+        id=str(new_id(clock)), user_id=user_id, answers="{}", created_at_ns=now, version=0
+    )
+    application.status = Status.APPROVED.value
+    application.account_kind, application.account_class = account.kind, "client"
+    application.account_id, application.decided_by = account.id, actor.id
+    application.decision_reason = "KYC_STAFF_OPENED"
+    application.decided_at_ns = application.updated_at_ns = now
+    application.version += 1
+    db.add(application)
+    facts = {"application_id": application.id, "user_id": user_id, "account_id": account.id}
+    audit.record(db, "kyc.application.staff_opened", actor, application.id, facts)
+    return application
