@@ -9,10 +9,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from mrz.generator.td3 import TD3CodeGenerator
 from PIL import Image
+from sqlalchemy import Engine
 
-from functional.identity_flows import Person
+from functional.identity_flows import Person, staff_signed_in
 from support import registry_of
 from tradeguard.audit.records import Actor
+from tradeguard.core.clock import FixedClock
+from tradeguard.notify.notifier import MemorySender
 from unit.screening.screening_kit import SAMPLE
 
 APPLICATION = "/v1/kyc/application"
@@ -63,7 +66,7 @@ def save(client: TestClient, person: Person, **answers: Any) -> Any:
 
 
 def passport_mrz(
-    family: str = "Lee", given: str = "Ann Marie", born: str = "900203", expires: str = "300101"
+    family: str = "Lee", given: str = "Ann Marie", born: str = "900203", expires: str = "330101"
 ) -> str:
     """A passport MRZ with valid check digits."""
     code = TD3CodeGenerator("P", "USA", family, given, "X1234567", "USA", born, "F", expires)
@@ -132,3 +135,25 @@ def decide(
 def load_sample_lists(app: FastAPI) -> None:
     """Load the sample SDN list, as ``tradeguard screening load`` does (rescreening all)."""
     registry_of(app).sanctions_screening.load(SAMPLE, "ofac-sdn", Actor("staff", "cli:compliance"))
+
+
+def submitted(client: TestClient, person: Person, **changes: Any) -> dict[str, Any]:
+    """A ready application, submitted; its view after the automated checks."""
+    ready_application(client, person, **changes)
+    response = submit(client, person)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def reviewer_named(
+    client: TestClient,
+    mailbox: MemorySender,
+    clock: FixedClock,
+    engine: Engine,
+    username: str,
+) -> Person:
+    """A compliance officer at operator level (``kyc:review``), signed in with a key."""
+    return staff_signed_in(
+        client, mailbox, clock, engine, role="COMPLIANCE", level="operator", username=username
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -14,16 +13,16 @@ from functional.identity_flows import (
     Person,
     audit_event_types,
     signed_up_with_totp,
-    staff_signed_in,
 )
 from functional.kyc_flows import (
     APPLICATION,
     QUEUE,
     decide,
     load_sample_lists,
-    ready_application,
+    reviewer_named,
     save,
     submit,
+    submitted,
 )
 from support import TestDatabase
 from tradeguard.config import Settings
@@ -51,38 +50,14 @@ def ann(client: TestClient, mailbox: MemorySender, clock: FixedClock) -> Person:
 def reviewer(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database: TestDatabase
 ) -> Person:
-    return staff_signed_in(
-        client,
-        mailbox,
-        clock,
-        clean_database.engine,
-        role="COMPLIANCE",
-        level="operator",
-        username="rita",
-    )
+    return reviewer_named(client, mailbox, clock, clean_database.engine, "rita")
 
 
 @pytest.fixture
 def checker(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database: TestDatabase
 ) -> Person:
-    return staff_signed_in(
-        client,
-        mailbox,
-        clock,
-        clean_database.engine,
-        role="COMPLIANCE",
-        level="operator",
-        username="carl",
-    )
-
-
-def submitted(client: TestClient, person: Person, **changes: Any) -> dict[str, Any]:
-    ready_application(client, person, **changes)
-    response = submit(client, person)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return reviewer_named(client, mailbox, clock, clean_database.engine, "carl")
 
 
 def account_rows(database: TestDatabase) -> list[tuple[str, str]]:

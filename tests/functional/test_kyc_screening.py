@@ -4,7 +4,6 @@ reviewed with their reasons, false positives remembered, customers rescreened on
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -15,9 +14,14 @@ from functional.identity_flows import (
     Person,
     audit_event_types,
     signed_up_with_totp,
-    staff_signed_in,
 )
-from functional.kyc_flows import QUEUE, decide, load_sample_lists, ready_application, submit
+from functional.kyc_flows import (
+    QUEUE,
+    decide,
+    load_sample_lists,
+    reviewer_named,
+    submitted,
+)
 from support import TestDatabase, registry_of
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import FixedClock
@@ -40,23 +44,7 @@ def ann(client: TestClient, mailbox: MemorySender, clock: FixedClock) -> Person:
 def reviewer(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database: TestDatabase
 ) -> Person:
-    return staff_signed_in(
-        client,
-        mailbox,
-        clock,
-        clean_database.engine,
-        role="COMPLIANCE",
-        level="operator",
-        username="rita",
-    )
-
-
-def submitted(client: TestClient, person: Person, **changes: Any) -> dict[str, Any]:
-    ready_application(client, person, **changes)
-    response = submit(client, person)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return reviewer_named(client, mailbox, clock, clean_database.engine, "rita")
 
 
 def account_status(database: TestDatabase) -> list[str]:
