@@ -22,6 +22,7 @@ from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
+from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
@@ -51,5 +52,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     feed_api.router,
     crypto_api.router,
     audit_api.router,
+    screening_api.router,
     docs.router,
 )

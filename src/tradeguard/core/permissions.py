@@ -25,6 +25,8 @@ class Permission(StrEnum):
     """Find a customer by email, username or account id: whoever reads customers' records
     (``compliance:audit`` or ``support:users:view``) by role, at every level."""
     KYC_REVIEW = "kyc:review"
+    COMPLIANCE_SCREENING = "compliance:screening"
+    """Screen a name against the sanctions lists and see the lists' versions."""
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
     APIKEY_REVOKE = "apikey:revoke"
@@ -79,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROFILE_MANAGE,
             Permission.COMPLIANCE_AUDIT,
             Permission.COMPLIANCE_REPORT,
+            Permission.COMPLIANCE_SCREENING,
             Permission.KYC_REVIEW,
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
@@ -103,6 +106,7 @@ READ_ONLY_PERMISSIONS = frozenset(
         Permission.PROFILE_MANAGE,
         Permission.COMPLIANCE_AUDIT,
         Permission.COMPLIANCE_REPORT,
+        Permission.COMPLIANCE_SCREENING,
         Permission.SUPPORT_USERS_VIEW,
         Permission.STAFF_ACCOUNTS_SEARCH,
     }
