@@ -20,6 +20,7 @@ import jellyfish
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from tradeguard.screening.names import name_tokens, skeleton
+from tradeguard.screening.vocabulary import GENERIC_WORDS, PARTICLES
 
 TOKEN_FLOOR = 0.84
 """A token pair below this similarity does not count at all."""
@@ -179,14 +180,19 @@ def _pair_weight(form: NameForm, pair: TokenPair) -> float:
 
 
 def _single_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
-    """Every token pair that counts."""
+    """Every token pair that counts; filler pairs with a name only when spelled the same."""
     pairs = []
     for i, left in enumerate(screened.tokens):
         for j, right in enumerate(listed.tokens):
             similarity, how = token_similarity(left, right)
-            if similarity:
+            if similarity and (how == "exact" or _is_filler(left) == _is_filler(right)):
                 pairs.append(TokenPair((i,), (j,), similarity, how))
     return pairs
+
+
+def _is_filler(token: str) -> bool:
+    """A generic business word, legal form or particle (BANK, LTD, AL): never like a name."""
+    return token in GENERIC_WORDS or token in PARTICLES
 
 
 def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
