@@ -23,6 +23,7 @@ from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
+from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import load_keys
@@ -52,6 +53,7 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
+from tradeguard.screening.service import SanctionsScreening
 from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
@@ -188,6 +190,7 @@ def _lifespan(
             asyncio.create_task(_checkpoint_periodically(services)),
             asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
             asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
+            asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
         )
         checks.start()
         yield
@@ -251,6 +254,19 @@ async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
             await run_in_threadpool(desk.housekeeping)
         except Exception:
             log.exception("trading.housekeeping_failed")
+
+
+async def _reload_lists_periodically(services: Services, screening: SanctionsScreening) -> None:
+    """Load the sanctions lists found in ``screening_list_dir`` whenever their files change."""
+    directory = services.settings.screening_list_dir
+    if directory is None:
+        return
+    while True:
+        try:
+            await run_in_threadpool(screening.reload_changed, directory, Actor.system("screening"))
+        except Exception:
+            log.exception("screening.reload_failed")
+        await asyncio.sleep(services.settings.screening_reload_hours * 3600)
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:

@@ -25,6 +25,7 @@ from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
+from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
@@ -57,5 +58,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     kyc_review_api.router,
     crypto_api.router,
     audit_api.router,
+    screening_api.router,
     docs.router,
 )

@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from tradeguard.screening.birth_dates import BirthEvidence, birth_evidence
 from tradeguard.screening.countries import mentions_country
 from tradeguard.screening.decisions import NO_MATCH, ScreeningDecision, ScreeningSubject
-from tradeguard.screening.name_match import NameComparison, NameForm, compare, prepare
+from tradeguard.screening.name_match import NameComparison, compare, prepare
 from tradeguard.screening.watchlist import EntryKind, IndexedName, NameKind, Watchlist
+
+ASSESSED = 6
+"""How many of the best names by name score are weighed with dates and countries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,24 @@ def decide(
     watchlists: Sequence[Watchlist],
     parameters: ScreeningParameters,
 ) -> ScreeningDecision:
-    """Screen ``subject`` against every list; the best-scoring entry decides."""
+    """Screen ``subject`` against every list; the best-scoring entry decides.
+
+    Every candidate the index offers is compared by name; the ``ASSESSED`` best by name
+    are then weighed with the rest of the evidence (a date of birth can clear the best
+    name and leave the next one standing).
+    """
+    compared = [
+        (compare(screened, candidate.form), candidate, watchlist)
+        for watchlist in watchlists
+        for screened in (prepare(subject.name, watchlist.weights.weigh),)
+        for candidate in watchlist.candidates(screened)
+    ]
+    compared.sort(key=lambda item: item[0].score, reverse=True)
     best: tuple[Assessment, Watchlist] | None = None
-    for watchlist in watchlists:
-        screened = prepare(subject.name, watchlist.weights.weigh)
-        for candidate in watchlist.candidates(screened):
-            assessment = assess(subject, screened, candidate, parameters)
-            if best is None or _better(assessment, best[0]):
-                best = (assessment, watchlist)
+    for comparison, candidate, watchlist in compared[:ASSESSED]:
+        assessment = assess(subject, comparison, candidate, parameters)
+        if best is None or _better(assessment, best[0]):
+            best = (assessment, watchlist)
     if best is None:
         return NO_MATCH
     return _decision(*best, parameters)
@@ -71,12 +84,11 @@ def _better(assessment: Assessment, incumbent: Assessment) -> bool:
 
 def assess(
     subject: ScreeningSubject,
-    screened: NameForm,
+    comparison: NameComparison,
     candidate: IndexedName,
     parameters: ScreeningParameters,
 ) -> Assessment:
     """The score of one listed name for ``subject`` with every adjustment explained."""
-    comparison = compare(screened, candidate.form)
     assessment = Assessment(candidate, comparison.score, [_name_reason(candidate, comparison)])
     _weigh_alias(assessment, parameters)
     _weigh_kind(subject, assessment, parameters)

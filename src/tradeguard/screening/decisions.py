@@ -38,4 +38,10 @@ class ScreeningDecision:
     list_version: str | None = None
 
 
-NO_MATCH = ScreeningDecision(match=False, score=0.0, ent_num=None, matched_name=None)
+NO_MATCH = ScreeningDecision(
+    match=False,
+    score=0.0,
+    ent_num=None,
+    matched_name=None,
+    reasons=["no listed name shares a distinctive token or its sound with the name"],
+)

@@ -3,7 +3,8 @@
 Each token of the screened name is paired with at most one token of the listed name
 (or with two adjacent ones written as one word: ABDUL RAHMAN, ABDULRAHMAN). A pair
 counts when the tokens are equal, sound alike (same skeleton and a close spelling),
-differ by a typo (Jaro-Winkler with first-letter and short-token penalties) or one
+differ by a typo (the mean of Jaro-Winkler and Levenshtein similarity, so a shared
+prefix alone is not enough, less first-letter, length and short-token penalties) or one
 is the other's initial. Tokens weigh by rarity: titles are gone, particles, initials
 and generic business words weigh little, so ``BELLETECH CORP`` against ``11420 CORP``
 shares only a word that weighs nothing.
@@ -16,17 +17,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from tradeguard.screening.names import name_tokens, skeleton
+from tradeguard.screening.vocabulary import GENERIC_WORDS, PARTICLES
 
 TOKEN_FLOOR = 0.84
 """A token pair below this similarity does not count at all."""
 SHORT_TOKEN = 3
 SHORT_PENALTY = 0.08
 FIRST_LETTER_PENALTY = 0.05
+LENGTH_PENALTY = 0.05
+"""Per letter of length difference beyond one: TAYLOR is not TAYLOROMI."""
 SOUND_ALIKE = 0.92
 CLOSE_SPELLING = 0.8
+SHORT_NAME = 4
+SHORT_VOWEL_VARIANT = 0.86
 INITIAL = 0.8
 MERGED_FLOOR = 0.9
 DISTINCTIVE_WEIGHT = 0.3
@@ -80,8 +86,12 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
         return 0.0, ""
     similarity = JaroWinkler.normalized_similarity(left, right)
     if _sound_alike(left, right, similarity):
-        return max(similarity, SOUND_ALIKE), "phonetic"
-    return _penalised(left, right, similarity)
+        sounded = max(similarity, SOUND_ALIKE) - _length_penalty(left, right)
+        return (sounded, "phonetic") if sounded >= TOKEN_FLOOR else (0.0, "")
+    if _vowel_variant(left, right):
+        return SHORT_VOWEL_VARIANT, "vowel"
+    edits = Levenshtein.normalized_similarity(left, right)
+    return _penalised(left, right, (similarity + edits) / 2)
 
 
 def _sound_alike(left: str, right: str, similarity: float) -> bool:
@@ -92,6 +102,23 @@ def _sound_alike(left: str, right: str, similarity: float) -> bool:
     if similarity >= CLOSE_SPELLING or _vowels(left) == _vowels(right):
         return True
     return len(key) >= 3 and jellyfish.metaphone(left) == jellyfish.metaphone(right)  # noqa: PLR2004
+
+
+def _length_penalty(left: str, right: str) -> float:
+    return LENGTH_PENALTY * max(0, abs(len(left) - len(right)) - 1)
+
+
+def _vowel_variant(left: str, right: str) -> bool:
+    """A short name written with another vowel: UWE, UWA; ALI, ALY (same length and consonants)."""
+    return (
+        len(left) == len(right) <= SHORT_NAME
+        and left[0] == right[0]
+        and _consonants(left) == _consonants(right)
+    )
+
+
+def _consonants(token: str) -> str:
+    return "".join(char for char in token if char not in "AEIOU")
 
 
 def _vowels(token: str) -> str:
@@ -105,6 +132,7 @@ def _penalised(left: str, right: str, similarity: float) -> tuple[float, str]:
         similarity -= SHORT_PENALTY
     if left[0] != right[0]:
         similarity -= FIRST_LETTER_PENALTY
+    similarity -= _length_penalty(left, right)
     return (similarity, "typo") if similarity >= TOKEN_FLOOR else (0.0, "")
 
 
@@ -123,8 +151,18 @@ def compare(screened: NameForm, listed: NameForm) -> NameComparison:
 
 
 def _align(screened: NameForm, listed: NameForm) -> tuple[TokenPair, ...]:
-    """The best one-to-one pairing, chosen greedily from the most similar pair down."""
-    candidates = _single_pairs(screened, listed) + _merged_pairs(screened, listed)
+    """The best one-to-one pairing; tokens left on both sides may pair as joined words."""
+    singles = _single_pairs(screened, listed)
+    chosen = _greedy(screened, singles)
+    left_screened = len(screened.tokens) - sum(len(pair.screened) for pair in chosen)
+    left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
+    if left_screened and left_listed and max(left_screened, left_listed) > 1:
+        chosen = _greedy(screened, singles + _merged_pairs(screened, listed))
+    return chosen
+
+
+def _greedy(screened: NameForm, candidates: list[TokenPair]) -> tuple[TokenPair, ...]:
+    """One-to-one pairs chosen greedily from the most similar down."""
     candidates.sort(key=lambda pair: (pair.similarity, _pair_weight(screened, pair)), reverse=True)
     used_screened: set[int] = set()
     used_listed: set[int] = set()
@@ -142,14 +180,19 @@ def _pair_weight(form: NameForm, pair: TokenPair) -> float:
 
 
 def _single_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
-    """Every token pair that counts."""
+    """Every token pair that counts; filler pairs with a name only when spelled the same."""
     pairs = []
     for i, left in enumerate(screened.tokens):
         for j, right in enumerate(listed.tokens):
             similarity, how = token_similarity(left, right)
-            if similarity:
+            if similarity and (how == "exact" or _is_filler(left) == _is_filler(right)):
                 pairs.append(TokenPair((i,), (j,), similarity, how))
     return pairs
+
+
+def _is_filler(token: str) -> bool:
+    """A generic business word, legal form or particle (BANK, LTD, AL): never like a name."""
+    return token in GENERIC_WORDS or token in PARTICLES
 
 
 def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:

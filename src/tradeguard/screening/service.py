@@ -8,6 +8,8 @@ screening. With no list loaded it refuses to decide (fail closed).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ from tradeguard.screening.decide import ScreeningParameters, decide
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
 from tradeguard.screening.list_store import current_versions, read_watchlist, store_version
 from tradeguard.screening.models import ListVersionRow
-from tradeguard.screening.ofac_csv import read_list
+from tradeguard.screening.ofac_csv import LIST_FILES, ListFiles, read_list
 from tradeguard.screening.parties import NoParties, ScreenedParties
 from tradeguard.screening.problems import no_list_loaded
 from tradeguard.screening.watchlist import Watchlist
@@ -132,6 +134,20 @@ class SanctionsScreening:
         rescreened = self.rescreen(actor, progress)
         return replace(report, rescreen=rescreened)
 
+    def reload_changed(self, directory: Path, actor: Actor) -> list[LoadReport]:
+        """Load each list whose files in ``directory`` differ from its current version's."""
+        reports = []
+        with self._sessions() as session:
+            stored = {
+                version.list_name: version.file_hashes for version in current_versions(session)
+            }
+        for list_name, files in LIST_FILES.items():
+            if (directory / files.primary).is_file() and not _unchanged(
+                directory, files, stored.get(list_name)
+            ):
+                reports.append(self.load(directory, list_name, actor))
+        return reports
+
     def rescreen(self, actor: Actor, progress: Progress | None = None) -> RescreenReport:
         """Screen every party again; each potential match goes to the parties' owner."""
         screener = self.screener()
@@ -169,6 +185,19 @@ class SanctionsScreening:
         """How many parties a rescreen would look at."""
         with self._sessions() as session:
             return _count(self.parties.parties(session))
+
+
+def _unchanged(directory: Path, files: ListFiles, stored: str | None) -> bool:
+    """Whether the list files in ``directory`` are those of the stored version."""
+    if stored is None:
+        return False
+    hashes: dict[str, str] = json.loads(stored)
+    for name in (files.primary, files.aliases, files.addresses, files.comments):
+        path = directory / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        if digest != hashes.get(name):
+            return False
+    return True
 
 
 def _count(items: Iterable[object]) -> int:

@@ -176,3 +176,29 @@ def test_load_when_parties_exist_then_each_rescreened_and_hits_raised(
     with screening._sessions() as session:
         (event,) = search(session, AuditQuery(event_type="screening.rescreen.completed")).events
     assert (event.data["screened"], event.data["hits"]) == (3, 1)
+
+
+def test_reload_changed_when_files_unchanged_then_nothing_loaded(
+    screening: SanctionsScreening, tmp_path: Path
+) -> None:
+    directory = copy_sample(tmp_path / "watched")
+    first = screening.reload_changed(directory, OPERATOR)
+    again = screening.reload_changed(directory, OPERATOR)
+
+    assert [report.list_name for report in first] == ["ofac-sdn"]
+    assert again == []
+    assert len(load_events(screening)) == 1
+
+
+def test_reload_changed_when_a_file_changed_then_new_version(
+    screening: SanctionsScreening, tmp_path: Path
+) -> None:
+    directory = copy_sample(tmp_path / "watched")
+    (first,) = screening.reload_changed(directory, OPERATOR)
+    alt = (directory / "alt.csv").read_bytes().rstrip(b"\x1a")
+    (directory / "alt.csv").write_bytes(alt + b'35096,9999,"aka","PUTIN, Vova","-0- "\r\n\x1a')
+
+    (second,) = screening.reload_changed(directory, OPERATOR)
+
+    assert second.replaced == first.version_id
+    assert screening.screen(ScreeningSubject("Vova Putin")).ent_num == "35096"
