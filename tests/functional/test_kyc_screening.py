@@ -28,6 +28,7 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from unit.screening.screening_kit import copy_sample
 
+COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
     "legal_name": {"given": "Nicolas", "family": "Maduro Moros"},
     "date_of_birth": "1962-11-23",
@@ -77,12 +78,13 @@ def test_no_list_loaded_when_submitted_then_reviewed_and_approval_is_refused(
     assert refused.json()["reason_code"] == "KYC_SCREENING_UNRESOLVED"
 
 
-def test_a_sanctioned_applicant_when_submitted_then_reviewed_with_the_reasons_and_rejected(
+def test_a_sanctioned_applicant_when_submitted_then_reviewed_with_the_reasons_and_rejected(  # noqa: PLR0913, PLR0917 - fixtures
     app: FastAPI,
     client: TestClient,
     ann: Person,
     reviewer: Person,
     clean_database: TestDatabase,
+    mailbox: MemorySender,
 ) -> None:
     load_sample_lists(app)
     application = submitted(client, ann, **MADURO)
@@ -100,6 +102,10 @@ def test_a_sanctioned_applicant_when_submitted_then_reviewed_with_the_reasons_an
     )
     assert rejected.json()["status"] == "rejected"
     assert account_status(clean_database) == []
+    told = mailbox.last_email(to=COMPLIANCE, kind="kyc.sanctions_confirmed")
+    assert application["id"] in told.text
+    assert "22151" in told.text
+    assert "Maduro" not in told.text
 
 
 def test_a_false_positive_when_cleared_then_remembered_at_the_next_rescreen(

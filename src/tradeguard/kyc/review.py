@@ -125,6 +125,9 @@ class Review:
         self._workflow.reject(
             db, application, caller.actor, rejection.reason_code, caller.request_id
         )
+        if rejection.reason_code == KycReason.SANCTIONS_MATCH.value:
+            found = json.loads(application.screening).get("decision") or {}
+            self._workflow.tell_compliance(db, application, found.get("key", "unknown"))
         return application
 
     def clear_screening(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.audit.records import Actor
 from tradeguard.identity.models import User
-from tradeguard.identity.notices import Notices, address_of
+from tradeguard.identity.notices import Notices, VerifiedAddress, address_of
 from tradeguard.kyc.answers import is_associated_person
 from tradeguard.kyc.checks import Evidence, run_checks
 from tradeguard.kyc.models import KycApplication
@@ -159,6 +159,19 @@ class Workflow:
         self._decided(application, Status.REJECTED, actor)
         self.record(db, "kyc.application.rejected", actor, application, request_id)
         self._tell(db, application, "kyc.rejected", "Your account application was declined")
+
+    def tell_compliance(self, db: Session, application: KycApplication, entry: str) -> None:
+        """Tell compliance that a reviewer confirmed a sanctions match (ids only, no answers)."""
+        address = VerifiedAddress(self._services.settings.compliance_email)
+        text = (
+            f"A reviewer confirmed a sanctions match on application {application.id} "
+            f"(list entry {entry}); account {application.account_id or 'none'}. Open a case: "
+            "the application and its screening evidence are in the review queue and the "
+            "audit trail (kyc.application.rejected)."
+        )
+        self._notices.email(
+            db, address, "kyc.sanctions_confirmed", "Sanctions match confirmed", text
+        )
 
     def request_information(
         self,
