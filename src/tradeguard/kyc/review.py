@@ -127,7 +127,8 @@ class Review:
         )
         if rejection.reason_code == KycReason.SANCTIONS_MATCH.value:
             found = json.loads(application.screening).get("decision") or {}
-            self._workflow.tell_compliance(db, application, found.get("key", "unknown"))
+            entry = f"{found.get('list_name')} #{found.get('ent_num')}"
+            self._workflow.tell_compliance(db, application, entry)
         return application
 
     def clear_screening(
