@@ -24,6 +24,7 @@ from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.audit.publication import repair_at_start, republish_missing
+from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import load_keys
@@ -44,6 +45,8 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
+from tradeguard.kyc.sanctions import KycScreening
+from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
@@ -52,6 +55,8 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
+from tradeguard.screening.service import SanctionsScreening
+from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
 from tradeguard.trading.controls.risk_controls import RiskControls
@@ -131,6 +136,11 @@ def _registry(
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
+    controls = TradingControls(desk)
+    sanctions = build_screening(services)
+    screening = KycScreening(sanctions, services.audit)
+    sanctions.parties = screening
+    kyc = build_kyc(services, identity.notices, controls, screening)
     return Registry(
         services=services,
         identity=identity,
@@ -152,12 +162,16 @@ def _registry(
         risk_engine=risk_engine,
         trading_desk=desk,
         account_reads=AccountReads(desk),
-        trading_controls=TradingControls(desk),
+        trading_controls=controls,
         risk_controls=RiskControls(desk),
         trading_feed=feed,
+        onboarding=kyc.onboarding,
+        kyc_documents=kyc.documents,
+        kyc_review=kyc.review,
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
+        sanctions_screening=sanctions,
     )
 
 
@@ -178,6 +192,7 @@ def _lifespan(
             asyncio.create_task(_checkpoint_periodically(services)),
             asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
             asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
+            asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
         )
         checks.start()
         yield
@@ -241,6 +256,19 @@ async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
             await run_in_threadpool(desk.housekeeping)
         except Exception:
             log.exception("trading.housekeeping_failed")
+
+
+async def _reload_lists_periodically(services: Services, screening: SanctionsScreening) -> None:
+    """Load the sanctions lists found in ``screening_list_dir`` whenever their files change."""
+    directory = services.settings.screening_list_dir
+    if directory is None:
+        return
+    while True:
+        try:
+            await run_in_threadpool(screening.reload_changed, directory, Actor.system("screening"))
+        except Exception:
+            log.exception("screening.reload_failed")
+        await asyncio.sleep(services.settings.screening_reload_hours * 3600)
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:

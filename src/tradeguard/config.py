@@ -498,6 +498,49 @@ class Settings(BaseSettings):
     feed_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Origins browsers may open the feed from; default the public URL"
     )
+    kyc_auto_approve: bool = Field(
+        default=True,
+        description="Open the account of a low-risk application whose checks all pass "
+        "without a reviewer",
+    )
+    kyc_high_risk_countries: tuple[str, ...] = Field(
+        default=("PRK", "IRN", "MMR", "SYR", "RUS", "BLR", "CUB", "VEN", "AFG", "YEM"),
+        description="Three-letter country codes whose citizens or residents are high risk",
+    )
+    kyc_risk_medium_score: int = Field(
+        default=2, ge=1, le=20, description="Risk points from which an application is medium risk"
+    )
+    kyc_risk_high_score: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        description="Risk points from which an application is high risk (two reviewers)",
+    )
+    kyc_document_max_bytes: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        le=104_857_600,
+        description="Largest identity document or proof of address accepted (413)",
+    )
+    kyc_document_max_pixels: int = Field(
+        default=40_000_000,
+        ge=100_000,
+        le=200_000_000,
+        description="Largest image accepted, in pixels (refuses decompression bombs)",
+    )
+    screening_match_threshold: float = Field(
+        default=0.85,
+        ge=0.5,
+        le=1.0,
+        description="Score at which a sanctions screening result is a potential match for review",
+    )
+    screening_list_dir: Path | None = Field(
+        default=None,
+        description="Directory holding the OFAC list files to reload on a schedule (unset: none)",
+    )
+    screening_reload_hours: int = Field(
+        default=24, ge=1, le=720, description="How often the lists in screening_list_dir reload"
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

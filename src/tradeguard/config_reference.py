@@ -53,6 +53,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Order feed (WebSocket)", ("feed_",)),
+    ("Customer onboarding (KYC)", ("kyc_",)),
+    ("Sanctions screening", ("screening_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 
@@ -175,6 +177,7 @@ def _without_none(annotation: Any) -> Any:  # noqa: ANN401 - any type annotation
 PLAIN_TYPES: dict[Any, str] = {
     bool: "boolean",
     int: "integer",
+    float: "number",
     str: "text",
     Path: "path",
     SecretStr: "secret",

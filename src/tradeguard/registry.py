@@ -22,8 +22,12 @@ from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
+from tradeguard.kyc.documents import Documents
+from tradeguard.kyc.review import Review
+from tradeguard.kyc.service import Onboarding
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
+from tradeguard.screening.service import SanctionsScreening
 from tradeguard.services import Services
 from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
@@ -61,9 +65,13 @@ class Registry:
     trading_controls: TradingControls
     risk_controls: RiskControls
     trading_feed: FeedHub
+    onboarding: Onboarding
+    kyc_documents: Documents
+    kyc_review: Review
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission
+    sanctions_screening: SanctionsScreening
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

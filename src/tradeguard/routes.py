@@ -22,6 +22,10 @@ from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
 from tradeguard.identity import pages as identity_pages
+from tradeguard.kyc import api as kyc_api
+from tradeguard.kyc import pages as kyc_pages
+from tradeguard.kyc import review_api as kyc_review_api
+from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
@@ -34,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.router,
     account_api.links_router,
     identity_pages.router,
+    kyc_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,
@@ -49,7 +54,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     controls_api.locates_router,
     controls_api.instruments_router,
     feed_api.router,
+    kyc_api.router,
+    kyc_review_api.router,
     crypto_api.router,
     audit_api.router,
+    screening_api.router,
     docs.router,
 )

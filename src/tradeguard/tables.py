@@ -6,6 +6,8 @@ from tradeguard.audit import models as audit_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
+from tradeguard.kyc import models as kyc_models
+from tradeguard.screening import models as screening_models
 from tradeguard.trading import models as trading_models
 
 __all__ = [
@@ -15,5 +17,7 @@ __all__ = [
     "crypto_models",
     "identity_models",
     "installation",
+    "kyc_models",
+    "screening_models",
     "trading_models",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from identity_flows import Person, sign_up
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from support import TestDatabase, provision_keysets
@@ -231,6 +231,15 @@ def test_accounts_open_when_user_known_then_opened_with_deposit_and_audited(
     assert (event.subject, event.actor.kind) == (account.id, "staff")
     assert event.actor.id.startswith("cli:")
     assert event.data["deposit"] == "25000.00"
+    with Session(clean_database.engine) as db:
+        (recorded,) = search(db, AuditQuery(event_type="kyc.application.staff_opened")).events
+        row = db.execute(
+            text(
+                "SELECT status, decision_reason, account_id, retention_years FROM kyc_applications"
+            )
+        ).one()
+    assert tuple(row) == ("approved", "KYC_STAFF_OPENED", account.id, 5)
+    assert recorded.data["account_id"] == account.id
 
 
 def test_accounts_open_when_user_has_one_then_refused(

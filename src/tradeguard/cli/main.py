@@ -15,6 +15,7 @@ from tradeguard.cli import (
     db_commands,
     keys_commands,
     outbox_commands,
+    screening_commands,
     server_commands,
     staff_commands,
     trading_commands,
@@ -41,6 +42,7 @@ app.add_typer(access_commands.app, name="access")
 app.add_typer(staff_commands.app, name="staff")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
+app.add_typer(screening_commands.app, name="sanctions")
 server_commands.register(app)
 
 

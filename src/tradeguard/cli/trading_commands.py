@@ -21,6 +21,7 @@ from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.money import Money, Price
 from tradeguard.db.session import transaction
 from tradeguard.identity.accounts import Accounts, normalize_email
+from tradeguard.kyc.records import record_staff_opening
 from tradeguard.risk.model import AccountKind
 from tradeguard.trading.models import InstrumentRow
 from tradeguard.trading.orders.accounts import account_of_user, open_account
@@ -168,9 +169,13 @@ def instrument_json(row: InstrumentRow) -> dict[str, object]:
 
 @accounts_app.command("open")
 def open_brokerage_account(email: str, kind: Kind, deposit: Deposit = "0.00") -> None:
-    """Open the brokerage account of the user with this email (one account per user)."""
+    """Development shortcut: open a user's account without their application (recorded as such)."""
     cents = _deposit_cents(deposit)
     with command_runtime() as runtime:
+        if runtime.settings.is_production:
+            raise TradeGuardError(
+                "accounts are opened by approving the customer's application in production"
+            )
         accounts = Accounts(identity_of(runtime))
         with transaction(runtime.sessions) as db:
             user = accounts.find_by_email(db, normalize_email(email))
@@ -187,6 +192,7 @@ def open_brokerage_account(email: str, kind: Kind, deposit: Deposit = "0.00") ->
                 kind=kind,
                 deposit_cents=cents,
             )
+            record_staff_opening(db, runtime.audit, runtime.clock, operator(), user.id, account)
     typer.echo(f"{kind.value} account {account.id} opened for {user.username}: {Money(cents)}")
 
 

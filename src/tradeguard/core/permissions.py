@@ -24,7 +24,11 @@ class Permission(StrEnum):
     STAFF_ACCOUNTS_SEARCH = "staff:accounts:search"
     """Find a customer by email, username or account id: whoever reads customers' records
     (``compliance:audit`` or ``support:users:view``) by role, at every level."""
+    KYC_APPLY = "kyc:apply"
+    """Apply for a brokerage account (a trader's own application and documents)."""
     KYC_REVIEW = "kyc:review"
+    COMPLIANCE_SCREENING = "compliance:screening"
+    """Screen a name against the sanctions lists and see the lists' versions."""
     INCIDENT_MANAGE = "incident:manage"
     TRADING_HALT = "trading:halt"
     APIKEY_REVOKE = "apikey:revoke"
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCOUNT_VIEW,
             Permission.ACCOUNT_WITHDRAW,
             Permission.PROFILE_MANAGE,
+            Permission.KYC_APPLY,
         }
     ),
     Role.ADMIN: frozenset(
@@ -79,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROFILE_MANAGE,
             Permission.COMPLIANCE_AUDIT,
             Permission.COMPLIANCE_REPORT,
+            Permission.COMPLIANCE_SCREENING,
             Permission.KYC_REVIEW,
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
@@ -103,6 +109,7 @@ READ_ONLY_PERMISSIONS = frozenset(
         Permission.PROFILE_MANAGE,
         Permission.COMPLIANCE_AUDIT,
         Permission.COMPLIANCE_REPORT,
+        Permission.COMPLIANCE_SCREENING,
         Permission.SUPPORT_USERS_VIEW,
         Permission.STAFF_ACCOUNTS_SEARCH,
     }

@@ -927,3 +927,4 @@ async function start() {
 }
 
 start();
+export { ApiError, byId, button, complain, describe, guarded, loadTokens, make, say, signedInCall };

@@ -1,0 +1,1 @@
+"""Customer onboarding: applications, documents, the verification workflow, risk rating."""

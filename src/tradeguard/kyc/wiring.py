@@ -1,0 +1,34 @@
+"""Builds onboarding's services from the application's core services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tradeguard.identity.notices import Notices
+from tradeguard.kyc.documents import Documents
+from tradeguard.kyc.review import Review
+from tradeguard.kyc.service import Onboarding
+from tradeguard.kyc.workflow import ApplicantScreening, ScreeningUnavailable, Workflow
+from tradeguard.services import Services
+from tradeguard.trading.controls.trading_controls import TradingControls
+
+
+@dataclass(frozen=True, slots=True)
+class Kyc:
+    """Onboarding's services: the applicant's, the documents', the reviewers'."""
+
+    onboarding: Onboarding
+    documents: Documents
+    review: Review
+
+
+def build_kyc(
+    services: Services,
+    notices: Notices,
+    controls: TradingControls,
+    screening: ApplicantScreening | None = None,
+) -> Kyc:
+    """Onboarding over ``screening`` (none: every application goes to a reviewer)."""
+    workflow = Workflow(services, notices, screening or ScreeningUnavailable())
+    onboarding = Onboarding(services, workflow)
+    return Kyc(onboarding, Documents(services, onboarding), Review(workflow, controls))

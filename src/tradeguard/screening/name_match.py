@@ -1,0 +1,244 @@
+"""How well two names agree, token by token, whatever order each is written in.
+
+Each token of the screened name is paired with at most one token of the listed name
+(or with two adjacent ones written as one word: ABDUL RAHMAN, ABDULRAHMAN). A pair
+counts when the tokens are equal, sound alike (same skeleton and a close spelling),
+differ by a typo (the mean of Jaro-Winkler and Levenshtein similarity, so a shared
+prefix alone is not enough, less first-letter, length and short-token penalties) or one
+is the other's initial. Tokens weigh by rarity: titles are gone, particles, initials
+and generic business words weigh little, so ``BELLETECH CORP`` against ``11420 CORP``
+shares only a word that weighs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jellyfish
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from tradeguard.screening.names import name_tokens, skeleton
+from tradeguard.screening.vocabulary import GENERIC_WORDS, PARTICLES
+
+TOKEN_FLOOR = 0.84
+"""A token pair below this similarity does not count at all."""
+SHORT_TOKEN = 3
+SHORT_PENALTY = 0.08
+FIRST_LETTER_PENALTY = 0.05
+LENGTH_PENALTY = 0.05
+"""Per letter of length difference beyond one: TAYLOR is not TAYLOROMI."""
+SOUND_ALIKE = 0.92
+CLOSE_SPELLING = 0.8
+SHORT_NAME = 4
+SHORT_VOWEL_VARIANT = 0.86
+INITIAL = 0.8
+MERGED_FLOOR = 0.9
+DISTINCTIVE_WEIGHT = 0.3
+ONE_TOKEN_CAP = 0.7
+LONGER_SIDE_EXPONENT = 0.25
+"""How much the coverage of the less-covered name counts (a missing middle name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    """A name prepared for comparison: its tokens, their skeletons and their weights."""
+
+    text: str
+    tokens: tuple[str, ...]
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """Tokens of the two names paired together, how, and how similar."""
+
+    screened: tuple[int, ...]
+    listed: tuple[int, ...]
+    similarity: float
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison:
+    """The score of one name against another and the pairs that made it."""
+
+    score: float
+    pairs: tuple[TokenPair, ...]
+    capped: bool = False
+
+
+def prepare(text: str, weigh: Callable[[str], float]) -> NameForm:
+    """``text`` as tokens weighed by ``weigh``."""
+    tokens = name_tokens(text)
+    return NameForm(text, tokens, tuple(weigh(token) for token in tokens))
+
+
+@lru_cache(maxsize=262144)
+def token_similarity(left: str, right: str) -> tuple[float, str]:
+    """How alike two tokens are (0 when not enough to count) and why."""
+    if left == right:
+        return 1.0, "exact"
+    if len(left) == 1 or len(right) == 1:
+        return (INITIAL, "initial") if left[0] == right[0] else (0.0, "")
+    if left.isdigit() or right.isdigit():
+        return 0.0, ""
+    similarity = JaroWinkler.normalized_similarity(left, right)
+    if _sound_alike(left, right, similarity):
+        sounded = max(similarity, SOUND_ALIKE) - _length_penalty(left, right)
+        return (sounded, "phonetic") if sounded >= TOKEN_FLOOR else (0.0, "")
+    if _vowel_variant(left, right):
+        return SHORT_VOWEL_VARIANT, "vowel"
+    edits = Levenshtein.normalized_similarity(left, right)
+    return _penalised(left, right, (similarity + edits) / 2)
+
+
+def _sound_alike(left: str, right: str, similarity: float) -> bool:
+    """Same skeleton, and either a close spelling or the same Metaphone code."""
+    key = skeleton(left)
+    if key != skeleton(right) or len(key) < 2:  # noqa: PLR2004
+        return False
+    if similarity >= CLOSE_SPELLING or _vowels(left) == _vowels(right):
+        return True
+    return len(key) >= 3 and jellyfish.metaphone(left) == jellyfish.metaphone(right)  # noqa: PLR2004
+
+
+def _length_penalty(left: str, right: str) -> float:
+    return LENGTH_PENALTY * max(0, abs(len(left) - len(right)) - 1)
+
+
+def _vowel_variant(left: str, right: str) -> bool:
+    """A short name written with another vowel: UWE, UWA; ALI, ALY (same length and consonants)."""
+    return (
+        len(left) == len(right) <= SHORT_NAME
+        and left[0] == right[0]
+        and _consonants(left) == _consonants(right)
+    )
+
+
+def _consonants(token: str) -> str:
+    return "".join(char for char in token if char not in "AEIOU")
+
+
+def _vowels(token: str) -> str:
+    """The vowels of ``token`` in order: same skeleton and same vowels is one name (KIM, GIM)."""
+    return "".join(char for char in token if char in "AEIOU")
+
+
+def _penalised(left: str, right: str, similarity: float) -> tuple[float, str]:
+    """Jaro-Winkler less the short-token and first-letter penalties, floored."""
+    if min(len(left), len(right)) <= SHORT_TOKEN:
+        similarity -= SHORT_PENALTY
+    if left[0] != right[0]:
+        similarity -= FIRST_LETTER_PENALTY
+    similarity -= _length_penalty(left, right)
+    return (similarity, "typo") if similarity >= TOKEN_FLOOR else (0.0, "")
+
+
+def compare(screened: NameForm, listed: NameForm) -> NameComparison:
+    """Score ``screened`` against ``listed`` (0 to 1) from the best one-to-one pairing."""
+    if not screened.tokens or not listed.tokens:
+        return NameComparison(0.0, ())
+    pairs = _align(screened, listed)
+    covered_screened = _coverage(screened, pairs, screened_side=True)
+    covered_listed = _coverage(listed, pairs, screened_side=False)
+    high, low = max(covered_screened, covered_listed), min(covered_screened, covered_listed)
+    score = high ** (1 - LONGER_SIDE_EXPONENT) * low**LONGER_SIDE_EXPONENT
+    if score > ONE_TOKEN_CAP and _one_distinctive_token(screened, listed, pairs):
+        return NameComparison(ONE_TOKEN_CAP, pairs, capped=True)
+    return NameComparison(score, pairs)
+
+
+def _align(screened: NameForm, listed: NameForm) -> tuple[TokenPair, ...]:
+    """The best one-to-one pairing; tokens left on both sides may pair as joined words."""
+    singles = _single_pairs(screened, listed)
+    chosen = _greedy(screened, singles)
+    left_screened = len(screened.tokens) - sum(len(pair.screened) for pair in chosen)
+    left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
+    if left_screened and left_listed and max(left_screened, left_listed) > 1:
+        chosen = _greedy(screened, singles + _merged_pairs(screened, listed))
+    return chosen
+
+
+def _greedy(screened: NameForm, candidates: list[TokenPair]) -> tuple[TokenPair, ...]:
+    """One-to-one pairs chosen greedily from the most similar down."""
+    candidates.sort(key=lambda pair: (pair.similarity, _pair_weight(screened, pair)), reverse=True)
+    used_screened: set[int] = set()
+    used_listed: set[int] = set()
+    chosen: list[TokenPair] = []
+    for pair in candidates:
+        if used_screened.isdisjoint(pair.screened) and used_listed.isdisjoint(pair.listed):
+            chosen.append(pair)
+            used_screened.update(pair.screened)
+            used_listed.update(pair.listed)
+    return tuple(chosen)
+
+
+def _pair_weight(form: NameForm, pair: TokenPair) -> float:
+    return sum(form.weights[index] for index in pair.screened)
+
+
+def _single_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
+    """Every token pair that counts; filler pairs with a name only when spelled the same."""
+    pairs = []
+    for i, left in enumerate(screened.tokens):
+        for j, right in enumerate(listed.tokens):
+            similarity, how = token_similarity(left, right)
+            if similarity and (how == "exact" or _is_filler(left) == _is_filler(right)):
+                pairs.append(TokenPair((i,), (j,), similarity, how))
+    return pairs
+
+
+def _is_filler(token: str) -> bool:
+    """A generic business word, legal form or particle (BANK, LTD, AL): never like a name."""
+    return token in GENERIC_WORDS or token in PARTICLES
+
+
+def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
+    """Two adjacent tokens of one name against one token of the other, written as one."""
+    pairs = []
+    for i in range(len(screened.tokens) - 1):
+        joined = screened.tokens[i] + screened.tokens[i + 1]
+        for j, right in enumerate(listed.tokens):
+            pairs.extend(_merged((i, i + 1), (j,), joined, right))
+    for j in range(len(listed.tokens) - 1):
+        joined = listed.tokens[j] + listed.tokens[j + 1]
+        for i, left in enumerate(screened.tokens):
+            pairs.extend(_merged((i,), (j, j + 1), left, joined))
+    return pairs
+
+
+def _merged(
+    screened: tuple[int, ...], listed: tuple[int, ...], left: str, right: str
+) -> list[TokenPair]:
+    """The merged pair when the joined spelling is close enough."""
+    if abs(len(left) - len(right)) > 2:  # noqa: PLR2004
+        return []
+    similarity, _ = token_similarity(left, right)
+    return [TokenPair(screened, listed, similarity, "joined")] if similarity >= MERGED_FLOOR else []
+
+
+def _coverage(form: NameForm, pairs: tuple[TokenPair, ...], *, screened_side: bool) -> float:
+    """The share of ``form``'s weight that the pairs cover, each at its similarity."""
+    total = sum(form.weights)
+    covered = 0.0
+    for pair in pairs:
+        indices = pair.screened if screened_side else pair.listed
+        covered += pair.similarity * sum(form.weights[index] for index in indices)
+    return covered / total if total else 0.0
+
+
+def _one_distinctive_token(
+    screened: NameForm, listed: NameForm, pairs: tuple[TokenPair, ...]
+) -> bool:
+    """Only one distinctive token agrees while both names have more than one to offer."""
+    needed = min(2, max(_distinctive(screened), _distinctive(listed)))
+    agreed = sum(
+        1 for pair in pairs if max(screened.weights[i] for i in pair.screened) >= DISTINCTIVE_WEIGHT
+    )
+    return agreed < needed
+
+
+def _distinctive(form: NameForm) -> int:
+    return sum(1 for weight in form.weights if weight >= DISTINCTIVE_WEIGHT)

@@ -1,0 +1,162 @@
+"""Sanctions screening in onboarding: clear applicants approved at once, potential matches
+reviewed with their reasons, false positives remembered, customers rescreened on a load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from functional.identity_flows import (
+    Person,
+    audit_event_types,
+    signed_up_with_totp,
+)
+from functional.kyc_flows import (
+    QUEUE,
+    decide,
+    load_sample_lists,
+    reviewer_named,
+    submitted,
+)
+from support import TestDatabase, registry_of
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import FixedClock
+from tradeguard.notify.notifier import MemorySender
+from unit.screening.screening_kit import copy_sample
+
+COMPLIANCE = "compliance@tradeguard.localhost"
+MADURO = {
+    "legal_name": {"given": "Nicolas", "family": "Maduro Moros"},
+    "date_of_birth": "1962-11-23",
+    "citizenship": "VEN",
+}
+
+
+@pytest.fixture
+def ann(client: TestClient, mailbox: MemorySender, clock: FixedClock) -> Person:
+    return signed_up_with_totp(client, mailbox, clock, Person("ann", "ann@example.com"))
+
+
+@pytest.fixture
+def reviewer(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database: TestDatabase
+) -> Person:
+    return reviewer_named(client, mailbox, clock, clean_database.engine, "rita")
+
+
+def account_status(database: TestDatabase) -> list[str]:
+    with database.engine.connect() as connection:
+        return list(connection.execute(text("SELECT status FROM trading_accounts")).scalars())
+
+
+def test_a_clear_low_risk_applicant_when_submitted_then_approved_and_the_account_opens(
+    app: FastAPI, client: TestClient, ann: Person, clean_database: TestDatabase
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    assert application["status"] == "approved"
+    assert application["account_id"]
+    assert account_status(clean_database) == ["active"]
+    events = audit_event_types(clean_database.engine)
+    assert events.index("kyc.application.checked") < events.index("account.opened")
+    assert "kyc.application.approved" in events
+
+
+def test_no_list_loaded_when_submitted_then_reviewed_and_approval_is_refused(
+    client: TestClient, ann: Person, reviewer: Person
+) -> None:
+    application = submitted(client, ann)
+    assert application["status"] == "pending_review"
+    detail = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    assert detail["screening"]["status"] == "SCREENING_NO_LIST_LOADED"
+    refused = decide(client, reviewer, application["id"], "approve")
+    assert refused.status_code == 409
+    assert refused.json()["reason_code"] == "KYC_SCREENING_UNRESOLVED"
+
+
+def test_a_sanctioned_applicant_when_submitted_then_reviewed_with_the_reasons_and_rejected(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    mailbox: MemorySender,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann, **MADURO)
+    assert application["status"] == "pending_review"
+    detail = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    found = detail["screening"]["decision"]
+    assert found["match"] is True
+    assert found["ent_num"] == "22151"
+    assert found["reasons"]
+    assert "sanctions" in [check["check"] for check in detail["checks"] if not check["passed"]]
+    assert decide(client, reviewer, application["id"], "approve").status_code == 409
+
+    rejected = decide(
+        client, reviewer, application["id"], "reject", reason_code="KYC_SANCTIONS_MATCH"
+    )
+    assert rejected.json()["status"] == "rejected"
+    assert account_status(clean_database) == []
+    told = mailbox.last_email(to=COMPLIANCE, kind="kyc.sanctions_confirmed")
+    assert application["id"] in told.text
+    assert "22151" in told.text
+    assert "maduro" not in told.text.lower()
+
+
+def test_a_false_positive_when_cleared_then_remembered_at_the_next_rescreen(
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+) -> None:
+    load_sample_lists(app)
+    namesake = MADURO | {"citizenship": "USA"}  # a low-risk namesake: one reviewer approves
+    application = submitted(client, ann, **namesake)
+    cleared = decide(client, reviewer, application["id"], "clear-screening")
+    assert cleared.status_code == 200, cleared.text
+    approved = decide(client, reviewer, application["id"], "approve")
+    assert approved.json()["status"] == "approved", approved.text
+
+    load_sample_lists(app)  # a new version of the same list: everyone is rescreened
+    after = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    assert after["status"] == "approved"
+    assert account_status(clean_database) == ["active"]
+    assert "kyc.screening.hit" not in audit_event_types(clean_database.engine)
+
+
+def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirming_suspends(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    assert application["status"] == "approved"
+    lists = copy_sample(tmp_path / "lists")
+    sdn = lists / "sdn.csv"
+    published = sdn.read_bytes().rstrip(b"\x1a")  # OFAC's files end with a SUB byte
+    sdn.write_bytes(
+        published + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
+        b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+    )
+    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))
+
+    queue = client.get(QUEUE, headers=reviewer.headers).json()
+    assert [(item["id"], item["status"]) for item in queue] == [
+        (application["id"], "screening_review")
+    ]
+    assert "kyc.screening.hit" in audit_event_types(clean_database.engine)
+    confirmed = decide(
+        client, reviewer, application["id"], "reject", reason_code="KYC_SANCTIONS_MATCH"
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert account_status(clean_database) == ["suspended"]

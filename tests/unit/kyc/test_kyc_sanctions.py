@@ -1,0 +1,49 @@
+"""What onboarding screens of an applicant, and how a clearance is remembered."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tradeguard.kyc.sanctions import alpha2, evidence_of, hit_key, subject_of
+from tradeguard.screening.decisions import ScreeningDecision
+
+
+def test_the_subject_when_built_then_name_in_order_birth_date_and_two_letter_country() -> None:
+    answers = {
+        "legal_name": {"given": "Nicolas", "family": "Maduro Moros"},
+        "date_of_birth": "1962-11-23",
+        "citizenship": "VEN",
+    }
+    subject = subject_of(answers)
+    assert (subject.name, subject.dob, subject.country) == (
+        "Nicolas Maduro Moros",
+        date(1962, 11, 23),
+        "VE",
+    )
+
+
+def test_a_country_code_when_iso_does_not_list_it_then_none() -> None:
+    assert alpha2("USA") == "US"
+    assert alpha2("UTO") is None
+    assert alpha2(None) is None
+
+
+def hit(score: float, name: str) -> ScreeningDecision:
+    return ScreeningDecision(
+        match=True, score=score, ent_num="22151", matched_name=name, list_name="ofac-sdn"
+    )
+
+
+def test_a_clearance_key_when_the_matched_name_changes_then_differs() -> None:
+    first = hit(0.93, "MADURO MOROS, Nicolas")
+    assert hit_key(first) != hit_key(hit(0.93, "MADURO, Nicolas"))
+    assert hit_key(first) == hit_key(hit(0.99, "MADURO MOROS, Nicolas"))
+
+
+def test_the_evidence_when_stored_then_the_score_is_a_decimal_string() -> None:
+    decision = ScreeningDecision(
+        match=True, score=0.912345, ent_num="1", matched_name="X", reasons=["r"]
+    )
+    stored = evidence_of(decision)
+    assert stored["score"] == "0.9123"
+    assert stored["reasons"] == ["r"]
