@@ -52,13 +52,9 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
-from tradeguard.trading.controls.risk_controls import RiskControls
-from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
-from tradeguard.trading.orders.account_reads import AccountReads
-from tradeguard.trading.orders.desk import TradingDesk
-from tradeguard.trading.wiring import build_trading_desk
+from tradeguard.trading.wiring import local_trading
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -89,7 +85,7 @@ def create_app(
     services = build_services(settings, clock=clock or SystemClock(), engine=engine)
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     shared = connect_redis(settings)
-    registry = _registry(
+    registry, housekeeping = _registry(
         services, notifier or build_notifier(settings, services.clock), delivery, shared
     )
     app = FastAPI(
@@ -98,7 +94,7 @@ def create_app(
         description=API_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(registry, delivery, shared, owns_engine=engine is None),
+        lifespan=_lifespan(registry, housekeeping, delivery, shared, owns_engine=engine is None),
     )
     install_registry(app, registry)
     install_problem_handlers(app)
@@ -115,21 +111,20 @@ def _registry(
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
     shared: redis.Redis | None,
-) -> Registry:
-    """Every service of the application, each built once from the ones it needs."""
+) -> tuple[Registry, Callable[[], None] | None]:
+    """Every service of the application, and the desk's periodic work if the desk is here."""
     identity = _identity(services, notifier, delivery, shared)
     checks = monitored_check_log(services, identity.notices)
     api_keys = build_api_keys(services, identity.notices, checks, shared)
     identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
     rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
     risk_engine = RiskEngine(services.clock)
-    desk = build_trading_desk(services, risk_engine)
     feed = FeedHub.from_settings(services.settings)
-    desk.set_publisher(feed.publish)
+    trading = local_trading(services, risk_engine, feed.publish)
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
-    return Registry(
+    registry = Registry(
         services=services,
         identity=identity,
         identity_service=identity_service,
@@ -148,19 +143,22 @@ def _registry(
         api_keys=api_keys.service,
         api_key_verifier=api_keys.verifier,
         risk_engine=risk_engine,
-        trading_desk=desk,
-        account_reads=AccountReads(desk),
-        trading_controls=TradingControls(desk),
-        risk_controls=RiskControls(desk),
+        trading_desk=trading.desk,
+        account_reads=trading.reads,
+        trading_controls=trading.controls,
+        risk_controls=trading.risk,
+        desk_link=trading.link,
         trading_feed=feed,
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
     )
+    return registry, trading.housekeeping
 
 
 def _lifespan(
     registry: Registry,
+    housekeeping: Callable[[], None] | None,
     delivery: ThreadPoolExecutor | None,
     shared: redis.Redis | None,
     *,
@@ -172,11 +170,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_start, services)
-        tasks = (
-            asyncio.create_task(_checkpoint_periodically(services)),
-            asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
-            asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
-        )
+        tasks = _background_tasks(registry, housekeeping)
         checks.start()
         yield
         registry.trading_feed.close()
@@ -191,6 +185,20 @@ def _lifespan(
             shared.close()
 
     return lifespan
+
+
+def _background_tasks(
+    registry: Registry, housekeeping: Callable[[], None] | None
+) -> tuple[asyncio.Task[None], ...]:
+    """The periodic work of the process that holds the desk (none in a gateway worker)."""
+    if housekeeping is None:
+        return ()
+    services = registry.services
+    return (
+        asyncio.create_task(_checkpoint_periodically(services)),
+        asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
+        asyncio.create_task(_trading_housekeeping_periodically(housekeeping)),
+    )
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
@@ -231,12 +239,12 @@ async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeyS
         await asyncio.sleep(KEY_EXPIRY_POLL_SECONDS)
 
 
-async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
+async def _trading_housekeeping_periodically(housekeeping: Callable[[], None]) -> None:
     """New reference data, settlement and the expiry of DAY orders at the close."""
     while True:
         await asyncio.sleep(TRADING_HOUSEKEEPING_SECONDS)
         try:
-            await run_in_threadpool(desk.housekeeping)
+            await run_in_threadpool(housekeeping)
         except Exception:
             log.exception("trading.housekeeping_failed")
 
