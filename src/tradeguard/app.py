@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from fastapi import FastAPI
@@ -45,16 +47,19 @@ from tradeguard.identity.service import IdentityService
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
-from tradeguard.ratelimit.counters import build_counters
+from tradeguard.ratelimit.counters import Counters, build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.trading.channel.client import DeskChannel
+from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, remote_trading
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
-from tradeguard.trading.wiring import local_trading
+from tradeguard.trading.orders.desk import Publish
+from tradeguard.trading.wiring import TradingPorts, local_trading
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -76,17 +81,24 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     notifier: Notifier | None = None,
+    desk: DeskMode | None = None,
 ) -> FastAPI:
     """Build the application; refuses (StartupError/ConfigurationError) if it cannot run safely.
 
     A ``notifier`` given here (tests) delivers in the committing thread; the configured one
-    delivers from a background thread, off the request path.
+    delivers from a background thread, off the request path. ``desk`` says where the
+    trading desk is: by default in this process; a gateway worker's desk is in the desk
+    process, reached over ``desk.channel``.
     """
     services = build_services(settings, clock=clock or SystemClock(), engine=engine)
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     shared = connect_redis(settings)
+    mode = desk or DeskMode()
     registry, housekeeping = _registry(
-        services, notifier or build_notifier(settings, services.clock), delivery, shared
+        services,
+        notifier or build_notifier(settings, services.clock),
+        delivery,
+        Sharing(shared, mode),
     )
     app = FastAPI(
         title="TradeGuard",
@@ -94,7 +106,11 @@ def create_app(
         description=API_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(registry, housekeeping, delivery, shared, owns_engine=engine is None),
+        lifespan=_lifespan(
+            registry,
+            Duties(housekeeping, mode.channel, delivery, shared),
+            owns_engine=engine is None,
+        ),
     )
     install_registry(app, registry)
     install_problem_handlers(app)
@@ -106,21 +122,58 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class DeskMode:
+    """Where the desk is: here (``channel`` None), or in the desk process over ``channel``.
+
+    ``relay`` (the desk process) also receives every feed event the desk publishes.
+    """
+
+    channel: DeskChannel | None = None
+    relay: Publish | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """Where the state every worker must share lives: Redis, the desk process, or here."""
+
+    redis: redis.Redis | None
+    desk: DeskMode
+
+    @property
+    def via_desk(self) -> DeskChannel | None:
+        """The desk channel, when it keeps the shared state (workers without Redis)."""
+        return self.desk.channel if self.redis is None else None
+
+    def counters(self, settings: Settings) -> Counters:
+        """Counters in Redis, in the desk process, or in this process."""
+        channel = self.via_desk
+        return build_counters(settings, self.redis) if channel is None else DeskCounters(channel)
+
+
 def _registry(
     services: Services,
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
+    sharing: Sharing,
 ) -> tuple[Registry, Callable[[], None] | None]:
     """Every service of the application, and the desk's periodic work if the desk is here."""
-    identity = _identity(services, notifier, delivery, shared)
+    shared, channel = sharing.redis, sharing.via_desk
+    identity = _identity(services, notifier, delivery, sharing)
     checks = monitored_check_log(services, identity.notices)
-    api_keys = build_api_keys(services, identity.notices, checks, shared)
+    key_state = None if channel is None else DeskKeyState(channel)
+    api_keys = build_api_keys(services, identity.notices, checks, shared, key_state)
     identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
-    rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
+    rate_limits = build_rate_limits(
+        services.settings,
+        shared,
+        checks.append_event,
+        services.clock,
+        sharing.counters(services.settings),
+    )
     risk_engine = RiskEngine(services.clock)
     feed = FeedHub.from_settings(services.settings)
-    trading = local_trading(services, risk_engine, feed.publish)
+    trading = _trading(services, risk_engine, feed, sharing.desk)
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
@@ -156,35 +209,67 @@ def _registry(
     return registry, trading.housekeeping
 
 
+def _trading(services: Services, engine: RiskEngine, feed: FeedHub, desk: DeskMode) -> TradingPorts:
+    """The desk here (its events to the feed and the relay), or a desk process's clients."""
+    if desk.channel is None:
+        relay = desk.relay
+        publish = feed.publish if relay is None else _both(feed.publish, relay)
+        return local_trading(services, engine, publish)
+    desk.channel.on_push = feed.publish
+    desk.channel.start()
+    return remote_trading(desk.channel)
+
+
+def _both(first: Publish, second: Publish) -> Publish:
+    def publish(user_id: str, event: Mapping[str, Any]) -> None:
+        first(user_id, event)
+        second(user_id, event)
+
+    return publish
+
+
+@dataclass(frozen=True, slots=True)
+class Duties:
+    """What the lifespan starts and closes besides the registry's services."""
+
+    housekeeping: Callable[[], None] | None
+    """The desk's periodic work; set only where the desk runs (it also owns the timers)."""
+    channel: DeskChannel | None
+    delivery: ThreadPoolExecutor | None
+    shared: redis.Redis | None
+
+
 def _lifespan(
-    registry: Registry,
-    housekeeping: Callable[[], None] | None,
-    delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
-    *,
-    owns_engine: bool,
+    registry: Registry, duties: Duties, *, owns_engine: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up and shutdown: the start record, the periodic tasks, then an orderly close."""
     services, checks = registry.services, registry.access_checks
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_record_start, services)
-        tasks = _background_tasks(registry, housekeeping)
+        if duties.housekeeping is not None:
+            await run_in_threadpool(_record_start, services)
+        tasks = _background_tasks(registry, duties.housekeeping)
         checks.start()
         yield
         registry.trading_feed.close()
         for task in tasks:
             task.cancel()
         await run_in_threadpool(checks.stop)
-        if delivery is not None:
-            delivery.shutdown(wait=True)
+        _close(duties)
         if owns_engine:
             services.engine.dispose()
-        if shared is not None:
-            shared.close()
 
     return lifespan
+
+
+def _close(duties: Duties) -> None:
+    if duties.channel is not None:
+        duties.channel.close()
+    if duties.delivery is not None:
+        duties.delivery.shutdown(wait=True)
+    if duties.shared is not None:
+        duties.shared.close()
 
 
 def _background_tasks(
@@ -268,9 +353,9 @@ def _identity(
     services: Services,
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
+    sharing: Sharing,
 ) -> Identity:
-    counters = build_counters(services.settings, shared)
+    counters = sharing.counters(services.settings)
     cap = build_recipient_cap(services.settings, services.crypto, services.audit, counters)
     outgoing = Outgoing(notifier, cap, delivery.submit if delivery is not None else deliver_inline)
     outgoing.install(services.sessions)

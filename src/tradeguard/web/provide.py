@@ -37,6 +37,12 @@ def registry_of(connection: HTTPConnection) -> ServiceLookup:
     return registry
 
 
+def registry_of_app(app: FastAPI) -> ServiceLookup:
+    """The registry installed on ``app`` (for a process that serves it without HTTP)."""
+    registry: ServiceLookup = app.state.registry
+    return registry
+
+
 @cache
 def provided(kind: type[Any]) -> Any:  # noqa: ANN401 - a FastAPI Depends
     """A dependency whose value is the registered service of type ``kind``."""
