@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 
 from live_api import Api
 from support import RELAXED_RATE_LIMITS, TRADEGUARD, LiveServer
+from tradeguard.gateway.supervisor import socket_accepts
 from tradeguard.gateway.tls import DevCertificatePaths
 
 START_SECONDS = 60.0
@@ -67,7 +68,7 @@ class Layout:
                 [TRADEGUARD, "desk-process"], cwd=self.workdir, env=self.env, stdout=log, stderr=log
             )
         deadline = time.monotonic() + START_SECONDS
-        while not _accepts(self.var / "desk.sock"):
+        while not socket_accepts(self.var / "desk.sock"):
             assert self.desk.poll() is None, (self.workdir / "desk.log").read_text()
             assert time.monotonic() < deadline, "the desk process did not open its socket"
             time.sleep(0.1)
@@ -121,17 +122,6 @@ class Layout:
                 return list(connection.execute(text(query), params))
         finally:
             engine.dispose()
-
-
-def _accepts(path: Path) -> bool:
-    probe = socket.socket(socket.AF_UNIX)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 def _wait_until_ready(server: LiveServer, process: subprocess.Popen[bytes]) -> None:

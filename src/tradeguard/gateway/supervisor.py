@@ -126,7 +126,7 @@ class Supervisor:
             status = self.desk.exited()
             if status is not None:
                 raise StartupError(f"the desk process exited at start (status {status})")
-            if _accepts(self.desk_socket):
+            if socket_accepts(self.desk_socket):
                 return
             time.sleep(POLL_SECONDS)
         if not self._stop.is_set():
@@ -151,7 +151,8 @@ class Supervisor:
         log.info("supervisor.stopped")
 
 
-def _accepts(path: Path) -> bool:
+def socket_accepts(path: Path) -> bool:
+    """Whether a Unix socket at ``path`` accepts a connection now."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(str(path))
