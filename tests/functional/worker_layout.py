@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 
 from live_api import Api
 from support import RELAXED_RATE_LIMITS, TRADEGUARD, LiveServer
-from tradeguard.gateway.supervisor import socket_accepts
 from tradeguard.gateway.tls import DevCertificatePaths
+from tradeguard.trading.channel.server import socket_answers
 
 START_SECONDS = 60.0
 
@@ -68,7 +68,7 @@ class Layout:
                 [TRADEGUARD, "desk-process"], cwd=self.workdir, env=self.env, stdout=log, stderr=log
             )
         deadline = time.monotonic() + START_SECONDS
-        while not socket_accepts(self.var / "desk.sock"):
+        while not socket_answers(self.var / "desk.sock"):
             assert self.desk.poll() is None, (self.workdir / "desk.log").read_text()
             assert time.monotonic() < deadline, "the desk process did not open its socket"
             time.sleep(0.1)

@@ -25,6 +25,7 @@ from types import FrameType
 from tradeguard.config import Settings
 from tradeguard.core.errors import StartupError
 from tradeguard.logs import get_logger
+from tradeguard.trading.channel.server import socket_answers
 
 log = get_logger("tradeguard.supervisor")
 RESTART_BACKOFF_SECONDS = 1.0
@@ -126,7 +127,7 @@ class Supervisor:
             status = self.desk.exited()
             if status is not None:
                 raise StartupError(f"the desk process exited at start (status {status})")
-            if socket_accepts(self.desk_socket):
+            if socket_answers(self.desk_socket):
                 return
             time.sleep(POLL_SECONDS)
         if not self._stop.is_set():
@@ -149,18 +150,6 @@ class Supervisor:
         self.desk.signal(signal.SIGTERM)
         self.desk.wait(STOP_SECONDS)
         log.info("supervisor.stopped")
-
-
-def socket_accepts(path: Path) -> bool:
-    """Whether a Unix socket at ``path`` accepts a connection now."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 def serve_layout(settings: Settings) -> None:

@@ -16,7 +16,7 @@ from limits.storage import MemoryStorage
 
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.replay import MemoryKeyState
-from tradeguard.core.errors import ProblemError
+from tradeguard.core.errors import ProblemError, StartupError
 from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.origin import Origin
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
@@ -261,3 +261,41 @@ def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_whe
     finally:
         server.stop()
     assert [worker_a.incr("k", 60), worker_a.incr("k", 60)] == [1, 2]  # still limited, alone
+
+
+def test_desk_server_when_another_desk_serves_the_socket_then_refused_to_start(
+    socket_path: Path,
+) -> None:
+    first = serve(socket_path, {"desk.ping": lambda: "pong"})
+    try:
+        with pytest.raises(StartupError, match="another desk process"):
+            DeskServer(socket_path, CODEC, {}).start()
+        assert channel_to(socket_path).call("desk.ping") == "pong"  # the first one still serves
+    finally:
+        first.stop()
+
+
+def test_desk_server_when_a_killed_desk_left_its_socket_then_it_is_replaced(
+    socket_path: Path,
+) -> None:
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(socket_path))
+    stale.close()  # the file stays, nobody listens
+    server = serve(socket_path, {"desk.ping": lambda: "pong"})
+    try:
+        assert channel_to(socket_path).call("desk.ping") == "pong"
+    finally:
+        server.stop()
+
+
+def test_desk_server_when_a_frame_is_not_a_call_then_answered_unavailable(
+    socket_path: Path,
+) -> None:
+    server = serve(socket_path, {})
+    try:
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.connect(str(socket_path))
+            raw.sendall(CODEC.dumps([1, 2, 3]))
+            assert read_frame(raw) == {"i": None, "u": "WireError"}
+    finally:
+        server.stop()

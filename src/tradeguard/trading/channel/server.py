@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tradeguard.core.errors import ConfigurationError, ProblemError
+from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
 from tradeguard.logs import get_logger
 from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
 
@@ -64,6 +64,8 @@ class DeskServer:
     def start(self) -> None:
         """Bind the socket (mode 0600) and accept workers in a background thread."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if socket_answers(self.path):  # two desks over one database would be two writers
+            raise StartupError(f"another desk process is serving on {self.path}")
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a socket left by a killed desk process
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -140,6 +142,8 @@ class DeskServer:
         peer.send(frame)
 
     def _outcome(self, message: Json) -> dict[str, Json]:
+        if not isinstance(message, dict):
+            return {"u": "WireError"}
         try:
             handler = self.handlers[str(message.get("m"))]
             args = self.codec.decode(message.get("a", []))
@@ -155,3 +159,15 @@ class DeskServer:
 def _plain(refusal: ProblemError) -> ProblemError:
     """The refusal with its reason code as a plain string (reason enums stay in the desk)."""
     return replace(refusal, reason_code=str(refusal.reason_code))
+
+
+def socket_answers(path: Path) -> bool:
+    """Whether a process accepts connections on the socket at ``path`` now."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
