@@ -11,8 +11,10 @@ same clients send the same flow to ``bare_order_app.py`` on the same database, s
 same way, which only inserts the order row. Reported for both: orders/s, p50 and p99 after
 a warm-up, and the throughput ratio TradeGuard/bare (target >= 0.5).
 
-Also reported: the server process's CPU time per order (the database server's not
-included). ``BENCH_ORDER_ENTRY_SECONDS`` changes the measured seconds per run (default 15);
+``tradeguard serve`` runs as shipped (a desk process and a gateway worker per core), then
+again as one process (``TRADEGUARD_SERVE_WORKERS=1``). Also reported: the server's CPU
+time per order, all its processes together (the database server's not included).
+``BENCH_ORDER_ENTRY_SECONDS`` changes the measured seconds per run (default 15);
 ``BENCH_ORDER_ENTRY_PROFILE=DIR`` adds, per database, two runs of TradeGuard after the
 measured one (``profiled_serve.py``): with timers around the parts of the order path under
 the same load, then under cProfile with one connection for 10 s; both are written to DIR and
@@ -56,15 +58,21 @@ PROFILE_DIR = os.environ.get("BENCH_ORDER_ENTRY_PROFILE")
 TARGET_RATIO = 0.5
 LOAD = LoadPlan(CONNECTIONS, WARMUP_SECONDS, SECONDS)
 PROFILED_LOAD = LoadPlan(connections=1, warmup_seconds=0, seconds=10)
+SINGLE_PROCESS = {"TRADEGUARD_SERVE_WORKERS": "1"}
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """TradeGuard and the bare endpoint under the same load on one database."""
+    """TradeGuard and the bare endpoint under the same load on one database.
+
+    ``tradeguard`` is ``tradeguard serve`` as shipped: a desk process and a gateway
+    worker per core; ``single`` the same with ``serve_workers = 1`` (one process).
+    """
 
     backend: str
     tradeguard: LoadResult
     bare: LoadResult
+    single: LoadResult | None = None
 
     @property
     def ratio(self) -> float:
@@ -82,12 +90,15 @@ def _compare(backend: str, database_url: str | None) -> Comparison:
         _report("TradeGuard", backend, tradeguard, server)
         counts = row_counts(workspace, ("orders", "executions", "audit_events"))
         print(f"TradeGuard, {backend}: rows after the run {counts}")
+        with serving(workspace, tradeguard_command(), "single", SINGLE_PROCESS) as server:
+            single = _load(workspace, traders, server)
+        _report("TradeGuard, 1 process", backend, single, server)
         if PROFILE_DIR:
             _profile(workspace, traders, backend)
         with serving(workspace, bare_command(), "bare") as server:
             bare = _load(workspace, traders, server)
         _report("bare", backend, bare, server)
-    return Comparison(backend, tradeguard, bare)
+    return Comparison(backend, tradeguard, bare, single)
 
 
 def _funded_traders(workspace: Workspace) -> list[Trader]:
@@ -141,7 +152,7 @@ def _report(server_name: str, backend: str, result: LoadResult, server: RunningS
 def _measurements(comparison: Comparison) -> list[Measurement]:
     label = f"order entry e2e, {comparison.backend}"
     results = []
-    for server, result in (("TradeGuard", comparison.tradeguard), ("bare", comparison.bare)):
+    for server, result in _rows(comparison):
         results += [
             Measurement(f"{label}: {server}", result.rate, "orders/s", lower_is_better=False),
             Measurement(f"{label}: {server} p50", result.percentile(50), "ms"),
@@ -160,6 +171,13 @@ def _measurements(comparison: Comparison) -> list[Measurement]:
     return results
 
 
+def _rows(comparison: Comparison) -> list[tuple[str, LoadResult]]:
+    rows = [("TradeGuard", comparison.tradeguard), ("bare", comparison.bare)]
+    if comparison.single is not None:
+        rows.insert(1, ("TG 1 proc", comparison.single))
+    return rows
+
+
 def _table(comparisons: list[Comparison]) -> None:
     print(f"order entry over HTTPS: {TRADERS} traders, {CONNECTIONS} connections, {SECONDS:g} s")
     print(
@@ -167,7 +185,7 @@ def _table(comparisons: list[Comparison]) -> None:
         f"{'CPU ms/order':>14}{'ratio':>8}"
     )
     for comparison in comparisons:
-        for server, result in (("TradeGuard", comparison.tradeguard), ("bare", comparison.bare)):
+        for server, result in _rows(comparison):
             ratio = f"{comparison.ratio:8.2f}" if server == "TradeGuard" else ""
             print(
                 f"{comparison.backend:<11}{server:<12}{result.rate:10.0f}"

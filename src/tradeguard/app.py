@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from fastapi import FastAPI
@@ -50,7 +52,7 @@ from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
-from tradeguard.ratelimit.counters import build_counters
+from tradeguard.ratelimit.counters import Counters, build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
@@ -59,13 +61,12 @@ from tradeguard.screening.service import SanctionsScreening
 from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
-from tradeguard.trading.controls.risk_controls import RiskControls
-from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.channel.client import DeskChannel
+from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, remote_trading
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
-from tradeguard.trading.orders.account_reads import AccountReads
-from tradeguard.trading.orders.desk import TradingDesk
-from tradeguard.trading.wiring import build_trading_desk
+from tradeguard.trading.orders.desk import Publish
+from tradeguard.trading.wiring import TradingPorts, local_trading
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -87,17 +88,24 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     notifier: Notifier | None = None,
+    desk: DeskMode | None = None,
 ) -> FastAPI:
     """Build the application; refuses (StartupError/ConfigurationError) if it cannot run safely.
 
     A ``notifier`` given here (tests) delivers in the committing thread; the configured one
-    delivers from a background thread, off the request path.
+    delivers from a background thread, off the request path. ``desk`` says where the
+    trading desk is: by default in this process; a gateway worker's desk is in the desk
+    process, reached over ``desk.channel``.
     """
     services = build_services(settings, clock=clock or SystemClock(), engine=engine)
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     shared = connect_redis(settings)
-    registry = _registry(
-        services, notifier or build_notifier(settings, services.clock), delivery, shared
+    mode = desk or DeskMode()
+    registry, housekeeping = _registry(
+        services,
+        notifier or build_notifier(settings, services.clock),
+        delivery,
+        Sharing(shared, mode),
     )
     app = FastAPI(
         title="TradeGuard",
@@ -105,7 +113,11 @@ def create_app(
         description=API_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(registry, delivery, shared, owns_engine=engine is None),
+        lifespan=_lifespan(
+            registry,
+            Duties(housekeeping, mode.channel, delivery, shared),
+            owns_engine=engine is None,
+        ),
     )
     install_registry(app, registry)
     install_problem_handlers(app)
@@ -117,31 +129,66 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class DeskMode:
+    """Where the desk is: here (``channel`` None), or in the desk process over ``channel``.
+
+    ``relay`` (the desk process) also receives every feed event the desk publishes.
+    """
+
+    channel: DeskChannel | None = None
+    relay: Publish | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """Where the state every worker must share lives: Redis, the desk process, or here."""
+
+    redis: redis.Redis | None
+    desk: DeskMode
+
+    @property
+    def via_desk(self) -> DeskChannel | None:
+        """The desk channel, when it keeps the shared state (workers without Redis)."""
+        return self.desk.channel if self.redis is None else None
+
+    def counters(self, settings: Settings) -> Counters:
+        """Counters in Redis, in the desk process, or in this process."""
+        channel = self.via_desk
+        return build_counters(settings, self.redis) if channel is None else DeskCounters(channel)
+
+
 def _registry(
     services: Services,
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
-) -> Registry:
-    """Every service of the application, each built once from the ones it needs."""
-    identity = _identity(services, notifier, delivery, shared)
+    sharing: Sharing,
+) -> tuple[Registry, Callable[[], None] | None]:
+    """Every service of the application, and the desk's periodic work if the desk is here."""
+    shared, channel = sharing.redis, sharing.via_desk
+    identity = _identity(services, notifier, delivery, sharing)
     checks = monitored_check_log(services, identity.notices)
-    api_keys = build_api_keys(services, identity.notices, checks, shared)
+    key_state = None if channel is None else DeskKeyState(channel)
+    api_keys = build_api_keys(services, identity.notices, checks, shared, key_state)
     identity.credential_resets.subscribe(api_keys.service.revoke_after_reset)
-    rate_limits = build_rate_limits(services.settings, shared, checks.append_event, services.clock)
+    rate_limits = build_rate_limits(
+        services.settings,
+        shared,
+        checks.append_event,
+        services.clock,
+        sharing.counters(services.settings),
+    )
     risk_engine = RiskEngine(services.clock)
-    desk = build_trading_desk(services, risk_engine)
     feed = FeedHub.from_settings(services.settings)
-    desk.set_publisher(feed.publish)
+    trading = _trading(services, risk_engine, feed, sharing.desk)
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
-    controls = TradingControls(desk)
     sanctions = build_screening(services)
     screening = KycScreening(sanctions, services.audit)
     sanctions.parties = screening
-    kyc = build_kyc(services, identity.notices, controls, screening)
-    return Registry(
+    kyc = build_kyc(services, identity.notices, trading.controls, screening)
+    registry = Registry(
         services=services,
         identity=identity,
         identity_service=identity_service,
@@ -160,10 +207,11 @@ def _registry(
         api_keys=api_keys.service,
         api_key_verifier=api_keys.verifier,
         risk_engine=risk_engine,
-        trading_desk=desk,
-        account_reads=AccountReads(desk),
-        trading_controls=controls,
-        risk_controls=RiskControls(desk),
+        trading_desk=trading.desk,
+        account_reads=trading.reads,
+        trading_controls=trading.controls,
+        risk_controls=trading.risk,
+        desk_link=trading.link,
         trading_feed=feed,
         onboarding=kyc.onboarding,
         kyc_documents=kyc.documents,
@@ -173,41 +221,85 @@ def _registry(
         feed_gate=FeedGate.of(gateway),
         sanctions_screening=sanctions,
     )
+    return registry, trading.housekeeping
+
+
+def _trading(services: Services, engine: RiskEngine, feed: FeedHub, desk: DeskMode) -> TradingPorts:
+    """The desk here (its events to the feed and the relay), or a desk process's clients."""
+    if desk.channel is None:
+        relay = desk.relay
+        publish = feed.publish if relay is None else _both(feed.publish, relay)
+        return local_trading(services, engine, publish)
+    desk.channel.on_push = feed.publish
+    desk.channel.start()
+    return remote_trading(desk.channel)
+
+
+def _both(first: Publish, second: Publish) -> Publish:
+    def publish(user_id: str, event: Mapping[str, Any]) -> None:
+        first(user_id, event)
+        second(user_id, event)
+
+    return publish
+
+
+@dataclass(frozen=True, slots=True)
+class Duties:
+    """What the lifespan starts and closes besides the registry's services."""
+
+    housekeeping: Callable[[], None] | None
+    """The desk's periodic work; set only where the desk runs (it also owns the timers)."""
+    channel: DeskChannel | None
+    delivery: ThreadPoolExecutor | None
+    shared: redis.Redis | None
 
 
 def _lifespan(
-    registry: Registry,
-    delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
-    *,
-    owns_engine: bool,
+    registry: Registry, duties: Duties, *, owns_engine: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up and shutdown: the start record, the periodic tasks, then an orderly close."""
     services, checks = registry.services, registry.access_checks
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_record_start, services)
-        tasks = (
-            asyncio.create_task(_checkpoint_periodically(services)),
-            asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
-            asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
-            asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
-        )
+        if duties.housekeeping is not None:
+            await run_in_threadpool(_record_start, services)
+        tasks = _background_tasks(registry, duties.housekeeping)
         checks.start()
         yield
         registry.trading_feed.close()
         for task in tasks:
             task.cancel()
         await run_in_threadpool(checks.stop)
-        if delivery is not None:
-            delivery.shutdown(wait=True)
+        _close(duties)
         if owns_engine:
             services.engine.dispose()
-        if shared is not None:
-            shared.close()
 
     return lifespan
+
+
+def _close(duties: Duties) -> None:
+    if duties.channel is not None:
+        duties.channel.close()
+    if duties.delivery is not None:
+        duties.delivery.shutdown(wait=True)
+    if duties.shared is not None:
+        duties.shared.close()
+
+
+def _background_tasks(
+    registry: Registry, housekeeping: Callable[[], None] | None
+) -> tuple[asyncio.Task[None], ...]:
+    """The periodic work of the process that holds the desk (none in a gateway worker)."""
+    if housekeeping is None:
+        return ()
+    services = registry.services
+    return (
+        asyncio.create_task(_checkpoint_periodically(services)),
+        asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
+        asyncio.create_task(_trading_housekeeping_periodically(housekeeping)),
+        asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
+    )
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
@@ -248,12 +340,12 @@ async def _warn_expiring_keys_periodically(services: Services, api_keys: ApiKeyS
         await asyncio.sleep(KEY_EXPIRY_POLL_SECONDS)
 
 
-async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
+async def _trading_housekeeping_periodically(housekeeping: Callable[[], None]) -> None:
     """New reference data, settlement and the expiry of DAY orders at the close."""
     while True:
         await asyncio.sleep(TRADING_HOUSEKEEPING_SECONDS)
         try:
-            await run_in_threadpool(desk.housekeeping)
+            await run_in_threadpool(housekeeping)
         except Exception:
             log.exception("trading.housekeeping_failed")
 
@@ -293,9 +385,9 @@ def _identity(
     services: Services,
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
-    shared: redis.Redis | None,
+    sharing: Sharing,
 ) -> Identity:
-    counters = build_counters(services.settings, shared)
+    counters = sharing.counters(services.settings)
     cap = build_recipient_cap(services.settings, services.crypto, services.audit, counters)
     outgoing = Outgoing(notifier, cap, delivery.submit if delivery is not None else deliver_inline)
     outgoing.install(services.sessions)

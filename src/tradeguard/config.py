@@ -469,6 +469,26 @@ class Settings(BaseSettings):
     listen_backlog: int = Field(
         default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
     )
+    # -- process layout: gateway workers and the desk process (tradeguard.gateway.supervisor) --
+    serve_workers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Gateway worker processes of `tradeguard serve`, beside one desk process; "
+        "0 = one per CPU core; 1 = a single process holding the desk (no desk process)",
+    )
+    desk_socket: Path | None = Field(
+        default=None,
+        description="Unix socket between the gateway workers and the desk process (mode 0600); "
+        "default var_dir/desk.sock",
+    )
+    desk_call_timeout_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=120,
+        description="Longest wait for the desk process to answer a worker (then 503 "
+        "TRADING_UNAVAILABLE; a retry with the same client order id is safe)",
+    )
     # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed.api) --
     feed_max_connections: int = Field(
         default=500,
@@ -592,6 +612,11 @@ class Settings(BaseSettings):
     def uses_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return make_url(self.effective_database_url).get_backend_name() == "sqlite"
+
+    @property
+    def effective_desk_socket(self) -> Path:
+        """The desk process's Unix socket: configured, else ``var_dir/desk.sock``."""
+        return self.desk_socket or self.var_dir / "desk.sock"
 
     @property
     def tls_dir(self) -> Path:

@@ -52,6 +52,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "listen_backlog",
         ),
     ),
+    ("Process layout: gateway workers and the desk process", ("serve_workers", "desk_")),
     ("Order feed (WebSocket)", ("feed_",)),
     ("Customer onboarding (KYC)", ("kyc_",)),
     ("Sanctions screening", ("screening_",)),

@@ -29,12 +29,10 @@ from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.screening.service import SanctionsScreening
 from tradeguard.services import Services
-from tradeguard.trading.controls.risk_controls import RiskControls
-from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.desk_port import DeskLink, DeskPort, RiskControlsPort, TradingControlsPort
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.feed.protocol import FeedAdmission
 from tradeguard.trading.orders.account_reads import AccountReads
-from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.web.routing import RouteGate
 
 T = TypeVar("T")
@@ -60,10 +58,11 @@ class Registry:
     api_keys: ApiKeyService
     api_key_verifier: RequestVerifier
     risk_engine: RiskEngine
-    trading_desk: TradingDesk
+    trading_desk: DeskPort
     account_reads: AccountReads
-    trading_controls: TradingControls
-    risk_controls: RiskControls
+    trading_controls: TradingControlsPort
+    risk_controls: RiskControlsPort
+    desk_link: DeskLink
     trading_feed: FeedHub
     onboarding: Onboarding
     kyc_documents: Documents

@@ -48,7 +48,7 @@ from functional.identity_flows import (
 )
 from live_api import Api
 from live_api import Person as LivePerson
-from support import LiveServer, TestDatabase, registry_of
+from support import LiveServer, TestDatabase, registry_of, running_server
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.gateway.server import server_config
@@ -75,6 +75,16 @@ FEED_LIMITS: dict[str, object] = {
 @pytest.fixture
 def settings(settings_for: Callable[..., Settings]) -> Settings:
     return settings_for(**FEED_LIMITS)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The served feed in one process: the per-user cap counts per gateway worker
+    (decision 23), and this module checks the cap itself."""
+    workdir = tmp_path_factory.mktemp("live-feed")
+    (workdir / ".env").write_text("TRADEGUARD_SERVE_WORKERS=1\n")
+    with running_server(workdir) as server:
+        yield server
 
 
 # ---------------------------------------------------------------- helpers

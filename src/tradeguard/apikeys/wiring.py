@@ -8,7 +8,7 @@ import redis
 
 from tradeguard.access.check_log import AccessCheckLog
 from tradeguard.apikeys.directory import KeyDirectory
-from tradeguard.apikeys.replay import key_state_store
+from tradeguard.apikeys.replay import KeyStateStore, key_state_store
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.identity.notices import Notices
@@ -24,11 +24,18 @@ class ApiKeys:
 
 
 def build_api_keys(
-    services: Services, notices: Notices, checks: AccessCheckLog, shared: redis.Redis | None
+    services: Services,
+    notices: Notices,
+    checks: AccessCheckLog,
+    shared: redis.Redis | None,
+    store: KeyStateStore | None = None,
 ) -> ApiKeys:
-    """API keys over the application's services; nonces and revocations in ``shared``."""
+    """API keys over the application's services; nonces and revocations in ``shared``.
+
+    ``store``, when given, keeps them instead (the desk process, for workers without Redis).
+    """
     settings = services.settings
-    store = key_state_store(shared, settings.redis_key_prefix)
+    store = store or key_state_store(shared, settings.redis_key_prefix)
     directory = KeyDirectory(services.sessions)
     verifier = RequestVerifier(
         directory,

@@ -9,6 +9,7 @@ recomputed hashes disagrees with what was published.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 from collections.abc import Iterable
@@ -136,6 +137,9 @@ class Witness:
         created = self._create_if_missing()
         descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND)
         try:
+            # Several processes (gateway workers, the desk) append: one at a time, so none
+            # takes another's append in progress for a line cut off by a crash.
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
             _cut_partial_line(descriptor)
             write_fully(descriptor, payload.encode("utf-8"))
             os.fsync(descriptor)
@@ -170,6 +174,7 @@ class Witness:
             return 0
         descriptor = os.open(self.path, os.O_RDWR)
         try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
             return _cut_partial_line(descriptor)
         finally:
             os.close(descriptor)

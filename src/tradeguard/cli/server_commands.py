@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Annotated
+
 import typer
 
-from tradeguard.app import create_app
+from tradeguard.app import DeskMode, create_app
+from tradeguard.cli.desk_process import run_desk_process
 from tradeguard.cli.trading_commands import seed_sample_universe
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
@@ -15,15 +19,21 @@ from tradeguard.db.engine import build_engine
 from tradeguard.db.installation import ensure_installation
 from tradeguard.db.session import transaction
 from tradeguard.gateway.server import serve as run_server
+from tradeguard.gateway.server import serve_on
+from tradeguard.gateway.supervisor import serve_layout, worker_count
 from tradeguard.gateway.tls import ensure_dev_certificate
 from tradeguard.logs import configure_logging
+from tradeguard.trading.channel.catalogue import desk_codec
+from tradeguard.trading.channel.client import DeskChannel
 from tradeguard.wiring import build_core
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``init`` and ``serve`` to the root command."""
+    """Add ``init`` and ``serve`` (and the processes ``serve`` starts) to the root command."""
     app.command("init")(init)
     app.command("serve")(serve)
+    app.command("desk-process", hidden=True)(desk_process)
+    app.command("gateway-worker", hidden=True)(gateway_worker)
 
 
 def init() -> None:
@@ -59,7 +69,36 @@ def _report(what: str, where: object, *, created: bool) -> None:
 
 
 def serve() -> None:
-    """Serve the API over HTTPS only (TLS 1.2+, 1.3 preferred) on the configured address."""
+    """Serve the API over HTTPS only (TLS 1.2+, 1.3 preferred) on the configured address.
+
+    With ``serve_workers`` other than 1: one gateway worker per core (or as many as set)
+    and one desk process, supervised; with 1, one process holds everything.
+    """
+    settings = _logged_settings()
+    if worker_count(settings) == 1:
+        run_server(create_app(settings), settings)
+        return
+    serve_layout(settings)
+
+
+def desk_process() -> None:
+    """The desk process of ``serve``: the single writer of trading state, on its socket."""
+    run_desk_process(_logged_settings())
+
+
+def gateway_worker(
+    listen_fd: Annotated[int, typer.Option(help="The HTTPS socket the supervisor bound")],
+) -> None:
+    """A gateway worker of ``serve``: TLS, HTTP and the gate; the desk over its channel."""
+    settings = _logged_settings()
+    channel = DeskChannel(
+        settings.effective_desk_socket, desk_codec(), settings.desk_call_timeout_seconds
+    )
+    app = create_app(settings, desk=DeskMode(channel=channel))
+    serve_on(app, settings, socket.socket(fileno=listen_fd))
+
+
+def _logged_settings() -> Settings:
     settings = load_settings()
     configure_logging(level=settings.log_level, json=settings.log_format == "json")
-    run_server(create_app(settings), settings)
+    return settings

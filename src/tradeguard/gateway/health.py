@@ -13,10 +13,13 @@ from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, Reas
 from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.gateway.schemas import Check, Liveness, Readiness
 from tradeguard.services import Services, ServicesDep
+from tradeguard.trading.desk_port import DeskLink
+from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
+DeskLinkDep = Annotated[DeskLink, provided(DeskLink)]
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -28,15 +31,16 @@ async def healthz() -> Liveness:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database reachable, migrations current, keys loaded and not overdue",
+    summary="Readiness: database, migrations, keys, and the trading desk reachable",
     responses={503: {"description": "A check failed (problem+json with the checks)"}},
 )
-def readyz(services: ServicesDep) -> Readiness:
+def readyz(services: ServicesDep, desk: DeskLinkDep) -> Readiness:
     """Run every readiness check; any failure answers 503 with all results."""
     checks = {
         "database": _database_check(services),
         "migrations": _migrations_check(services),
         "keys": _keys_check(services),
+        "desk": _desk_check(desk),
     }
     if not all(check.ok for check in checks.values()):
         raise ProblemError(
@@ -97,6 +101,11 @@ def _database_check(services: Services) -> Check:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return Check(ok=False, detail=f"unreachable ({type(exc).__name__})")
     return Check(ok=True, detail=services.engine.dialect.name)
+
+
+def _desk_check(desk: DeskLink) -> Check:
+    ok, detail = desk.reachable()
+    return Check(ok=ok, detail=detail)
 
 
 def _migrations_check(services: Services) -> Check:

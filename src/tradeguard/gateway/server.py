@@ -11,6 +11,7 @@ oracle, no inflate cost per connection).
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -81,3 +82,8 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 def serve(app: FastAPI, settings: Settings) -> None:
     """Run the HTTPS server until interrupted."""
     uvicorn.Server(server_config(app, settings)).run()
+
+
+def serve_on(app: FastAPI, settings: Settings, listener: socket.socket) -> None:
+    """Run the HTTPS server on a socket already bound (a gateway worker's) until stopped."""
+    uvicorn.Server(server_config(app, settings)).run(sockets=[listener])

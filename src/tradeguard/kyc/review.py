@@ -31,13 +31,13 @@ from tradeguard.kyc.risk import RiskLevel
 from tradeguard.kyc.schemas import Decision, QueueItem, Rejection, ReviewView
 from tradeguard.kyc.workflow import Workflow
 from tradeguard.risk.model import AccountStatus
-from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.desk_port import TradingControlsPort
 
 
 class Review:
     """What reviewers see and decide."""
 
-    def __init__(self, workflow: Workflow, controls: TradingControls) -> None:
+    def __init__(self, workflow: Workflow, controls: TradingControlsPort) -> None:
         self._workflow = workflow
         self._controls = controls
 

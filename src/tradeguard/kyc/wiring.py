@@ -10,7 +10,7 @@ from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
 from tradeguard.kyc.workflow import ApplicantScreening, ScreeningUnavailable, Workflow
 from tradeguard.services import Services
-from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.trading.desk_port import TradingControlsPort
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Kyc:
 def build_kyc(
     services: Services,
     notices: Notices,
-    controls: TradingControls,
+    controls: TradingControlsPort,
     screening: ApplicantScreening | None = None,
 ) -> Kyc:
     """Onboarding over ``screening`` (none: every application goes to a reviewer)."""

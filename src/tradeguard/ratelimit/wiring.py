@@ -7,7 +7,7 @@ import redis
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
 from tradeguard.ratelimit.adaptive import AdaptiveRules, AdaptiveThrottle
-from tradeguard.ratelimit.counters import build_counters
+from tradeguard.ratelimit.counters import Counters, build_counters
 from tradeguard.ratelimit.episodes import ThrottleEpisodes
 from tradeguard.ratelimit.events import EventSink
 from tradeguard.ratelimit.limiter import RateLimits
@@ -16,16 +16,23 @@ from tradeguard.ratelimit.shedding import LoadShedder, ShedLimits
 
 
 def build_rate_limits(
-    settings: Settings, shared: redis.Redis | None, sink: EventSink, clock: Clock
+    settings: Settings,
+    shared: redis.Redis | None,
+    sink: EventSink,
+    clock: Clock,
+    counters: Counters | None = None,
 ) -> RateLimits:
     """The rate limits, adaptive throttle and load shedder the settings configure.
 
     Counters are in Redis when ``redis_url`` is set (``shared``: the checked client of
-    ``connect_redis``), in this process otherwise. ``sink`` receives the audit events.
+    ``connect_redis``), in this process otherwise; ``counters``, when given, are used
+    instead (the desk process's, for workers without Redis). ``sink`` receives the audit
+    events.
     """
     enabled = settings.rate_limit_enabled
+    remote = enabled and (shared is not None or counters is not None)
     shared = shared if enabled else None
-    counters = build_counters(settings, shared)
+    counters = counters if counters is not None and enabled else build_counters(settings, shared)
     adaptive = None
     if settings.rate_limit_adaptive_enabled:
         adaptive = AdaptiveThrottle(counters, AdaptiveRules.from_settings(settings))
@@ -40,6 +47,6 @@ def build_rate_limits(
         sink=sink,
         clock=clock,
         enabled=enabled,
-        remote=shared is not None,
+        remote=remote,
         shedder=shedder,
     )

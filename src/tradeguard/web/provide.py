@@ -1,7 +1,7 @@
 """How a route reaches a service: by its type, from the application's registry.
 
 ``create_app`` builds one ``tradeguard.registry.Registry`` and installs it here; a route
-asks for what it needs with ``Annotated[TradingDesk, provided(TradingDesk)]``. This module
+asks for what it needs with ``Annotated[DeskPort, provided(DeskPort)]``. This module
 is the only reader of the application's state, so a route's collaborators can always be
 followed from its signature to the registry.
 """
@@ -34,6 +34,12 @@ def install_registry(app: FastAPI, registry: ServiceLookup) -> None:
 def registry_of(connection: HTTPConnection) -> ServiceLookup:
     """The registry of the application serving ``connection``."""
     registry: ServiceLookup = connection.app.state.registry
+    return registry
+
+
+def registry_of_app(app: FastAPI) -> ServiceLookup:
+    """The registry installed on ``app`` (for a process that serves it without HTTP)."""
+    registry: ServiceLookup = app.state.registry
     return registry
 
 

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
+from tradeguard.core.clock import Clock
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.risk.model import TradingState
-from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.schemas import (
     AccountControlView,
     AccountStateRequest,
@@ -46,6 +46,7 @@ from tradeguard.trading.controls.views import (
     standing_view,
     state_view,
 )
+from tradeguard.trading.desk_port import RiskControlsPort, TradingControlsPort
 from tradeguard.trading.orders.schemas import Symbol
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -69,8 +70,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-Controls = Annotated[TradingControls, provided(TradingControls)]
-Risk = Annotated[RiskControls, provided(RiskControls)]
+Controls = Annotated[TradingControlsPort, provided(TradingControlsPort)]
+Risk = Annotated[RiskControlsPort, provided(RiskControlsPort)]
+ClockDep = Annotated[Clock, provided(Clock)]
 
 halts_router = APIRouter(prefix="/v1/trading", tags=["Trading controls"], responses=PROBLEMS)
 compliance_router = APIRouter(
@@ -279,10 +281,11 @@ def list_locates(
     _principal: LocateGranter,
     db: DbSession,
     risk: Risk,
+    clock: ClockDep,
     account_id: Annotated[str | None, Query(pattern=r"^[0-9a-f-]{36}$")] = None,
 ) -> list[LocateView]:
     """Every locate (of one account if given); short sales use them up as they fill."""
-    now = risk.desk.clock.now_ns()
+    now = clock.now_ns()
     return [locate_view(row, live, now) for row, live in risk.locates(db, account_id)]
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
-from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.orders.loader import OPEN_STATUSES
+
+if TYPE_CHECKING:
+    from tradeguard.trading.desk_port import DeskPort
 
 OrderState = Literal["open", "closed", "all"]
 
@@ -25,7 +27,7 @@ OrderState = Literal["open", "closed", "all"]
 class AccountReads:
     """The caller's own orders, fills and positions, over the trading desk."""
 
-    desk: TradingDesk
+    desk: DeskPort
 
     def orders(self, db: Session, caller: Caller, wanted: OrderFilter) -> Sequence[OrderRow]:
         """The caller's orders that ``wanted`` selects, newest first."""

@@ -16,12 +16,13 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
+from tradeguard.trading.desk_port import DeskPort
 from tradeguard.trading.orders.account_reads import (
     AccountReads,
     OrderFilter,
     OrderState,
 )
-from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
+from tradeguard.trading.orders.desk import OrderAsk
 from tradeguard.trading.orders.schemas import (
     AccountView,
     ExecutionView,
@@ -51,7 +52,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-DeskDep = Annotated[TradingDesk, provided(TradingDesk)]
+DeskDep = Annotated[DeskPort, provided(DeskPort)]
 ReadsDep = Annotated[AccountReads, provided(AccountReads)]
 
 

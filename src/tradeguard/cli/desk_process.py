@@ -1,0 +1,57 @@
+"""The desk process of ``tradeguard serve``: the desk, its periodic work, and its socket.
+
+It builds the same application as one process does (``create_app``: the desk loaded from
+the database, the audit checkpoints, settlement, expiry, key warnings) but serves no
+HTTP: it answers the gateway workers on the desk socket and pushes the desk's feed events
+to them. Without Redis it also keeps the nonces, key revocations and rate-limit counters
+the workers share. SIGTERM finishes the calls in flight and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from fastapi import FastAPI
+from limits.storage import MemoryStorage
+
+from tradeguard.apikeys.replay import MemoryKeyState
+from tradeguard.app import DeskMode, create_app
+from tradeguard.config import Settings
+from tradeguard.services import Services
+from tradeguard.trading.channel.catalogue import desk_codec
+from tradeguard.trading.channel.desk_side import desk_handlers, shared_state_handlers
+from tradeguard.trading.channel.server import DeskServer
+from tradeguard.trading.desk_port import DeskPort, RiskControlsPort, TradingControlsPort
+from tradeguard.web.provide import registry_of_app
+
+
+def run_desk_process(settings: Settings) -> None:
+    """Serve the desk on its socket until SIGTERM or SIGINT."""
+    server = DeskServer(settings.effective_desk_socket, desk_codec(), {})
+    app = create_app(settings, desk=DeskMode(relay=server.publish))
+    registry = registry_of_app(app)
+    server.handlers.update(
+        desk_handlers(
+            registry.find(DeskPort),  # type: ignore[type-abstract] # looked up by its protocol
+            registry.find(TradingControlsPort),  # type: ignore[type-abstract]
+            registry.find(RiskControlsPort),  # type: ignore[type-abstract]
+            registry.find(Services).sessions,
+        )
+    )
+    if settings.redis_url is None:
+        server.handlers.update(shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    asyncio.run(_serve(app, server))
+
+
+async def _serve(app: FastAPI, server: DeskServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with app.router.lifespan_context(app):
+        server.start()
+        try:
+            await stop.wait()
+        finally:
+            await asyncio.to_thread(server.stop)

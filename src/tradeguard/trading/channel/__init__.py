@@ -1,0 +1,1 @@
+"""The local channel between gateway workers and the desk process: wire, client, server."""

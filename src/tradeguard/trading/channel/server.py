@@ -1,0 +1,173 @@
+"""The desk process's end of the channel: answers the workers' calls and pushes feed events.
+
+The socket is created in a directory only its owner may enter and narrowed to mode 0600,
+so only processes of the service's own user connect. Each connection has a reader thread;
+its calls run on a shared pool, so calls from every worker reach the desk at once (the
+desk orders them under its own lock). A refusal (``ProblemError``) travels back as a
+problem; any other failure as a bare "unavailable", its details kept in the desk's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
+from tradeguard.logs import get_logger
+from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
+
+log = get_logger("tradeguard.trading.channel")
+Handler = Callable[..., Any]
+SOCKET_MODE = 0o600
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
+CALL_THREADS = 32
+
+
+class _Peer:
+    """One connected worker."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.write_lock = threading.Lock()
+
+    def send(self, frame: bytes) -> bool:
+        """Write one frame; ``False`` if the worker is gone."""
+        try:
+            with self.write_lock:
+                self.sock.sendall(frame)
+        except OSError:
+            return False
+        return True
+
+
+class DeskServer:
+    """Listens on the desk socket and runs each call with its handler."""
+
+    def __init__(self, path: Path, codec: Codec, handlers: Mapping[str, Handler]) -> None:
+        if len(str(path)) > MAX_SOCKET_PATH:
+            raise ConfigurationError(f"the desk socket path {path} is too long for a Unix socket")
+        self.path = path
+        self.codec = codec
+        self.handlers = dict(handlers)
+        self._peers: set[_Peer] = set()
+        self._peers_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(CALL_THREADS, "desk-call")
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        """Bind the socket (mode 0600) and accept workers in a background thread."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if socket_answers(self.path):  # two desks over one database would be two writers
+            raise StartupError(f"another desk process is serving on {self.path}")
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket left by a killed desk process
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        previous = os.umask(0o177)
+        try:
+            listener.bind(str(self.path))
+        finally:
+            os.umask(previous)
+        self.path.chmod(SOCKET_MODE)
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(
+            target=self._accept, args=(listener,), name="desk-accept", daemon=True
+        ).start()
+        log.info("trading.desk_listening", socket=str(self.path))
+
+    def stop(self) -> None:
+        """Stop accepting, close every connection and finish the calls in flight."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._peers_lock:
+            peers, self._peers = self._peers, set()
+        for peer in peers:
+            with contextlib.suppress(OSError):
+                peer.sock.shutdown(socket.SHUT_RDWR)
+        self._pool.shutdown(wait=True)
+
+    def publish(self, user_id: str, event: Mapping[str, Any]) -> None:
+        """Push one feed event to every connected worker (each fans it out to its clients)."""
+        frame = self.codec.dumps({"f": [user_id, self.codec.encode(dict(event))]})
+        with self._peers_lock:
+            peers = list(self._peers)
+        for peer in peers:
+            peer.send(frame)
+
+    @property
+    def workers(self) -> int:
+        """How many workers are connected now."""
+        with self._peers_lock:
+            return len(self._peers)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return  # closed by stop()
+            peer = _Peer(sock)
+            with self._peers_lock:
+                self._peers.add(peer)
+            threading.Thread(
+                target=self._serve, args=(peer,), name="desk-peer", daemon=True
+            ).start()
+
+    def _serve(self, peer: _Peer) -> None:
+        try:
+            while (message := read_frame(peer.sock)) is not None:
+                self._pool.submit(self._answer, peer, message)
+        except (OSError, WireError, RuntimeError):
+            log.warning("trading.desk_peer_dropped", exc_info=True)
+        finally:
+            with self._peers_lock:
+                self._peers.discard(peer)
+            peer.sock.close()
+
+    def _answer(self, peer: _Peer, message: Json) -> None:
+        call_id = message.get("i") if isinstance(message, dict) else None
+        try:
+            frame = self.codec.dumps({"i": call_id, **self._outcome(message)})
+        except WireError:  # an answer with no wire form: the worker must not wait for it
+            log.exception("trading.desk_answer_unsendable", method=str(message.get("m")))
+            frame = self.codec.dumps({"i": call_id, "u": "WireError"})
+        peer.send(frame)
+
+    def _outcome(self, message: Json) -> dict[str, Json]:
+        if not isinstance(message, dict):
+            return {"u": "WireError"}
+        try:
+            handler = self.handlers[str(message.get("m"))]
+            args = self.codec.decode(message.get("a", []))
+            kwargs = self.codec.decode(message.get("k", {}))
+            return {"r": self.codec.encode(handler(*args, **kwargs))}
+        except ProblemError as refusal:
+            return {"x": self.codec.encode(_plain(refusal))}
+        except Exception as error:
+            log.exception("trading.desk_call_failed", method=str(message.get("m")))
+            return {"u": type(error).__name__}
+
+
+def _plain(refusal: ProblemError) -> ProblemError:
+    """The refusal with its reason code as a plain string (reason enums stay in the desk)."""
+    return replace(refusal, reason_code=str(refusal.reason_code))
+
+
+def socket_answers(path: Path) -> bool:
+    """Whether a process accepts connections on the socket at ``path`` now."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
