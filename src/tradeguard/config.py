@@ -498,6 +498,42 @@ class Settings(BaseSettings):
     feed_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Origins browsers may open the feed from; default the public URL"
     )
+    aml_filer_name: str = Field(
+        default="TradeGuard Development Broker-Dealer",
+        min_length=1,
+        max_length=150,
+        description="Legal name of the filing institution on CTRs and SARs",
+    )
+    aml_filer_ein: str = Field(
+        default="000000000",
+        pattern=r"^[0-9]{9}$",
+        description="The filing institution's EIN, nine digits",
+    )
+    aml_filer_street: str = Field(
+        default="1 Example Plaza", max_length=100, description="Filing institution's street"
+    )
+    aml_filer_city: str = Field(
+        default="New York", max_length=50, description="Filing institution's city"
+    )
+    aml_filer_state: str = Field(
+        default="NY", pattern=r"^[A-Z]{2}$", description="Filing institution's state code"
+    )
+    aml_filer_zip: str = Field(
+        default="10001", pattern=r"^[0-9]{5}([0-9]{4})?$", description="Filing institution's ZIP"
+    )
+    aml_filer_contact_name: str = Field(
+        default="AML Compliance Officer",
+        max_length=50,
+        description="Office or person FinCEN contacts about a report",
+    )
+    aml_filer_contact_phone: str = Field(
+        default="2125550100", pattern=r"^[0-9]{10,16}$", description="Contact phone, digits only"
+    )
+    aml_transmitter_control_code: str = Field(
+        default="TGDEV000",
+        pattern=r"^[A-Z0-9]{8}$",
+        description="FinCEN Transmitter Control Code (TCC) of the batch files",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

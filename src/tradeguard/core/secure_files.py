@@ -10,8 +10,14 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
-def write_atomically(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
+def write_atomically(
+    path: Path, data: bytes, mode: int = PRIVATE_MODE, *, sync: bool = True
+) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part.
+
+    ``sync=False`` skips the flush to disk, for many files whose caller syncs once or can
+    write them again (a replay's reports).
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -19,7 +25,8 @@ def write_atomically(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.chmod(temporary, mode)  # noqa: PTH101 - umask may have narrowed the creation mode
         temporary.replace(path)
     except BaseException:

@@ -1,0 +1,82 @@
+"""The monitoring engine: each transaction to the monitors of its kind, findings into episodes.
+
+Replay and the live watcher run this same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from tradeguard.aml.findings import Episode, EpisodeBook, Finding, Typology
+from tradeguard.aml.monitors import Monitor
+from tradeguard.aml.monitors.fan import FanMonitor
+from tradeguard.aml.monitors.jurisdictions import GeographyMonitor
+from tradeguard.aml.monitors.profile_mismatch import (
+    LargeTransactionMonitor,
+    UnusualActivityMonitor,
+)
+from tradeguard.aml.monitors.rapid_movement import RapidMovementMonitor
+from tradeguard.aml.monitors.structuring import StructuringMonitor
+from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.transactions import CustomerProfile, Kind, Transaction
+
+
+def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
+    """One monitor per typology, configured by ``parameters``."""
+    return [
+        StructuringMonitor(parameters.structuring),
+        RapidMovementMonitor(parameters.rapid_movement),
+        FanMonitor(parameters.fan, Kind.DEPOSIT),
+        FanMonitor(parameters.fan, Kind.WITHDRAWAL),
+        GeographyMonitor(parameters.geography),
+        UnusualActivityMonitor(parameters.unusual_activity),
+        LargeTransactionMonitor(parameters.large_transaction),
+    ]
+
+
+class AmlEngine:
+    """Runs the monitors over transactions in time order; keeps one episode per alert."""
+
+    def __init__(
+        self,
+        parameters: MonitorParameters,
+        profiles: Mapping[str, CustomerProfile],
+        typologies: Collection[Typology] = frozenset(Typology),
+    ) -> None:
+        self.parameters = parameters
+        self.profiles = profiles
+        self.episodes = EpisodeBook(parameters.episode_gap_days)
+        monitors = [m for m in build_monitors(parameters) if m.typology in typologies]
+        self._missing: dict[str, CustomerProfile] = {}
+        self._by_kind = {kind: [m for m in monitors if kind in m.kinds] for kind in Kind}
+
+    def observe(self, txn: Transaction) -> list[tuple[Episode, bool]]:
+        """Feed ``txn`` to the monitors; each episode a finding opened (True) or extended."""
+        profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
+        touched: list[tuple[Episode, bool]] = []
+        for monitor in self._by_kind[txn.kind]:
+            finding = monitor.observe(txn, profile)
+            if finding is not None and not self._explained(finding):
+                touched.append(self.episodes.add(finding))
+        return touched
+
+    def _unknown(self, customer: str) -> CustomerProfile:
+        """An empty profile for a customer without one (nothing declared explains anything)."""
+        profile = self._missing.get(customer)
+        if profile is None:
+            profile = self._missing[customer] = CustomerProfile(customer)
+        return profile
+
+    def _explained(self, finding: Finding) -> bool:
+        """Whether a fan-in or fan-out episode already covers an unusual-activity finding."""
+        if finding.typology is not Typology.UNUSUAL_ACTIVITY:
+            return False
+        fan = Typology.FAN_IN if finding.facts.get("direction") == "in" else Typology.FAN_OUT
+        episode = self.episodes.current(finding.customer, fan)
+        return episode is not None and episode.end_ts >= finding.start_ts
+
+    def findings_of(self, txn: Transaction) -> list[Finding]:
+        """What the monitors find on ``txn`` without filing it (for a dry run of parameters)."""
+        profile = self.profiles.get(txn.customer) or CustomerProfile(txn.customer)
+        found = (m.observe(txn, profile) for m in self._by_kind[txn.kind])
+        return [f for f in found if f is not None]

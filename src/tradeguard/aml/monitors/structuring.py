@@ -1,0 +1,64 @@
+"""Structuring: cash deposits or withdrawals kept just under the CTR threshold.
+
+FinCEN (31 CFR 1010.100(xx), 31 U.S.C. 5324) and the FFIEC BSA/AML manual's red flags:
+several cash transactions, each below $10,000, that together exceed it, on one day or
+spread over a few days, often across accounts or branches. Each direction is watched
+separately, over all the customer's accounts.
+"""
+
+from __future__ import annotations
+
+from tradeguard.aml.findings import Finding, Typology
+from tradeguard.aml.monitors import Monitor
+from tradeguard.aml.parameters import StructuringParameters
+from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import format_dollars as dollars
+from tradeguard.aml.windows import RollingWindow, accounts_of, ids_of, rolling
+
+
+class StructuringMonitor(Monitor):
+    """Several cash amounts in the band just under the threshold, within the window."""
+
+    typology = Typology.STRUCTURING
+    kinds = frozenset({Kind.DEPOSIT, Kind.WITHDRAWAL})
+
+    def __init__(self, parameters: StructuringParameters) -> None:
+        self.parameters = parameters
+        self._span = parameters.window_days * NS_PER_DAY
+        self._windows: dict[tuple[str, Kind], RollingWindow] = {}
+
+    def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:  # noqa: ARG002 - same signature for every monitor
+        """A finding when the band's cash amounts in the window pass the count and the threshold."""
+        p = self.parameters
+        if not txn.is_cash or not p.band_floor_cents <= txn.cents < p.threshold_cents:
+            return None
+        key = (txn.customer, txn.kind)
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = rolling(self._span)
+        window.add(txn)
+        if len(window.items) < p.min_transactions or window.total <= p.threshold_cents:
+            return None
+        return self._finding(txn, window)
+
+    def _finding(self, txn: Transaction, window: RollingWindow) -> Finding:
+        p, count = self.parameters, len(window.items)
+        closeness = (window.total / count - p.band_floor_cents) / (
+            p.threshold_cents - p.band_floor_cents
+        )
+        score = min(1.0, 0.55 + 0.1 * (count - p.min_transactions) + 0.25 * closeness)
+        facts = {
+            "direction": "cash_in" if txn.is_inflow else "cash_out",
+            "count": count,
+            "total": dollars(window.total),
+            "thresholds": {
+                "ctr_threshold": dollars(p.threshold_cents),
+                "band_floor": dollars(p.band_floor_cents),
+                "window_days": p.window_days,
+                "min_transactions": p.min_transactions,
+            },
+        }
+        return Finding(
+            self.typology, txn.customer, accounts_of(window), window.start_ts, txn.ts,
+            score, ids_of(window), facts,
+        )  # fmt: skip
