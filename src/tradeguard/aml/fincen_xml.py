@@ -17,6 +17,7 @@ NAMESPACE = "www.fincen.gov/base"
 YES = "Y"
 _SPACES = re.compile(r"\s+")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 class PartyType:
@@ -39,6 +40,11 @@ TCC_ID = "28"
 def clean(text: str, limit: int) -> str:
     """``text`` as FinCEN accepts it: printable, single spaces, no edges, at most ``limit``."""
     return _SPACES.sub(" ", _UNPRINTABLE.sub(" ", text)).strip()[:limit].strip()
+
+
+def prose(text: str) -> str:
+    """Free text (a narrative) with line breaks kept and characters XML cannot hold removed."""
+    return _NOT_XML.sub("", text).strip()
 
 
 def whole_dollars(cents: int) -> str:

@@ -23,6 +23,8 @@ class StructuringParameters(Frozen):
     band_floor_cents: int = Field(800_000, gt=0, description="lowest amount counted as just under")
     window_days: int = Field(7, ge=1, le=31)
     min_transactions: int = Field(2, ge=2)
+    long_window_days: int = Field(30, ge=1, le=92, description="for a slower, repeated pattern")
+    long_min_transactions: int = Field(3, ge=2)
 
 
 class RapidMovementParameters(Frozen):

@@ -63,6 +63,13 @@ def test_structuring_when_band_amounts_are_outside_the_window_then_nothing() -> 
     assert findings(StructuringMonitor(StructuringParameters()), txns) == []
 
 
+def test_structuring_when_band_amounts_repeat_weekly_then_finding_on_the_third() -> None:
+    t = Txns()
+    txns = [t.make(day, "deposit", "9200") for day in (0, 8, 16)]
+    (found,) = findings(StructuringMonitor(StructuringParameters()), txns)
+    assert found.transactions == ("T1", "T2", "T3")
+
+
 def test_structuring_when_deposit_and_withdrawal_just_under_then_directions_stay_apart() -> None:
     t = Txns()
     txns = [t.make(0, "deposit", "9500"), t.make(1, "withdrawal", "9500")]

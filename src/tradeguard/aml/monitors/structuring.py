@@ -2,8 +2,8 @@
 
 FinCEN (31 CFR 1010.100(xx), 31 U.S.C. 5324) and the FFIEC BSA/AML manual's red flags:
 several cash transactions, each below $10,000, that together exceed it, on one day or
-spread over a few days, often across accounts or branches. Each direction is watched
-separately, over all the customer's accounts.
+spread over a few days, often across accounts or branches; or the same amounts repeated
+over weeks. Each direction is watched separately, over all the customer's accounts.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ class StructuringMonitor(Monitor):
 
     def __init__(self, parameters: StructuringParameters) -> None:
         self.parameters = parameters
-        self._span = parameters.window_days * NS_PER_DAY
+        self._short = parameters.window_days * NS_PER_DAY
+        self._span = max(parameters.window_days, parameters.long_window_days) * NS_PER_DAY
         self._windows: dict[tuple[str, Kind], RollingWindow] = {}
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:  # noqa: ARG002 - same signature for every monitor
@@ -39,7 +40,16 @@ class StructuringMonitor(Monitor):
         window.add(txn)
         if len(window.items) < p.min_transactions or window.total <= p.threshold_cents:
             return None
-        return self._finding(txn, window)
+        if len(window.items) >= p.long_min_transactions or self._short_burst(window, txn.ts):
+            return self._finding(txn, window)
+        return None
+
+    def _short_burst(self, window: RollingWindow, now: int) -> bool:
+        """Whether the short window alone holds enough band amounts over the threshold."""
+        p, recent = self.parameters, [t for t in window.items if t.ts >= now - self._short]
+        return (
+            len(recent) >= p.min_transactions and sum(t.cents for t in recent) > p.threshold_cents
+        )
 
     def _finding(self, txn: Transaction, window: RollingWindow) -> Finding:
         p, count = self.parameters, len(window.items)
@@ -56,6 +66,8 @@ class StructuringMonitor(Monitor):
                 "band_floor": dollars(p.band_floor_cents),
                 "window_days": p.window_days,
                 "min_transactions": p.min_transactions,
+                "long_window_days": p.long_window_days,
+                "long_min_transactions": p.long_min_transactions,
             },
         }
         return Finding(
