@@ -23,6 +23,8 @@ from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
+from tradeguard.cases.service import Cases
+from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import load_keys
@@ -59,6 +61,7 @@ from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 from tradeguard.trading.orders.account_reads import AccountReads
 from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import build_trading_desk
+from tradeguard.watch.wiring import build_watchers, watch_periodically
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -129,6 +132,7 @@ def _registry(
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
+    alert_store = AlertStore(services.audit, services.clock)
     return Registry(
         services=services,
         identity=identity,
@@ -156,6 +160,9 @@ def _registry(
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
+        alert_store=alert_store,
+        cases=Cases(services.audit, services.clock),
+        watchers=build_watchers(services, alert_store),
     )
 
 
@@ -176,6 +183,7 @@ def _lifespan(
             asyncio.create_task(_checkpoint_periodically(services)),
             asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
             asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
+            asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
         )
         checks.start()
         yield

@@ -534,6 +534,36 @@ class Settings(BaseSettings):
         pattern=r"^[A-Z0-9]{8}$",
         description="FinCEN Transmitter Control Code (TCC) of the batch files",
     )
+    # -- watchers over the audit trail (tradeguard.watch) --
+    watch_embedded: bool = Field(
+        default=True,
+        description="Run the watchers inside the server over the audit table (off when "
+        "separate `tradeguard watch run` processes consume the event bus)",
+    )
+    watch_poll_ms: int = Field(
+        default=50, ge=5, le=60_000, description="How often embedded watchers look for events"
+    )
+    watch_batch_events: int = Field(
+        default=1000, ge=1, le=100_000, description="Audit events one watcher batch reads"
+    )
+    watch_max_lag_events: int = Field(
+        default=10_000,
+        ge=1,
+        description="A watcher further behind the trail than this is not ready (/readyz) "
+        "and raises a watch.lag alert",
+    )
+    event_bus_url: str | None = Field(
+        default=None,
+        description="nats://host:port of the NATS JetStream the relay publishes the trail to",
+    )
+    event_bus_partitions: int = Field(
+        default=4, ge=1, le=1024, description="Partitions (subjects) of the trail on the bus"
+    )
+    event_bus_stream: str = Field(
+        default="TRADEGUARD_AUDIT",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="JetStream stream name of the trail",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

@@ -54,6 +54,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Order feed (WebSocket)", ("feed_",)),
     ("Anti-money-laundering reports", ("aml_",)),
+    ("Watchers and the event bus", ("watch_", "event_bus_")),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -19,6 +19,8 @@ from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.cases.service import Cases
+from tradeguard.cases.store import AlertStore
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
@@ -31,6 +33,7 @@ from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.feed.protocol import FeedAdmission
 from tradeguard.trading.orders.account_reads import AccountReads
 from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.watch.service import WatchService
 from tradeguard.web.routing import RouteGate
 
 T = TypeVar("T")
@@ -64,6 +67,9 @@ class Registry:
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission
+    alert_store: AlertStore
+    cases: Cases
+    watchers: WatchService
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from tradeguard.access import (
 )
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
+from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
@@ -51,5 +52,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     feed_api.router,
     crypto_api.router,
     audit_api.router,
+    cases_api.router,
     docs.router,
 )

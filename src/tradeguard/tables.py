@@ -3,17 +3,21 @@
 from tradeguard.access import models as access_models
 from tradeguard.apikeys import models as apikey_models
 from tradeguard.audit import models as audit_models
+from tradeguard.cases import models as case_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.trading import models as trading_models
+from tradeguard.watch import models as watch_models
 
 __all__ = [
     "access_models",
     "apikey_models",
     "audit_models",
+    "case_models",
     "crypto_models",
     "identity_models",
     "installation",
     "trading_models",
+    "watch_models",
 ]

@@ -13,8 +13,11 @@ from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, Reas
 from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.gateway.schemas import Check, Liveness, Readiness
 from tradeguard.services import Services, ServicesDep
+from tradeguard.watch.service import WatchService
+from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
 
+WatchersDep = Annotated[WatchService, provided(WatchService)]
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,12 +34,13 @@ async def healthz() -> Liveness:
     summary="Readiness: database reachable, migrations current, keys loaded and not overdue",
     responses={503: {"description": "A check failed (problem+json with the checks)"}},
 )
-def readyz(services: ServicesDep) -> Readiness:
+def readyz(services: ServicesDep, watchers: WatchersDep) -> Readiness:
     """Run every readiness check; any failure answers 503 with all results."""
     checks = {
         "database": _database_check(services),
         "migrations": _migrations_check(services),
         "keys": _keys_check(services),
+        "watchers": _watchers_check(services, watchers),
     }
     if not all(check.ok for check in checks.values()):
         raise ProblemError(
@@ -97,6 +101,17 @@ def _database_check(services: Services) -> Check:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return Check(ok=False, detail=f"unreachable ({type(exc).__name__})")
     return Check(ok=True, detail=services.engine.dialect.name)
+
+
+def _watchers_check(services: Services, watchers: WatchService) -> Check:
+    """Every embedded watcher running and within its lag (events behind the trail)."""
+    try:
+        with services.sessions() as db:
+            lags, behind = watchers.lags(db), watchers.behind(db)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return Check(ok=False, detail=f"unreadable ({type(exc).__name__})")
+    shown = ", ".join(f"{name} lag {lag}" for name, lag in sorted(lags.items())) or "none"
+    return Check(ok=not behind, detail=shown)
 
 
 def _migrations_check(services: Services) -> Check:
