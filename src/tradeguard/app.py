@@ -20,6 +20,8 @@ from tradeguard.access.grants import Grants, active_grants_of
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.wiring import register_aml_watcher
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
@@ -104,6 +106,7 @@ def create_app(
         lifespan=_lifespan(registry, delivery, shared, owns_engine=engine is None),
     )
     install_registry(app, registry)
+    register_aml_watcher(registry.watchers, MonitorParameters())
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

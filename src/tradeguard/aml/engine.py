@@ -64,7 +64,7 @@ class AmlEngine:
         """An empty profile for a customer without one (nothing declared explains anything)."""
         profile = self._missing.get(customer)
         if profile is None:
-            profile = self._missing[customer] = CustomerProfile(customer)
+            profile = self._missing[customer] = CustomerProfile(customer, declared=False)
         return profile
 
     def _explained(self, finding: Finding) -> bool:
@@ -77,6 +77,6 @@ class AmlEngine:
 
     def findings_of(self, txn: Transaction) -> list[Finding]:
         """What the monitors find on ``txn`` without filing it (for a dry run of parameters)."""
-        profile = self.profiles.get(txn.customer) or CustomerProfile(txn.customer)
+        profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
         found = (m.observe(txn, profile) for m in self._by_kind[txn.kind])
         return [f for f in found if f is not None]

@@ -55,6 +55,8 @@ class Episode:
     transactions: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     findings: int = 0
+    opened_ts: int = 0
+    """Where the first finding's window began: with the customer, the episode's stable name."""
 
     def absorb(self, finding: Finding) -> None:
         """Widen the episode by ``finding``: window, accounts, transactions, top score."""
@@ -86,6 +88,7 @@ def new_episode(finding: Finding) -> Episode:
     episode = Episode(
         finding.typology, finding.customer, finding.start_ts, finding.end_ts, finding.score
     )
+    episode.opened_ts = finding.start_ts
     episode.absorb(finding)
     return episode
 

@@ -83,6 +83,8 @@ class CustomerProfile:
     occupation: str = ""
     annual_income_cents: int = 0
     source_of_funds: str = ""
+    declared: bool = True
+    """False for a customer whose onboarding answers are not known to the monitors."""
     business: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:

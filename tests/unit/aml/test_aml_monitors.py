@@ -162,6 +162,13 @@ def test_unusual_activity_when_deposits_exceed_declared_income_then_finding() ->
     assert [f.facts["total"] for f in found] == ["75000.00"]
 
 
+def test_unusual_activity_when_no_profile_was_declared_then_nothing() -> None:
+    t = Txns()
+    txns = [t.make(d, "deposit", "25000", "wire") for d in (0, 10, 20)]
+    unknown = CustomerProfile("C1", declared=False)
+    assert findings(UnusualActivityMonitor(UnusualActivityParameters()), txns, unknown) == []
+
+
 def test_unusual_activity_when_spread_beyond_the_window_then_nothing() -> None:
     t = Txns()
     txns = [t.make(d, "deposit", "25000", "wire") for d in (0, 31, 62)]

@@ -27,7 +27,12 @@ class UnusualActivityMonitor(Monitor):
         self._windows: dict[tuple[str, Kind], RollingWindow] = {}
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
-        """A finding when the window's total in one direction passes what the profile explains."""
+        """A finding when the window's total in one direction passes what the profile explains.
+
+        Nothing is judged for a customer without a declared profile: there is no measure.
+        """
+        if not profile.declared:
+            return None
         key = (txn.customer, txn.kind)
         window = self._windows.get(key)
         if window is None:
