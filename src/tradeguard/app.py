@@ -21,7 +21,7 @@ from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.wiring import register_aml_watcher
+from tradeguard.aml.wiring import build_sar_reports, register_aml_watcher
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
@@ -166,6 +166,7 @@ def _registry(
         alert_store=alert_store,
         cases=Cases(services.audit, services.clock),
         watchers=build_watchers(services, alert_store),
+        sar_reports=build_sar_reports(services),
     )
 
 

@@ -17,6 +17,7 @@ from tradeguard.access.grants import Grants
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.cases.service import Cases
@@ -70,6 +71,7 @@ class Registry:
     alert_store: AlertStore
     cases: Cases
     watchers: WatchService
+    sar_reports: SarReports
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

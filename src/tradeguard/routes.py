@@ -15,6 +15,7 @@ from tradeguard.access import (
     staff_api,
     staff_invites_api,
 )
+from tradeguard.aml import api as aml_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.cases import api as cases_api
@@ -53,5 +54,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     crypto_api.router,
     audit_api.router,
     cases_api.router,
+    aml_api.router,
     docs.router,
 )

@@ -1,6 +1,7 @@
 """Every table of the application: importing this registers them all in ``Base.metadata``."""
 
 from tradeguard.access import models as access_models
+from tradeguard.aml import models as aml_models
 from tradeguard.apikeys import models as apikey_models
 from tradeguard.audit import models as audit_models
 from tradeguard.cases import models as case_models
@@ -12,6 +13,7 @@ from tradeguard.watch import models as watch_models
 
 __all__ = [
     "access_models",
+    "aml_models",
     "apikey_models",
     "audit_models",
     "case_models",

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     APIKEY_REVOKE = "apikey:revoke"
     RISK_MANAGE = "risk:manage"
     LOCATE_GRANT = "locate:grant"
+    AML_SAR = "aml:sar"
+    """Draft, read and file suspicious activity reports: a SAR's very existence is
+    confidential (31 U.S.C. 5318(g)(2)), so nothing else shows one."""
 
 
 class Role(StrEnum):
@@ -86,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_MANAGE,
             Permission.LOCATE_GRANT,
             Permission.STAFF_ACCOUNTS_SEARCH,
+            Permission.AML_SAR,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -115,6 +119,7 @@ OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.APIKEY_REVOKE,
     Permission.RISK_MANAGE,
     Permission.LOCATE_GRANT,
+    Permission.AML_SAR,
 }
 ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
 LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {
