@@ -20,8 +20,11 @@ from tradeguard.access.grants import Grants, active_grants_of
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
-from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.wiring import build_sar_reports, register_aml_watcher
+from tradeguard.aml.wiring import (
+    build_parameter_book,
+    build_sar_reports,
+    register_aml_watcher,
+)
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
@@ -106,7 +109,7 @@ def create_app(
         lifespan=_lifespan(registry, delivery, shared, owns_engine=engine is None),
     )
     install_registry(app, registry)
-    register_aml_watcher(registry.watchers, MonitorParameters())
+    register_aml_watcher(registry.watchers, registry.aml_parameters)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -167,6 +170,7 @@ def _registry(
         cases=Cases(services.audit, services.clock),
         watchers=build_watchers(services, alert_store),
         sar_reports=build_sar_reports(services),
+        aml_parameters=build_parameter_book(services),
     )
 
 

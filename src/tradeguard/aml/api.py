@@ -8,8 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
+from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.sar_service import SarForm, SarReports
-from tradeguard.aml.schemas import FilingRequest, SarRequest, SarView, sar_view
+from tradeguard.aml.schemas import (
+    FilingRequest,
+    ParametersRequest,
+    SarRequest,
+    SarView,
+    sar_view,
+)
 from tradeguard.aml.transactions import BusinessDays
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
@@ -18,11 +26,14 @@ from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 SarOfficer = Annotated[Principal, require(Permission.AML_SAR)]
+Reviewer = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+Tuner = Annotated[Principal, require(Permission.AML_PARAMETERS)]
+Book = Annotated[ParameterBook, provided(ParameterBook)]
 Reports = Annotated[SarReports, provided(SarReports)]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
-    403: {"description": "aml:sar is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
+    403: {"description": "aml:sar (or aml:parameters) is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
     404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
     409: {"description": "Only a generated SAR can be filed (SAR_NOT_GENERATED)"},
     422: {"description": "Invalid request, or the SAR is incomplete (SAR_INCOMPLETE)"},
@@ -82,3 +93,18 @@ def record_filing(
     actor = Caller.of(officer, request).actor
     row = reports.record_filing(db, actor, sar_id, body.bsa_id, body.filed_on)
     return sar_view(row, _today(reports))
+
+
+@router.get("/parameters", summary="The monitors' parameters in force")
+def get_parameters(_reviewer: Reviewer, db: DbSession, book: Book) -> MonitorParameters:
+    """Every monitor's thresholds, windows and lists."""
+    return book.current(db)
+
+
+@router.put("/parameters", summary="Change the monitors' parameters")
+def change_parameters(
+    body: ParametersRequest, tuner: Tuner, request: Request, db: DbSession, book: Book
+) -> MonitorParameters:
+    """A new version, audited with before and after; the live watcher is rebuilt with it."""
+    book.change(db, Caller.of(tuner, request).actor, body.parameters, body.reason)
+    return body.parameters

@@ -44,3 +44,16 @@ class SarRow(Base):
     created_by: Mapped[str] = mapped_column(String(96))
     created_at_ns: Mapped[int] = mapped_column(BigInteger)
     updated_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class ParameterVersionRow(Base):
+    """One version of the monitors' parameters: the whole document, who set it and why."""
+
+    __tablename__ = "aml_parameter_versions"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    """``MonitorParameters`` as JSON."""
+    reason: Mapped[str] = mapped_column(String(200))
+    changed_by: Mapped[str] = mapped_column(String(96))
+    created_at_ns: Mapped[int] = mapped_column(BigInteger, index=True)

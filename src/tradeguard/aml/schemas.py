@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints
 
 from tradeguard.aml.models import SarRow
+from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.sar import MAX_NARRATIVE, draft_problems
 from tradeguard.aml.sar_service import draft_of, state_of
 from tradeguard.core.money import Money, MoneyStr
+from tradeguard.core.reasons import Reason
 from tradeguard.web.bodies import Body
 
 PersonName = Annotated[str, StringConstraints(max_length=150, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -32,6 +34,13 @@ class SarRequest(Body):
     amount: MoneyStr = Money(0)
     suspect_identified: bool = True
     prior_bsa_id: BsaId | None = None
+
+
+class ParametersRequest(Body):
+    """New monitor parameters (the whole document) and why they change."""
+
+    parameters: MonitorParameters
+    reason: Reason
 
 
 class FilingRequest(Body):

@@ -1,4 +1,4 @@
-"""Suspicious activity reports drafted from cases.
+"""Suspicious activity reports drafted from cases; versions of the AML monitors' parameters.
 
 Revision ID: 0013
 Revises: 0012
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the SAR table."""
+    """Create the SAR and parameter tables."""
     op.create_table(
         "aml_sars",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -46,10 +46,28 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_aml_sars_case_id"), "aml_sars", ["case_id"])
     op.create_index(op.f("ix_aml_sars_deadline"), "aml_sars", ["deadline"])
+    op.create_table(
+        "aml_parameter_versions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("changed_by", sa.String(length=96), nullable=False),
+        sa.Column("created_at_ns", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aml_parameter_versions")),
+    )
+    op.create_index(
+        op.f("ix_aml_parameter_versions_created_at_ns"),
+        "aml_parameter_versions",
+        ["created_at_ns"],
+    )
 
 
 def downgrade() -> None:
-    """Drop the SAR table."""
+    """Drop the SAR and parameter tables."""
+    op.drop_index(
+        op.f("ix_aml_parameter_versions_created_at_ns"), table_name="aml_parameter_versions"
+    )
+    op.drop_table("aml_parameter_versions")
     op.drop_index(op.f("ix_aml_sars_deadline"), table_name="aml_sars")
     op.drop_index(op.f("ix_aml_sars_case_id"), table_name="aml_sars")
     op.drop_table("aml_sars")
