@@ -6,6 +6,7 @@ Replay and the live watcher run this same code.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from itertools import product
 
 from tradeguard.aml.findings import Episode, EpisodeBook, Finding, Typology
 from tradeguard.aml.monitors import Monitor
@@ -18,7 +19,7 @@ from tradeguard.aml.monitors.profile_mismatch import (
 from tradeguard.aml.monitors.rapid_movement import RapidMovementMonitor
 from tradeguard.aml.monitors.structuring import StructuringMonitor
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.transactions import CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import CustomerProfile, Kind, Method, Transaction
 
 
 def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
@@ -32,6 +33,29 @@ def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
         UnusualActivityMonitor(parameters.unusual_activity),
         LargeTransactionMonitor(parameters.large_transaction),
     ]
+
+
+RouteKey = tuple[Kind, bool, bool, bool]
+"""A transaction's kind and whether it is cash, names a counterparty, names a country."""
+ROUTE_KEYS: list[RouteKey] = [
+    (kind, cash, party, country)
+    for kind, cash, party, country in product(Kind, (False, True), (False, True), (False, True))
+]
+
+
+def route_of(txn: Transaction) -> RouteKey:
+    """What the engine dispatches ``txn`` by."""
+    return (txn.kind, txn.method is Method.CASH, bool(txn.counterparty),
+            bool(txn.counterparty_country))  # fmt: skip
+
+
+def _route(monitors: list[Monitor], key: RouteKey) -> list[Monitor]:
+    """The monitors that transactions of ``key`` concern."""
+    kind, *present = key
+    has = {
+        n for n, there in zip(("cash", "counterparty", "country"), present, strict=True) if there
+    }
+    return [m for m in monitors if kind in m.kinds and m.needs <= has]
 
 
 class AmlEngine:
@@ -48,13 +72,19 @@ class AmlEngine:
         self.episodes = EpisodeBook(parameters.episode_gap_days)
         monitors = [m for m in build_monitors(parameters) if m.typology in typologies]
         self._missing: dict[str, CustomerProfile] = {}
-        self._by_kind = {kind: [m for m in monitors if kind in m.kinds] for kind in Kind}
+        self._routes = {key: _route(monitors, key) for key in ROUTE_KEYS}
 
     def observe(self, txn: Transaction) -> list[tuple[Episode, bool]]:
         """Feed ``txn`` to the monitors; each episode a finding opened (True) or extended."""
         profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
         touched: list[tuple[Episode, bool]] = []
-        for monitor in self._by_kind[txn.kind]:
+        route = (
+            txn.kind,
+            txn.method is Method.CASH,
+            bool(txn.counterparty),
+            bool(txn.counterparty_country),
+        )
+        for monitor in self._routes[route]:
             finding = monitor.observe(txn, profile)
             if finding is not None and not self._explained(finding):
                 touched.append(self.episodes.add(finding))
@@ -78,5 +108,11 @@ class AmlEngine:
     def findings_of(self, txn: Transaction) -> list[Finding]:
         """What the monitors find on ``txn`` without filing it (for a dry run of parameters)."""
         profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
-        found = (m.observe(txn, profile) for m in self._by_kind[txn.kind])
+        route = (
+            txn.kind,
+            txn.method is Method.CASH,
+            bool(txn.counterparty),
+            bool(txn.counterparty_country),
+        )
+        found = (m.observe(txn, profile) for m in self._routes[route])
         return [f for f in found if f is not None]

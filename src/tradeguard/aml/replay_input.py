@@ -81,11 +81,16 @@ def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transactio
         raw = orjson.loads(line)
         account = raw["account"]
         return Transaction(
-            ts=int(raw["ts"]), txn_id=str(raw["txn_id"]), account=account,
-            customer=owners[account], kind=_KINDS[raw["kind"]], method=_METHODS[raw["method"]],
-            cents=parse_cents(raw["amount"]), counterparty=raw.get("counterparty") or None,
-            counterparty_country=raw.get("counterparty_country") or None,
-        )  # fmt: skip
+            int(raw["ts"]),
+            str(raw["txn_id"]),
+            account,
+            owners[account],
+            _KINDS[raw["kind"]],
+            _METHODS[raw["method"]],
+            parse_cents(raw["amount"]),
+            raw.get("counterparty") or None,
+            raw.get("counterparty_country") or None,
+        )
     except (ValueError, KeyError, TypeError, AttributeError, AmlInputError) as exc:
         raise AmlInputError(f"transactions.jsonl line {number}: {_why(exc)}") from None
 

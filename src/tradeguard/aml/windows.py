@@ -18,9 +18,12 @@ class RollingWindow:
 
     def add(self, txn: Transaction) -> None:
         """Append ``txn`` (transactions arrive in time order) and drop what fell out of the span."""
-        self.items.append(txn)
+        items = self.items
+        items.append(txn)
         self.total += txn.cents
-        self.prune(txn.ts)
+        oldest = txn.ts - self.span_ns
+        while items[0].ts < oldest:
+            self.total -= items.popleft().cents
 
     def prune(self, now: int) -> None:
         """Drop the transactions older than ``now - span_ns``."""

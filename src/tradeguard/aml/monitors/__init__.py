@@ -9,10 +9,15 @@ from tradeguard.aml.transactions import CustomerProfile, Kind, Transaction
 
 
 class Monitor(Protocol):
-    """Watches one typology; ``kinds`` are the transactions it needs to see."""
+    """Watches one typology; ``kinds`` are the transactions it needs to see.
+
+    ``needs`` narrows them further: ``cash`` (cash only), ``counterparty`` and ``country``
+    (transactions that name one); the engine never shows a monitor anything else.
+    """
 
     typology: Typology
     kinds: frozenset[Kind]
+    needs: frozenset[str]
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
         """Take in ``txn``; a finding when the typology's thresholds are met."""

@@ -34,6 +34,7 @@ class FanMonitor(Monitor):
         self.parameters = parameters
         self.kind = kind
         self.kinds = frozenset({kind})
+        self.needs = frozenset({"counterparty"})
         self.typology = Typology.FAN_IN if kind is Kind.DEPOSIT else Typology.FAN_OUT
         self._span = parameters.window_days * NS_PER_DAY
         self._parties: dict[str, Counterparties] = {}

@@ -17,15 +17,23 @@ class GeographyMonitor(Monitor):
     """Every deposit or withdrawal whose counterparty is in a listed jurisdiction."""
 
     typology = Typology.HIGH_RISK_GEOGRAPHY
+    needs: frozenset[str] = frozenset({"country"})
     kinds = frozenset({Kind.DEPOSIT, Kind.WITHDRAWAL})
 
     def __init__(self, parameters: GeographyParameters) -> None:
         self.parameters = parameters
+        self._listed = parameters.call_for_action | parameters.increased_monitoring
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:  # noqa: ARG002 - same signature for every monitor
         """A finding for a listed counterparty country at or above the minimum amount."""
-        p, country = self.parameters, (txn.counterparty_country or "").upper()
-        if not country or txn.cents < p.min_amount_cents:
+        p, country = self.parameters, txn.counterparty_country
+        if not country:
+            return None
+        if country not in self._listed:
+            country = country.upper()  # codes are upper case; a lower-case one still counts
+            if country not in self._listed:
+                return None
+        if txn.cents < p.min_amount_cents:
             return None
         if country in p.call_for_action:
             listed, score = "call_for_action", CALL_FOR_ACTION_SCORE

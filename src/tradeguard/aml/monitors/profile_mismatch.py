@@ -20,11 +20,13 @@ class UnusualActivityMonitor(Monitor):
 
     typology = Typology.UNUSUAL_ACTIVITY
     kinds = frozenset({Kind.DEPOSIT, Kind.WITHDRAWAL})
+    needs: frozenset[str] = frozenset()
 
     def __init__(self, parameters: UnusualActivityParameters) -> None:
         self.parameters = parameters
         self._span = parameters.window_days * NS_PER_DAY
         self._windows: dict[tuple[str, Kind], RollingWindow] = {}
+        self._limits: dict[str, int] = {}
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
         """A finding when the window's total in one direction passes what the profile explains.
@@ -38,7 +40,9 @@ class UnusualActivityMonitor(Monitor):
         if window is None:
             window = self._windows[key] = rolling(self._span)
         window.add(txn)
-        limit = self.limit_for(profile)
+        limit = self._limits.get(profile.customer)
+        if limit is None:
+            limit = self._limits[profile.customer] = self.limit_for(profile)
         if window.total <= limit:
             return None
         return self._finding(txn, window, profile, limit)
@@ -74,6 +78,7 @@ class LargeTransactionMonitor(Monitor):
 
     typology = Typology.LARGE_TRANSACTION
     kinds = frozenset({Kind.DEPOSIT, Kind.WITHDRAWAL})
+    needs: frozenset[str] = frozenset()
 
     def __init__(self, parameters: LargeTransactionParameters) -> None:
         self.parameters = parameters

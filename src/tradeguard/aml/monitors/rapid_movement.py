@@ -30,6 +30,7 @@ class RapidMovementMonitor(Monitor):
     """Withdrawals that take out most of the window's deposits while trading stayed small."""
 
     typology = Typology.RAPID_MOVEMENT
+    needs: frozenset[str] = frozenset()
     kinds = frozenset(Kind)
 
     def __init__(self, parameters: RapidMovementParameters) -> None:

@@ -20,6 +20,7 @@ class StructuringMonitor(Monitor):
     """Several cash amounts in the band just under the threshold, within the window."""
 
     typology = Typology.STRUCTURING
+    needs: frozenset[str] = frozenset({"cash"})
     kinds = frozenset({Kind.DEPOSIT, Kind.WITHDRAWAL})
 
     def __init__(self, parameters: StructuringParameters) -> None:
