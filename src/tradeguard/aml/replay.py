@@ -19,7 +19,7 @@ from tradeguard.aml.findings import REPLAY_TYPOLOGIES
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay_input import read_accounts, read_customers, read_transactions
 from tradeguard.aml.transactions import CustomerProfile, format_dollars
-from tradeguard.core.secure_files import write_atomically
+from tradeguard.core.secure_files import write_atomically, write_private
 
 INDEX_HEADER = ("customer", "date", "cash_in", "cash_out", "file")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -85,7 +85,7 @@ def write_ctrs(
         profile = profiles.get(day.customer) or CustomerProfile(day.customer)
         report = CurrencyReport(profile, day, day.reportable_in(), day.reportable_out())
         name = ctr_file_name(day.customer, day.day)
-        write_atomically(ctr_dir / name, build_ctr(report, run.filer, run.filed_on), sync=False)
+        write_private(ctr_dir / name, build_ctr(report, run.filer, run.filed_on))
         writer.writerow(_index_row(report, name))
     write_atomically(ctr_dir / "index.csv", index.getvalue().encode())
 

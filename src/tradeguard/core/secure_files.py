@@ -10,14 +10,8 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
-def write_atomically(
-    path: Path, data: bytes, mode: int = PRIVATE_MODE, *, sync: bool = True
-) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part.
-
-    ``sync=False`` skips the flush to disk, for many files whose caller syncs once or can
-    write them again (a replay's reports).
-    """
+def write_atomically(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -25,13 +19,23 @@ def write_atomically(
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
+            os.fsync(handle.fileno())
         os.chmod(temporary, mode)  # noqa: PTH101 - umask may have narrowed the creation mode
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new or truncated owner-only file, without syncing.
+
+    For the many files of a batch that can be written again (a replay's reports), not keys.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    os.fchmod(descriptor, PRIVATE_MODE)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
 
 
 def is_private(path: Path) -> bool:

@@ -8,7 +8,7 @@ and payees, so the count that alerts is multiplied for them.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 from tradeguard.aml.findings import Finding, Typology
@@ -23,7 +23,7 @@ class Counterparties:
     """The window's transactions with a counterparty, and how often each counterparty appears."""
 
     items: deque[Transaction] = field(default_factory=deque)
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: dict[str, int] = field(default_factory=dict)
     total: int = 0
 
 
@@ -54,15 +54,20 @@ class FanMonitor(Monitor):
 
     def _add(self, parties: Counterparties, txn: Transaction) -> None:
         items, oldest = parties.items, txn.ts - self._span
+        counts = parties.counts
         while items and items[0].ts < oldest:
             gone = items.popleft()
             parties.total -= gone.cents
-            parties.counts[gone.counterparty or ""] -= 1
-            if not parties.counts[gone.counterparty or ""]:
-                del parties.counts[gone.counterparty or ""]
+            name = gone.counterparty or ""
+            left = counts[name] - 1
+            if left:
+                counts[name] = left
+            else:
+                del counts[name]
         items.append(txn)
         parties.total += txn.cents
-        parties.counts[txn.counterparty or ""] += 1
+        name = txn.counterparty or ""
+        counts[name] = counts.get(name, 0) + 1
 
     def _needed(self, profile: CustomerProfile) -> int:
         p = self.parameters
