@@ -17,7 +17,7 @@ from aml_kit import schema_errors
 from tradeguard.aml import synthetic
 from tradeguard.aml.evaluation import score
 from tradeguard.cli.main import main
-from tradeguard.core.secure_files import is_private
+from tradeguard.core.secure_files import is_private, write_private
 
 NEW_YORK = ZoneInfo("America/New_York")
 HELD_OUT_SEEDS = (101, 202)
@@ -130,3 +130,12 @@ def test_replay_when_an_amount_is_malformed_then_refused(
     code = run(monkeypatch, "aml", "replay", str(tmp_path / "in"), "--alerts",
                str(tmp_path / "a.jsonl"), "--ctr-dir", str(tmp_path / "ctr"))  # fmt: skip
     assert code == 1
+
+
+def test_write_private_when_an_older_file_was_world_readable_then_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "ctr.xml"
+    path.write_bytes(b"old and longer")
+    path.chmod(0o644)
+    write_private(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert is_private(path)
