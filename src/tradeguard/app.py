@@ -21,6 +21,7 @@ from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.aml.wiring import (
+    build_ctr_reports,
     build_parameter_book,
     build_sar_reports,
     register_aml_watcher,
@@ -171,6 +172,7 @@ def _registry(
         watchers=build_watchers(services, alert_store),
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
+        ctr_reports=build_ctr_reports(services),
     )
 
 

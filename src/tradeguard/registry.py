@@ -17,6 +17,7 @@ from tradeguard.access.grants import Grants
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
@@ -74,6 +75,7 @@ class Registry:
     watchers: WatchService
     sar_reports: SarReports
     aml_parameters: ParameterBook
+    ctr_reports: CtrReports
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -13,7 +13,9 @@ from lxml import etree
 from sqlalchemy import Engine, select, text
 
 from support import registry_of
+from tradeguard.aml.transactions import BusinessDays
 from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
@@ -161,3 +163,33 @@ def test_sar_is_confidential_to_aml_sar_and_stored_encrypted(
     assert b"teacher's salary" not in bytes(raw[1])
     assert NAME.encode() not in trail
     assert b"teacher's salary" not in trail
+
+
+def test_ctrs_of_a_day_over_http_when_compliance_reports_then_written_and_support_refused(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        for amount in ("7000.00", "6000.00"):
+            registry.services.audit.record(
+                db, "payments.deposit.settled", Actor.system("payments"), "acct-7",
+                {"account": "acct-7", "amount": amount, "method": "cash"},
+            )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    support = staff(client, mailbox, clock, clean_database.engine, "SUPPORT", level="operator")
+    assert (
+        client.post(
+            "/v1/compliance/aml/ctrs", json={"date": day}, headers=support.headers
+        ).status_code
+        == 403
+    )
+    written = client.post("/v1/compliance/aml/ctrs", json={"date": day}, headers=officer.headers)
+    assert written.status_code == 200, written.text
+    assert [(c["customer"], c["cash_in"], c["cash_out"]) for c in written.json()] == [
+        ("acct-7", "13000.00", "")
+    ]
+    bad = client.post(
+        "/v1/compliance/aml/ctrs", json={"date": "yesterday"}, headers=officer.headers
+    )
+    assert bad.status_code == 422

@@ -8,10 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
+from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.sar_service import SarForm, SarReports
 from tradeguard.aml.schemas import (
+    CtrDayRequest,
+    CtrView,
     FilingRequest,
     ParametersRequest,
     SarRequest,
@@ -29,11 +32,13 @@ SarOfficer = Annotated[Principal, require(Permission.AML_SAR)]
 Reviewer = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 Tuner = Annotated[Principal, require(Permission.AML_PARAMETERS)]
 Book = Annotated[ParameterBook, provided(ParameterBook)]
+Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
+Ctrs = Annotated[CtrReports, provided(CtrReports)]
 Reports = Annotated[SarReports, provided(SarReports)]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
-    403: {"description": "aml:sar (or aml:parameters) is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
+    403: {"description": "The route's permission is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
     404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
     409: {"description": "Only a generated SAR can be filed (SAR_NOT_GENERATED)"},
     422: {"description": "Invalid request, or the SAR is incomplete (SAR_INCOMPLETE)"},
@@ -108,3 +113,16 @@ def change_parameters(
     """A new version, audited with before and after; the live watcher is rebuilt with it."""
     book.change(db, Caller.of(tuner, request).actor, body.parameters, body.reason)
     return body.parameters
+
+
+@router.post("/ctrs", summary="Write the CTRs of a business day")
+def generate_ctrs(
+    body: CtrDayRequest, reporter: Reporter, request: Request, db: DbSession, ctrs: Ctrs
+) -> list[CtrView]:
+    """One CTRX file per customer whose cash in or out that day exceeded $10,000; audited."""
+    written = ctrs.generate(db, Caller.of(reporter, request).actor, body.date)
+    return [
+        CtrView(customer=c.customer, date=c.day.isoformat(), cash_in=c.cash_in,
+                cash_out=c.cash_out, file=c.file.name, sha256=c.sha256, due=c.due.isoformat())
+        for c in written
+    ]  # fmt: skip

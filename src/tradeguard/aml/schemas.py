@@ -86,3 +86,21 @@ def sar_view(row: SarRow, today: date) -> SarView:
         "xml_sha256": row.xml_sha256, "bsa_id": row.bsa_id, "filed_on": row.filed_on,
     }  # fmt: skip
     return SarView(**fields)
+
+
+class CtrDayRequest(Body):
+    """The business day (New York) whose CTRs to write."""
+
+    date: date
+
+
+class CtrView(BaseModel):
+    """One CTR written: whose, the amounts reported each way, the file, its hash, when due."""
+
+    customer: str
+    date: str
+    cash_in: str
+    cash_out: str
+    file: str
+    sha256: str
+    due: str

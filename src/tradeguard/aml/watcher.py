@@ -79,13 +79,18 @@ class AmlWatcher:
         """The user who holds ``account`` (the account itself until its opening is seen)."""
         return self.owners.get(account, account)
 
-    def transactions(self, event: AuditEvent) -> Iterator[Transaction]:
+    def transactions(self, event: AuditEvent) -> list[Transaction]:
         """The monitors' transactions in ``event``; none when its data is not understood."""
-        reader = _trade_sides if event.event_type == TRADE_EXECUTED else _money_movement
-        try:
-            yield from reader(event, self.customer_of)
-        except (AmlInputError, KeyError, TypeError, ValueError):
-            return
+        return transactions_of(event, self.customer_of)
+
+
+def transactions_of(event: AuditEvent, owner: Callable[[str], str]) -> list[Transaction]:
+    """The transactions a trade or money-movement event holds; none when it is not understood."""
+    reader = _trade_sides if event.event_type == TRADE_EXECUTED else _money_movement
+    try:
+        return list(reader(event, owner))
+    except (AmlInputError, KeyError, TypeError, ValueError):
+        return []
 
 
 def _trade_sides(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.sar_service import SarReports
@@ -34,3 +35,10 @@ def build_sar_reports(services: Services) -> SarReports:
     settings = services.settings
     out_dir = settings.var_dir / "aml"
     return SarReports(services.audit, services.clock, filer_from(settings), out_dir)
+
+
+def build_ctr_reports(services: Services) -> CtrReports:
+    """CTRs of a day with the configured filer; files go to ``var_dir/aml/ctr``."""
+    settings = services.settings
+    out_dir = settings.var_dir / "aml"
+    return CtrReports(services.audit, services.clock, filer_from(settings), out_dir)

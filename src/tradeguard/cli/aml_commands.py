@@ -1,8 +1,8 @@
-"""``tradeguard aml``: anti-money-laundering replay of past activity."""
+"""``tradeguard aml``: replay of past activity, synthetic data, the CTRs of a day."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,11 +10,15 @@ import typer
 from pydantic import ValidationError
 
 from tradeguard.aml import synthetic
+from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay import ReplaySettings, replay
 from tradeguard.aml.transactions import BUSINESS_ZONE, AmlInputError
+from tradeguard.audit.records import Actor
+from tradeguard.cli.runtime import command_runtime
 from tradeguard.config import load_settings
+from tradeguard.db.session import transaction
 
 app = typer.Typer(help="Anti-money-laundering monitoring and reports.", no_args_is_help=True)
 
@@ -78,3 +82,21 @@ def generate_command(
     book = synthetic.generate(seed, customers, days)
     synthetic.write(book, target)
     typer.echo(f"{len(book.customers)} customers, {len(book.txns)} transactions", err=True)
+
+
+@app.command("ctr")
+def ctr_command(
+    day: Annotated[str, typer.Option("--date", help="The business day, YYYY-MM-DD (New York).")],
+) -> None:
+    """Write the CTRs of one business day from the settled cash in the audit trail."""
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        raise AmlInputError(f"--date {day!r} is not YYYY-MM-DD") from None
+    with command_runtime() as runtime, transaction(runtime.sessions) as db:
+        reports = CtrReports(runtime.audit, runtime.clock, filer_from(runtime.settings),
+                             runtime.settings.var_dir / "aml")  # fmt: skip
+        for ctr in reports.generate(db, Actor.system("cli"), wanted):
+            typer.echo(
+                f"{ctr.customer},{ctr.day},{ctr.cash_in},{ctr.cash_out},{ctr.file},{ctr.sha256}"
+            )
