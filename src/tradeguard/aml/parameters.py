@@ -25,6 +25,9 @@ class StructuringParameters(Frozen):
     min_transactions: int = Field(2, ge=2)
     long_window_days: int = Field(30, ge=1, le=92, description="for a slower, repeated pattern")
     long_min_transactions: int = Field(3, ge=2)
+    same_day_floor_cents: int = Field(
+        300_000, gt=0, description="least amount counted when split within one day"
+    )
 
 
 class RapidMovementParameters(Frozen):

@@ -95,6 +95,7 @@ class CustomerProfile:
 BUSINESS_WORDS = (
     "business", "owner", "self-employed", "self employed", "proprietor", "merchant",
     "entrepreneur", "contractor", "freelance", "restaurant", "shop", "store", "landlord",
+    "retail", "vendor", "company", "revenue", "consult", "sole trader", "farm",
 )  # fmt: skip
 """Words in an occupation or source of funds that declare a business of one's own."""
 

@@ -45,6 +45,20 @@ def test_structuring_when_cash_just_under_over_days_and_accounts_then_one_findin
     assert found.facts["total"] == "19300.00"
 
 
+def test_structuring_when_cash_split_within_a_day_over_accounts_then_finding() -> None:
+    t = Txns()
+    txns = [t.make(h / 24, "deposit", "4000", account=f"A{h}") for h in (0, 2, 5)]
+    (found,) = findings(StructuringMonitor(StructuringParameters()), txns)
+    assert found.facts["total"] == "12000.00"
+    assert found.accounts == {"A0", "A2", "A5"}
+
+
+def test_structuring_when_small_cash_on_separate_days_then_nothing() -> None:
+    t = Txns()
+    txns = [t.make(day, "deposit", "4000") for day in (0, 2, 4, 6)]
+    assert findings(StructuringMonitor(StructuringParameters()), txns) == []
+
+
 def test_structuring_when_ach_payroll_just_under_then_nothing() -> None:
     t = Txns()
     txns = [t.make(d, "deposit", "9900", method="ach", counterparty="EMP") for d in (0, 3, 6)]

@@ -28,13 +28,20 @@ class StructuringMonitor(Monitor):
         self._short = parameters.window_days * NS_PER_DAY
         self._span = max(parameters.window_days, parameters.long_window_days) * NS_PER_DAY
         self._windows: dict[tuple[str, Kind], RollingWindow] = {}
+        self._days: dict[tuple[str, Kind], RollingWindow] = {}
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:  # noqa: ARG002 - same signature for every monitor
-        """A finding when the band's cash amounts in the window pass the count and the threshold."""
+        """A finding when band amounts in the window pass the count and the threshold.
+
+        Also when cash under the threshold, split within one day, together exceeds it.
+        """
         p = self.parameters
-        if not txn.is_cash or not p.band_floor_cents <= txn.cents < p.threshold_cents:
+        if not txn.is_cash or not p.same_day_floor_cents <= txn.cents < p.threshold_cents:
             return None
         key = (txn.customer, txn.kind)
+        split = self._same_day(key, txn)
+        if txn.cents < p.band_floor_cents:
+            return split
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = rolling(self._span)
@@ -43,7 +50,17 @@ class StructuringMonitor(Monitor):
             return None
         if len(window.items) >= p.long_min_transactions or self._short_burst(window, txn.ts):
             return self._finding(txn, window)
-        return None
+        return split
+
+    def _same_day(self, key: tuple[str, Kind], txn: Transaction) -> Finding | None:
+        """Sub-threshold cash amounts within 24 hours that together pass the threshold."""
+        day = self._days.get(key)
+        if day is None:
+            day = self._days[key] = rolling(NS_PER_DAY)
+        day.add(txn)
+        if len(day.items) < self.parameters.min_transactions:
+            return None
+        return self._finding(txn, day) if day.total > self.parameters.threshold_cents else None
 
     def _short_burst(self, window: RollingWindow, now: int) -> bool:
         """Whether the short window alone holds enough band amounts over the threshold."""
@@ -54,7 +71,7 @@ class StructuringMonitor(Monitor):
 
     def _finding(self, txn: Transaction, window: RollingWindow) -> Finding:
         p, count = self.parameters, len(window.items)
-        closeness = (window.total / count - p.band_floor_cents) / (
+        closeness = max(0.0, window.total / count - p.band_floor_cents) / (
             p.threshold_cents - p.band_floor_cents
         )
         score = min(1.0, 0.55 + 0.1 * (count - p.min_transactions) + 0.25 * closeness)
@@ -69,6 +86,7 @@ class StructuringMonitor(Monitor):
                 "min_transactions": p.min_transactions,
                 "long_window_days": p.long_window_days,
                 "long_min_transactions": p.long_min_transactions,
+                "same_day_floor": dollars(p.same_day_floor_cents),
             },
         }
         return Finding(
