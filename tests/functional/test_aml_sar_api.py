@@ -114,6 +114,7 @@ def test_sar_flow_when_drafted_generated_and_filed_then_valid_xml_and_audited_ha
                         json=FILING, headers=officer.headers)  # fmt: skip
     assert filed.status_code == 200, filed.text
     assert (filed.json()["status"], filed.json()["filing_state"]) == ("filed", "filed")
+    assert filed.json()["continuing_review_due"] == "2026-06-18"
 
 
 def test_sar_when_incomplete_then_generation_refused_with_the_fields(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, StringConstraints
 
 from tradeguard.aml.models import SarRow
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.sar import MAX_NARRATIVE, draft_problems
+from tradeguard.aml.sar import MAX_NARRATIVE, continuing_review_due, draft_problems
 from tradeguard.aml.sar_service import draft_of, state_of
 from tradeguard.core.money import Money, MoneyStr
 from tradeguard.core.reasons import Reason
@@ -71,6 +71,11 @@ class SarView(BaseModel):
     xml_sha256: str | None
     bsa_id: str | None
     filed_on: str | None
+    continuing_review_due: str | None
+
+
+def _review_due(filed_on: str | None) -> str | None:
+    return continuing_review_due(date.fromisoformat(filed_on)).isoformat() if filed_on else None
 
 
 def sar_view(row: SarRow, today: date) -> SarView:
@@ -84,6 +89,7 @@ def sar_view(row: SarRow, today: date) -> SarView:
         "activity_to": row.activity_to, "amount": str(Money(row.amount_cents)),
         "subject_name": row.subject_name, "narrative": row.narrative, "problems": problems,
         "xml_sha256": row.xml_sha256, "bsa_id": row.bsa_id, "filed_on": row.filed_on,
+        "continuing_review_due": _review_due(row.filed_on),
     }  # fmt: skip
     return SarView(**fields)
 
