@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from identity_flows import Person, build_app, client_at, staff_signed_in
 from lxml import etree
 from sqlalchemy import Engine, select, text
+from staff_flows import tradeguard_command
 
 from support import registry_of
 from tradeguard.aml.transactions import BusinessDays
@@ -194,3 +195,22 @@ def test_ctrs_of_a_day_over_http_when_compliance_reports_then_written_and_suppor
         "/v1/compliance/aml/ctrs", json={"date": "yesterday"}, headers=officer.headers
     )
     assert bad.status_code == 422
+
+
+def test_ctr_command_when_a_day_had_cash_over_the_threshold_then_prints_the_file_and_hash(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.withdrawal.settled", Actor.system("payments"), "acct-8",
+            {"account": "acct-8", "amount": "10000.01", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    run = tradeguard_command(settings, monkeypatch, capsys)
+    code, output = run("aml", "ctr", "--date", day)
+    assert code == 0, output
+    customer, when, cash_in, cash_out, path, digest = output.strip().split(",")
+    assert (customer, when, cash_in, cash_out) == ("acct-8", day, "", "10000.01")
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
