@@ -78,13 +78,7 @@ class AmlEngine:
         """Feed ``txn`` to the monitors; each episode a finding opened (True) or extended."""
         profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
         touched: list[tuple[Episode, bool]] = []
-        route = (
-            txn.kind,
-            txn.method is Method.CASH,
-            bool(txn.counterparty),
-            bool(txn.counterparty_country),
-        )
-        for monitor in self._routes[route]:
+        for monitor in self._routes[route_of(txn)]:
             finding = monitor.observe(txn, profile)
             if finding is not None and not self._explained(finding):
                 touched.append(self.episodes.add(finding))
@@ -104,15 +98,3 @@ class AmlEngine:
         fan = Typology.FAN_IN if finding.facts.get("direction") == "in" else Typology.FAN_OUT
         episode = self.episodes.current(finding.customer, fan)
         return episode is not None and episode.end_ts >= finding.start_ts
-
-    def findings_of(self, txn: Transaction) -> list[Finding]:
-        """What the monitors find on ``txn`` without filing it (for a dry run of parameters)."""
-        profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
-        route = (
-            txn.kind,
-            txn.method is Method.CASH,
-            bool(txn.counterparty),
-            bool(txn.counterparty_country),
-        )
-        found = (m.observe(txn, profile) for m in self._routes[route])
-        return [f for f in found if f is not None]
