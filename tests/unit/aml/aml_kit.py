@@ -8,11 +8,16 @@ from pathlib import Path
 
 from lxml import etree
 
+from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.transactions import NS_PER_DAY, Kind, Method, Transaction, parse_cents
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "shared" / "schemas" / "fincen"
 MONDAY_NOON_NY = int(datetime(2026, 3, 2, 17, tzinfo=UTC).timestamp()) * 10**9
 HOUR = NS_PER_DAY // 24
+FILER = FilingInstitution(
+    "Example Securities LLC", "123456789", "1 Main St", "New York", "NY", "10001",
+    "AML Office", "2125550100", "TCC12345",
+)  # fmt: skip
 
 
 @cache

@@ -2,19 +2,14 @@
 
 from datetime import date
 
-from aml_kit import HOUR, Txns, schema_errors
+from aml_kit import FILER, HOUR, Txns, schema_errors
 from lxml import etree
 
 from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr
 from tradeguard.aml.currency_reports import CashDay, CashLedger
-from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.fincen_xml import NAMESPACE
 from tradeguard.aml.transactions import CustomerProfile, Transaction
 
-FILER = FilingInstitution(
-    "Example Securities LLC", "123456789", "1 Main St", "New York", "NY", "10001",
-    "AML Office", "2125550100", "TCC12345",
-)  # fmt: skip
 PROFILE = CustomerProfile("C1", name="Ana Maria de Souza", dob="1980-02-29", country="US")
 
 

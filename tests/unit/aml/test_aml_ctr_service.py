@@ -6,9 +6,8 @@ import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aml_kit import schema_errors
+from aml_kit import FILER, schema_errors
 from sqlalchemy import select
-from test_aml_ctr import FILER
 
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.audit.models import AuditEventRow

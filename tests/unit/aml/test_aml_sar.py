@@ -3,10 +3,9 @@
 from datetime import date
 
 import pytest
-from aml_kit import schema_errors
+from aml_kit import FILER, schema_errors
 from lxml import etree
 
-from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.fincen_xml import NAMESPACE
 from tradeguard.aml.findings import Typology
 from tradeguard.aml.sar import (
@@ -21,10 +20,6 @@ from tradeguard.aml.sar import (
 from tradeguard.aml.sar_xml import build_sar
 from tradeguard.aml.transactions import CustomerProfile
 
-FILER = FilingInstitution(
-    "Example Securities LLC", "123456789", "1 Main St", "New York", "NY", "10001",
-    "AML Office", "2125550100", "TCC12345",
-)  # fmt: skip
 SUBJECT = CustomerProfile("C1", "Ana Silva", "1980-01-02", "US", "teacher", 6_000_000, "salary")
 NARRATIVE = (
     "Between March 2 and March 9, 2026 the customer deposited cash in four amounts between "
