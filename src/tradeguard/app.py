@@ -22,11 +22,19 @@ from tradeguard.access.grants import Grants, active_grants_of
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.wiring import (
+    build_ctr_reports,
+    build_parameter_book,
+    build_sar_reports,
+    register_aml_watcher,
+)
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.audit.publication import repair_at_start, republish_missing
 from tradeguard.audit.records import Actor
+from tradeguard.cases.service import Cases
+from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import load_keys
@@ -67,6 +75,7 @@ from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 from tradeguard.trading.orders.desk import Publish
 from tradeguard.trading.wiring import TradingPorts, local_trading
+from tradeguard.watch.wiring import build_watchers, watch_periodically
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -120,6 +129,7 @@ def create_app(
         ),
     )
     install_registry(app, registry)
+    register_aml_watcher(registry.watchers, registry.aml_parameters)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -188,6 +198,7 @@ def _registry(
     screening = KycScreening(sanctions, services.audit)
     sanctions.parties = screening
     kyc = build_kyc(services, identity.notices, trading.controls, screening)
+    alert_store = AlertStore(services.audit, services.clock)
     registry = Registry(
         services=services,
         identity=identity,
@@ -220,6 +231,12 @@ def _registry(
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
         sanctions_screening=sanctions,
+        alert_store=alert_store,
+        cases=Cases(services.audit, services.clock),
+        watchers=build_watchers(services, alert_store),
+        sar_reports=build_sar_reports(services),
+        aml_parameters=build_parameter_book(services),
+        ctr_reports=build_ctr_reports(services),
     )
     return registry, trading.housekeeping
 
@@ -299,6 +316,7 @@ def _background_tasks(
         asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
         asyncio.create_task(_trading_housekeeping_periodically(housekeeping)),
         asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
+        asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
     )
 
 

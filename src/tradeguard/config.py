@@ -561,6 +561,72 @@ class Settings(BaseSettings):
     screening_reload_hours: int = Field(
         default=24, ge=1, le=720, description="How often the lists in screening_list_dir reload"
     )
+    aml_filer_name: str = Field(
+        default="TradeGuard Development Broker-Dealer",
+        min_length=1,
+        max_length=150,
+        description="Legal name of the filing institution on CTRs and SARs",
+    )
+    aml_filer_ein: str = Field(
+        default="000000000",
+        pattern=r"^[0-9]{9}$",
+        description="The filing institution's EIN, nine digits",
+    )
+    aml_filer_street: str = Field(
+        default="1 Example Plaza", max_length=100, description="Filing institution's street"
+    )
+    aml_filer_city: str = Field(
+        default="New York", max_length=50, description="Filing institution's city"
+    )
+    aml_filer_state: str = Field(
+        default="NY", pattern=r"^[A-Z]{2}$", description="Filing institution's state code"
+    )
+    aml_filer_zip: str = Field(
+        default="10001", pattern=r"^[0-9]{5}([0-9]{4})?$", description="Filing institution's ZIP"
+    )
+    aml_filer_contact_name: str = Field(
+        default="AML Compliance Officer",
+        max_length=50,
+        description="Office or person FinCEN contacts about a report",
+    )
+    aml_filer_contact_phone: str = Field(
+        default="2125550100", pattern=r"^[0-9]{10,16}$", description="Contact phone, digits only"
+    )
+    aml_transmitter_control_code: str = Field(
+        default="TGDEV000",
+        pattern=r"^[A-Z0-9]{8}$",
+        description="FinCEN Transmitter Control Code (TCC) of the batch files",
+    )
+    # -- watchers over the audit trail (tradeguard.watch) --
+    watch_embedded: bool = Field(
+        default=True,
+        description="Run the watchers inside the server over the audit table (off when "
+        "separate `tradeguard watch run` processes consume the event bus)",
+    )
+    watch_poll_ms: int = Field(
+        default=50, ge=5, le=60_000, description="How often embedded watchers look for events"
+    )
+    watch_batch_events: int = Field(
+        default=1000, ge=1, le=100_000, description="Audit events one watcher batch reads"
+    )
+    watch_max_lag_events: int = Field(
+        default=10_000,
+        ge=1,
+        description="A watcher further behind the trail than this is not ready (/readyz) "
+        "and raises a watch.lag alert",
+    )
+    event_bus_url: str | None = Field(
+        default=None,
+        description="nats://host:port of the NATS JetStream the relay publishes the trail to",
+    )
+    event_bus_partitions: int = Field(
+        default=4, ge=1, le=1024, description="Partitions (subjects) of the trail on the bus"
+    )
+    event_bus_stream: str = Field(
+        default="TRADEGUARD_AUDIT",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="JetStream stream name of the trail",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

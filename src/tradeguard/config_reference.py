@@ -56,6 +56,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Order feed (WebSocket)", ("feed_",)),
     ("Customer onboarding (KYC)", ("kyc_",)),
     ("Sanctions screening", ("screening_",)),
+    ("Anti-money-laundering reports", ("aml_",)),
+    ("Watchers and the event bus", ("watch_", "event_bus_")),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -17,8 +17,13 @@ from tradeguard.access.grants import Grants
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.ctr_service import CtrReports
+from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.cases.service import Cases
+from tradeguard.cases.store import AlertStore
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
@@ -33,6 +38,7 @@ from tradeguard.trading.desk_port import DeskLink, DeskPort, RiskControlsPort, T
 from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.feed.protocol import FeedAdmission
 from tradeguard.trading.orders.account_reads import AccountReads
+from tradeguard.watch.service import WatchService
 from tradeguard.web.routing import RouteGate
 
 T = TypeVar("T")
@@ -71,6 +77,12 @@ class Registry:
     route_gate: RouteGate
     feed_gate: FeedAdmission
     sanctions_screening: SanctionsScreening
+    alert_store: AlertStore
+    cases: Cases
+    watchers: WatchService
+    sar_reports: SarReports
+    aml_parameters: ParameterBook
+    ctr_reports: CtrReports
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

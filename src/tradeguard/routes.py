@@ -15,8 +15,10 @@ from tradeguard.access import (
     staff_api,
     staff_invites_api,
 )
+from tradeguard.aml import api as aml_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
+from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
@@ -59,5 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     crypto_api.router,
     audit_api.router,
     screening_api.router,
+    cases_api.router,
+    aml_api.router,
     docs.router,
 )

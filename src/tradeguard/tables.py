@@ -1,23 +1,29 @@
 """Every table of the application: importing this registers them all in ``Base.metadata``."""
 
 from tradeguard.access import models as access_models
+from tradeguard.aml import models as aml_models
 from tradeguard.apikeys import models as apikey_models
 from tradeguard.audit import models as audit_models
+from tradeguard.cases import models as case_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
 from tradeguard.screening import models as screening_models
 from tradeguard.trading import models as trading_models
+from tradeguard.watch import models as watch_models
 
 __all__ = [
     "access_models",
+    "aml_models",
     "apikey_models",
     "audit_models",
+    "case_models",
     "crypto_models",
     "identity_models",
     "installation",
     "kyc_models",
     "screening_models",
     "trading_models",
+    "watch_models",
 ]

@@ -9,6 +9,7 @@ import typer
 from tradeguard import __version__
 from tradeguard.cli import (
     access_commands,
+    aml_commands,
     audit_commands,
     backup_commands,
     config_commands,
@@ -40,6 +41,7 @@ app.add_typer(outbox_commands.app, name="outbox")
 app.add_typer(users_commands.app, name="users")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(staff_commands.app, name="staff")
+app.add_typer(aml_commands.app, name="aml")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")

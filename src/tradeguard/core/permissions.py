@@ -34,6 +34,11 @@ class Permission(StrEnum):
     APIKEY_REVOKE = "apikey:revoke"
     RISK_MANAGE = "risk:manage"
     LOCATE_GRANT = "locate:grant"
+    AML_PARAMETERS = "aml:parameters"
+    """Change the AML monitors' thresholds (each change audited with before and after)."""
+    AML_SAR = "aml:sar"
+    """Draft, read and file suspicious activity reports: a SAR's very existence is
+    confidential (31 U.S.C. 5318(g)(2)), so nothing else shows one."""
 
 
 class Role(StrEnum):
@@ -92,6 +97,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_MANAGE,
             Permission.LOCATE_GRANT,
             Permission.STAFF_ACCOUNTS_SEARCH,
+            Permission.AML_SAR,
+            Permission.AML_PARAMETERS,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -122,6 +129,8 @@ OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.APIKEY_REVOKE,
     Permission.RISK_MANAGE,
     Permission.LOCATE_GRANT,
+    Permission.AML_SAR,
+    Permission.AML_PARAMETERS,
 }
 ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
 LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {

@@ -27,6 +27,17 @@ def write_atomically(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
         raise
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new or truncated owner-only file, without syncing.
+
+    For the many files of a batch that can be written again (a replay's reports), not keys.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    os.fchmod(descriptor, PRIVATE_MODE)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+
+
 def is_private(path: Path) -> bool:
     """Whether only the owner may read or write ``path``."""
     return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0

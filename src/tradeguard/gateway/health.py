@@ -14,9 +14,11 @@ from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.gateway.schemas import Check, Liveness, Readiness
 from tradeguard.services import Services, ServicesDep
 from tradeguard.trading.desk_port import DeskLink
+from tradeguard.watch.service import WatchService
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
 
+WatchersDep = Annotated[WatchService, provided(WatchService)]
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
 DeskLinkDep = Annotated[DeskLink, provided(DeskLink)]
@@ -34,13 +36,14 @@ async def healthz() -> Liveness:
     summary="Readiness: database, migrations, keys, and the trading desk reachable",
     responses={503: {"description": "A check failed (problem+json with the checks)"}},
 )
-def readyz(services: ServicesDep, desk: DeskLinkDep) -> Readiness:
+def readyz(services: ServicesDep, desk: DeskLinkDep, watchers: WatchersDep) -> Readiness:
     """Run every readiness check; any failure answers 503 with all results."""
     checks = {
         "database": _database_check(services),
         "migrations": _migrations_check(services),
         "keys": _keys_check(services),
         "desk": _desk_check(desk),
+        "watchers": _watchers_check(services, watchers),
     }
     if not all(check.ok for check in checks.values()):
         raise ProblemError(
@@ -106,6 +109,17 @@ def _database_check(services: Services) -> Check:
 def _desk_check(desk: DeskLink) -> Check:
     ok, detail = desk.reachable()
     return Check(ok=ok, detail=detail)
+
+
+def _watchers_check(services: Services, watchers: WatchService) -> Check:
+    """Every embedded watcher running and within its lag (events behind the trail)."""
+    try:
+        with services.sessions() as db:
+            lags, behind = watchers.lags(db), watchers.behind(db)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return Check(ok=False, detail=f"unreadable ({type(exc).__name__})")
+    shown = ", ".join(f"{name} lag {lag}" for name, lag in sorted(lags.items())) or "none"
+    return Check(ok=not behind, detail=shown)
 
 
 def _migrations_check(services: Services) -> Check:

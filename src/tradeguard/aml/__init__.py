@@ -1,0 +1,1 @@
+"""Anti-money-laundering: transaction monitors, currency and suspicious activity reports."""

@@ -1,0 +1,128 @@
+"""Routes of SAR drafting and filing; all need ``aml:sar`` (a SAR's existence is confidential)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from tradeguard.access.caller import Caller
+from tradeguard.aml.ctr_service import CtrReports
+from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.sar_service import SarForm, SarReports
+from tradeguard.aml.schemas import (
+    CtrDayRequest,
+    CtrView,
+    FilingRequest,
+    ParametersRequest,
+    SarRequest,
+    SarView,
+    sar_view,
+)
+from tradeguard.aml.transactions import BusinessDays
+from tradeguard.core.permissions import Permission
+from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
+from tradeguard.web.provide import provided
+from tradeguard.web.routing import require
+
+SarOfficer = Annotated[Principal, require(Permission.AML_SAR)]
+Reviewer = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+Tuner = Annotated[Principal, require(Permission.AML_PARAMETERS)]
+Book = Annotated[ParameterBook, provided(ParameterBook)]
+Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
+Ctrs = Annotated[CtrReports, provided(CtrReports)]
+Reports = Annotated[SarReports, provided(SarReports)]
+ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid access token (problem+json, AUTH_*)"},
+    403: {"description": "The route's permission is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
+    404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
+    409: {"description": "Only a generated SAR can be filed (SAR_NOT_GENERATED)"},
+    422: {"description": "Invalid request, or the SAR is incomplete (SAR_INCOMPLETE)"},
+}
+router = APIRouter(prefix="/v1/compliance/aml", tags=["AML reports"], responses=PROBLEMS)
+
+
+def _today(reports: SarReports) -> date:
+    return BusinessDays().of(reports.clock.now_ns())
+
+
+@router.post("/cases/{case_id}/sar", summary="Draft a SAR from a case", status_code=201)
+def draft_sar(
+    case_id: ObjectPath, body: SarRequest, officer: SarOfficer, request: Request,
+    db: DbSession, reports: Reports,
+) -> SarView:  # fmt: skip
+    """A SAR with the case's accounts, typologies and window, on the filing clock."""
+    form = SarForm(
+        body.subject_name, body.subject_dob, body.subject_occupation, body.narrative,
+        body.detected_on, body.amount.cents, body.suspect_identified, body.prior_bsa_id,
+    )  # fmt: skip
+    row = reports.draft(db, Caller.of(officer, request).actor, case_id, form)
+    return sar_view(row, _today(reports))
+
+
+@router.get("/sars", summary="SARs by deadline")
+def list_sars(
+    _officer: SarOfficer, db: DbSession, reports: Reports,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SarView]:  # fmt: skip
+    """Every SAR, nearest deadline first, with its filing state (on time, remind, overdue)."""
+    today = _today(reports)
+    return [sar_view(row, today) for row in reports.listed(db, limit)]
+
+
+@router.get("/sars/{sar_id}", summary="One SAR with what it still lacks")
+def get_sar(sar_id: ObjectPath, _officer: SarOfficer, db: DbSession, reports: Reports) -> SarView:
+    """The SAR and its problems, field by field."""
+    return sar_view(reports.get(db, sar_id), _today(reports))
+
+
+@router.post("/sars/{sar_id}/xml", summary="Generate the SAR's FinCEN XML")
+def generate_sar(
+    sar_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession, reports: Reports
+) -> SarView:
+    """Write the SARX file (owner-only); its SHA-256 is audited and shown."""
+    reports.generate(db, Caller.of(officer, request).actor, sar_id, _today(reports))
+    return sar_view(reports.get(db, sar_id), _today(reports))
+
+
+@router.post("/sars/{sar_id}/filing", summary="Record FinCEN's acknowledgement")
+def record_filing(
+    sar_id: ObjectPath, body: FilingRequest, officer: SarOfficer, request: Request,
+    db: DbSession, reports: Reports,
+) -> SarView:  # fmt: skip
+    """The BSA ID and the filing date: the clock stops, the 90-day review starts."""
+    actor = Caller.of(officer, request).actor
+    row = reports.record_filing(db, actor, sar_id, body.bsa_id, body.filed_on)
+    return sar_view(row, _today(reports))
+
+
+@router.get("/parameters", summary="The monitors' parameters in force")
+def get_parameters(_reviewer: Reviewer, db: DbSession, book: Book) -> MonitorParameters:
+    """Every monitor's thresholds, windows and lists."""
+    return book.current(db)
+
+
+@router.put("/parameters", summary="Change the monitors' parameters")
+def change_parameters(
+    body: ParametersRequest, tuner: Tuner, request: Request, db: DbSession, book: Book
+) -> MonitorParameters:
+    """A new version, audited with before and after; the live watcher is rebuilt with it."""
+    book.change(db, Caller.of(tuner, request).actor, body.parameters, body.reason)
+    return body.parameters
+
+
+@router.post("/ctrs", summary="Write the CTRs of a business day")
+def generate_ctrs(
+    body: CtrDayRequest, reporter: Reporter, request: Request, db: DbSession, ctrs: Ctrs
+) -> list[CtrView]:
+    """One CTRX file per customer whose cash in or out that day exceeded $10,000; audited."""
+    written = ctrs.generate(db, Caller.of(reporter, request).actor, body.date)
+    return [
+        CtrView(customer=c.customer, date=c.day.isoformat(), cash_in=c.cash_in,
+                cash_out=c.cash_out, file=c.file.name, sha256=c.sha256, due=c.due.isoformat())
+        for c in written
+    ]  # fmt: skip

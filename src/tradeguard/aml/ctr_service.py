@@ -1,0 +1,117 @@
+"""CTRs of one business day from the audit trail's settled cash deposits and withdrawals.
+
+The same aggregation as the replay (``CashLedger``): per customer, cash in and cash out
+separately, over all the customer's accounts. Each CTR file is written owner-only under
+``var_dir/aml/ctr`` and recorded as one ``aml.ctr.generated`` event with its SHA-256 and
+its due date (15 calendar days after the transactions, 31 CFR 1010.306(a)(3)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr
+from tradeguard.aml.currency_reports import CashDay, CashLedger
+from tradeguard.aml.filer import FilingInstitution
+from tradeguard.aml.replay import ctr_file_name
+from tradeguard.aml.transactions import BUSINESS_ZONE, CustomerProfile, format_dollars
+from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, transactions_of
+from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.audit.search import AuditEvent, trusted_event
+from tradeguard.core.clock import Clock
+from tradeguard.core.secure_files import write_atomically
+
+CTR_DUE_DAYS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedCtr:
+    """One CTR written for the day: whose, how much each way, where, its hash, when due."""
+
+    customer: str
+    day: date
+    cash_in: str
+    cash_out: str
+    file: Path
+    sha256: str
+    due: date
+
+
+def day_bounds_ns(day: date) -> tuple[int, int]:
+    """The first nanosecond of ``day`` in New York and of the day after."""
+    start = datetime.combine(day, time(0), BUSINESS_ZONE)
+    end = datetime.combine(day + timedelta(days=1), time(0), BUSINESS_ZONE)
+    return _ns(start), _ns(end)
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp()) * 10**9
+
+
+def _events(
+    db: Session, types: set[str], since_ns: int = 0, until_ns: int | None = None
+) -> list[AuditEvent]:
+    query = select(AuditEventRow.seq, AuditEventRow.record).where(
+        AuditEventRow.event_type.in_(sorted(types)), AuditEventRow.ts_ns >= since_ns
+    )
+    if until_ns is not None:
+        query = query.where(AuditEventRow.ts_ns < until_ns)
+    rows = db.execute(query.order_by(AuditEventRow.seq)).all()
+    return [e for e in (trusted_event(seq, bytes(record)) for seq, record in rows) if e]
+
+
+class CtrReports:
+    """Generates the CTRs of a business day from the trail."""
+
+    def __init__(
+        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path
+    ) -> None:
+        self.audit, self.clock, self.filer, self.out_dir = audit, clock, filer, out_dir
+
+    def cash_days(self, db: Session, day: date) -> list[CashDay]:
+        """The customers' cash on ``day`` that needs a CTR."""
+        owners = {
+            e.subject: str(e.data.get("user_id"))
+            for e in _events(db, {ACCOUNT_OPENED})
+            if e.subject
+        }
+        ledger = CashLedger()
+        for event in _events(db, set(MONEY_EVENTS), *day_bounds_ns(day)):
+            for txn in transactions_of(event, lambda account: owners.get(account, account)):
+                ledger.add(txn)
+        return ledger.reportable()
+
+    def generate(self, db: Session, actor: Actor, day: date) -> list[GeneratedCtr]:
+        """Write every CTR of ``day`` and audit each file's hash."""
+        today = datetime.fromtimestamp(self.clock.now_ns() / 1e9, BUSINESS_ZONE).date()
+        return [self._write(db, actor, cash_day, today) for cash_day in self.cash_days(db, day)]
+
+    def _write(self, db: Session, actor: Actor, cash_day: CashDay, today: date) -> GeneratedCtr:
+        profile = CustomerProfile(cash_day.customer, declared=False)
+        report = CurrencyReport(
+            profile, cash_day, cash_day.reportable_in(), cash_day.reportable_out()
+        )
+        document = build_ctr(report, self.filer, today)
+        path = self.out_dir / "ctr" / ctr_file_name(cash_day.customer, cash_day.day)
+        write_atomically(path, document)
+        generated = GeneratedCtr(
+            cash_day.customer, cash_day.day,
+            format_dollars(report.cash_in_cents) if report.report_in else "",
+            format_dollars(report.cash_out_cents) if report.report_out else "",
+            path, hashlib.sha256(document).hexdigest(), cash_day.day + timedelta(days=CTR_DUE_DAYS),
+        )  # fmt: skip
+        data = {
+            "customer": generated.customer, "date": generated.day.isoformat(),
+            "cash_in": generated.cash_in, "cash_out": generated.cash_out, "file": path.name,
+            "sha256": generated.sha256, "due": generated.due.isoformat(),
+        }  # fmt: skip
+        self.audit.record(db, "aml.ctr.generated", actor, subject=f"ctr:{path.name}", data=data)
+        return generated

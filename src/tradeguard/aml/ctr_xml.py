@@ -1,0 +1,150 @@
+"""A CTR (FinCEN BSA E-Filing form ``CTRX``) for one customer's cash on one business day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tradeguard.aml.currency_reports import CashDay, CashDirection
+from tradeguard.aml.filer import FilingInstitution
+from tradeguard.aml.fincen_xml import (
+    YES,
+    BatchWriter,
+    PartyType,
+    clean,
+    contact_party,
+    institution_party,
+    new_batch,
+    person_name,
+    serialize,
+    transmitter_parties,
+    whole_dollars,
+    yyyymmdd,
+)
+from tradeguard.aml.transactions import CustomerProfile
+
+CASH_IN_ACCOUNT = "8"
+CASH_OUT_ACCOUNT = "9"
+DEPOSITS = "55"
+WITHDRAWALS = "56"
+MAX_ACCOUNTS = 198
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyReport:
+    """What one CTR reports: the person, the day and the directions that exceeded the threshold."""
+
+    profile: CustomerProfile
+    cash_day: CashDay
+    report_in: bool
+    report_out: bool
+
+    @property
+    def cash_in_cents(self) -> int:
+        """Cash in reported (0 when that direction is not reported)."""
+        return self.cash_day.cash_in.cents if self.report_in else 0
+
+    @property
+    def cash_out_cents(self) -> int:
+        """Cash out reported (0 when that direction is not reported)."""
+        return self.cash_day.cash_out.cents if self.report_out else 0
+
+
+def _amount(cents: int) -> str:
+    return whole_dollars(cents) if cents else ""
+
+
+def build_ctr(report: CurrencyReport, filer: FilingInstitution, filed_on: date) -> bytes:
+    """The CTR as one batch file holding one activity."""
+    w = new_batch("CTRX")
+    with w.element("Activity"):
+        w.text("FilingDateText", yyyymmdd(filed_on))
+        with w.element("ActivityAssociation"):
+            w.text("CorrectsAmendsPriorReportIndicator", "")
+            w.text("FinCENDirectBackFileIndicator", "")
+            w.text("InitialReportIndicator", YES)
+        transmitter_parties(w, filer)
+        institution_party(w, filer, PartyType.FILING_INSTITUTION)
+        contact_party(w, filer)
+        institution_party(w, filer, PartyType.TRANSACTION_LOCATION)
+        _subject_party(w, report)
+        _activity(w, report)
+    total = _whole(report.cash_in_cents) + _whole(report.cash_out_cents)
+    w.root.set("TotalAmount", str(total))
+    w.root.set("PartyCount", "1")
+    w.root.set("ActivityCount", "1")
+    return serialize(w)
+
+
+def _whole(cents: int) -> int:
+    return int(whole_dollars(cents)) if cents else 0
+
+
+def _subject_party(w: BatchWriter, report: CurrencyReport) -> None:
+    profile = report.profile
+    with w.element("Party"):
+        w.text("ActivityPartyTypeCode", PartyType.CONDUCTOR_OWN_BEHALF)
+        if not profile.dob:
+            w.text("BirthDateUnknownIndicator", YES)
+        w.text("IndividualBirthDateText", profile.dob.replace("-", ""))
+        w.text("IndividualEntityCashInAmountText", _amount(report.cash_in_cents))
+        w.text("IndividualEntityCashOutAmountText", _amount(report.cash_out_cents))
+        w.text("UnknownGenderIndicator", YES)
+        person_name(w, profile.name)
+        _unknown_address(w, profile.country)
+        with w.element("PartyIdentification"):
+            w.text("TINUnknownIndicator", YES)
+        if profile.occupation:
+            with w.element("PartyOccupationBusiness"):
+                w.text("OccupationBusinessText", clean(profile.occupation, 50))
+        _accounts(w, report)
+
+
+def _unknown_address(w: BatchWriter, country: str) -> None:
+    with w.element("Address"):
+        w.text("CityUnknownIndicator", YES)
+        if len(country) != 2:  # noqa: PLR2004 - ISO alpha-2
+            w.text("CountryCodeUnknownIndicator", YES)
+        else:
+            w.text("RawCountryCodeText", country.upper())
+        w.text("StateCodeUnknownIndicator", YES)
+        w.text("StreetAddressUnknownIndicator", YES)
+        w.text("ZIPCodeUnknownIndicator", YES)
+
+
+def _accounts(w: BatchWriter, report: CurrencyReport) -> None:
+    directions: list[tuple[CashDirection, str]] = []
+    if report.report_in:
+        directions.append((report.cash_day.cash_in, CASH_IN_ACCOUNT))
+    if report.report_out:
+        directions.append((report.cash_day.cash_out, CASH_OUT_ACCOUNT))
+    listed = [(a, code) for d, code in directions for a in sorted(d.accounts)][:MAX_ACCOUNTS]
+    for account, code in listed:
+        with w.element("Account"):
+            w.text("AccountNumberText", clean(account, 40))
+            with w.element("PartyAccountAssociation"):
+                w.text("PartyAccountAssociationTypeCode", code)
+
+
+def _activity(w: BatchWriter, report: CurrencyReport) -> None:
+    day = report.cash_day
+    with w.element("CurrencyTransactionActivity"):
+        several = len(day.cash_in.transactions) + len(day.cash_out.transactions) > 1
+        w.text("AggregateTransactionIndicator", YES if several else "")
+        for indicator in ("ArmoredCarService", "ATM", "MailDepositShipment", "NightDeposit"):
+            w.text(f"{indicator}Indicator", "")
+        w.text("SharedBranchingIndicator", "")
+        w.text("TotalCashInReceiveAmountText", _amount(report.cash_in_cents))
+        w.text("TotalCashOutAmountText", _amount(report.cash_out_cents))
+        w.text("TransactionDateText", yyyymmdd(day.day))
+        for cents, code in ((report.cash_in_cents, DEPOSITS), (report.cash_out_cents, WITHDRAWALS)):
+            if cents:
+                _detail(w, code, cents)
+
+
+def _detail(w: BatchWriter, code: str, cents: int) -> None:
+    with w.element("CurrencyTransactionActivityDetail"):
+        w.text("CurrencyTransactionActivityDetailTypeCode", code)
+        w.text("DetailTransactionAmountText", whole_dollars(cents))
+        w.text("OtherCurrencyTransactionActivityDetailText", "")
+        w.text("OtherForeignCurrencyCountryText", "")

@@ -1,0 +1,96 @@
+"""``tradeguard aml replay``: the monitors and the CTR rule over a directory of past activity."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr
+from tradeguard.aml.currency_reports import CashDay, CashLedger
+from tradeguard.aml.engine import AmlEngine
+from tradeguard.aml.filer import FilingInstitution
+from tradeguard.aml.findings import REPLAY_TYPOLOGIES
+from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.replay_input import read_accounts, read_customers, read_transactions
+from tradeguard.aml.transactions import CustomerProfile, format_dollars
+from tradeguard.core.secure_files import write_atomically, write_private
+
+INDEX_HEADER = ("customer", "date", "cash_in", "cash_out", "file")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySummary:
+    """What a replay read and wrote."""
+
+    transactions: int
+    alerts: int
+    ctrs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySettings:
+    """How a replay runs: the monitors' parameters, who files the CTRs and on which date."""
+
+    parameters: MonitorParameters
+    filer: FilingInstitution
+    filed_on: date
+
+
+def replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings) -> ReplaySummary:
+    """Run the monitors and the CTR rule over ``source``; write the alerts and the CTRs."""
+    profiles = read_customers(source / "customers.csv")
+    owners = read_accounts(source / "accounts.csv")
+    engine = AmlEngine(run.parameters, profiles, REPLAY_TYPOLOGIES)
+    ledger = CashLedger()
+    count = 0
+    for txn in read_transactions(source / "transactions.jsonl", owners):
+        engine.observe(txn)
+        ledger.add(txn)
+        count += 1
+    alerts = [episode.as_alert() for episode in engine.episodes.all_episodes()]
+    write_atomically(alerts_path, _jsonl(alerts))
+    days = ledger.reportable()
+    write_ctrs(ctr_dir, days, profiles, run)
+    return ReplaySummary(count, len(alerts), len(days))
+
+
+def _jsonl(records: list[dict[str, object]]) -> bytes:
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+
+
+def ctr_file_name(customer: str, day: date) -> str:
+    """A file name for the CTR of ``customer`` on ``day``, safe whatever the id holds."""
+    safe = _UNSAFE.sub("_", customer)[:80]
+    if safe != customer:
+        safe += "-" + hashlib.sha256(customer.encode()).hexdigest()[:10]
+    return f"ctr-{safe}-{day.isoformat()}.xml"
+
+
+def write_ctrs(
+    ctr_dir: Path, days: list[CashDay], profiles: dict[str, CustomerProfile], run: ReplaySettings
+) -> None:
+    """One CTR file per reportable day (owner-only), then ``index.csv``."""
+    ctr_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    index = io.StringIO()
+    writer = csv.writer(index, lineterminator="\n")
+    writer.writerow(INDEX_HEADER)
+    for day in days:
+        profile = profiles.get(day.customer) or CustomerProfile(day.customer)
+        report = CurrencyReport(profile, day, day.reportable_in(), day.reportable_out())
+        name = ctr_file_name(day.customer, day.day)
+        write_private(ctr_dir / name, build_ctr(report, run.filer, run.filed_on))
+        writer.writerow(_index_row(report, name))
+    write_atomically(ctr_dir / "index.csv", index.getvalue().encode())
+
+
+def _index_row(report: CurrencyReport, name: str) -> tuple[str, ...]:
+    cash_in = format_dollars(report.cash_in_cents) if report.report_in else ""
+    cash_out = format_dollars(report.cash_out_cents) if report.report_out else ""
+    return (report.cash_day.customer, report.cash_day.day.isoformat(), cash_in, cash_out, name)

@@ -1,0 +1,176 @@
+"""SARs drafted from cases: stored encrypted, generated as FinCEN XML, filed, on the clock.
+
+Every change is one audit event (``aml.sar.drafted``, ``aml.sar.generated`` with the
+file's SHA-256, ``aml.sar.filed``) whose data names the SAR and the case, never the
+subject or the narrative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradeguard.aml.filer import FilingInstitution
+from tradeguard.aml.findings import Typology
+from tradeguard.aml.models import SarRow
+from tradeguard.aml.sar import (
+    FieldProblem,
+    FilingState,
+    SarDraft,
+    draft_problems,
+    filing_deadline,
+    filing_state,
+)
+from tradeguard.aml.sar_xml import build_sar
+from tradeguard.aml.transactions import BusinessDays, CustomerProfile
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.cases.models import AlertRow, CaseRow
+from tradeguard.core.clock import Clock
+from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
+from tradeguard.core.ids import new_id
+from tradeguard.core.secure_files import write_atomically
+
+INCOMPLETE = ProblemType("sar-incomplete", "The SAR cannot be filed yet", 422)
+
+
+@dataclass(frozen=True, slots=True)
+class SarForm:
+    """What compliance writes into a SAR that the case does not hold."""
+
+    subject_name: str
+    subject_dob: str
+    subject_occupation: str
+    narrative: str
+    detected_on: date
+    amount_cents: int
+    suspect_identified: bool = True
+    prior_bsa_id: str | None = None
+
+
+def sar_not_found() -> ProblemError:
+    """404: no SAR has that id (or the caller may not know it exists)."""
+    return ProblemError(NOT_FOUND, "SAR_NOT_FOUND", "no such SAR")
+
+
+class SarReports:
+    """Drafts SARs from cases, writes their XML, records their filing."""
+
+    def __init__(
+        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path
+    ) -> None:
+        self.audit, self.clock, self.filer, self.out_dir = audit, clock, filer, out_dir
+
+    def draft(self, db: Session, actor: Actor, case_id: str, form: SarForm) -> SarRow:
+        """A SAR for ``case_id`` from its alerts (accounts, typologies, window) and ``form``."""
+        case = db.get(CaseRow, case_id)
+        if case is None:
+            raise ProblemError(NOT_FOUND, "CASE_NOT_FOUND", "no such case")
+        alerts = list(db.scalars(select(AlertRow).where(AlertRow.case_id == case_id)))
+        row = _new_row(case, alerts, form, actor, self.clock.now_ns())
+        db.add(row)
+        db.flush()
+        self._record(db, actor, "aml.sar.drafted", row)
+        return row
+
+    def generate(self, db: Session, actor: Actor, sar_id: str, today: date) -> Path:
+        """Write the SAR's XML (owner-only) once nothing is missing; its hash is audited."""
+        row = self.get(db, sar_id)
+        draft = draft_of(row)
+        problems = draft_problems(draft)
+        if problems:
+            raise incomplete(problems)
+        document = build_sar(draft, self.filer, today)
+        path = self.out_dir / f"sar-{row.id}.xml"
+        write_atomically(path, document)
+        row.xml_sha256 = hashlib.sha256(document).hexdigest()
+        row.status, row.updated_at_ns = "generated", self.clock.now_ns()
+        self._record(db, actor, "aml.sar.generated", row, sha256=row.xml_sha256)
+        return path
+
+    def record_filing(
+        self, db: Session, actor: Actor, sar_id: str, bsa_id: str, filed_on: date
+    ) -> SarRow:
+        """FinCEN's acknowledgement: the BSA ID and filing date stop the clock."""
+        row = self.get(db, sar_id)
+        if row.status != "generated":
+            raise ProblemError(CONFLICT, "SAR_NOT_GENERATED", "only a generated SAR can be filed")
+        row.bsa_id, row.filed_on, row.status = bsa_id, filed_on.isoformat(), "filed"
+        row.updated_at_ns = self.clock.now_ns()
+        self._record(db, actor, "aml.sar.filed", row, bsa_id=bsa_id)
+        return row
+
+    @staticmethod
+    def get(db: Session, sar_id: str) -> SarRow:
+        """The SAR, or SAR_NOT_FOUND."""
+        row = db.get(SarRow, sar_id)
+        if row is None:
+            raise sar_not_found()
+        return row
+
+    @staticmethod
+    def listed(db: Session, limit: int) -> list[SarRow]:
+        """SARs by deadline, nearest first."""
+        return list(db.scalars(select(SarRow).order_by(SarRow.deadline).limit(limit)))
+
+    def _record(self, db: Session, actor: Actor, event: str, row: SarRow, **extra: str) -> None:
+        data = {"case_id": row.case_id, "deadline": row.deadline, "status": row.status, **extra}
+        self.audit.record(db, event, actor, subject=f"sar:{row.id}", data=data)
+
+
+def incomplete(problems: list[FieldProblem]) -> ProblemError:
+    """422: what stops the SAR from being generated, field by field."""
+    fields = [{"field": p.field, "message": p.message} for p in problems]
+    return ProblemError(INCOMPLETE, "SAR_INCOMPLETE", "the SAR is not complete", {"fields": fields})
+
+
+def state_of(row: SarRow, today: date) -> FilingState:
+    """Where the SAR stands against its deadline on ``today``."""
+    filed = date.fromisoformat(row.filed_on) if row.filed_on else None
+    return filing_state(date.fromisoformat(row.deadline), today, filed)
+
+
+def draft_of(row: SarRow) -> SarDraft:
+    """The builder's view of a stored SAR."""
+    subject = CustomerProfile(
+        row.customer or "", name=row.subject_name, dob=row.subject_dob,
+        occupation=row.subject_occupation,
+    )  # fmt: skip
+    return SarDraft(
+        subject=subject, accounts=tuple(json.loads(row.accounts)),
+        typologies=tuple(Typology(t) for t in json.loads(row.typologies)),
+        activity_from=date.fromisoformat(row.activity_from),
+        activity_to=date.fromisoformat(row.activity_to), amount_cents=row.amount_cents,
+        narrative=row.narrative, detected_on=date.fromisoformat(row.detected_on),
+        suspect_identified=row.suspect_identified,
+        prior_document=int(row.prior_bsa_id) if row.prior_bsa_id else None,
+    )  # fmt: skip
+
+
+def _new_row(
+    case: CaseRow, alerts: list[AlertRow], form: SarForm, actor: Actor, now: int
+) -> SarRow:
+    known = {t.value for t in Typology}
+    window = [a.start_ns for a in alerts] + [a.end_ns for a in alerts] or [case.created_at_ns]
+    days = BusinessDays()
+    deadline = filing_deadline(form.detected_on, suspect_identified=form.suspect_identified)
+    return SarRow(
+        id=str(new_id()), case_id=case.id,
+        customer=next((a.customer for a in alerts if a.customer), None),
+        subject_name=form.subject_name, subject_dob=form.subject_dob,
+        subject_occupation=form.subject_occupation, narrative=form.narrative,
+        accounts=json.dumps(sorted({x for a in alerts for x in json.loads(a.accounts)})),
+        typologies=json.dumps(sorted({a.typology for a in alerts} & known)),
+        activity_from=days.of(min(window)).isoformat(),
+        activity_to=days.of(max(window)).isoformat(),
+        amount_cents=form.amount_cents, detected_on=form.detected_on.isoformat(),
+        suspect_identified=form.suspect_identified, deadline=deadline.isoformat(),
+        status="draft", prior_bsa_id=form.prior_bsa_id, created_by=actor.id or actor.kind,
+        created_at_ns=now, updated_at_ns=now,
+    )  # fmt: skip

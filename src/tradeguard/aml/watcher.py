@@ -1,0 +1,143 @@
+"""The AML monitors as a live watcher over the audit trail.
+
+It reads trade settlements (``trade.executed``), account openings (``account.opened``,
+to learn whose an account is) and the money-movement events ``payments.deposit.settled``
+and ``payments.withdrawal.settled``, whose ``data`` carries ``account``, ``amount``
+(decimal dollars), ``method`` (``cash``, ``ach``, ``wire``, ``check`` or ``card``) and
+optionally ``counterparty`` and ``counterparty_country``. It turns each into the
+monitors' transactions, runs the same engine as ``tradeguard aml replay`` and raises one
+alert per episode in the shared case queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from tradeguard.aml.engine import AmlEngine
+from tradeguard.aml.findings import Episode
+from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.transactions import (
+    NS_PER_DAY,
+    AmlInputError,
+    CustomerProfile,
+    Kind,
+    Method,
+    Transaction,
+    parse_cents,
+)
+from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.core.money import Price
+
+TRADE_EXECUTED = "trade.executed"
+ACCOUNT_OPENED = "account.opened"
+DEPOSIT_SETTLED = "payments.deposit.settled"
+WITHDRAWAL_SETTLED = "payments.withdrawal.settled"
+MONEY_EVENTS = {DEPOSIT_SETTLED: Kind.DEPOSIT, WITHDRAWAL_SETTLED: Kind.WITHDRAWAL}
+MONEY_METHODS = frozenset(Method) - {Method.TRADE}
+WATCHER_NAME = "aml"
+
+
+class AmlWatcher:
+    """Feeds the trail's money movement and trades to the AML engine; alerts per episode."""
+
+    name = WATCHER_NAME
+    event_types = frozenset({TRADE_EXECUTED, ACCOUNT_OPENED, *MONEY_EVENTS})
+
+    def __init__(
+        self,
+        parameters: MonitorParameters,
+        profiles: Mapping[str, CustomerProfile] | None = None,
+    ) -> None:
+        self.parameters = parameters
+        self.engine = AmlEngine(parameters, profiles or {})
+        self.owners: dict[str, str] = {}
+        longest = max(
+            parameters.unusual_activity.window_days, parameters.structuring.long_window_days
+        )
+        self.warmup_ns = (longest + parameters.episode_gap_days) * NS_PER_DAY
+
+    def observe(self, event: AuditEvent) -> Sequence[AlertDraft]:
+        """Take in one event; the alerts whose episodes it opened or extended."""
+        if event.event_type == ACCOUNT_OPENED:
+            self._learn_owner(event)
+            return ()
+        drafts: list[AlertDraft] = []
+        for txn in self.transactions(event):
+            drafts.extend(
+                alert_of(episode, self.parameters) for episode, _ in self.engine.observe(txn)
+            )
+        return drafts
+
+    def _learn_owner(self, event: AuditEvent) -> None:
+        user = event.data.get("user_id")
+        if event.subject and isinstance(user, str):
+            self.owners[event.subject] = user
+
+    def customer_of(self, account: str) -> str:
+        """The user who holds ``account`` (the account itself until its opening is seen)."""
+        return self.owners.get(account, account)
+
+    def transactions(self, event: AuditEvent) -> list[Transaction]:
+        """The monitors' transactions in ``event``; none when its data is not understood."""
+        return transactions_of(event, self.customer_of)
+
+
+def transactions_of(event: AuditEvent, owner: Callable[[str], str]) -> list[Transaction]:
+    """The transactions a trade or money-movement event holds; none when it is not understood."""
+    reader = _trade_sides if event.event_type == TRADE_EXECUTED else _money_movement
+    try:
+        return list(reader(event, owner))
+    except (AmlInputError, KeyError, TypeError, ValueError):
+        return []
+
+
+def _trade_sides(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:
+    data = event.data
+    cents = Price.parse(str(data["price"])).notional(int(data["quantity"])).cents
+    for side, kind in (("buy", Kind.BUY), ("sell", Kind.SELL)):
+        account = str(data[side]["account"])
+        yield Transaction(event.ts_ns, f"{event.seq}:{side}", account, owner(account), kind,
+                          Method.TRADE, cents)  # fmt: skip
+
+
+def _money_movement(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:
+    data: dict[str, Any] = event.data
+    method = Method(str(data["method"]))
+    if method not in MONEY_METHODS:
+        raise AmlInputError(f"{method} is not a way money moves")
+    account = str(data["account"])
+    yield Transaction(
+        event.ts_ns, str(event.seq), account, owner(account), MONEY_EVENTS[event.event_type],
+        method, parse_cents(str(data["amount"])), _text(data, "counterparty"),
+        _text(data, "counterparty_country"),
+    )  # fmt: skip
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def alert_of(episode: Episode, parameters: MonitorParameters) -> AlertDraft:
+    """The shared case queue's alert for ``episode``: subject, window, evidence, thresholds."""
+    alert = episode.as_alert()
+    group = parameters.model_dump(mode="json").get(_parameter_group(str(episode.typology)), {})
+    return AlertDraft(
+        typology=str(episode.typology),
+        score=episode.score,
+        subject=Subject(customer=episode.customer, accounts=tuple(episode.accounts)),
+        start_ns=episode.start_ts,
+        end_ns=episode.end_ts,
+        rule=f"aml.{episode.typology}",
+        episode=f"{episode.customer}:{episode.opened_ts}",
+        evidence=alert["evidence"],
+        parameters=group,
+    )
+
+
+def _parameter_group(typology: str) -> str:
+    return {"fan_in": "fan", "fan_out": "fan", "high_risk_geography": "geography"}.get(
+        typology, typology
+    )

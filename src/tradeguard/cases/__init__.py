@@ -1,0 +1,1 @@
+"""Alerts and cases shared by every watcher: one store, one queue, cases staff work."""

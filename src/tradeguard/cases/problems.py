@@ -1,0 +1,49 @@
+"""Reason codes of refused alert and case requests and the problem documents they produce."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
+
+INVALID_CASE = ProblemType("invalid-case-request", "Invalid case request", 422)
+
+
+class CaseReason(StrEnum):
+    """Stable reason codes of the case workflow."""
+
+    CASE_NOT_FOUND = "CASE_NOT_FOUND"
+    ALERT_NOT_FOUND = "ALERT_NOT_FOUND"
+    ALERT_TAKEN = "ALERT_TAKEN"
+    CASE_CLOSED = "CASE_CLOSED"
+    DECISION_INVALID = "DECISION_INVALID"
+    ASSIGNEE_INVALID = "ASSIGNEE_INVALID"
+
+
+def case_not_found() -> ProblemError:
+    """404: no case has that id."""
+    return ProblemError(NOT_FOUND, CaseReason.CASE_NOT_FOUND, "no such case")
+
+
+def alert_not_found(missing: list[str]) -> ProblemError:
+    """404 (or 422 when named in a body): an alert id names no alert."""
+    return ProblemError(
+        INVALID_CASE, CaseReason.ALERT_NOT_FOUND, "no such alert", {"alerts": missing}
+    )
+
+
+def alert_taken(taken: list[str]) -> ProblemError:
+    """409: the alert is already in a case or closed."""
+    return ProblemError(
+        CONFLICT, CaseReason.ALERT_TAKEN, "the alert is already in a case", {"alerts": taken}
+    )
+
+
+def case_closed() -> ProblemError:
+    """409: a closed case takes no more work."""
+    return ProblemError(CONFLICT, CaseReason.CASE_CLOSED, "the case is closed")
+
+
+def invalid(reason: CaseReason, detail: str) -> ProblemError:
+    """422: the request names something the workflow does not allow."""
+    return ProblemError(INVALID_CASE, reason, detail)

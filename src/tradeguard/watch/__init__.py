@@ -1,0 +1,1 @@
+"""The watcher runtime: a durable cursor over the audit trail, the NATS relay, partitions."""

@@ -1,0 +1,128 @@
+"""The embedded runner: one watcher over the audit table, through its durable cursor.
+
+``run_once`` is one transaction: lock the cursor, read the next batch of events, feed
+the watcher, store its alerts, advance the cursor, commit. A crash anywhere loses
+nothing (the cursor did not move) and doubles nothing (the alerts of an episode are
+keyed). A watcher keeps state in memory, so after a restart, or after a batch failed
+half-way, a fresh watcher is rebuilt from ``warmup_ns`` of history before the cursor:
+the alerts that history raises again are dropped (they were stored with the cursor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.store import AlertStore
+from tradeguard.core.clock import Clock
+from tradeguard.db.session import transaction
+from tradeguard.logs import get_logger
+from tradeguard.watch.cursor import events_between, events_since, head_seq, locked_cursor
+from tradeguard.watch.partitions import Partition
+from tradeguard.watch.watcher import Watcher, relevant
+
+log = get_logger("tradeguard.watch")
+WatcherFactory = Callable[[], Watcher]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What one batch did."""
+
+    events: int
+    alerts: int
+    cursor: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        """Events committed to the trail that the watcher has not processed."""
+        return self.head - self.cursor
+
+
+class CursorRunner:
+    """Feeds one watcher (or one partition of it) from the audit table."""
+
+    def __init__(  # noqa: PLR0913 - the runner's collaborators
+        self,
+        sessions: sessionmaker[Session],
+        store: AlertStore,
+        factory: WatcherFactory,
+        clock: Clock,
+        *,
+        batch: int = 1000,
+        partition: Partition | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.factory = factory
+        self.clock = clock
+        self.batch = batch
+        self.partition = partition or Partition.whole()
+        self.watcher: Watcher | None = None
+        self.name = self.partition.cursor_name(factory().name)
+
+    def run_once(self) -> Progress:
+        """Process the next batch in one transaction; a failure rebuilds the watcher."""
+        try:
+            with transaction(self.sessions) as db:
+                return self._batch(db)
+        except Exception:
+            self.watcher = None  # its memory may be ahead of the cursor
+            log.exception("watch.batch_failed", watcher=self.name)
+            raise
+
+    def run_until_caught_up(self) -> int:
+        """Run batches until the cursor reaches the head; the events processed."""
+        total = 0
+        while True:
+            progress = self.run_once()
+            total += progress.events
+            if progress.lag == 0:
+                return total
+
+    def _batch(self, db: Session) -> Progress:
+        cursor = locked_cursor(db, self.name, self.clock.now_ns())
+        through = min(head_seq(db), cursor.seq + self.batch)
+        types = self._ready(db, cursor.seq, cursor.ts_ns).event_types
+        return self.process(db, events_between(db, cursor.seq, through, types), through)
+
+    def process(self, db: Session, events: Sequence[AuditEvent], through: int) -> Progress:
+        """Feed the events after the cursor (of this partition) and move the cursor to ``through``.
+
+        Events at or before the cursor are skipped: a redelivered message does nothing.
+        """
+        cursor = locked_cursor(db, self.name, self.clock.now_ns())
+        watcher = self._ready(db, cursor.seq, cursor.ts_ns)
+        after = (event for event in relevant(watcher, events) if event.seq > cursor.seq)
+        fresh = self.partition.select(after)
+        alerts = self.feed(db, watcher, fresh)
+        if through > cursor.seq:
+            cursor.seq = through
+            cursor.ts_ns = fresh[-1].ts_ns if fresh else cursor.ts_ns
+            cursor.updated_at_ns = self.clock.now_ns()
+        return Progress(len(fresh), alerts, cursor.seq, head_seq(db))
+
+    def feed(self, db: Session, watcher: Watcher, events: Sequence[AuditEvent]) -> int:
+        """Give ``events`` to ``watcher`` and store what it raises; how many alerts changed."""
+        stored = 0
+        for event in events:
+            for draft in watcher.observe(event):
+                stored += self.store.raise_alert(db, draft, watcher.name) is not None
+        return stored
+
+    def _ready(self, db: Session, cursor: int, cursor_ts_ns: int) -> Watcher:
+        """The live watcher, or a fresh one rebuilt from the history before the cursor."""
+        if self.watcher is not None:
+            return self.watcher
+        watcher = self.factory()
+        if cursor > 0:
+            since = cursor_ts_ns - watcher.warmup_ns
+            history = events_since(db, since, cursor, watcher.event_types)
+            for event in self.partition.select(list(history)):
+                watcher.observe(event)  # alerts of the history are stored already
+        self.watcher = watcher
+        return watcher

@@ -1,0 +1,216 @@
+"""SARs over HTTP: drafted from a case, generated as FinCEN XML, filed; confidential to aml:sar."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from identity_flows import Person, build_app, client_at, staff_signed_in
+from lxml import etree
+from sqlalchemy import Engine, select, text
+from staff_flows import tradeguard_command
+
+from support import registry_of
+from tradeguard.aml.transactions import BusinessDays
+from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.records import Actor
+from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.config import Settings
+from tradeguard.core.clock import FixedClock
+from tradeguard.core.secure_files import is_private
+from tradeguard.db.session import transaction
+from tradeguard.notify.notifier import MemorySender
+
+SCHEMA = (
+    Path(__file__).resolve().parents[2].parent / "shared/schemas/fincen/EFL_SARXBatchSchema.xsd"
+)
+FILING = {"bsa_id": "31000123456789", "filed_on": "2026-03-20"}
+NAME = "Zelda Quixote-Marchetti"
+NARRATIVE = (
+    "From March 2 to March 9, 2026 the customer deposited cash in four amounts between $9,200 "
+    "and $9,900 into two accounts, $38,400 in all, and traded nothing. The amounts stay under "
+    "the currency reporting threshold; the customer declared a teacher's salary of $60,000."
+)
+
+
+@pytest.fixture
+def client(
+    settings: Settings, clean_database, clock: FixedClock, mailbox: MemorySender
+) -> Iterator[TestClient]:
+    app = build_app(settings, clean_database.engine, clock, mailbox)
+    with client_at(app) as started:
+        yield started
+
+
+def staff(  # noqa: PLR0913 - the app's pieces and who the staff member is
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, engine: Engine,
+    role: str, *, level: str | None = None,
+) -> Person:  # fmt: skip
+    """A signed-in person of ``role`` at ``level``."""
+    return staff_signed_in(client, mailbox, clock, engine, role=role, level=level,
+                           username=f"{role.lower()}{level or ''}".replace("-", ""))  # fmt: skip
+
+
+def case_with_alert(client: TestClient, officer: Person) -> str:
+    """A case holding one structuring alert; its id."""
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    day = 1_772_470_800 * 10**9  # 2026-03-02 12:00 New York
+    week = 7 * 86_400 * 10**9
+    subject = Subject("user-9", ("acct-1", "acct-2"))
+    evidence = {"total": "38400.00"}
+    draft = AlertDraft("structuring", 0.9, subject, day, day + week, "aml.structuring",
+                       "user-9:1", evidence, {})  # fmt: skip
+    with transaction(registry.services.sessions) as db:
+        alert = registry.alert_store.raise_alert(db, draft, "aml")
+        assert alert is not None
+    opened = client.post("/v1/compliance/cases", json={"alert_ids": [alert.id], "title": "Cash"},
+                         headers=officer.headers)  # fmt: skip
+    assert opened.status_code == 201, opened.text
+    return str(opened.json()["id"])
+
+
+def sar_body(**changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "subject_name": NAME, "subject_dob": "1980-01-02", "subject_occupation": "teacher",
+        "narrative": NARRATIVE, "detected_on": "2026-03-10", "amount": "38400.00",
+    }  # fmt: skip
+    body.update(changes)
+    return body
+
+
+def test_sar_flow_when_drafted_generated_and_filed_then_valid_xml_and_audited_hash(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database, settings: Settings
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    drafted = client.post(
+        f"/v1/compliance/aml/cases/{case_id}/sar", json=sar_body(), headers=officer.headers
+    )
+    assert drafted.status_code == 201, drafted.text
+    sar = drafted.json()
+    assert (sar["deadline"], sar["accounts"], sar["problems"]) == (
+        "2026-04-09",
+        ["acct-1", "acct-2"],
+        [],
+    )
+    assert (sar["activity_from"], sar["activity_to"]) == ("2026-03-02", "2026-03-09")
+    generated = client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    assert generated.status_code == 200, generated.text
+    path = settings.var_dir / "aml" / f"sar-{sar['id']}.xml"
+    document = path.read_bytes()
+    assert is_private(path)
+    assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(etree.fromstring(document))
+    digest = hashlib.sha256(document).hexdigest()
+    assert generated.json()["xml_sha256"] == digest
+    with clean_database.engine.connect() as db:
+        audited = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.sar.generated")
+        ).all()
+    assert len(audited) == 1
+    assert digest.encode() in bytes(audited[0])
+    filed = client.post(f"/v1/compliance/aml/sars/{sar['id']}/filing",
+                        json=FILING, headers=officer.headers)  # fmt: skip
+    assert filed.status_code == 200, filed.text
+    assert (filed.json()["status"], filed.json()["filing_state"]) == ("filed", "filed")
+    assert filed.json()["continuing_review_due"] == "2026-06-18"
+
+
+def test_sar_when_incomplete_then_generation_refused_with_the_fields(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                      json=sar_body(narrative="Cash."), headers=officer.headers).json()  # fmt: skip
+    assert [p["field"] for p in sar["problems"]] == ["narrative"]
+    refused = client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    assert refused.status_code == 422
+    assert refused.json()["reason_code"] == "SAR_INCOMPLETE"
+    assert [f["field"] for f in refused.json()["fields"]] == ["narrative"]
+    early = client.post(f"/v1/compliance/aml/sars/{sar['id']}/filing",
+                        json=FILING, headers=officer.headers)  # fmt: skip
+    assert early.status_code == 409
+
+
+def test_sar_is_confidential_to_aml_sar_and_stored_encrypted(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(
+        f"/v1/compliance/aml/cases/{case_id}/sar", json=sar_body(), headers=officer.headers
+    ).json()
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    support = staff(client, mailbox, clock, clean_database.engine, "SUPPORT", level="operator")
+    trader = staff(client, mailbox, clock, clean_database.engine, "TRADER")
+    for outsider in (reviewer, support, trader):
+        one = f"/v1/compliance/aml/sars/{sar['id']}"
+        for method, path in (
+            ("get", "/v1/compliance/aml/sars"),
+            ("get", one),
+            ("post", f"{one}/xml"),
+        ):
+            answer = client.request(method, path, headers=outsider.headers)
+            assert answer.status_code == 403, (outsider.username, path)
+            assert "subject_name" not in answer.text
+    listed = client.get("/v1/compliance/aml/sars", headers=support.headers)
+    assert sar["id"] not in listed.text
+    with clean_database.engine.connect() as db:
+        raw = db.execute(text("SELECT subject_name, narrative FROM aml_sars")).one()
+        trail = b"".join(bytes(r) for r in db.scalars(select(AuditEventRow.record)))
+    assert NAME.encode() not in bytes(raw[0])
+    assert b"teacher's salary" not in bytes(raw[1])
+    assert NAME.encode() not in trail
+    assert b"teacher's salary" not in trail
+
+
+def test_ctrs_of_a_day_over_http_when_compliance_reports_then_written_and_support_refused(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        for amount in ("7000.00", "6000.00"):
+            registry.services.audit.record(
+                db, "payments.deposit.settled", Actor.system("payments"), "acct-7",
+                {"account": "acct-7", "amount": amount, "method": "cash"},
+            )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    support = staff(client, mailbox, clock, clean_database.engine, "SUPPORT", level="operator")
+    assert (
+        client.post(
+            "/v1/compliance/aml/ctrs", json={"date": day}, headers=support.headers
+        ).status_code
+        == 403
+    )
+    written = client.post("/v1/compliance/aml/ctrs", json={"date": day}, headers=officer.headers)
+    assert written.status_code == 200, written.text
+    assert [(c["customer"], c["cash_in"], c["cash_out"]) for c in written.json()] == [
+        ("acct-7", "13000.00", "")
+    ]
+    bad = client.post(
+        "/v1/compliance/aml/ctrs", json={"date": "yesterday"}, headers=officer.headers
+    )
+    assert bad.status_code == 422
+
+
+def test_ctr_command_when_a_day_had_cash_over_the_threshold_then_prints_the_file_and_hash(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.withdrawal.settled", Actor.system("payments"), "acct-8",
+            {"account": "acct-8", "amount": "10000.01", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    run = tradeguard_command(settings, monkeypatch, capsys)
+    code, output = run("aml", "ctr", "--date", day)
+    assert code == 0, output
+    customer, when, cash_in, cash_out, path, digest = output.strip().split(",")
+    assert (customer, when, cash_in, cash_out) == ("acct-8", day, "", "10000.01")
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest

@@ -1,0 +1,147 @@
+"""The alert queue and case workflow over HTTP: compliance only, every step audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from identity_flows import Person, build_app, client_at, staff_signed_in
+from sqlalchemy import Engine, func, select
+
+from support import registry_of
+from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.cases.models import CaseRow
+from tradeguard.config import Settings
+from tradeguard.core.clock import FixedClock
+from tradeguard.db.session import transaction
+from tradeguard.notify.notifier import MemorySender
+
+
+@pytest.fixture
+def client(
+    settings: Settings, clean_database, clock: FixedClock, mailbox: MemorySender
+) -> Iterator[TestClient]:
+    app = build_app(settings, clean_database.engine, clock, mailbox)
+    with client_at(app) as started:
+        yield started
+
+
+def raise_alert(client: TestClient, episode: str, score: float = 0.9) -> str:
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    draft = AlertDraft(
+        "spoofing",
+        score,
+        Subject(accounts=("acct-1",), symbol="ACME"),
+        1,
+        2,
+        "spoofing.layered_cancel",
+        episode,
+        {"cancel_ratio": 0.95},
+        {"min_cancel_ratio": 0.8},
+    )
+    with transaction(registry.services.sessions) as db:
+        row = registry.alert_store.raise_alert(db, draft, "surveillance")
+        assert row is not None
+        return row.id
+
+
+def person(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, engine: Engine, role: str
+) -> Person:
+    level = None if role == "TRADER" else "read-only"
+    return staff_signed_in(
+        client, mailbox, clock, engine, role=role, level=level, username=role.lower()
+    )
+
+
+def test_case_flow_when_officer_works_a_case_then_each_step_is_in_its_history(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = person(client, mailbox, clock, clean_database.engine, "COMPLIANCE")
+    first, second = raise_alert(client, "e1", 0.7), raise_alert(client, "e2", 0.95)
+    queue = client.get("/v1/compliance/alerts", headers=officer.headers)
+    assert [alert["id"] for alert in queue.json()] == [second, first]
+    opened = client.post(
+        "/v1/compliance/cases",
+        json={"alert_ids": [first], "title": "ACME layering"},
+        headers=officer.headers,
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    steps = [
+        ("assign", {"assignee": "0190a8f0-0000-7000-8000-000000000001"}),
+        ("comments", {"body": "orders 30x the usual size"}),
+        ("alerts", {"alert_ids": [second]}),
+        ("decision", {"decision": "escalate", "reason": "second review needed"}),
+    ]
+    for path, body in steps:
+        answer = client.post(
+            f"/v1/compliance/cases/{case_id}/{path}", json=body, headers=officer.headers
+        )
+        assert answer.status_code in (200, 201), answer.text
+    detail = client.get(f"/v1/compliance/cases/{case_id}", headers=officer.headers).json()
+    assert detail["case"]["status"] == "escalated"
+    assert detail["case"]["score"] == 0.95
+    assert [alert["id"] for alert in detail["alerts"]] == [first, second]
+    assert detail["notes"][0]["body"] == "orders 30x the usual size"
+    assert [event["type"] for event in detail["history"]] == [
+        "case.opened",
+        "case.assigned",
+        "case.commented",
+        "case.alerts.attached",
+        "case.decided",
+        "case.viewed",
+    ]
+
+
+@pytest.mark.parametrize("role", ["TRADER", "SUPPORT"])
+def test_cases_when_caller_lacks_compliance_audit_then_403_and_nothing_opened(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database, role: str
+) -> None:
+    intruder = person(client, mailbox, clock, clean_database.engine, role)
+    alert = raise_alert(client, "e1")
+    assert client.get("/v1/compliance/alerts", headers=intruder.headers).status_code == 403
+    refused = client.post(
+        "/v1/compliance/cases",
+        json={"alert_ids": [alert], "title": "mine"},
+        headers=intruder.headers,
+    )
+    assert refused.status_code == 403
+    with registry_of(client.app).services.sessions() as db:  # type: ignore[arg-type]
+        assert db.scalar(select(func.count()).select_from(CaseRow)) == 0
+
+
+def test_cases_when_input_is_bad_then_problem_documents_and_nothing_changed(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = person(client, mailbox, clock, clean_database.engine, "COMPLIANCE")
+    alert = raise_alert(client, "e1")
+    opened = client.post(
+        "/v1/compliance/cases",
+        json={"alert_ids": [alert], "title": "t1 case"},
+        headers=officer.headers,
+    )
+    case_id = opened.json()["id"]
+    again = client.post(
+        "/v1/compliance/cases",
+        json={"alert_ids": [alert], "title": "again"},
+        headers=officer.headers,
+    )
+    assert (again.status_code, again.json()["reason_code"]) == (409, "ALERT_TAKEN")
+    unknown = client.post(
+        "/v1/compliance/cases",
+        json={"alert_ids": ["0190a8f0-0000-7000-8000-00000000dead"], "title": "ghost"},
+        headers=officer.headers,
+    )
+    assert (unknown.status_code, unknown.json()["reason_code"]) == (422, "ALERT_NOT_FOUND")
+    wrong = client.post(
+        f"/v1/compliance/cases/{case_id}/decision",
+        json={"decision": "ignore", "reason": "why not"},
+        headers=officer.headers,
+    )
+    assert wrong.status_code == 422
+    missing = client.get(
+        "/v1/compliance/cases/0190a8f0-0000-7000-8000-00000000dead", headers=officer.headers
+    )
+    assert (missing.status_code, missing.json()["reason_code"]) == (404, "CASE_NOT_FOUND")

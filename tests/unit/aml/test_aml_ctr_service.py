@@ -1,0 +1,83 @@
+"""CTRs of a business day from the trail's settled cash: totals, valid files, audited hashes."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aml_kit import FILER, schema_errors
+from sqlalchemy import select
+
+from tradeguard.aml.ctr_service import CtrReports
+from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.records import Actor
+from tradeguard.audit.search import AuditEvent
+from tradeguard.core.secure_files import is_private
+from tradeguard.db.session import transaction
+from unit.audit.audit_kit import AuditKit
+
+PAYMENTS = Actor.system("payments")
+
+
+def at(kit: AuditKit, when: datetime, event_type: str, subject: str, data: dict[str, str]) -> None:
+    """Record one event at ``when``."""
+    kit.clock.set(when)
+    with transaction(kit.sessions) as db:
+        kit.trail.record(db, event_type, PAYMENTS, subject, data)
+
+
+def cash(  # noqa: PLR0913, PLR0917 - one settled movement, field by field
+    kit: AuditKit, when: datetime, kind: str, account: str, amount: str, method: str = "cash"
+) -> None:
+    """A settled cash deposit or withdrawal."""
+    at(kit, when, f"payments.{kind}.settled", account,
+       {"account": account, "amount": amount, "method": method})  # fmt: skip
+
+
+def test_ctr_day_when_cash_over_accounts_then_one_ctr_per_customer_valid_and_audited(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    at(kit, datetime(2026, 3, 1, tzinfo=UTC), "account.opened", "acct-1", {"user_id": "user-9"})
+    at(kit, datetime(2026, 3, 1, 1, tzinfo=UTC), "account.opened", "acct-2", {"user_id": "user-9"})
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "6000.00")
+    cash(
+        kit, datetime(2026, 3, 3, 4, tzinfo=UTC), "deposit", "acct-2", "4000.01"
+    )  # 23:00 in New York
+    cash(
+        kit, datetime(2026, 3, 3, 6, tzinfo=UTC), "deposit", "acct-2", "9000.00"
+    )  # the next day there
+    cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "withdrawal", "acct-3", "10000.00")
+    cash(kit, datetime(2026, 3, 2, 17, tzinfo=UTC), "deposit", "acct-3", "50000.00", "wire")
+    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path)
+    with transaction(kit.sessions) as db:
+        (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+    assert (ctr.customer, ctr.cash_in, ctr.cash_out, ctr.due) == (
+        "user-9",
+        "10000.01",
+        "",
+        date(2026, 3, 17),
+    )
+    document = ctr.file.read_bytes()
+    assert is_private(ctr.file)
+    assert schema_errors("CTRX", document) == []
+    assert ctr.sha256 == hashlib.sha256(document).hexdigest()
+    with kit.sessions() as db:
+        (record,) = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.ctr.generated")
+        )
+    assert AuditEvent.from_record(bytes(record)).data["sha256"] == ctr.sha256
+
+
+def test_ctr_day_when_no_cash_over_the_threshold_then_nothing_written(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "10000.00")
+    with transaction(kit.sessions) as db:
+        assert (
+            CtrReports(kit.trail, kit.clock, FILER, tmp_path).generate(
+                db, Actor.system("cli"), date(2026, 3, 2)
+            )
+            == []
+        )
+    assert not (tmp_path / "ctr").exists()
