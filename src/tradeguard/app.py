@@ -183,6 +183,7 @@ def _lifespan(
         for task in tasks:
             task.cancel()
         await run_in_threadpool(checks.stop)
+        await run_in_threadpool(registry.trading_desk.close)
         if delivery is not None:
             delivery.shutdown(wait=True)
         if owns_engine:
