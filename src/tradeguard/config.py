@@ -498,6 +498,21 @@ class Settings(BaseSettings):
     feed_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Origins browsers may open the feed from; default the public URL"
     )
+    trading_batch_max_orders: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Most order requests the desk commits in one transaction (group commit)",
+    )
+    trading_batch_max_wait_us: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description=(
+            "Under load, microseconds a batch may wait for more order requests before it"
+            " commits; 0 commits at once (a lone request never waits)"
+        ),
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

@@ -14,18 +14,16 @@ committed; a database it cannot reach makes it answer 503 until it can load agai
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money, Price
 from tradeguard.logs import get_logger
@@ -39,9 +37,10 @@ from tradeguard.trading.matching.engine import Exchange
 from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
 from tradeguard.trading.orders.accounts import account_of_user
-from tradeguard.trading.orders.booking import BatchWrites, Booking, Context
+from tradeguard.trading.orders.batch_runner import Batching, BatchRunner, DeskParts
+from tradeguard.trading.orders.booking import BatchWrites, Booking, Context, FeedEvent
 from tradeguard.trading.orders.calendar import previous_close_ns
-from tradeguard.trading.orders.group_commit import Batch, CommitQueue, Pending
+from tradeguard.trading.orders.group_commit import Pending
 from tradeguard.trading.orders.loader import (
     OPEN_STATUSES,
     DeskState,
@@ -82,15 +81,6 @@ __all__ = ["Batching", "OrderAsk", "Placed", "TradingDesk"]
 
 
 @dataclass(frozen=True, slots=True)
-class Batching:
-    """How order requests are grouped into one commit."""
-
-    max_requests: int = 256
-    max_wait_seconds: float = 0.0
-    """How long a batch may wait to fill under load; 0 commits at once."""
-
-
-@dataclass(frozen=True, slots=True)
 class Placed:
     """The order a submit produced, or found: a retried client order id returns the original."""
 
@@ -122,15 +112,34 @@ class TradingDesk:
         """
         self._publish = publish
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
-        batching = batching or Batching()
-        self._queue = CommitQueue(batching.max_requests, batching.max_wait_seconds)
-        self._connection: Connection | None = None
         self._stale = False
+        parts = DeskParts(
+            self.lock,
+            sessions,
+            audit,
+            self.clock,
+            lambda: self._state.risk,
+            self._booking,
+            self._loaded,
+            self._rebuild,
+            self._send,
+        )
+        self._batches = BatchRunner(parts, batching or Batching())
+
+    @property
+    def waiting(self) -> int:
+        """Order requests waiting for the next batch."""
+        return self._batches.queue.waiting
+
+    @property
+    def batch_in_flight(self) -> bool:
+        """Whether a batch of order requests is being run or committed now."""
+        return self._batches.queue.leading
 
     @property
     def batches(self) -> int:
         """Batches of order requests run so far (each one commit, or one failure)."""
-        return self._queue.batches
+        return self._batches.queue.batches
 
     @property
     def risk(self) -> RiskContext:
@@ -385,61 +394,17 @@ class TradingDesk:
         is rebuilt and the caller gets a 503.
         """
         pending = Pending(actor, request_id, work)
-        self._commit([pending], alone=True)  # type: ignore[list-item]
+        self._batches.commit([pending], alone=True)  # type: ignore[list-item]
         return pending.answer()
+
+    def close(self) -> None:
+        """Give the desk's database connection back (at shutdown; batches take it again)."""
+        self._batches.close()
 
     def _submit(self, caller: Caller, work: Callable[[Booking], T]) -> T:
         """Queue an order request for the next batch; its answer once that has committed."""
-        pending = Pending(caller.actor, caller.request_id, work)
-        return self._queue.submit(pending, self._commit)
-
-    def _commit(self, batch: Batch, *, alone: bool = False) -> None:
-        """Run and commit ``batch`` (again without a request that failed), then answer it."""
-        feed: list[tuple[str, dict[str, Any]]] = []
-        with self.lock:
-            remaining = batch
-            while remaining:
-                remaining = self._attempt(remaining, feed, alone=alone)
-            if self._queue.idle:
-                self.close()
-        self._send(feed)
-        for pending in batch:
-            pending.finish()
-
-    def _attempt(
-        self, batch: Batch, feed: list[tuple[str, dict[str, Any]]], *, alone: bool
-    ) -> Batch:
-        """One try at a batch; the requests to run again if one of them failed."""
-        if not self._ensure_loaded(raise_unavailable=False):
-            _answer_unavailable(batch, None)
-            return []
-        writes, bookings = BatchWrites(), []
-        try:
-            with self._batch_session() as db:
-                for pending in batch:
-                    booking = self._booking(db, writes, pending)
-                    if not _perform(booking, pending, alone=alone):
-                        db.rollback()
-                        return self._without(batch, pending)
-                    bookings.append(booking)
-                if not (alone and _refused_without_keeping(batch[0])):
-                    writes.write(db, self.risk, self.audit, self.clock.now_ns())
-                    db.commit()
-        except Exception as error:
-            log.exception("trading.batch_commit_failed", requests=len(batch))
-            self._drop_connection()
-            self._rebuild()
-            _answer_unavailable(batch, error)
-            return []
-        for booking in bookings:
-            feed.extend(booking.feed)
-        return []
-
-    def _without(self, batch: Batch, failed: Pending[object]) -> Batch:
-        """After ``failed`` raised: rebuild, answer it 503, run the others again."""
-        self._rebuild()
-        _answer_unavailable([failed], failed.error)
-        return [pending for pending in batch if pending is not failed]
+        result: T = self._batches.submit(Pending(caller.actor, caller.request_id, work))
+        return result
 
     def _booking(self, db: Session, writes: BatchWrites, pending: Pending[object]) -> Booking:
         state = self._state
@@ -455,44 +420,15 @@ class TradingDesk:
         )
         return Booking(context)
 
-    @contextmanager
-    def _batch_session(self) -> Iterator[Session]:
-        """A transaction on the desk's own long-lived connection (opened again if lost)."""
-        connection = self._connection
-        if connection is None or connection.closed or connection.invalidated:
-            engine: Engine = self.sessions.kw["bind"]
-            connection = self._connection = engine.connect()
-        with self.sessions(bind=connection) as db:
-            db.begin()
-            yield db
-
-    def close(self) -> None:
-        """Give the desk's connection back to the pool (the next batch takes one again).
-
-        Done whenever no request waits: under load one connection serves batch after
-        batch with no pool check-out, ping or reset between them.
-        """
-        with self.lock:
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
-
-    def _drop_connection(self) -> None:
-        """Forget the connection after a failed commit: the next batch opens a new one."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-            except Exception:  # noqa: BLE001 - it is being thrown away
-                log.warning("trading.connection_drop_failed")
-
-    def _ensure_loaded(self, *, raise_unavailable: bool = True) -> bool:
-        """Load the memory again if a rebuild failed; False (or a 503) while it cannot."""
+    def _loaded(self) -> bool:
+        """Load the memory again if a rebuild failed; False while it cannot."""
         if self._stale:
             self._rebuild()
-        if self._stale and raise_unavailable:
-            raise unavailable("trading is unavailable while its state cannot be loaded; retry")
         return not self._stale
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded():
+            raise unavailable("trading is unavailable while its state cannot be loaded; retry")
 
     def _rebuild(self) -> None:
         try:
@@ -503,7 +439,7 @@ class TradingDesk:
             self._state.risk.global_state = TradingState.HALTED  # fail closed until loaded
             self._stale = True
 
-    def _send(self, feed: list[tuple[str, dict[str, Any]]]) -> None:
+    def _send(self, feed: list[FeedEvent]) -> None:
         publish = self._publish
         if publish is None:
             return
@@ -601,41 +537,3 @@ class TradingDesk:
         if row.status not in OPEN_STATUSES:
             raise order_conflict(TradingReason.ORDER_NOT_OPEN, f"the order is {row.status}")
         return row
-
-
-def _perform(booking: Booking, pending: Pending[object], *, alone: bool) -> bool:
-    """Run one request's work in its batch; False if it failed and the batch must go again.
-
-    A refusal that keeps nothing drops the request's audit events; if it came after the
-    work had changed an order, account or position, memory is no longer trusted: failed.
-    """
-    try:
-        pending.result = pending.work(booking)
-        pending.error = None
-        booking.finish()
-    except ProblemError as refusal:
-        pending.result, pending.error = None, refusal
-        if refusal.keeps_changes or alone:
-            return True
-        booking.discard_events()
-        if booking.changed:
-            log.exception("trading.refusal_after_changes", reason=str(refusal.reason_code))
-            return False
-    except Exception as error:
-        log.exception("trading.request_failed")
-        pending.result, pending.error = None, error
-        return False
-    return True
-
-
-def _refused_without_keeping(pending: Pending[object]) -> bool:
-    error = pending.error
-    return isinstance(error, ProblemError) and not error.keeps_changes
-
-
-def _answer_unavailable(batch: Batch, cause: BaseException | None) -> None:
-    """Answer each request 503: it may not have been taken; a retry is safe."""
-    for pending in batch:
-        refusal = unavailable("the order request could not be recorded; retry it")
-        refusal.__cause__ = cause
-        pending.result, pending.error = None, refusal

@@ -61,6 +61,8 @@ class CommitQueue:
     """Requests waiting for a batch; one batch in flight at a time."""
 
     def __init__(self, max_batch: int, max_wait_seconds: float = 0.0) -> None:
+        if max_batch < 1 or max_wait_seconds < 0:
+            raise ValueError("max_batch must be at least 1 and max_wait_seconds not negative")
         self.max_batch = max_batch
         self.max_wait_seconds = max_wait_seconds
         self.batches = 0
@@ -76,6 +78,16 @@ class CommitQueue:
     def idle(self) -> bool:
         """Whether no request waits (a batch may still be finishing)."""
         return not self._waiting
+
+    @property
+    def leading(self) -> bool:
+        """Whether a batch is being run now."""
+        return self._leading
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for a batch."""
+        return len(self._waiting)
 
     def submit(self, pending: Pending[T], commit: Callable[[Batch], None]) -> T:
         """Queue ``pending``; lead a batch through ``commit`` when it is this one's turn."""
