@@ -29,6 +29,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import event, func, select
 
+from live_server import instrument_row
 from measure import Measurement, scratch_postgres
 from tradeguard.access.caller import Caller
 from tradeguard.app import create_app
@@ -51,7 +52,7 @@ from tradeguard.notify.notifier import MemorySender, Notifier
 from tradeguard.registry import Registry
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.trading.models import InstrumentRow, OrderRow
+from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.accounts import open_account
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
@@ -155,7 +156,7 @@ def prepare(app: FastAPI) -> list[Caller]:
     callers = []
     with transaction(services.sessions) as db:
         for symbol in SYMBOLS:
-            db.merge(_instrument(symbol, now))
+            db.merge(instrument_row(symbol, REFERENCE, now))
         for index in range(ACCOUNTS):
             user = _user(index, now)
             db.add(user)
@@ -172,23 +173,6 @@ def prepare(app: FastAPI) -> list[Caller]:
             callers.append(caller_of(user.id))
     registry_of(app).trading_desk.start()
     return callers
-
-
-def _instrument(symbol: str, now: int) -> InstrumentRow:
-    return InstrumentRow(
-        symbol=symbol,
-        name=f"{symbol} Inc.",
-        tier=1,
-        tick_size=CENT,
-        lot_size=1,
-        reference_price=REFERENCE.units,
-        reference_at_ns=now,
-        restricted=False,
-        threshold=False,
-        easy_to_borrow=True,
-        status="active",
-        updated_at_ns=now,
-    )
 
 
 def _user(index: int, now: int) -> User:

@@ -14,6 +14,15 @@ from sqlalchemy.engine import make_url
 from support import POSTGRES_ADMIN_URL, require_service
 from tradeguard.core.money import Price
 
+UNTHROTTLED_ORDER_ENTRY = {
+    # One user sends hundreds of orders a minute here; the desk's own limits stay as they are.
+    "RATE_LIMIT_USER_ORDER_ENTRY": "100000/minute",
+    "RATE_LIMIT_IP_ORDER_ENTRY": "100000/minute",
+    "RATE_LIMIT_USER_READ": "100000/minute",
+    "RATE_LIMIT_IP_READ": "100000/minute",
+}
+"""Server settings of the live trading tests (``.env`` names without the prefix)."""
+
 
 @contextmanager
 def postgres_database() -> Iterator[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_trading import postgres_database, reserved_by, tradable
+from live_trading import UNTHROTTLED_ORDER_ENTRY, postgres_database, reserved_by, tradable
 
 from live_api import Api, Person
 from support import TRADEGUARD, LiveServer, running_server
@@ -41,13 +41,6 @@ BURST_PAUSE_SECONDS = 1.1
 """Longer than the desk's one-second order-rate window."""
 CASH = Money.parse("10000.00")
 OVERSUBSCRIBED = 5
-SERVER_SETTINGS = {
-    # One user sends hundreds of orders a minute here; the desk's own limits stay as they are.
-    "RATE_LIMIT_USER_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_IP_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_USER_READ": "100000/minute",
-    "RATE_LIMIT_IP_READ": "100000/minute",
-}
 
 
 @dataclass(frozen=True)
@@ -171,7 +164,7 @@ def trading(
 ) -> Iterator[TradingServer]:
     """The live server on each database backend, with the sample universe loaded."""
     workdir = tmp_path_factory.mktemp(f"concurrency-{request.param}")
-    settings = dict(SERVER_SETTINGS)
+    settings = dict(UNTHROTTLED_ORDER_ENTRY)
     with ExitStack() as stack:
         if request.param == "postgresql":
             settings["DATABASE_URL"] = stack.enter_context(postgres_database())

@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from live_trading import postgres_database, tradable
+from live_trading import UNTHROTTLED_ORDER_ENTRY, postgres_database, tradable
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
@@ -47,12 +47,6 @@ TRADERS = 4
 SYMBOLS = 3
 ACKS_BEFORE_THE_KILL = 60
 WAIT_SECONDS = 90.0
-SERVER_SETTINGS = {
-    "RATE_LIMIT_USER_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_IP_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_USER_READ": "100000/minute",
-    "RATE_LIMIT_IP_READ": "100000/minute",
-}
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,7 @@ class Journal:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def installation(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installation]:
     """An initialised installation on each database backend."""
-    settings = dict(SERVER_SETTINGS)
+    settings = dict(UNTHROTTLED_ORDER_ENTRY)
     with ExitStack() as stack:
         if request.param == "postgresql":
             settings["DATABASE_URL"] = stack.enter_context(postgres_database())
