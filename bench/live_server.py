@@ -248,23 +248,26 @@ def add_instruments(workspace: Workspace, symbols: tuple[str, ...], reference: P
     now = SystemClock().now_ns()
     with transaction(session_factory(engine)) as db:
         for symbol in symbols:
-            db.merge(
-                InstrumentRow(
-                    symbol=symbol,
-                    name=f"{symbol} Benchmark Corp.",
-                    tier=1,
-                    tick_size=100,
-                    lot_size=1,
-                    reference_price=reference.units,
-                    reference_at_ns=now,
-                    restricted=False,
-                    threshold=False,
-                    easy_to_borrow=True,
-                    status="active",
-                    updated_at_ns=now,
-                )
-            )
+            db.merge(instrument_row(symbol, reference, now))
     engine.dispose()
+
+
+def instrument_row(symbol: str, reference: Price, now: int) -> InstrumentRow:
+    """A tier-1, easy-to-borrow instrument in whole shares and cents, priced at ``reference``."""
+    return InstrumentRow(
+        symbol=symbol,
+        name=f"{symbol} Benchmark Corp.",
+        tier=1,
+        tick_size=100,
+        lot_size=1,
+        reference_price=reference.units,
+        reference_at_ns=now,
+        restricted=False,
+        threshold=False,
+        easy_to_borrow=True,
+        status="active",
+        updated_at_ns=now,
+    )
 
 
 def row_counts(workspace: Workspace, tables: tuple[str, ...]) -> dict[str, int]:

@@ -103,28 +103,58 @@ def _wait_until_serving(server: LiveServer, process: subprocess.Popen[bytes]) ->
 @contextmanager
 def running_server(workdir: Path) -> Iterator[LiveServer]:
     """``tradeguard init`` then ``tradeguard serve`` in ``workdir`` on a free loopback port."""
+    initialise_server(workdir)
+    with serving(workdir) as (server, _):
+        yield server
+
+
+def _server_env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGUARD_")}
-    env.update(TRADEGUARD_VAR_DIR=str(workdir / "var"), TRADEGUARD_PORT=str(_free_port()))
+    env.update(TRADEGUARD_VAR_DIR=str(workdir / "var"))
     env.update(
         {f"TRADEGUARD_{name.upper()}": str(value) for name, value in RELAXED_RATE_LIMITS.items()}
     )
+    return env
+
+
+def initialise_server(workdir: Path) -> None:
+    """``tradeguard init`` in ``workdir`` (its ``.env`` applies)."""
+    env = _server_env(workdir)
     subprocess.run([TRADEGUARD, "init"], cwd=workdir, env=env, check=True, capture_output=True)
+
+
+@contextmanager
+def serving(
+    workdir: Path, port: int | None = None
+) -> Iterator[tuple[LiveServer, subprocess.Popen[bytes]]]:
+    """``tradeguard serve`` on an initialised ``workdir``, in a process group of its own.
+
+    The process may be killed inside the block (``os.killpg``); it is stopped after it.
+    A restart passes the ``port`` of the first start: tokens name the server's address.
+    """
+    env = _server_env(workdir) | {"TRADEGUARD_PORT": str(port or _free_port())}
     server = LiveServer(
         "127.0.0.1",
         int(env["TRADEGUARD_PORT"]),
         DevCertificatePaths.under(workdir / "var" / "tls").ca_cert,
         workdir / "server.log",
     )
-    with server.log_file.open("wb") as log:
+    with server.log_file.open("ab") as log:
         process = subprocess.Popen(
-            [TRADEGUARD, "serve"], cwd=workdir, env=env, stderr=log, stdout=log
+            [TRADEGUARD, "serve"],
+            cwd=workdir,
+            env=env,
+            stderr=log,
+            stdout=log,
+            start_new_session=True,
         )
         try:
             _wait_until_serving(server, process)
-            yield server
+            yield server, process
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=20)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def create_app(
     delivery = None if notifier is not None else ThreadPoolExecutor(2, "notify")
     shared = connect_redis(settings)
     mode = desk or DeskMode()
-    registry, housekeeping = _registry(
+    registry, trading = _registry(
         services,
         notifier or build_notifier(settings, services.clock),
         delivery,
@@ -124,7 +124,7 @@ def create_app(
         redoc_url=None,
         lifespan=_lifespan(
             registry,
-            Duties(housekeeping, mode.channel, delivery, shared),
+            Duties(trading.housekeeping, trading.close, mode.channel, delivery, shared),
             owns_engine=engine is None,
         ),
     )
@@ -173,8 +173,8 @@ def _registry(
     notifier: Notifier,
     delivery: ThreadPoolExecutor | None,
     sharing: Sharing,
-) -> tuple[Registry, Callable[[], None] | None]:
-    """Every service of the application, and the desk's periodic work if the desk is here."""
+) -> tuple[Registry, TradingPorts]:
+    """Every service of the application, and the trading ports (the desk's duties if here)."""
     shared, channel = sharing.redis, sharing.via_desk
     identity = _identity(services, notifier, delivery, sharing)
     checks = monitored_check_log(services, identity.notices)
@@ -238,7 +238,7 @@ def _registry(
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
     )
-    return registry, trading.housekeeping
+    return registry, trading
 
 
 def _trading(services: Services, engine: RiskEngine, feed: FeedHub, desk: DeskMode) -> TradingPorts:
@@ -266,6 +266,8 @@ class Duties:
 
     housekeeping: Callable[[], None] | None
     """The desk's periodic work; set only where the desk runs (it also owns the timers)."""
+    close_desk: Callable[[], None] | None
+    """Let go of the desk's connection; set only where the desk runs."""
     channel: DeskChannel | None
     delivery: ThreadPoolExecutor | None
     shared: redis.Redis | None
@@ -288,7 +290,7 @@ def _lifespan(
         for task in tasks:
             task.cancel()
         await run_in_threadpool(checks.stop)
-        _close(duties)
+        await run_in_threadpool(_close, duties)
         if owns_engine:
             services.engine.dispose()
 
@@ -296,6 +298,8 @@ def _lifespan(
 
 
 def _close(duties: Duties) -> None:
+    if duties.close_desk is not None:
+        duties.close_desk()
     if duties.channel is not None:
         duties.channel.close()
     if duties.delivery is not None:

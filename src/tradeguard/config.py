@@ -627,6 +627,21 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="JetStream stream name of the trail",
     )
+    trading_batch_max_orders: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Most order requests the desk commits in one transaction (group commit)",
+    )
+    trading_batch_max_wait_us: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description=(
+            "Under load, microseconds a batch may wait for more order requests before it"
+            " commits; 0 commits at once (a lone request never waits)"
+        ),
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

@@ -58,6 +58,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sanctions screening", ("screening_",)),
     ("Anti-money-laundering reports", ("aml_",)),
     ("Watchers and the event bus", ("watch_", "event_bus_")),
+    ("Trading desk", ("trading_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
 from tradeguard.gateway.middleware import API_POLICY, PAGE_POLICY
 
@@ -59,6 +60,11 @@ def app_with_probe_routes(app: FastAPI) -> FastAPI:
     def crash() -> None:
         raise RuntimeError("database password=hunter2 at /srv/internal/db.py")
 
+    @app.get("/probe/database-gone", summary="probe")
+    def database_gone() -> None:
+        refused = ConnectionRefusedError("connection to 10.0.0.5 password=hunter2 refused")
+        raise OperationalError("SELECT secret FROM users", {}, refused)
+
     return app
 
 
@@ -95,6 +101,16 @@ def test_unhandled_exception_when_raised_then_500_problem_without_internals(
     for leak in ("hunter2", "RuntimeError", "Traceback", "/srv/internal", "db.py"):
         assert leak not in response.text
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_database_unreachable_when_a_request_needs_it_then_503_to_retry_without_internals(
+    probe_client: TestClient,
+) -> None:
+    response = probe_client.get("/probe/database-gone")
+    assert_problem(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.headers["retry-after"] == "1"
+    for leak in ("hunter2", "10.0.0.5", "SELECT", "OperationalError"):
+        assert leak not in response.text
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/nope", "/readyz", "/openapi.json"])

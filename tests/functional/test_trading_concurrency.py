@@ -20,17 +20,16 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
+from live_trading import UNTHROTTLED_ORDER_ENTRY, postgres_database, reserved_by, tradable
 
 from live_api import Api, Person
-from support import POSTGRES_ADMIN_URL, TRADEGUARD, LiveServer, require_service, running_server
+from support import TRADEGUARD, LiveServer, running_server
 from tradeguard.core.money import Money, Price
 
 pytestmark = pytest.mark.live_server
@@ -42,13 +41,6 @@ BURST_PAUSE_SECONDS = 1.1
 """Longer than the desk's one-second order-rate window."""
 CASH = Money.parse("10000.00")
 OVERSUBSCRIBED = 5
-SERVER_SETTINGS = {
-    # One user sends hundreds of orders a minute here; the desk's own limits stay as they are.
-    "RATE_LIMIT_USER_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_IP_ORDER_ENTRY": "100000/minute",
-    "RATE_LIMIT_USER_READ": "100000/minute",
-    "RATE_LIMIT_IP_READ": "100000/minute",
-}
 
 
 @dataclass(frozen=True)
@@ -166,49 +158,13 @@ def bursts(asks: Sequence[Ask]) -> Iterator[list[Ask]]:
         yield burst
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one server; dropped afterwards."""
-    admin = make_url(POSTGRES_ADMIN_URL)
-    name = f"tradeguard_live_{uuid.uuid4().hex[:12]}"
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        require_service(f"PostgreSQL not reachable at {admin.host}:{admin.port}: {exc}")
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def tradable(listing: list[dict[str, Any]]) -> dict[str, Price]:
-    """Active, unrestricted, easy-to-borrow instruments in whole shares and cents, to $250."""
-    found = {}
-    for item in listing:
-        price = item["reference_price"]
-        if (
-            price is not None
-            and item["status"] == "active"
-            and not item["restricted"]
-            and item["easy_to_borrow"]
-            and item["lot_size"] == 1
-            and item["tick_size"] == "0.01"
-            and Price.parse(price) <= Price.parse("250.00")
-        ):
-            found[item["symbol"]] = Price.parse(price)
-    return found
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def trading(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TradingServer]:
     """The live server on each database backend, with the sample universe loaded."""
     workdir = tmp_path_factory.mktemp(f"concurrency-{request.param}")
-    settings = dict(SERVER_SETTINGS)
+    settings = dict(UNTHROTTLED_ORDER_ENTRY)
     with ExitStack() as stack:
         if request.param == "postgresql":
             settings["DATABASE_URL"] = stack.enter_context(postgres_database())
@@ -250,15 +206,6 @@ def open_orders(trading: TradingServer, trader: Trader) -> list[dict[str, Any]]:
     """The trader's open orders."""
     found: list[dict[str, Any]] = trading.get(trader, "/v1/orders?state=open&limit=500")
     return found
-
-
-def reserved_by(orders: list[dict[str, Any]]) -> int:
-    """Cents the open buy orders hold: their remaining shares at their limit (whole cents)."""
-    return sum(
-        Price.parse(order["limit_price"]).units * order["remaining_quantity"] // 100
-        for order in orders
-        if order["side"] == "buy"
-    )
 
 
 def assert_only_buying_power_refused(answers: list[Answer]) -> list[Answer]:

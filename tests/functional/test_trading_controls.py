@@ -719,14 +719,14 @@ def test_controls_when_the_desk_rebuilds_after_a_failed_write_then_limits_stay_a
     client: TestClient, app: FastAPI, officer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     audit = registry_of(app).services.audit
-    original = audit.record
+    original = audit.draft
 
-    def failing(session: Any, event_type: str, *args: Any, **kwargs: Any) -> Any:
+    def failing(event_type: str, *args: Any, **kwargs: Any) -> Any:
         if event_type == "risk.limit.changed":
             raise OSError("disk full")
-        return original(session, event_type, *args, **kwargs)
+        return original(event_type, *args, **kwargs)
 
-    monkeypatch.setattr(audit, "record", failing)
+    monkeypatch.setattr(audit, "draft", failing)
     refused = client.put(
         LIMITS, json={"scope": "firm", "name": "max_position_shares", "value": 5, "reason": WHY},
         headers=officer.headers,

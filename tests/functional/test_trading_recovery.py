@@ -81,20 +81,44 @@ def test_a_restart_rebuilds_exactly_the_committed_state(app: FastAPI) -> None:
     assert book_snapshot(app, "ACME") == book_before
 
 
-def test_a_failed_write_leaves_no_trace_in_memory(
-    client: TestClient, busy_market: tuple[Any, Any], app: FastAPI, monkeypatch: pytest.MonkeyPatch
+def failing_drafts(original: Any) -> Any:
+    """``AuditTrail.draft`` failing for a trade: the work fails after memory changed."""
+
+    def failing(event_type: str, *args: Any, **kwargs: Any) -> Any:
+        if event_type == "trade.executed":
+            raise OSError("disk full")
+        return original(event_type, *args, **kwargs)
+
+    return failing
+
+
+def failing_appends(original: Any) -> Any:
+    """``AuditTrail.append_batch`` failing for a batch with a trade: the commit fails."""
+
+    def failing(session: Any, drafts: Any) -> Any:
+        if any(draft.event_type == "trade.executed" for draft in drafts):
+            raise OSError("disk full")
+        return original(session, drafts)
+
+    return failing
+
+
+@pytest.mark.parametrize(
+    ("method", "failure"), [("draft", failing_drafts), ("append_batch", failing_appends)]
+)
+def test_a_failed_write_leaves_no_trace_in_memory(  # noqa: PLR0913, PLR0917 - fixtures and the failure
+    client: TestClient,
+    busy_market: tuple[Any, Any],
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    failure: Any,
 ) -> None:
     _, bob = busy_market
     before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
     audit = registry_of(app).services.audit
-    original = audit.record
-
-    def failing(session: Any, event_type: str, *args: Any, **kwargs: Any) -> Any:
-        if event_type == "trade.executed":
-            raise OSError("disk full")
-        return original(session, event_type, *args, **kwargs)
-
-    monkeypatch.setattr(audit, "record", failing)
+    original = getattr(audit, method)
+    monkeypatch.setattr(audit, method, failure(original))
     crossing = place(
         client, bob, client_order_id="retry-me", side="sell_short", quantity=5, limit_price="99.00"
     )
@@ -102,7 +126,7 @@ def test_a_failed_write_leaves_no_trace_in_memory(
     assert crossing.headers["Retry-After"] == "1"
     assert risk_snapshot(app) == before
     assert book_snapshot(app, "ACME") == book_before
-    monkeypatch.setattr(audit, "record", original)
+    monkeypatch.setattr(audit, method, original)
     retried = place(
         client, bob, client_order_id="retry-me", side="sell_short", quantity=5, limit_price="99.00"
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -134,6 +134,51 @@ class AuditTrail:
             self._checkpoint(session, state)
         return recorded
 
+    def draft(
+        self,
+        event_type: str,
+        actor: Actor,
+        subject: str | None,
+        data: Mapping[str, Any],
+        request_id: str | None,
+    ) -> EventRecord:
+        """An event without personal data, numbered and written later by ``append_batch``."""
+        return EventRecord(
+            event_id=str(new_id(self.clock)),
+            ts_ns=self.clock.now_ns(),
+            event_type=_checked_type(event_type),
+            actor=actor,
+            subject=subject,
+            request_id=request_id,
+            data=dict(data),
+            personal=None,
+        )
+
+    def append_batch(self, session: Session, drafts: Sequence[EventRecord]) -> int:
+        """Number, chain and insert ``drafts`` in order with one statement; the new head.
+
+        The sequencer is locked and its head loaded once for the whole batch; a checkpoint
+        falls due at most once, after the batch (so one may cover more than
+        ``checkpoint_events`` events).
+        """
+        state = self._state(session)
+        if not drafts:
+            return state.head.seq
+        head = state.head
+        rows = []
+        for draft in drafts:
+            seq = head.seq + 1
+            canonical = draft.canonical(seq)
+            leaf, chain = record_hashes(head.chain, canonical)
+            rows.append(_event_row(seq, draft, canonical, leaf, chain))
+            head.seq, head.chain = seq, chain
+            head.tree.append(leaf)
+        connection = session.connection()
+        connection.exec_driver_sql(_event_insert_sql(connection.dialect.paramstyle), rows)
+        if self._checkpoint_due(head):
+            self._checkpoint(session, state)
+        return head.seq
+
     def checkpoint(self, session: Session) -> Checkpoint | None:
         """Sign a checkpoint at the current head if events arrived since the last one."""
         state = self._state(session)
@@ -170,8 +215,7 @@ class AuditTrail:
         state = session.info.get(STATE_KEY)
         if isinstance(state, _TransactionState) and not state.stale:
             return state
-        _lock(session)
-        head = _load_head(session, self.clock.now_ns())
+        head = _lock_and_load_head(session, self.clock.now_ns())
         if isinstance(state, _TransactionState):
             state.head, state.stale = head, False
             state.published = [c for c in state.published if c["tree_size"] <= head.seq]
@@ -299,8 +343,49 @@ def _lock(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        # The head row too, if there is one now: one-statement lockers take only that.
+        connection.execute(
+            text("SELECT id FROM audit_head WHERE id = :id FOR UPDATE"), {"id": HEAD_ID}
+        ).all()
     else:
         connection.execute(text("UPDATE audit_head SET id = id WHERE id = :id"), {"id": HEAD_ID})
+
+
+_HEAD_COLUMNS = (
+    "seq, chain_hash, frontier, last_checkpoint_size, last_checkpoint_ns, "
+    "(SELECT max(seq) FROM audit_events) AS newest, "
+    "(SELECT max(tree_size) FROM audit_checkpoints) AS checkpoint_size, "
+    "(SELECT ts_ns FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1) AS checkpoint_ns"
+)
+_LOCKED_HEAD = {
+    # PostgreSQL: the head row's lock (no new row version); SQLite: the database write lock.
+    "postgresql": f"SELECT {_HEAD_COLUMNS} FROM audit_head WHERE id = 1 FOR UPDATE",  # noqa: S608 - constant
+    "sqlite": f"UPDATE audit_head SET id = id WHERE id = 1 RETURNING {_HEAD_COLUMNS}",  # noqa: S608 - constant
+}
+"""The sequencer's lock and its head in one statement (``_lock_and_load_head``)."""
+
+
+def _lock_and_load_head(session: Session, now_ns: int) -> _Head:
+    """Lock the sequencer and load its head: one statement once the trail has a head row.
+
+    A trail without a head row yet, or with events past it, takes the long way: the
+    advisory lock (PostgreSQL) and the head rebuilt from the events after it.
+    """
+    connection = session.connection()
+    row = connection.execute(text(_LOCKED_HEAD[connection.dialect.name])).one_or_none()
+    if row is None or (row.newest or 0) > row.seq:
+        _lock(session)
+        return _load_head(session, now_ns)
+    head = _Head(
+        row.seq,
+        bytes(row.chain_hash),
+        CompactTree.from_state(json.loads(row.frontier)),
+        row.last_checkpoint_size,
+        row.last_checkpoint_ns,
+    )
+    if row.checkpoint_size is not None and row.checkpoint_size > head.checkpoint_size:
+        head.checkpoint_size, head.checkpoint_ns = row.checkpoint_size, row.checkpoint_ns
+    return head
 
 
 def _load_head(session: Session, now_ns: int) -> _Head:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Scope
@@ -25,6 +25,9 @@ from tradeguard.core.errors import (
     reason_for_status,
 )
 from tradeguard.core.money import Money, Price
+from tradeguard.logs import get_logger
+
+log = get_logger("tradeguard.gateway")
 
 JSON_MEDIA_TYPE = "application/json"
 UNSUPPORTED_MEDIA_TYPE = problem_type_for_status(415)
@@ -126,6 +129,18 @@ async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
     return problem_response(request.scope, error)
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached or refused the work: 503, fail closed, retry later."""
+    log.warning("gateway.database_unavailable", error=type(exc).__name__)
+    error = ProblemError(
+        problem_type_for_status(503),
+        ReasonCode.SERVICE_UNAVAILABLE,
+        "The service cannot reach its database; nothing was done. Retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+    return problem_response(request.scope, error)
+
+
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """One readable error per field: its location, a message and the kind of error.
 
@@ -168,3 +183,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DataError, _on_unstorable_value)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)

@@ -23,7 +23,7 @@ from tradeguard.trading.desk_port import (
     TradingControlsPort,
 )
 from tradeguard.trading.orders.account_reads import AccountReads
-from tradeguard.trading.orders.desk import Publish, TradingDesk
+from tradeguard.trading.orders.desk import Batching, Publish, TradingDesk
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,8 @@ class TradingPorts:
     link: DeskLink
     housekeeping: Callable[[], None] | None
     """The desk's periodic work, when the desk is in this process."""
+    close: Callable[[], None] | None = None
+    """Let go of the desk's connection at shutdown, when the desk is in this process."""
 
 
 def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
@@ -46,7 +48,11 @@ def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
     """
     with services.sessions() as db:
         limits = load_limits(db)
-    desk = TradingDesk(services.sessions, services.audit, engine, limits)
+    settings = services.settings
+    batching = Batching(
+        settings.trading_batch_max_orders, settings.trading_batch_max_wait_us / 1_000_000
+    )
+    desk = TradingDesk(services.sessions, services.audit, engine, limits, batching=batching)
     desk.start()
     return desk
 
@@ -62,4 +68,5 @@ def local_trading(services: Services, engine: RiskEngine, publish: Publish) -> T
         RiskControls(desk),
         LocalDeskLink(),
         desk.housekeeping,
+        desk.close,
     )

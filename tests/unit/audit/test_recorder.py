@@ -226,3 +226,73 @@ def test_witness_when_unwritable_then_events_commit_and_verify_reports_it(audit:
         "checkpoints at 5 are committed but not yet published to the witness"
     )
     assert audit.trail.publication_failed
+
+
+def _append_batch(audit: AuditKit, size: int, name: str = "desk") -> int:
+    with transaction(audit.sessions) as session:
+        drafts = [
+            audit.trail.draft("order.placed", Actor("user", name), f"order:{n}", {"n": n}, None)
+            for n in range(size)
+        ]
+        return audit.trail.append_batch(session, drafts)
+
+
+def test_append_batch_when_committed_then_numbered_in_order_and_one_checkpoint_after_it(
+    audit: AuditKit,
+) -> None:
+    audit.record_many(3)
+    assert _append_batch(audit, 7) == 10
+    events = _events(audit)
+    assert [event.seq for event in events] == list(range(1, 11))
+    assert [canonical_loads(e.record)["data"] for e in events[3:]] == [{"n": n} for n in range(7)]
+    assert [c.tree_size for c, _ in audit.witness.read()] == [10]  # due once, after the batch
+    assert audit.verify().ok
+
+
+def test_append_batch_when_rolled_back_then_nothing_and_the_next_event_follows_on(
+    audit: AuditKit,
+) -> None:
+    audit.record_many(2)
+
+    def append_then_fail() -> None:
+        with transaction(audit.sessions) as session:
+            draft = audit.trail.draft("order.placed", TRADER, "x", {}, None)
+            audit.trail.append_batch(session, [draft])
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        append_then_fail()
+    audit.record_many(1)
+    assert [event.seq for event in _events(audit)] == [1, 2, 3]
+    assert audit.verify().ok
+
+
+def test_append_batch_when_racing_single_writers_then_no_gaps_no_duplicates(
+    audit: AuditKit,
+) -> None:
+    audit.record_many(1)  # the head row exists: the one-statement lock is taken
+    errors: list[BaseException] = []
+
+    def batches() -> None:
+        try:
+            for _ in range(10):
+                _append_batch(audit, 5)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    def singles() -> None:
+        try:
+            for number in range(25):
+                with transaction(audit.sessions) as session:
+                    audit.trail.record(session, "order.placed", TRADER, f"single:{number}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=batches), threading.Thread(target=singles)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [event.seq for event in _events(audit)] == list(range(1, 77))
+    assert audit.verify().ok

@@ -1,21 +1,23 @@
 """One unit of order work written down: order rows, executions, positions, accounts, audit.
 
 The desk hands a ``Booking`` what the book did (fills, cancellations); the booking keeps
-the risk context in step, writes the rows and audit events in the request's transaction
-and collects the feed events to publish once that transaction has committed.
+the risk context in step and collects, in the batch's ``BatchWrites``, the rows and audit
+events to write and the feed events to publish once the batch has committed. Several
+units of work share one batch (group commit): each sees the orders the earlier ones
+placed or changed through ``BatchWrites.orders``, even before anything is flushed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
+from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.risk.context import RiskContext, UnknownOrderError
@@ -39,6 +41,33 @@ FeedEvent = tuple[str, dict[str, Any]]
 """An account id and the event its owner's feed receives."""
 
 
+@dataclass(slots=True)
+class BatchWrites:
+    """What the units of work of one batch write together, after all of them ran."""
+
+    orders: dict[str, OrderRow] = field(default_factory=dict)
+    """Every order placed, read or changed in the batch, by id (new ones are not flushed)."""
+    placed: dict[tuple[str, str], OrderRow] = field(default_factory=dict)
+    """Orders placed in the batch by (account, client order id)."""
+    executions: list[ExecutionRow] = field(default_factory=list)
+    accounts: set[str] = field(default_factory=set)
+    positions: set[tuple[str, str]] = field(default_factory=set)
+    events: list[EventRecord] = field(default_factory=list)
+
+    def write(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
+        """Positions, locates and accounts as memory holds them, the rows, then the events."""
+        window = risk.limits.pdt_window_business_days
+        for account_id, symbol in self.positions:
+            _write_position(db, risk, account_id, symbol, now_ns)
+            sync_locate(db, risk.accounts[account_id], symbol)
+        for account_id in self.accounts:
+            account_row = db.get_one(TradingAccount, account_id)
+            write_account(account_row, risk.accounts[account_id], now_ns, window)
+        db.flush()  # the orders first: executions refer to them
+        db.add_all(self.executions)
+        audit.append_batch(db, self.events)
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Where the work happens: the transaction, the risk state and who is acting."""
@@ -50,6 +79,7 @@ class Context:
     actor: Actor
     request_id: str | None
     sequence_base: int
+    batch: BatchWrites
 
 
 class Booking:
@@ -59,31 +89,51 @@ class Booking:
         self.context = context
         self.now_ns = context.clock.now_ns()
         self.feed: list[FeedEvent] = []
+        self.changed = False
+        """Whether this unit of work changed an order, account or position."""
+        self.first_event = len(context.batch.events)
+        """Where this unit of work's audit events start in the batch's."""
         self._orders: dict[str, OrderRow] = {}
         self._accounts: set[str] = set()
-        self._positions: set[tuple[str, str]] = set()
 
     def order(self, order_id: str) -> OrderRow:
-        """A stored order, read once per booking."""
+        """An order of this batch, or the stored one (read once per batch)."""
         row = self._orders.get(order_id)
         if row is None:
-            row = self._orders[order_id] = self.context.db.get_one(OrderRow, order_id)
+            known = self.context.batch.orders
+            row = known.get(order_id)
+            if row is None:
+                row = known[order_id] = self.context.db.get_one(OrderRow, order_id)
+            self._orders[order_id] = row
         return row
 
     def track(self, row: OrderRow) -> None:
         """Include an order (new or changed) in what is written and published."""
         self._orders[row.id] = row
+        self.context.batch.orders[row.id] = row
+        self.changed = True
+
+    def placed(self, row: OrderRow) -> None:
+        """A new order: written with the batch, found by its client order id until then."""
+        self.context.db.add(row)
+        self.context.batch.placed[row.account_id, row.client_order_id] = row
+        self.track(row)
 
     def touch_account(self, account_id: str) -> None:
-        """Write this account's row when the unit of work finishes."""
+        """Write this account's row when the batch is written."""
         self._accounts.add(account_id)
+        self.context.batch.accounts.add(account_id)
+        self.changed = True
 
     def record(self, event: str, subject: str, data: Mapping[str, Any], actor: Actor) -> None:
-        """An audit event in this unit of work's transaction."""
+        """An audit event, appended with the batch's in this unit of work's place."""
         context = self.context
-        context.audit.record(
-            context.db, event, actor, subject=subject, data=data, request_id=context.request_id
-        )
+        draft = context.audit.draft(event, actor, subject, data, context.request_id)
+        context.batch.events.append(draft)
+
+    def discard_events(self) -> None:
+        """Forget this unit of work's audit events (a refusal that keeps nothing)."""
+        del self.context.batch.events[self.first_event :]
 
     def apply(self, result: SubmitResult) -> None:
         """Book everything one submit or modify did."""
@@ -139,16 +189,9 @@ class Booking:
         )
 
     def finish(self) -> None:
-        """Write positions and accounts and queue every touched order for the feed."""
-        context = self.context
-        window = context.risk.limits.pdt_window_business_days
-        for account_id, symbol in self._positions:
-            self._write_position(account_id, symbol)
-            sync_locate(context.db, context.risk.accounts[account_id], symbol)
+        """Flag pattern day traders and queue every touched order for the feed."""
         for account_id in self._accounts:
-            account_row = context.db.get_one(TradingAccount, account_id)
             self._flag_pattern_day_trader(account_id)
-            write_account(account_row, context.risk.accounts[account_id], self.now_ns, window)
         for row in self._orders.values():
             row.status = order_status(row)
             self.feed.append((row.account_id, {"type": "order", "order": _json(order_view(row))}))
@@ -172,9 +215,9 @@ class Booking:
             liquidity=liquidity,
             executed_at_ns=self.now_ns,
         )
-        context.db.add(execution)
-        self._accounts.add(row.account_id)
-        self._positions.add((row.account_id, row.symbol))
+        context.batch.executions.append(execution)
+        self.touch_account(row.account_id)
+        context.batch.positions.add((row.account_id, row.symbol))
         event = {"type": "execution", "execution": _json(execution_view(execution))}
         self.feed.append((row.account_id, event))
 
@@ -195,23 +238,6 @@ class Booking:
         row = self.context.db.get(InstrumentRow, symbol)
         if row is not None:
             row.reference_price, row.reference_at_ns = price, self.now_ns
-
-    def _write_position(self, account_id: str, symbol: str) -> None:
-        db = self.context.db
-        position = self.context.risk.accounts[account_id].positions.get(symbol)
-        row = db.get(PositionRow, (account_id, symbol))
-        if position is None or position.quantity == 0:
-            if row is not None:
-                db.delete(row)
-            return
-        if row is None:
-            row = PositionRow(account_id=account_id, symbol=symbol)
-            db.add(row)
-        row.quantity, row.cost_cents, row.updated_at_ns = (
-            position.quantity,
-            position.cost_cents,
-            self.now_ns,
-        )
 
     def _flag_pattern_day_trader(self, account_id: str) -> None:
         """A margin account under the equity minimum that made its 4th day trade is flagged."""
@@ -239,6 +265,21 @@ class Booking:
             },
             MATCHING,
         )
+
+
+def _write_position(
+    db: Session, risk: RiskContext, account_id: str, symbol: str, now_ns: int
+) -> None:
+    position = risk.accounts[account_id].positions.get(symbol)
+    row = db.get(PositionRow, (account_id, symbol))
+    if position is None or position.quantity == 0:
+        if row is not None:
+            db.delete(row)
+        return
+    if row is None:
+        row = PositionRow(account_id=account_id, symbol=symbol)
+        db.add(row)
+    row.quantity, row.cost_cents, row.updated_at_ns = position.quantity, position.cost_cents, now_ns
 
 
 def _sides(fill: Fill) -> tuple[dict[str, str], dict[str, str]]:

@@ -1,11 +1,14 @@
 """The trading desk: order entry, modify and cancel through risk, the book and the ledger.
 
-One desk per process is the single writer of trading state. Every request runs under the
-desk's lock in one database transaction: the risk checks read the in-memory context, the
-book matches, and the booking writes the order rows, executions, positions, accounts and
-audit events; feed events go out after the commit. If anything fails after the memory
-changed, the desk rebuilds its memory from the database, so it never holds an order,
-fill or reservation that was not committed.
+One desk per process is the single writer of trading state. Order requests are committed
+in groups (``group_commit``): those that arrive while a batch commits wait for the next.
+A batch runs under the desk's lock: for each request in arrival order the risk checks
+read the in-memory context and the book matches; then the order rows, executions,
+positions, accounts and every request's audit events are written in one transaction on
+the desk's own connection, and only after its commit are the requests answered and the
+feed events published. If anything fails after the memory changed, the desk rebuilds its
+memory from the database, so it never holds an order, fill or reservation that was not
+committed; a database it cannot reach makes it answer 503 until it can load again.
 """
 
 from __future__ import annotations
@@ -21,10 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money, Price
-from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
@@ -36,8 +37,10 @@ from tradeguard.trading.matching.engine import Exchange
 from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
 from tradeguard.trading.orders.accounts import account_of_user
-from tradeguard.trading.orders.booking import Booking, Context
+from tradeguard.trading.orders.batch_runner import Batching, BatchRunner, DeskParts
+from tradeguard.trading.orders.booking import BatchWrites, Booking, Context, FeedEvent
 from tradeguard.trading.orders.calendar import previous_close_ns
+from tradeguard.trading.orders.group_commit import Pending
 from tradeguard.trading.orders.loader import (
     OPEN_STATUSES,
     DeskState,
@@ -46,6 +49,16 @@ from tradeguard.trading.orders.loader import (
     load_desk_state,
 )
 from tradeguard.trading.orders.loader import request_of as stored_request
+from tradeguard.trading.orders.order_rows import (
+    OrderAsk,
+    new_order_row,
+    placed_terms,
+    price_text,
+    request_of_ask,
+    request_terms,
+    same_terms,
+    stored_by_client_id,
+)
 from tradeguard.trading.orders.problems import (
     TradingReason,
     no_account,
@@ -64,17 +77,7 @@ T = TypeVar("T")
 Publish = Callable[[str, Mapping[str, Any]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class OrderAsk:
-    """A new order as the caller asked for it (prices in 1/10,000 dollar)."""
-
-    client_order_id: str
-    symbol: str
-    side: Side
-    type: OrderType
-    time_in_force: TimeInForce
-    quantity: int
-    limit_price: int | None
+__all__ = ["Batching", "OrderAsk", "Placed", "TradingDesk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +91,55 @@ class Placed:
 class TradingDesk:
     """Single writer of orders, executions, positions and account cash."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its collaborators, and how it groups requests
         self,
         sessions: sessionmaker[Session],
         audit: AuditTrail,
         engine: RiskEngine,
         limits: RiskLimits,
         publish: Publish | None = None,
+        *,
+        batching: Batching | None = None,
     ) -> None:
         self.sessions = sessions
         self.audit = audit
         self.clock = engine.clock
         self.engine = engine
         self.lock = threading.RLock()
+        """Held while a batch runs and commits; reads of the memory take it too.
+
+        Never call ``place``, ``modify``, ``cancel`` or ``cancel_all`` while holding it.
+        """
         self._publish = publish
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
+        self._stale = False
+        parts = DeskParts(
+            self.lock,
+            sessions,
+            audit,
+            self.clock,
+            lambda: self._state.risk,
+            self._booking,
+            self._loaded,
+            self._rebuild,
+            self._send,
+        )
+        self._batches = BatchRunner(parts, batching or Batching())
+
+    @property
+    def waiting(self) -> int:
+        """Order requests waiting for the next batch."""
+        return self._batches.queue.waiting
+
+    @property
+    def batch_in_flight(self) -> bool:
+        """Whether a batch of order requests is being run or committed now."""
+        return self._batches.queue.leading
+
+    @property
+    def batches(self) -> int:
+        """Batches of order requests run so far (each one commit, or one failure)."""
+        return self._batches.queue.batches
 
     @property
     def risk(self) -> RiskContext:
@@ -123,6 +160,7 @@ class TradingDesk:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
             self._state = load_desk_state(db, self.engine, self.limits)
+            self._stale = False
 
     def set_publisher(self, publish: Publish | None) -> None:
         """Where feed events go after each commit (the order feed)."""
@@ -139,30 +177,26 @@ class TradingDesk:
         """Check, accept and match a new order; a known client order id returns its order."""
 
         def work(booking: Booking) -> Placed:
-            db = booking.context.db
-            account_id = self.account_id(db, caller)
-            known = self._state.client_ids
-            if known.may_contain(account_id, ask.client_order_id):
-                existing = _by_client_id(db, account_id, ask.client_order_id)
-                if existing is not None:
-                    return Placed(_same_terms(existing, ask), created=False)
+            account_id = self.account_id(booking.context.db, caller)
+            existing = self._placed_before(booking, account_id, ask.client_order_id)
+            if existing is not None:
+                return Placed(same_terms(existing, ask), created=False)
             self._note_caller(account_id, caller)
-            request = _request(account_id, ask)
+            request = request_of_ask(account_id, ask)
             self._deny_if(
                 booking, caller, "order.denied", request, self.engine.check(self.risk, request)
             )
-            row = self._new_row(caller, account_id, ask, booking.now_ns)
-            db.add(row)
-            db.flush()  # its executions refer to it
-            known.add(account_id, ask.client_order_id)
-            booking.track(row)
-            booking.record("order.placed", row.id, _terms(row), caller.actor)
+            order_id = str(new_id(self.clock))
+            row = new_order_row(order_id, caller, account_id, ask, booking.now_ns)
+            self._state.client_ids.add(account_id, ask.client_order_id)
+            booking.placed(row)
+            booking.record("order.placed", row.id, placed_terms(row), caller.actor)
             self.risk.accept(request, row.id)
             row.reserve_price = self.risk.open_order(row.id).price
             booking.apply(self.exchange.submit(self._book_order(row)))
             return Placed(row, created=True)
 
-        return self.run(caller.actor, caller.request_id, work)
+        return self._submit(caller, work)
 
     def modify(
         self, caller: Caller, order_id: str, limit_price: int | None, quantity: int | None
@@ -170,7 +204,7 @@ class TradingDesk:
         """Change an open limit order's price and/or total quantity, through the risk checks."""
 
         def work(booking: Booking) -> OrderRow:
-            row = self._own_open_order(booking.context.db, caller, order_id)
+            row = self._own_open_order(booking, caller, order_id)
             if row.type != OrderType.LIMIT:
                 raise order_conflict(TradingReason.NOT_MODIFIABLE, "only limit orders rest")
             total = row.quantity if quantity is None else quantity
@@ -186,11 +220,11 @@ class TradingDesk:
             )
             denial = self.engine.check(self.risk, request)
             self._deny_if(booking, caller, "order.modify.denied", request, denial, order=row.id)
-            before = {"quantity": row.quantity, "limit_price": _price_text(row.limit_price)}
+            before = {"quantity": row.quantity, "limit_price": price_text(row.limit_price)}
             result = self._requeue(row, request, total)
             row.quantity, row.limit_price = total, price
             row.reserve_price = self.risk.open_order(row.id).price
-            after = {"quantity": total, "limit_price": _price_text(price)}
+            after = {"quantity": total, "limit_price": price_text(price)}
             booking.touch(row)
             booking.record(
                 "order.modified",
@@ -201,18 +235,18 @@ class TradingDesk:
             booking.apply(result)
             return row
 
-        return self.run(caller.actor, caller.request_id, work)
+        return self._submit(caller, work)
 
     def cancel(self, caller: Caller, order_id: str) -> OrderRow:
         """Cancel an open order of the caller's; always allowed, also while halted."""
 
         def work(booking: Booking) -> OrderRow:
-            row = self._own_open_order(booking.context.db, caller, order_id)
+            row = self._own_open_order(booking, caller, order_id)
             cancellation = self.exchange.cancel(row.symbol, row.id)
             booking.cancelled(cancellation, caller.actor)
             return row
 
-        return self.run(caller.actor, caller.request_id, work)
+        return self._submit(caller, work)
 
     def cancel_all(self, caller: Caller) -> list[OrderRow]:
         """Cancel every open order of the caller's account."""
@@ -221,7 +255,7 @@ class TradingDesk:
             account_id = self.account_id(booking.context.db, caller)
             return self.withdraw(booking, caller.actor, account=account_id)
 
-        return self.run(caller.actor, caller.request_id, work)
+        return self._submit(caller, work)
 
     def withdraw(
         self,
@@ -302,6 +336,7 @@ class TradingDesk:
     def account_view(self, db: Session, caller: Caller) -> AccountView:
         """The caller's account as the checks see it now."""
         with self.lock:
+            self._ensure_loaded()
             account_id = self.account_id(db, caller)
             account = self.risk.accounts[account_id]
             now = self.clock.now_ns()
@@ -350,36 +385,50 @@ class TradingDesk:
     # -- the unit of work ----------------------------------------------------------------
 
     def run(self, actor: Actor, request_id: str | None, work: Callable[[Booking], T]) -> T:
-        """Do ``work`` under the lock in one transaction; publish after the commit.
+        """Do ``work`` alone, at once, under the lock in one transaction; publish after.
 
-        A refusal (``ProblemError``) is raised before anything in memory changes. Any
-        other failure means memory may be ahead of the database, so it is rebuilt.
+        For controls and housekeeping (order requests are grouped: ``place`` and the
+        others). A refusal (``ProblemError``) is raised before anything in memory
+        changes; the transaction is committed only if it keeps its changes (a denial's
+        audit event). Any other failure means memory may be ahead of the database, so it
+        is rebuilt and the caller gets a 503.
         """
-        with self.lock:
-            booking: Booking | None = None
-            try:
-                with transaction(self.sessions) as db:
-                    booking = Booking(
-                        Context(
-                            db,
-                            self.risk,
-                            self.audit,
-                            self.clock,
-                            actor,
-                            request_id,
-                            self._state.sequence_base,
-                        )
-                    )
-                    result = work(booking)
-                    booking.finish()
-            except ProblemError:
-                raise
-            except Exception as error:
-                log.exception("trading.unit_of_work_failed")
-                self._rebuild()
-                raise unavailable("the order request could not be recorded; retry it") from error
-        self._send(booking.feed)
+        pending = Pending(actor, request_id, work)
+        self._batches.commit([pending], alone=True)  # type: ignore[list-item]
+        return pending.answer()
+
+    def close(self) -> None:
+        """Give the desk's database connection back (at shutdown; batches take it again)."""
+        self._batches.close()
+
+    def _submit(self, caller: Caller, work: Callable[[Booking], T]) -> T:
+        """Queue an order request for the next batch; its answer once that has committed."""
+        result: T = self._batches.submit(Pending(caller.actor, caller.request_id, work))
         return result
+
+    def _booking(self, db: Session, writes: BatchWrites, pending: Pending[object]) -> Booking:
+        state = self._state
+        context = Context(
+            db,
+            state.risk,
+            self.audit,
+            self.clock,
+            pending.actor,
+            pending.request_id,
+            state.sequence_base,
+            writes,
+        )
+        return Booking(context)
+
+    def _loaded(self) -> bool:
+        """Load the memory again if a rebuild failed; False while it cannot."""
+        if self._stale:
+            self._rebuild()
+        return not self._stale
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded():
+            raise unavailable("trading is unavailable while its state cannot be loaded; retry")
 
     def _rebuild(self) -> None:
         try:
@@ -387,9 +436,10 @@ class TradingDesk:
         except Exception:
             log.exception("trading.rebuild_failed")
             self._state = DeskState(self.engine.new_context(self.limits), Exchange(), {}, {}, 0)
-            self._state.risk.global_state = TradingState.HALTED  # fail closed until restarted
+            self._state.risk.global_state = TradingState.HALTED  # fail closed until loaded
+            self._stale = True
 
-    def _send(self, feed: list[tuple[str, dict[str, Any]]]) -> None:
+    def _send(self, feed: list[FeedEvent]) -> None:
         publish = self._publish
         if publish is None:
             return
@@ -417,7 +467,7 @@ class TradingDesk:
     ) -> None:
         if denial is None:
             return
-        data = _request_terms(request) | {
+        data = request_terms(request) | {
             "order": order,
             "reason_code": denial.reason_code.value,
             "inputs": denial.inputs,
@@ -425,30 +475,6 @@ class TradingDesk:
         }
         booking.record(event, request.account_id, data, caller.actor)
         raise risk_denied(denial)
-
-    def _new_row(self, caller: Caller, account_id: str, ask: OrderAsk, now_ns: int) -> OrderRow:
-        return OrderRow(
-            id=str(new_id(self.clock)),
-            account_id=account_id,
-            client_order_id=ask.client_order_id,
-            symbol=ask.symbol,
-            side=ask.side.value,
-            type=ask.type.value,
-            time_in_force=ask.time_in_force.value,
-            quantity=ask.quantity,
-            limit_price=ask.limit_price,
-            placed_quantity=ask.quantity,
-            placed_limit_price=ask.limit_price,
-            reserve_price=0,
-            filled_quantity=0,
-            filled_units=0,
-            status="open",
-            cancel_reason=None,
-            book_sequence=0,
-            created_at_ns=now_ns,
-            updated_at_ns=now_ns,
-            placed_via=caller.principal.api_key_id or "session",
-        )
 
     def _book_order(self, row: OrderRow) -> Order:
         """The book's order; a market order trades as IOC at its collar bound, never beyond."""
@@ -491,71 +517,23 @@ class TradingDesk:
         except MatchingError as error:
             raise LookupError(f"the book refused a checked modify: {error}") from error
 
-    def _own_open_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
-        row = self.own_order(db, caller, order_id)
+    def _placed_before(
+        self, booking: Booking, account_id: str, client_order_id: str
+    ) -> OrderRow | None:
+        """The order this client order id named, in this batch or stored, if any."""
+        in_batch = booking.context.batch.placed.get((account_id, client_order_id))
+        if in_batch is not None or not self._state.client_ids.may_contain(
+            account_id, client_order_id
+        ):
+            return in_batch
+        return stored_by_client_id(booking.context.db, account_id, client_order_id)
+
+    def _own_open_order(self, booking: Booking, caller: Caller, order_id: str) -> OrderRow:
+        """One of the caller's open orders, placed earlier in this batch or stored."""
+        db = booking.context.db
+        row = booking.context.batch.orders.get(order_id) or db.get(OrderRow, order_id)
+        if row is None or row.account_id != self.account_id(db, caller):
+            raise order_not_found()
         if row.status not in OPEN_STATUSES:
             raise order_conflict(TradingReason.ORDER_NOT_OPEN, f"the order is {row.status}")
         return row
-
-
-def _request(account_id: str, ask: OrderAsk) -> OrderRequest:
-    return OrderRequest(
-        account_id=account_id,
-        symbol=ask.symbol,
-        side=ask.side,
-        type=ask.type,
-        quantity=ask.quantity,
-        limit_price=ask.limit_price,
-        tif=ask.time_in_force,
-        client_order_id=ask.client_order_id,
-    )
-
-
-def _by_client_id(db: Session, account_id: str, client_order_id: str) -> OrderRow | None:
-    query = select(OrderRow).where(
-        OrderRow.account_id == account_id, OrderRow.client_order_id == client_order_id
-    )
-    return db.scalars(query).one_or_none()
-
-
-def _same_terms(row: OrderRow, ask: OrderAsk) -> OrderRow:
-    """The stored order if ``ask`` repeats the terms it was placed with, else a 409."""
-    placed = (row.symbol, row.side, row.type, row.time_in_force, row.placed_quantity)
-    asked = (ask.symbol, ask.side.value, ask.type.value, ask.time_in_force.value, ask.quantity)
-    if placed != asked or row.placed_limit_price != ask.limit_price:
-        raise order_conflict(
-            TradingReason.CLIENT_ORDER_ID_REUSED,
-            "that client order id belongs to an order with other terms",
-        )
-    return row
-
-
-def _terms(row: OrderRow) -> dict[str, Any]:
-    return {
-        "account": row.account_id,
-        "client_order_id": row.client_order_id,
-        "symbol": row.symbol,
-        "side": row.side,
-        "type": row.type,
-        "time_in_force": row.time_in_force,
-        "quantity": row.quantity,
-        "limit_price": _price_text(row.limit_price),
-        "via": row.placed_via,
-    }
-
-
-def _request_terms(request: OrderRequest) -> dict[str, Any]:
-    return {
-        "account": request.account_id,
-        "client_order_id": request.client_order_id,
-        "symbol": request.symbol,
-        "side": request.side.value,
-        "type": request.type.value,
-        "time_in_force": request.tif.value,
-        "quantity": request.quantity,
-        "limit_price": _price_text(request.limit_price),
-    }
-
-
-def _price_text(units: int | None) -> str | None:
-    return None if units is None else str(Price(units))
