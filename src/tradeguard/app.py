@@ -43,6 +43,7 @@ from tradeguard.identity.kit import Identity, IdentityParts, build_identity, bui
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
 from tradeguard.logs import get_logger
+from tradeguard.market.feed import MarketData
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import build_counters
@@ -58,7 +59,7 @@ from tradeguard.trading.feed.hub import FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 from tradeguard.trading.orders.account_reads import AccountReads
 from tradeguard.trading.orders.desk import TradingDesk
-from tradeguard.trading.wiring import build_trading_desk
+from tradeguard.trading.wiring import build_market_feed, build_trading_desk
 from tradeguard.web import docs
 from tradeguard.web.metrics import HttpMetrics
 from tradeguard.web.provide import install_registry
@@ -67,6 +68,7 @@ from tradeguard.wiring import Core, build_core
 MAX_CHECKPOINT_POLL_SECONDS = 10
 KEY_EXPIRY_POLL_SECONDS = 3600
 TRADING_HOUSEKEEPING_SECONDS = 15
+MARKET_FEED_CHECK_SECONDS = 1
 log = get_logger("tradeguard.app")
 API_DESCRIPTION = (
     "Security, risk and compliance core for stock-trading platforms. "
@@ -153,6 +155,7 @@ def _registry(
         trading_controls=TradingControls(desk),
         risk_controls=RiskControls(desk),
         trading_feed=feed,
+        market_data=MarketData(build_market_feed(services, desk)),
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
@@ -167,7 +170,7 @@ def _lifespan(
     owns_engine: bool,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up and shutdown: the start record, the periodic tasks, then an orderly close."""
-    services, checks = registry.services, registry.access_checks
+    services, checks, market = registry.services, registry.access_checks, registry.market_data
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -176,12 +179,15 @@ def _lifespan(
             asyncio.create_task(_checkpoint_periodically(services)),
             asyncio.create_task(_warn_expiring_keys_periodically(services, registry.api_keys)),
             asyncio.create_task(_trading_housekeeping_periodically(registry.trading_desk)),
+            asyncio.create_task(_watch_market_feed(market)),
         )
         checks.start()
+        market.start()
         yield
         registry.trading_feed.close()
         for task in tasks:
             task.cancel()
+        await run_in_threadpool(market.stop)
         await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)
@@ -239,6 +245,13 @@ async def _trading_housekeeping_periodically(desk: TradingDesk) -> None:
             await run_in_threadpool(desk.housekeeping)
         except Exception:
             log.exception("trading.housekeeping_failed")
+
+
+async def _watch_market_feed(market: MarketData) -> None:
+    """Raise the operations alert while the market feed is stalled."""
+    while True:
+        await asyncio.sleep(MARKET_FEED_CHECK_SECONDS)
+        market.check()
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:

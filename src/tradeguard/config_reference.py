@@ -53,6 +53,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Order feed (WebSocket)", ("feed_",)),
+    ("Market data", ("market_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -22,6 +22,7 @@ from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
+from tradeguard.market.feed import MarketData
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
@@ -61,6 +62,7 @@ class Registry:
     trading_controls: TradingControls
     risk_controls: RiskControls
     trading_feed: FeedHub
+    market_data: MarketData
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission

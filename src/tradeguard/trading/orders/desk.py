@@ -311,6 +311,7 @@ class TradingDesk:
                 trading_state=self.effective_state(account_id).value,
                 day_trades=account.day_trades(business_day(now), window),
                 now_ns=now,
+                instruments=self.risk.instruments,
             )
 
     def effective_state(self, account_id: str) -> TradingState:
