@@ -155,7 +155,7 @@ def _registry(
         trading_controls=TradingControls(desk),
         risk_controls=RiskControls(desk),
         trading_feed=feed,
-        market_data=MarketData(build_market_feed(services, desk)),
+        market_data=MarketData(build_market_feed(services, desk, feed.broadcast)),
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),

@@ -527,6 +527,17 @@ class Settings(BaseSettings):
     market_replay_rate: int = Field(
         default=0, ge=0, le=10_000_000, description="Replayed events per second (0: at once)"
     )
+    market_volatility_bands: bool = Field(
+        default=True,
+        description="LULD-style bands from the feed: limit prices outside refused, a symbol "
+        "held at its band for 15 s paused for five minutes",
+    )
+    market_broker_name: str = Field(
+        default="TradeGuard Securities",
+        min_length=1,
+        max_length=80,
+        description="The broker-dealer named in Rule 606 reports",
+    )
     market_crossed_tolerance_bps: int = Field(
         default=0, ge=0, le=100, description="How far a venue's bid may cross its offer"
     )

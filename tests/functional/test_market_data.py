@@ -7,6 +7,7 @@ make market orders acceptable again.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import audit_event_types, reason_of
-from trading_flows import desk_of, funded_trader, place
+from trading_flows import add_instrument, desk_of, funded_trader, place
 
 from support import registry_of
 from tradeguard.audit.records import Actor
@@ -24,7 +25,7 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Price
 from tradeguard.db.session import transaction
 from tradeguard.market.events import Quote, VenueHalt
-from tradeguard.market.feed import FeedRunner
+from tradeguard.market.feed import FeedRunner, MarketFeed
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
 from tradeguard.trading.reference_data import load_sample_if_empty
@@ -179,3 +180,53 @@ def test_a_crossed_market_withdraws_the_reference_until_it_uncrosses(
     assert reference_of(app, "AAPL") == (2_300_100, now)
     accepted = place(client, alice, symbol="AAPL", type="market", limit_price=None, quantity=2)
     assert accepted.status_code == 201, accepted.text
+
+
+def quote_every_second(feed: MarketFeed, clock: FixedClock, bid: int, seconds: int) -> None:
+    """One venue quoting ACME at ``bid`` (offer two cents above), once a second."""
+    for _ in range(seconds):
+        clock.advance(seconds=1)
+        feed.process(
+            [Quote("TEST1", "ACME", bid, 100, bid + 200, 100, next(SEQUENCE), clock.now_ns())]
+        )
+
+
+SEQUENCE = itertools.count(1)
+
+
+def test_a_symbol_held_at_its_band_pauses_five_minutes_announced_and_audited(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    alice, _ = traders(client, mailbox, clock, app)
+    runner = runner_of(app)
+    runner.stop()
+    add_instrument(app, "ACME", "20.00")  # tier 1: band 5%, inside the collar's 10%
+    feed = runner.feed
+    feed.refresh_symbols()
+    quote_every_second(feed, clock, 199_900, 200)  # minutes around $20.00: a steady mean
+    outside = place(client, alice, symbol="ACME", quantity=1, limit_price="21.01")
+    assert reason_of(outside) == (422, "RISK_PRICE_BAND")
+    assert place(client, alice, symbol="ACME", quantity=1, limit_price="21.00").status_code == 201
+    with client.websocket_connect("/v1/stream", headers=alice.headers) as websocket:
+        assert websocket.receive_json()["type"] == "ready"
+        quote_every_second(feed, clock, 210_000, 16)  # the best bid at the upper band, 15 s
+        assert reason_of(place(client, alice, symbol="ACME", quantity=2, limit_price="20.50")) == (
+            422,
+            "RISK_INSTRUMENT_HALTED",
+        )  # checked before reading the feed, which would wait for ever without a pause
+        announced = websocket.receive_json()
+    assert announced | {"seq": 0} == {
+        "type": "market.halt",
+        "symbol": "ACME",
+        "venue": "LULD",
+        "reason": "volatility",
+        "seq": 0,
+    }
+    quote_every_second(feed, clock, 205_000, 300)  # five minutes later the quote reopens it
+    resumed = place(client, alice, symbol="ACME", quantity=3, limit_price="20.50")
+    assert resumed.status_code == 201, resumed.text
+    engine = registry_of(app).services.engine
+    assert [kind for kind in audit_event_types(engine) if kind.startswith("market.")] == [
+        "market.halt.started",
+        "market.halt.ended",
+    ]

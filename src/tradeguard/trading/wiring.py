@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tradeguard.config import MarketDataSource
 from tradeguard.core.errors import ConfigurationError
+from tradeguard.market.bands import VolatilityBands
 from tradeguard.market.consolidation import QuoteBook, QuoteRules
 from tradeguard.market.feed import FeedRunner, MarketFeed, MarketSource
 from tradeguard.market.metrics import MarketMetrics
@@ -13,7 +14,7 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
 from tradeguard.trading.controls.limits_store import load_limits
 from tradeguard.trading.orders.desk import TradingDesk
-from tradeguard.trading.orders.reference_prices import DeskReferencePrices
+from tradeguard.trading.orders.reference_prices import Announce, DeskReferencePrices
 
 
 def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
@@ -28,7 +29,9 @@ def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
     return desk
 
 
-def build_market_feed(services: Services, desk: TradingDesk) -> FeedRunner | None:
+def build_market_feed(
+    services: Services, desk: TradingDesk, announce: Announce | None = None
+) -> FeedRunner | None:
     """The configured market-data feed into ``desk``'s reference prices (None when off).
 
     Runs in the process that owns the desk: the desk is the single writer of reference
@@ -37,7 +40,8 @@ def build_market_feed(services: Services, desk: TradingDesk) -> FeedRunner | Non
     settings = services.settings
     if settings.market_data is MarketDataSource.OFF:
         return None
-    sink = DeskReferencePrices(desk)
+    bands = VolatilityBands() if settings.market_volatility_bands else None
+    sink = DeskReferencePrices(desk, bands, announce)
     rules = QuoteRules(settings.market_crossed_tolerance_bps, desk.limits.max_reference_age_ns)
     book = QuoteBook(sink.ticks(), rules)
     feed = MarketFeed(book, sink, services.clock, MarketMetrics(services.metrics.registry))

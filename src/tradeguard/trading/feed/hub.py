@@ -157,6 +157,11 @@ class FeedHub:
                 for subscription in list(feed.subscriptions):
                     self._post(feed, subscription, text)
 
+    def broadcast(self, event: Mapping[str, object]) -> None:
+        """Send ``event`` to every user watching: market-wide news such as a halt."""
+        for user_id in list(self._feeds):
+            self.publish(user_id, event)
+
     @contextmanager
     def subscribe(self, user_id: str) -> Iterator[Subscription]:
         """A subscription to ``user_id``'s events on the running loop, ended on exit.
