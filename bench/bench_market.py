@@ -4,7 +4,8 @@ The sample universe (40 symbols) is loaded into a real application's desk; the b
 simulator, with a fixed seed, makes 200,000 quotes from three venues beforehand. Timed:
 ``MarketFeed.process`` over the stream in batches (the feed's screening, the per-venue
 books and the NBBO, then one ``DeskReferencePrices.mark`` per batch under the desk's
-lock), and the same with one quote per call, the worst case of a feed that trickles.
+lock), the same with the volatility bands on (the default), and with one quote per
+call, the worst case of a feed that trickles.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from measure import Measurement
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
+from tradeguard.market.bands import VolatilityBands
 from tradeguard.market.consolidation import QuoteBook, QuoteRules
 from tradeguard.market.events import MarketEvent
 from tradeguard.market.feed import MarketFeed
@@ -31,9 +33,9 @@ ROUNDS = 5
 SEED = 20261206
 
 
-def _feed(registry: Registry) -> MarketFeed:
+def _feed(registry: Registry, *, bands: bool = False) -> MarketFeed:
     desk = registry.trading_desk
-    sink = DeskReferencePrices(desk)
+    sink = DeskReferencePrices(desk, VolatilityBands() if bands else None)
     book = QuoteBook(sink.ticks(), QuoteRules(max_age_ns=desk.limits.max_reference_age_ns))
     return MarketFeed(book, sink, registry.services.clock)
 
@@ -49,10 +51,12 @@ def _quotes(registry: Registry, clock: Clock) -> list[MarketEvent]:
     return list(simulator.quotes(QUOTES))
 
 
-def _rate(registry: Registry, quotes: list[MarketEvent], batch: int) -> float:
+def _rate(
+    registry: Registry, quotes: list[MarketEvent], batch: int, *, bands: bool = False
+) -> float:
     rates = []
     for _ in range(ROUNDS):
-        feed = _feed(registry)  # fresh venue sequences each round
+        feed = _feed(registry, bands=bands)  # fresh venue sequences each round
         started = time.perf_counter_ns()
         for start in range(0, len(quotes), batch):
             feed.process(quotes[start : start + batch])
@@ -70,11 +74,19 @@ def run() -> list[Measurement]:
         registry.trading_desk.start()
         quotes = _quotes(registry, services.clock)
         batched = _rate(registry, quotes, BATCH)
+        banded = _rate(registry, quotes, BATCH, bands=True)
         single = _rate(registry, quotes[: QUOTES // 4], 1)
     return [
         Measurement(
             f"market: quotes/s into the reference prices ({BATCH} per batch)",
             batched,
+            "quotes/s",
+            target=100_000,
+            lower_is_better=False,
+        ),
+        Measurement(
+            f"market: the same with volatility bands ({BATCH} per batch)",
+            banded,
             "quotes/s",
             target=100_000,
             lower_is_better=False,
