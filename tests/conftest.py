@@ -186,7 +186,7 @@ def shared_redis() -> Iterator[SharedRedis]:
 
 def make_settings(var_dir: Path, **overrides: object) -> Settings:
     """Settings for a test: its own var dir, no .env file."""
-    values: dict[str, object] = {"var_dir": var_dir}
+    values: dict[str, object] = {"var_dir": var_dir, "market_data": "off"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -58,6 +59,7 @@ from tradeguard.identity.service import IdentityService
 from tradeguard.kyc.sanctions import KycScreening
 from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
+from tradeguard.market.feed import MarketData
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
@@ -71,7 +73,7 @@ from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
 from tradeguard.trading.channel.client import DeskChannel
 from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, remote_trading
-from tradeguard.trading.feed.hub import FeedHub
+from tradeguard.trading.feed.hub import EVERYONE, FeedHub
 from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 from tradeguard.trading.orders.desk import Publish
 from tradeguard.trading.wiring import TradingPorts, local_trading
@@ -84,6 +86,7 @@ from tradeguard.wiring import Core, build_core
 MAX_CHECKPOINT_POLL_SECONDS = 10
 KEY_EXPIRY_POLL_SECONDS = 3600
 TRADING_HOUSEKEEPING_SECONDS = 15
+MARKET_FEED_CHECK_SECONDS = 1
 log = get_logger("tradeguard.app")
 API_DESCRIPTION = (
     "Security, risk and compliance core for stock-trading platforms. "
@@ -227,6 +230,7 @@ def _registry(
         onboarding=kyc.onboarding,
         kyc_documents=kyc.documents,
         kyc_review=kyc.review,
+        market_data=MarketData(trading.market),
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
@@ -245,9 +249,11 @@ def _trading(services: Services, engine: RiskEngine, feed: FeedHub, desk: DeskMo
     """The desk here (its events to the feed and the relay), or a desk process's clients."""
     if desk.channel is None:
         relay = desk.relay
-        publish = feed.publish if relay is None else _both(feed.publish, relay)
-        return local_trading(services, engine, publish)
-    desk.channel.on_push = feed.publish
+        if relay is None:
+            return local_trading(services, engine, feed.publish, feed.broadcast)
+        publish = _both(feed.publish, relay)
+        return local_trading(services, engine, publish, partial(relay, EVERYONE))
+    desk.channel.on_push = feed.deliver
     desk.channel.start()
     return remote_trading(desk.channel)
 
@@ -277,7 +283,7 @@ def _lifespan(
     registry: Registry, duties: Duties, *, owns_engine: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up and shutdown: the start record, the periodic tasks, then an orderly close."""
-    services, checks = registry.services, registry.access_checks
+    services, checks, market = registry.services, registry.access_checks, registry.market_data
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -285,10 +291,12 @@ def _lifespan(
             await run_in_threadpool(_record_start, services)
         tasks = _background_tasks(registry, duties.housekeeping)
         checks.start()
+        market.start()
         yield
         registry.trading_feed.close()
         for task in tasks:
             task.cancel()
+        await run_in_threadpool(market.stop)
         await run_in_threadpool(checks.stop)
         await run_in_threadpool(_close, duties)
         if owns_engine:
@@ -321,6 +329,7 @@ def _background_tasks(
         asyncio.create_task(_trading_housekeeping_periodically(housekeeping)),
         asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
         asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
+        asyncio.create_task(_watch_market_feed(registry.market_data)),
     )
 
 
@@ -383,6 +392,13 @@ async def _reload_lists_periodically(services: Services, screening: SanctionsScr
         except Exception:
             log.exception("screening.reload_failed")
         await asyncio.sleep(services.settings.screening_reload_hours * 3600)
+
+
+async def _watch_market_feed(market: MarketData) -> None:
+    """Raise the operations alert while the market feed is stalled."""
+    while True:
+        await asyncio.sleep(MARKET_FEED_CHECK_SECONDS)
+        market.check()
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:

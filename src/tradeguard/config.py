@@ -68,6 +68,14 @@ class SmtpSecurity(StrEnum):
     NONE = "none"
 
 
+class MarketDataSource(StrEnum):
+    """Where the desk's reference prices come from besides its own trades."""
+
+    OFF = "off"
+    SIMULATOR = "simulator"
+    REPLAY = "replay"
+
+
 class UnknownKeysSource(PydanticBaseSettingsSource):
     """Rejects ``TRADEGUARD_*`` environment variables that name no setting."""
 
@@ -641,6 +649,41 @@ class Settings(BaseSettings):
             "Under load, microseconds a batch may wait for more order requests before it"
             " commits; 0 commits at once (a lone request never waits)"
         ),
+    )
+    # -- market data into the reference prices (tradeguard.market) --
+    market_data: MarketDataSource = Field(
+        default=MarketDataSource.SIMULATOR,
+        description="off, simulator (development only; production refuses it) or replay "
+        "(market_replay_file)",
+    )
+    market_simulator_rate: int = Field(
+        default=300, ge=1, le=1_000_000, description="Venue quotes per second the simulator sends"
+    )
+    market_simulator_spread_bps: int = Field(
+        default=4, ge=1, le=1000, description="The simulated venues' bid-offer spread"
+    )
+    market_simulator_seed: int | None = Field(
+        default=None, description="Seed of the simulator's random walk (repeatable runs)"
+    )
+    market_replay_file: Path | None = Field(
+        default=None, description="JSON-lines file of quotes, sales and halts to replay"
+    )
+    market_replay_rate: int = Field(
+        default=0, ge=0, le=10_000_000, description="Replayed events per second (0: at once)"
+    )
+    market_volatility_bands: bool = Field(
+        default=True,
+        description="LULD-style bands from the feed: limit prices outside refused, a symbol "
+        "held at its band for 15 s paused for five minutes",
+    )
+    market_broker_name: str = Field(
+        default="TradeGuard Securities",
+        min_length=1,
+        max_length=80,
+        description="The broker-dealer named in Rule 606 reports",
+    )
+    market_crossed_tolerance_bps: int = Field(
+        default=0, ge=0, le=100, description="How far a venue's bid may cross its offer"
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(

@@ -59,6 +59,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Anti-money-laundering reports", ("aml_",)),
     ("Watchers and the event bus", ("watch_", "event_bus_")),
     ("Trading desk", ("trading_",)),
+    ("Market data", ("market_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradeguard.config import Environment, Settings
+from tradeguard.config import Environment, MarketDataSource, Settings
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.crypto.kek import KeyEncryptionKey, LocalKek
 from tradeguard.gateway.tls import is_development_certificate
@@ -29,7 +29,15 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
             "TRADEGUARD_STAFF_PLATFORM_KEYS_ALLOWED is for development: staff need a security key"
         )
     problems.extend(notify_production_problems(settings))
+    problems.extend(market_data_problems(settings))
     return problems
+
+
+def market_data_problems(settings: Settings) -> list[str]:
+    """Simulated quotes are for development: they must never price real orders."""
+    if settings.market_data is MarketDataSource.SIMULATOR:
+        return ["TRADEGUARD_MARKET_DATA=simulator is for development: use replay or off"]
+    return []
 
 
 def check_production(settings: Settings, kek: KeyEncryptionKey) -> None:

@@ -30,6 +30,7 @@ from tradeguard.identity.service import IdentityService
 from tradeguard.kyc.documents import Documents
 from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
+from tradeguard.market.feed import MarketData
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.screening.service import SanctionsScreening
@@ -73,6 +74,7 @@ class Registry:
     onboarding: Onboarding
     kyc_documents: Documents
     kyc_review: Review
+    market_data: MarketData
     gateway: Gateway
     route_gate: RouteGate
     feed_gate: FeedAdmission

@@ -31,6 +31,7 @@ from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
+from tradeguard.trading.orders import reports_api
 from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -51,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     apikeys_api.router,
     apikeys_api.staff_router,
     trading_api.router,
+    reports_api.router,
     controls_api.halts_router,
     controls_api.compliance_router,
     controls_api.locates_router,

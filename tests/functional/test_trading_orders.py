@@ -64,10 +64,24 @@ def test_crossing_orders_trade_and_move_cash_and_positions(
     filled = client.get(f"/v1/orders/{resting['id']}", headers=alice.headers).json()
     assert filled["status"] == "filled"
     assert client.get("/v1/positions", headers=alice.headers).json() == [
-        {"symbol": "ACME", "quantity": 5, "cost": "500.00"}
+        {
+            "symbol": "ACME",
+            "quantity": 5,
+            "cost": "500.00",
+            "market_price": "100.00",  # the last sale
+            "market_value": "500.00",
+            "unrealized_pnl": "0.00",
+        }
     ]
     assert client.get("/v1/positions", headers=bob.headers).json() == [
-        {"symbol": "ACME", "quantity": -5, "cost": "-500.00"}
+        {
+            "symbol": "ACME",
+            "quantity": -5,
+            "cost": "-500.00",
+            "market_price": "100.00",
+            "market_value": "-500.00",
+            "unrealized_pnl": "0.00",
+        }
     ]
     alice_account = client.get("/v1/account", headers=alice.headers).json()
     assert alice_account["settled_cash"] == "99500.00"

@@ -105,6 +105,7 @@ def _production(tmp_path: Path, **overrides: object) -> Settings:
         "sms_backend": "http",
         "sms_base_url": "https://sms.example.com/v1",
         "sms_api_key": "sms-key",
+        "market_data": "off",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -116,6 +117,15 @@ def test_production_when_everything_production_grade_then_starts(
     cert, key = foreign_certificate
     settings = _production(tmp_path, tls_cert_file=cert, tls_key_file=key)
     check_production(settings, LocalKek(generate_master_key(clock, "production")))
+
+
+def test_production_when_quotes_are_simulated_then_refused(
+    tmp_path: Path, clock: FixedClock, foreign_certificate: tuple[Path, Path]
+) -> None:
+    cert, key = foreign_certificate
+    settings = _production(tmp_path, tls_cert_file=cert, tls_key_file=key, market_data="simulator")
+    with pytest.raises(ConfigurationError, match="MARKET_DATA=simulator is for development"):
+        check_production(settings, LocalKek(generate_master_key(clock, "production")))
 
 
 def test_production_when_sqlite_then_refused(

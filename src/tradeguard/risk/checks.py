@@ -211,6 +211,20 @@ def check_price_collar(ctx: CheckContext, order: OrderRequest) -> Denial | None:
     )
 
 
+def check_price_band(ctx: CheckContext, order: OrderRequest) -> Denial | None:
+    """A limit price must lie within the symbol's volatility band, when it has one."""
+    instrument = ctx.known_instrument()
+    price, low, high = order.limit_price, instrument.band_low, instrument.band_high
+    if price is None or low is None or high is None or low <= price <= high:
+        return None
+    return deny(
+        RiskReason.PRICE_BAND,
+        "limit price outside the volatility band",
+        f"{low}..{high}",
+        limit_price=price,
+    )
+
+
 def check_order_size(ctx: CheckContext, order: OrderRequest) -> Denial | None:
     """Quantity and notional within the account's (or the tier's) per-order limits."""
     size = ctx.limits.size_limit(order.account_id, ctx.known_instrument().tier)
@@ -427,6 +441,7 @@ CHECKS: tuple[Check, ...] = (
     check_price,
     check_reference_price,
     check_price_collar,
+    check_price_band,
     check_order_size,
     check_order_rate,
     check_duplicate,

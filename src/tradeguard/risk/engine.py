@@ -6,7 +6,7 @@ because the engine could not decide. Cancels never pass through the engine: they
 always allowed, also while trading is halted.
 
 With the standard ``CHECKS`` the engine first asks the single-pass screen
-(``screen.passes_every_check``), which evaluates the conditions of all 25 checks in one
+(``screen.passes_every_check``), which evaluates the conditions of all 26 checks in one
 function. An order it passes is allowed; any other order (and any order the screen
 cannot judge) runs through the checks one by one, whose first denial is the answer. An
 engine given other checks always runs them one by one.

@@ -64,6 +64,7 @@ class RiskReason(StrEnum):
     NO_REFERENCE_PRICE = "RISK_NO_REFERENCE_PRICE"
     STALE_REFERENCE_PRICE = "RISK_STALE_REFERENCE_PRICE"
     PRICE_COLLAR = "RISK_PRICE_COLLAR"
+    PRICE_BAND = "RISK_PRICE_BAND"
     MAX_QUANTITY = "RISK_MAX_QUANTITY"
     MAX_NOTIONAL = "RISK_MAX_NOTIONAL"
     ORDER_RATE = "RISK_ORDER_RATE"
@@ -111,6 +112,8 @@ class Instrument:
     threshold: bool = False
     easy_to_borrow: bool = False
     halted: bool = False
+    band_low: int | None = None
+    band_high: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""The single-pass screen: the conditions of all 25 checks in one function, no denial built.
+"""The single-pass screen: the conditions of all 26 checks in one function, no denial built.
 
 Nearly every order passes every check, and for those the engine needs one answer: all
 pass. ``passes_every_check`` evaluates the condition of every check in ``checks.CHECKS``
 straight from the risk context, without building a check context or a denial and
-without 25 function calls. It returns True only when every one of those checks would
+without 26 function calls. It returns True only when every one of those checks would
 return None for the same order, state, limits and time. When it returns False (or
 raises), the engine runs the checks one by one and their first denial (or
 ``RISK_INTERNAL_ERROR``) is the answer, exactly as without the screen. So the screen
@@ -117,6 +117,8 @@ def passes_every_check(  # noqa: C901, PLR0911, PLR0912, PLR0915 - see below
             return False
         if price > collar_top or price < reference - width:  # 13
             return False
+        if not _inside_band(price, instrument.band_low, instrument.band_high):  # 14
+            return False
         worst_price = price
     elif order_type is _MARKET:
         if price is not None:  # 11
@@ -128,12 +130,12 @@ def passes_every_check(  # noqa: C901, PLR0911, PLR0912, PLR0915 - see below
     else:
         return False
     # ``in`` then ``[]`` rather than ``.get``: a mapping proxy's ``get`` is a slow method call.
-    overrides = limits.account_size_limits  # 14
+    overrides = limits.account_size_limits  # 15
     size = overrides[account_id] if account_id in overrides else limits.tier_limits[instrument.tier]
     notional = (worst_price * quantity + _CENT_ROUND_UP) // UNITS_PER_CENT
     if quantity > size.max_quantity or notional > size.max_notional_cents:
         return False
-    # 15: with the stamps in time order, the last ``rate`` of them all in the past second
+    # 16: with the stamps in time order, the last ``rate`` of them all in the past second
     # is exactly "rate reached"; out of order, this can only deny more, never less.
     rate = limits.max_orders_per_second
     if rate <= 0 or (len(stamps) >= rate and stamps[-rate] > now_ns - NS_PER_SECOND):
@@ -146,7 +148,7 @@ def passes_every_check(  # noqa: C901, PLR0911, PLR0912, PLR0915 - see below
             or (len(stamps_in_symbol) >= rate and stamps_in_symbol[-rate] > now_ns - NS_PER_SECOND)
         ):
             return False
-    if fingerprints and modifies is None:  # 16
+    if fingerprints and modifies is None:  # 17
         seen = fingerprints.get((side, symbol, quantity, price))
         if seen is not None and now_ns - seen <= limits.duplicate_window_ns:
             return False
@@ -162,14 +164,14 @@ def passes_every_check(  # noqa: C901, PLR0911, PLR0912, PLR0915 - see below
         pending = (0 if quantities is None else quantities.sell) - replaced_remaining
         reduces = position > 0 and pending + quantity <= position
         projected = position - pending - quantity
-        if side is _SELL and quantity > position - pending:  # 17
+        if side is _SELL and quantity > position - pending:  # 18
             return False
     kind = account.kind
     reservation_price = worst_price
     if side is _SELL_SHORT:
-        if kind is not _MARGIN:  # 18
+        if kind is not _MARGIN:  # 19
             return False
-        if instrument.threshold and risk.closeout_obligations.get(symbol, 0) > 0:  # 19
+        if instrument.threshold and risk.closeout_obligations.get(symbol, 0) > 0:  # 20
             return False
         if not instrument.easy_to_borrow:
             open_short = (0 if quantities is None else quantities.short) - replaced_remaining
@@ -182,36 +184,36 @@ def passes_every_check(  # noqa: C901, PLR0911, PLR0912, PLR0915 - see below
                 return False
         if price is None or price < collar_top:
             reservation_price = collar_top
-    until = account.pdt_restricted_until_ns  # 20
+    until = account.pdt_restricted_until_ns  # 21
     if until is not None and now_ns < until and not reduces:
         return False
     if kind is _CASH:
-        if side is _BUY:  # 22: settled cash covers every reservation
+        if side is _BUY:  # 23: settled cash covers every reservation
             needed = account.reserved_cents - replaced_reserved
             needed += (reservation_price * quantity + _CENT_ROUND_UP) // UNITS_PER_CENT
             if needed > account.settled_cash_cents:
                 return False
     else:
-        if (  # 21
+        if (  # 22
             account.opened_today
             and account.equity_cents < limits.pdt_equity_threshold_cents
             and ((position < 0) if side is _BUY else (position > 0))
             and _day_trade_limit_reached(account, symbol, limits, business_day(now_ns))
         ):
             return False
-        if not reduces:  # 22: Reg T initial margin on the exposure, within equity
+        if not reduces:  # 23: Reg T initial margin on the exposure, within equity
             exposure = account.gross_cost_cents + account.reserved_cents - replaced_reserved
             exposure += (reservation_price * quantity + _CENT_ROUND_UP) // UNITS_PER_CENT
             requirement = -(-exposure * limits.initial_margin_bps // BASIS_POINTS)
             if requirement > account.equity_cents:
                 return False
-    limit = limits.max_position_shares  # 23
+    limit = limits.max_position_shares  # 24
     if abs(projected) > limit and abs(projected) > abs(position):
         return False
     open_notional = account.open_notional_cents - replaced_notional + notional
     if not reduces and account.gross_cost_cents + open_notional > limits.max_gross_exposure_cents:
-        return False  # 24
-    executed = account.executed_today_cents  # 25
+        return False  # 25
+    executed = account.executed_today_cents  # 26
     if executed and account.activity_day != business_day(now_ns):
         executed = 0
     thresholds = limits.account_credit_thresholds
@@ -230,3 +232,8 @@ def _day_trade_limit_reached(
     if account.opened_on(symbol, today) <= 0:
         return False
     return account.day_trades(today, limits.pdt_window_business_days) >= limits.pdt_day_trade_limit
+
+
+def _inside_band(price: int, low: int | None, high: int | None) -> bool:
+    """Whether ``price`` lies in the volatility band (always, without a band)."""
+    return low is None or high is None or low <= price <= high

@@ -59,6 +59,10 @@ class DeskPort(Protocol):
         """The caller's account id; 403 ``TRADING_NO_ACCOUNT`` if none."""
         ...
 
+    def market_prices(self, symbols: list[str]) -> dict[str, int | None]:
+        """The reference price of each symbol now (None for one without a price)."""
+        ...
+
     def own_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
         """One of the caller's orders; another account's order answers 404."""
         ...

@@ -25,7 +25,8 @@ def test_engine_check_order_is_the_documented_one() -> None:
         "trading_state",
     ]
     assert names[-4:] == ["buying_power", "position_limit", "gross_exposure", "credit_threshold"]
-    assert len(names) == len(set(names)) == 25
+    assert names[names.index("price_collar") + 1] == "price_band"
+    assert len(names) == len(set(names)) == 26
 
 
 def test_engine_when_account_unknown_then_internal_error() -> None:

@@ -1,7 +1,7 @@
 from types import MappingProxyType
 
 import pytest
-from risk_kit import ACCOUNT, REFERENCE, kit, market, order, with_reference
+from risk_kit import ACCOUNT, REFERENCE, agreed_answer, kit, market, order, with_reference
 
 from tradeguard.core.clock import NS_PER_SECOND
 from tradeguard.risk.model import OrderSizeLimit, RiskLimits, RiskReason
@@ -155,3 +155,20 @@ def test_market_buy_when_sized_then_priced_at_collar_top() -> None:
     assert denial is not None
     assert denial.inputs == {"notional_cents": 113_300}
     assert market().type is OrderType.MARKET
+
+
+def test_price_band_when_outside_then_denied_inside_allowed_and_no_band_no_check() -> None:
+    risk = kit()
+    with_reference(risk, band_low=REFERENCE - 100, band_high=REFERENCE + 100)
+    assert agreed_answer(risk, order(limit_price=REFERENCE + 100)) is None
+    assert agreed_answer(risk, order(limit_price=REFERENCE - 100, quantity=11)) is None
+    above = agreed_answer(risk, order(limit_price=REFERENCE + 200))
+    assert above is not None
+    assert above.reason_code == RiskReason.PRICE_BAND
+    assert above.threshold == f"{REFERENCE - 100}..{REFERENCE + 100}"
+    below = agreed_answer(risk, order(limit_price=REFERENCE - 200))
+    assert below is not None
+    assert below.reason_code == RiskReason.PRICE_BAND
+    assert agreed_answer(risk, order(type=OrderType.MARKET, limit_price=None)) is None
+    with_reference(risk, band_low=None, band_high=None)
+    assert agreed_answer(risk, order(limit_price=REFERENCE + 200, quantity=12)) is None

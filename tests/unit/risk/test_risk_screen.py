@@ -1,4 +1,4 @@
-"""The single-pass screen against the 25 checks run one by one, over generated histories.
+"""The single-pass screen against the 26 checks run one by one, over generated histories.
 
 Every candidate order is judged three ways: by the screen alone, by an engine that runs
 the checks one by one (a copy of ``CHECKS``, so no screen), and by the standard engine.

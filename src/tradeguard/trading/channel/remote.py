@@ -93,6 +93,10 @@ class RemoteDesk:
         del db
         return forwarded(self.channel, AccountView, "desk.account_view", caller)
 
+    def market_prices(self, symbols: list[str]) -> dict[str, int | None]:
+        """The desk's reference prices of ``symbols`` (its memory holds them)."""
+        return forwarded(self.channel, dict, "desk.market_prices", symbols)
+
     def account_id(self, db: Session, caller: Caller) -> str:
         """The caller's account id from the database; 403 ``TRADING_NO_ACCOUNT`` if none."""
         row = account_of_user(db, caller.user_id)

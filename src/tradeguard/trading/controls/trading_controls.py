@@ -240,6 +240,7 @@ class TradingControls(DeskControls):
                 trading_state=self.desk.effective_state(account_id).value,
                 day_trades=account.day_trades(business_day(now), window),
                 now_ns=now,
+                instruments=self.desk.risk.instruments,
             )
             own = self.desk.risk.account_states.get(account_id, TradingState.ACTIVE)
             return AccountStanding(

@@ -31,6 +31,8 @@ from tradeguard.core.errors import TradeGuardError
 from tradeguard.logs import get_logger
 
 SEQ = "seq"
+EVERYONE = "*"
+"""The user id under which a desk process relays market-wide news to gateway workers."""
 log = get_logger("tradeguard.trading.feed.hub")
 
 
@@ -156,6 +158,18 @@ class FeedHub:
             if text is not None:
                 for subscription in list(feed.subscriptions):
                     self._post(feed, subscription, text)
+
+    def deliver(self, user_id: str, event: Mapping[str, object]) -> None:
+        """An event relayed from the desk process: one user's, or everyone's (``EVERYONE``)."""
+        if user_id == EVERYONE:
+            self.broadcast(event)
+        else:
+            self.publish(user_id, event)
+
+    def broadcast(self, event: Mapping[str, object]) -> None:
+        """Send ``event`` to every user watching: market-wide news such as a halt."""
+        for user_id in list(self._feeds):
+            self.publish(user_id, event)
 
     @contextmanager
     def subscribe(self, user_id: str) -> Iterator[Subscription]:

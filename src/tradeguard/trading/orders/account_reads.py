@@ -6,7 +6,7 @@ and their order (404 for another account's); the queries below read the rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -40,6 +40,10 @@ class AccountReads:
     def positions(self, db: Session, caller: Caller) -> Sequence[PositionRow]:
         """Every symbol the caller's account holds or is short, by symbol."""
         return positions_of(db, self.desk.account_id(db, caller))
+
+    def market_prices(self, symbols: Iterable[str]) -> dict[str, int | None]:
+        """The reference price of each symbol now (None for one without a price)."""
+        return self.desk.market_prices(list(symbols))
 
 
 @dataclass(frozen=True, slots=True)

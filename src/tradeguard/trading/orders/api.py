@@ -158,7 +158,9 @@ def list_positions(
     principal: Viewer, request: Request, db: DbSession, reads: ReadsDep
 ) -> list[PositionView]:
     """Every symbol the account holds or is short, by symbol."""
-    return [position_view(row) for row in reads.positions(db, Caller.of(principal, request))]
+    rows = reads.positions(db, Caller.of(principal, request))
+    prices = reads.market_prices([row.symbol for row in rows])
+    return [position_view(row, prices.get(row.symbol)) for row in rows]
 
 
 @router.get("/v1/account", summary="Your brokerage account", responses=PROBLEMS)

@@ -47,6 +47,7 @@ THRESHOLD_UNITS: Mapping[str, Unit] = MappingProxyType(
         RiskReason.INVALID_PRICE: Unit.PRICE,
         RiskReason.TICK_SIZE: Unit.PRICE,
         RiskReason.PRICE_COLLAR: Unit.PRICE_RANGE,
+        RiskReason.PRICE_BAND: Unit.PRICE_RANGE,
         RiskReason.STALE_REFERENCE_PRICE: Unit.DURATION,
         RiskReason.DUPLICATE_ORDER: Unit.DURATION,
         RiskReason.MAX_NOTIONAL: Unit.MONEY,

@@ -346,7 +346,17 @@ class TradingDesk:
                 trading_state=self.effective_state(account_id).value,
                 day_trades=account.day_trades(business_day(now), window),
                 now_ns=now,
+                instruments=self.risk.instruments,
             )
+
+    def market_prices(self, symbols: list[str]) -> dict[str, int | None]:
+        """The reference price of each symbol now (None for one without a price)."""
+        with self.lock:
+            instruments = self.risk.instruments
+            return {
+                symbol: item.reference_price if (item := instruments.get(symbol)) else None
+                for symbol in symbols
+            }
 
     def effective_state(self, account_id: str) -> TradingState:
         """The most restrictive of the platform's and the account's trading states."""

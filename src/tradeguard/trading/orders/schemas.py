@@ -104,6 +104,9 @@ class PositionView(BaseModel):
     symbol: str
     quantity: int
     cost: MoneyStr = Field(description="Paid for a long position, minus received for a short")
+    market_price: PriceStr | None = Field(description="The reference price; null without one")
+    market_value: MoneyStr | None = Field(description="Quantity times the market price")
+    unrealized_pnl: MoneyStr | None = Field(description="Market value minus cost")
 
 
 class AccountView(BaseModel):
@@ -118,5 +121,10 @@ class AccountView(BaseModel):
     unsettled_cash: MoneyStr
     reserved_cash: MoneyStr = Field(description="Held for open orders")
     equity: MoneyStr = Field(description="Cash plus positions at cost")
+    market_value: MoneyStr | None = Field(
+        description="Positions at their reference prices; null while one has no price"
+    )
+    unrealized_pnl: MoneyStr | None = Field(description="Market value minus the positions' cost")
+    equity_at_market: MoneyStr | None = Field(description="Cash plus the market value")
     day_trades: int = Field(description="Day trades over the last 5 business days")
     pattern_day_trader_restricted_until: str | None

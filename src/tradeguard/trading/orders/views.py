@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Money, Price, Rounding, divide_rounded
 from tradeguard.risk.account import AccountRisk
+from tradeguard.risk.model import Instrument
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import ExecutionRow, OrderRow, PositionRow
 from tradeguard.trading.orders.schemas import AccountView, ExecutionView, OrderView, PositionView
@@ -59,16 +62,50 @@ def execution_view(row: ExecutionRow) -> ExecutionView:
     )
 
 
-def position_view(row: PositionRow) -> PositionView:
-    """One position."""
-    return PositionView(symbol=row.symbol, quantity=row.quantity, cost=Money(row.cost_cents))
+def position_view(row: PositionRow, market_price: int | None) -> PositionView:
+    """One position, valued at ``market_price`` (the reference price) when there is one."""
+    value = None if market_price is None else market_value_cents(row.quantity, market_price)
+    return PositionView(
+        symbol=row.symbol,
+        quantity=row.quantity,
+        cost=Money(row.cost_cents),
+        market_price=None if market_price is None else Price(market_price),
+        market_value=None if value is None else Money(value),
+        unrealized_pnl=None if value is None else Money(value - row.cost_cents),
+    )
+
+
+def market_value_cents(quantity: int, price: int) -> int:
+    """What ``quantity`` shares (negative: short) are worth at ``price``, in cents."""
+    return Price(price).notional(quantity).cents
+
+
+def marked_value_cents(account: AccountRisk, instruments: Mapping[str, Instrument]) -> int | None:
+    """The account's positions at their reference prices; None if one has no price."""
+    total = 0
+    for symbol, position in account.positions.items():
+        if not position.quantity:
+            continue
+        instrument = instruments.get(symbol)
+        if instrument is None or instrument.reference_price is None:
+            return None
+        total += market_value_cents(position.quantity, instrument.reference_price)
+    return total
 
 
 def account_view(
-    account: AccountRisk, *, trading_state: str, day_trades: int, now_ns: int
+    account: AccountRisk,
+    *,
+    trading_state: str,
+    day_trades: int,
+    now_ns: int,
+    instruments: Mapping[str, Instrument],
 ) -> AccountView:
-    """The account as the risk checks see it right now."""
+    """The account as the risk checks see it right now, its positions marked to market."""
     until = account.pdt_restricted_until_ns
+    value = marked_value_cents(account, instruments)
+    cash = account.settled_cash_cents + account.unsettled_cash_cents
+    at_cost = account.equity_cents - cash
     return AccountView(
         id=account.account_id,
         kind=account.kind.value,
@@ -79,6 +116,9 @@ def account_view(
         unsettled_cash=Money(account.unsettled_cash_cents),
         reserved_cash=Money(account.reserved_cents),
         equity=Money(account.equity_cents),
+        market_value=None if value is None else Money(value),
+        unrealized_pnl=None if value is None else Money(value - at_cost),
+        equity_at_market=None if value is None else Money(cash + value),
         day_trades=day_trades,
         pattern_day_trader_restricted_until=(
             ns_to_rfc3339(until) if until is not None and until > now_ns else None
