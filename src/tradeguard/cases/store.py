@@ -1,7 +1,8 @@
 """The one alert store: every watcher writes its alerts here, in its own transaction.
 
 ``AlertStore.raise_alert`` inserts an alert, or updates the alert of the same episode
-(same source, typology, subject and episode) when the watcher sees more of it; a draft
+(same source, typology, symbol, customer and episode;
+accounts are merged) when the watcher sees more of it; a draft
 that changes nothing writes nothing, so delivering an event twice is harmless. Each
 insert or change writes one audit event in the same transaction. Listeners (the email
 to compliance, the action policy) run in that transaction too.
@@ -109,7 +110,9 @@ def alert_facts(row: AlertRow) -> dict[str, Any]:
 
 def _merge(row: AlertRow, draft: AlertDraft) -> bool:
     """Extend ``row`` with what ``draft`` adds; whether anything changed."""
+    accounts = sorted(set(json.loads(row.accounts)) | set(draft.subject.accounts))
     changes = {
+        "accounts": json.dumps(accounts),
         "start_ns": min(row.start_ns, draft.start_ns),
         "end_ns": max(row.end_ns, draft.end_ns),
         "score": max(row.score, draft.score),

@@ -17,6 +17,7 @@ from tradeguard.cli import (
     outbox_commands,
     server_commands,
     staff_commands,
+    surveillance_commands,
     trading_commands,
     users_commands,
 )
@@ -39,6 +40,7 @@ app.add_typer(outbox_commands.app, name="outbox")
 app.add_typer(users_commands.app, name="users")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(staff_commands.app, name="staff")
+app.add_typer(surveillance_commands.app, name="surveillance")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 server_commands.register(app)
