@@ -54,6 +54,7 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.surveillance.wiring import install_surveillance
 from tradeguard.trading.controls.risk_controls import RiskControls
 from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.trading.feed.hub import FeedHub
@@ -133,6 +134,9 @@ def _registry(
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
     alert_store = AlertStore(services.audit, services.clock)
+    watchers = build_watchers(services, alert_store)
+    trading_controls = TradingControls(desk)
+    install_surveillance(services, watchers, alert_store, trading_controls, identity.notices)
     return Registry(
         services=services,
         identity=identity,
@@ -154,7 +158,7 @@ def _registry(
         risk_engine=risk_engine,
         trading_desk=desk,
         account_reads=AccountReads(desk),
-        trading_controls=TradingControls(desk),
+        trading_controls=trading_controls,
         risk_controls=RiskControls(desk),
         trading_feed=feed,
         gateway=gateway,
@@ -162,7 +166,7 @@ def _registry(
         feed_gate=FeedGate.of(gateway),
         alert_store=alert_store,
         cases=Cases(services.audit, services.clock),
-        watchers=build_watchers(services, alert_store),
+        watchers=watchers,
     )
 
 

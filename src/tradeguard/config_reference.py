@@ -54,6 +54,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Order feed (WebSocket)", ("feed_",)),
     ("Watchers and the event bus", ("watch_", "event_bus_")),
+    ("Alerts and surveillance", ("alert_", "surveillance_")),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 
@@ -176,6 +177,7 @@ def _without_none(annotation: Any) -> Any:  # noqa: ANN401 - any type annotation
 PLAIN_TYPES: dict[Any, str] = {
     bool: "boolean",
     int: "integer",
+    float: "number",
     str: "text",
     Path: "path",
     SecretStr: "secret",

@@ -7,6 +7,7 @@ from tradeguard.cases import models as case_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
+from tradeguard.surveillance import models as surveillance_models
 from tradeguard.trading import models as trading_models
 from tradeguard.watch import models as watch_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "crypto_models",
     "identity_models",
     "installation",
+    "surveillance_models",
     "trading_models",
     "watch_models",
 ]

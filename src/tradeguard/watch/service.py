@@ -51,6 +51,11 @@ class WatchService:
         self.runners.append(runner)
         return runner
 
+    def reload(self) -> None:
+        """Rebuild every watcher from its history (after its reference data changed)."""
+        for runner in self.runners:
+            runner.watcher = None
+
     def run_once(self) -> int:
         """One batch of every watcher; a failing one is reported, the others go on."""
         processed = 0

@@ -1,0 +1,38 @@
+"""Registers the surveillance watcher and its actions on a server's watch service."""
+
+from __future__ import annotations
+
+from tradeguard.cases.notify import HighScoreEmail
+from tradeguard.cases.store import AlertStore
+from tradeguard.identity.notices import Notices
+from tradeguard.services import Services
+from tradeguard.surveillance.actions import ActionRule, AlertActions
+from tradeguard.surveillance.profiles import load_directory, load_parameters
+from tradeguard.surveillance.watcher import SurveillanceWatcher
+from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.watch.service import WatchService
+
+
+def surveillance_factory(services: Services) -> type[SurveillanceWatcher] | object:
+    """A factory of watchers that read the stored profiles, links and parameters when built."""
+
+    def build() -> SurveillanceWatcher:
+        with services.sessions() as db:
+            return SurveillanceWatcher(load_directory(db), load_parameters(db))
+
+    return build
+
+
+def install_surveillance(
+    services: Services,
+    watchers: WatchService,
+    store: AlertStore,
+    controls: TradingControls,
+    notices: Notices,
+) -> None:
+    """The watcher, the compliance email for high scores and the automatic actions."""
+    settings = services.settings
+    store.listen(HighScoreEmail(notices, settings.compliance_email, settings.alert_email_min_score))
+    rules = [ActionRule.parse(text) for text in settings.surveillance_actions]
+    store.after_commit(AlertActions(controls, rules))
+    watchers.register(surveillance_factory(services))  # type: ignore[arg-type]
