@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tradeguard.cases.notify import HighScoreEmail
 from tradeguard.cases.store import AlertStore
 from tradeguard.identity.notices import Notices
@@ -13,7 +15,7 @@ from tradeguard.trading.controls.trading_controls import TradingControls
 from tradeguard.watch.service import WatchService
 
 
-def surveillance_factory(services: Services) -> type[SurveillanceWatcher] | object:
+def surveillance_factory(services: Services) -> Callable[[], SurveillanceWatcher]:
     """A factory of watchers that read the stored profiles, links and parameters when built."""
 
     def build() -> SurveillanceWatcher:
@@ -35,4 +37,4 @@ def install_surveillance(
     store.listen(HighScoreEmail(notices, settings.compliance_email, settings.alert_email_min_score))
     rules = [ActionRule.parse(text) for text in settings.surveillance_actions]
     store.after_commit(AlertActions(controls, rules))
-    watchers.register(surveillance_factory(services))  # type: ignore[arg-type]
+    watchers.register(surveillance_factory(services))
