@@ -440,6 +440,14 @@ def scores(
     return result
 
 
+def tagged(
+    seed: int, truths: list[Truth], alerts: list[dict[str, Any]]
+) -> tuple[list[Truth], list[dict[str, Any]]]:
+    """Truths and alerts of one day with the seed in their symbols, so days pool safely."""
+    marked = [Truth(t.typology, f"{seed}:{t.symbol}", t.accounts, t.start, t.end) for t in truths]
+    return marked, [alert | {"symbol": f"{seed}:{alert['symbol']}"} for alert in alerts]
+
+
 def _matches(alert: dict[str, Any], truth: Truth, slack: int) -> bool:
     return (
         alert["symbol"] == truth.symbol

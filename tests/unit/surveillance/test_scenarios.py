@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from market_scenarios import Config, generate, scores
+from market_scenarios import Config, generate, scores, tagged
 from tradeguard.surveillance.parameters import SurveillanceParameters
 from tradeguard.surveillance.replay import alert_line, replay
 
@@ -27,8 +27,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, flo
         day.write(directory)
         result = replay(directory, SurveillanceParameters())
         assert result.skipped == []
-        truths += day.truths
-        alerts += [alert_line(draft) for draft in result.final_alerts()]
+        marked = tagged(seed, day.truths, [alert_line(a) for a in result.final_alerts()])
+        truths += marked[0]
+        alerts += marked[1]
     return scores(truths, alerts)
 
 
