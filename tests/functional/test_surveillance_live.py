@@ -102,11 +102,9 @@ def test_live_orders_when_one_owner_trades_with_itself_then_alert_email_and_redu
     (alert,) = wait_for_alerts(app)
     assert (alert.typology, alert.rule, alert.symbol) == ("wash_trading", "wash.same_owner", "ACME")
     assert sorted(json.loads(alert.accounts)) == sorted(accounts)
-    deadline = time.monotonic() + 5
-    while (
-        time.monotonic() < deadline
-        and registry.trading_desk.effective_state(accounts[0]) is TradingState.ACTIVE
-    ):
+    deadline = time.monotonic() + 10
+    states = lambda: [registry.trading_desk.effective_state(a) for a in accounts]  # noqa: E731
+    while time.monotonic() < deadline and TradingState.ACTIVE in states():
         time.sleep(0.05)
     for account in accounts:
         assert registry.trading_desk.effective_state(account) is TradingState.REDUCING

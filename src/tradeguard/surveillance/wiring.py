@@ -12,6 +12,7 @@ from tradeguard.surveillance.actions import ActionRule, AlertActions
 from tradeguard.surveillance.profiles import load_directory, load_parameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
 from tradeguard.trading.controls.trading_controls import TradingControls
+from tradeguard.watch.cursor import give_way
 from tradeguard.watch.service import WatchService
 
 
@@ -20,6 +21,7 @@ def surveillance_factory(services: Services) -> Callable[[], SurveillanceWatcher
 
     def build() -> SurveillanceWatcher:
         with services.sessions() as db:
+            give_way(db)
             return SurveillanceWatcher(load_directory(db), load_parameters(db))
 
     return build

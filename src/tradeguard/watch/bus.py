@@ -124,7 +124,7 @@ class PartitionConsumer:
         subscription = await self._subscribe(js)
         try:
             messages = await subscription.fetch(self.batch, timeout=wait_seconds)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):  # nothing arrived in time
             return None
         events = [_event_of(message.data, message.headers) for message in messages]
         known = sorted((event for event in events if event is not None), key=lambda e: e.seq)

@@ -16,7 +16,7 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
-from tradeguard.watch.cursor import cursor_position, head_seq
+from tradeguard.watch.cursor import cursor_position, give_way, head_seq
 from tradeguard.watch.runner import CursorRunner, WatcherFactory
 
 log = get_logger("tradeguard.watch")
@@ -71,6 +71,7 @@ class WatchService:
 
     def lags(self, db: Session) -> dict[str, int]:
         """How many events each watcher is behind the head of the trail."""
+        give_way(db)
         head = head_seq(db)
         return {runner.name: head - cursor_position(db, runner.name) for runner in self.runners}
 
@@ -84,8 +85,13 @@ class WatchService:
         }
 
     def _report_lag(self) -> None:
-        with self.sessions() as db:
-            behind = {name: lag for name, lag in self.lags(db).items() if lag > self.policy.max_lag}
+        try:
+            with self.sessions() as db:
+                lags = self.lags(db)
+        except Exception:  # noqa: BLE001 - unreadable now; the next poll tries again
+            log.warning("watch.lag_unreadable")
+            return
+        behind = {name: lag for name, lag in lags.items() if lag > self.policy.max_lag}
         for name, lag in behind.items():
             self._report(name, "watch.lag", {"lag": lag, "max_lag": self.policy.max_lag})
 
