@@ -2,7 +2,8 @@
 
 ``order.placed``, ``order.modified``, ``order.cancelled`` and ``trade.executed`` become
 the engine's market events; everything else is ignored. An event the engine cannot
-place (an order placed before the watcher's warm-up window) is skipped and logged.
+place (an order placed before the watcher's warm-up window), or one whose data is not
+the trading desk's, is skipped and logged: it never stops the watcher.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ class SurveillanceWatcher:
 
     def observe(self, event: AuditEvent) -> Sequence[AlertDraft]:
         """The alerts one trading event raises or extends."""
-        market = market_event(event)
+        try:
+            market = market_event(event)
+        except (KeyError, TypeError, ValueError):
+            log.warning("surveillance.unreadable_event", seq=event.seq, event_type=event.event_type)
+            return []
         if market is None:
             return []
         try:
