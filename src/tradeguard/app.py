@@ -194,6 +194,7 @@ def _lifespan(
         registry.trading_feed.close()
         for task in tasks:
             task.cancel()
+        await run_in_threadpool(registry.watchers.stop)
         await run_in_threadpool(checks.stop)
         if delivery is not None:
             delivery.shutdown(wait=True)

@@ -7,6 +7,7 @@ and makes ``/readyz`` fail: a watcher is never skipped in silence.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +43,8 @@ class WatchService:
     policy: WatchPolicy = field(default_factory=WatchPolicy)
     runners: list[CursorRunner] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
+    _running: threading.Lock = field(default_factory=threading.Lock)
+    _stopped: bool = False
 
     def register(self, factory: WatcherFactory) -> CursorRunner:
         """Run the watchers ``factory`` makes over the audit table from now on."""
@@ -56,8 +59,17 @@ class WatchService:
         for runner in self.runners:
             runner.watcher = None
 
+    def stop(self) -> None:
+        """Wait for the batch in progress, then run no more (the server is shutting down)."""
+        with self._running:
+            self._stopped = True
+
     def run_once(self) -> int:
-        """One batch of every watcher; a failing one is reported, the others go on."""
+        """One batch of every watcher (none once stopped); a failing one is reported."""
+        with self._running:
+            return 0 if self._stopped else self._run_all()
+
+    def _run_all(self) -> int:
         processed = 0
         for runner in self.runners:
             try:
