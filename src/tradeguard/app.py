@@ -71,6 +71,7 @@ from tradeguard.screening.service import SanctionsScreening
 from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
+from tradeguard.surveillance.wiring import install_surveillance
 from tradeguard.trading.channel.client import DeskChannel
 from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, remote_trading
 from tradeguard.trading.feed.hub import EVERYONE, FeedHub
@@ -202,6 +203,8 @@ def _registry(
     sanctions.parties = screening
     kyc = build_kyc(services, identity.notices, trading.controls, screening)
     alert_store = AlertStore(services.audit, services.clock)
+    watchers = build_watchers(services, alert_store)
+    install_surveillance(services, watchers, alert_store, trading.controls, identity.notices)
     registry = Registry(
         services=services,
         identity=identity,
@@ -237,7 +240,7 @@ def _registry(
         sanctions_screening=sanctions,
         alert_store=alert_store,
         cases=Cases(services.audit, services.clock),
-        watchers=build_watchers(services, alert_store),
+        watchers=watchers,
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
@@ -297,6 +300,7 @@ def _lifespan(
         for task in tasks:
             task.cancel()
         await run_in_threadpool(market.stop)
+        await run_in_threadpool(registry.watchers.stop)
         await run_in_threadpool(checks.stop)
         await run_in_threadpool(_close, duties)
         if owns_engine:

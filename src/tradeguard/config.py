@@ -623,6 +623,14 @@ class Settings(BaseSettings):
         description="A watcher further behind the trail than this is not ready (/readyz) "
         "and raises a watch.lag alert",
     )
+    alert_email_min_score: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="New alerts scoring this or more email compliance"
+    )
+    surveillance_actions: tuple[str, ...] = Field(
+        default=(),
+        description="Automatic actions on surveillance alerts, each typology:min_score:STATE "
+        "(STATE REDUCING or HALTED), e.g. spoofing:0.9:REDUCING; none by default",
+    )
     event_bus_url: str | None = Field(
         default=None,
         description="nats://host:port of the NATS JetStream the relay publishes the trail to",

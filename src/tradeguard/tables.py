@@ -10,6 +10,7 @@ from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
 from tradeguard.screening import models as screening_models
+from tradeguard.surveillance import models as surveillance_models
 from tradeguard.trading import models as trading_models
 from tradeguard.watch import models as watch_models
 
@@ -24,6 +25,7 @@ __all__ = [
     "installation",
     "kyc_models",
     "screening_models",
+    "surveillance_models",
     "trading_models",
     "watch_models",
 ]

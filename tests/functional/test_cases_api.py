@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from support import registry_of
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cases.models import CaseRow
+from tradeguard.cases.referral import verify_referral
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
@@ -85,6 +86,9 @@ def test_case_flow_when_officer_works_a_case_then_each_step_is_in_its_history(
     assert detail["case"]["score"] == 0.95
     assert [alert["id"] for alert in detail["alerts"]] == [first, second]
     assert detail["notes"][0]["body"] == "orders 30x the usual size"
+    referral = client.post(f"/v1/compliance/cases/{case_id}/referral", headers=officer.headers)
+    assert referral.status_code == 200, referral.text
+    assert verify_referral(referral.json()) == []
     assert [event["type"] for event in detail["history"]] == [
         "case.opened",
         "case.assigned",
@@ -123,6 +127,8 @@ def test_cases_when_input_is_bad_then_problem_documents_and_nothing_changed(
         headers=officer.headers,
     )
     case_id = opened.json()["id"]
+    early = client.post(f"/v1/compliance/cases/{case_id}/referral", headers=officer.headers)
+    assert (early.status_code, early.json()["reason_code"]) == (409, "CASE_NOT_ESCALATED")
     again = client.post(
         "/v1/compliance/cases",
         json={"alert_ids": [alert], "title": "again"},

@@ -18,6 +18,14 @@ class Caller:
 
     principal: Principal
     origin: Origin
+    system: str | None = None
+    """A component acting on its own (an automatic action), audited as that component."""
+
+    @classmethod
+    def automatic(cls, component: str) -> Caller:
+        """A component of TradeGuard acting on its own (no person, no request)."""
+        principal = Principal(component, "", "SYSTEM", frozenset(), (), False, None)  # noqa: FBT003 - Principal's field order
+        return cls(principal, Origin(None, "", "", None), component)
 
     @classmethod
     def of(cls, principal: Principal, request: Request) -> Caller:
@@ -49,5 +57,7 @@ class Caller:
     @property
     def actor(self) -> Actor:
         """The caller as the actor of an audit event: staff, or user."""
+        if self.system is not None:
+            return Actor.system(self.system)
         kind = "staff" if self.is_staff else "user"
         return Actor(kind, self.user_id, ip=self.origin.ip, session_id=self.principal.session_id)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
 from tradeguard.cases.problems import CaseReason
+from tradeguard.cases.referral import build_referral
 from tradeguard.cases.schemas import (
     AlertView,
     AssignRequest,
@@ -36,6 +37,7 @@ from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 Officer = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
+Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
 CasesDep = Annotated[Cases, provided(Cases)]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -160,3 +162,15 @@ def decide(
     actor = Caller.of(officer, request).actor
     case = cases.decide(db, actor, case_id, Decision(body.decision), body.reason)
     return case_view(case, cases.clock.now_ns())
+
+
+@router.post("/cases/{case_id}/referral", summary="A signed regulator referral package")
+def referral(
+    case_id: ObjectPath, reporter: Reporter, request: Request, db: DbSession, cases: CasesDep
+) -> dict[str, str]:
+    """The case with its alerts, evidence and supporting audit events, proved and signed.
+
+    Signed with the audit key; `compliance:report`; escalated or reported cases only.
+    """
+    actor = Caller.of(reporter, request).actor
+    return build_referral(db, cases.audit, cases, case_id, actor)

@@ -34,10 +34,10 @@ class Subject:
 class AlertDraft:
     """One alert as a watcher raises it, before the store gives it an id.
 
-    ``episode`` names the episode the alert stands for (for example the time its first
-    order was seen): the same watcher raising the same typology, subject and episode
-    again updates the one alert instead of adding another, which makes delivery at least
-    once safe.
+    ``episode`` names the episode the alert stands for (for example the group and the
+    time its first order was seen): the same watcher raising the same typology, symbol,
+    customer and episode again updates the one alert instead of adding another (its
+    accounts are merged), which makes delivery at least once safe.
     """
 
     typology: str
@@ -59,11 +59,15 @@ class AlertDraft:
             raise ValueError("an alert names its typology and its rule")
 
     def key(self, source: str) -> str:
-        """The alert's identity: source, typology, subject and episode, hashed."""
+        """The alert's identity: source, typology, symbol, customer and episode, hashed.
+
+        The accounts are not part of it: an episode may name more accounts as it goes on.
+        """
         identity = {
             "source": source,
             "typology": self.typology,
-            "subject": self.subject.to_json(),
+            "symbol": self.subject.symbol,
+            "customer": self.subject.customer,
             "episode": self.episode,
         }
         return hashlib.sha256(canonical_dumps(identity)).hexdigest()

@@ -18,6 +18,7 @@ class CaseReason(StrEnum):
     CASE_CLOSED = "CASE_CLOSED"
     DECISION_INVALID = "DECISION_INVALID"
     ASSIGNEE_INVALID = "ASSIGNEE_INVALID"
+    CASE_NOT_ESCALATED = "CASE_NOT_ESCALATED"
 
 
 def case_not_found() -> ProblemError:
@@ -47,3 +48,10 @@ def case_closed() -> ProblemError:
 def invalid(reason: CaseReason, detail: str) -> ProblemError:
     """422: the request names something the workflow does not allow."""
     return ProblemError(INVALID_CASE, reason, detail)
+
+
+def case_not_escalated() -> ProblemError:
+    """409: only an escalated or reported case is referred to a regulator."""
+    return ProblemError(
+        CONFLICT, CaseReason.CASE_NOT_ESCALATED, "only an escalated or reported case is referred"
+    )

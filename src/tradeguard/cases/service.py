@@ -154,8 +154,8 @@ class Cases:
 
     @staticmethod
     def history(db: Session, case_id: str) -> tuple[AuditEvent, ...]:
-        """The case's audit events, in order: who did what to it, when."""
-        return search(db, AuditQuery(subject=case_id, limit=1000)).events
+        """The case's own audit events (case.*), in order: who did what to it, when."""
+        return search(db, AuditQuery(subject=case_id, event_type="case.*", limit=1000)).events
 
     @staticmethod
     def queue(db: Session, statuses: Sequence[str], limit: int) -> list[CaseRow]:

@@ -1,7 +1,8 @@
 """The one alert store: every watcher writes its alerts here, in its own transaction.
 
 ``AlertStore.raise_alert`` inserts an alert, or updates the alert of the same episode
-(same source, typology, subject and episode) when the watcher sees more of it; a draft
+(same source, typology, symbol, customer and episode;
+accounts are merged) when the watcher sees more of it; a draft
 that changes nothing writes nothing, so delivering an event twice is harmless. Each
 insert or change writes one audit event in the same transaction. Listeners (the email
 to compliance, the action policy) run in that transaction too.
@@ -23,10 +24,16 @@ from tradeguard.cases.model import AlertDraft
 from tradeguard.cases.models import AlertRow
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
+from tradeguard.logs import get_logger
+
+log = get_logger("tradeguard.cases")
 
 ALERT_RAISED = "alert.raised"
 ALERT_UPDATED = "alert.updated"
 OPEN, IN_CASE, CLOSED = "open", "in_case", "closed"
+CommittedListener = Callable[[Sequence[AlertRow]], None]
+"""Called after the transaction that stored these alerts committed (actions that run
+in a transaction of their own, such as a trading-state change)."""
 AlertListener = Callable[[Session, AlertRow, str], None]
 """Called in the transaction with the session, the stored alert and its audit event type
 (``alert.raised`` for a new alert, ``alert.updated`` for a changed one)."""
@@ -39,10 +46,25 @@ class AlertStore:
         self.audit = audit
         self.clock = clock
         self.listeners: list[AlertListener] = []
+        self.committed_listeners: list[CommittedListener] = []
 
     def listen(self, listener: AlertListener) -> None:
         """Call ``listener`` for every alert raised or changed from now on."""
         self.listeners.append(listener)
+
+    def after_commit(self, listener: CommittedListener) -> None:
+        """Call ``listener`` with the alerts of each batch once it has committed."""
+        self.committed_listeners.append(listener)
+
+    def committed(self, rows: Sequence[AlertRow]) -> None:
+        """The writer's transaction committed ``rows``: run the after-commit listeners."""
+        if not rows:
+            return
+        for listener in self.committed_listeners:
+            try:
+                listener(rows)
+            except Exception:  # the alerts are stored; the failure is logged
+                log.exception("alerts.after_commit_failed", alerts=[row.id for row in rows])
 
     def raise_alert(self, db: Session, draft: AlertDraft, source: str) -> AlertRow | None:
         """Store ``draft`` (new, or the update of its episode's alert); None if nothing changed."""
@@ -109,7 +131,9 @@ def alert_facts(row: AlertRow) -> dict[str, Any]:
 
 def _merge(row: AlertRow, draft: AlertDraft) -> bool:
     """Extend ``row`` with what ``draft`` adds; whether anything changed."""
+    accounts = sorted(set(json.loads(row.accounts)) | set(draft.subject.accounts))
     changes = {
+        "accounts": json.dumps(accounts),
         "start_ns": min(row.start_ns, draft.start_ns),
         "end_ns": max(row.end_ns, draft.end_ns),
         "score": max(row.score, draft.score),

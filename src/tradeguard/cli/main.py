@@ -19,8 +19,10 @@ from tradeguard.cli import (
     screening_commands,
     server_commands,
     staff_commands,
+    surveillance_commands,
     trading_commands,
     users_commands,
+    watch_commands,
 )
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.logs import configure_logging, redact
@@ -42,6 +44,8 @@ app.add_typer(users_commands.app, name="users")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(staff_commands.app, name="staff")
 app.add_typer(aml_commands.app, name="aml")
+app.add_typer(surveillance_commands.app, name="surveillance")
+app.add_typer(watch_commands.app, name="watch")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")

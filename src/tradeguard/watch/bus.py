@@ -124,13 +124,15 @@ class PartitionConsumer:
         subscription = await self._subscribe(js)
         try:
             messages = await subscription.fetch(self.batch, timeout=wait_seconds)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):  # nothing arrived in time
             return None
         events = [_event_of(message.data, message.headers) for message in messages]
         known = sorted((event for event in events if event is not None), key=lambda e: e.seq)
         through = max((event.seq for event in known), default=0)
+        self.runner.forget_stored()
         with transaction(self.sessions) as db:
             progress = self.runner.process(db, known, through)
+        self.runner.store.committed(self.runner.stored())
         await asyncio.gather(*(message.ack() for message in messages))
         return progress
 

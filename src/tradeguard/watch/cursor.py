@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.watch.models import WatchCursorRow
 
+LOCK_TIMEOUT = "SET LOCAL lock_timeout = '500ms'"
+
+
+def give_way(db: Session) -> None:
+    """On PostgreSQL, wait at most 500 ms for a lock (less than the deadlock timeout).
+
+    A watcher then gives way to schema changes and to the domains' transactions instead
+    of holding its locks while it waits.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text(LOCK_TIMEOUT))
+
 
 def locked_cursor(db: Session, name: str, now_ns: int) -> WatchCursorRow:
     """The cursor row of ``name`` (created at 0), locked for this transaction on PostgreSQL."""
+    give_way(db)
     query = select(WatchCursorRow).where(WatchCursorRow.name == name).with_for_update()
     row = db.scalars(query).one_or_none()
     if row is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
@@ -63,17 +64,29 @@ class CursorRunner:
         self.batch = batch
         self.partition = partition or Partition.whole()
         self.watcher: Watcher | None = None
+        self._stored: list[AlertRow] = []
         self.name = self.partition.cursor_name(factory().name)
 
     def run_once(self) -> Progress:
         """Process the next batch in one transaction; a failure rebuilds the watcher."""
+        self.forget_stored()
         try:
             with transaction(self.sessions) as db:
-                return self._batch(db)
+                progress = self._batch(db)
         except Exception:
             self.watcher = None  # its memory may be ahead of the cursor
             log.exception("watch.batch_failed", watcher=self.name)
             raise
+        self.store.committed(self._stored)
+        return progress
+
+    def forget_stored(self) -> None:
+        """Start a new batch: no alerts stored in it yet."""
+        self._stored = []
+
+    def stored(self) -> list[AlertRow]:
+        """The alerts the current batch stored or changed."""
+        return self._stored
 
     def run_until_caught_up(self) -> int:
         """Run batches until the cursor reaches the head; the events processed."""
@@ -111,7 +124,10 @@ class CursorRunner:
         stored = 0
         for event in events:
             for draft in watcher.observe(event):
-                stored += self.store.raise_alert(db, draft, watcher.name) is not None
+                row = self.store.raise_alert(db, draft, watcher.name)
+                if row is not None:
+                    stored += 1
+                    self._stored.append(row)
         return stored
 
     def _ready(self, db: Session, cursor: int, cursor_ts_ns: int) -> Watcher:

@@ -7,6 +7,7 @@ and makes ``/readyz`` fail: a watcher is never skipped in silence.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +17,7 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
-from tradeguard.watch.cursor import cursor_position, head_seq
+from tradeguard.watch.cursor import cursor_position, give_way, head_seq
 from tradeguard.watch.runner import CursorRunner, WatcherFactory
 
 log = get_logger("tradeguard.watch")
@@ -42,6 +43,8 @@ class WatchService:
     policy: WatchPolicy = field(default_factory=WatchPolicy)
     runners: list[CursorRunner] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
+    _running: threading.Lock = field(default_factory=threading.Lock)
+    _stopped: bool = False
 
     def register(self, factory: WatcherFactory) -> CursorRunner:
         """Run the watchers ``factory`` makes over the audit table from now on."""
@@ -51,8 +54,22 @@ class WatchService:
         self.runners.append(runner)
         return runner
 
+    def reload(self) -> None:
+        """Rebuild every watcher from its history (after its reference data changed)."""
+        for runner in self.runners:
+            runner.watcher = None
+
+    def stop(self) -> None:
+        """Wait for the batch in progress, then run no more (the server is shutting down)."""
+        with self._running:
+            self._stopped = True
+
     def run_once(self) -> int:
-        """One batch of every watcher; a failing one is reported, the others go on."""
+        """One batch of every watcher (none once stopped); a failing one is reported."""
+        with self._running:
+            return 0 if self._stopped else self._run_all()
+
+    def _run_all(self) -> int:
         processed = 0
         for runner in self.runners:
             try:
@@ -66,6 +83,7 @@ class WatchService:
 
     def lags(self, db: Session) -> dict[str, int]:
         """How many events each watcher is behind the head of the trail."""
+        give_way(db)
         head = head_seq(db)
         return {runner.name: head - cursor_position(db, runner.name) for runner in self.runners}
 
@@ -79,8 +97,13 @@ class WatchService:
         }
 
     def _report_lag(self) -> None:
-        with self.sessions() as db:
-            behind = {name: lag for name, lag in self.lags(db).items() if lag > self.policy.max_lag}
+        try:
+            with self.sessions() as db:
+                lags = self.lags(db)
+        except Exception:  # noqa: BLE001 - unreadable now; the next poll tries again
+            log.warning("watch.lag_unreadable")
+            return
+        behind = {name: lag for name, lag in lags.items() if lag > self.policy.max_lag}
         for name, lag in behind.items():
             self._report(name, "watch.lag", {"lag": lag, "max_lag": self.policy.max_lag})
 

@@ -1,4 +1,4 @@
-"""Watcher cursors, alerts, cases and case notes.
+"""Watcher cursors, alerts, cases and case notes; surveillance profiles, links and parameters.
 
 Revision ID: 0012
 Revises: 0011
@@ -79,10 +79,39 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_notes")),
     )
     op.create_index(op.f("ix_case_notes_case_id"), "case_notes", ["case_id"])
+    op.create_table(
+        "surveillance_account_profiles",
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("owner", sa.String(length=96), nullable=False),
+        sa.Column("updated_at_ns", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_surveillance_account_profiles")),
+    )
+    op.create_table(
+        "surveillance_account_links",
+        sa.Column("account_a", sa.String(length=36), nullable=False),
+        sa.Column("account_b", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("created_at_ns", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "account_a", "account_b", "kind", name=op.f("pk_surveillance_account_links")
+        ),
+    )
+    op.create_table(
+        "surveillance_parameters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("updated_by", sa.String(length=96), nullable=False),
+        sa.Column("updated_at_ns", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_surveillance_parameters")),
+    )
 
 
 def downgrade() -> None:
-    """Drop the case, alert and cursor tables."""
+    """Drop the surveillance, case, alert and cursor tables."""
+    op.drop_table("surveillance_parameters")
+    op.drop_table("surveillance_account_links")
+    op.drop_table("surveillance_account_profiles")
     op.drop_index(op.f("ix_case_notes_case_id"), table_name="case_notes")
     op.drop_table("case_notes")
     op.drop_index(op.f("ix_alerts_case_id"), table_name="alerts")

@@ -229,7 +229,7 @@ class TradingDesk:
             booking.record(
                 "order.modified",
                 row.id,
-                {"account": row.account_id, "before": before, "after": after},
+                {"account": row.account_id, "symbol": row.symbol, "before": before, "after": after},
                 caller.actor,
             )
             booking.apply(result)

@@ -1,0 +1,91 @@
+"""Surveillance replay: events per second with every detector on one core, peak memory.
+
+A generated market day (tests/market_scenarios.py: market makers, noise and day traders,
+households, a momentum run, a hedging desk and injected manipulation) of about 1,000,000
+events is written once; then the detectors alone run over the parsed events, and the
+whole replay (reading and parsing events.jsonl, the detectors, writing the alerts) runs
+in a child process whose peak resident memory is read from the operating system.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from measure import Measurement
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from market_scenarios import Config, generate  # noqa: E402 - after the tests folder is on the path
+from tradeguard.surveillance.engine import Surveillance  # noqa: E402
+from tradeguard.surveillance.parameters import SurveillanceParameters  # noqa: E402
+from tradeguard.surveillance.replay import (  # noqa: E402
+    ReplayResult,
+    load_directory,
+    parsed_lines,
+)
+
+DAY = Config(symbols=20, hours=6.5, noise_traders=200, wash=6, spoofing=6, layering=6, pump=2)
+
+
+def _write_day(directory: Path) -> int:
+    day = generate(2026, DAY)
+    day.write(directory)
+    return len(day.venue.lines)
+
+
+def _detectors_only(directory: Path) -> float:
+    with (directory / "events.jsonl").open() as handle:
+        events = [event for _, event in parsed_lines(handle, ReplayResult(), None)]
+    engine = Surveillance(load_directory(directory), SurveillanceParameters())
+    started = time.process_time()  # CPU time: the machine may be shared
+    for event in events:
+        engine.process(event)
+    return len(events) / (time.process_time() - started)
+
+
+def _full_replay(directory: Path) -> tuple[float, float]:
+    """CPU seconds and peak memory (MiB) of `tradeguard surveillance replay`."""
+    command = [
+        sys.executable,
+        "-m",
+        "tradeguard",
+        "surveillance",
+        "replay",
+        str(directory),
+        "--alerts",
+        str(directory / "alerts.jsonl"),
+    ]
+    subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own command
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def run() -> list[Measurement]:
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        events = _write_day(directory)
+        detectors = _detectors_only(directory)
+        seconds, peak_mib = _full_replay(directory)
+    return [
+        Measurement("surveillance: events in the day", events, "events"),
+        Measurement(
+            "surveillance: detectors only, per CPU second (one core)",
+            detectors,
+            "events/s",
+            200_000,
+            lower_is_better=False,
+        ),
+        Measurement(
+            "surveillance: full replay incl. JSON parsing, per CPU second",
+            events / seconds,
+            "events/s",
+            lower_is_better=False,
+        ),
+        Measurement("surveillance: full replay peak memory", peak_mib, "MiB"),
+    ]

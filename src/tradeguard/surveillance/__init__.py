@@ -1,0 +1,1 @@
+"""Market surveillance: wash trading, spoofing, layering, pump and dump, front-running."""
