@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,21 @@ def test_append_when_the_last_line_cannot_be_a_checkpoint_then_events_commit_and
         assert sorted(session.scalars(select(AuditEventRow.seq))) == [1, 2, 3, 4, 5]
     with pytest.raises(WitnessError, match="longer than any checkpoint"):
         republish_missing(audit.sessions, audit.trail)
+
+
+def test_append_when_another_process_is_mid_append_then_it_waits_and_cuts_nothing(
+    trail: AuditKit,
+) -> None:
+    lines = _witness_lines(trail)
+    other = os.open(trail.witness.path, os.O_RDWR | os.O_APPEND)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another writer has begun its line
+    os.write(other, lines[0][:40].encode())
+    appender = threading.Thread(target=trail.record_many, args=(5,))
+    appender.start()
+    appender.join(timeout=0.5)
+    waited = appender.is_alive()
+    os.write(other, lines[0][40:].encode())
+    os.close(other)  # releases the lock
+    appender.join(timeout=10)
+    assert waited
+    assert [c.tree_size for c, _ in trail.witness.read()] == [5, 10, 5, 15]
