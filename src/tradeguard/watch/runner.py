@@ -21,7 +21,13 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
-from tradeguard.watch.cursor import events_between, events_since, head_seq, locked_cursor
+from tradeguard.watch.cursor import (
+    cursor_position,
+    events_between,
+    events_since,
+    head_seq,
+    locked_cursor,
+)
 from tradeguard.watch.partitions import Partition
 from tradeguard.watch.watcher import Watcher, relevant
 
@@ -70,6 +76,9 @@ class CursorRunner:
     def run_once(self) -> Progress:
         """Process the next batch in one transaction; a failure rebuilds the watcher."""
         self.forget_stored()
+        idle = self._idle()
+        if idle is not None:
+            return idle
         try:
             with transaction(self.sessions) as db:
                 progress = self._batch(db)
@@ -79,6 +88,16 @@ class CursorRunner:
             raise
         self.store.committed(self._stored)
         return progress
+
+    def _idle(self) -> Progress | None:
+        """Where things stand when nothing follows the cursor, read without taking a lock.
+
+        A poll that finds nothing new then costs two reads instead of a write transaction
+        that would queue behind (and hold up) the domains' own writes.
+        """
+        with self.sessions() as db:
+            position, head = cursor_position(db, self.name), head_seq(db)
+        return Progress(0, 0, position, head) if position >= head else None
 
     def forget_stored(self) -> None:
         """Start a new batch: no alerts stored in it yet."""
