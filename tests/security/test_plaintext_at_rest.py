@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -30,7 +31,9 @@ from functional.identity_flows import (
 from functional.kyc_flows import ready_application, upload
 from support import TestDatabase, registry_of
 from tradeguard.access.staff_invites import Operator
+from tradeguard.aml.sar_service import SarForm
 from tradeguard.audit.records import Actor
+from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cli.users_commands import COMMAND_ORIGIN
 from tradeguard.core.clock import FixedClock
 from tradeguard.crypto.fields import Encrypted
@@ -59,10 +62,24 @@ KNOWN_ENCRYPTED = {
     ("kyc_applications", "decision_note"),
     ("kyc_documents", "content"),
     ("kyc_documents", "mrz"),
+    ("case_notes", "body"),
+    ("aml_sars", "subject_name"),
+    ("aml_sars", "subject_dob"),
+    ("aml_sars", "subject_occupation"),
+    ("aml_sars", "narrative"),
 }
 KYC_FAMILY_NAME = "Quixleworth"
 KYC_NOTE = "Send the back of the licence 5d2e"
 DOCUMENT_MARKER = "scan-document-body-0c41e2"
+CASE_NOTE = "customer Quixleworth called about the deposits 7a3f"
+SAR_FORM = SarForm(
+    subject_name="Quixleworth Ann 2b61",
+    subject_dob="1961-03-12",
+    subject_occupation="sculptor 9c0d",
+    narrative="cash deposits just under the threshold e84a",
+    detected_on=date(2026, 11, 2),
+    amount_cents=2_850_000,
+)
 
 
 @pytest.fixture
@@ -97,15 +114,19 @@ def plant_values(
     assert changing.status_code == 202, changing.text
     assert person.totp_secret
     kyc = plant_application(app, client, person)
-    return kyc | {
-        ("users", "email"): EMAIL,
-        ("users", "pending_email"): PENDING_EMAIL,
-        ("mfa_factors", "secret"): person.totp_secret,
-        ("mfa_factors", "phone"): PHONE,
-        ("auth_sessions", "ip"): SESSION_IP,
-        ("api_keys", "secret"): key["secret"],
-        ("staff_invites", "email"): INVITED_EMAIL,
-    }
+    return (
+        kyc
+        | plant_case_and_sar(app)
+        | {
+            ("users", "email"): EMAIL,
+            ("users", "pending_email"): PENDING_EMAIL,
+            ("mfa_factors", "secret"): person.totp_secret,
+            ("mfa_factors", "phone"): PHONE,
+            ("auth_sessions", "ip"): SESSION_IP,
+            ("api_keys", "secret"): key["secret"],
+            ("staff_invites", "email"): INVITED_EMAIL,
+        }
+    )
 
 
 def plant_application(app: FastAPI, client: TestClient, person: Person) -> dict[Column, str]:
@@ -126,6 +147,26 @@ def plant_application(app: FastAPI, client: TestClient, person: Person) -> dict[
         ("kyc_applications", "decision_note"): KYC_NOTE,
         ("kyc_documents", "content"): DOCUMENT_MARKER,
         ("kyc_documents", "mrz"): "X1234567",
+    }
+
+
+def plant_case_and_sar(app: FastAPI) -> dict[Column, str]:
+    """A case with a note and a SAR drafted from it, through the services compliance uses."""
+    registry = registry_of(app)
+    officer = Actor("staff", "scan-officer")
+    draft = AlertDraft("structuring", 0.9, Subject(accounts=("acct-scan",)), 0, 1, "r", "scan")
+    with transaction(registry.services.sessions) as db:
+        alert = registry.alert_store.raise_alert(db, draft, "aml")
+        assert alert is not None
+        case = registry.cases.open_case(db, officer, [alert.id], "structuring")
+        registry.cases.comment(db, officer, case.id, CASE_NOTE)
+        registry.sar_reports.draft(db, officer, case.id, SAR_FORM)
+    return {
+        ("case_notes", "body"): CASE_NOTE,
+        ("aml_sars", "subject_name"): SAR_FORM.subject_name,
+        ("aml_sars", "subject_dob"): SAR_FORM.subject_dob,
+        ("aml_sars", "subject_occupation"): SAR_FORM.subject_occupation,
+        ("aml_sars", "narrative"): SAR_FORM.narrative,
     }
 
 

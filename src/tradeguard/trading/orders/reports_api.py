@@ -13,7 +13,7 @@ from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.market.rule606 import Quarter
-from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.trading.desk_port import DeskPort
 from tradeguard.trading.orders.routing_reports import customer_report, quarterly_report
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -21,7 +21,7 @@ from tradeguard.web.routing import require
 router = APIRouter(tags=["Reports"])
 Viewer = Annotated[Principal, require(Permission.ACCOUNT_VIEW)]
 Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
-DeskDep = Annotated[TradingDesk, provided(TradingDesk)]
+DeskDep = Annotated[DeskPort, provided(DeskPort)]
 SettingsDep = Annotated[Settings, provided(Settings)]
 ClockDep = Annotated[Clock, provided(Clock)]
 XML = "application/xml"
