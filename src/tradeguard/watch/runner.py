@@ -70,6 +70,7 @@ class CursorRunner:
         self.batch = batch
         self.partition = partition or Partition.whole()
         self.watcher: Watcher | None = None
+        self._prepared: Watcher | None = None
         self._stored: list[AlertRow] = []
         self.name = self.partition.cursor_name(factory().name)
 
@@ -79,6 +80,10 @@ class CursorRunner:
         idle = self._idle()
         if idle is not None:
             return idle
+        if self.watcher is None:
+            # Built before the batch's transaction: a factory that reads the database (its
+            # parameters) must not wait on a lock while that transaction holds its own.
+            self._prepared = self.factory()
         try:
             with transaction(self.sessions) as db:
                 progress = self._batch(db)
@@ -153,7 +158,7 @@ class CursorRunner:
         """The live watcher, or a fresh one rebuilt from the history before the cursor."""
         if self.watcher is not None:
             return self.watcher
-        watcher = self.factory()
+        watcher, self._prepared = self._prepared or self.factory(), None
         if cursor > 0:
             since = cursor_ts_ns - watcher.warmup_ns
             history = events_since(db, since, cursor, watcher.event_types)
