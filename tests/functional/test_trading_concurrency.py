@@ -162,9 +162,13 @@ def bursts(asks: Sequence[Ask]) -> Iterator[list[Ask]]:
 def trading(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TradingServer]:
-    """The live server on each database backend, with the sample universe loaded."""
+    """The live server on each database backend, with the sample universe loaded.
+
+    Without the market simulator: prices stay at the reference data's, so a buy is refused
+    only for buying power, never because a moving price left it outside the collar.
+    """
     workdir = tmp_path_factory.mktemp(f"concurrency-{request.param}")
-    settings = dict(UNTHROTTLED_ORDER_ENTRY)
+    settings = dict(UNTHROTTLED_ORDER_ENTRY) | {"MARKET_DATA": "off"}
     with ExitStack() as stack:
         if request.param == "postgresql":
             settings["DATABASE_URL"] = stack.enter_context(postgres_database())

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tradeguard.app import DeskMode, create_app
+from tradeguard.app import DeskMode, build_services, create_app
 from tradeguard.cli.desk_process import run_desk_process
 from tradeguard.cli.trading_commands import seed_sample_universe
 from tradeguard.config import Settings, load_settings
@@ -78,7 +78,16 @@ def serve() -> None:
     if worker_count(settings) == 1:
         run_server(create_app(settings), settings)
         return
+    _refuse_early(settings)
     serve_layout(settings)
+
+
+def _refuse_early(settings: Settings) -> None:
+    """Make the processes' start-up checks (keys, migrations, durability) here, once.
+
+    A refusal then says why, instead of that a child process exited.
+    """
+    build_services(settings, clock=SystemClock(), engine=None).engine.dispose()
 
 
 def desk_process() -> None:
