@@ -245,13 +245,15 @@ def test_a_database_gone_for_a_moment_refuses_orders_with_503_then_recovers_by_i
         symbol, reference = next(iter(symbols_of(installation).items()))
         api = Api(server)
 
+        quantities = {"before": 1, "during": 2}  # other terms: no duplicate-order denial
+
         def order(client_order_id: str) -> tuple[int, Any]:
             body = {
                 "client_order_id": client_order_id,
                 "symbol": symbol,
                 "side": "buy",
                 "type": "limit",
-                "quantity": len(client_order_id),  # other terms: no duplicate-order denial
+                "quantity": quantities[client_order_id],
                 "limit_price": str(Money.parse(reference) - Money.parse("1.00")),
             }
             return api.call("POST", "/v1/orders", body, tokens[0])
