@@ -17,6 +17,7 @@ from typing import Any
 import pyotp
 
 from support import LiveServer
+from tradeguard.core.short_lived_cache import DEFAULT_TTL_SECONDS as SESSION_CACHE_SECONDS
 from tradeguard.notify.outbox import read_outbox
 
 STRONG_PASSWORD = "violet-Harbor-trumpet-47-quilt"
@@ -70,12 +71,22 @@ def link_in(text: str, path: str) -> str:
 
 
 def eventually(check: Callable[[], bool], seconds: float = 3.0) -> None:
-    """Wait until ``check`` holds (a revocation reaches every node's cache within a second)."""
+    """Wait until ``check`` holds."""
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError("the condition never held")
         time.sleep(0.1)
+
+
+def revoked_everywhere(api: Api, access_token: str) -> None:
+    """Wait until ``access_token`` is refused, then for the documented bound of a revocation.
+
+    Each serving process keeps a session's state for at most ``SESSION_CACHE_SECONDS``; the
+    process that revoked it forgets it at once, the others once their entry is that old.
+    """
+    eventually(lambda: api.status_of(access_token) == 401)
+    time.sleep(SESSION_CACHE_SECONDS)
 
 
 # ---------------------------------------------------------------- people and TOTP
