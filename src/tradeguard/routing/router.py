@@ -244,6 +244,9 @@ class Router:
                 executed_at_ns=booking.now_ns,
             )
         )
+        ours = {"order": row.id, "account": row.account_id}
+        theirs = {"order": fill.maker_order_id, "account": decision.venue}
+        buy, sell = (ours, theirs) if row.side == Side.BUY else (theirs, ours)
         booking.record(
             "trade.executed",
             row.symbol,
@@ -251,11 +254,11 @@ class Router:
                 "symbol": row.symbol,
                 "quantity": report.last_qty,
                 "price": str(fill.price),
+                "sequence": fill.maker_order_id,
+                "buy": buy,
+                "sell": sell,
+                "aggressor": Side(row.side).book_side.value,
                 "venue": decision.venue,
-                "exec_id": report.exec_id,
-                "order": row.id,
-                "account": row.account_id,
-                "side": row.side,
             },
             ROUTER,
         )

@@ -5,7 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tradeguard.routing.policy import (
-    INTERNAL,
     Market,
     Reason,
     RouteAsk,
@@ -14,6 +13,7 @@ from tradeguard.routing.policy import (
     decide,
 )
 
+BUY, SELL = True, False
 TERMS = {code: VenueTerms(code, code) for code in ("XNYS", "XNAS", "ARCX")}
 
 
@@ -29,38 +29,38 @@ def market(*quotes: VenueQuote, depth: tuple[tuple[int, int], ...] = ()) -> Mark
 
 def test_a_market_buy_goes_to_the_venue_with_the_lowest_offer() -> None:
     seen = market(quote("XNYS", 9_990, 10_010), quote("XNAS", 9_995, 10_005))
-    decision = decide(RouteAsk(buy=True, quantity=100, limit=None), seen, TERMS)
+    decision = decide(RouteAsk(BUY, quantity=100, limit=None), seen, TERMS)
     assert decision.venue == "XNAS"
     assert Reason.AT_NBBO in decision.reasons
 
 
 def test_a_market_sell_goes_to_the_venue_with_the_highest_bid() -> None:
     seen = market(quote("XNYS", 9_995, 10_010), quote("XNAS", 9_990, 10_005))
-    assert decide(RouteAsk(buy=False, quantity=100, limit=None), seen, TERMS).venue == "XNYS"
+    assert decide(RouteAsk(SELL, quantity=100, limit=None), seen, TERMS).venue == "XNYS"
 
 
 def test_the_internal_book_takes_the_order_only_when_it_fills_all_at_or_better_than_nbbo() -> None:
     quotes = (quote("XNAS", 9_995, 10_005),)
-    better = decide(RouteAsk(True, 100, None), market(*quotes, depth=((10_000, 100),)), TERMS)
+    better = decide(RouteAsk(BUY, 100, None), market(*quotes, depth=((10_000, 100),)), TERMS)
     assert better.internal
     assert better.cap == 10_005  # a market order is capped at the NBBO
     assert better.reasons == (Reason.INTERNAL_IMPROVES,)
-    too_small = decide(RouteAsk(True, 200, None), market(*quotes, depth=((10_000, 100),)), TERMS)
+    too_small = decide(RouteAsk(BUY, 200, None), market(*quotes, depth=((10_000, 100),)), TERMS)
     assert too_small.venue == "XNAS"
-    worse = decide(RouteAsk(True, 100, None), market(*quotes, depth=((10_010, 900),)), TERMS)
+    worse = decide(RouteAsk(BUY, 100, None), market(*quotes, depth=((10_010, 900),)), TERMS)
     assert worse.venue == "XNAS"
 
 
 def test_a_non_marketable_limit_rests_internally() -> None:
     seen = market(quote("XNAS", 9_995, 10_005))
-    decision = decide(RouteAsk(True, 100, 9_990), seen, TERMS)
+    decision = decide(RouteAsk(BUY, 100, 9_990), seen, TERMS)
     assert decision.internal
     assert decision.reasons == (Reason.NOT_MARKETABLE,)
 
 
 def test_no_venue_reachable_fails_closed_at_the_nbbo() -> None:
     seen = Market(9_995, 10_005, (), ())
-    decision = decide(RouteAsk(True, 100, None), seen, TERMS)
+    decision = decide(RouteAsk(BUY, 100, None), seen, TERMS)
     assert decision.internal
     assert decision.cap == 10_005
     assert decision.reasons == (Reason.NO_VENUE,)
@@ -68,14 +68,14 @@ def test_no_venue_reachable_fails_closed_at_the_nbbo() -> None:
 
 def test_when_the_nbbo_venue_is_unreachable_the_best_reachable_price_wins() -> None:
     seen = Market(9_995, 10_005, (quote("XNYS", 9_980, 10_020), quote("ARCX", 9_990, 10_010)), ())
-    decision = decide(RouteAsk(True, 100, None), seen, TERMS)
+    decision = decide(RouteAsk(BUY, 100, None), seen, TERMS)
     assert decision.venue == "ARCX"
     assert Reason.NBBO_VENUE_UNREACHABLE in decision.reasons
 
 
 def test_a_limit_the_reachable_venues_cannot_meet_is_kept_internally() -> None:
     seen = Market(9_995, 10_005, (quote("XNYS", 9_980, 10_020),), ())
-    decision = decide(RouteAsk(True, 100, 10_010), seen, TERMS)
+    decision = decide(RouteAsk(BUY, 100, 10_010), seen, TERMS)
     assert decision.internal
     assert decision.reasons == (Reason.NO_VENUE,)
 
@@ -87,10 +87,10 @@ def test_ties_on_price_go_to_size_then_fill_rate_then_speed_then_fee() -> None:
         "C": VenueTerms("C", "C", access_fee=0, fill_rate_pct=80, latency_us=100),
     }
     bigger = market(quote("A", 99, 101, size=100), quote("B", 99, 101, size=300))
-    assert decide(RouteAsk(True, 300, None), bigger, terms).reasons[-1] is Reason.LARGER_SIZE
-    assert decide(RouteAsk(True, 300, None), bigger, terms).venue == "B"
+    assert decide(RouteAsk(BUY, 300, None), bigger, terms).reasons[-1] is Reason.LARGER_SIZE
+    assert decide(RouteAsk(BUY, 300, None), bigger, terms).venue == "B"
     same = market(quote("A", 99, 101), quote("B", 99, 101), quote("C", 99, 101))
-    chosen = decide(RouteAsk(True, 100, None), same, terms)
+    chosen = decide(RouteAsk(BUY, 100, None), same, terms)
     assert (chosen.venue, chosen.reasons[-1]) == ("B", Reason.LOWER_FEE)
 
 
@@ -100,7 +100,7 @@ def test_payment_for_order_flow_never_decides_a_route() -> None:
         "FAIR": VenueTerms("FAIR", "FAIR", pfof=0),
     }
     seen = market(quote("PAYS", 99, 102), quote("FAIR", 99, 101))
-    assert decide(RouteAsk(True, 100, None), seen, terms).venue == "FAIR"
+    assert decide(RouteAsk(BUY, 100, None), seen, terms).venue == "FAIR"
 
 
 QUOTES = st.lists(
@@ -123,7 +123,7 @@ QUOTES = st.lists(
     st.one_of(st.none(), st.integers(9_850, 10_100)),
     st.lists(st.tuples(st.integers(9_850, 10_100), st.integers(1, 500)), max_size=4),
 )
-def test_never_a_worse_price_when_a_better_one_is_reachable(  # noqa: PLR0913 - drawn inputs
+def test_never_a_worse_price_when_a_better_one_is_reachable(
     drawn: list[tuple[str, int, int, int, int]],
     buy: bool,  # noqa: FBT001 - drawn
     quantity: int,
