@@ -33,6 +33,7 @@ from tradeguard.market.feed import FeedRunner
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.routing.fix.messages import ExecType, ExecutionReport, OrdStatus
 from tradeguard.routing.router import Router
+from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.trading.reference_data import load_sample_if_empty
 
 WAIT_SECONDS = 10
@@ -200,7 +201,7 @@ def test_with_no_venue_in_reach_a_market_order_fails_closed_at_the_nbbo(
     )
 
 
-def test_the_internal_book_takes_an_order_it_fills_better_than_the_nbbo(
+def test_the_internal_book_takes_an_order_it_fills_better_than_the_nbbo(  # noqa: PLR0913, PLR0917 - fixtures
     client: TestClient,
     mailbox: MemorySender,
     clock: FixedClock,
@@ -269,3 +270,37 @@ def test_routing_records_are_for_compliance_only(
         f"{ROUTING}/quality?year=2026&month=1",
     ):
         assert client.get(path, headers=alice.headers).status_code == 403
+
+
+def test_a_venue_that_stops_answering_is_rerouted_around_and_its_order_ends_unfilled(
+    client: TestClient, clock: FixedClock, app: FastAPI, alice: Person, officer: Person
+) -> None:
+    router = router_of(app)
+    router.ack_timeout_seconds = 0.2
+    venue = simulated_venue(app, "XNAS")
+    venue.answering = False  # takes messages in, says nothing
+    quote_aapl(app, clock)
+    placed = place(client, alice, symbol="AAPL", type="market", limit_price=None, quantity=100)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    wait_until(lambda: "XNAS" in router.silent)
+    assert client.get(f"/v1/orders/{order_id}", headers=alice.headers).json()["status"] == "open"
+    rerouted = market_buy(client, alice, quantity=50)
+    assert rerouted["average_price"] == "229.88"  # the next best venue, ARCX
+    venue.answering = True  # the next cancel request is answered: it never had the order
+    ended = settled(client, alice, order_id)
+    assert (ended["status"], ended["filled_quantity"]) == ("cancelled", 0)
+    decision = client.get(f"{ROUTING}/orders/{order_id}", headers=officer.headers).json()
+    assert decision["venue_text"] == "the venue never received the order"
+    assert router.reachable("XNAS")
+
+
+def simulated_venue(app: FastAPI, code: str) -> SimulatedVenue:
+    return router_of(app).simulated[code]
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

@@ -101,7 +101,9 @@ def start_routing(
         )
         for code, venue in venues.items()
     }
-    router.attach(desk, links)
+    for link in links.values():
+        link.on_cancel_reject = router.on_cancel_reject
+    router.attach(desk, links, venues)
     desk.start()  # orders left at venues by an earlier run leave the internal book
     for link in links.values():
         link.start()

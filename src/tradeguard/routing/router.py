@@ -35,8 +35,10 @@ from tradeguard.routing.fix.messages import (
     FIX_BUY,
     FIX_SELL,
     FIX_SELL_SHORT,
+    CancelReject,
     ExecType,
     ExecutionReport,
+    OrdStatus,
     VenueOrder,
 )
 from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
@@ -48,6 +50,7 @@ from tradeguard.routing.policy import (
     VenueTerms,
     decide,
 )
+from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.trading.matching.engine import Exchange, OrderBook
 from tradeguard.trading.matching.model import Cancellation, CancelReason, Fill, Order
 from tradeguard.trading.models import OrderRow
@@ -103,20 +106,28 @@ class Router:
         self.ack_timeout_seconds = ack_timeout_seconds
         self.links: dict[str, Link] = {}
         self.desk: TradingDesk | None = None
+        self.simulated: dict[str, SimulatedVenue] = {}
+        """The simulated venues behind the links, when they run in this process."""
         self.silent: set[str] = set()
         """Venues that left an order unacknowledged past the timeout (out of routing)."""
         self._working: dict[str, str] = {}
         self._orders: dict[str, VenueOrder] = {}
-        self._unacked: dict[str, float] = {}
+        self._waiting: dict[str, float] = {}
         self._acked_ns: dict[str, int] = {}
         self._recover: list[str] = []
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="router")
 
-    def attach(self, desk: TradingDesk, links: Mapping[str, Link]) -> None:
-        """Route ``desk``'s orders over ``links`` (by venue code)."""
+    def attach(
+        self,
+        desk: TradingDesk,
+        links: Mapping[str, Link],
+        simulated: Mapping[str, SimulatedVenue] | None = None,
+    ) -> None:
+        """Route ``desk``'s orders over ``links`` (by venue code) to ``simulated`` venues."""
         self.desk = desk
         self.links = dict(links)
+        self.simulated = dict(simulated or {})
         desk.router = self
 
     def start(self) -> None:
@@ -181,7 +192,7 @@ class Router:
         for account_id, event in feed:
             if account_id == ROUTE_INTENT:
                 order: VenueOrder = event["order"]
-                self._unacked[order.cl_ord_id] = time.monotonic()
+                self._waiting[order.cl_ord_id] = time.monotonic()
                 self.links[event["venue"]].send_order(order)
 
     # -- reports from venues -------------------------------------------------------------
@@ -190,12 +201,29 @@ class Router:
         """Book a venue's execution report (on its session's thread)."""
         self.silent.discard(venue)
         order_id = report.cl_ord_id
-        if self._unacked.pop(order_id, None) is not None:
-            self._acked_ns[order_id] = self.clock.now_ns()
+        if order_id in self._waiting:
+            self._acked_ns.setdefault(order_id, self.clock.now_ns())
+            if report.done:
+                self._waiting.pop(order_id, None)
+            else:
+                self._waiting[order_id] = time.monotonic()  # heard of: the clock restarts
         if report.exec_type is ExecType.NEW or self.desk is None:
             return
         desk = self.desk
         desk.run(ROUTER, None, lambda booking: self._book(booking, desk, venue, report))
+
+    def on_cancel_reject(self, venue: str, reject: CancelReject) -> None:
+        """A venue that never had an order: the order ends here, unfilled (it cannot fill)."""
+        self.silent.discard(venue)
+        order_id = reject.orig_cl_ord_id
+        if not reject.unknown_order or self._working.get(order_id) != venue:
+            return
+        self._waiting.pop(order_id, None)
+        unknown = ExecutionReport(
+            order_id, f"unknown-{order_id}", ExecType.REJECTED, OrdStatus.REJECTED, 0, 0, 0, 0,
+            "the venue never received the order",
+        )  # fmt: skip
+        self.on_report(venue, unknown)
 
     def _book(
         self, booking: Booking, desk: TradingDesk, venue: str, report: ExecutionReport
@@ -355,20 +383,25 @@ class Router:
         venue, order = self._working.get(order_id), self._orders.get(order_id)
         if venue is None or order is None or venue not in self.links:
             return
-        self._unacked[order_id] = time.monotonic()
+        self._waiting[order_id] = time.monotonic()
         self.links[venue].send_order(order, resend=True)
 
     def _watch(self) -> None:
-        """Take a venue out of routing when it leaves an order unacknowledged too long."""
+        """Take a venue out of routing when it leaves an order unanswered too long.
+
+        The order gets a cancel request, again each timeout until the venue answers: a
+        cancel, its fills, or a refusal saying it never had the order.
+        """
         while not self._stop.wait(WATCH_SECONDS):
             cutoff = time.monotonic() - self.ack_timeout_seconds
-            for order_id, sent in list(self._unacked.items()):
+            for order_id, sent in list(self._waiting.items()):
                 venue = self._working.get(order_id)
                 if sent > cutoff or venue is None:
                     continue
-                self._unacked.pop(order_id, None)
+                self._waiting[order_id] = time.monotonic()  # asked again until answered
+                if venue not in self.silent:
+                    log.error("routing.venue.not_answering", venue=venue, order=order_id)
                 self.silent.add(venue)
-                log.error("routing.venue.not_answering", venue=venue, order=order_id)
                 order = self._orders.get(order_id)
                 if order is not None and venue in self.links:
                     self.links[venue].cancel(order)

@@ -28,6 +28,7 @@ from tradeguard.routing.fix.messages import (
     ExecutionReport,
     OrdStatus,
     VenueOrder,
+    cancel_reject_fields,
     execution_report_fields,
     venue_order_of,
 )
@@ -232,16 +233,13 @@ class SimulatedVenue:
         original = message.get(Tag.ORIG_CL_ORD_ID, "") or ""
         working = self.orders.get(original)
         if working is None or working.done:
-            self.session.send(
-                MsgType.ORDER_CANCEL_REJECT,
-                [
-                    (Tag.ORDER_ID, working.venue_order_id if working else "NONE"),
-                    (Tag.CL_ORD_ID, message.get(Tag.CL_ORD_ID, "") or ""),
-                    (Tag.ORIG_CL_ORD_ID, original),
-                    (Tag.ORD_STATUS, OrdStatus.FILLED.value if working else OrdStatus.REJECTED),
-                    (434, "1"),
-                ],
+            fields = cancel_reject_fields(
+                working.venue_order_id if working else "NONE",
+                message.get(Tag.CL_ORD_ID) or "",
+                original,
+                known=working is not None,
             )
+            self.session.send(MsgType.ORDER_CANCEL_REJECT, fields)
             return
         self._finish(working, ExecType.CANCELED, OrdStatus.CANCELED, "cancelled on request")
 

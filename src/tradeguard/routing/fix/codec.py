@@ -57,6 +57,8 @@ class Tag:
     CUM_QTY = 14
     AVG_PX = 6
     POSS_RESEND = 97
+    CXL_REJ_REASON = 102
+    CXL_REJ_RESPONSE_TO = 434
 
 
 class MsgType:

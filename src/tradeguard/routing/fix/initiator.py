@@ -15,8 +15,10 @@ from collections.abc import Callable
 from tradeguard.logs import get_logger
 from tradeguard.routing.fix.codec import Message, MsgType
 from tradeguard.routing.fix.messages import (
+    CancelReject,
     ExecutionReport,
     VenueOrder,
+    cancel_reject_of,
     cancel_request,
     execution_report_of,
     new_order_single,
@@ -52,6 +54,7 @@ class VenueLink:
             sender, code, SessionStore(), self._on_app, heartbeat_seconds=heartbeat_seconds
         )
         self.on_change: Callable[[bool], None] | None = None
+        self.on_cancel_reject: Callable[[str, CancelReject], None] | None = None
         self.session.on_change = self._changed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,7 +114,10 @@ class VenueLink:
         if message.msg_type == MsgType.EXECUTION_REPORT:
             self.on_report(self.code, execution_report_of(message))
         elif message.msg_type == MsgType.ORDER_CANCEL_REJECT:
-            log.info("fix.cancel_rejected", venue=self.code)
+            reject = cancel_reject_of(message)
+            log.info("fix.cancel_rejected", venue=self.code, unknown=reject.unknown_order)
+            if self.on_cancel_reject is not None:
+                self.on_cancel_reject(self.code, reject)
 
     def _changed(self, up: bool) -> None:  # noqa: FBT001 - the session's callback
         log.info("fix.venue.up" if up else "fix.venue.down", venue=self.code)

@@ -39,6 +39,20 @@ class OrdStatus(StrEnum):
 
 
 DONE_STATUSES = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED})
+UNKNOWN_ORDER = "1"
+"""CxlRejReason (102): the venue does not know the order."""
+TOO_LATE = "0"
+"""CxlRejReason (102): the order is already done."""
+CANCEL_RESPONSE = "1"
+"""CxlRejResponseTo (434): an OrderCancelRequest."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReject:
+    """A venue refusing to cancel: the order is done there, or it never had it."""
+
+    orig_cl_ord_id: str
+    unknown_order: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +122,28 @@ def cancel_request(cl_ord_id: str, order: VenueOrder) -> list[tuple[int, str]]:
         (Tag.TRANSACT_TIME, sending_time()),
         (Tag.ORDER_QTY, str(order.quantity)),
     ]
+
+
+def cancel_reject_fields(
+    venue_order_id: str, cl_ord_id: str, orig_cl_ord_id: str, *, known: bool
+) -> list[tuple[int, str]]:
+    """The body of an OrderCancelReject."""
+    status = OrdStatus.FILLED if known else OrdStatus.REJECTED
+    return [
+        (Tag.ORDER_ID, venue_order_id),
+        (Tag.CL_ORD_ID, cl_ord_id),
+        (Tag.ORIG_CL_ORD_ID, orig_cl_ord_id),
+        (Tag.ORD_STATUS, status.value),
+        (Tag.CXL_REJ_RESPONSE_TO, CANCEL_RESPONSE),
+        (Tag.CXL_REJ_REASON, TOO_LATE if known else UNKNOWN_ORDER),
+    ]
+
+
+def cancel_reject_of(message: Message) -> CancelReject:
+    """The refusal an OrderCancelReject carries."""
+    return CancelReject(
+        message.require(Tag.ORIG_CL_ORD_ID), message.get(Tag.CXL_REJ_REASON) == UNKNOWN_ORDER
+    )
 
 
 def execution_report_fields(
