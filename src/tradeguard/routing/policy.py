@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 INTERNAL = "INTERNAL"
 """The venue code of the internal order book."""
@@ -69,6 +70,35 @@ class VenueTerms:
         return self.access_fee - self.rebate
 
 
+class QuoteLike(Protocol):
+    """A venue's quote as the policy reads it (``VenueQuote``, or the feed's ``Quote``)."""
+
+    @property
+    def venue(self) -> str:
+        """The venue's code."""
+        ...
+
+    @property
+    def bid(self) -> int:
+        """Best bid."""
+        ...
+
+    @property
+    def bid_size(self) -> int:
+        """Shares at the bid."""
+        ...
+
+    @property
+    def ask(self) -> int:
+        """Best offer."""
+        ...
+
+    @property
+    def ask_size(self) -> int:
+        """Shares at the offer."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class VenueQuote:
     """One reachable venue's quote in the symbol (price units, shares)."""
@@ -90,7 +120,7 @@ class Market:
 
     nbbo_bid: int | None
     nbbo_ask: int | None
-    quotes: Sequence[VenueQuote]
+    quotes: Sequence[QuoteLike]
     internal_depth: Sequence[tuple[int, int]]
 
 
@@ -152,7 +182,7 @@ def _internal(ask: RouteAsk, depth: Sequence[tuple[int, int]], best: int) -> Dec
 
 
 def _best_venue(
-    ask: RouteAsk, quotes: Sequence[VenueQuote], terms: dict[str, VenueTerms], nbbo: int
+    ask: RouteAsk, quotes: Sequence[QuoteLike], terms: dict[str, VenueTerms], nbbo: int
 ) -> Decision | None:
     """The reachable venue at the best price, ties broken by size, fill rate, speed, fee."""
     candidates = [
@@ -204,9 +234,9 @@ def _within(buy: bool, price: int, limit: int) -> bool:  # noqa: FBT001 - the si
     return price <= limit if buy else price >= limit
 
 
-def _price(buy: bool, quote: VenueQuote) -> int:  # noqa: FBT001 - the side, plainly
+def _price(buy: bool, quote: QuoteLike) -> int:  # noqa: FBT001 - the side, plainly
     return quote.ask if buy else quote.bid
 
 
-def _size(buy: bool, quote: VenueQuote) -> int:  # noqa: FBT001 - the side, plainly
+def _size(buy: bool, quote: QuoteLike) -> int:  # noqa: FBT001 - the side, plainly
     return quote.ask_size if buy else quote.bid_size

@@ -46,7 +46,6 @@ from tradeguard.routing.policy import (
     Decision,
     Market,
     RouteAsk,
-    VenueQuote,
     VenueTerms,
     decide,
 )
@@ -150,17 +149,7 @@ class Router:
 
     def route(self, booking: Booking, row: OrderRow, book: OrderBook, limit: int) -> RouteChoice:
         """Decide and record ``row``'s route; the internal book or a venue (sent later)."""
-        now = booking.now_ns
-        buy = row.side == Side.BUY
-        nbbo = self.quotes.nbbo(row.symbol, now)
-        market = Market(
-            nbbo.bid if nbbo else None,
-            nbbo.ask if nbbo else None,
-            self._reachable_quotes(row.symbol, now),
-            _depth(book, buy=buy),
-        )
-        ask = RouteAsk(buy, row.quantity, row.limit_price if row.type == OrderType.LIMIT else None)
-        decision = decide(ask, market, self.terms)
+        decision, market = self.decide(row, book, booking.now_ns)
         self._record(booking, row, decision, market, limit)
         if decision.internal:
             return RouteChoice(internal=True, cap=decision.cap)
@@ -169,6 +158,19 @@ class Router:
         self._orders[row.id] = order
         booking.feed.append((ROUTE_INTENT, {"venue": decision.venue, "order": order}))
         return RouteChoice(internal=False)
+
+    def decide(self, row: OrderRow, book: OrderBook, now: int) -> tuple[Decision, Market]:
+        """The policy's decision for ``row`` on the market as it stands at ``now``."""
+        buy = row.side == Side.BUY
+        fresh = self.quotes.venue_quotes(row.symbol, now)
+        market = Market(
+            max((quote.bid for quote in fresh), default=None),
+            min((quote.ask for quote in fresh), default=None),
+            [quote for quote in fresh if self.reachable(quote.venue)],
+            _depth(book, buy=buy),
+        )
+        ask = RouteAsk(buy, row.quantity, row.limit_price if row.type == OrderType.LIMIT else None)
+        return decide(ask, market, self.terms), market
 
     def at_venue(self, order_id: str) -> bool:
         """Whether the order is working at a venue now."""
@@ -338,13 +340,6 @@ class Router:
         )
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _reachable_quotes(self, symbol: str, now: int) -> list[VenueQuote]:
-        return [
-            VenueQuote(quote.venue, quote.bid, quote.bid_size, quote.ask, quote.ask_size)
-            for quote in self.quotes.venue_quotes(symbol, now)
-            if self.reachable(quote.venue)
-        ]
 
     def _record(
         self,

@@ -14,7 +14,10 @@ disconnected is stored and numbered, so the counterpart gets it by that resend.
 from __future__ import annotations
 
 import contextlib
+import select
+import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +43,7 @@ TEST_REQUEST_AFTER = 1.5
 DEAD_AFTER = 2.5
 """Heartbeat intervals of silence before the connection is dropped."""
 READ_BYTES = 65_536
+WRITE_WAIT_SECONDS = 1.0
 INFINITY = 0
 """EndSeqNo 0: every message up to the latest."""
 
@@ -78,7 +82,7 @@ class FixSession:
         self.on_change: Callable[[bool], None] | None = None
         self.resends_requested = 0
         self._lock = threading.RLock()
-        self._socket: socket.socket | None = None
+        self._socket: _Connection | None = None
         self._last_in = self._last_out = time.monotonic()
         self._test_pending = False
         self._awaiting_resend_to = 0
@@ -89,13 +93,23 @@ class FixSession:
         return self._socket is not None and self.logged_on.is_set()
 
     def attach(self, sock: socket.socket) -> threading.Thread:
-        """Run the session over ``sock`` on a reader thread of its own (returned)."""
+        """Run the session over ``sock`` on an I/O thread of its own (returned).
+
+        That thread alone reads and writes the socket (a TLS connection is not safe to
+        use from two threads at once); senders queue bytes and wake it.
+        """
+        connection = _Connection(sock)
         with self._lock:
-            self._socket = sock
+            previous, self._socket = self._socket, connection
             self._last_in = self._last_out = time.monotonic()
             self._test_pending = False
             self._awaiting_resend_to = 0
-        thread = threading.Thread(target=self._read, args=(sock,), daemon=True, name="fix")
+        if previous is not None:
+            previous.wake()
+        if self.logged_on.is_set():  # a new connection logs on afresh
+            self.logged_on.clear()
+            self._changed(up=False)
+        thread = threading.Thread(target=self._run, args=(connection,), daemon=True, name="fix")
         thread.start()
         return thread
 
@@ -121,11 +135,11 @@ class FixSession:
             return seq
 
     def close(self) -> None:
-        """Drop the connection (the store is kept)."""
+        """Drop the connection (the store is kept); its I/O thread closes the socket."""
         with self._lock:
-            sock, self._socket = self._socket, None
-        if sock is not None:
-            _shut(sock)
+            connection, self._socket = self._socket, None
+        if connection is not None:
+            connection.wake()
 
     def logout(self, text: str = "") -> None:
         """Send Logout and drop the connection."""
@@ -133,33 +147,29 @@ class FixSession:
             self.send(MsgType.LOGOUT, [(Tag.TEXT, text)] if text else [])
         self.close()
 
-    # -- the reader ----------------------------------------------------------------------
+    # -- the I/O thread ------------------------------------------------------------------
 
-    def _read(self, sock: socket.socket) -> None:
+    def _run(self, connection: _Connection) -> None:
         reader = StreamReader()
-        sock.settimeout(TICK_SECONDS)
         try:
-            while self._socket is sock:
-                try:
-                    data = sock.recv(READ_BYTES)
-                except TimeoutError:
-                    self._tick()
-                    continue
-                if not data:
-                    break
-                for raw in reader.feed(data):
-                    self._received(decode(raw))
+            while self._socket is connection:
+                for data in connection.exchange(TICK_SECONDS):
+                    if not data:
+                        raise ConnectionResetError("closed by the counterparty")
+                    for raw in reader.feed(data):
+                        self._received(decode(raw))
                 self._tick()
+            connection.flush()  # a last Logout
         except (OSError, FixFormatError, ValueError) as error:
             log.info("fix.connection.ended", target=self.target, error=str(error))
-        self._ended(sock)
+        self._ended(connection)
 
-    def _ended(self, sock: socket.socket) -> None:
+    def _ended(self, connection: _Connection) -> None:
         with self._lock:
-            if self._socket is sock:
+            if self._socket is connection:
                 self._socket = None
-        _shut(sock)
-        if self.logged_on.is_set():
+        connection.close()
+        if self.logged_on.is_set() and self._socket is None:
             self.logged_on.clear()
             self._changed(up=False)
 
@@ -269,14 +279,11 @@ class FixSession:
         ]
         data = encode(msg_type, [*header, *fields])
         with self._lock:
-            sock = self._socket
-            if sock is None:
+            connection = self._socket
+            if connection is None:
                 return
-            try:
-                sock.sendall(data)
-                self._last_out = time.monotonic()
-            except OSError:
-                log.info("fix.send_failed", target=self.target)
+            connection.queue(data)
+            self._last_out = time.monotonic()
 
     def _changed(self, *, up: bool) -> None:
         callback = self.on_change
@@ -284,7 +291,73 @@ class FixSession:
             callback(up)
 
 
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+class _Connection:
+    """A socket used by one I/O thread, with an outbox other threads fill and a wake-up."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)  # noqa: FBT003 - the socket call
+        self.sock = sock
+        self._outbox = bytearray()
+        self._lock = threading.Lock()
+        self._wake_in, self._wake_out = socket.socketpair()
+        self._wake_in.setblocking(False)  # noqa: FBT003 - the socket call
+        self._wake_out.setblocking(False)  # noqa: FBT003 - the socket call
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, selectors.EVENT_READ)
+        self._selector.register(self._wake_in, selectors.EVENT_READ)
+
+    def queue(self, data: bytes) -> None:
+        """Send ``data`` soon (from any thread)."""
+        with self._lock:
+            self._outbox += data
+        self.wake()
+
+    def wake(self) -> None:
+        """Have the I/O thread look at its outbox and state now."""
+        with contextlib.suppress(OSError):
+            self._wake_out.send(b"\0")
+
+    def exchange(self, timeout: float) -> list[bytes]:
+        """Write what is queued, then what arrived within ``timeout`` (b"" when closed)."""
+        self.flush()
+        received: list[bytes] = []
+        for key, _ in self._selector.select(timeout):
+            if key.fileobj is self._wake_in:
+                with contextlib.suppress(BlockingIOError):
+                    self._wake_in.recv(READ_BYTES)
+            else:
+                received.extend(self._read())
+        self.flush()
+        return received
+
+    def flush(self) -> None:
+        """Write everything queued (waiting for the socket if it is full)."""
+        with self._lock:
+            data, self._outbox = bytes(self._outbox), bytearray()
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view) :]
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                select.select([], [self.sock], [], WRITE_WAIT_SECONDS)
+
+    def close(self) -> None:
+        """Close the socket and the wake-up pair."""
+        self._selector.close()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._wake_in.close()
+        self._wake_out.close()
+
+    def _read(self) -> list[bytes]:
+        """Everything readable now, TLS records buffered inside included."""
+        chunks: list[bytes] = []
+        while True:
+            try:
+                data = self.sock.recv(READ_BYTES)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                return chunks
+            chunks.append(data)
+            if not data:
+                return chunks
