@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import Person, audit_event_types, staff_signed_in
+from identity_flows import Person, audit_event_types, reason_of, staff_signed_in
 from lxml import etree
 from trading_flows import desk_of, funded_trader, place
 
@@ -285,6 +285,14 @@ def test_a_venue_that_stops_answering_is_rerouted_around_and_its_order_ends_unfi
     order_id = placed.json()["id"]
     wait_until(lambda: "XNAS" in router.silent)
     assert client.get(f"/v1/orders/{order_id}", headers=alice.headers).json()["status"] == "open"
+    refused = client.delete(f"/v1/orders/{order_id}", headers=alice.headers)
+    assert reason_of(refused) == (409, "ORDER_AT_VENUE")
+    desk = desk_of(app)
+    desk.start()  # memory rebuilt from the database: the order stays at the venue
+    with desk.lock:
+        assert desk.exchange.book("AAPL").open_order(order_id) is None
+    assert router.at_venue(order_id)
+    quote_aapl(app, clock)  # the feed marks the reloaded instruments again
     rerouted = market_buy(client, alice, quantity=50)
     assert rerouted["average_price"] == "229.88"  # the next best venue, ARCX
     venue.answering = True  # the next cancel request is answered: it never had the order

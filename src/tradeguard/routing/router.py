@@ -50,7 +50,7 @@ from tradeguard.routing.policy import (
     decide,
 )
 from tradeguard.routing.venue import SimulatedVenue
-from tradeguard.trading.matching.engine import Exchange, OrderBook
+from tradeguard.trading.matching.engine import OrderBook
 from tradeguard.trading.matching.model import Cancellation, CancelReason, Fill, Order
 from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.booking import Booking, FeedEvent
@@ -176,18 +176,19 @@ class Router:
         """Whether the order is working at a venue now."""
         return order_id in self._working
 
-    def after_load(self, db: Session, exchange: Exchange) -> None:
-        """The desk loaded its memory: orders working at venues leave the internal book."""
+    def reload(self, db: Session) -> set[str]:
+        """The orders working at venues, as stored (the desk keeps them out of its book).
+
+        Before the router started (a start of the process), they are the orders to send
+        again to their venues.
+        """
         query = select(RoutingDecisionRow).where(RoutingDecisionRow.status == ROUTED_STATUS)
         working = db.scalars(query).all()
         self._working = {row.order_id: row.venue for row in working}
-        for decision in working:
-            book = exchange.book(decision.symbol)
-            if book.open_order(decision.order_id) is not None:
-                book.cancel(decision.order_id)
         if not self._watchdog.is_alive():
             self._recover = [row.order_id for row in working]
             self._orders.update(_venue_orders(db, working))
+        return set(self._working)
 
     def after_commit(self, feed: list[FeedEvent]) -> None:
         """Send the orders the committed batch routed out."""

@@ -109,8 +109,8 @@ class OrderRouter(Protocol):
         """Whether the order is working at an outside venue now."""
         ...
 
-    def after_load(self, db: Session, exchange: Exchange) -> None:
-        """Once the desk's memory is loaded: take orders working at venues out of the book."""
+    def reload(self, db: Session) -> set[str]:
+        """The orders working at venues, as stored (the desk loads them but not in its book)."""
         ...
 
 
@@ -194,9 +194,8 @@ class TradingDesk:
     def start(self) -> None:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
-            self._state = load_desk_state(db, self.engine, self.limits)
-            if self.router is not None:
-                self.router.after_load(db, self._state.exchange)
+            away = set() if self.router is None else self.router.reload(db)
+            self._state = load_desk_state(db, self.engine, self.limits, away)
             self._stale = False
 
     def set_publisher(self, publish: Publish | None) -> None:
