@@ -162,3 +162,27 @@ def test_a_logon_from_unknown_comp_ids_is_logged_out(venue: SimulatedVenue) -> N
     assert answer.msg_type == MsgType.LOGOUT
     assert not venue.session.logged_on.is_set()
     conn.close()
+
+
+def test_a_counterparty_that_goes_silent_is_tested_then_dropped(venue: SimulatedVenue) -> None:
+    raw = socket.create_connection((LOOPBACK, venue.port))
+    conn = venue.certificate.client().wrap_socket(raw, server_hostname=LOOPBACK)
+    logon = [
+        (Tag.SENDER, "TRADEGUARD"),
+        (Tag.TARGET, "XNAS"),
+        (Tag.SEQ_NUM, "1"),
+        (Tag.SENDING_TIME, "20261206-22:00:00.000"),
+        (Tag.HEARTBEAT_INTERVAL, "1"),
+    ]
+    conn.sendall(encode(MsgType.LOGON, logon))
+    conn.settimeout(WAIT)
+    reader, seen = StreamReader(), []
+    while True:  # then say nothing: the venue heartbeats, tests the line, and hangs up
+        data = conn.recv(4096)
+        if not data:
+            break
+        seen.extend(decode(raw).msg_type for raw in reader.feed(data))
+    assert seen[0] == MsgType.LOGON
+    assert MsgType.TEST_REQUEST in seen
+    assert not venue.session.logged_on.is_set()
+    conn.close()
