@@ -20,7 +20,7 @@ from tradeguard.market.simulator import SIMULATED_VENUES
 from tradeguard.routing.disclosure import quarterly_disclosure
 from tradeguard.routing.install import venue_terms
 from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
-from tradeguard.routing.quality import execution_quality
+from tradeguard.routing.quality import VenueQuality, execution_quality
 from tradeguard.trading.orders.problems import order_not_found
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -71,23 +71,6 @@ class RoutingDecisionView(BaseModel):
     fills: list[VenueFillView]
 
 
-class VenueQualityView(BaseModel):
-    """A venue's execution quality over a month (money in dollars)."""
-
-    venue: str
-    orders: int
-    shares_routed: int
-    shares_filled: int
-    fill_rate_pct: str
-    price_improvement_per_share: str
-    improved_orders_pct: str
-    effective_spread_per_share: str
-    realised_spread_per_share: str | None
-    mean_time_to_fill_ms: str | None
-    pfof_received: str
-    access_fees_paid: str
-
-
 @router.get(
     "/v1/compliance/routing/orders/{order_id}",
     summary="An order's routing decision and the executions its venue reported",
@@ -133,12 +116,11 @@ def routing_quality(
     db: DbSession,
     year: Annotated[int, Query(ge=2000, le=9999)],
     month: Annotated[int, Query(ge=1, le=12)],
-) -> list[VenueQualityView]:
+) -> list[VenueQuality]:
     """Price improvement, spreads, fill rate, speed and payments per venue."""
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + month // DECEMBER, month % DECEMBER + 1, 1, tzinfo=UTC)
-    found = execution_quality(db, datetime_to_ns(start), datetime_to_ns(end))
-    return [VenueQualityView.model_validate(item, from_attributes=True) for item in found]
+    return execution_quality(db, datetime_to_ns(start), datetime_to_ns(end))
 
 
 @router.get(

@@ -51,10 +51,11 @@ from tradeguard.routing.policy import (
 )
 from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.trading.matching.engine import OrderBook
-from tradeguard.trading.matching.model import Cancellation, CancelReason, Fill, Order
+from tradeguard.trading.matching.model import Cancellation, CancelReason, Fill
 from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.booking import Booking, FeedEvent
 from tradeguard.trading.orders.desk import RouteChoice, TradingDesk
+from tradeguard.trading.orders.loader import resting_order
 
 log = get_logger("tradeguard.routing")
 ROUTER = Actor.system("order-router")
@@ -311,7 +312,7 @@ class Router:
         remaining = row.quantity - row.filled_quantity
         rests = row.type == OrderType.LIMIT and row.time_in_force in RESTING
         if remaining > 0 and rests and row.limit_price is not None:
-            booking.apply(desk.exchange.submit(_rest_of(row, remaining)))
+            booking.apply(desk.exchange.submit(resting_order(row, remaining)))
         elif remaining > 0:
             reason = (
                 CancelReason.IOC_REMAINDER if row.filled_quantity else CancelReason.NO_LIQUIDITY
@@ -411,19 +412,6 @@ def _depth(book: OrderBook, *, buy: bool) -> list[tuple[int, int]]:
     depth = book.depth(DEPTH_LEVELS)
     levels = depth.asks if buy else depth.bids
     return [(level.price.units, level.quantity) for level in levels]
-
-
-def _rest_of(row: OrderRow, remaining: int) -> Order:
-    return Order(
-        order_id=row.id,
-        symbol=row.symbol,
-        account=row.account_id,
-        side=Side(row.side),
-        quantity=remaining,
-        order_type=OrderType.LIMIT,
-        limit_price=Price(row.limit_price or 0),
-        time_in_force=TimeInForce(row.time_in_force),
-    )
 
 
 def _venue_orders(db: Session, decisions: Sequence[RoutingDecisionRow]) -> dict[str, VenueOrder]:

@@ -4,6 +4,7 @@ sequence gaps and resend, disconnect and reconnect with the open orders reconcil
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 
@@ -66,6 +67,22 @@ def link(venue: SimulatedVenue, reports: Reports) -> Iterator[VenueLink]:
     assert initiator.wait_up(WAIT)
     yield initiator
     initiator.stop()
+
+
+def logged_on_by_hand(venue: SimulatedVenue, sender: str) -> ssl.SSLSocket:
+    """A TLS connection to ``venue`` that sent a Logon as ``sender`` (heartbeat 1 s)."""
+    raw = socket.create_connection((LOOPBACK, venue.port))
+    conn = venue.certificate.client().wrap_socket(raw, server_hostname=LOOPBACK)
+    logon = [
+        (Tag.SENDER, sender),
+        (Tag.TARGET, "XNAS"),
+        (Tag.SEQ_NUM, "1"),
+        (Tag.SENDING_TIME, "20261206-22:00:00.000"),
+        (Tag.HEARTBEAT_INTERVAL, "1"),
+    ]
+    conn.sendall(encode(MsgType.LOGON, logon))
+    conn.settimeout(WAIT)
+    return conn
 
 
 def filled(reports: list[ExecutionReport]) -> int:
@@ -147,17 +164,7 @@ def test_an_order_sent_again_after_a_restart_is_never_filled_twice(
 
 
 def test_a_logon_from_unknown_comp_ids_is_logged_out(venue: SimulatedVenue) -> None:
-    raw = socket.create_connection((LOOPBACK, venue.port))
-    conn = venue.certificate.client().wrap_socket(raw, server_hostname=LOOPBACK)
-    logon = [
-        (Tag.SENDER, "MALLORY"),
-        (Tag.TARGET, "XNAS"),
-        (Tag.SEQ_NUM, "1"),
-        (Tag.SENDING_TIME, "20261206-22:00:00.000"),
-        (Tag.HEARTBEAT_INTERVAL, "1"),
-    ]
-    conn.sendall(encode(MsgType.LOGON, logon))
-    conn.settimeout(WAIT)
+    conn = logged_on_by_hand(venue, "MALLORY")
     answer = decode(next(StreamReader().feed(conn.recv(4096))))
     assert answer.msg_type == MsgType.LOGOUT
     assert not venue.session.logged_on.is_set()
@@ -165,17 +172,7 @@ def test_a_logon_from_unknown_comp_ids_is_logged_out(venue: SimulatedVenue) -> N
 
 
 def test_a_counterparty_that_goes_silent_is_tested_then_dropped(venue: SimulatedVenue) -> None:
-    raw = socket.create_connection((LOOPBACK, venue.port))
-    conn = venue.certificate.client().wrap_socket(raw, server_hostname=LOOPBACK)
-    logon = [
-        (Tag.SENDER, "TRADEGUARD"),
-        (Tag.TARGET, "XNAS"),
-        (Tag.SEQ_NUM, "1"),
-        (Tag.SENDING_TIME, "20261206-22:00:00.000"),
-        (Tag.HEARTBEAT_INTERVAL, "1"),
-    ]
-    conn.sendall(encode(MsgType.LOGON, logon))
-    conn.settimeout(WAIT)
+    conn = logged_on_by_hand(venue, "TRADEGUARD")
     reader, seen = StreamReader(), []
     while True:  # then say nothing: the venue heartbeats, tests the line, and hangs up
         data = conn.recv(4096)

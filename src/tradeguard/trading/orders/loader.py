@@ -133,20 +133,22 @@ def _reopen(
     for row in rows:
         remaining = row.quantity - row.filled_quantity
         risk.restore(request_of(row, remaining), row.id, row.reserve_price or None)
-        if row.id in away:
-            continue
-        exchange.submit(
-            Order(
-                order_id=row.id,
-                symbol=row.symbol,
-                account=row.account_id,
-                side=Side(row.side),
-                quantity=remaining,
-                order_type=OrderType.LIMIT,
-                limit_price=Price(row.limit_price or 0),
-                time_in_force=TimeInForce(row.time_in_force),
-            )
-        )
+        if row.id not in away:
+            exchange.submit(resting_order(row, remaining))
+
+
+def resting_order(row: OrderRow, quantity: int) -> Order:
+    """The book's order for a stored limit order with ``quantity`` still to trade."""
+    return Order(
+        order_id=row.id,
+        symbol=row.symbol,
+        account=row.account_id,
+        side=Side(row.side),
+        quantity=quantity,
+        order_type=OrderType.LIMIT,
+        limit_price=Price(row.limit_price or 0),
+        time_in_force=TimeInForce(row.time_in_force),
+    )
 
 
 def request_of(row: OrderRow, quantity: int, modifies: str | None = None) -> OrderRequest:
