@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 run: $(VENV)/.installed
 	$(BIN)/tradeguard init
-	exec $(BIN)/tradeguard serve
+	TRADEGUARD_ROUTING_SIMULATED_VENUES=$${TRADEGUARD_ROUTING_SIMULATED_VENUES:-true} exec $(BIN)/tradeguard serve
 
 test: $(VENV)/.installed-dev lint types unit
 

@@ -67,6 +67,7 @@ from tradeguard.ratelimit.wiring import build_rate_limits
 from tradeguard.registry import Registry
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
+from tradeguard.routing.install import install_routing
 from tradeguard.screening.service import SanctionsScreening
 from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
@@ -194,7 +195,7 @@ def _registry(
     )
     risk_engine = RiskEngine(services.clock)
     feed = FeedHub.from_settings(services.settings)
-    trading = _trading(services, risk_engine, feed, sharing.desk)
+    trading = install_routing(services, _trading(services, risk_engine, feed, sharing.desk))
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)

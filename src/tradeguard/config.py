@@ -693,6 +693,42 @@ class Settings(BaseSettings):
     market_crossed_tolerance_bps: int = Field(
         default=0, ge=0, le=100, description="How far a venue's bid may cross its offer"
     )
+    # -- order routing to venues over FIX (tradeguard.routing) --
+    routing_simulated_venues: bool = Field(
+        default=False,
+        description="Start a simulated FIX venue (TLS on loopback) for each simulated market "
+        "venue and route marketable orders to them by the best-execution policy (needs "
+        "market_data)",
+    )
+    routing_venue_latency_ms: float = Field(
+        default=2.0, ge=0, le=10_000, description="The simulated venues' typical latency"
+    )
+    routing_venue_partial_fill_pct: int = Field(
+        default=30, ge=0, le=100, description="Share of simulated fills that come in two parts"
+    )
+    routing_venue_reject_pct: int = Field(
+        default=0, ge=0, le=100, description="Share of orders the simulated venues reject"
+    )
+    routing_ack_timeout_ms: int = Field(
+        default=2000,
+        ge=10,
+        le=60_000,
+        description="A venue that leaves an order unacknowledged this long is taken out of "
+        "routing (and the order gets a cancel request)",
+    )
+    routing_access_fees: dict[str, int] = Field(
+        default_factory=lambda: {"XNYS": 30, "XNAS": 30, "ARCX": 30},
+        description="Access fee per share by venue, in 1/10,000 dollar (30 = $0.003)",
+    )
+    routing_rebates: dict[str, int] = Field(
+        default_factory=dict,
+        description="Rebate per share by venue, in 1/10,000 dollar",
+    )
+    routing_pfof: dict[str, int] = Field(
+        default_factory=dict,
+        description="Payment for order flow received per share by venue, in 1/10,000 dollar "
+        "(recorded per order and disclosed in Rule 606 reports; never a routing criterion)",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"

@@ -60,6 +60,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Watchers and the event bus", ("watch_", "event_bus_")),
     ("Trading desk", ("trading_",)),
     ("Market data", ("market_",)),
+    ("Order routing", ("routing_",)),
     ("Alerts and surveillance", ("alert_", "surveillance_")),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""

@@ -30,6 +30,10 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
         )
     problems.extend(notify_production_problems(settings))
     problems.extend(market_data_problems(settings))
+    if settings.routing_simulated_venues:
+        problems.append(
+            "TRADEGUARD_ROUTING_SIMULATED_VENUES is for development: fills are simulated"
+        )
     return problems
 
 

@@ -27,6 +27,7 @@ from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
+from tradeguard.routing import api as routing_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     apikeys_api.staff_router,
     trading_api.router,
     reports_api.router,
+    routing_api.router,
     controls_api.halts_router,
     controls_api.compliance_router,
     controls_api.locates_router,

@@ -168,6 +168,10 @@ class Booking:
             MATCHING,
         )
 
+    def venue_fill(self, fill: Fill) -> None:
+        """An execution an outside venue reported for our order (the fill's taker)."""
+        self._execute(fill.taker_order_id, fill, "taker")
+
     def cancelled(self, cancellation: Cancellation, actor: Actor = MATCHING) -> None:
         """An order (or its remainder) left the book unfilled."""
         with suppress(UnknownOrderError):  # already released by its fills

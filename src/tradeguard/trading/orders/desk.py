@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +33,7 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.risk.pricing import business_day, collar_top
-from tradeguard.trading.matching.engine import Exchange
+from tradeguard.trading.matching.engine import Exchange, OrderBook
 from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
 from tradeguard.trading.orders.accounts import account_of_user
@@ -77,7 +77,41 @@ T = TypeVar("T")
 Publish = Callable[[str, Mapping[str, Any]], None]
 
 
-__all__ = ["Batching", "OrderAsk", "Placed", "TradingDesk"]
+__all__ = ["Batching", "OrderAsk", "OrderRouter", "Placed", "RouteChoice", "TradingDesk"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChoice:
+    """Where a new order goes: the internal book (no worse than ``cap``), or a venue."""
+
+    internal: bool
+    cap: int | None = None
+
+
+INTERNAL_BOOK = RouteChoice(internal=True)
+
+
+class OrderRouter(Protocol):
+    """Routes orders after the risk checks, inside the desk's batch (``tradeguard.routing``)."""
+
+    def route(self, booking: Booking, row: OrderRow, book: OrderBook, limit: int) -> RouteChoice:
+        """Decide and record where a new order goes (under the desk's lock).
+
+        ``limit`` is the worst price it may trade at: its limit or its collar bound.
+        """
+        ...
+
+    def after_commit(self, feed: list[FeedEvent]) -> None:
+        """Send the orders a committed batch routed out (the desk writes before it routes)."""
+        ...
+
+    def at_venue(self, order_id: str) -> bool:
+        """Whether the order is working at an outside venue now."""
+        ...
+
+    def reload(self, db: Session) -> set[str]:
+        """The orders working at venues, as stored (the desk loads them but not in its book)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +145,7 @@ class TradingDesk:
         Never call ``place``, ``modify``, ``cancel`` or ``cancel_all`` while holding it.
         """
         self._publish = publish
+        self.router: OrderRouter | None = None
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
         self._stale = False
         parts = DeskParts(
@@ -159,7 +194,8 @@ class TradingDesk:
     def start(self) -> None:
         """Load the committed state: accounts, instruments, controls and open orders."""
         with self.lock, self.sessions() as db:
-            self._state = load_desk_state(db, self.engine, self.limits)
+            away = set() if self.router is None else self.router.reload(db)
+            self._state = load_desk_state(db, self.engine, self.limits, away)
             self._stale = False
 
     def set_publisher(self, publish: Publish | None) -> None:
@@ -193,7 +229,9 @@ class TradingDesk:
             booking.record("order.placed", row.id, placed_terms(row), caller.actor)
             self.risk.accept(request, row.id)
             row.reserve_price = self.risk.open_order(row.id).price
-            booking.apply(self.exchange.submit(self._book_order(row)))
+            choice = self._route(booking, row)
+            if choice.internal:
+                booking.apply(self.exchange.submit(self._book_order(row, choice.cap)))
             return Placed(row, created=True)
 
         return self._submit(caller, work)
@@ -283,6 +321,8 @@ class TradingDesk:
                 )
             ).all()
             for row in due:
+                if self._at_venue(row.id):
+                    continue
                 cancelled = self.exchange.cancel(row.symbol, row.id)
                 expired = replace(cancelled, reason=CancelReason.EXPIRED)
                 booking.cancelled(expired, MARKET_CLOSE)
@@ -450,6 +490,8 @@ class TradingDesk:
             self._stale = True
 
     def _send(self, feed: list[FeedEvent]) -> None:
+        if self.router is not None:
+            self.router.after_commit(feed)
         publish = self._publish
         if publish is None:
             return
@@ -486,9 +528,25 @@ class TradingDesk:
         booking.record(event, request.account_id, data, caller.actor)
         raise risk_denied(denial)
 
-    def _book_order(self, row: OrderRow) -> Order:
-        """The book's order; a market order trades as IOC at its collar bound, never beyond."""
+    def _route(self, booking: Booking, row: OrderRow) -> RouteChoice:
+        router = self.router
+        if router is None:
+            return INTERNAL_BOOK
+        limit = self._book_order(row).limit_price
+        book = self.exchange.book(row.symbol)
+        return router.route(booking, row, book, limit.units if limit else 0)
+
+    def _at_venue(self, order_id: str) -> bool:
+        return self.router is not None and self.router.at_venue(order_id)
+
+    def _book_order(self, row: OrderRow, cap: int | None = None) -> Order:
+        """The book's order; a market order trades as IOC at its collar bound, never beyond.
+
+        Nor beyond ``cap``: the NBBO, when routing keeps the order in the internal book.
+        """
         price = row.limit_price if row.type == OrderType.LIMIT else self._collar_bound(row)
+        if cap is not None and price is not None:
+            price = min(price, cap) if row.side == Side.BUY else max(price, cap)
         return Order(
             order_id=row.id,
             symbol=row.symbol,
@@ -546,4 +604,8 @@ class TradingDesk:
             raise order_not_found()
         if row.status not in OPEN_STATUSES:
             raise order_conflict(TradingReason.ORDER_NOT_OPEN, f"the order is {row.status}")
+        if self._at_venue(row.id):
+            raise order_conflict(
+                TradingReason.AT_VENUE, "the order is working at a venue; it ends there shortly"
+            )
         return row

@@ -7,7 +7,7 @@ priority; the risk context holds their reservations again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -78,8 +78,13 @@ def load_account(db: Session, risk: RiskContext, row: TradingAccount) -> None:
         risk.add_locate(row.id, Locate(locate.symbol, locate.quantity, locate.expires_at_ns))
 
 
-def load_desk_state(db: Session, engine: RiskEngine, limits: RiskLimits) -> DeskState:
-    """Read every account, instrument, control and open order into a fresh state."""
+def load_desk_state(
+    db: Session, engine: RiskEngine, limits: RiskLimits, away: Collection[str] = ()
+) -> DeskState:
+    """Read every account, instrument, control and open order into a fresh state.
+
+    Orders in ``away`` are working at outside venues: held by the risk state, not booked.
+    """
     risk = engine.new_context(limits)
     seen = 0
     for instrument in db.scalars(select(InstrumentRow)):
@@ -94,7 +99,7 @@ def load_desk_state(db: Session, engine: RiskEngine, limits: RiskLimits) -> Desk
     open_orders = db.scalars(
         select(OrderRow).where(OrderRow.status.in_(OPEN_STATUSES)).order_by(OrderRow.book_sequence)
     ).all()
-    _reopen(risk, exchange, open_orders)
+    _reopen(risk, exchange, open_orders, away)
     base = max((row.book_sequence for row in open_orders), default=0)
     users = {user_id: account_id for account_id, user_id in owners.items()}
     return DeskState(risk, exchange, owners, users, base, seen, _client_ids(db))
@@ -122,22 +127,28 @@ def _load_controls(db: Session, risk: RiskContext) -> None:
         risk.set_closeout_obligation(obligation.symbol, obligation.shares)
 
 
-def _reopen(risk: RiskContext, exchange: Exchange, rows: Iterable[OrderRow]) -> None:
+def _reopen(
+    risk: RiskContext, exchange: Exchange, rows: Iterable[OrderRow], away: Collection[str]
+) -> None:
     for row in rows:
         remaining = row.quantity - row.filled_quantity
         risk.restore(request_of(row, remaining), row.id, row.reserve_price or None)
-        exchange.submit(
-            Order(
-                order_id=row.id,
-                symbol=row.symbol,
-                account=row.account_id,
-                side=Side(row.side),
-                quantity=remaining,
-                order_type=OrderType.LIMIT,
-                limit_price=Price(row.limit_price or 0),
-                time_in_force=TimeInForce(row.time_in_force),
-            )
-        )
+        if row.id not in away:
+            exchange.submit(resting_order(row, remaining))
+
+
+def resting_order(row: OrderRow, quantity: int) -> Order:
+    """The book's order for a stored limit order with ``quantity`` still to trade."""
+    return Order(
+        order_id=row.id,
+        symbol=row.symbol,
+        account=row.account_id,
+        side=Side(row.side),
+        quantity=quantity,
+        order_type=OrderType.LIMIT,
+        limit_price=Price(row.limit_price or 0),
+        time_in_force=TimeInForce(row.time_in_force),
+    )
 
 
 def request_of(row: OrderRow, quantity: int, modifies: str | None = None) -> OrderRequest:

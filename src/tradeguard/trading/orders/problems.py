@@ -24,6 +24,7 @@ class TradingReason(StrEnum):
     NOT_MODIFIABLE = "ORDER_NOT_MODIFIABLE"
     QUANTITY_NOT_ABOVE_FILLED = "ORDER_QUANTITY_NOT_ABOVE_FILLED"
     UNAVAILABLE = "TRADING_UNAVAILABLE"
+    AT_VENUE = "ORDER_AT_VENUE"
 
 
 def risk_denied(denial: Denial) -> ProblemError:

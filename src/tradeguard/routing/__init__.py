@@ -1,0 +1,1 @@
+"""Order routing to venues: the best-execution policy, FIX sessions, records, quality."""

@@ -1,0 +1,134 @@
+"""Routing in the process that owns the desk: venues, FIX sessions, the router.
+
+With ``routing_simulated_venues`` and a market-data feed, each of the simulator's
+venues gets a simulated FIX acceptor on loopback (TLS), quoting what the feed says it
+quotes, and an initiator session; the router takes the desk's marketable orders to
+them under the best-execution policy. Otherwise the desk works as before: every order
+in the internal book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from tradeguard.config import Settings
+from tradeguard.core.clock import Clock
+from tradeguard.market.simulator import SIMULATED_VENUES
+from tradeguard.market.venue_book import VenueQuoteBook
+from tradeguard.routing.fix.initiator import VenueLink
+from tradeguard.routing.fix.tls import LOOPBACK
+from tradeguard.routing.policy import VenueQuote, VenueTerms
+from tradeguard.routing.router import Router
+from tradeguard.routing.venue import QuoteOf, SimulatedVenue, VenueBehaviour
+from tradeguard.services import Services
+from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.trading.wiring import TradingPorts
+
+LOGON_WAIT_SECONDS = 5.0
+MICROS_PER_MILLI = 1000
+MILLIS_PER_SECOND = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The router and the venues and sessions it runs over."""
+
+    router: Router
+    venues: dict[str, SimulatedVenue]
+    links: dict[str, VenueLink]
+
+    def stop(self) -> None:
+        """Log out of every venue, stop the venues and the router."""
+        self.router.stop()
+        for link in self.links.values():
+            link.stop()
+        for venue in self.venues.values():
+            venue.shut_down()
+
+
+def venue_terms(settings: Settings, codes: tuple[str, ...]) -> dict[str, VenueTerms]:
+    """Each venue's terms from the settings."""
+    latency = round(settings.routing_venue_latency_ms * MICROS_PER_MILLI)
+    return {
+        code: VenueTerms(
+            code=code,
+            name=f"{code} (simulated)",
+            access_fee=settings.routing_access_fees.get(code, 0),
+            rebate=settings.routing_rebates.get(code, 0),
+            pfof=settings.routing_pfof.get(code, 0),
+            latency_us=latency,
+        )
+        for code in codes
+    }
+
+
+def install_routing(services: Services, trading: TradingPorts) -> TradingPorts:
+    """Hook routing into the desk of ``trading`` when configured; the ports to use."""
+    settings, desk, runner = services.settings, trading.desk, trading.market
+    if not settings.routing_simulated_venues or runner is None:
+        return trading
+    if not isinstance(desk, TradingDesk):
+        return trading
+    quotes = VenueQuoteBook.replacing(runner.feed.book)
+    runner.feed.book = quotes
+    routing = start_routing(settings, services.clock, desk, quotes)
+    return replace(trading, close=_then(routing.stop, trading.close))
+
+
+def start_routing(
+    settings: Settings, clock: Clock, desk: TradingDesk, quotes: VenueQuoteBook
+) -> Routing:
+    """Start a simulated venue and a session per venue, and route ``desk``'s orders."""
+    behaviour = VenueBehaviour(
+        latency_ms=settings.routing_venue_latency_ms,
+        partial_fill_pct=settings.routing_venue_partial_fill_pct,
+        reject_pct=settings.routing_venue_reject_pct,
+    )
+    router = Router(
+        venue_terms(settings, SIMULATED_VENUES),
+        quotes,
+        clock,
+        ack_timeout_seconds=settings.routing_ack_timeout_ms / MILLIS_PER_SECOND,
+    )
+    venues = {
+        code: SimulatedVenue(code, quote_source(quotes, code), behaviour)
+        for code in SIMULATED_VENUES
+    }
+    links = {
+        code: VenueLink(
+            code, (LOOPBACK, venue.start()), venue.certificate.client(), router.on_report
+        )
+        for code, venue in venues.items()
+    }
+    for link in links.values():
+        link.on_cancel_reject = router.on_cancel_reject
+    router.attach(desk, links, venues)
+    desk.start()  # orders left at venues by an earlier run leave the internal book
+    for link in links.values():
+        link.start()
+    for link in links.values():
+        link.wait_up(LOGON_WAIT_SECONDS)
+    router.start()
+    return Routing(router, venues, links)
+
+
+def quote_source(quotes: VenueQuoteBook, venue: str) -> QuoteOf:
+    """What a simulated venue quotes: the feed's last quote from that venue."""
+
+    def quote_of(symbol: str) -> VenueQuote | None:
+        quote = quotes.venue_quote(symbol, venue)
+        if quote is None:
+            return None
+        return VenueQuote(venue, quote.bid, quote.bid_size, quote.ask, quote.ask_size)
+
+    return quote_of
+
+
+def _then(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        if then is not None:
+            then()
+
+    return both

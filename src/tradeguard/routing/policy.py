@@ -1,0 +1,242 @@
+"""The best-execution policy: where a marketable order goes, and why.
+
+The policy is a pure function of the order, the consolidated quote (NBBO), each
+reachable venue's own quote and terms, and what the internal book offers. In order:
+
+1. **Price.** An order is only ever sent where the price is best among what can be
+   reached: a venue whose quote is worse than another reachable venue's is never
+   chosen (FINRA Rule 5310, Reg NMS Rule 611 order protection).
+2. **Internalisation.** The internal book takes a marketable order only when it can fill
+   all of it at or better than the NBBO; a market order is then capped at the NBBO, so
+   it never trades through it. Otherwise the order goes out.
+3. **Likelihood and speed.** Among venues at the best price: the one whose displayed
+   size covers more of the order, then the one with the better fill rate, then the
+   faster one.
+4. **Fees and rebates.** Then the lower access fee net of rebate.
+
+Payment for order flow never decides a route: it is recorded with the route and
+disclosed (Rule 606). A non-marketable limit order rests in the internal book. With no
+venue reachable, a marketable order trades in the internal book only at or better than
+the NBBO and the rest is cancelled: it fails closed, never at a worse price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+INTERNAL = "INTERNAL"
+"""The venue code of the internal order book."""
+PERCENT = 100
+
+
+class Reason(StrEnum):
+    """Why a route was chosen (recorded with every routing decision)."""
+
+    NO_NBBO = "no_consolidated_quote"
+    NOT_MARKETABLE = "not_marketable_rests_internally"
+    INTERNAL_IMPROVES = "internal_book_improves_on_nbbo"
+    INTERNAL_AT_NBBO = "internal_book_at_nbbo"
+    BEST_PRICE = "venue_at_best_reachable_price"
+    AT_NBBO = "venue_at_nbbo"
+    NBBO_VENUE_UNREACHABLE = "nbbo_venue_unreachable"
+    LARGER_SIZE = "larger_displayed_size"
+    FILL_RATE = "higher_fill_rate"
+    FASTER = "faster_venue"
+    LOWER_FEE = "lower_net_fee"
+    NO_VENUE = "no_venue_reachable_fail_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueTerms:
+    """A venue's terms: fees, rebates, payment for order flow, fill rate, latency.
+
+    Money per share is in price units (1/10,000 dollar).
+    """
+
+    code: str
+    name: str
+    access_fee: int = 0
+    rebate: int = 0
+    pfof: int = 0
+    fill_rate_pct: int = PERCENT
+    latency_us: int = 1_000
+
+    @property
+    def net_fee(self) -> int:
+        """Access fee less rebate, per share."""
+        return self.access_fee - self.rebate
+
+
+class QuoteLike(Protocol):
+    """A venue's quote as the policy reads it (``VenueQuote``, or the feed's ``Quote``)."""
+
+    @property
+    def venue(self) -> str:
+        """The venue's code."""
+        ...
+
+    @property
+    def bid(self) -> int:
+        """Best bid."""
+        ...
+
+    @property
+    def bid_size(self) -> int:
+        """Shares at the bid."""
+        ...
+
+    @property
+    def ask(self) -> int:
+        """Best offer."""
+        ...
+
+    @property
+    def ask_size(self) -> int:
+        """Shares at the offer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VenueQuote:
+    """One reachable venue's quote in the symbol (price units, shares)."""
+
+    venue: str
+    bid: int
+    bid_size: int
+    ask: int
+    ask_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """What the policy sees: the NBBO (None without one), venue quotes, the internal book.
+
+    ``internal_depth`` is the internal book's opposite side, best first, as (price,
+    quantity) levels.
+    """
+
+    nbbo_bid: int | None
+    nbbo_ask: int | None
+    quotes: Sequence[QuoteLike]
+    internal_depth: Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAsk:
+    """The order to route: ``buy`` or not, shares, and its limit (None: a market order)."""
+
+    buy: bool
+    quantity: int
+    limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where the order goes, the price it may trade at, at most, and why.
+
+    ``cap`` is the worst price the order may trade at where it goes (None: its own
+    limit or collar).
+    """
+
+    venue: str
+    cap: int | None
+    reasons: tuple[Reason, ...]
+
+    @property
+    def internal(self) -> bool:
+        """Whether the order stays in the internal book."""
+        return self.venue == INTERNAL
+
+
+def decide(ask: RouteAsk, market: Market, terms: dict[str, VenueTerms]) -> Decision:
+    """The route of ``ask`` under the best-execution policy (see the module's text)."""
+    best = market.nbbo_ask if ask.buy else market.nbbo_bid
+    if best is None:
+        return Decision(INTERNAL, None, (Reason.NO_NBBO,))
+    if ask.limit is not None and not _within(ask.buy, best, ask.limit):
+        return Decision(INTERNAL, None, (Reason.NOT_MARKETABLE,))
+    internal = _internal(ask, market.internal_depth, best)
+    if internal is not None:
+        return internal
+    venue = _best_venue(ask, market.quotes, terms, best)
+    if venue is not None:
+        return venue
+    return Decision(INTERNAL, _capped(ask, best), (Reason.NO_VENUE,))
+
+
+def _internal(ask: RouteAsk, depth: Sequence[tuple[int, int]], best: int) -> Decision | None:
+    """Internalise when the book fills all of it at or better than the NBBO."""
+    available = 0
+    for price, quantity in depth:
+        if not _within(ask.buy, price, best):
+            break
+        available += quantity
+        if available >= ask.quantity:
+            top = depth[0][0]
+            reason = Reason.INTERNAL_AT_NBBO if top == best else Reason.INTERNAL_IMPROVES
+            return Decision(INTERNAL, _capped(ask, best), (reason,))
+    return None
+
+
+def _best_venue(
+    ask: RouteAsk, quotes: Sequence[QuoteLike], terms: dict[str, VenueTerms], nbbo: int
+) -> Decision | None:
+    """The reachable venue at the best price, ties broken by size, fill rate, speed, fee."""
+    candidates = [
+        (_price(ask.buy, quote), _size(ask.buy, quote), terms[quote.venue])
+        for quote in quotes
+        if quote.venue in terms and _size(ask.buy, quote) > 0
+    ]
+    if not candidates:
+        return None
+    sign = 1 if ask.buy else -1
+    top = min(sign * price for price, _, _ in candidates) * sign
+    if ask.limit is not None and not _within(ask.buy, top, ask.limit):
+        return None
+    at_best = [(size, venue) for price, size, venue in candidates if price == top]
+    ranked = sorted(at_best, key=lambda item: _rank(ask.quantity, item[0], item[1]))
+    chosen = ranked[0][1]
+    reasons = [Reason.AT_NBBO if top == nbbo else Reason.NBBO_VENUE_UNREACHABLE]
+    reasons.append(Reason.BEST_PRICE)
+    if len(ranked) > 1:
+        reasons.append(_tie_break(ask.quantity, ranked[0], ranked[1]))
+    return Decision(chosen.code, None, tuple(reasons))
+
+
+def _rank(quantity: int, size: int, venue: VenueTerms) -> tuple[int, int, int, int]:
+    return (-min(size, quantity), -venue.fill_rate_pct, venue.latency_us, venue.net_fee)
+
+
+def _tie_break(
+    quantity: int, first: tuple[int, VenueTerms], second: tuple[int, VenueTerms]
+) -> Reason:
+    """Which criterion put the chosen venue ahead of the runner-up."""
+    (size_a, a), (size_b, b) = first, second
+    if min(size_a, quantity) != min(size_b, quantity):
+        return Reason.LARGER_SIZE
+    if a.fill_rate_pct != b.fill_rate_pct:
+        return Reason.FILL_RATE
+    if a.latency_us != b.latency_us:
+        return Reason.FASTER
+    return Reason.LOWER_FEE
+
+
+def _capped(ask: RouteAsk, best: int) -> int | None:
+    """A market order trades no worse than the NBBO; a limit order keeps its limit."""
+    return best if ask.limit is None else None
+
+
+def _within(buy: bool, price: int, limit: int) -> bool:  # noqa: FBT001 - the side, plainly
+    """Whether ``price`` is at or better than ``limit`` for the side."""
+    return price <= limit if buy else price >= limit
+
+
+def _price(buy: bool, quote: QuoteLike) -> int:  # noqa: FBT001 - the side, plainly
+    return quote.ask if buy else quote.bid
+
+
+def _size(buy: bool, quote: QuoteLike) -> int:  # noqa: FBT001 - the side, plainly
+    return quote.ask_size if buy else quote.bid_size

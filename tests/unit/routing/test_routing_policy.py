@@ -1,0 +1,152 @@
+"""The best-execution policy: price first, internalise only at or better than the NBBO,
+never a venue worse than a reachable better one, ties by size, fill rate, speed, fee."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tradeguard.routing.policy import (
+    Market,
+    Reason,
+    RouteAsk,
+    VenueQuote,
+    VenueTerms,
+    decide,
+)
+
+BUY, SELL = True, False
+TERMS = {code: VenueTerms(code, code) for code in ("XNYS", "XNAS", "ARCX")}
+
+
+def quote(venue: str, bid: int, ask: int, size: int = 500) -> VenueQuote:
+    return VenueQuote(venue, bid, size, ask, size)
+
+
+def market(*quotes: VenueQuote, depth: tuple[tuple[int, int], ...] = ()) -> Market:
+    bid = max((item.bid for item in quotes), default=None)
+    ask = min((item.ask for item in quotes), default=None)
+    return Market(bid, ask, quotes, depth)
+
+
+def test_a_market_buy_goes_to_the_venue_with_the_lowest_offer() -> None:
+    seen = market(quote("XNYS", 9_990, 10_010), quote("XNAS", 9_995, 10_005))
+    decision = decide(RouteAsk(BUY, quantity=100, limit=None), seen, TERMS)
+    assert decision.venue == "XNAS"
+    assert Reason.AT_NBBO in decision.reasons
+
+
+def test_a_market_sell_goes_to_the_venue_with_the_highest_bid() -> None:
+    seen = market(quote("XNYS", 9_995, 10_010), quote("XNAS", 9_990, 10_005))
+    assert decide(RouteAsk(SELL, quantity=100, limit=None), seen, TERMS).venue == "XNYS"
+
+
+def test_the_internal_book_takes_the_order_only_when_it_fills_all_at_or_better_than_nbbo() -> None:
+    quotes = (quote("XNAS", 9_995, 10_005),)
+    better = decide(RouteAsk(BUY, 100, None), market(*quotes, depth=((10_000, 100),)), TERMS)
+    assert better.internal
+    assert better.cap == 10_005  # a market order is capped at the NBBO
+    assert better.reasons == (Reason.INTERNAL_IMPROVES,)
+    too_small = decide(RouteAsk(BUY, 200, None), market(*quotes, depth=((10_000, 100),)), TERMS)
+    assert too_small.venue == "XNAS"
+    worse = decide(RouteAsk(BUY, 100, None), market(*quotes, depth=((10_010, 900),)), TERMS)
+    assert worse.venue == "XNAS"
+
+
+def test_a_non_marketable_limit_rests_internally() -> None:
+    seen = market(quote("XNAS", 9_995, 10_005))
+    decision = decide(RouteAsk(BUY, 100, 9_990), seen, TERMS)
+    assert decision.internal
+    assert decision.reasons == (Reason.NOT_MARKETABLE,)
+
+
+def test_no_venue_reachable_fails_closed_at_the_nbbo() -> None:
+    seen = Market(9_995, 10_005, (), ())
+    decision = decide(RouteAsk(BUY, 100, None), seen, TERMS)
+    assert decision.internal
+    assert decision.cap == 10_005
+    assert decision.reasons == (Reason.NO_VENUE,)
+
+
+def test_when_the_nbbo_venue_is_unreachable_the_best_reachable_price_wins() -> None:
+    seen = Market(9_995, 10_005, (quote("XNYS", 9_980, 10_020), quote("ARCX", 9_990, 10_010)), ())
+    decision = decide(RouteAsk(BUY, 100, None), seen, TERMS)
+    assert decision.venue == "ARCX"
+    assert Reason.NBBO_VENUE_UNREACHABLE in decision.reasons
+
+
+def test_a_limit_the_reachable_venues_cannot_meet_is_kept_internally() -> None:
+    seen = Market(9_995, 10_005, (quote("XNYS", 9_980, 10_020),), ())
+    decision = decide(RouteAsk(BUY, 100, 10_010), seen, TERMS)
+    assert decision.internal
+    assert decision.reasons == (Reason.NO_VENUE,)
+
+
+def test_ties_on_price_go_to_size_then_fill_rate_then_speed_then_fee() -> None:
+    terms = {
+        "A": VenueTerms("A", "A", access_fee=30, fill_rate_pct=90, latency_us=500),
+        "B": VenueTerms("B", "B", access_fee=10, fill_rate_pct=90, latency_us=500),
+        "C": VenueTerms("C", "C", access_fee=0, fill_rate_pct=80, latency_us=100),
+    }
+    bigger = market(quote("A", 99, 101, size=100), quote("B", 99, 101, size=300))
+    assert decide(RouteAsk(BUY, 300, None), bigger, terms).reasons[-1] is Reason.LARGER_SIZE
+    assert decide(RouteAsk(BUY, 300, None), bigger, terms).venue == "B"
+    same = market(quote("A", 99, 101), quote("B", 99, 101), quote("C", 99, 101))
+    chosen = decide(RouteAsk(BUY, 100, None), same, terms)
+    assert (chosen.venue, chosen.reasons[-1]) == ("B", Reason.LOWER_FEE)
+
+
+def test_payment_for_order_flow_never_decides_a_route() -> None:
+    terms = {
+        "PAYS": VenueTerms("PAYS", "PAYS", pfof=50),
+        "FAIR": VenueTerms("FAIR", "FAIR", pfof=0),
+    }
+    seen = market(quote("PAYS", 99, 102), quote("FAIR", 99, 101))
+    assert decide(RouteAsk(BUY, 100, None), seen, terms).venue == "FAIR"
+
+
+QUOTES = st.lists(
+    st.tuples(
+        st.sampled_from(["XNYS", "XNAS", "ARCX"]),
+        st.integers(9_900, 10_000),
+        st.integers(1, 50),
+        st.integers(0, 1_000),
+        st.integers(0, 1_000),
+    ),
+    max_size=3,
+    unique_by=lambda item: item[0],
+)
+
+
+@given(
+    QUOTES,
+    st.booleans(),
+    st.integers(1, 2_000),
+    st.one_of(st.none(), st.integers(9_850, 10_100)),
+    st.lists(st.tuples(st.integers(9_850, 10_100), st.integers(1, 500)), max_size=4),
+)
+def test_never_a_worse_price_when_a_better_one_is_reachable(
+    drawn: list[tuple[str, int, int, int, int]],
+    buy: bool,  # noqa: FBT001 - drawn
+    quantity: int,
+    limit: int | None,
+    levels: list[tuple[int, int]],
+) -> None:
+    quotes = tuple(
+        VenueQuote(v, bid, bid_size, bid + gap, ask_size)
+        for v, bid, gap, bid_size, ask_size in drawn
+    )
+    depth = tuple(sorted(levels, reverse=not buy))
+    nbbo_bid = max((q.bid for q in quotes), default=None)
+    nbbo_ask = min((q.ask for q in quotes), default=None)
+    decision = decide(
+        RouteAsk(buy, quantity, limit), Market(nbbo_bid, nbbo_ask, quotes, depth), TERMS
+    )
+    if decision.internal:
+        if decision.cap is not None:  # never beyond the NBBO on the order's side
+            assert decision.cap == (nbbo_ask if buy else nbbo_bid)
+        return
+    price = {q.venue: (q.ask if buy else q.bid) for q in quotes}
+    quoting = [price[q.venue] for q in quotes if (q.ask_size if buy else q.bid_size) > 0]
+    best = min(quoting) if buy else max(quoting)
+    assert price[decision.venue] == best
+    if limit is not None:
+        assert (best <= limit) if buy else (best >= limit)
