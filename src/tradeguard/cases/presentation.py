@@ -68,7 +68,7 @@ class Moment:
     ts_ns: int
     what: str
     price: str | None = None
-    """A traded price at that moment, for the price picture."""
+    """The price of the trade or order at that moment, for the price picture."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,7 @@ def _spoof_moments(orders: list[dict[str, Any]]) -> list[Moment]:
         placed = int(order["placed"])
         cancelled = placed + round(float(order["lifetime_seconds"]) * NS)
         what = f"{order['side']} {order['qty']} at {order['price']} ({order['order_id']})"
-        moments.append(Moment(placed, f"Placed {what}"))
+        moments.append(Moment(placed, f"Placed {what}", order["price"]))
         moments.append(Moment(cancelled, f"Cancelled {what}"))
     return moments
 

@@ -72,7 +72,8 @@ function evidenceTable(source) {
   return block;
 }
 
-// The episode's traded prices over time, drawn as a line with a dot per trade.
+// The episode's prices over time (trades, and orders where the rule is about orders),
+// drawn as a line with a dot per moment; each dot's title says what happened.
 function priceChart(timeline) {
   const points = timeline.filter((moment) => moment.price !== null);
   if (points.length < 2) return make("p", "Fewer than two prices in the episode: no chart.");
@@ -85,7 +86,7 @@ function priceChart(timeline) {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${CHART.width} ${CHART.height}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `Traded price from ${p0} to ${p1} over ${Math.round(t1 - t0)} seconds`);
+  svg.setAttribute("aria-label", `Prices from ${p0} to ${p1} over ${Math.round(t1 - t0)} seconds`);
   const line = document.createElementNS(SVG, "polyline");
   line.setAttribute("points", points.map((_, i) => `${x(times[i])},${y(prices[i])}`).join(" "));
   line.setAttribute("fill", "none");
@@ -167,7 +168,7 @@ async function loadAlerts() {
 async function openAlert(id) {
   const alert = await signedInCall("GET", `${API}/alerts/${id}`);
   currentAlert = alert;
-  const section = byId("alert");
+  const section = byId("alert-detail");
   showEvidence(section, alert);
   byId("alert-heading").textContent = `Alert: ${words(alert.typology)} ${alert.symbol || ""}`.trim();
   byId("open-case-card").hidden = alert.status !== "open";
