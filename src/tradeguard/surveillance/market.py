@@ -56,6 +56,8 @@ class Fill:
     counterparty: str
     aggressor: bool
     """Whether this side's order arrived (or was last changed) after the other's."""
+    opposite_levels: int = 0
+    """Price levels of the group's open orders on the other side at that moment."""
 
 
 @dataclass(slots=True)
@@ -203,6 +205,7 @@ class Market:
 
     def _fill(self, event: TradeExecuted, order: Order, other_order: Order) -> Fill:
         other = "sell" if order.side == BUY else BUY
+        opposite = self.open_orders[(order.symbol, order.group, other)]
         fill = Fill(
             event.ts,
             order.order_id,
@@ -214,6 +217,7 @@ class Market:
             self.open_volume[(order.symbol, order.group, order.side)],
             other_order.account,
             order.changed > other_order.changed,
+            len({open_order.price for open_order in opposite.values()}) if opposite else 0,
         )
         fills = self.fills[(order.symbol, order.group)]
         fills.append(fill)
