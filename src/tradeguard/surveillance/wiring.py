@@ -40,6 +40,6 @@ def install_surveillance(
     settings = services.settings
     store.listen(HighScoreEmail(notices, settings.compliance_email, settings.alert_email_min_score))
     rules = [ActionRule.parse(text) for text in settings.surveillance_actions]
-    store.after_commit(AlertActions(services.sessions, controls, rules))
+    store.after_commit(AlertActions(services.sessions, controls, rules, notices))
     store.present_with(SOURCE, present_surveillance)
     watchers.register(surveillance_factory(services))
