@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
+from apps import scratch_core
 from measure import Measurement
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
@@ -26,10 +25,6 @@ from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.core.clock import SystemClock
-from tradeguard.crypto.master_key import ensure_master_key
-from tradeguard.crypto.runtime import provision_keys
-from tradeguard.db import migrate
-from tradeguard.db.engine import build_engine
 from tradeguard.db.session import transaction
 from tradeguard.logs import configure_logging
 from tradeguard.surveillance.accounts import AccountDirectory
@@ -37,7 +32,7 @@ from tradeguard.surveillance.parameters import SurveillanceParameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
 from tradeguard.watch.service import WatchService
 from tradeguard.watch.wiring import wake_on_commit, watch_periodically
-from tradeguard.wiring import build_core
+from tradeguard.wiring import Core
 
 EPISODES = 200
 TARGET_MS = 100
@@ -103,15 +98,8 @@ def _embedded_loop(watchers: WatchService, settings: Settings) -> asyncio.Abstra
     return loop
 
 
-def _latencies_ms(var: Path) -> list[float]:
-    settings = Settings(_env_file=None, var_dir=var)  # type: ignore[call-arg]
-    ensure_master_key(settings.effective_master_key_file, SystemClock(), settings.env)
-    engine = build_engine(settings.effective_database_url)
-    migrate.upgrade(engine)
+def _latencies_ms(core: Core, settings: Settings) -> list[float]:
     clock = SystemClock()
-    core = build_core(settings, clock, engine)
-    with transaction(core.sessions) as session:
-        provision_keys(core.crypto, session)
     store, alerts = AlertStore(core.audit, clock), AlertClock()
     store.after_commit(alerts)
     watchers = WatchService(core.sessions, store, clock)
@@ -134,15 +122,14 @@ def _latencies_ms(var: Path) -> list[float]:
         samples.append((alerts.at - committed) * 1000)
     watchers.stop()
     loop.call_soon_threadsafe(loop.stop)
-    engine.dispose()
     return samples
 
 
 def run() -> list[Measurement]:
     """Commit of the trade that completes a wash episode to its stored alert: p50 and p99."""
     configure_logging(level="WARNING")
-    with tempfile.TemporaryDirectory() as directory:
-        samples = sorted(_latencies_ms(Path(directory)))
+    with scratch_core() as (core, settings):
+        samples = sorted(_latencies_ms(core, settings))
     p50 = statistics.median(samples)
     p99 = samples[int(len(samples) * 0.99) - 1]
     return [
