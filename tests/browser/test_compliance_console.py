@@ -1,7 +1,8 @@
 """The compliance console in a real Chromium: a reviewer filters the alert queue, reads a
 layering alert's evidence (measures against thresholds, the cancelled orders, the timeline
-and the price picture), opens a case, takes it, writes a note and escalates it. A trader
-who loads the same page sees no alert: the API refuses them the queue."""
+and the price picture), opens a case, takes it, writes a note, escalates it and builds
+the signed referral. A trader who loads the same page sees no alert: the API refuses
+them the queue."""
 
 from __future__ import annotations
 
@@ -95,3 +96,6 @@ def test_console_when_reviewer_works_an_alert_then_case_escalated_and_trader_see
         page.get_by_role("button", name="Record the decision").click()
         expect(page.locator("#case-state")).to_have_text("escalated")
         expect(page.locator("#case-history")).to_contain_text("case.decided by me escalate")
+        page.get_by_role("button", name="Build the regulator referral").click()
+        expect(page.get_by_role("status")).to_contain_text("signed referral package is ready")
+        expect(page.get_by_role("link", name="Download the signed referral")).to_be_visible()
