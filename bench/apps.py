@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from tradeguard.app import create_app
 from tradeguard.config import Settings
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, SystemClock
 from tradeguard.crypto.events import MemoryKeyEventRecorder
 from tradeguard.crypto.master_key import ensure_master_key
 from tradeguard.crypto.runtime import build_crypto, provision_keys
@@ -24,6 +24,7 @@ from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
 from tradeguard.notify.notifier import MemorySender, Notifier
+from tradeguard.wiring import Core, build_core
 
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 CLIENT = ("203.0.113.7", 50000)
@@ -44,6 +45,22 @@ def scratch_app(**overrides: object) -> Iterator[FastAPI]:
             provision_keys(crypto, session)
         memory = MemorySender()
         yield create_app(settings, clock=clock, engine=engine, notifier=Notifier(memory, memory))
+        engine.dispose()
+
+
+@contextmanager
+def scratch_core() -> Iterator[tuple[Core, Settings]]:
+    """Core services (sessions, audit trail, keys) on a fresh SQLite database, system clock."""
+    clock = SystemClock()
+    with TemporaryDirectory() as directory:
+        settings = Settings(_env_file=None, var_dir=Path(directory))  # type: ignore[call-arg]
+        ensure_master_key(settings.effective_master_key_file, clock, settings.env)
+        engine = build_engine(settings.effective_database_url)
+        migrate.upgrade(engine)
+        core = build_core(settings, clock, engine)
+        with transaction(core.sessions) as session:
+            provision_keys(core.crypto, session)
+        yield core, settings
         engine.dispose()
 
 

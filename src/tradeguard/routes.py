@@ -19,6 +19,7 @@ from tradeguard.aml import api as aml_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.cases import api as cases_api
+from tradeguard.cases import pages as cases_pages
 from tradeguard.crypto import api as crypto_api
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
@@ -43,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.links_router,
     identity_pages.router,
     kyc_pages.router,
+    cases_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,

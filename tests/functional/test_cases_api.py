@@ -28,12 +28,20 @@ def client(
         yield started
 
 
-def raise_alert(client: TestClient, episode: str, score: float = 0.9) -> str:
+def raise_alert(  # noqa: PLR0913 - the alert's distinguishing parts
+    client: TestClient,
+    episode: str,
+    score: float = 0.9,
+    *,
+    source: str = "surveillance",
+    typology: str = "spoofing",
+    symbol: str | None = "ACME",
+) -> str:
     registry = registry_of(client.app)  # type: ignore[arg-type]
     draft = AlertDraft(
-        "spoofing",
+        typology,
         score,
-        Subject(accounts=("acct-1",), symbol="ACME"),
+        Subject(accounts=("acct-1",), symbol=symbol),
         1,
         2,
         "spoofing.layered_cancel",
@@ -42,7 +50,7 @@ def raise_alert(client: TestClient, episode: str, score: float = 0.9) -> str:
         {"min_cancel_ratio": 0.8},
     )
     with transaction(registry.services.sessions) as db:
-        row = registry.alert_store.raise_alert(db, draft, "surveillance")
+        row = registry.alert_store.raise_alert(db, draft, source)
         assert row is not None
         return row.id
 
@@ -151,3 +159,57 @@ def test_cases_when_input_is_bad_then_problem_documents_and_nothing_changed(
         "/v1/compliance/cases/0190a8f0-0000-7000-8000-00000000dead", headers=officer.headers
     )
     assert (missing.status_code, missing.json()["reason_code"]) == (404, "CASE_NOT_FOUND")
+
+
+def test_alert_queue_when_filtered_then_every_source_listed_and_filters_apply(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = person(client, mailbox, clock, clean_database.engine, "COMPLIANCE")
+    spoof = raise_alert(client, "e1", 0.6)
+    aml = raise_alert(client, "a1", 0.8, source="aml", typology="structuring", symbol=None)
+    sanctions = raise_alert(
+        client, "s1", 0.95, source="sanctions", typology="list_match", symbol=None
+    )
+
+    def queue(query: str) -> list[str]:
+        answer = client.get(f"/v1/compliance/alerts{query}", headers=officer.headers)
+        assert answer.status_code == 200, answer.text
+        return [alert["id"] for alert in answer.json()]
+
+    assert queue("") == [sanctions, aml, spoof]
+    assert queue("?source=aml") == [aml]
+    assert queue("?symbol=ACME") == [spoof]
+    assert queue("?min_score=0.7") == [sanctions, aml]
+    assert queue("?status=closed") == []
+    bad = client.get("/v1/compliance/alerts?min_score=2", headers=officer.headers)
+    assert (bad.status_code, bad.json()["reason_code"]) == (422, "VALIDATION_FAILED")
+    shown = client.get(f"/v1/compliance/alerts/{aml}", headers=officer.headers).json()
+    assert shown["presentation"]["summary"] == "Structuring"
+    assert shown["presentation"]["measures"][0]["value"] == "0.95"
+    partial = client.get(f"/v1/compliance/alerts/{spoof}", headers=officer.headers).json()
+    assert [m["label"] for m in partial["presentation"]["measures"]] == ["Cancel ratio"]
+
+
+def test_escalated_case_when_the_escalating_reviewer_decides_then_403_and_another_decides(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    first = person(client, mailbox, clock, clean_database.engine, "COMPLIANCE")
+    second = staff_signed_in(
+        client, mailbox, clock, clean_database.engine, role="COMPLIANCE", level="read-only",
+        username="second",
+    )  # fmt: skip
+    alert = raise_alert(client, "e1")
+    case_id = client.post(
+        "/v1/compliance/cases", json={"alert_ids": [alert], "title": "ACME"}, headers=first.headers
+    ).json()["id"]
+    escalate = {"decision": "escalate", "reason": "looks like layering"}
+    path = f"/v1/compliance/cases/{case_id}/decision"
+    assert client.post(path, json=escalate, headers=first.headers).status_code == 200
+    report = {"decision": "false_positive", "reason": "my own escalation was wrong"}
+    own = client.post(path, json=report, headers=first.headers)
+    assert (own.status_code, own.json()["reason_code"]) == (403, "SECOND_REVIEW_REQUIRED")
+    with registry_of(client.app).services.sessions() as db:  # type: ignore[arg-type]
+        assert db.get(CaseRow, case_id).status == "escalated"  # type: ignore[union-attr]
+    decided = client.post(path, json=report | {"decision": "report"}, headers=second.headers)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "closed"

@@ -116,3 +116,10 @@ def test_live_orders_when_one_owner_trades_with_itself_then_alert_email_and_redu
     assert any(
         email.to == COMPLIANCE and email.kind == "alert.wash_trading" for email in mailbox.emails
     )
+    told = lambda: {e.to for e in mailbox.emails if e.kind == "trading.restricted"}  # noqa: E731
+    while time.monotonic() < deadline and len(told()) < len(accounts):
+        time.sleep(0.05)
+    assert told() == {alice.email, bob.email}
+    notice = next(email for email in mailbox.emails if email.kind == "trading.restricted")
+    assert "only orders that reduce a position" in notice.text
+    assert "wash" not in notice.text  # the suspicion is not told to the suspect

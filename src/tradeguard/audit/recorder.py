@@ -476,6 +476,11 @@ def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:  
         session.info.pop(STATE_KEY, None)
 
 
+def records_events(session: Session) -> bool:
+    """Whether the session's transaction has appended audit events (before it commits)."""
+    return isinstance(session.info.get(STATE_KEY), _TransactionState)
+
+
 def install_session_hooks() -> None:
     """Register the commit and rollback hooks on every Session (idempotent)."""
     for name, hook in (

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from tradeguard.access.caller import Caller
+from tradeguard.cases.models import AlertRow
+from tradeguard.cases.presentation import presentation_view
 from tradeguard.cases.problems import CaseReason
 from tradeguard.cases.referral import build_referral
 from tradeguard.cases.schemas import (
@@ -27,8 +29,8 @@ from tradeguard.cases.schemas import (
     history_view,
     note_view,
 )
-from tradeguard.cases.service import Cases, Decision, open_alerts
-from tradeguard.cases.store import alerts_by_id
+from tradeguard.cases.service import AlertFilter, Cases, Decision, alert_queue
+from tradeguard.cases.store import AlertStore, alerts_by_id
 from tradeguard.core.errors import NOT_FOUND, ProblemError
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
@@ -39,10 +41,15 @@ from tradeguard.web.routing import require
 Officer = Annotated[Principal, require(Permission.COMPLIANCE_AUDIT)]
 Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
 CasesDep = Annotated[Cases, provided(Cases)]
+StoreDep = Annotated[AlertStore, provided(AlertStore)]
+Name = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
-    403: {"description": "compliance:audit is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
+    403: {
+        "description": "compliance:audit is missing, or the escalating reviewer decides "
+        "(ACCESS_DENIED, APIKEY_SCOPE, SECOND_REVIEW_REQUIRED)"
+    },
     404: {"description": "No such case or alert (CASE_NOT_FOUND, ALERT_NOT_FOUND)"},
     409: {
         "description": "The alert is in a case, or the case is closed (ALERT_TAKEN, CASE_CLOSED)"
@@ -56,20 +63,30 @@ router = APIRouter(prefix="/v1/compliance", tags=["Alerts and cases"], responses
 def list_alerts(
     _officer: Officer,
     db: DbSession,
-    typology: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")] = None,
+    status: Literal["open", "in_case", "closed"] = "open",
+    source: Name = None,
+    typology: Name = None,
+    symbol: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Z0-9.\-]+$")] = None,
+    min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertView]:
-    """Open alerts of every watcher, highest score first."""
-    return [alert_view(row) for row in open_alerts(db, typology, limit)]
+    """Alerts of every source (surveillance, AML, sanctions, fraud, access), best score first."""
+    wanted = AlertFilter(status, source, typology, symbol, min_score, limit)
+    return [alert_view(row) for row in alert_queue(db, wanted)]
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its evidence")
-def get_alert(alert_id: ObjectPath, _officer: Officer, db: DbSession) -> AlertView:
-    """The alert, its rule, parameters and evidence."""
+def get_alert(alert_id: ObjectPath, _officer: Officer, db: DbSession, store: StoreDep) -> AlertView:
+    """The alert, its rule, parameters and evidence, and the evidence as a reviewer reads it."""
     found = alerts_by_id(db, [alert_id])
     if not found:
         raise ProblemError(NOT_FOUND, CaseReason.ALERT_NOT_FOUND, "no such alert")
-    return alert_view(found[0])
+    return presented(store, found[0])
+
+
+def presented(store: AlertStore, row: AlertRow) -> AlertView:
+    """The alert with its presentation."""
+    return alert_view(row, presentation_view(store.present(row)))
 
 
 @router.post("/cases", summary="Open a case from alerts", status_code=201)
@@ -96,13 +113,18 @@ def list_cases(
 
 @router.get("/cases/{case_id}", summary="A case: alerts, notes, history")
 def get_case(
-    case_id: ObjectPath, officer: Officer, request: Request, db: DbSession, cases: CasesDep
+    case_id: ObjectPath,
+    officer: Officer,
+    request: Request,
+    db: DbSession,
+    cases: CasesDep,
+    store: StoreDep,
 ) -> CaseDetail:
     """The case with its evidence; the read is audited."""
     case = cases.viewed(db, Caller.of(officer, request).actor, case_id)
     return CaseDetail(
         case=case_view(case, cases.clock.now_ns()),
-        alerts=[alert_view(row) for row in cases.alerts(db, case_id)],
+        alerts=[presented(store, row) for row in cases.alerts(db, case_id)],
         notes=[note_view(row) for row in cases.notes(db, case_id)],
         history=history_view(cases.history(db, case_id)),
     )
@@ -158,7 +180,10 @@ def decide(
     db: DbSession,
     cases: CasesDep,
 ) -> CaseView:
-    """False positive (closes), escalate (second review) or report (closes as reported)."""
+    """False positive (closes), escalate (second review) or report (closes as reported).
+
+    An escalated case is decided by a reviewer other than the one who escalated it.
+    """
     actor = Caller.of(officer, request).actor
     case = cases.decide(db, actor, case_id, Decision(body.decision), body.reason)
     return case_view(case, cases.clock.now_ns())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
+from tradeguard.core.errors import CONFLICT, FORBIDDEN, NOT_FOUND, ProblemError, ProblemType
 
 INVALID_CASE = ProblemType("invalid-case-request", "Invalid case request", 422)
 
@@ -19,6 +19,7 @@ class CaseReason(StrEnum):
     DECISION_INVALID = "DECISION_INVALID"
     ASSIGNEE_INVALID = "ASSIGNEE_INVALID"
     CASE_NOT_ESCALATED = "CASE_NOT_ESCALATED"
+    SECOND_REVIEW_REQUIRED = "SECOND_REVIEW_REQUIRED"
 
 
 def case_not_found() -> ProblemError:
@@ -54,4 +55,13 @@ def case_not_escalated() -> ProblemError:
     """409: only an escalated or reported case is referred to a regulator."""
     return ProblemError(
         CONFLICT, CaseReason.CASE_NOT_ESCALATED, "only an escalated or reported case is referred"
+    )
+
+
+def second_review_required() -> ProblemError:
+    """403: whoever escalated a case does not also decide it; another reviewer does."""
+    return ProblemError(
+        FORBIDDEN,
+        CaseReason.SECOND_REVIEW_REQUIRED,
+        "an escalated case is decided by a reviewer other than the one who escalated it",
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.models import AlertRow, CaseNoteRow, CaseRow
+from tradeguard.cases.presentation import PresentationView
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.reasons import Reason
 from tradeguard.web.bodies import Body
@@ -68,6 +69,8 @@ class AlertView(BaseModel):
     evidence: dict[str, Any]
     status: str
     case_id: str | None
+    presentation: PresentationView | None = None
+    """The evidence as a reviewer reads it (on one alert and in a case, not in the queue)."""
 
 
 class CaseView(BaseModel):
@@ -104,8 +107,8 @@ class CaseDetail(BaseModel):
     history: list[dict[str, Any]]
 
 
-def alert_view(row: AlertRow) -> AlertView:
-    """The queue's view of an alert."""
+def alert_view(row: AlertRow, presentation: PresentationView | None = None) -> AlertView:
+    """The queue's view of an alert (with its presentation where one is given)."""
     return AlertView(
         id=row.id,
         source=row.source,
@@ -121,6 +124,7 @@ def alert_view(row: AlertRow) -> AlertView:
         evidence=json.loads(row.evidence),
         status=row.status,
         case_id=row.case_id,
+        presentation=presentation,
     )
 
 

@@ -24,6 +24,7 @@ from tradeguard.cases.problems import (
     alert_taken,
     case_closed,
     case_not_found,
+    second_review_required,
 )
 from tradeguard.cases.store import CLOSED, IN_CASE, OPEN, alerts_by_id
 from tradeguard.core.clock import NS_PER_SECOND, Clock
@@ -113,8 +114,13 @@ class Cases:
     def decide(
         self, db: Session, actor: Actor, case_id: str, decision: Decision, reason: str
     ) -> CaseRow:
-        """Record the reviewer's decision; false positive and report close the case."""
+        """Record the reviewer's decision; false positive and report close the case.
+
+        An escalated case is decided by a second reviewer: not whoever escalated it.
+        """
         case = self._open(db, case_id)
+        if case.status == ESCALATED and actor.id in self.escalated_by(db, case_id):
+            raise second_review_required()
         before = case.status
         case.decision = decision.value
         case.status = ESCALATED if decision is Decision.ESCALATE else CLOSED
@@ -138,6 +144,14 @@ class Cases:
         case = self.get(db, case_id)
         self.audit.record(db, "case.viewed", actor, subject=case.id, data={})
         return case
+
+    def escalated_by(self, db: Session, case_id: str) -> set[str]:
+        """Ids of the staff who escalated the case (from its audited decisions)."""
+        return {
+            event.actor.id
+            for event in self.history(db, case_id)
+            if event.event_type == "case.decided" and event.data.get("after") == ESCALATED
+        }
 
     @staticmethod
     def alerts(db: Session, case_id: str) -> list[AlertRow]:
@@ -193,9 +207,29 @@ def _take(alerts: Sequence[AlertRow], case: CaseRow) -> None:
         alert.status, alert.case_id = IN_CASE, case.id
 
 
-def open_alerts(db: Session, typology: str | None, limit: int) -> list[AlertRow]:
-    """The alert queue: open alerts, highest score first."""
-    query = select(AlertRow).where(AlertRow.status == OPEN)
-    if typology is not None:
-        query = query.where(AlertRow.typology == typology)
-    return list(db.scalars(query.order_by(AlertRow.score.desc()).limit(limit)).all())
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """What the alert queue shows: a status, and optionally a source, typology, symbol, score."""
+
+    status: str = OPEN
+    source: str | None = None
+    typology: str | None = None
+    symbol: str | None = None
+    min_score: float = 0.0
+    limit: int = 100
+
+
+def alert_queue(db: Session, wanted: AlertFilter) -> list[AlertRow]:
+    """Alerts of every source matching ``wanted``, highest score first, newest first on ties."""
+    query = select(AlertRow).where(AlertRow.status == wanted.status)
+    for column, value in (
+        (AlertRow.source, wanted.source),
+        (AlertRow.typology, wanted.typology),
+        (AlertRow.symbol, wanted.symbol),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if wanted.min_score > 0:
+        query = query.where(AlertRow.score >= wanted.min_score)
+    order = (AlertRow.score.desc(), AlertRow.start_ns.desc())
+    return list(db.scalars(query.order_by(*order).limit(wanted.limit)).all())

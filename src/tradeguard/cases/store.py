@@ -22,6 +22,7 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft
 from tradeguard.cases.models import AlertRow
+from tradeguard.cases.presentation import Presentation, Presenter, generic_presentation
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.logs import get_logger
@@ -47,6 +48,21 @@ class AlertStore:
         self.clock = clock
         self.listeners: list[AlertListener] = []
         self.committed_listeners: list[CommittedListener] = []
+        self.presenters: dict[str, Presenter] = {}
+
+    def present_with(self, source: str, presenter: Presenter) -> None:
+        """Show the evidence of ``source``'s alerts with ``presenter``."""
+        self.presenters[source] = presenter
+
+    def present(self, row: AlertRow) -> Presentation:
+        """The alert's evidence as a reviewer reads it (generic if its presenter fails)."""
+        evidence, parameters = json.loads(row.evidence), json.loads(row.parameters)
+        presenter = self.presenters.get(row.source, generic_presentation)
+        try:
+            return presenter(row.typology, evidence, parameters)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("alerts.presentation_failed", alert=row.id, source=row.source)
+            return generic_presentation(row.typology, evidence, parameters)
 
     def listen(self, listener: AlertListener) -> None:
         """Call ``listener`` for every alert raised or changed from now on."""

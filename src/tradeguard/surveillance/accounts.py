@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 CLIENT, PROPRIETARY, EMPLOYEE = "client", "proprietary", "employee"
 KINDS = frozenset({CLIENT, PROPRIETARY, EMPLOYEE})
+FIRM_SIDE = frozenset({PROPRIETARY, EMPLOYEE})
 LINK_KINDS = frozenset({"same_device", "same_ip", "same_bank", "same_address"})
 
 
@@ -66,7 +67,7 @@ class AccountDirectory:
 
     def is_firm_side(self, account: str) -> bool:
         """Whether the account is the firm's own or an associated person's."""
-        return self.kind(account) in {PROPRIETARY, EMPLOYEE}
+        return self.kinds.get(account, CLIENT) in FIRM_SIDE
 
     def add_links(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Tie each pair of accounts."""

@@ -4,7 +4,9 @@ The policy is a list of rules ``typology:min_score:STATE``. After the batch that
 an alert has committed, each accused account whose alert matches a rule is put into
 that trading state by ``TradingControls.set_state`` (its own unit of work, audited as
 ``trading.state.changed`` by the component ``surveillance``). A state is only ever made
-stricter: an account already HALTED is not moved to REDUCING.
+stricter: an account already HALTED is not moved to REDUCING. The account's owner is
+then emailed that trading is restricted pending a compliance review (no alert detail: what
+surveillance suspects is not told to the suspect).
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.access.caller import Caller
 from tradeguard.cases.models import AlertRow
 from tradeguard.core.errors import ProblemError
+from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
+from tradeguard.identity.notices import Notices, address_of
 from tradeguard.logs import get_logger
 from tradeguard.risk.model import TradingState
 from tradeguard.trading.controls.trading_controls import StateTarget
 from tradeguard.trading.desk_port import TradingControlsPort
+from tradeguard.trading.orders.account_lookup import BrokerageAccountLookup
 
 log = get_logger("tradeguard.surveillance")
 STRICTNESS = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
@@ -48,6 +54,12 @@ class ActionRule:
         return cls(parts[0], float(parts[1]), state)
 
 
+NOTICE_TEXT = {
+    TradingState.REDUCING: "only orders that reduce a position are accepted",
+    TradingState.HALTED: "no new orders are accepted",
+}
+
+
 class AlertActions:
     """Applies the action policy to committed alerts."""
 
@@ -56,10 +68,12 @@ class AlertActions:
         sessions: sessionmaker[Session],
         controls: TradingControlsPort,
         rules: Sequence[ActionRule],
+        notices: Notices | None = None,
     ) -> None:
         self.sessions = sessions
         self.controls = controls
         self.rules = tuple(rules)
+        self.notices = notices
 
     def __call__(self, rows: Sequence[AlertRow]) -> None:
         """The store's after-commit listener."""
@@ -89,3 +103,23 @@ class AlertActions:
             )
         except ProblemError as error:  # an account the desk does not know (replayed data)
             log.warning("surveillance.action_refused", account=account, reason=error.reason_code)
+            return
+        self._tell_owner(account, state)
+
+    def _tell_owner(self, account: str, state: TradingState) -> None:
+        """Email the account's owner that trading is restricted (sent once this commits)."""
+        if self.notices is None:
+            return
+        allowed = NOTICE_TEXT[state]
+        with transaction(self.sessions) as db:
+            owner = BrokerageAccountLookup().owner_of(db, account)
+            user = db.get(User, owner) if owner is not None else None
+            if user is None:
+                return
+            text = (
+                f"Trading on your brokerage account is restricted: {allowed}, pending a "
+                "review by our compliance team. Your positions and cash are unchanged. "
+                "Please contact support if you have questions."
+            )
+            subject = "Trading on your account is restricted"
+            self.notices.email(db, address_of(user), "trading.restricted", subject, text)

@@ -49,13 +49,13 @@ class Surveillance:
         self._seen += 1
         if self._seen % EVICT_EVERY == 0:
             self.evict(event.ts)
-        if isinstance(event, TradeExecuted):
-            return self._trade(event)
-        if isinstance(event, OrderPlaced):
+        if isinstance(event, OrderPlaced):  # the commonest first
             self._place(event)
             return []
         if isinstance(event, OrderCancelled):
             return self._cancel(event)
+        if isinstance(event, TradeExecuted):
+            return self._trade(event)
         self._modify(event)
         return []
 

@@ -55,10 +55,11 @@ class FrontRunDetector:
 
     def on_order(self, order: Order, average_size: float | None) -> None:
         """Start watching a large client order."""
-        if self.directory.is_firm_side(order.account) or average_size is None:
+        if average_size is None:
             return
         params = self.params
-        if order.qty >= max(params.large_order_min_qty, params.large_order_multiple * average_size):
+        large = max(params.large_order_min_qty, params.large_order_multiple * average_size)
+        if order.qty >= large and not self.directory.is_firm_side(order.account):
             self.watched.setdefault(order.symbol, {})[order.order_id] = ClientOrder(order)
 
     def on_fill(self, fill: Fill, order: Order) -> list[AlertDraft]:

@@ -35,7 +35,8 @@ class Order:
     @property
     def remaining(self) -> int:
         """Shares still open."""
-        return max(self.qty - self.filled, 0) if self.open else 0
+        left = self.qty - self.filled
+        return left if self.open and left > 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +56,26 @@ class Fill:
     counterparty: str
     aggressor: bool
     """Whether this side's order arrived (or was last changed) after the other's."""
+    opposite_levels: int = 0
+    """Price levels of the group's open orders on the other side at that moment."""
 
 
 @dataclass(slots=True)
 class Book:
-    """Open limit volume by price on each side of one symbol."""
+    """Open limit volume by price on each side of one symbol, with each side's best price.
+
+    The best prices are kept as levels come and go: a new level is compared with the best,
+    and only when the best level empties is the side scanned again (lazily, on the next
+    ``best``), so a placement does not scan every level of the book.
+    """
 
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
     last_price: int | None = None
+    best_bid: int | None = None
+    best_ask: int | None = None
+    _stale_bid: bool = False
+    _stale_ask: bool = False
 
     def levels(self, side: str) -> dict[int, int]:
         """The side's price levels."""
@@ -73,19 +85,46 @@ class Book:
         """Add (or, with a negative ``qty``, take away) open volume at a price."""
         if price is None or qty == 0:
             return
-        levels = self.levels(side)
+        if side == BUY:
+            self.add_bid(price, qty)
+        else:
+            self.add_ask(price, qty)
+
+    def add_bid(self, price: int, qty: int) -> None:
+        """``add`` on the bid side, for a price that is set and a change that is not zero."""
+        levels = self.bids
         left = levels.get(price, 0) + qty
         if left > 0:
             levels[price] = left
-        else:
-            levels.pop(price, None)
+            best = self.best_bid
+            if not self._stale_bid and (best is None or price > best):
+                self.best_bid = price
+        elif levels.pop(price, None) is not None and price == self.best_bid:
+            self._stale_bid = True
+
+    def add_ask(self, price: int, qty: int) -> None:
+        """``add`` on the ask side, for a price that is set and a change that is not zero."""
+        levels = self.asks
+        left = levels.get(price, 0) + qty
+        if left > 0:
+            levels[price] = left
+            best = self.best_ask
+            if not self._stale_ask and (best is None or price < best):
+                self.best_ask = price
+        elif levels.pop(price, None) is not None and price == self.best_ask:
+            self._stale_ask = True
 
     def best(self, side: str) -> int | None:
         """The best price on a side (highest bid, lowest ask)."""
-        levels = self.levels(side)
-        if not levels:
-            return None
-        return max(levels) if side == BUY else min(levels)
+        if side == BUY:
+            if self._stale_bid:
+                self.best_bid = max(self.bids) if self.bids else None
+                self._stale_bid = False
+            return self.best_bid
+        if self._stale_ask:
+            self.best_ask = min(self.asks) if self.asks else None
+            self._stale_ask = False
+        return self.best_ask
 
 
 class Market:
@@ -166,6 +205,7 @@ class Market:
 
     def _fill(self, event: TradeExecuted, order: Order, other_order: Order) -> Fill:
         other = "sell" if order.side == BUY else BUY
+        opposite = self.open_orders[(order.symbol, order.group, other)]
         fill = Fill(
             event.ts,
             order.order_id,
@@ -177,6 +217,7 @@ class Market:
             self.open_volume[(order.symbol, order.group, order.side)],
             other_order.account,
             order.changed > other_order.changed,
+            len({open_order.price for open_order in opposite.values()}) if opposite else 0,
         )
         fills = self.fills[(order.symbol, order.group)]
         fills.append(fill)
@@ -195,8 +236,14 @@ class Market:
     def _open(self, order: Order, qty: int) -> None:
         key = (order.symbol, order.group, order.side)
         self.open_volume[key] += qty
-        self.books[order.symbol].add(order.side, order.price, qty)
-        if order.remaining > 0:
+        price = order.price
+        if price is not None and qty != 0:
+            book = self.books[order.symbol]
+            if order.side == BUY:
+                book.add_bid(price, qty)
+            else:
+                book.add_ask(price, qty)
+        if order.open and order.qty > order.filled:
             self.open_orders[key][order.order_id] = order
         else:
             self.open_orders[key].pop(order.order_id, None)

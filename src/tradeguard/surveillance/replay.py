@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import LINK_KINDS, AccountDirectory
 from tradeguard.surveillance.engine import Surveillance, UnknownOrderError
@@ -93,7 +95,7 @@ def parsed_lines(
         if not line.strip():
             continue
         try:
-            event = parse_event(json.loads(line))
+            event = parse_event(orjson.loads(line))
         except (ValueError, KeyError, TypeError) as error:
             _skip(result, report, (number, _reason(error)))
             continue

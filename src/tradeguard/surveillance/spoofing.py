@@ -9,7 +9,10 @@ Trillium's three steps, checked when an order is cancelled:
    side (``min_size_ratio``): a market maker quoting both sides does not qualify;
 3. the order was cancelled soon after that execution.
 The cancelled orders around one genuine execution form a cycle; a cycle whose spoof
-orders stood at ``layering_min_levels`` price levels or more is layering, else spoofing.
+orders stood at ``layering_min_levels`` price levels or more is layering, else spoofing;
+the levels are counted when the genuine order executed (the layers standing then, as in
+the published layering cases) and among the orders cancelled, whichever is more: a
+layer hit before the others are cancelled was still a layer.
 Cycles of one group and symbol with no long gap are one episode, one alert.
 """
 
@@ -105,14 +108,15 @@ class SpoofDetector:
         return cycle
 
     def _alert(self, order: Order, cycle: Cycle, genuine_qty: int, ts: int) -> list[AlertDraft]:
-        layered = len(cycle.levels) >= self.params.layering_min_levels
+        levels = max(len(cycle.levels), cycle.genuine.opposite_levels)
+        layered = levels >= self.params.layering_min_levels
         typology = "layering" if layered else "spoofing"
         start = min(int(str(view["placed"])) for view in cycle.orders.values())
         episode = self.episodes.at((typology, order.symbol, order.group), start, ts)
         episode.accounts |= {order.account, cycle.genuine.account}
         cycles = episode.facts.setdefault("cycles", {})
         ratio = cycle.genuine.opposite_open / genuine_qty
-        cycles[cycle.genuine.order_id] = _cycle_view(cycle, genuine_qty, ratio)
+        cycles[cycle.genuine.order_id] = _cycle_view(cycle, genuine_qty, ratio, levels)
         strongest = max(float(str(view["size_ratio"])) for view in cycles.values())
         params = self.params
         if len(cycles) < params.min_cycles and strongest < params.single_cycle_min_ratio:
@@ -148,7 +152,7 @@ def _spoof_view(order: Order, ts: int) -> dict[str, object]:
     }
 
 
-def _cycle_view(cycle: Cycle, genuine_qty: int, ratio: float) -> dict[str, object]:
+def _cycle_view(cycle: Cycle, genuine_qty: int, ratio: float, levels: int) -> dict[str, object]:
     fill = cycle.genuine
     return {
         "genuine_order": fill.order_id,
@@ -160,6 +164,6 @@ def _cycle_view(cycle: Cycle, genuine_qty: int, ratio: float) -> dict[str, objec
         "spoof_side_open_at_fill": fill.opposite_open,
         "size_ratio": round(ratio, 2),
         "cancel_ratio": round(cycle.cancelled / max(cycle.placed, 1), 3),
-        "price_levels": len(cycle.levels),
+        "price_levels": levels,
         "spoof_orders": capped(list(cycle.orders.values()), 20),
     }

@@ -9,6 +9,8 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.identity.notices import Notices
 from tradeguard.services import Services
 from tradeguard.surveillance.actions import ActionRule, AlertActions
+from tradeguard.surveillance.alerting import SOURCE
+from tradeguard.surveillance.presentation import present_surveillance
 from tradeguard.surveillance.profiles import load_directory, load_parameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
 from tradeguard.trading.desk_port import TradingControlsPort
@@ -38,5 +40,6 @@ def install_surveillance(
     settings = services.settings
     store.listen(HighScoreEmail(notices, settings.compliance_email, settings.alert_email_min_score))
     rules = [ActionRule.parse(text) for text in settings.surveillance_actions]
-    store.after_commit(AlertActions(services.sessions, controls, rules))
+    store.after_commit(AlertActions(services.sessions, controls, rules, notices))
+    store.present_with(SOURCE, present_surveillance)
     watchers.register(surveillance_factory(services))

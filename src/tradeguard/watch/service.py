@@ -8,6 +8,7 @@ and makes ``/readyz`` fail: a watcher is never skipped in silence.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +46,14 @@ class WatchService:
     failing: set[str] = field(default_factory=set)
     _running: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
+    waker: Callable[[], None] | None = None
+    """Wakes the loop that runs the watchers (set by that loop while it runs)."""
+
+    def nudge(self) -> None:
+        """New events were committed: run the watchers now rather than at the next poll."""
+        waker = self.waker
+        if waker is not None:
+            waker()
 
     def register(self, factory: WatcherFactory) -> CursorRunner:
         """Run the watchers ``factory`` makes over the audit table from now on."""

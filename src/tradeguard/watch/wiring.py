@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.recorder import records_events
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.logs import get_logger
@@ -13,24 +17,65 @@ from tradeguard.services import Services
 from tradeguard.watch.service import WatchPolicy, WatchService
 
 log = get_logger("tradeguard.watch")
+WROTE_EVENTS = "watch.wrote_events"
 
 
 def build_watchers(services: Services, store: AlertStore) -> WatchService:
     """The watch service with its policy from the settings (watchers register on it)."""
     settings = services.settings
     policy = WatchPolicy(batch=settings.watch_batch_events, max_lag=settings.watch_max_lag_events)
-    return WatchService(services.sessions, store, services.clock, policy)
+    watchers = WatchService(services.sessions, store, services.clock, policy)
+    wake_on_commit(services.sessions, watchers)
+    return watchers
+
+
+def wake_on_commit(sessions: sessionmaker[Session], watchers: WatchService) -> None:
+    """Nudge the watchers when a transaction of ``sessions`` that wrote audit events commits.
+
+    Events committed by another process are found at the next poll, as before.
+    """
+
+    def mark(session: Session) -> None:
+        if records_events(session):
+            session.info[WROTE_EVENTS] = True
+
+    def wake(session: Session) -> None:
+        if session.info.pop(WROTE_EVENTS, False):
+            watchers.nudge()
+
+    def forget(session: Session, _previous: object) -> None:
+        session.info.pop(WROTE_EVENTS, None)
+
+    event.listen(sessions, "before_commit", mark)
+    event.listen(sessions, "after_commit", wake)
+    event.listen(sessions, "after_soft_rollback", forget)
 
 
 async def watch_periodically(watchers: WatchService, settings: Settings) -> None:
-    """Run the embedded watchers every ``watch_poll_ms`` (at once again while behind)."""
+    """Run the embedded watchers every ``watch_poll_ms``, and at once when more is waiting.
+
+    At once again while behind, and at once when this process commits audit events
+    (``WatchService.nudge``): a trade's alert does not wait for the next poll.
+    """
     if not settings.watch_embedded:
         return
     pause = settings.watch_poll_ms / 1000
-    while True:
-        try:
-            processed = await run_in_threadpool(watchers.run_once)
-        except Exception:
-            log.exception("watch.poll_failed")
-            processed = 0
-        await asyncio.sleep(0 if processed else pause)
+    loop, woken = asyncio.get_running_loop(), asyncio.Event()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(woken.set)
+
+    watchers.waker = wake
+    try:
+        while True:
+            woken.clear()
+            try:
+                processed = await run_in_threadpool(watchers.run_once)
+            except Exception:
+                log.exception("watch.poll_failed")
+                processed = 0
+            if not processed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), pause)
+    finally:
+        watchers.waker = None

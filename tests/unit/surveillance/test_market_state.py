@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.engine import Surveillance
 from tradeguard.surveillance.events import OrderCancelled, OrderPlaced, TradeExecuted
+from tradeguard.surveillance.market import Book
 from tradeguard.surveillance.parameters import SurveillanceParameters
 
 S = 1_000_000_000
@@ -97,3 +98,24 @@ def test_eviction_when_time_passes_then_only_open_orders_and_recent_state_remain
     assert all(not fills for fills in engine.market.fills.values())
     assert engine.wash.episodes.open == {}
     assert engine.spoofing.cycles == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.integers(95, 105), st.integers(-5, 5)),
+        max_size=120,
+    )
+)
+def test_book_when_levels_come_and_go_then_best_is_always_the_extreme_level(
+    changes: list[tuple[str, int, int]],
+) -> None:
+    book, held = Book(), defaultdict(int)
+    for side, price, wanted in changes:
+        qty = max(wanted, -held[(side, price)])  # never take away more than the level holds
+        book.add(side, price, qty)
+        held[(side, price)] += qty
+        bids = [p for (s, p), q in held.items() if s == "buy" and q > 0]
+        asks = [p for (s, p), q in held.items() if s == "sell" and q > 0]
+        assert book.best("buy") == (max(bids) if bids else None)
+        assert book.best("sell") == (min(asks) if asks else None)
