@@ -160,14 +160,16 @@ class Workflow:
         self.record(db, "kyc.application.rejected", actor, application, request_id)
         self._tell(db, application, "kyc.rejected", "Your account application was declined")
 
-    def tell_compliance(self, db: Session, application: KycApplication, entry: str) -> None:
+    def tell_compliance(
+        self, db: Session, application: KycApplication, entry: str, case_id: str
+    ) -> None:
         """Tell compliance that a reviewer confirmed a sanctions match (ids only, no answers)."""
         address = VerifiedAddress(self._services.settings.compliance_email)
         text = (
             f"A reviewer confirmed a sanctions match on application {application.id} "
-            f"(list entry {entry}); account {application.account_id or 'none'}. Open a case: "
-            "the application and its screening evidence are in the review queue and the "
-            "audit trail (kyc.application.rejected)."
+            f"(list entry {entry}); account {application.account_id or 'none'}. Case "
+            f"{case_id} is open for compliance with the screening evidence: "
+            f"{self._notices.link(f'/v1/compliance/cases/{case_id}')}"
         )
         self._notices.email(
             db, address, "kyc.sanctions_confirmed", "Sanctions match confirmed", text
