@@ -24,6 +24,7 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.core.errors import ProblemError
 from tradeguard.kyc.models import KycApplication
 from tradeguard.kyc.records import Status
+from tradeguard.kyc.retention import after_screening
 from tradeguard.kyc.review import applicant_name
 from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.workflow import AUTOMATIC, ScreeningOutcome
@@ -138,6 +139,7 @@ class KycScreening:
                 **evidence_of(decision),
             },
         )
+        after_screening(application, self._alerts.clock.now_ns())
         self._alerts.rescreen_hit(session, application, evidence_of(decision))
 
 

@@ -61,6 +61,7 @@ class SanctionsAlerts:
     def __init__(self, store: AlertStore, cases: Cases) -> None:
         self._store = store
         self._cases = cases
+        self.clock = store.clock
 
     def rescreen_hit(
         self, db: Session, application: KycApplication, found: Mapping[str, Any]
@@ -81,7 +82,7 @@ class SanctionsAlerts:
     def _raise(
         self, db: Session, application: KycApplication, found: Mapping[str, Any], typology: str
     ) -> AlertRow | None:
-        now = self._store.clock.now_ns()
+        now = self.clock.now_ns()
         accounts = (application.account_id,) if application.account_id else ()
         draft = AlertDraft(
             typology=typology,

@@ -20,7 +20,8 @@ import jellyfish
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from tradeguard.screening.names import name_tokens, skeleton
-from tradeguard.screening.vocabulary import GENERIC_WORDS, PARTICLES
+from tradeguard.screening.romanisation import pinyin_readings
+from tradeguard.screening.vocabulary import GENERIC_WORDS, NAME_GROUPS, PARTICLES
 
 TOKEN_FLOOR = 0.84
 """A token pair below this similarity does not count at all."""
@@ -38,6 +39,25 @@ MERGED_FLOOR = 0.9
 DISTINCTIVE_WEIGHT = 0.3
 ONE_TOKEN_CAP = 0.7
 LONGER_SIDE_EXPONENT = 0.25
+NICKNAME = 0.9
+"""Two forms of one given name (WILLIAM, BILL; ALEKSANDR, SASHA; PAK, PARK)."""
+ROMANISATION = 0.9
+"""A Wade-Giles syllable and its Pinyin reading (HSU, XU; CHIANG, QIANG)."""
+MAX_JOINED = 3
+"""At most this many adjacent tokens pair with one word (ABD AL RAHMAN, ABDULRAHMAN)."""
+FILLER_ORDER_PENALTY = 0.2
+"""Particle pairs are chosen after name pairs, so AL does not take the AL of ABD AL RAHMAN."""
+_GROUPS: dict[str, frozenset[int]] = {}
+for _number, _group in enumerate(NAME_GROUPS):
+    for _token in _group:
+        _GROUPS[_token] = _GROUPS.get(_token, frozenset()) | {_number}
+
+
+def name_groups(token: str) -> frozenset[int]:
+    """The groups of given-name forms ``token`` belongs to (empty for most tokens)."""
+    return _GROUPS.get(token, frozenset())
+
+
 """How much the coverage of the less-covered name counts (a missing middle name)."""
 
 
@@ -80,6 +100,18 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
     """How alike two tokens are (0 when not enough to count) and why."""
     if left == right:
         return 1.0, "exact"
+    similarity, how = _spelling_similarity(left, right)
+    if similarity < NICKNAME and name_groups(left) & name_groups(right):
+        return NICKNAME, "nickname"
+    if similarity < ROMANISATION and (
+        left in pinyin_readings(right) or right in pinyin_readings(left)
+    ):
+        return ROMANISATION, "romanisation"
+    return similarity, how
+
+
+def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
+    """How alike two different spellings are: an initial, a sound, a vowel, a typo."""
     if len(left) == 1 or len(right) == 1:
         return (INITIAL, "initial") if left[0] == right[0] else (0.0, "")
     if left.isdigit() or right.isdigit():
@@ -97,11 +129,19 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
 def _sound_alike(left: str, right: str, similarity: float) -> bool:
     """Same skeleton, and either a close spelling or the same Metaphone code."""
     key = skeleton(left)
-    if key != skeleton(right) or len(key) < 2:  # noqa: PLR2004
+    if len(key) < 2 or not _skeletons(left) & _skeletons(right):  # noqa: PLR2004
         return False
     if similarity >= CLOSE_SPELLING or _vowels(left) == _vowels(right):
         return True
     return len(key) >= 3 and jellyfish.metaphone(left) == jellyfish.metaphone(right)  # noqa: PLR2004
+
+
+def _skeletons(token: str) -> set[str]:
+    """The token's skeleton, and its French reading of CH as SH (CHERIF, SHARIF)."""
+    keys = {skeleton(token)}
+    if "CH" in token:
+        keys.add(skeleton(token.replace("CH", "SH")))
+    return keys
 
 
 def _length_penalty(left: str, right: str) -> float:
@@ -157,13 +197,21 @@ def _align(screened: NameForm, listed: NameForm) -> tuple[TokenPair, ...]:
     left_screened = len(screened.tokens) - sum(len(pair.screened) for pair in chosen)
     left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
     if left_screened and left_listed and max(left_screened, left_listed) > 1:
-        chosen = _greedy(screened, singles + _merged_pairs(screened, listed))
+        chosen = _greedy(screened, singles + _merged_pairs(screened, listed), fillers_last=True)
     return chosen
 
 
-def _greedy(screened: NameForm, candidates: list[TokenPair]) -> tuple[TokenPair, ...]:
+def _greedy(
+    screened: NameForm, candidates: list[TokenPair], *, fillers_last: bool = False
+) -> tuple[TokenPair, ...]:
     """One-to-one pairs chosen greedily from the most similar down."""
-    candidates.sort(key=lambda pair: (pair.similarity, _pair_weight(screened, pair)), reverse=True)
+
+    def order(pair: TokenPair) -> tuple[float, float]:
+        filler = fillers_last and all(_is_filler(screened.tokens[i]) for i in pair.screened)
+        similarity = pair.similarity - (FILLER_ORDER_PENALTY if filler else 0.0)
+        return similarity, _pair_weight(screened, pair)
+
+    candidates.sort(key=order, reverse=True)
     used_screened: set[int] = set()
     used_listed: set[int] = set()
     chosen: list[TokenPair] = []
@@ -196,16 +244,27 @@ def _is_filler(token: str) -> bool:
 
 
 def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
-    """Two adjacent tokens of one name against one token of the other, written as one."""
+    """Two or three adjacent tokens of one name against one token of the other, as one word."""
     pairs = []
-    for i in range(len(screened.tokens) - 1):
-        joined = screened.tokens[i] + screened.tokens[i + 1]
-        for j, right in enumerate(listed.tokens):
-            pairs.extend(_merged((i, i + 1), (j,), joined, right))
-    for j in range(len(listed.tokens) - 1):
-        joined = listed.tokens[j] + listed.tokens[j + 1]
-        for i, left in enumerate(screened.tokens):
-            pairs.extend(_merged((i,), (j, j + 1), left, joined))
+    for span in range(2, MAX_JOINED + 1):
+        for i in range(len(screened.tokens) - span + 1):
+            joined = "".join(screened.tokens[i : i + span])
+            indices = tuple(range(i, i + span))
+            for j, right in enumerate(listed.tokens):
+                pairs.extend(_merged(indices, (j,), joined, right))
+                pairs.extend(
+                    TokenPair(indices, (j,), similarity, how)
+                    for similarity, how in _romanised_joined(screened, indices, right)
+                )
+        for j in range(len(listed.tokens) - span + 1):
+            joined = "".join(listed.tokens[j : j + span])
+            indices = tuple(range(j, j + span))
+            for i, left in enumerate(screened.tokens):
+                pairs.extend(_merged((i,), indices, left, joined))
+                pairs.extend(
+                    TokenPair((i,), indices, similarity, how)
+                    for similarity, how in _romanised_joined(listed, indices, left)
+                )
     return pairs
 
 
@@ -217,6 +276,19 @@ def _merged(
         return []
     similarity, _ = token_similarity(left, right)
     return [TokenPair(screened, listed, similarity, "joined")] if similarity >= MERGED_FLOOR else []
+
+
+def _romanised_joined(
+    form: NameForm, indices: tuple[int, ...], other: str
+) -> list[tuple[float, str]]:
+    """Syllables written apart in Wade-Giles against one Pinyin word (CHIH CHIANG, ZHIQIANG)."""
+    readings = [pinyin_readings(form.tokens[index]) for index in indices]
+    if not all(readings):
+        return []
+    spellings = [""]
+    for index, options in zip(indices, readings, strict=True):
+        spellings = [head + tail for head in spellings for tail in {form.tokens[index], *options}]
+    return [(ROMANISATION, "romanisation")] if other in spellings else []
 
 
 def _coverage(form: NameForm, pairs: tuple[TokenPair, ...], *, screened_side: bool) -> float:
