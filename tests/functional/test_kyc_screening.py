@@ -154,6 +154,30 @@ def test_a_false_positive_when_cleared_then_remembered_at_the_next_rescreen(
     assert sanctions_alerts(clean_database) == []
 
 
+def test_a_cleared_match_when_its_entry_changes_then_reviewed_again(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann, **(MADURO | {"citizenship": "USA"}))
+    assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
+    assert decide(client, reviewer, application["id"], "approve").status_code == 200
+    lists = copy_sample(tmp_path / "lists")
+    sdn = lists / "sdn.csv"
+    sdn.write_bytes(sdn.read_bytes().replace(b"POB Caracas, Venezuela;", b"POB Caracas;"))
+    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))
+
+    after = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    assert after["status"] == "screening_review"
+    assert [typology for typology, *_ in sanctions_alerts(clean_database)] == [
+        "sanctions.rescreen_hit"
+    ]
+
+
 def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirming_suspends(  # noqa: PLR0913, PLR0917 - fixtures
     app: FastAPI,
     client: TestClient,

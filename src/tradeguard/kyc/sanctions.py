@@ -59,8 +59,13 @@ def alpha2(alpha3: str | None) -> str | None:
 
 
 def hit_key(decision: ScreeningDecision) -> str:
-    """What a clearance is remembered by: the list, the entry and the name it matched."""
-    return f"{decision.list_name}|{decision.ent_num}|{decision.matched_name}"
+    """What a clearance is remembered by: list, entry, matched name, entry fingerprint.
+
+    A changed entry (a new date of birth, alias or country) is put up for review again.
+    """
+    return (
+        f"{decision.list_name}|{decision.ent_num}|{decision.matched_name}|{decision.entry_digest}"
+    )
 
 
 def evidence_of(decision: ScreeningDecision) -> dict[str, Any]:

@@ -28,9 +28,20 @@ def test_a_country_code_when_iso_does_not_list_it_then_none() -> None:
     assert alpha2(None) is None
 
 
-def hit(score: float, name: str) -> ScreeningDecision:
+def hit(score: float, name: str, digest: str = "d1") -> ScreeningDecision:
     return ScreeningDecision(
-        match=True, score=score, ent_num="22151", matched_name=name, list_name="ofac-sdn"
+        match=True,
+        score=score,
+        ent_num="22151",
+        matched_name=name,
+        list_name="ofac-sdn",
+        entry_digest=digest,
+    )
+
+
+def test_a_clearance_key_when_the_entry_changes_then_differs() -> None:
+    assert hit_key(hit(0.93, "MADURO MOROS, Nicolas")) != hit_key(
+        hit(0.93, "MADURO MOROS, Nicolas", digest="d2")
     )
 
 
