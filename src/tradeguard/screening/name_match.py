@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from tradeguard.screening.names import name_tokens, skeleton
 from tradeguard.screening.romanisation import pinyin_readings
@@ -30,6 +30,9 @@ SHORT_PENALTY = 0.08
 FIRST_LETTER_PENALTY = 0.05
 LENGTH_PENALTY = 0.05
 """Per letter of length difference beyond one: TAYLOR is not TAYLOROMI."""
+MAX_TYPO_EDITS = 2
+"""A typo is one or two slips (a letter added, dropped, changed, or two swapped); names
+further apart agree only by sound."""
 SOUND_ALIKE = 0.92
 CLOSE_SPELLING = 0.8
 SHORT_NAME = 4
@@ -122,6 +125,8 @@ def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
         return (sounded, "phonetic") if sounded >= TOKEN_FLOOR else (0.0, "")
     if _vowel_variant(left, right):
         return SHORT_VOWEL_VARIANT, "vowel"
+    if OSA.distance(left, right, score_cutoff=MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
+        return 0.0, ""
     edits = Levenshtein.normalized_similarity(left, right)
     return _penalised(left, right, (similarity + edits) / 2)
 
