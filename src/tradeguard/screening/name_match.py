@@ -141,12 +141,12 @@ def _sound_alike(left: str, right: str, similarity: float) -> bool:
     return len(key) >= 3 and jellyfish.metaphone(left) == jellyfish.metaphone(right)  # noqa: PLR2004
 
 
-def _skeletons(token: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _skeletons(token: str) -> frozenset[str]:
     """The token's skeleton, and its French reading of CH as SH (CHERIF, SHARIF)."""
-    keys = {skeleton(token)}
     if "CH" in token:
-        keys.add(skeleton(token.replace("CH", "SH")))
-    return keys
+        return frozenset({skeleton(token), skeleton(token.replace("CH", "SH"))})
+    return frozenset({skeleton(token)})
 
 
 def _length_penalty(left: str, right: str) -> float:
@@ -251,49 +251,56 @@ def _is_filler(token: str) -> bool:
 def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
     """Two or three adjacent tokens of one name against one token of the other, as one word."""
     pairs = []
-    for span in range(2, MAX_JOINED + 1):
-        for i in range(len(screened.tokens) - span + 1):
-            joined = "".join(screened.tokens[i : i + span])
-            indices = tuple(range(i, i + span))
-            for j, right in enumerate(listed.tokens):
-                pairs.extend(_merged(indices, (j,), joined, right))
-                pairs.extend(
-                    TokenPair(indices, (j,), similarity, how)
-                    for similarity, how in _romanised_joined(screened, indices, right)
-                )
-        for j in range(len(listed.tokens) - span + 1):
-            joined = "".join(listed.tokens[j : j + span])
-            indices = tuple(range(j, j + span))
-            for i, left in enumerate(screened.tokens):
-                pairs.extend(_merged((i,), indices, left, joined))
-                pairs.extend(
-                    TokenPair((i,), indices, similarity, how)
-                    for similarity, how in _romanised_joined(listed, indices, left)
-                )
+    for indices, joined, romanised in _spans(screened):
+        for j, right in enumerate(listed.tokens):
+            pairs.extend(_merged(indices, (j,), joined, right, romanised=right in romanised))
+    for indices, joined, romanised in _spans(listed):
+        for i, left in enumerate(screened.tokens):
+            pairs.extend(_merged((i,), indices, left, joined, romanised=left in romanised))
     return pairs
 
 
+def _spans(form: NameForm) -> list[tuple[tuple[int, ...], str, frozenset[str]]]:
+    """Each run of two or three adjacent tokens: indices, joined, and its Pinyin spellings."""
+    tokens = form.tokens
+    return [
+        (indices, "".join(tokens[index] for index in indices), _romanised(tokens, indices))
+        for span in range(2, MAX_JOINED + 1)
+        for indices in (tuple(range(i, i + span)) for i in range(len(tokens) - span + 1))
+    ]
+
+
 def _merged(
-    screened: tuple[int, ...], listed: tuple[int, ...], left: str, right: str
+    screened: tuple[int, ...],
+    listed: tuple[int, ...],
+    left: str,
+    right: str,
+    *,
+    romanised: bool,
 ) -> list[TokenPair]:
-    """The merged pair when the joined spelling is close enough."""
-    if abs(len(left) - len(right)) > 2:  # noqa: PLR2004
-        return []
-    similarity, _ = token_similarity(left, right)
-    return [TokenPair(screened, listed, similarity, "joined")] if similarity >= MERGED_FLOOR else []
+    """The merged pair when the joined spelling is close enough, or is its Pinyin reading."""
+    similarity = 0.0
+    if abs(len(left) - len(right)) <= 2:  # noqa: PLR2004
+        similarity, _ = token_similarity(left, right)
+    if similarity >= MERGED_FLOOR and (similarity >= ROMANISATION or not romanised):
+        return [TokenPair(screened, listed, similarity, "joined")]
+    if romanised:
+        return [TokenPair(screened, listed, ROMANISATION, "romanisation")]
+    return []
 
 
-def _romanised_joined(
-    form: NameForm, indices: tuple[int, ...], other: str
-) -> list[tuple[float, str]]:
-    """Syllables written apart in Wade-Giles against one Pinyin word (CHIH CHIANG, ZHIQIANG)."""
-    readings = [pinyin_readings(form.tokens[index]) for index in indices]
+def _romanised(tokens: tuple[str, ...], indices: tuple[int, ...]) -> frozenset[str]:
+    """Wade-Giles syllables written apart read as one Pinyin word (CHIH CHIANG: ZHIQIANG).
+
+    Empty unless every token of the run is a syllable.
+    """
+    readings = [pinyin_readings(tokens[index]) for index in indices]
     if not all(readings):
-        return []
+        return frozenset()
     spellings = [""]
     for index, options in zip(indices, readings, strict=True):
-        spellings = [head + tail for head in spellings for tail in {form.tokens[index], *options}]
-    return [(ROMANISATION, "romanisation")] if other in spellings else []
+        spellings = [head + tail for head in spellings for tail in {tokens[index], *options}]
+    return frozenset(spellings)
 
 
 def _coverage(form: NameForm, pairs: tuple[TokenPair, ...], *, screened_side: bool) -> float:

@@ -104,6 +104,7 @@ def _abd_split(word: str) -> list[str]:
         and word[3] in "AEIOU"
         and word[4] == word[5]
         and word[4] not in _VOWELS
+        and not _allah(assimilated)
     ):
         return [_ABD, "AL", assimilated]
     return [word]
