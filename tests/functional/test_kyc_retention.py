@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from functional.identity_flows import Person, audit_event_types, signed_up_with_totp
-from functional.kyc_flows import decide, load_sample_lists, reviewer_named, submitted
+from functional.kyc_flows import QUEUE, decide, load_sample_lists, reviewer_named, submitted
 from support import TestDatabase, registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
@@ -106,3 +106,6 @@ def test_a_rejected_applicant_when_decided_then_five_years_ten_for_a_sanctions_m
     assert kept["until"] == years_after(kept["decided"], 10)
     assert "501.601" in kept["basis"]
     assert kept["documents"] == {(10, kept["until"])}
+    shown = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    assert "501.601" in shown["retention_basis"]
+    assert shown["retain_until"] >= shown["screening_retain_until"] > shown["submitted_at"]

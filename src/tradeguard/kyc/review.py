@@ -260,6 +260,9 @@ def _review_view(application: KycApplication, documents: list[KycDocument]) -> R
         decision_reason=application.decision_reason,
         account_id=application.account_id,
         retention_years=application.retention_years,
+        retain_until=_time(application.retain_until_ns),
+        retention_basis=application.retention_basis,
+        screening_retain_until=_time(application.screening_retain_until_ns),
         submitted_at=_time(application.submitted_at_ns),
     )
 
