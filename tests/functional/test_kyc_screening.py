@@ -20,15 +20,14 @@ from functional.identity_flows import (
 from functional.kyc_flows import (
     QUEUE,
     decide,
+    load_changed_sdn,
     load_sample_lists,
     reviewer_named,
     submitted,
 )
-from support import TestDatabase, registry_of
-from tradeguard.audit.records import Actor
+from support import TestDatabase
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
-from unit.screening.screening_kit import copy_sample
 
 COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
@@ -166,10 +165,11 @@ def test_a_cleared_match_when_its_entry_changes_then_reviewed_again(  # noqa: PL
     application = submitted(client, ann, **(MADURO | {"citizenship": "USA"}))
     assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
     assert decide(client, reviewer, application["id"], "approve").status_code == 200
-    lists = copy_sample(tmp_path / "lists")
-    sdn = lists / "sdn.csv"
-    sdn.write_bytes(sdn.read_bytes().replace(b"POB Caracas, Venezuela;", b"POB Caracas;"))
-    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))
+    load_changed_sdn(
+        app,
+        tmp_path / "lists",
+        lambda sdn: sdn.replace(b"POB Caracas, Venezuela;", b"POB Caracas;"),
+    )
 
     after = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
     assert after["status"] == "screening_review"
@@ -189,14 +189,15 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
     load_sample_lists(app)
     application = submitted(client, ann)
     assert application["status"] == "approved"
-    lists = copy_sample(tmp_path / "lists")
-    sdn = lists / "sdn.csv"
-    published = sdn.read_bytes().rstrip(b"\x1a")  # OFAC's files end with a SUB byte
-    sdn.write_bytes(
-        published + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
-        b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+    load_changed_sdn(
+        app,
+        tmp_path / "lists",
+        lambda sdn: (
+            sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
+            + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
+            b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+        ),
     )
-    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))
 
     queue = client.get(QUEUE, headers=reviewer.headers).json()
     assert [(item["id"], item["status"]) for item in queue] == [
