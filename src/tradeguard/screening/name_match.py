@@ -46,6 +46,7 @@ NICKNAME = 0.9
 """Two forms of one given name (WILLIAM, BILL; ALEKSANDR, SASHA; PAK, PARK)."""
 ROMANISATION = 0.9
 """A Wade-Giles syllable and its Pinyin reading (HSU, XU; CHIANG, QIANG)."""
+_POLISH = (("SZCZ", "SHCH"), ("CZ", "CH"), ("SZ", "SH"), ("W", "V"))
 MAX_JOINED = 3
 """At most this many adjacent tokens pair with one word (ABD AL RAHMAN, ABDULRAHMAN)."""
 FILLER_ORDER_PENALTY = 0.2
@@ -132,9 +133,24 @@ def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
 
 
 def _sound_alike(left: str, right: str, similarity: float) -> bool:
-    """Same skeleton, and either a close spelling or the same Metaphone code."""
+    """Same skeleton, and either a close spelling or the same Metaphone code.
+
+    The tokens as written are compared, then their readings in other orthographies
+    (French CH for SH, Polish W, CZ, SZ), each reading pair on its own spelling.
+    """
+    if _spoken_alike(left, right, similarity):
+        return True
+    return any(
+        _spoken_alike(one, other, JaroWinkler.normalized_similarity(one, other))
+        for one in _readings(left)
+        for other in _readings(right)
+        if (one, other) != (left, right)
+    )
+
+
+def _spoken_alike(left: str, right: str, similarity: float) -> bool:
     key = skeleton(left)
-    if len(key) < 2 or not _skeletons(left) & _skeletons(right):  # noqa: PLR2004
+    if len(key) < 2 or key != skeleton(right):  # noqa: PLR2004
         return False
     if similarity >= CLOSE_SPELLING or _vowels(left) == _vowels(right):
         return True
@@ -142,11 +158,24 @@ def _sound_alike(left: str, right: str, similarity: float) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _skeletons(token: str) -> frozenset[str]:
-    """The token's skeleton, and its French reading of CH as SH (CHERIF, SHARIF)."""
+def _readings(token: str) -> frozenset[str]:
+    """The token as written and as other orthographies would write it in English letters.
+
+    French writes SH as CH (CHERIF, SHARIF); Polish, recognised by its CZ or SZ, writes
+    CH as CZ, SH as SZ and V as W (WIACZESLAW, VYACHESLAV).
+    """
+    readings = {token}
     if "CH" in token:
-        return frozenset({skeleton(token), skeleton(token.replace("CH", "SH"))})
-    return frozenset({skeleton(token)})
+        readings.add(token.replace("CH", "SH"))
+    if "CZ" in token or "SZ" in token:
+        readings.add(_polish_reading(token))
+    return frozenset(readings)
+
+
+def _polish_reading(token: str) -> str:
+    for polish, english in _POLISH:
+        token = token.replace(polish, english)
+    return token
 
 
 def _length_penalty(left: str, right: str) -> float:

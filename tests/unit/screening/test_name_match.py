@@ -90,6 +90,7 @@ def test_compare_when_generic_words_only_then_they_weigh_little() -> None:
         ("CHOU", "ZHOU", "romanisation"),
         ("CHIH", "ZHI", "romanisation"),
         ("CHERIF", "SHARIF", "phonetic"),
+        ("WIACZESLAW", "VYACHESLAV", "phonetic"),
     ],
 )
 def test_token_similarity_when_related_then_counts_and_says_how(
