@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -26,6 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from apps import scratch_app
 from measure import Measurement
 from screening_corpus import Corpus, Query, generate, listed_name, queries, write_csv
+from screening_pairs import labelled_pairs, rates, screen_pairs
 from tradeguard.audit.records import Actor
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
 from tradeguard.screening.service import SanctionsScreening, Screener
@@ -60,31 +62,85 @@ def run() -> list[Measurement]:
         Measurement("screening: another process picks the version up (read + index)", indexed, "s"),
         *_speed(timings),
         *_quality(labelled, decisions, screener.parameters.match_threshold),
+        *_hand_labelled(screener.parameters.match_threshold),
     ]
+
+
+def _hand_labelled(threshold: float) -> list[Measurement]:
+    """Recall and false positives on the hand-labelled pairs (variation not generated)."""
+    pairs = labelled_pairs()
+    results = screen_pairs(pairs)
+    recall, false_positives = rates(results, threshold)
+    best, at = 0.0, 1.0
+    for step in range(50, 101):
+        candidate, flagged = rates(results, step / 100)
+        if flagged <= MAX_FALSE_POSITIVES and candidate > best:
+            best, at = candidate, step / 100
+    variants = sum(pair.same for pair in pairs)
+    size = f"{variants} variants, {len(pairs) - variants} negatives"
+    return [
+        Measurement(
+            f"screening, hand-labelled ({size}): recall at {threshold}",
+            recall,
+            "",
+            lower_is_better=False,
+        ),
+        Measurement(
+            f"screening, hand-labelled: false positives at {threshold}", false_positives, ""
+        ),
+        Measurement(
+            f"screening, hand-labelled: best recall with <= 1% false positives (at {at:.2f})",
+            best,
+            "",
+            lower_is_better=False,
+        ),
+    ]
+
+
+@dataclass(slots=True)
+class Timings:
+    """Each name's wall time, and its CPU time on its thread.
+
+    The CPU time is the wall time less waiting for a core, which other work on a shared
+    machine stretches.
+    """
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
 
 def _screen_all(
     screener: Screener, labelled: list[Query]
-) -> tuple[list[float], list[ScreeningDecision]]:
-    timings, decisions = [], []
+) -> tuple[Timings, list[ScreeningDecision]]:
+    timings, decisions = Timings(), []
     for query in labelled:
         subject = ScreeningSubject(query.name, query.dob, query.country)
-        started = time.perf_counter_ns()
+        started, cpu = time.perf_counter_ns(), time.thread_time_ns()
         decisions.append(screener.screen(subject))
-        timings.append((time.perf_counter_ns() - started) / 1e6)
+        timings.wall.append((time.perf_counter_ns() - started) / 1e6)
+        timings.cpu.append((time.thread_time_ns() - cpu) / 1e6)
     return timings, decisions
 
 
-def _speed(timings: list[float]) -> list[Measurement]:
-    ordered = sorted(timings)
-    p50 = statistics.median(ordered)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
+def _p99(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.99) - 1]
+
+
+def _speed(timings: Timings) -> list[Measurement]:
+    p50 = statistics.median(timings.wall)
+    p99 = _p99(timings.wall)
     return [
         Measurement("screening: one name, p50", p50, "ms"),
         Measurement("screening: one name, p99", p99, "ms", target=5.0),
         Measurement(
+            "screening: one name, p99 CPU time on its core",
+            _p99(timings.cpu),
+            "ms",
+            target=5.0,
+        ),
+        Measurement(
             "screening: batch throughput",
-            len(timings) / (sum(timings) / 1000),
+            len(timings.wall) / (sum(timings.wall) / 1000),
             "names/s",
             lower_is_better=False,
         ),

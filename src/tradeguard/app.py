@@ -57,6 +57,7 @@ from tradeguard.identity.kit import Identity, IdentityParts, build_identity, bui
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
 from tradeguard.kyc.sanctions import KycScreening
+from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.market.feed import MarketData
@@ -199,11 +200,13 @@ def _registry(
     gateway = Gateway(identity, api_keys.verifier, rate_limits, checks)
     identity_service = IdentityService.over(identity)
     support_desk = SupportDesk(checks.monitor.alerts)
-    sanctions = build_screening(services)
-    screening = KycScreening(sanctions, services.audit)
-    sanctions.parties = screening
-    kyc = build_kyc(services, identity.notices, trading.controls, screening)
     alert_store = AlertStore(services.audit, services.clock)
+    cases = Cases(services.audit, services.clock)
+    sanctions_alerts = SanctionsAlerts(alert_store, cases)
+    sanctions = build_screening(services)
+    screening = KycScreening(sanctions, services.audit, sanctions_alerts)
+    sanctions.parties = screening
+    kyc = build_kyc(services, identity.notices, trading.controls, sanctions_alerts, screening)
     watchers = build_watchers(services, alert_store)
     install_surveillance(services, watchers, alert_store, trading.controls, identity.notices)
     registry = Registry(
@@ -240,7 +243,7 @@ def _registry(
         feed_gate=FeedGate.of(gateway),
         sanctions_screening=sanctions,
         alert_store=alert_store,
-        cases=Cases(services.audit, services.clock),
+        cases=cases,
         watchers=watchers,
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),

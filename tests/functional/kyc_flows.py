@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,7 +18,7 @@ from support import registry_of
 from tradeguard.audit.records import Actor
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
-from unit.screening.screening_kit import SAMPLE
+from unit.screening.screening_kit import SAMPLE, copy_sample
 
 APPLICATION = "/v1/kyc/application"
 QUEUE = "/v1/staff/kyc/applications"
@@ -157,3 +159,11 @@ def reviewer_named(
     return staff_signed_in(
         client, mailbox, clock, engine, role="COMPLIANCE", level="operator", username=username
     )
+
+
+def load_changed_sdn(app: FastAPI, directory: Path, change: Callable[[bytes], bytes]) -> None:
+    """Load the sample lists, the SDN file's bytes changed by ``change``, as a new version."""
+    lists = copy_sample(directory)
+    sdn = lists / "sdn.csv"
+    sdn.write_bytes(change(sdn.read_bytes()))
+    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))

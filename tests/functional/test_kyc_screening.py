@@ -3,7 +3,9 @@ reviewed with their reasons, false positives remembered, customers rescreened on
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,15 +20,14 @@ from functional.identity_flows import (
 from functional.kyc_flows import (
     QUEUE,
     decide,
+    load_changed_sdn,
     load_sample_lists,
     reviewer_named,
     submitted,
 )
-from support import TestDatabase, registry_of
-from tradeguard.audit.records import Actor
+from support import TestDatabase
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
-from unit.screening.screening_kit import copy_sample
 
 COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
@@ -46,6 +47,17 @@ def reviewer(
     client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database: TestDatabase
 ) -> Person:
     return reviewer_named(client, mailbox, clock, clean_database.engine, "rita")
+
+
+def sanctions_alerts(database: TestDatabase) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+    """Typology, status, case and evidence of each onboarding alert, oldest first."""
+    query = text(
+        "SELECT typology, status, case_id, evidence FROM alerts "
+        "WHERE source = 'kyc.screening' ORDER BY created_at_ns, id"
+    )
+    with database.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
 
 
 def account_status(database: TestDatabase) -> list[str]:
@@ -106,6 +118,16 @@ def test_a_sanctioned_applicant_when_submitted_then_reviewed_with_the_reasons_an
     assert application["id"] in told.text
     assert "22151" in told.text
     assert "maduro" not in told.text.lower()
+    [(typology, status, case_id, evidence)] = sanctions_alerts(clean_database)
+    assert (typology, status) == ("sanctions.match_confirmed", "in_case")
+    assert case_id is not None
+    assert case_id in told.text
+    assert evidence["ent_num"] == "22151"
+    assert evidence["list_name"] == "ofac-sdn"
+    assert evidence["list_version"]
+    assert evidence["matched_fields"][:2] == ["name", "date_of_birth"]
+    assert evidence["reasons"] == found["reasons"]
+    assert "case.opened" in audit_event_types(clean_database.engine)
 
 
 def test_a_false_positive_when_cleared_then_remembered_at_the_next_rescreen(
@@ -128,6 +150,32 @@ def test_a_false_positive_when_cleared_then_remembered_at_the_next_rescreen(
     assert after["status"] == "approved"
     assert account_status(clean_database) == ["active"]
     assert "kyc.screening.hit" not in audit_event_types(clean_database.engine)
+    assert sanctions_alerts(clean_database) == []
+
+
+def test_a_cleared_match_when_its_entry_changes_then_reviewed_again(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann, **(MADURO | {"citizenship": "USA"}))
+    assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
+    assert decide(client, reviewer, application["id"], "approve").status_code == 200
+    load_changed_sdn(
+        app,
+        tmp_path / "lists",
+        lambda sdn: sdn.replace(b"POB Caracas, Venezuela;", b"POB Caracas;"),
+    )
+
+    after = client.get(f"{QUEUE}/{application['id']}", headers=reviewer.headers).json()
+    assert after["status"] == "screening_review"
+    assert [typology for typology, *_ in sanctions_alerts(clean_database)] == [
+        "sanctions.rescreen_hit"
+    ]
 
 
 def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirming_suspends(  # noqa: PLR0913, PLR0917 - fixtures
@@ -141,22 +189,32 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
     load_sample_lists(app)
     application = submitted(client, ann)
     assert application["status"] == "approved"
-    lists = copy_sample(tmp_path / "lists")
-    sdn = lists / "sdn.csv"
-    published = sdn.read_bytes().rstrip(b"\x1a")  # OFAC's files end with a SUB byte
-    sdn.write_bytes(
-        published + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
-        b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+    load_changed_sdn(
+        app,
+        tmp_path / "lists",
+        lambda sdn: (
+            sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
+            + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
+            b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+        ),
     )
-    registry_of(app).sanctions_screening.load(lists, "ofac-sdn", Actor("staff", "cli:test"))
 
     queue = client.get(QUEUE, headers=reviewer.headers).json()
     assert [(item["id"], item["status"]) for item in queue] == [
         (application["id"], "screening_review")
     ]
     assert "kyc.screening.hit" in audit_event_types(clean_database.engine)
+    [(typology, status, _, evidence)] = sanctions_alerts(clean_database)
+    assert (typology, status) == ("sanctions.rescreen_hit", "open")
+    assert (evidence["ent_num"], evidence["application_id"]) == ("99001", application["id"])
     confirmed = decide(
         client, reviewer, application["id"], "reject", reason_code="KYC_SANCTIONS_MATCH"
     )
     assert confirmed.status_code == 200, confirmed.text
     assert account_status(clean_database) == ["suspended"]
+    alerts = sanctions_alerts(clean_database)
+    assert [(typology, status) for typology, status, _, _ in alerts] == [
+        ("sanctions.rescreen_hit", "in_case"),
+        ("sanctions.match_confirmed", "in_case"),
+    ]
+    assert len({case_id for _, _, case_id, _ in alerts}) == 1

@@ -57,6 +57,8 @@ class KycApplication(Base):
     account_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     retention_years: Mapped[int] = mapped_column(Integer, default=5)
     retain_until_ns: Mapped[int | None] = mapped_column(BigInteger)
+    retention_basis: Mapped[str | None] = mapped_column(String(96))
+    screening_retain_until_ns: Mapped[int | None] = mapped_column(BigInteger)
     created_at_ns: Mapped[int] = mapped_column(BigInteger)
     updated_at_ns: Mapped[int] = mapped_column(BigInteger)
     submitted_at_ns: Mapped[int | None] = mapped_column(BigInteger)
@@ -84,3 +86,4 @@ class KycDocument(Base):
     mrz_result: Mapped[str] = mapped_column(Text, default="{}")
     uploaded_at_ns: Mapped[int] = mapped_column(BigInteger)
     retention_years: Mapped[int] = mapped_column(Integer, default=5)
+    retain_until_ns: Mapped[int | None] = mapped_column(BigInteger)

@@ -18,6 +18,8 @@ from tradeguard.kyc.models import KycApplication, KycDocument
 from tradeguard.kyc.problems import not_found
 from tradeguard.trading.models import TradingAccount
 
+CUSTOMER_RETENTION = "cip: 5 years after the account closes (31 CFR 1023.220)"
+
 
 class Status(StrEnum):
     """Where an application stands (docs/onboarding.md draws the machine)."""
@@ -119,6 +121,7 @@ def record_staff_opening(  # noqa: PLR0913, PLR0917 - what the opening is and wh
     application.decided_at_ns = application.updated_at_ns = now
     application.version += 1
     db.add(application)
+    application.retention_years, application.retention_basis = 5, CUSTOMER_RETENTION
     facts = {"application_id": application.id, "user_id": user_id, "account_id": account.id}
     audit.record(db, "kyc.application.staff_opened", actor, application.id, facts)
     return application

@@ -28,6 +28,7 @@ from tradeguard.kyc.records import (
     documents_of,
 )
 from tradeguard.kyc.risk import RiskLevel
+from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.schemas import Decision, QueueItem, Rejection, ReviewView
 from tradeguard.kyc.workflow import Workflow
 from tradeguard.risk.model import AccountStatus
@@ -37,9 +38,12 @@ from tradeguard.trading.desk_port import TradingControlsPort
 class Review:
     """What reviewers see and decide."""
 
-    def __init__(self, workflow: Workflow, controls: TradingControlsPort) -> None:
+    def __init__(
+        self, workflow: Workflow, controls: TradingControlsPort, alerts: SanctionsAlerts
+    ) -> None:
         self._workflow = workflow
         self._controls = controls
+        self._alerts = alerts
 
     def queue(self, db: Session, status: Status | None) -> list[QueueItem]:
         """Applications waiting for a reviewer (or in ``status``), oldest submission first."""
@@ -112,7 +116,11 @@ class Review:
     def reject(
         self, db: Session, caller: Caller, application_id: str, rejection: Rejection
     ) -> KycApplication:
-        """Reject with a reason code; no account is opened, an open one is suspended."""
+        """Reject with a reason code; no account is opened, an open one is suspended.
+
+        A confirmed sanctions match (``KYC_SANCTIONS_MATCH``) also opens a compliance case
+        holding its alerts, and compliance is emailed.
+        """
         application = self._decidable(db, caller, application_id, rejection.version)
         if application.account_id is not None:
             self._controls.change_standing(
@@ -127,8 +135,9 @@ class Review:
         )
         if rejection.reason_code == KycReason.SANCTIONS_MATCH.value:
             found = json.loads(application.screening).get("decision") or {}
+            case = self._alerts.confirmed(db, application, found, caller.actor)
             entry = f"{found.get('list_name')} #{found.get('ent_num')}"
-            self._workflow.tell_compliance(db, application, entry)
+            self._workflow.tell_compliance(db, application, entry, case.id)
         return application
 
     def clear_screening(
@@ -251,6 +260,9 @@ def _review_view(application: KycApplication, documents: list[KycDocument]) -> R
         decision_reason=application.decision_reason,
         account_id=application.account_id,
         retention_years=application.retention_years,
+        retain_until=_time(application.retain_until_ns),
+        retention_basis=application.retention_basis,
+        screening_retain_until=_time(application.screening_retain_until_ns),
         submitted_at=_time(application.submitted_at_ns),
     )
 

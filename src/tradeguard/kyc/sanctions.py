@@ -5,7 +5,8 @@ citizenship through the one decision function (``SanctionsScreening.screen``). N
 loaded means nobody can be cleared: the application waits for a reviewer. It is also the
 ``ScreenedParties`` of a list load: every submitted or approved application is screened
 again, and a potential match that a reviewer has not cleared for that list entry puts
-the application (an open customer's too) back in the review queue, audited.
+the application (an open customer's too) back in the review queue, audited, and raises
+a ``sanctions.rescreen_hit`` alert in the alert store.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.core.errors import ProblemError
 from tradeguard.kyc.models import KycApplication
 from tradeguard.kyc.records import Status
+from tradeguard.kyc.retention import after_screening
 from tradeguard.kyc.review import applicant_name
+from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.workflow import AUTOMATIC, ScreeningOutcome
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
 from tradeguard.screening.parties import ScreenedParty
@@ -56,8 +59,13 @@ def alpha2(alpha3: str | None) -> str | None:
 
 
 def hit_key(decision: ScreeningDecision) -> str:
-    """What a clearance is remembered by: the list, the entry and the name it matched."""
-    return f"{decision.list_name}|{decision.ent_num}|{decision.matched_name}"
+    """What a clearance is remembered by: list, entry, matched name, entry fingerprint.
+
+    A changed entry (a new date of birth, alias or country) is put up for review again.
+    """
+    return (
+        f"{decision.list_name}|{decision.ent_num}|{decision.matched_name}|{decision.entry_digest}"
+    )
 
 
 def evidence_of(decision: ScreeningDecision) -> dict[str, Any]:
@@ -77,9 +85,12 @@ def evidence_of(decision: ScreeningDecision) -> dict[str, Any]:
 class KycScreening:
     """Screens applicants at submission and rescreens them when a list is loaded."""
 
-    def __init__(self, screening: SanctionsScreening, audit: AuditTrail) -> None:
+    def __init__(
+        self, screening: SanctionsScreening, audit: AuditTrail, alerts: SanctionsAlerts
+    ) -> None:
         self._screening = screening
         self._audit = audit
+        self._alerts = alerts
 
     def screen_application(
         self, db: Session, application: KycApplication, answers: dict[str, Any]
@@ -109,7 +120,10 @@ class KycScreening:
             yield ScreenedParty(application.id, subject_of(json.loads(application.answers)))
 
     def raise_hit(self, session: Session, party_id: str, decision: ScreeningDecision) -> None:
-        """Put a new potential match up for review; one cleared for the same entry stays cleared."""
+        """Put a new potential match up for review and alert compliance.
+
+        One cleared for the same entry stays cleared.
+        """
         application = session.get(KycApplication, party_id, with_for_update=True)
         if application is None or hit_key(decision) in _cleared(application):
             return
@@ -130,6 +144,8 @@ class KycScreening:
                 **evidence_of(decision),
             },
         )
+        after_screening(application, self._alerts.clock.now_ns())
+        self._alerts.rescreen_hit(session, application, evidence_of(decision))
 
 
 def _cleared(application: KycApplication) -> set[str]:

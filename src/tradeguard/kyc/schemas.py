@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from tradeguard.core.labels import Printable
 from tradeguard.core.reasons import Reason
@@ -241,4 +241,11 @@ class ReviewView(BaseModel):
     decision_reason: str | None
     account_id: str | None
     retention_years: int
+    retain_until: str | None = Field(
+        description="End of retention; none while the account is open (kept until it closes)"
+    )
+    retention_basis: str | None = Field(description="The rule the retention period follows")
+    screening_retain_until: str | None = Field(
+        description="End of retention of the sanctions screening result"
+    )
     submitted_at: str | None

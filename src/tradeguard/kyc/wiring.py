@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tradeguard.identity.notices import Notices
 from tradeguard.kyc.documents import Documents
 from tradeguard.kyc.review import Review
+from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.service import Onboarding
 from tradeguard.kyc.workflow import ApplicantScreening, ScreeningUnavailable, Workflow
 from tradeguard.services import Services
@@ -26,9 +27,11 @@ def build_kyc(
     services: Services,
     notices: Notices,
     controls: TradingControlsPort,
+    alerts: SanctionsAlerts,
     screening: ApplicantScreening | None = None,
 ) -> Kyc:
     """Onboarding over ``screening`` (none: every application goes to a reviewer)."""
     workflow = Workflow(services, notices, screening or ScreeningUnavailable())
     onboarding = Onboarding(services, workflow)
-    return Kyc(onboarding, Documents(services, onboarding), Review(workflow, controls))
+    review = Review(workflow, controls, alerts)
+    return Kyc(onboarding, Documents(services, onboarding), review)

@@ -23,12 +23,14 @@ from tradeguard.kyc.checks import Evidence, run_checks
 from tradeguard.kyc.models import KycApplication
 from tradeguard.kyc.mrz_check import refresh_mrz
 from tradeguard.kyc.records import Status, documents_of, duplicate_tax_ids, stored_of
+from tradeguard.kyc.retention import after_rejection, after_screening, until_account_closes
 from tradeguard.kyc.risk import RiskLevel, RiskPolicy, RiskRating, rate
 from tradeguard.risk.model import AccountKind
 from tradeguard.services import Services
 from tradeguard.trading.orders.accounts import AccountExistsError, account_of_user, open_account
 
 AUTOMATIC = Actor.system("kyc")
+SANCTIONS_MATCH_REASON = "KYC_SANCTIONS_MATCH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class Workflow:
             stored.answers, application.account_kind, self.policy, near_miss=outcome.near_miss
         )
         self._store(application, [result.to_json() for result in results], rating, outcome)
+        after_screening(application, self._services.clock.now_ns())
         self.record(db, "kyc.application.checked", AUTOMATIC, application, request_id)
         if self._automatic(results, rating):
             self.approve(db, application, AUTOMATIC, request_id)
@@ -126,6 +129,7 @@ class Workflow:
         application.account_class = "employee" if is_associated_person(answers) else "client"
         application.account_id = self._open(db, application, actor)
         self._decided(application, Status.APPROVED, actor)
+        until_account_closes(application, documents_of(db, application.id))
         self.record(db, "kyc.application.approved", actor, application, request_id)
         self._tell(db, application, "kyc.approved", "Your brokerage account is open")
 
@@ -157,17 +161,25 @@ class Workflow:
         """Close the application without an account, for ``reason``."""
         application.decision_reason = reason
         self._decided(application, Status.REJECTED, actor)
+        after_rejection(
+            application,
+            documents_of(db, application.id),
+            self._services.clock.now_ns(),
+            sanctions_match=reason == SANCTIONS_MATCH_REASON,
+        )
         self.record(db, "kyc.application.rejected", actor, application, request_id)
         self._tell(db, application, "kyc.rejected", "Your account application was declined")
 
-    def tell_compliance(self, db: Session, application: KycApplication, entry: str) -> None:
+    def tell_compliance(
+        self, db: Session, application: KycApplication, entry: str, case_id: str
+    ) -> None:
         """Tell compliance that a reviewer confirmed a sanctions match (ids only, no answers)."""
         address = VerifiedAddress(self._services.settings.compliance_email)
         text = (
             f"A reviewer confirmed a sanctions match on application {application.id} "
-            f"(list entry {entry}); account {application.account_id or 'none'}. Open a case: "
-            "the application and its screening evidence are in the review queue and the "
-            "audit trail (kyc.application.rejected)."
+            f"(list entry {entry}); account {application.account_id or 'none'}. Case "
+            f"{case_id} is open for compliance with the screening evidence: "
+            f"{self._notices.link(f'/v1/compliance/cases/{case_id}')}"
         )
         self._notices.email(
             db, address, "kyc.sanctions_confirmed", "Sanctions match confirmed", text
@@ -225,6 +237,7 @@ class Workflow:
             "risk_level": application.risk_level,
             "account_kind": application.account_kind,
             "account_id": application.account_id,
+            "retain_until_ns": application.retain_until_ns,
             **extra,
         }
         if event_type == "kyc.application.checked":

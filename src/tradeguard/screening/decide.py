@@ -202,6 +202,7 @@ def _decision(
         reasons=reasons,
         list_name=watchlist.list_name,
         list_version=watchlist.version,
+        entry_digest=assessment.name.entry.digest(),
     )
 
 

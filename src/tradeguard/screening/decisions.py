@@ -36,6 +36,8 @@ class ScreeningDecision:
     reasons: list[str] = field(default_factory=list)
     list_name: str | None = None
     list_version: str | None = None
+    entry_digest: str | None = None
+    """The named entry's fingerprint (``ListEntry.digest``): unchanged while the entry is."""
 
 
 NO_MATCH = ScreeningDecision(

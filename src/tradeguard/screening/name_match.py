@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from tradeguard.screening.names import name_tokens, skeleton
-from tradeguard.screening.vocabulary import GENERIC_WORDS, PARTICLES
+from tradeguard.screening.romanisation import pinyin_readings
+from tradeguard.screening.vocabulary import GENERIC_WORDS, NAME_GROUPS, PARTICLES
 
 TOKEN_FLOOR = 0.84
 """A token pair below this similarity does not count at all."""
@@ -29,6 +30,9 @@ SHORT_PENALTY = 0.08
 FIRST_LETTER_PENALTY = 0.05
 LENGTH_PENALTY = 0.05
 """Per letter of length difference beyond one: TAYLOR is not TAYLOROMI."""
+MAX_TYPO_EDITS = 2
+"""A typo is one or two slips (a letter added, dropped, changed, or two swapped); names
+further apart agree only by sound."""
 SOUND_ALIKE = 0.92
 CLOSE_SPELLING = 0.8
 SHORT_NAME = 4
@@ -38,6 +42,26 @@ MERGED_FLOOR = 0.9
 DISTINCTIVE_WEIGHT = 0.3
 ONE_TOKEN_CAP = 0.7
 LONGER_SIDE_EXPONENT = 0.25
+NICKNAME = 0.9
+"""Two forms of one given name (WILLIAM, BILL; ALEKSANDR, SASHA; PAK, PARK)."""
+ROMANISATION = 0.9
+"""A Wade-Giles syllable and its Pinyin reading (HSU, XU; CHIANG, QIANG)."""
+_POLISH = (("SZCZ", "SHCH"), ("CZ", "CH"), ("SZ", "SH"), ("W", "V"))
+MAX_JOINED = 3
+"""At most this many adjacent tokens pair with one word (ABD AL RAHMAN, ABDULRAHMAN)."""
+FILLER_ORDER_PENALTY = 0.2
+"""Particle pairs are chosen after name pairs, so AL does not take the AL of ABD AL RAHMAN."""
+_GROUPS: dict[str, frozenset[int]] = {}
+for _number, _group in enumerate(NAME_GROUPS):
+    for _token in _group:
+        _GROUPS[_token] = _GROUPS.get(_token, frozenset()) | {_number}
+
+
+def name_groups(token: str) -> frozenset[int]:
+    """The groups of given-name forms ``token`` belongs to (empty for most tokens)."""
+    return _GROUPS.get(token, frozenset())
+
+
 """How much the coverage of the less-covered name counts (a missing middle name)."""
 
 
@@ -80,6 +104,18 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
     """How alike two tokens are (0 when not enough to count) and why."""
     if left == right:
         return 1.0, "exact"
+    similarity, how = _spelling_similarity(left, right)
+    if similarity < NICKNAME and name_groups(left) & name_groups(right):
+        return NICKNAME, "nickname"
+    if similarity < ROMANISATION and (
+        left in pinyin_readings(right) or right in pinyin_readings(left)
+    ):
+        return ROMANISATION, "romanisation"
+    return similarity, how
+
+
+def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
+    """How alike two different spellings are: an initial, a sound, a vowel, a typo."""
     if len(left) == 1 or len(right) == 1:
         return (INITIAL, "initial") if left[0] == right[0] else (0.0, "")
     if left.isdigit() or right.isdigit():
@@ -90,18 +126,56 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
         return (sounded, "phonetic") if sounded >= TOKEN_FLOOR else (0.0, "")
     if _vowel_variant(left, right):
         return SHORT_VOWEL_VARIANT, "vowel"
+    if OSA.distance(left, right, score_cutoff=MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
+        return 0.0, ""
     edits = Levenshtein.normalized_similarity(left, right)
     return _penalised(left, right, (similarity + edits) / 2)
 
 
 def _sound_alike(left: str, right: str, similarity: float) -> bool:
-    """Same skeleton, and either a close spelling or the same Metaphone code."""
+    """Same skeleton, and either a close spelling or the same Metaphone code.
+
+    The tokens as written are compared, then their readings in other orthographies
+    (French CH for SH, Polish W, CZ, SZ), each reading pair on its own spelling.
+    """
+    if _spoken_alike(left, right, similarity):
+        return True
+    return any(
+        _spoken_alike(one, other, JaroWinkler.normalized_similarity(one, other))
+        for one in _readings(left)
+        for other in _readings(right)
+        if (one, other) != (left, right)
+    )
+
+
+def _spoken_alike(left: str, right: str, similarity: float) -> bool:
     key = skeleton(left)
-    if key != skeleton(right) or len(key) < 2:  # noqa: PLR2004
+    if len(key) < 2 or key != skeleton(right):  # noqa: PLR2004
         return False
     if similarity >= CLOSE_SPELLING or _vowels(left) == _vowels(right):
         return True
     return len(key) >= 3 and jellyfish.metaphone(left) == jellyfish.metaphone(right)  # noqa: PLR2004
+
+
+@lru_cache(maxsize=65536)
+def _readings(token: str) -> frozenset[str]:
+    """The token as written and as other orthographies would write it in English letters.
+
+    French writes SH as CH (CHERIF, SHARIF); Polish, recognised by its CZ or SZ, writes
+    CH as CZ, SH as SZ and V as W (WIACZESLAW, VYACHESLAV).
+    """
+    readings = {token}
+    if "CH" in token:
+        readings.add(token.replace("CH", "SH"))
+    if "CZ" in token or "SZ" in token:
+        readings.add(_polish_reading(token))
+    return frozenset(readings)
+
+
+def _polish_reading(token: str) -> str:
+    for polish, english in _POLISH:
+        token = token.replace(polish, english)
+    return token
 
 
 def _length_penalty(left: str, right: str) -> float:
@@ -157,13 +231,21 @@ def _align(screened: NameForm, listed: NameForm) -> tuple[TokenPair, ...]:
     left_screened = len(screened.tokens) - sum(len(pair.screened) for pair in chosen)
     left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
     if left_screened and left_listed and max(left_screened, left_listed) > 1:
-        chosen = _greedy(screened, singles + _merged_pairs(screened, listed))
+        chosen = _greedy(screened, singles + _merged_pairs(screened, listed), fillers_last=True)
     return chosen
 
 
-def _greedy(screened: NameForm, candidates: list[TokenPair]) -> tuple[TokenPair, ...]:
+def _greedy(
+    screened: NameForm, candidates: list[TokenPair], *, fillers_last: bool = False
+) -> tuple[TokenPair, ...]:
     """One-to-one pairs chosen greedily from the most similar down."""
-    candidates.sort(key=lambda pair: (pair.similarity, _pair_weight(screened, pair)), reverse=True)
+
+    def order(pair: TokenPair) -> tuple[float, float]:
+        filler = fillers_last and all(_is_filler(screened.tokens[i]) for i in pair.screened)
+        similarity = pair.similarity - (FILLER_ORDER_PENALTY if filler else 0.0)
+        return similarity, _pair_weight(screened, pair)
+
+    candidates.sort(key=order, reverse=True)
     used_screened: set[int] = set()
     used_listed: set[int] = set()
     chosen: list[TokenPair] = []
@@ -196,27 +278,58 @@ def _is_filler(token: str) -> bool:
 
 
 def _merged_pairs(screened: NameForm, listed: NameForm) -> list[TokenPair]:
-    """Two adjacent tokens of one name against one token of the other, written as one."""
+    """Two or three adjacent tokens of one name against one token of the other, as one word."""
     pairs = []
-    for i in range(len(screened.tokens) - 1):
-        joined = screened.tokens[i] + screened.tokens[i + 1]
+    for indices, joined, romanised in _spans(screened):
         for j, right in enumerate(listed.tokens):
-            pairs.extend(_merged((i, i + 1), (j,), joined, right))
-    for j in range(len(listed.tokens) - 1):
-        joined = listed.tokens[j] + listed.tokens[j + 1]
+            pairs.extend(_merged(indices, (j,), joined, right, romanised=right in romanised))
+    for indices, joined, romanised in _spans(listed):
         for i, left in enumerate(screened.tokens):
-            pairs.extend(_merged((i,), (j, j + 1), left, joined))
+            pairs.extend(_merged((i,), indices, left, joined, romanised=left in romanised))
     return pairs
 
 
+def _spans(form: NameForm) -> list[tuple[tuple[int, ...], str, frozenset[str]]]:
+    """Each run of two or three adjacent tokens: indices, joined, and its Pinyin spellings."""
+    tokens = form.tokens
+    return [
+        (indices, "".join(tokens[index] for index in indices), _romanised(tokens, indices))
+        for span in range(2, MAX_JOINED + 1)
+        for indices in (tuple(range(i, i + span)) for i in range(len(tokens) - span + 1))
+    ]
+
+
 def _merged(
-    screened: tuple[int, ...], listed: tuple[int, ...], left: str, right: str
+    screened: tuple[int, ...],
+    listed: tuple[int, ...],
+    left: str,
+    right: str,
+    *,
+    romanised: bool,
 ) -> list[TokenPair]:
-    """The merged pair when the joined spelling is close enough."""
-    if abs(len(left) - len(right)) > 2:  # noqa: PLR2004
-        return []
-    similarity, _ = token_similarity(left, right)
-    return [TokenPair(screened, listed, similarity, "joined")] if similarity >= MERGED_FLOOR else []
+    """The merged pair when the joined spelling is close enough, or is its Pinyin reading."""
+    similarity = 0.0
+    if abs(len(left) - len(right)) <= 2:  # noqa: PLR2004
+        similarity, _ = token_similarity(left, right)
+    if similarity >= MERGED_FLOOR and (similarity >= ROMANISATION or not romanised):
+        return [TokenPair(screened, listed, similarity, "joined")]
+    if romanised:
+        return [TokenPair(screened, listed, ROMANISATION, "romanisation")]
+    return []
+
+
+def _romanised(tokens: tuple[str, ...], indices: tuple[int, ...]) -> frozenset[str]:
+    """Wade-Giles syllables written apart read as one Pinyin word (CHIH CHIANG: ZHIQIANG).
+
+    Empty unless every token of the run is a syllable.
+    """
+    readings = [pinyin_readings(tokens[index]) for index in indices]
+    if not all(readings):
+        return frozenset()
+    spellings = [""]
+    for index, options in zip(indices, readings, strict=True):
+        spellings = [head + tail for head in spellings for tail in {tokens[index], *options}]
+    return frozenset(spellings)
 
 
 def _coverage(form: NameForm, pairs: tuple[TokenPair, ...], *, screened_side: bool) -> float:

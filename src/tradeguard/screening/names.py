@@ -14,7 +14,15 @@ from functools import lru_cache
 
 from anyascii import anyascii
 
-from tradeguard.screening.vocabulary import HONORIFICS, LEGAL_FORMS, LEGAL_PHRASES
+from tradeguard.screening.vocabulary import (
+    ARABIC_ABD_FORMS,
+    GENERATIONAL_SUFFIXES,
+    HONORIFICS,
+    LEGAL_FORM_EQUIVALENTS,
+    LEGAL_FORMS,
+    LEGAL_PHRASES,
+    MORE_LEGAL_PHRASES,
+)
 
 _DOTTED_ABBREVIATION = re.compile(r"\b(?:[A-Z]\.){2,}")
 _NOT_NAME = re.compile(r"[^A-Z0-9]+")
@@ -38,15 +46,68 @@ _REWRITES = (
     ("KS", "X"),
 )
 _CLASSES = str.maketrans("BPFVQCGKXZSJDTLMNR", "BBBBKKKKKSSJTTLMNR")
+_DROPPED = HONORIFICS | GENERATIONAL_SUFFIXES
+_ABD = "ABD"
+_ABD_JOINED = ("ABDUL", "ABDEL", "ABDOL", "ABDAL", "ABDIL")
+_MIN_ABD_REST = 3
+_CYRILLIC_ENDINGS = frozenset({"IY", "II", "IJ", "YY", "YI"})
+_MIN_CYRILLIC_STEM = 3
+_PHRASES = tuple(
+    sorted(LEGAL_PHRASES + MORE_LEGAL_PHRASES, key=lambda item: len(item[0]), reverse=True)
+)
 
 
 @lru_cache(maxsize=65536)
 def name_tokens(name: str) -> tuple[str, ...]:
     """The comparable tokens of ``name``, titles dropped (unless nothing else is left)."""
-    words = _words(_transliterate(name))
+    words = [
+        _cyrillic_ending(piece)
+        for word in _words(_transliterate(name))
+        for piece in _abd_split(word)
+    ]
     words = _legal_forms(words)
-    kept = [word for word in words if word not in HONORIFICS]
+    kept = [word for word in words if word not in _DROPPED]
     return tuple(kept or words)
+
+
+def _allah(rest: str) -> bool:
+    """ABDULLAH, ABDULLAHI, ABDULAHI: Abd Allah, one name, not Abd al- and another."""
+    return rest.lstrip("L").startswith("AH")
+
+
+def _cyrillic_ending(word: str) -> str:
+    """The ending -ИЙ/-ЫЙ one way: ZHUKOVSKIY, ZHUKOVSKII, ZHUKOVSKIJ, ZHUKOVSKYI are -Y.
+
+    Romanisation systems write it -IY (BGN/PCGN), -II (passports), -IJ (ISO) or -YY.
+    """
+    if len(word) > _MIN_CYRILLIC_STEM + 2 and word[-2:] in _CYRILLIC_ENDINGS:
+        return word[:-2] + "Y"
+    return word
+
+
+def _abd_split(word: str) -> list[str]:
+    """``Abd`` and its article written apart: ABDULRAHMAN, ABDEL, ABDURRAHMAN are ABD AL ...
+
+    Arabic compound names are written joined, hyphenated or apart, with the article as
+    UL, EL, AL or assimilated to the next letter (ABDUR RAHMAN, ABDUS SALAM).
+    """
+    if word in ARABIC_ABD_FORMS:
+        return [_ABD, "AL"]
+    for joined in _ABD_JOINED:
+        rest = word.removeprefix(joined)
+        if rest != word and len(rest) >= _MIN_ABD_REST and not _allah(rest):
+            return [_ABD, "AL", rest]
+    assimilated = word[5:]
+    if (
+        word.startswith(_ABD)
+        and len(assimilated) >= _MIN_ABD_REST
+        and word[3] in "AEIOU"
+        and word[4] == word[5]
+        and word[4] not in _VOWELS
+        and not _allah(assimilated)
+    ):
+        return [_ABD, "AL", assimilated]
+    return [word]
 
 
 def _transliterate(name: str) -> str:
@@ -61,10 +122,16 @@ def _transliterate(name: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    """Words of ``text``: dotted abbreviations closed up (L.L.C.), apostrophes dropped."""
-    text = _DOTTED_ABBREVIATION.sub(lambda found: found.group().replace(".", ""), text)
+    """Words of ``text``: dotted legal forms closed up (L.L.C.), initials (M.A.) apart."""
+    text = _DOTTED_ABBREVIATION.sub(_dotted, text)
     text = text.replace("'", "").replace("`", "").replace("&", " AND ")
     return _NOT_NAME.sub(" ", text).split()
+
+
+def _dotted(found: re.Match[str]) -> str:
+    """A dotted abbreviation: closed up when it is a legal form (S.P.A.), else initials."""
+    closed = found.group().replace(".", "")
+    return closed if closed in LEGAL_FORMS or closed in LEGAL_FORM_EQUIVALENTS else " ".join(closed)
 
 
 def _legal_forms(words: list[str]) -> list[str]:
@@ -77,16 +144,25 @@ def _legal_forms(words: list[str]) -> list[str]:
             out.extend(form.split())
             index += phrase
         else:
-            out.append(LEGAL_FORMS.get(words[index], words[index]))
+            word = LEGAL_FORMS.get(words[index], words[index])
+            out.append(LEGAL_FORM_EQUIVALENTS.get(word, word))
             index += 1
     return out
 
 
 def _phrase_at(words: list[str], index: int) -> tuple[int, str]:
-    """The length and form of the legal phrase starting at ``index`` (0 when none does)."""
-    for phrase, form in LEGAL_PHRASES:
-        if tuple(words[index : index + len(phrase)]) == phrase:
-            return len(phrase), form
+    """The length and form of the legal phrase starting at ``index`` (0 when none does).
+
+    Words compare by skeleton: a phrase transliterated another way (OGRANICHENNOI,
+    OGRANICHENNOY) is the same phrase.
+    """
+    for phrase, form in _PHRASES:
+        found = words[index : index + len(phrase)]
+        if len(found) == len(phrase) and all(
+            word == want or skeleton(word) == skeleton(want)
+            for word, want in zip(found, phrase, strict=True)
+        ):
+            return len(phrase), LEGAL_FORM_EQUIVALENTS.get(form, form)
     return 0, ""
 
 

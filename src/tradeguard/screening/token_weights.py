@@ -3,7 +3,8 @@
 The weight of a name token grows with its rarity on the loaded list (inverse document
 frequency over the list's names; a list is taken to hold at least ``ASSUMED_NAMES``
 names so a small list does not make every token look common). Generic business
-words and legal forms, particles (al-, bin, van, de) and initials weigh a fixed little.
+words and legal forms, particles (al-, bin, van, de), initials and East Slavic patronymics
+weigh a fixed little.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ ASSUMED_NAMES = 10_000
 GENERIC_WEIGHT = 0.15
 PARTICLE_WEIGHT = 0.15
 INITIAL_WEIGHT = 0.25
+PATRONYMIC_WEIGHT = 0.3
+PATRONYMIC_ENDINGS = ("OVICH", "EVICH", "YEVICH", "OVNA", "EVNA", "ICHNA", "INICHNA")
+"""East Slavic patronymics: often left out of a name as written abroad, like a middle name."""
 FLOOR = 0.4
 RARE_IDF = math.log(1000)
 """A token on one name in a thousand or rarer weighs the full 1.0."""
@@ -42,5 +46,7 @@ class TokenWeights:
             return PARTICLE_WEIGHT
         if len(token) == 1:
             return INITIAL_WEIGHT
+        if token.endswith(PATRONYMIC_ENDINGS):
+            return PATRONYMIC_WEIGHT
         idf = math.log((self._names + 1) / (self._frequency[token] + 1))
         return FLOOR + (1 - FLOOR) * min(1.0, idf / RARE_IDF)

@@ -10,6 +10,7 @@ found them (ties broken by the whole name's spelling) and compares only the best
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import operator
@@ -73,6 +74,11 @@ class ListEntry:
     births: tuple[BirthSpan, ...] = ()
     country_tokens: tuple[str, ...] = ()
     """Name tokens of everything on the entry that names a country (addresses, remarks)."""
+
+    def digest(self) -> str:
+        """A fingerprint of what screening reads of the entry: a change makes another one."""
+        facts = (self.ent_num, self.kind, self.names, self.programs, self.births)
+        return hashlib.sha256(repr((*facts, self.country_tokens)).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tradeguard.kyc.sanctions import alpha2, evidence_of, hit_key, subject_of
+from tradeguard.kyc.sanctions_alerts import alert_evidence, matched_fields
 from tradeguard.screening.decisions import ScreeningDecision
 
 
@@ -28,9 +29,20 @@ def test_a_country_code_when_iso_does_not_list_it_then_none() -> None:
     assert alpha2(None) is None
 
 
-def hit(score: float, name: str) -> ScreeningDecision:
+def hit(score: float, name: str, digest: str = "d1") -> ScreeningDecision:
     return ScreeningDecision(
-        match=True, score=score, ent_num="22151", matched_name=name, list_name="ofac-sdn"
+        match=True,
+        score=score,
+        ent_num="22151",
+        matched_name=name,
+        list_name="ofac-sdn",
+        entry_digest=digest,
+    )
+
+
+def test_a_clearance_key_when_the_entry_changes_then_differs() -> None:
+    assert hit_key(hit(0.93, "MADURO MOROS, Nicolas")) != hit_key(
+        hit(0.93, "MADURO MOROS, Nicolas", digest="d2")
     )
 
 
@@ -47,3 +59,28 @@ def test_the_evidence_when_stored_then_the_score_is_a_decimal_string() -> None:
     stored = evidence_of(decision)
     assert stored["score"] == "0.9123"
     assert stored["reasons"] == ["r"]
+
+
+def test_alert_evidence_when_built_then_the_list_side_and_the_fields_that_agreed() -> None:
+    found = {
+        "list_name": "ofac-sdn",
+        "list_version": "v7",
+        "ent_num": "22151",
+        "matched_name": "MADURO MOROS, Nicolas",
+        "score": "0.9900",
+        "key": "ofac-sdn|22151|MADURO MOROS, Nicolas|d1",
+        "reasons": [
+            "name 0.93 against primary name 'MADURO MOROS, Nicolas': MADURO exact 1.00",
+            "date of birth agrees with 23 Nov 1962: +0.05",
+            "country VE not on the entry: -0.03",
+        ],
+    }
+    evidence = alert_evidence(found)
+    assert evidence["matched_fields"] == ["name", "date_of_birth"]
+    assert (evidence["list_version"], evidence["ent_num"], evidence["hit"]) == (
+        "v7",
+        "22151",
+        found["key"],
+    )
+    assert matched_fields(["country VE agrees (VENEZUELA): +0.03"]) == ["name", "country"]
+    assert matched_fields(["date of birth near 1962: does not clear"]) == ["name"]

@@ -141,5 +141,10 @@ def test_decide_when_empty_lists_then_no_match() -> None:
 
 def test_decide_when_threshold_raised_then_partial_names_no_longer_match() -> None:
     strict = ScreeningParameters(match_threshold=0.95)
-    assert not decide(ScreeningSubject("Vladimir Putin"), [SAMPLE], strict).match
+    assert not decide(ScreeningSubject("Nicolas Maduro"), [SAMPLE], strict).match
     assert decide(ScreeningSubject("Joseph Kony"), [SAMPLE], strict).match
+
+
+def test_decide_when_only_the_patronymic_is_missing_then_still_a_strong_match() -> None:
+    strict = ScreeningParameters(match_threshold=0.95)
+    assert decide(ScreeningSubject("Vladimir Putin"), [SAMPLE], strict).match

@@ -82,6 +82,15 @@ def test_compare_when_generic_words_only_then_they_weigh_little() -> None:
         ("KHAMENEI", "KHAMRNEI", "typo"),
         ("MOHAMMED", "MUHAMMAD", "phonetic"),
         ("UWE", "UWA", "vowel"),
+        ("BILL", "WILLIAM", "nickname"),
+        ("SASHA", "ALEKSANDR", "nickname"),
+        ("PAK", "PARK", "nickname"),
+        ("MOHD", "MUHAMMAD", "nickname"),
+        ("HSU", "XU", "romanisation"),
+        ("CHOU", "ZHOU", "romanisation"),
+        ("CHIH", "ZHI", "romanisation"),
+        ("CHERIF", "SHARIF", "phonetic"),
+        ("WIACZESLAW", "VYACHESLAV", "phonetic"),
     ],
 )
 def test_token_similarity_when_related_then_counts_and_says_how(
@@ -108,3 +117,31 @@ def test_weights_when_token_common_on_the_list_then_it_weighs_less() -> None:
     weights = TokenWeights([("MOHAMMED", f"X{n}") for n in range(5000)] + [("ZARIF",)])
     assert weights.weigh("MOHAMMED") < weights.weigh("ZARIF") == 1.0
     assert weights.weigh("LTD") == weights.weigh("AL") == 0.15
+
+
+def test_token_similarity_when_more_than_two_slips_apart_then_no_typo() -> None:
+    assert token_similarity("TIMCHENKOIBAR", "TIMCHENKOIZU") == (0.0, "")
+    assert token_similarity("FEDOTOV", "FEDOROV")[1] == "typo"
+
+
+@pytest.mark.parametrize(
+    ("screened", "listed"),
+    [
+        ("Bill Henderson", "HENDERSON, William Robert"),
+        ("Hsu Ming-te", "XU, Mingde"),
+        ("Huang Chih-chiang", "HUANG, Zhiqiang"),
+        ("Park Myung Soo", "PAK, Myong Su"),
+        ("Jose Maria Delacruz Mendoza", "DE LA CRUZ MENDOZA, Jose Maria"),
+        ("Abd al-Rahman Khalid al-Rashidi", "AL-RASHIDI, Abdulrahman Khalid"),
+        ("Dmitri Scherbakov", "SHCHERBAKOV, Dmitriy Olegovich"),
+        ("Karavan Trade LLC", "KARAVAN TRADE LIMITED LIABILITY COMPANY"),
+    ],
+)
+def test_compare_when_a_real_naming_variant_then_above_threshold(
+    screened: str, listed: str
+) -> None:
+    assert score(screened, listed) >= 0.85
+
+
+def test_compare_when_a_nickname_of_another_surname_then_below_threshold() -> None:
+    assert score("Billy Anderson", "HENDERSON, William Robert") < 0.85

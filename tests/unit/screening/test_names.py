@@ -52,3 +52,29 @@ def test_skeleton_when_transliterations_of_one_name_then_equal(spellings: tuple[
 )
 def test_skeleton_when_different_names_then_differ(left: str, right: str) -> None:
     assert skeleton(left) != skeleton(right)
+
+
+@pytest.mark.parametrize(
+    ("written", "tokens"),
+    [
+        ("Abdulrahman", ("ABD", "AL", "RAHMAN")),
+        ("Abd al-Rahman", ("ABD", "AL", "RAHMAN")),
+        ("Abdel Rahman", ("ABD", "AL", "RAHMAN")),
+        ("Abdurrahman", ("ABD", "AL", "RAHMAN")),
+        ("Abdullah", ("ABDULLAH",)),
+        ("Abdulahi", ("ABDULAHI",)),
+        ("Zhukovskii", ("ZHUKOVSKY",)),
+        ("Zhukovskiy", ("ZHUKOVSKY",)),
+        ("M.A. Khan", ("M", "A", "KHAN")),
+        ("Lumen S.p.A.", ("LUMEN", "SPA")),
+        ("Thomas Harrington Jr.", ("THOMAS", "HARRINGTON")),
+        ("Helios mit beschränkter Haftung", ("HELIOS", "GMBH")),
+        ("Helios mbH", ("HELIOS", "GMBH")),
+        ("AO Vostok", ("JSC", "VOSTOK")),
+        ("Obshchestvo s ogranichennoi otvetstvennostiu Tekhno", ("OOO", "TEKHNO")),
+    ],
+)
+def test_name_tokens_when_a_naming_convention_varies_then_one_form(
+    written: str, tokens: tuple[str, ...]
+) -> None:
+    assert name_tokens(written) == tokens
