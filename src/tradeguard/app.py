@@ -24,6 +24,7 @@ from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.aml.wiring import (
+    build_aml_retention,
     build_ctr_reports,
     build_parameter_book,
     build_sar_reports,
@@ -244,6 +245,7 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
+        aml_retention=build_aml_retention(services),
     )
     return registry, trading
 

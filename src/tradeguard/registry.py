@@ -19,6 +19,7 @@ from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
@@ -85,6 +86,7 @@ class Registry:
     sar_reports: SarReports
     aml_parameters: ParameterBook
     ctr_reports: CtrReports
+    aml_retention: AmlRetention
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

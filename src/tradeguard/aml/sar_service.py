@@ -82,6 +82,19 @@ class SarReports:
         self._record(db, actor, "aml.sar.drafted", row)
         return row
 
+    def revise(self, db: Session, actor: Actor, sar_id: str, form: SarForm) -> SarRow:
+        """New subject, narrative and amount; a generated SAR goes back to draft."""
+        row = self.get(db, sar_id)
+        if row.status == "filed":
+            raise ProblemError(CONFLICT, "SAR_ALREADY_FILED", "a filed SAR is not changed")
+        row.subject_name, row.subject_dob = form.subject_name, form.subject_dob
+        row.subject_occupation, row.narrative = form.subject_occupation, form.narrative
+        row.amount_cents, row.status, row.xml_sha256 = form.amount_cents, "draft", None
+        row.updated_at_ns = self.clock.now_ns()
+        (self.out_dir / f"sar-{row.id}.xml").unlink(missing_ok=True)
+        self._record(db, actor, "aml.sar.revised", row)
+        return row
+
     def generate(self, db: Session, actor: Actor, sar_id: str, today: date) -> Path:
         """Write the SAR's XML (owner-only) once nothing is missing; its hash is audited."""
         row = self.get(db, sar_id)

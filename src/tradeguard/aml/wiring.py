@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.aml.watcher import AmlWatcher
 from tradeguard.services import Services
@@ -42,3 +43,8 @@ def build_ctr_reports(services: Services) -> CtrReports:
     settings = services.settings
     out_dir = settings.var_dir / "aml"
     return CtrReports(services.audit, services.clock, filer_from(settings), out_dir)
+
+
+def build_aml_retention(services: Services) -> AmlRetention:
+    """Deletion of SARs and CTRs past their five-year retention, files under ``var_dir/aml``."""
+    return AmlRetention(services.audit, services.settings.var_dir / "aml")
