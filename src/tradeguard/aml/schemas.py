@@ -76,6 +76,8 @@ class SarView(BaseModel):
     activity_to: str
     amount: str
     subject_name: str
+    subject_dob: str
+    subject_occupation: str
     narrative: str
     problems: list[dict[str, str]]
     xml_sha256: str | None
@@ -100,7 +102,9 @@ def sar_view(row: SarRow, today: date) -> SarView:
         "deadline": row.deadline, "accounts": json.loads(row.accounts),
         "typologies": json.loads(row.typologies), "activity_from": row.activity_from,
         "activity_to": row.activity_to, "amount": str(Money(row.amount_cents)),
-        "subject_name": row.subject_name, "narrative": row.narrative, "problems": problems,
+        "subject_name": row.subject_name, "subject_dob": row.subject_dob,
+        "subject_occupation": row.subject_occupation, "narrative": row.narrative,
+        "problems": problems,
         "xml_sha256": row.xml_sha256, "bsa_id": row.bsa_id, "filed_on": row.filed_on,
         "continuing_review_due": _review_due(row.filed_on),
         "days_left": (date.fromisoformat(row.deadline) - today).days,
