@@ -214,3 +214,103 @@ def test_ctr_command_when_a_day_had_cash_over_the_threshold_then_prints_the_file
     customer, when, cash_in, cash_out, path, digest = output.strip().split(",")
     assert (customer, when, cash_in, cash_out) == ("acct-8", day, "", "10000.01")
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+
+
+def test_sar_when_revised_generated_downloaded_and_filed_then_kept_five_years_from_filing(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database, settings: Settings
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                      json=sar_body(narrative="Cash."), headers=officer.headers).json()  # fmt: skip
+    one = f"/v1/compliance/aml/sars/{sar['id']}"
+    early = client.get(f"{one}/xml", headers=officer.headers)
+    assert (early.status_code, early.json()["reason_code"]) == (409, "SAR_NOT_GENERATED")
+    edits = {k: v for k, v in sar_body().items() if k != "detected_on"}
+    revised = client.put(one, json=edits, headers=officer.headers)
+    assert revised.status_code == 200, revised.text
+    assert (revised.json()["problems"], revised.json()["subject_occupation"]) == ([], "teacher")
+    client.post(f"{one}/xml", headers=officer.headers)
+    downloaded = client.get(f"{one}/xml", headers=officer.headers)
+    assert downloaded.status_code == 200
+    assert downloaded.headers["content-type"].startswith("application/xml")
+    assert downloaded.content == (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").read_bytes()
+    back = client.put(one, json=edits, headers=officer.headers).json()
+    assert (back["status"], back["xml_sha256"]) == ("draft", None)
+    assert not (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").exists()
+    client.post(f"{one}/xml", headers=officer.headers)
+    later = {"bsa_id": FILING["bsa_id"], "filed_on": "2027-01-05"}
+    filed = client.post(f"{one}/filing", json=later, headers=officer.headers).json()
+    assert filed["retain_until"] == "2032-01-05"
+    refused = client.delete(one, headers=officer.headers)
+    assert refused.status_code == 409
+    assert refused.json()["reason_code"] == "AML_RETENTION_ACTIVE"
+    assert client.get(one, headers=officer.headers).status_code == 200
+    changed = client.put(one, json=edits, headers=officer.headers)
+    assert changed.json()["reason_code"] == "SAR_ALREADY_FILED"
+
+
+def test_sar_new_routes_when_called_without_aml_sar_then_403_and_nothing_revealed(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(
+        f"/v1/compliance/aml/cases/{case_id}/sar", json=sar_body(), headers=officer.headers
+    ).json()
+    client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    support = staff(client, mailbox, clock, clean_database.engine, "SUPPORT", level="operator")
+    trader = staff(client, mailbox, clock, clean_database.engine, "TRADER")
+    one = f"/v1/compliance/aml/sars/{sar['id']}"
+    edits = {k: v for k, v in sar_body(narrative="x" * 300).items() if k != "detected_on"}
+    for outsider in (reviewer, support, trader):
+        for method, path, body in (
+            ("get", f"{one}/xml", None),
+            ("put", one, edits),
+            ("delete", one, None),
+            ("post", f"{one}/filing", FILING),
+        ):
+            answer = client.request(method, path, json=body, headers=outsider.headers)
+            assert answer.status_code == 403, (outsider.username, method, path)
+            assert NAME not in answer.text
+    for outsider in (support, trader):
+        assert client.get("/v1/compliance/aml/ctrs", headers=outsider.headers).status_code == 403
+    kept = client.get(one, headers=officer.headers).json()
+    assert (kept["status"], kept["narrative"]) == ("generated", NARRATIVE)
+
+
+def test_ctrs_over_http_when_listed_downloaded_and_filed_then_kept_and_deletion_refused(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.deposit.settled", Actor.system("payments"), "acct-7",
+            {"account": "acct-7", "amount": "15000.00", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    (written,) = client.post(
+        "/v1/compliance/aml/ctrs", json={"date": day}, headers=officer.headers
+    ).json()
+    (listed,) = client.get(f"/v1/compliance/aml/ctrs?date={day}", headers=officer.headers).json()
+    assert listed == written
+    assert (listed["status"], listed["cash_in"]) == ("generated", "15000.00")
+    one = f"/v1/compliance/aml/ctrs/{listed['id']}"
+    downloaded = client.get(f"{one}/xml", headers=officer.headers)
+    assert hashlib.sha256(downloaded.content).hexdigest() == listed["sha256"]
+    filing = {"bsa_id": "31000123456789", "filed_on": day}
+    filed = client.post(f"{one}/filing", json=filing, headers=officer.headers).json()
+    assert (filed["status"], filed["bsa_id"]) == ("filed", "31000123456789")
+    assert filed["retain_until"] == f"{int(day[:4]) + 5}{day[4:]}"
+    again = client.post(f"{one}/filing", json=filing, headers=officer.headers)
+    assert (again.status_code, again.json()["reason_code"]) == (409, "CTR_ALREADY_FILED")
+    refused = client.delete(one, headers=officer.headers)
+    assert (refused.status_code, refused.json()["reason_code"]) == (409, "AML_RETENTION_ACTIVE")
+    bad = client.post(f"{one}/filing", json={"bsa_id": "12", "filed_on": day},
+                      headers=officer.headers)  # fmt: skip
+    assert bad.status_code == 422
+    missing = client.get(f"/v1/compliance/aml/ctrs/{'0' * 8}-0000-0000-0000-{'0' * 12}/xml",
+                         headers=officer.headers)  # fmt: skip
+    assert missing.json()["reason_code"] == "CTR_NOT_FOUND"

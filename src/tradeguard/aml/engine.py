@@ -40,8 +40,9 @@ def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
 RouteKey = tuple[Kind, bool, bool, bool, bool]
 """A transaction's kind and whether it is cash, names a counterparty, a country, a price."""
 FEATURES = ("cash", "counterparty", "country", "price")
+_FLAGS = (False, True)
 ROUTE_KEYS: list[RouteKey] = [
-    (kind, *flags) for kind in Kind for flags in product((False, True), repeat=len(FEATURES))
+    (kind, *flags) for kind, flags in product(Kind, product(_FLAGS, _FLAGS, _FLAGS, _FLAGS))
 ]
 
 
