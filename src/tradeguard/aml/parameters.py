@@ -92,7 +92,7 @@ class LowPricedSecuritiesParameters(Frozen):
         1_000_000, ge=0, description="least sold in the window's low-priced round trips"
     )
     income_fraction: float = Field(
-        0.25, ge=0, description="of the declared annual income, when that is more"
+        0.1, ge=0, description="of the declared annual income, when that is more"
     )
 
 
