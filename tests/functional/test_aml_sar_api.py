@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,18 +11,22 @@ import pytest
 from fastapi.testclient import TestClient
 from identity_flows import Person, build_app, client_at, staff_signed_in
 from lxml import etree
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from staff_flows import tradeguard_command
 
 from support import registry_of
+from tradeguard.aml.profiles import approved_profile
 from tradeguard.aml.transactions import BusinessDays
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.ids import new_id
 from tradeguard.core.secure_files import is_private
 from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
+from tradeguard.kyc.models import KycApplication
 from tradeguard.notify.notifier import MemorySender
 
 SCHEMA = (
@@ -314,3 +319,28 @@ def test_ctrs_over_http_when_listed_downloaded_and_filed_then_kept_and_deletion_
     missing = client.get(f"/v1/compliance/aml/ctrs/{'0' * 8}-0000-0000-0000-{'0' * 12}/xml",
                          headers=officer.headers)  # fmt: skip
     assert missing.json()["reason_code"] == "CTR_NOT_FOUND"
+
+
+def test_declared_profile_when_the_application_is_approved_then_read_decrypted_for_the_monitors(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    trader = staff(client, mailbox, clock, clean_database.engine, "TRADER")
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    sessions = registry.services.sessions
+    with transaction(sessions) as db:
+        user_id = db.scalars(select(User.id).where(User.username == trader.username)).one()
+        answers = {"employment": {"occupation": "Cashier"}, "annual_income": "25k_50k",
+                   "source_of_funds": "gift"}  # fmt: skip
+        application = KycApplication(id=str(new_id()), user_id=user_id, status="pending_review",
+                                     answers=json.dumps(answers), created_at_ns=1,
+                                     updated_at_ns=1)  # fmt: skip
+        db.add(application)
+    assert approved_profile(sessions, user_id) is None
+    with transaction(sessions) as db:
+        db.execute(update(KycApplication).values(status="approved"))
+    profile = approved_profile(sessions, user_id)
+    assert profile is not None
+    assert (profile.occupation, profile.annual_income_cents) == ("Cashier", 5_000_000)
+    with clean_database.engine.connect() as db:
+        raw = db.execute(text("SELECT answers FROM kyc_applications")).scalar_one()
+    assert b"Cashier" not in bytes(raw)

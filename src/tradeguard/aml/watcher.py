@@ -53,7 +53,7 @@ class AmlWatcher:
         profiles: Mapping[str, CustomerProfile] | None = None,
     ) -> None:
         self.parameters = parameters
-        self.engine = AmlEngine(parameters, profiles or {})
+        self.engine = AmlEngine(parameters, {} if profiles is None else profiles)
         self.owners: dict[str, str] = {}
         longest = max(
             parameters.unusual_activity.window_days, parameters.structuring.long_window_days

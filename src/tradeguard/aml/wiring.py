@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.profiles import DeclaredProfiles, approved_profile
 from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.aml.watcher import AmlWatcher
@@ -15,10 +16,17 @@ from tradeguard.watch.service import WatchService
 def register_aml_watcher(watchers: WatchService, book: ParameterBook) -> None:
     """Run the AML monitors over the audit trail with the parameters in force.
 
+    Customers' declared profiles come from their approved onboarding answers.
+
     A committed change of the parameters drops the live watcher; the runner rebuilds it
     from the recent trail with the new parameters on its next batch.
     """
-    runner = watchers.register(lambda: AmlWatcher(book.load()))
+    sessions = book.sessions
+    runner = watchers.register(
+        lambda: AmlWatcher(
+            book.load(), DeclaredProfiles(lambda customer: approved_profile(sessions, customer))
+        )
+    )
 
     def rebuild() -> None:
         runner.watcher = None
