@@ -26,6 +26,7 @@ from tradeguard.access.support import SupportDesk
 from tradeguard.aml.wiring import (
     build_aml_retention,
     build_ctr_reports,
+    build_filing_batches,
     build_parameter_book,
     build_sar_reports,
     register_aml_watcher,
@@ -246,6 +247,7 @@ def _registry(
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
         aml_retention=build_aml_retention(services),
+        aml_batches=build_filing_batches(services),
     )
     return registry, trading
 

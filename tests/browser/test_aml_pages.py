@@ -151,6 +151,10 @@ def test_sar_workflow_when_alerted_drafted_completed_and_filed_then_valid_xml_an
         document = Path(downloading.value.path()).read_bytes()
         assert schema_errors(document) == []
         assert b"Zelda" in document
+        with page.expect_download() as batching:
+            page.get_by_role("button", name="Export the SARs ready to file as one batch").click()
+        assert schema_errors(Path(batching.value.path()).read_bytes()) == []
+        expect(page.locator("#sar-batch-summary")).to_contain_text("1 reports; TotalAmount 28300")
 
         page.get_by_label("BSA ID from FinCEN's acknowledgement").fill("31000123456789")
         page.get_by_label("Filed on").fill(today.isoformat())

@@ -344,3 +344,37 @@ def test_declared_profile_when_the_application_is_approved_then_read_decrypted_f
     with clean_database.engine.connect() as db:
         raw = db.execute(text("SELECT answers FROM kyc_applications")).scalar_one()
     assert b"Cashier" not in bytes(raw)
+
+
+def test_filing_batches_when_exported_then_valid_totals_audited_and_confined_to_their_permission(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    empty = client.post("/v1/compliance/aml/sars/batch", headers=officer.headers)
+    assert (empty.status_code, empty.json()["reason_code"]) == (409, "AML_NOTHING_TO_FILE")
+    case_id = case_with_alert(client, officer)
+    for amount in ("38400.00", "1000.00"):
+        sar = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                          json=sar_body(amount=amount), headers=officer.headers).json()  # fmt: skip
+        client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    batch = client.post("/v1/compliance/aml/sars/batch", headers=officer.headers).json()
+    assert (len(batch["reports"]), batch["totals"]["TotalAmount"]) == (2, 39_400)
+    assert batch["totals"]["ActivityCount"] == 2
+    document = client.get(f"/v1/compliance/aml/sars/batches/{batch['file']}",
+                          headers=officer.headers).content  # fmt: skip
+    assert hashlib.sha256(document).hexdigest() == batch["sha256"]
+    assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(etree.fromstring(document))
+    as_ctr = client.get(f"/v1/compliance/aml/ctrs/batches/{batch['file']}", headers=officer.headers)
+    assert (as_ctr.status_code, as_ctr.json()["reason_code"]) == (404, "AML_BATCH_NOT_FOUND")
+    traversal = client.get("/v1/compliance/aml/sars/batches/..%2Faml.db", headers=officer.headers)
+    assert traversal.status_code in {404, 422}
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    for method, path in (("post", "/v1/compliance/aml/sars/batch"),
+                         ("get", f"/v1/compliance/aml/sars/batches/{batch['file']}")):  # fmt: skip
+        assert client.request(method, path, headers=reviewer.headers).status_code == 403
+    with clean_database.engine.connect() as db:
+        audited = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.batch.exported")
+        ).all()
+    assert len(audited) == 1
+    assert batch["sha256"].encode() in bytes(audited[0])

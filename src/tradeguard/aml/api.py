@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from tradeguard.access.caller import Caller
+from tradeguard.aml.batches import Batch, FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarForm, SarReports
 from tradeguard.aml.schemas import (
+    BatchView,
     CtrDayRequest,
     CtrView,
     FilingRequest,
@@ -40,13 +42,16 @@ Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
 Ctrs = Annotated[CtrReports, provided(CtrReports)]
 Reports = Annotated[SarReports, provided(SarReports)]
 Retention = Annotated[AmlRetention, provided(AmlRetention)]
+Batches = Annotated[FilingBatches, provided(FilingBatches)]
+BatchName = Annotated[str, Path(pattern=r"^batch-(CTRX|SARX)-[0-9]{8}T[0-9]{6}-[0-9]{1,9}\.xml$")]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "The route's permission is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
     404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
     409: {
-        "description": "Only a generated SAR can be filed (SAR_NOT_GENERATED); a record is"
+        "description": "Nothing is ready to batch (AML_NOTHING_TO_FILE);"
+        " only a generated SAR can be filed (SAR_NOT_GENERATED); a record is"
         " kept five years (AML_RETENTION_ACTIVE); a filing is recorded once"
         " (SAR_ALREADY_FILED, CTR_ALREADY_FILED)"
     },
@@ -57,6 +62,39 @@ router = APIRouter(prefix="/v1/compliance/aml", tags=["AML reports"], responses=
 
 def _today(reports: SarReports) -> date:
     return BusinessDays().of(reports.clock.now_ns())
+
+
+def _batch_view(batch: Batch) -> BatchView:
+    return BatchView(file=batch.file, form=batch.form, reports=batch.reports,
+                     totals=batch.totals, sha256=batch.sha256)  # fmt: skip
+
+
+@router.post("/sars/batch", summary="Export the SARs ready to file as one batch")
+def export_sar_batch(
+    officer: SarOfficer, request: Request, db: DbSession, batches: Batches
+) -> BatchView:
+    """Every generated SAR not yet filed, in one SARX batch with its totals; audited."""
+    return _batch_view(batches.export(db, Caller.of(officer, request).actor, "SARX"))
+
+
+@router.get("/sars/batches/{name}", summary="Download a SAR batch")
+def download_sar_batch(name: BatchName, _officer: SarOfficer, batches: Batches) -> Response:
+    """An exported SARX batch file."""
+    return _xml(batches.read(name, "SARX"), name)
+
+
+@router.post("/ctrs/batch", summary="Export the CTRs ready to file as one batch")
+def export_ctr_batch(
+    reporter: Reporter, request: Request, db: DbSession, batches: Batches
+) -> BatchView:
+    """Every written CTR not yet filed, in one CTRX batch with its totals; audited."""
+    return _batch_view(batches.export(db, Caller.of(reporter, request).actor, "CTRX"))
+
+
+@router.get("/ctrs/batches/{name}", summary="Download a CTR batch")
+def download_ctr_batch(name: BatchName, _reporter: Reporter, batches: Batches) -> Response:
+    """An exported CTRX batch file."""
+    return _xml(batches.read(name, "CTRX"), name)
 
 
 @router.post("/cases/{case_id}/sar", summary="Draft a SAR from a case", status_code=201)

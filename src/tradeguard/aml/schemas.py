@@ -153,3 +153,13 @@ class ParameterVersionView(BaseModel):
     reason: str
     changed_by: str
     changed_at_ns: int
+
+
+class BatchView(BaseModel):
+    """An exported filing batch: its file, form, the reports in it and its totals."""
+
+    file: str
+    form: str
+    reports: list[str]
+    totals: dict[str, int]
+    sha256: str

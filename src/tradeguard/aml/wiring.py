@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tradeguard.aml.batches import FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameter_book import ParameterBook
@@ -56,3 +57,8 @@ def build_ctr_reports(services: Services) -> CtrReports:
 def build_aml_retention(services: Services) -> AmlRetention:
     """Deletion of SARs and CTRs past their five-year retention, files under ``var_dir/aml``."""
     return AmlRetention(services.audit, services.settings.var_dir / "aml")
+
+
+def build_filing_batches(services: Services) -> FilingBatches:
+    """Batches of SARs or CTRs ready to file, written under ``var_dir/aml/batches``."""
+    return FilingBatches(services.audit, services.clock, services.settings.var_dir / "aml")

@@ -66,6 +66,17 @@ async function download(path, name) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
+// Exports the reports of one kind that are ready to file as one batch, then downloads it.
+async function exportBatch(kind, summaryId) {
+  const batch = await signedInCall("POST", `${AML}/${kind}/batch`);
+  const totals = Object.entries(batch.totals).map(([name, value]) => `${name} ${value}`).join(", ");
+  const summary = byId(summaryId);
+  summary.textContent = `${batch.file}: ${batch.reports.length} reports; ${totals}; SHA-256 ${batch.sha256}`;
+  summary.hidden = false;
+  await download(`${AML}/${kind}/batches/${batch.file}`, batch.file);
+  say(`The batch ${batch.file} is exported; upload it, then record each BSA ID.`);
+}
+
 // ---------------------------------------------------------------- SARs
 
 let currentSar = null;
@@ -236,6 +247,7 @@ async function initSars() {
   clickable("sar-generate", generateSar);
   clickable("sar-download", () => download(`${AML}/sars/${currentSar.id}/xml`, `sar-${currentSar.id}.xml`));
   onSubmit("filing-form", recordSarFiling);
+  clickable("sar-batch", () => exportBatch("sars", "sar-batch-summary"));
   await loadSars();
   if (wanted.get("sar")) await openSar(wanted.get("sar"));
 }
@@ -295,6 +307,7 @@ async function initCtrs() {
   clickable("ctr-show", () => showCtrs(byId("ctr-day").value));
   clickable("ctr-all", () => showCtrs(""));
   onSubmit("ctr-filing-form", recordCtrFiling);
+  clickable("ctr-batch", () => exportBatch("ctrs", "ctr-batch-summary"));
   await showCtrs("");
 }
 
