@@ -13,15 +13,20 @@ down_revision = "0013"
 branch_labels = None
 depends_on = None
 
+RETENTION_OF_EXISTING_SARS = """
+UPDATE aml_sars SET retain_until =
+    CAST(CAST(SUBSTR(COALESCE(filed_on, detected_on), 1, 4) AS INTEGER) + 5 AS VARCHAR(4))
+    || CASE WHEN SUBSTR(COALESCE(filed_on, detected_on), 5, 6) = '-02-29' THEN '-03-01'
+            ELSE SUBSTR(COALESCE(filed_on, detected_on), 5, 6) END
+"""
+"""Five years from the filing, else from detection; a 29 February ends on 1 March."""
+
 
 def upgrade() -> None:
     """Add the SARs' retention end; create the CTR table."""
     with op.batch_alter_table("aml_sars") as batch:
         batch.add_column(sa.Column("retain_until", sa.String(length=10), nullable=True))
-    op.execute(
-        "UPDATE aml_sars SET retain_until = CAST(CAST(SUBSTR(COALESCE(filed_on, detected_on), 1, 4)"
-        " AS INTEGER) + 5 AS VARCHAR(4)) || SUBSTR(COALESCE(filed_on, detected_on), 5, 6)"
-    )
+    op.execute(RETENTION_OF_EXISTING_SARS)
     op.create_table(
         "aml_ctrs",
         sa.Column("id", sa.String(length=36), nullable=False),
