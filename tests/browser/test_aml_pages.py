@@ -119,6 +119,26 @@ def change_parameters(tab: Tab) -> None:
     assert json.loads(document_box.input_value())["structuring"]["window_days"] == 10
 
 
+def write_and_file_ctrs(tab: Tab, today: date) -> None:
+    """The day's CTR is written, listed with its amount, downloaded, and its filing recorded."""
+    page = tab.open("/staff/aml/ctrs")
+    page.locator("body[data-ready=true]").wait_for()
+    page.get_by_label("Business day").fill(today.isoformat())
+    page.get_by_role("button", name="Write the CTRs of this day").click()
+    expect(page.get_by_role("status")).to_contain_text("1 CTR written")
+    expect(page.locator("#ctrs")).to_contain_text("acct-s1 · cash in $18600.00")
+    name = f"ctr-acct-s1-{today.isoformat()}.xml"
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name=f"Download {name}").click()
+    document = Path(downloading.value.path()).read_bytes()
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA / "EFL_CTRXBatchSchema.xsd")))
+    assert schema.validate(etree.fromstring(document)), schema.error_log
+    page.get_by_role("button", name=f"Record filing of {name}").click()
+    page.get_by_label("BSA ID from FinCEN's acknowledgement").fill("31000123456780")
+    page.get_by_role("button", name="Record the CTR's filing").click()
+    expect(page.locator("#ctrs")).to_contain_text("BSA ID 31000123456780")
+
+
 def test_sar_workflow_when_alerted_drafted_completed_and_filed_then_valid_xml_and_deadlines_shown(
     browser: Browser, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,6 +189,7 @@ def test_sar_workflow_when_alerted_drafted_completed_and_filed_then_valid_xml_an
         expect(page.locator("#sars li.overdue")).to_contain_text("OVERDUE by 10 days")
 
         change_parameters(tab)
+        write_and_file_ctrs(tab, today)
 
 
 def test_sar_page_when_opened_by_a_customer_then_no_sar_is_shown(
