@@ -378,3 +378,21 @@ def test_filing_batches_when_exported_then_valid_totals_audited_and_confined_to_
         ).all()
     assert len(audited) == 1
     assert batch["sha256"].encode() in bytes(audited[0])
+
+
+def test_purge_command_when_nothing_has_outlived_its_retention_then_nothing_deleted(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.deposit.settled", Actor.system("payments"), "acct-9",
+            {"account": "acct-9", "amount": "12000.00", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    run = tradeguard_command(settings, monkeypatch, capsys)
+    assert run("aml", "ctr", "--date", day)[0] == 0
+    code, output = run("aml", "purge")
+    assert (code, output.strip()) == (0, "0 SARs, 0 CTRs deleted")
+    assert list((settings.var_dir / "aml" / "ctr").glob("ctr-acct-9-*.xml"))
