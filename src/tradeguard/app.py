@@ -24,7 +24,9 @@ from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
 from tradeguard.aml.wiring import (
+    build_aml_retention,
     build_ctr_reports,
+    build_filing_batches,
     build_parameter_book,
     build_sar_reports,
     register_aml_watcher,
@@ -248,6 +250,8 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
+        aml_retention=build_aml_retention(services),
+        aml_batches=build_filing_batches(services),
     )
     return registry, trading
 

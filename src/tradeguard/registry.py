@@ -17,8 +17,10 @@ from tradeguard.access.grants import Grants
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.batches import FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
@@ -85,6 +87,8 @@ class Registry:
     sar_reports: SarReports
     aml_parameters: ParameterBook
     ctr_reports: CtrReports
+    aml_retention: AmlRetention
+    aml_batches: FilingBatches
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from tradeguard.access import (
     staff_invites_api,
 )
 from tradeguard.aml import api as aml_api
+from tradeguard.aml import pages as aml_pages
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.cases import api as cases_api
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     identity_pages.router,
     kyc_pages.router,
     cases_pages.router,
+    aml_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,

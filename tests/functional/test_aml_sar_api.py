@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,18 +11,22 @@ import pytest
 from fastapi.testclient import TestClient
 from identity_flows import Person, build_app, client_at, staff_signed_in
 from lxml import etree
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from staff_flows import tradeguard_command
 
 from support import registry_of
+from tradeguard.aml.profiles import approved_profile
 from tradeguard.aml.transactions import BusinessDays
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.ids import new_id
 from tradeguard.core.secure_files import is_private
 from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
+from tradeguard.kyc.models import KycApplication
 from tradeguard.notify.notifier import MemorySender
 
 SCHEMA = (
@@ -214,3 +219,180 @@ def test_ctr_command_when_a_day_had_cash_over_the_threshold_then_prints_the_file
     customer, when, cash_in, cash_out, path, digest = output.strip().split(",")
     assert (customer, when, cash_in, cash_out) == ("acct-8", day, "", "10000.01")
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+
+
+def test_sar_when_revised_generated_downloaded_and_filed_then_kept_five_years_from_filing(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database, settings: Settings
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                      json=sar_body(narrative="Cash."), headers=officer.headers).json()  # fmt: skip
+    one = f"/v1/compliance/aml/sars/{sar['id']}"
+    early = client.get(f"{one}/xml", headers=officer.headers)
+    assert (early.status_code, early.json()["reason_code"]) == (409, "SAR_NOT_GENERATED")
+    edits = {k: v for k, v in sar_body().items() if k != "detected_on"}
+    revised = client.put(one, json=edits, headers=officer.headers)
+    assert revised.status_code == 200, revised.text
+    assert (revised.json()["problems"], revised.json()["subject_occupation"]) == ([], "teacher")
+    client.post(f"{one}/xml", headers=officer.headers)
+    downloaded = client.get(f"{one}/xml", headers=officer.headers)
+    assert downloaded.status_code == 200
+    assert downloaded.headers["content-type"].startswith("application/xml")
+    assert downloaded.content == (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").read_bytes()
+    back = client.put(one, json=edits, headers=officer.headers).json()
+    assert (back["status"], back["xml_sha256"]) == ("draft", None)
+    assert not (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").exists()
+    client.post(f"{one}/xml", headers=officer.headers)
+    later = {"bsa_id": FILING["bsa_id"], "filed_on": "2027-01-05"}
+    filed = client.post(f"{one}/filing", json=later, headers=officer.headers).json()
+    assert filed["retain_until"] == "2032-01-05"
+    refused = client.delete(one, headers=officer.headers)
+    assert refused.status_code == 409
+    assert refused.json()["reason_code"] == "AML_RETENTION_ACTIVE"
+    assert client.get(one, headers=officer.headers).status_code == 200
+    changed = client.put(one, json=edits, headers=officer.headers)
+    assert changed.json()["reason_code"] == "SAR_ALREADY_FILED"
+
+
+def test_sar_new_routes_when_called_without_aml_sar_then_403_and_nothing_revealed(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    case_id = case_with_alert(client, officer)
+    sar = client.post(
+        f"/v1/compliance/aml/cases/{case_id}/sar", json=sar_body(), headers=officer.headers
+    ).json()
+    client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    support = staff(client, mailbox, clock, clean_database.engine, "SUPPORT", level="operator")
+    trader = staff(client, mailbox, clock, clean_database.engine, "TRADER")
+    one = f"/v1/compliance/aml/sars/{sar['id']}"
+    edits = {k: v for k, v in sar_body(narrative="x" * 300).items() if k != "detected_on"}
+    for outsider in (reviewer, support, trader):
+        for method, path, body in (
+            ("get", f"{one}/xml", None),
+            ("put", one, edits),
+            ("delete", one, None),
+            ("post", f"{one}/filing", FILING),
+        ):
+            answer = client.request(method, path, json=body, headers=outsider.headers)
+            assert answer.status_code == 403, (outsider.username, method, path)
+            assert NAME not in answer.text
+    for outsider in (support, trader):
+        assert client.get("/v1/compliance/aml/ctrs", headers=outsider.headers).status_code == 403
+    kept = client.get(one, headers=officer.headers).json()
+    assert (kept["status"], kept["narrative"]) == ("generated", NARRATIVE)
+
+
+def test_ctrs_over_http_when_listed_downloaded_and_filed_then_kept_and_deletion_refused(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.deposit.settled", Actor.system("payments"), "acct-7",
+            {"account": "acct-7", "amount": "15000.00", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    (written,) = client.post(
+        "/v1/compliance/aml/ctrs", json={"date": day}, headers=officer.headers
+    ).json()
+    (listed,) = client.get(f"/v1/compliance/aml/ctrs?date={day}", headers=officer.headers).json()
+    assert listed == written
+    assert (listed["status"], listed["cash_in"]) == ("generated", "15000.00")
+    one = f"/v1/compliance/aml/ctrs/{listed['id']}"
+    downloaded = client.get(f"{one}/xml", headers=officer.headers)
+    assert hashlib.sha256(downloaded.content).hexdigest() == listed["sha256"]
+    filing = {"bsa_id": "31000123456789", "filed_on": day}
+    filed = client.post(f"{one}/filing", json=filing, headers=officer.headers).json()
+    assert (filed["status"], filed["bsa_id"]) == ("filed", "31000123456789")
+    assert filed["retain_until"] == f"{int(day[:4]) + 5}{day[4:]}"
+    again = client.post(f"{one}/filing", json=filing, headers=officer.headers)
+    assert (again.status_code, again.json()["reason_code"]) == (409, "CTR_ALREADY_FILED")
+    refused = client.delete(one, headers=officer.headers)
+    assert (refused.status_code, refused.json()["reason_code"]) == (409, "AML_RETENTION_ACTIVE")
+    bad = client.post(f"{one}/filing", json={"bsa_id": "12", "filed_on": day},
+                      headers=officer.headers)  # fmt: skip
+    assert bad.status_code == 422
+    missing = client.get(f"/v1/compliance/aml/ctrs/{'0' * 8}-0000-0000-0000-{'0' * 12}/xml",
+                         headers=officer.headers)  # fmt: skip
+    assert missing.json()["reason_code"] == "CTR_NOT_FOUND"
+
+
+def test_declared_profile_when_the_application_is_approved_then_read_decrypted_for_the_monitors(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    trader = staff(client, mailbox, clock, clean_database.engine, "TRADER")
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    sessions = registry.services.sessions
+    with transaction(sessions) as db:
+        user_id = db.scalars(select(User.id).where(User.username == trader.username)).one()
+        answers = {"employment": {"occupation": "Cashier"}, "annual_income": "25k_50k",
+                   "source_of_funds": "gift"}  # fmt: skip
+        application = KycApplication(id=str(new_id()), user_id=user_id, status="pending_review",
+                                     answers=json.dumps(answers), created_at_ns=1,
+                                     updated_at_ns=1)  # fmt: skip
+        db.add(application)
+    assert approved_profile(sessions, user_id) is None
+    with transaction(sessions) as db:
+        db.execute(update(KycApplication).values(status="approved"))
+    profile = approved_profile(sessions, user_id)
+    assert profile is not None
+    assert (profile.occupation, profile.annual_income_cents) == ("Cashier", 5_000_000)
+    with clean_database.engine.connect() as db:
+        raw = db.execute(text("SELECT answers FROM kyc_applications")).scalar_one()
+    assert b"Cashier" not in bytes(raw)
+
+
+def test_filing_batches_when_exported_then_valid_totals_audited_and_confined_to_their_permission(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    empty = client.post("/v1/compliance/aml/sars/batch", headers=officer.headers)
+    assert (empty.status_code, empty.json()["reason_code"]) == (409, "AML_NOTHING_TO_FILE")
+    case_id = case_with_alert(client, officer)
+    for amount in ("38400.00", "1000.00"):
+        sar = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                          json=sar_body(amount=amount), headers=officer.headers).json()  # fmt: skip
+        client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    batch = client.post("/v1/compliance/aml/sars/batch", headers=officer.headers).json()
+    assert (len(batch["reports"]), batch["totals"]["TotalAmount"]) == (2, 39_400)
+    assert batch["totals"]["ActivityCount"] == 2
+    document = client.get(f"/v1/compliance/aml/sars/batches/{batch['file']}",
+                          headers=officer.headers).content  # fmt: skip
+    assert hashlib.sha256(document).hexdigest() == batch["sha256"]
+    assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(etree.fromstring(document))
+    as_ctr = client.get(f"/v1/compliance/aml/ctrs/batches/{batch['file']}", headers=officer.headers)
+    assert (as_ctr.status_code, as_ctr.json()["reason_code"]) == (404, "AML_BATCH_NOT_FOUND")
+    traversal = client.get("/v1/compliance/aml/sars/batches/..%2Faml.db", headers=officer.headers)
+    assert traversal.status_code in {404, 422}
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    for method, path in (("post", "/v1/compliance/aml/sars/batch"),
+                         ("get", f"/v1/compliance/aml/sars/batches/{batch['file']}")):  # fmt: skip
+        assert client.request(method, path, headers=reviewer.headers).status_code == 403
+    with clean_database.engine.connect() as db:
+        audited = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.batch.exported")
+        ).all()
+    assert len(audited) == 1
+    assert batch["sha256"].encode() in bytes(audited[0])
+
+
+def test_purge_command_when_nothing_has_outlived_its_retention_then_nothing_deleted(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    with transaction(registry.services.sessions) as db:
+        registry.services.audit.record(
+            db, "payments.deposit.settled", Actor.system("payments"), "acct-9",
+            {"account": "acct-9", "amount": "12000.00", "method": "cash"},
+        )  # fmt: skip
+    day = BusinessDays().of(registry.services.clock.now_ns()).isoformat()
+    run = tradeguard_command(settings, monkeypatch, capsys)
+    assert run("aml", "ctr", "--date", day)[0] == 0
+    code, output = run("aml", "purge")
+    assert (code, output.strip()) == (0, "0 SARs, 0 CTRs deleted")
+    assert list((settings.var_dir / "aml" / "ctr").glob("ctr-acct-9-*.xml"))

@@ -5,20 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from tradeguard.access.caller import Caller
+from tradeguard.aml.batches import Batch, FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarForm, SarReports
 from tradeguard.aml.schemas import (
+    BatchView,
     CtrDayRequest,
     CtrView,
     FilingRequest,
     ParametersRequest,
+    ParameterVersionView,
+    SarEditRequest,
     SarRequest,
     SarView,
+    ctr_view,
     sar_view,
 )
 from tradeguard.aml.transactions import BusinessDays
@@ -35,12 +41,20 @@ Book = Annotated[ParameterBook, provided(ParameterBook)]
 Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
 Ctrs = Annotated[CtrReports, provided(CtrReports)]
 Reports = Annotated[SarReports, provided(SarReports)]
+Retention = Annotated[AmlRetention, provided(AmlRetention)]
+Batches = Annotated[FilingBatches, provided(FilingBatches)]
+BatchName = Annotated[str, Path(pattern=r"^batch-(CTRX|SARX)-[0-9]{8}T[0-9]{6}-[0-9]{1,9}\.xml$")]
 ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "The route's permission is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
     404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
-    409: {"description": "Only a generated SAR can be filed (SAR_NOT_GENERATED)"},
+    409: {
+        "description": "Nothing is ready to batch (AML_NOTHING_TO_FILE);"
+        " only a generated SAR can be filed (SAR_NOT_GENERATED); a record is"
+        " kept five years (AML_RETENTION_ACTIVE); a filing is recorded once"
+        " (SAR_ALREADY_FILED, CTR_ALREADY_FILED)"
+    },
     422: {"description": "Invalid request, or the SAR is incomplete (SAR_INCOMPLETE)"},
 }
 router = APIRouter(prefix="/v1/compliance/aml", tags=["AML reports"], responses=PROBLEMS)
@@ -48,6 +62,39 @@ router = APIRouter(prefix="/v1/compliance/aml", tags=["AML reports"], responses=
 
 def _today(reports: SarReports) -> date:
     return BusinessDays().of(reports.clock.now_ns())
+
+
+def _batch_view(batch: Batch) -> BatchView:
+    return BatchView(file=batch.file, form=batch.form, reports=batch.reports,
+                     totals=batch.totals, sha256=batch.sha256)  # fmt: skip
+
+
+@router.post("/sars/batch", summary="Export the SARs ready to file as one batch")
+def export_sar_batch(
+    officer: SarOfficer, request: Request, db: DbSession, batches: Batches
+) -> BatchView:
+    """Every generated SAR not yet filed, in one SARX batch with its totals; audited."""
+    return _batch_view(batches.export(db, Caller.of(officer, request).actor, "SARX"))
+
+
+@router.get("/sars/batches/{name}", summary="Download a SAR batch")
+def download_sar_batch(name: BatchName, _officer: SarOfficer, batches: Batches) -> Response:
+    """An exported SARX batch file."""
+    return _xml(batches.read(name, "SARX"), name)
+
+
+@router.post("/ctrs/batch", summary="Export the CTRs ready to file as one batch")
+def export_ctr_batch(
+    reporter: Reporter, request: Request, db: DbSession, batches: Batches
+) -> BatchView:
+    """Every written CTR not yet filed, in one CTRX batch with its totals; audited."""
+    return _batch_view(batches.export(db, Caller.of(reporter, request).actor, "CTRX"))
+
+
+@router.get("/ctrs/batches/{name}", summary="Download a CTR batch")
+def download_ctr_batch(name: BatchName, _reporter: Reporter, batches: Batches) -> Response:
+    """An exported CTRX batch file."""
+    return _xml(batches.read(name, "CTRX"), name)
 
 
 @router.post("/cases/{case_id}/sar", summary="Draft a SAR from a case", status_code=201)
@@ -89,6 +136,46 @@ def generate_sar(
     return sar_view(reports.get(db, sar_id), _today(reports))
 
 
+@router.put("/sars/{sar_id}", summary="Revise a SAR before it is filed")
+def revise_sar(
+    sar_id: ObjectPath, body: SarEditRequest, officer: SarOfficer, request: Request,
+    db: DbSession, reports: Reports,
+) -> SarView:  # fmt: skip
+    """Subject, narrative and amount; a generated SAR goes back to draft (its file removed)."""
+    row = reports.get(db, sar_id)
+    form = SarForm(
+        body.subject_name, body.subject_dob, body.subject_occupation, body.narrative,
+        date.fromisoformat(row.detected_on), body.amount.cents,
+    )  # fmt: skip
+    row = reports.revise(db, Caller.of(officer, request).actor, sar_id, form)
+    return sar_view(row, _today(reports))
+
+
+@router.get("/sars/{sar_id}/xml", summary="Download the SAR's FinCEN XML")
+def download_sar(
+    sar_id: ObjectPath, _officer: SarOfficer, db: DbSession, reports: Reports
+) -> Response:
+    """The generated SARX file (409 SAR_NOT_GENERATED before it exists)."""
+    row = reports.get(db, sar_id)
+    return _xml(reports.xml_of(row), f"sar-{row.id}.xml")
+
+
+@router.delete("/sars/{sar_id}", summary="Delete a SAR after its retention", status_code=204)
+def delete_sar(
+    sar_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession,
+    reports: Reports, retention: Retention,
+) -> Response:  # fmt: skip
+    """Refused with AML_RETENTION_ACTIVE until five years after its filing have passed."""
+    row = reports.get(db, sar_id)
+    retention.delete_sar(db, Caller.of(officer, request).actor, row, _today(reports))
+    return Response(status_code=204)
+
+
+def _xml(document: bytes, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(document, media_type="application/xml", headers=headers)
+
+
 @router.post("/sars/{sar_id}/filing", summary="Record FinCEN's acknowledgement")
 def record_filing(
     sar_id: ObjectPath, body: FilingRequest, officer: SarOfficer, request: Request,
@@ -106,6 +193,19 @@ def get_parameters(_reviewer: Reviewer, db: DbSession, book: Book) -> MonitorPar
     return book.current(db)
 
 
+@router.get("/parameters/history", summary="The versions of the monitors' parameters")
+def parameter_history(
+    _reviewer: Reviewer, db: DbSession, book: Book,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ParameterVersionView]:  # fmt: skip
+    """Who changed the parameters, when and why, newest first (the trail holds the documents)."""
+    return [
+        ParameterVersionView(id=v.id, reason=v.reason, changed_by=v.changed_by,
+                             changed_at_ns=v.created_at_ns)
+        for v in book.history(db, limit)
+    ]  # fmt: skip
+
+
 @router.put("/parameters", summary="Change the monitors' parameters")
 def change_parameters(
     body: ParametersRequest, tuner: Tuner, request: Request, db: DbSession, book: Book
@@ -120,9 +220,43 @@ def generate_ctrs(
     body: CtrDayRequest, reporter: Reporter, request: Request, db: DbSession, ctrs: Ctrs
 ) -> list[CtrView]:
     """One CTRX file per customer whose cash in or out that day exceeded $10,000; audited."""
-    written = ctrs.generate(db, Caller.of(reporter, request).actor, body.date)
-    return [
-        CtrView(customer=c.customer, date=c.day.isoformat(), cash_in=c.cash_in,
-                cash_out=c.cash_out, file=c.file.name, sha256=c.sha256, due=c.due.isoformat())
-        for c in written
-    ]  # fmt: skip
+    written = {c.customer for c in ctrs.generate(db, Caller.of(reporter, request).actor, body.date)}
+    return [ctr_view(row) for row in ctrs.listed(db, body.date, 100_000) if row.customer in written]
+
+
+@router.get("/ctrs", summary="CTRs, newest business day first")
+def list_ctrs(
+    _reporter: Reporter, db: DbSession, ctrs: Ctrs,
+    day: Annotated[date | None, Query(alias="date")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CtrView]:  # fmt: skip
+    """Every CTR written (one day's with ``date``), with its due date, filing and retention."""
+    return [ctr_view(row) for row in ctrs.listed(db, day, limit)]
+
+
+@router.get("/ctrs/{ctr_id}/xml", summary="Download a CTR's FinCEN XML")
+def download_ctr(ctr_id: ObjectPath, _reporter: Reporter, db: DbSession, ctrs: Ctrs) -> Response:
+    """The CTRX file as written."""
+    row = ctrs.get(db, ctr_id)
+    return _xml(ctrs.xml_of(row), row.file)
+
+
+@router.post("/ctrs/{ctr_id}/filing", summary="Record FinCEN's acknowledgement of a CTR")
+def record_ctr_filing(
+    ctr_id: ObjectPath, body: FilingRequest, reporter: Reporter, request: Request,
+    db: DbSession, ctrs: Ctrs,
+) -> CtrView:  # fmt: skip
+    """The BSA ID and the filing date; retention runs five years from the filing."""
+    actor = Caller.of(reporter, request).actor
+    return ctr_view(ctrs.record_filing(db, actor, ctr_id, body.bsa_id, body.filed_on))
+
+
+@router.delete("/ctrs/{ctr_id}", summary="Delete a CTR after its retention", status_code=204)
+def delete_ctr(
+    ctr_id: ObjectPath, reporter: Reporter, request: Request, db: DbSession, ctrs: Ctrs,
+    retention: Retention, reports: Reports,
+) -> Response:  # fmt: skip
+    """Refused with AML_RETENTION_ACTIVE until five years after the report have passed."""
+    row = ctrs.get(db, ctr_id)
+    retention.delete_ctr(db, Caller.of(reporter, request).actor, row, _today(reports))
+    return Response(status_code=204)

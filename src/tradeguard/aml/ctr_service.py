@@ -3,7 +3,9 @@
 The same aggregation as the replay (``CashLedger``): per customer, cash in and cash out
 separately, over all the customer's accounts. Each CTR file is written owner-only under
 ``var_dir/aml/ctr`` and recorded as one ``aml.ctr.generated`` event with its SHA-256 and
-its due date (15 calendar days after the transactions, 31 CFR 1010.306(a)(3)).
+its due date (15 calendar days after the transactions, 31 CFR 1010.306(a)(3)), and kept
+as a row (``aml_ctrs``) that FinCEN's acknowledgement (the BSA ID) is recorded against.
+Writing a day again replaces its files and rows; a filed CTR is never rewritten.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sqlalchemy.orm import Session
 from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr
 from tradeguard.aml.currency_reports import CashDay, CashLedger
 from tradeguard.aml.filer import FilingInstitution
+from tradeguard.aml.models import CtrRow
 from tradeguard.aml.replay import ctr_file_name
+from tradeguard.aml.retention import retained_until
 from tradeguard.aml.transactions import BUSINESS_ZONE, CustomerProfile, format_dollars
 from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, transactions_of
 from tradeguard.audit.models import AuditEventRow
@@ -27,6 +31,8 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.core.clock import Clock
+from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
+from tradeguard.core.ids import new_id
 from tradeguard.core.secure_files import write_atomically
 
 CTR_DUE_DAYS = 15
@@ -90,9 +96,14 @@ class CtrReports:
         return ledger.reportable()
 
     def generate(self, db: Session, actor: Actor, day: date) -> list[GeneratedCtr]:
-        """Write every CTR of ``day`` and audit each file's hash."""
+        """Write every CTR of ``day`` and audit each file's hash; filed ones stay as they are."""
         today = datetime.fromtimestamp(self.clock.now_ns() / 1e9, BUSINESS_ZONE).date()
-        return [self._write(db, actor, cash_day, today) for cash_day in self.cash_days(db, day)]
+        filed = {row.customer for row in self.listed(db, day, 1_000_000) if row.status == "filed"}
+        return [
+            self._write(db, actor, cash_day, today)
+            for cash_day in self.cash_days(db, day)
+            if cash_day.customer not in filed
+        ]
 
     def _write(self, db: Session, actor: Actor, cash_day: CashDay, today: date) -> GeneratedCtr:
         profile = CustomerProfile(cash_day.customer, declared=False)
@@ -108,10 +119,65 @@ class CtrReports:
             format_dollars(report.cash_out_cents) if report.report_out else "",
             path, hashlib.sha256(document).hexdigest(), cash_day.day + timedelta(days=CTR_DUE_DAYS),
         )  # fmt: skip
+        row = self._store(db, generated, today)
         data = {
             "customer": generated.customer, "date": generated.day.isoformat(),
             "cash_in": generated.cash_in, "cash_out": generated.cash_out, "file": path.name,
-            "sha256": generated.sha256, "due": generated.due.isoformat(),
+            "sha256": generated.sha256, "due": generated.due.isoformat(), "id": row.id,
+            "retain_until": row.retain_until,
         }  # fmt: skip
         self.audit.record(db, "aml.ctr.generated", actor, subject=f"ctr:{path.name}", data=data)
         return generated
+
+    def _store(self, db: Session, ctr: GeneratedCtr, today: date) -> CtrRow:
+        day, now = ctr.day.isoformat(), self.clock.now_ns()
+        row = db.scalars(
+            select(CtrRow).where(CtrRow.customer == ctr.customer, CtrRow.day == day)
+        ).one_or_none()
+        if row is None:
+            row = CtrRow(id=str(new_id()), customer=ctr.customer, day=day, created_at_ns=now)
+            db.add(row)
+        row.cash_in, row.cash_out, row.file, row.sha256 = (
+            ctr.cash_in, ctr.cash_out, ctr.file.name, ctr.sha256,
+        )  # fmt: skip
+        row.due, row.status, row.updated_at_ns = ctr.due.isoformat(), "generated", now
+        row.retain_until = retained_until(today).isoformat()
+        db.flush()
+        return row
+
+    @staticmethod
+    def listed(db: Session, day: date | None, limit: int) -> list[CtrRow]:
+        """CTRs, newest business day first (one day's when ``day`` is given)."""
+        query = select(CtrRow).order_by(CtrRow.day.desc(), CtrRow.customer).limit(limit)
+        if day is not None:
+            query = query.where(CtrRow.day == day.isoformat())
+        return list(db.scalars(query))
+
+    @staticmethod
+    def get(db: Session, ctr_id: str) -> CtrRow:
+        """The CTR, or 404 ``CTR_NOT_FOUND``."""
+        row = db.get(CtrRow, ctr_id)
+        if row is None:
+            raise ProblemError(NOT_FOUND, "CTR_NOT_FOUND", "no such CTR")
+        return row
+
+    def xml_of(self, row: CtrRow) -> bytes:
+        """The CTR's file as written."""
+        path = self.out_dir / "ctr" / row.file
+        if not path.is_file():
+            raise ProblemError(NOT_FOUND, "CTR_FILE_MISSING", "the CTR's file is not there")
+        return path.read_bytes()
+
+    def record_filing(
+        self, db: Session, actor: Actor, ctr_id: str, bsa_id: str, filed_on: date
+    ) -> CtrRow:
+        """FinCEN's acknowledgement: the BSA ID, the filing date, five years from it."""
+        row = self.get(db, ctr_id)
+        if row.status == "filed":
+            raise ProblemError(CONFLICT, "CTR_ALREADY_FILED", "the CTR's filing is recorded")
+        row.bsa_id, row.filed_on, row.status = bsa_id, filed_on.isoformat(), "filed"
+        row.retain_until = max(row.retain_until, retained_until(filed_on).isoformat())
+        row.updated_at_ns = self.clock.now_ns()
+        data = {"bsa_id": bsa_id, "filed_on": row.filed_on, "retain_until": row.retain_until}
+        self.audit.record(db, "aml.ctr.filed", actor, subject=f"ctr:{row.id}", data=data)
+        return row

@@ -12,6 +12,7 @@ from tradeguard.aml.findings import Episode, EpisodeBook, Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.monitors.fan import FanMonitor
 from tradeguard.aml.monitors.jurisdictions import GeographyMonitor
+from tradeguard.aml.monitors.low_priced import LowPricedSecuritiesMonitor
 from tradeguard.aml.monitors.profile_mismatch import (
     LargeTransactionMonitor,
     UnusualActivityMonitor,
@@ -31,30 +32,30 @@ def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
         FanMonitor(parameters.fan, Kind.WITHDRAWAL),
         GeographyMonitor(parameters.geography),
         UnusualActivityMonitor(parameters.unusual_activity),
+        LowPricedSecuritiesMonitor(parameters.low_priced_securities),
         LargeTransactionMonitor(parameters.large_transaction),
     ]
 
 
-RouteKey = tuple[Kind, bool, bool, bool]
-"""A transaction's kind and whether it is cash, names a counterparty, names a country."""
+RouteKey = tuple[Kind, bool, bool, bool, bool]
+"""A transaction's kind and whether it is cash, names a counterparty, a country, a price."""
+FEATURES = ("cash", "counterparty", "country", "price")
+_FLAGS = (False, True)
 ROUTE_KEYS: list[RouteKey] = [
-    (kind, cash, party, country)
-    for kind, cash, party, country in product(Kind, (False, True), (False, True), (False, True))
+    (kind, *flags) for kind, flags in product(Kind, product(_FLAGS, _FLAGS, _FLAGS, _FLAGS))
 ]
 
 
 def route_of(txn: Transaction) -> RouteKey:
     """What the engine dispatches ``txn`` by."""
     return (txn.kind, txn.method is Method.CASH, bool(txn.counterparty),
-            bool(txn.counterparty_country))  # fmt: skip
+            bool(txn.counterparty_country), bool(txn.price_micros))  # fmt: skip
 
 
 def _route(monitors: list[Monitor], key: RouteKey) -> list[Monitor]:
     """The monitors that transactions of ``key`` concern."""
     kind, *present = key
-    has = {
-        n for n, there in zip(("cash", "counterparty", "country"), present, strict=True) if there
-    }
+    has = {n for n, there in zip(FEATURES, present, strict=True) if there}
     return [m for m in monitors if kind in m.kinds and m.needs <= has]
 
 

@@ -21,11 +21,16 @@ class Typology(StrEnum):
     FAN_OUT = "fan_out"
     HIGH_RISK_GEOGRAPHY = "high_risk_geography"
     UNUSUAL_ACTIVITY = "unusual_activity"
+    LOW_PRICED_SECURITIES = "low_priced_securities"
     LARGE_TRANSACTION = "large_transaction"
 
 
 REPLAY_TYPOLOGIES = frozenset(Typology) - {Typology.LARGE_TRANSACTION}
-"""The typologies the replay contract names; large transactions are a live-only notice."""
+"""The typologies replay writes; large transactions are a live-only notice.
+
+Low-priced securities needs each trade's symbol and price, which the contract's lines
+may carry as optional members: data without them never raises it.
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
-"""Tables of AML reporting: suspicious activity reports drafted from cases."""
+"""Tables of AML reporting: SARs drafted from cases, CTRs written per customer and day."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradeguard.crypto.fields import Encrypted
@@ -41,6 +41,8 @@ class SarRow(Base):
     filed_on: Mapped[str | None] = mapped_column(String(DATE_LENGTH))
     bsa_id: Mapped[str | None] = mapped_column(String(14))
     prior_bsa_id: Mapped[str | None] = mapped_column(String(14))
+    retain_until: Mapped[str | None] = mapped_column(String(DATE_LENGTH))
+    """Kept at least until this date: five years from the draft, then from the filing."""
     created_by: Mapped[str] = mapped_column(String(96))
     created_at_ns: Mapped[int] = mapped_column(BigInteger)
     updated_at_ns: Mapped[int] = mapped_column(BigInteger)
@@ -57,3 +59,27 @@ class ParameterVersionRow(Base):
     reason: Mapped[str] = mapped_column(String(200))
     changed_by: Mapped[str] = mapped_column(String(96))
     created_at_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class CtrRow(Base):
+    """A CTR written for one customer and business day: its file, due date, filing, retention."""
+
+    __tablename__ = "aml_ctrs"
+    __table_args__ = (UniqueConstraint("customer", "day"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    customer: Mapped[str] = mapped_column(String(96))
+    day: Mapped[str] = mapped_column(String(DATE_LENGTH), index=True)
+    cash_in: Mapped[str] = mapped_column(String(24))
+    """Dollars with two decimals; empty when cash in did not exceed the threshold."""
+    cash_out: Mapped[str] = mapped_column(String(24))
+    file: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    due: Mapped[str] = mapped_column(String(DATE_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    """``generated`` (file written) or ``filed`` (BSA ID recorded)."""
+    bsa_id: Mapped[str | None] = mapped_column(String(14))
+    filed_on: Mapped[str | None] = mapped_column(String(DATE_LENGTH))
+    retain_until: Mapped[str] = mapped_column(String(DATE_LENGTH))
+    created_at_ns: Mapped[int] = mapped_column(BigInteger)
+    updated_at_ns: Mapped[int] = mapped_column(BigInteger)

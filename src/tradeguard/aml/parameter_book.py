@@ -54,6 +54,12 @@ class ParameterBook:
             MonitorParameters() if latest is None else MonitorParameters.model_validate_json(latest)
         )
 
+    @staticmethod
+    def history(db: Session, limit: int) -> list[ParameterVersionRow]:
+        """The versions, newest first."""
+        query = select(ParameterVersionRow).order_by(ParameterVersionRow.created_at_ns.desc())
+        return list(db.scalars(query.limit(limit)))
+
     def load(self) -> MonitorParameters:
         """The parameters in force, read in a session of its own (for building a watcher)."""
         with self.sessions() as db:

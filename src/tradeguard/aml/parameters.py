@@ -79,6 +79,23 @@ class UnusualActivityParameters(Frozen):
     )
 
 
+class LowPricedSecuritiesParameters(Frozen):
+    """Rapid round trips (bought, then sold within days) in securities priced under $5."""
+
+    price_ceiling_micros: int = Field(
+        5_000_000, gt=0, description="a share priced below this is low-priced (SEC Rule 3a51-1)"
+    )
+    round_trip_days: int = Field(5, ge=1, le=31, description="most days from buy to sale")
+    window_days: int = Field(30, ge=1, le=92)
+    min_round_trips: int = Field(3, ge=1)
+    min_notional_cents: int = Field(
+        1_000_000, ge=0, description="least sold in the window's low-priced round trips"
+    )
+    income_fraction: float = Field(
+        0.1, ge=0, description="of the declared annual income, when that is more"
+    )
+
+
 class LargeTransactionParameters(Frozen):
     """One deposit or withdrawal large enough for a look on its own."""
 
@@ -94,4 +111,5 @@ class MonitorParameters(Frozen):
     fan: FanParameters = FanParameters()
     geography: GeographyParameters = GeographyParameters()
     unusual_activity: UnusualActivityParameters = UnusualActivityParameters()
+    low_priced_securities: LowPricedSecuritiesParameters = LowPricedSecuritiesParameters()
     large_transaction: LargeTransactionParameters = LargeTransactionParameters()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,6 +48,11 @@ class ReplaySettings:
 
 def replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings) -> ReplaySummary:
     """Run the monitors and the CTR rule over ``source``; write the alerts and the CTRs."""
+    with collector_paused():
+        return _replay(source, alerts_path, ctr_dir, run)
+
+
+def _replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings) -> ReplaySummary:
     profiles = read_customers(source / "customers.csv")
     owners = read_accounts(source / "accounts.csv")
     engine = AmlEngine(run.parameters, profiles, REPLAY_TYPOLOGIES)
@@ -59,6 +67,23 @@ def replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings) 
     days = ledger.reportable()
     write_ctrs(ctr_dir, days, profiles, run)
     return ReplaySummary(count, len(alerts), len(days))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold the cycle collector while a replay runs.
+
+    The monitors build windows of transactions (tuples without cycles) by the hundred thousand, and
+    the collector's passes over that growing heap cost a quarter of the replay's time;
+    reference counting still frees everything the windows drop.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _jsonl(records: list[dict[str, object]]) -> bytes:

@@ -16,6 +16,7 @@ from tradeguard.aml.transactions import (
     Method,
     Transaction,
     parse_cents,
+    parse_micros,
 )
 
 CUSTOMER_COLUMNS = (
@@ -80,6 +81,7 @@ def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transactio
     try:
         raw = orjson.loads(line)
         account = raw["account"]
+        price = raw.get("price")
         return Transaction(
             int(raw["ts"]),
             str(raw["txn_id"]),
@@ -90,6 +92,8 @@ def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transactio
             parse_cents(raw["amount"]),
             raw.get("counterparty") or None,
             raw.get("counterparty_country") or None,
+            raw.get("symbol") or None,
+            parse_micros(price) if price else 0,
         )
     except (ValueError, KeyError, TypeError, AttributeError, AmlInputError) as exc:
         raise AmlInputError(f"transactions.jsonl line {number}: {_why(exc)}") from None

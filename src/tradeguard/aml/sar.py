@@ -31,6 +31,7 @@ CLASSIFICATIONS: dict[Typology, tuple[str, str]] = {
     Typology.FAN_OUT: ("8", "805"),  # suspicious EFT/wire transfers
     Typology.HIGH_RISK_GEOGRAPHY: ("9", "928"),  # foreign high-risk jurisdiction
     Typology.UNUSUAL_ACTIVITY: ("8", "812"),  # transaction out of pattern for customer
+    Typology.LOW_PRICED_SECURITIES: ("6", "608"),  # securities: market manipulation
     Typology.LARGE_TRANSACTION: ("8", "812"),
 }
 """FinCEN SAR activity type and subtype for each typology."""

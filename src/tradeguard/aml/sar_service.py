@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.findings import Typology
 from tradeguard.aml.models import SarRow
+from tradeguard.aml.retention import retained_until
 from tradeguard.aml.sar import (
     FieldProblem,
     FilingState,
@@ -73,10 +74,25 @@ class SarReports:
         if case is None:
             raise ProblemError(NOT_FOUND, "CASE_NOT_FOUND", "no such case")
         alerts = list(db.scalars(select(AlertRow).where(AlertRow.case_id == case_id)))
-        row = _new_row(case, alerts, form, actor, self.clock.now_ns())
+        now = self.clock.now_ns()
+        row = _new_row(case, alerts, form, actor, now)
+        row.retain_until = retained_until(BusinessDays().of(now)).isoformat()
         db.add(row)
         db.flush()
         self._record(db, actor, "aml.sar.drafted", row)
+        return row
+
+    def revise(self, db: Session, actor: Actor, sar_id: str, form: SarForm) -> SarRow:
+        """New subject, narrative and amount; a generated SAR goes back to draft."""
+        row = self.get(db, sar_id)
+        if row.status == "filed":
+            raise ProblemError(CONFLICT, "SAR_ALREADY_FILED", "a filed SAR is not changed")
+        row.subject_name, row.subject_dob = form.subject_name, form.subject_dob
+        row.subject_occupation, row.narrative = form.subject_occupation, form.narrative
+        row.amount_cents, row.status, row.xml_sha256 = form.amount_cents, "draft", None
+        row.updated_at_ns = self.clock.now_ns()
+        (self.out_dir / f"sar-{row.id}.xml").unlink(missing_ok=True)
+        self._record(db, actor, "aml.sar.revised", row)
         return row
 
     def generate(self, db: Session, actor: Actor, sar_id: str, today: date) -> Path:
@@ -102,6 +118,7 @@ class SarReports:
         if row.status != "generated":
             raise ProblemError(CONFLICT, "SAR_NOT_GENERATED", "only a generated SAR can be filed")
         row.bsa_id, row.filed_on, row.status = bsa_id, filed_on.isoformat(), "filed"
+        row.retain_until = max(row.retain_until or "", retained_until(filed_on).isoformat())
         row.updated_at_ns = self.clock.now_ns()
         self._record(db, actor, "aml.sar.filed", row, bsa_id=bsa_id)
         return row
@@ -119,8 +136,16 @@ class SarReports:
         """SARs by deadline, nearest first."""
         return list(db.scalars(select(SarRow).order_by(SarRow.deadline).limit(limit)))
 
+    def xml_of(self, row: SarRow) -> bytes:
+        """The SAR's generated file, or 409 ``SAR_NOT_GENERATED``."""
+        path = self.out_dir / f"sar-{row.id}.xml"
+        if row.status == "draft" or not path.is_file():
+            raise ProblemError(CONFLICT, "SAR_NOT_GENERATED", "the SAR's XML is not generated")
+        return path.read_bytes()
+
     def _record(self, db: Session, actor: Actor, event: str, row: SarRow, **extra: str) -> None:
-        data = {"case_id": row.case_id, "deadline": row.deadline, "status": row.status, **extra}
+        data = {"case_id": row.case_id, "deadline": row.deadline, "status": row.status,
+                "retain_until": row.retain_until or "", **extra}  # fmt: skip
         self.audit.record(db, event, actor, subject=f"sar:{row.id}", data=data)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
 
-from tradeguard.aml.models import SarRow
+from tradeguard.aml.models import CtrRow, SarRow
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.sar import MAX_NARRATIVE, continuing_review_due, draft_problems
 from tradeguard.aml.sar_service import draft_of, state_of
@@ -43,8 +43,18 @@ class ParametersRequest(Body):
     reason: Reason
 
 
+class SarEditRequest(Body):
+    """A draft's fields as compliance revises them (a generated SAR goes back to draft)."""
+
+    subject_name: PersonName = ""
+    subject_dob: BirthDate = ""
+    subject_occupation: Occupation = ""
+    narrative: Narrative = ""
+    amount: MoneyStr = Money(0)
+
+
 class FilingRequest(Body):
-    """FinCEN's acknowledgement of a filed SAR."""
+    """FinCEN's acknowledgement of a filed SAR or CTR."""
 
     bsa_id: BsaId
     filed_on: date
@@ -66,12 +76,17 @@ class SarView(BaseModel):
     activity_to: str
     amount: str
     subject_name: str
+    subject_dob: str
+    subject_occupation: str
     narrative: str
     problems: list[dict[str, str]]
     xml_sha256: str | None
     bsa_id: str | None
     filed_on: str | None
     continuing_review_due: str | None
+    days_left: int
+    """Calendar days to the deadline (negative once overdue)."""
+    retain_until: str | None
 
 
 def _review_due(filed_on: str | None) -> str | None:
@@ -87,9 +102,13 @@ def sar_view(row: SarRow, today: date) -> SarView:
         "deadline": row.deadline, "accounts": json.loads(row.accounts),
         "typologies": json.loads(row.typologies), "activity_from": row.activity_from,
         "activity_to": row.activity_to, "amount": str(Money(row.amount_cents)),
-        "subject_name": row.subject_name, "narrative": row.narrative, "problems": problems,
+        "subject_name": row.subject_name, "subject_dob": row.subject_dob,
+        "subject_occupation": row.subject_occupation, "narrative": row.narrative,
+        "problems": problems,
         "xml_sha256": row.xml_sha256, "bsa_id": row.bsa_id, "filed_on": row.filed_on,
         "continuing_review_due": _review_due(row.filed_on),
+        "days_left": (date.fromisoformat(row.deadline) - today).days,
+        "retain_until": row.retain_until,
     }  # fmt: skip
     return SarView(**fields)
 
@@ -103,6 +122,7 @@ class CtrDayRequest(Body):
 class CtrView(BaseModel):
     """One CTR written: whose, the amounts reported each way, the file, its hash, when due."""
 
+    id: str
     customer: str
     date: str
     cash_in: str
@@ -110,3 +130,36 @@ class CtrView(BaseModel):
     file: str
     sha256: str
     due: str
+    status: str
+    bsa_id: str | None
+    filed_on: str | None
+    retain_until: str
+
+
+def ctr_view(row: CtrRow) -> CtrView:
+    """The response for a stored CTR."""
+    return CtrView(
+        id=row.id, customer=row.customer, date=row.day, cash_in=row.cash_in,
+        cash_out=row.cash_out, file=row.file, sha256=row.sha256, due=row.due,
+        status=row.status, bsa_id=row.bsa_id, filed_on=row.filed_on,
+        retain_until=row.retain_until,
+    )  # fmt: skip
+
+
+class ParameterVersionView(BaseModel):
+    """One version of the monitors' parameters: when, by whom, why."""
+
+    id: str
+    reason: str
+    changed_by: str
+    changed_at_ns: int
+
+
+class BatchView(BaseModel):
+    """An exported filing batch: its file, form, the reports in it and its totals."""
+
+    file: str
+    form: str
+    reports: list[str]
+    totals: dict[str, int]
+    sha256: str

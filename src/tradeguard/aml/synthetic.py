@@ -4,7 +4,10 @@ It writes a replay directory (the contract's three files) plus ``labels.json``: 
 customers each typology was planted on, and the cash days a CTR is due for. Ordinary
 customers carry the traps: payroll by ACH just under $10,000 (not cash), one large
 legitimate cash deposit (a CTR, not structuring), small-business owners with many payers,
-and active traders who deposit, trade a lot and withdraw.
+and active traders who deposit, trade a lot and withdraw; day traders who buy and sell
+listed shares priced well above $5 within the day, and penny-stock buyers who hold.
+Trades of the low-priced plants and of those traps name their security and share price
+(the contract's optional ``symbol`` and ``price``); other trades do not.
 """
 
 from __future__ import annotations
@@ -200,20 +203,65 @@ def unusual_activity(b: Book) -> None:
     b.label("unusual_activity", [acc])
 
 
-TRAPS = (ordinary, payroll_just_under, large_cash, small_business, active_trader)
+def _round_trip(b: Book, account: str, day: int, hold: int, *, price: str, symbol: str) -> None:  # noqa: PLR0913 - one trade's fields
+    """Buy ``symbol`` on ``day`` and sell it ``hold`` days later, at about ``price``."""
+    cents = b.rng.randint(500_000, 2_500_000)
+    b.add(b.moment(day), account, "buy", "trade", cents, symbol=symbol, price=price)
+    b.add(b.moment(day + hold) + HOUR * 9, account, "sell", "trade",
+          cents * b.rng.randint(80, 160) // 100, symbol=symbol, price=price)  # fmt: skip
+
+
+def _penny_price(b: Book) -> str:
+    return f"{b.rng.randint(500, 45_000) / 10_000:.4f}"
+
+
+def low_priced_trading(b: Book) -> None:
+    """Penny stocks bought and sold within days, again and again, by a modest earner."""
+    (acc,) = b.customer("penny", b.rng.choice(("clerk", "driver", "nurse")),
+                        b.rng.randint(30_000, 70_000), "salary")  # fmt: skip
+    _salary(b, acc, 400_000, "EMPLOYER-7")
+    day = b.rng.randrange(b.days - 25)
+    for n in range(b.rng.randint(3, 6)):
+        _round_trip(b, acc, day + 4 * n, b.rng.randint(0, 3), price=_penny_price(b),
+                    symbol=f"PNY{n}{acc}")  # fmt: skip
+    b.label("low_priced_securities", [acc])
+
+
+def day_trader(b: Book) -> None:
+    """Trap: rapid round trips all month, in listed shares priced well above $5."""
+    (acc,) = b.customer("day_trader", "software engineer", 220_000, "salary")
+    for day in range(0, b.days - 2, 2):
+        price = f"{b.rng.randint(20, 400)}.{b.rng.randint(0, 99):02d}"
+        _round_trip(b, acc, day, b.rng.randint(0, 1), price=price,
+                    symbol=b.rng.choice(("AAPL", "MSFT", "XOM")))  # fmt: skip
+
+
+def penny_holder(b: Book) -> None:
+    """Trap: penny stocks bought and held for weeks before selling."""
+    (acc,) = b.customer("penny_holder", "retired", 60_000, "pension")
+    for n in range(b.rng.randint(3, 5)):
+        _round_trip(b, acc, b.rng.randrange(5), b.rng.randint(15, 40), price=_penny_price(b),
+                    symbol=f"HLD{n}")  # fmt: skip
+
+
+TRAPS = (
+    ordinary, payroll_just_under, large_cash, small_business, active_trader, day_trader,
+    penny_holder,
+)  # fmt: skip
 
 
 def generate(seed: int, customers: int = 400, days: int = 60) -> Book:
     """A book of ``customers`` customers over ``days`` days; about a tenth carry a typology."""
     b = Book(random.Random(seed), days)  # noqa: S311 - reproducible test data, not secrets
-    plants = [structuring, rapid_movement, high_risk_geography, unusual_activity]
+    plants = [structuring, rapid_movement, high_risk_geography, unusual_activity,
+              low_priced_trading]  # fmt: skip
     for n in range(customers):
         if n % 10 == 0:
-            choice = b.rng.randrange(6)
-            if choice < 4:  # noqa: PLR2004 - the four plants above
+            choice = b.rng.randrange(len(plants) + 2)
+            if choice < len(plants):
                 plants[choice](b)
             else:
-                fan(b, "deposit" if choice == 4 else "withdrawal")  # noqa: PLR2004 - fan-in
+                fan(b, "deposit" if choice == len(plants) else "withdrawal")
         elif n % 10 in (1, 2, 3):
             b.rng.choice(TRAPS[1:])(b)
         else:

@@ -60,6 +60,10 @@ class Transaction(NamedTuple):
     cents: int
     counterparty: str | None = None
     counterparty_country: str | None = None
+    symbol: str | None = None
+    """For trades: the security (the live trail always names it; replay lines may)."""
+    price_micros: int = 0
+    """For trades: the price of one share in millionths of a dollar (0 when not known)."""
 
     @property
     def is_cash(self) -> bool:
@@ -114,6 +118,16 @@ def parse_cents(text: str) -> int:
     if fraction and not (fraction.isdigit() and fraction.isascii() and len(fraction) <= 2):  # noqa: PLR2004 - cents
         raise AmlInputError(f"amount {text!r} has more than two decimal places")
     return int(whole) * 100 + int(fraction.ljust(2, "0") or "0")
+
+
+def parse_micros(text: str) -> int:
+    """Millionths of a dollar from a positive decimal price (``"0.0125"``, ``"4.99"``)."""
+    whole, _, fraction = text.partition(".")
+    if not (whole.isdigit() and whole.isascii() and len(whole) <= _MAX_AMOUNT_DIGITS):
+        raise AmlInputError(f"price {text!r} is not a decimal number of dollars")
+    if fraction and not (fraction.isdigit() and fraction.isascii() and len(fraction) <= 6):  # noqa: PLR2004 - micros
+        raise AmlInputError(f"price {text!r} has more than six decimal places")
+    return int(whole) * 1_000_000 + int(fraction.ljust(6, "0") or "0")
 
 
 def format_dollars(cents: int) -> str:

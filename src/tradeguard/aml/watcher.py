@@ -37,6 +37,8 @@ WITHDRAWAL_SETTLED = "payments.withdrawal.settled"
 MONEY_EVENTS = {DEPOSIT_SETTLED: Kind.DEPOSIT, WITHDRAWAL_SETTLED: Kind.WITHDRAWAL}
 MONEY_METHODS = frozenset(Method) - {Method.TRADE}
 WATCHER_NAME = "aml"
+MICROS_PER_PRICE_UNIT = 100
+"""A price unit is 1/10,000 of a dollar; the monitors count millionths."""
 
 
 class AmlWatcher:
@@ -51,7 +53,7 @@ class AmlWatcher:
         profiles: Mapping[str, CustomerProfile] | None = None,
     ) -> None:
         self.parameters = parameters
-        self.engine = AmlEngine(parameters, profiles or {})
+        self.engine = AmlEngine(parameters, {} if profiles is None else profiles)
         self.owners: dict[str, str] = {}
         longest = max(
             parameters.unusual_activity.window_days, parameters.structuring.long_window_days
@@ -95,11 +97,13 @@ def transactions_of(event: AuditEvent, owner: Callable[[str], str]) -> list[Tran
 
 def _trade_sides(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:
     data = event.data
-    cents = Price.parse(str(data["price"])).notional(int(data["quantity"])).cents
+    price = Price.parse(str(data["price"]))
+    cents = price.notional(int(data["quantity"])).cents
+    symbol, micros = str(data["symbol"]), price.units * MICROS_PER_PRICE_UNIT
     for side, kind in (("buy", Kind.BUY), ("sell", Kind.SELL)):
         account = str(data[side]["account"])
         yield Transaction(event.ts_ns, f"{event.seq}:{side}", account, owner(account), kind,
-                          Method.TRADE, cents)  # fmt: skip
+                          Method.TRADE, cents, symbol=symbol, price_micros=micros)  # fmt: skip
 
 
 def _money_movement(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from tradeguard.aml.batches import FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameter_book import ParameterBook
+from tradeguard.aml.profiles import DeclaredProfiles, approved_profile
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.aml.watcher import AmlWatcher
 from tradeguard.services import Services
@@ -14,10 +17,17 @@ from tradeguard.watch.service import WatchService
 def register_aml_watcher(watchers: WatchService, book: ParameterBook) -> None:
     """Run the AML monitors over the audit trail with the parameters in force.
 
+    Customers' declared profiles come from their approved onboarding answers.
+
     A committed change of the parameters drops the live watcher; the runner rebuilds it
     from the recent trail with the new parameters on its next batch.
     """
-    runner = watchers.register(lambda: AmlWatcher(book.load()))
+    sessions = book.sessions
+    runner = watchers.register(
+        lambda: AmlWatcher(
+            book.load(), DeclaredProfiles(lambda customer: approved_profile(sessions, customer))
+        )
+    )
 
     def rebuild() -> None:
         runner.watcher = None
@@ -42,3 +52,13 @@ def build_ctr_reports(services: Services) -> CtrReports:
     settings = services.settings
     out_dir = settings.var_dir / "aml"
     return CtrReports(services.audit, services.clock, filer_from(settings), out_dir)
+
+
+def build_aml_retention(services: Services) -> AmlRetention:
+    """Deletion of SARs and CTRs past their five-year retention, files under ``var_dir/aml``."""
+    return AmlRetention(services.audit, services.settings.var_dir / "aml")
+
+
+def build_filing_batches(services: Services) -> FilingBatches:
+    """Batches of SARs or CTRs ready to file, written under ``var_dir/aml/batches``."""
+    return FilingBatches(services.audit, services.clock, services.settings.var_dir / "aml")

@@ -1,4 +1,4 @@
-"""``tradeguard aml``: replay of past activity, synthetic data, the CTRs of a day."""
+"""``tradeguard aml``: replay of past activity, synthetic data, the CTRs of a day, the purge."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay import ReplaySettings, replay
+from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.transactions import BUSINESS_ZONE, AmlInputError
 from tradeguard.audit.records import Actor
 from tradeguard.cli.runtime import command_runtime
@@ -100,3 +101,13 @@ def ctr_command(
             typer.echo(
                 f"{ctr.customer},{ctr.day},{ctr.cash_in},{ctr.cash_out},{ctr.file},{ctr.sha256}"
             )
+
+
+@app.command("purge")
+def purge_command() -> None:
+    """Delete the SARs and CTRs (rows and files) whose five-year retention has ended."""
+    with command_runtime() as runtime, transaction(runtime.sessions) as db:
+        today = datetime.fromtimestamp(runtime.clock.now_ns() / 1e9, BUSINESS_ZONE).date()
+        retention = AmlRetention(runtime.audit, runtime.settings.var_dir / "aml")
+        purged = retention.purge(db, Actor.system("cli"), today)
+    typer.echo(f"{len(purged.sars)} SARs, {len(purged.ctrs)} CTRs deleted")

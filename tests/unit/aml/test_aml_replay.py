@@ -21,6 +21,10 @@ from tradeguard.core.secure_files import is_private, write_private
 
 NEW_YORK = ZoneInfo("America/New_York")
 HELD_OUT_SEEDS = (101, 202)
+CONTRACT_TYPOLOGIES = (
+    "structuring", "rapid_movement", "fan_in", "fan_out", "high_risk_geography",
+    "unusual_activity",
+)  # fmt: skip
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
@@ -83,10 +87,7 @@ def test_replay_when_held_out_seed_then_each_typology_meets_its_targets(
     alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines()]
     labels = json.loads((out / "in" / "labels.json").read_text())
     results = score(labels, alerts)
-    assert {s.typology for s in results} == {
-        "structuring", "rapid_movement", "fan_in", "fan_out", "high_risk_geography",
-        "unusual_activity",
-    }  # fmt: skip
+    assert {s.typology for s in results} == {*CONTRACT_TYPOLOGIES, "low_priced_securities"}
     for s in results:
         assert s.recall >= 0.95, s
         assert s.precision >= 0.8, s
@@ -139,3 +140,35 @@ def test_write_private_when_an_older_file_was_world_readable_then_narrowed(tmp_p
     write_private(path, b"new")
     assert path.read_bytes() == b"new"
     assert is_private(path)
+
+
+def test_replay_when_trades_name_no_price_then_no_low_priced_alert_whatever_the_trading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = synthetic.generate(11, customers=300)
+    for txn in book.txns:
+        txn.pop("symbol", None)
+        txn.pop("price", None)
+    synthetic.write(book, tmp_path / "in")
+    code = run(monkeypatch, "aml", "replay", str(tmp_path / "in"), "--alerts",
+               str(tmp_path / "a.jsonl"), "--ctr-dir", str(tmp_path / "ctr"))  # fmt: skip
+    assert code == 0
+    lines = (tmp_path / "a.jsonl").read_text().splitlines()
+    typologies = {json.loads(line)["typology"] for line in lines}
+    assert "low_priced_securities" not in typologies
+    assert typologies <= set(CONTRACT_TYPOLOGIES)
+    assert book.labels["low_priced_securities"]
+
+
+@pytest.mark.parametrize("price", ["-1", "0.1234567", "1e2", "cheap"])
+def test_replay_when_a_trade_price_is_malformed_then_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, price: str
+) -> None:
+    synthetic.write(synthetic.generate(7, customers=20), tmp_path / "in")
+    line = json.dumps({"ts": 1, "txn_id": "X", "account": "A000001", "kind": "buy",
+                       "method": "trade", "amount": "100.00", "symbol": "PNY",
+                       "price": price})  # fmt: skip
+    (tmp_path / "in" / "transactions.jsonl").write_text(line + "\n")
+    code = run(monkeypatch, "aml", "replay", str(tmp_path / "in"), "--alerts",
+               str(tmp_path / "a.jsonl"), "--ctr-dir", str(tmp_path / "ctr"))  # fmt: skip
+    assert code == 1

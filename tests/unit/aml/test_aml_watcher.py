@@ -93,3 +93,22 @@ def test_watcher_when_event_data_is_malformed_then_skipped_not_failed(
     deposit(kit, "acct-1", "60000.00", "wire", counterparty="X", counterparty_country="IR")
     alerts = run(kit, store)
     assert [a.typology for a in alerts] == ["high_risk_geography", "large_transaction"]
+
+
+def test_watcher_when_penny_stock_bought_and_sold_within_days_then_low_priced_alert(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    for n in range(3):
+        for side, (buyer, seller) in (("buy", ("acct-1", "mm")), ("sell", ("mm", "acct-1"))):
+            price = "0.6000" if side == "buy" else "0.6500"
+            trade = {
+                "symbol": f"PNY{n}", "quantity": 20000, "price": price,
+                "buy": {"account": buyer, "order": f"o{n}{side}"},
+                "sell": {"account": seller, "order": f"p{n}{side}"},
+            }  # fmt: skip
+            record(kit, "trade.executed", f"PNY{n}", trade)
+    alerts = run(kit, store)
+    assert [(a.typology, a.customer) for a in alerts] == [("low_priced_securities", "acct-1")]
+    evidence = json.loads(alerts[0].evidence)
+    assert evidence["round_trips"] == 3
+    assert evidence["sold"] == "39000.00"

@@ -12,7 +12,8 @@ class Monitor(Protocol):
     """Watches one typology; ``kinds`` are the transactions it needs to see.
 
     ``needs`` narrows them further: ``cash`` (cash only), ``counterparty`` and ``country``
-    (transactions that name one); the engine never shows a monitor anything else.
+    (transactions that name one), ``price`` (trades that name their security and price);
+    the engine never shows a monitor anything else.
     """
 
     typology: Typology

@@ -1,0 +1,113 @@
+"""Filing batches: the reports ready to file, in one FinCEN batch file with its totals.
+
+Each SAR and CTR is generated as a batch of one activity. For upload, the ones ready to
+file (generated, filing not yet recorded) are merged into one batch of their form: their
+activities in order, every ``SeqNum`` renumbered so it stays unique in the document, and
+the batch's totals (``TotalAmount``, ``PartyCount``, ``ActivityCount`` and, for SARs, the
+attachment counts) summed over them. Each export is one ``aml.batch.exported`` audit
+event with the reports it holds, the totals and the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradeguard.aml.fincen_xml import NAMESPACE, new_batch, serialize
+from tradeguard.aml.models import CtrRow, SarRow
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.core.clock import Clock
+from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
+from tradeguard.core.secure_files import write_atomically
+
+TOTALS = ("TotalAmount", "PartyCount", "ActivityCount", "ActivityAttachmentCount",
+          "AttachmentCount")  # fmt: skip
+BATCH_NAME = re.compile(r"^batch-(CTRX|SARX)-[0-9]{8}T[0-9]{6}-[0-9]{1,9}\.xml$")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One exported batch: its file, form, reports and totals."""
+
+    file: str
+    form: str
+    reports: list[str]
+    totals: dict[str, int]
+    sha256: str
+
+
+def merge(form: str, documents: list[bytes]) -> tuple[bytes, dict[str, int]]:
+    """One batch of ``form`` holding every activity of ``documents``; its summed totals."""
+    writer = new_batch(form)
+    totals = dict.fromkeys(TOTALS, 0)
+    present: set[str] = set()
+    for document in documents:
+        root = etree.fromstring(document, _PARSER)
+        for name in TOTALS:
+            if name in root.attrib:
+                present.add(name)
+                totals[name] += int(root.attrib[name])
+        for activity in root.findall(f"{{{NAMESPACE}}}Activity"):
+            writer.root.append(activity)
+    for number, node in enumerate(writer.root.iter(f"{{{NAMESPACE}}}*"), 1):
+        if "SeqNum" in node.attrib:
+            node.set("SeqNum", str(number))
+    kept = {name: totals[name] for name in TOTALS if name in present}
+    for name, value in kept.items():
+        writer.root.set(name, str(value))
+    return serialize(writer), kept
+
+
+class FilingBatches:
+    """Exports the SARs or the CTRs ready to file as one batch file under ``out_dir``."""
+
+    def __init__(self, audit: AuditTrail, clock: Clock, out_dir: Path) -> None:
+        self.audit, self.clock, self.out_dir = audit, clock, out_dir
+
+    def ready(self, db: Session, form: str) -> list[tuple[str, Path]]:
+        """The reports of ``form`` generated and not yet filed, with their files."""
+        if form == "SARX":
+            sars = db.scalars(
+                select(SarRow).where(SarRow.status == "generated").order_by(SarRow.deadline)
+            )
+            return [(row.id, self.out_dir / f"sar-{row.id}.xml") for row in sars]
+        ctrs = db.scalars(
+            select(CtrRow).where(CtrRow.status == "generated").order_by(CtrRow.day, CtrRow.customer)
+        )
+        return [(row.id, self.out_dir / "ctr" / row.file) for row in ctrs]
+
+    def export(self, db: Session, actor: Actor, form: str) -> Batch:
+        """Write the batch of every ready report of ``form``; 409 when none is ready."""
+        ready = [(report, path) for report, path in self.ready(db, form) if path.is_file()]
+        if not ready:
+            raise ProblemError(
+                CONFLICT, "AML_NOTHING_TO_FILE", f"no {form} report is ready to file"
+            )
+        document, totals = merge(form, [path.read_bytes() for _, path in ready])
+        now = self.clock.now_ns()
+        stamp = datetime.fromtimestamp(now // 10**9, UTC).strftime("%Y%m%dT%H%M%S")
+        name = f"batch-{form}-{stamp}-{now % 10**9}.xml"
+        write_atomically(self.out_dir / "batches" / name, document)
+        batch = Batch(name, form, [report for report, _ in ready], totals,
+                      hashlib.sha256(document).hexdigest())  # fmt: skip
+        data = {"form": form, "file": name, "reports": batch.reports, "sha256": batch.sha256,
+                **{key: str(value) for key, value in totals.items()}}  # fmt: skip
+        self.audit.record(db, "aml.batch.exported", actor, subject=f"batch:{name}", data=data)
+        return batch
+
+    def read(self, name: str, form: str) -> bytes:
+        """An exported batch file of ``form`` by name; 404 ``AML_BATCH_NOT_FOUND``."""
+        path = self.out_dir / "batches" / name
+        found = BATCH_NAME.fullmatch(name)
+        if found is None or found.group(1) != form or not path.is_file():
+            raise ProblemError(NOT_FOUND, "AML_BATCH_NOT_FOUND", "no such batch")
+        return path.read_bytes()
