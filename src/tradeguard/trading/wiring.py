@@ -100,6 +100,7 @@ def build_market_feed(
         return None
     bands = VolatilityBands() if settings.market_volatility_bands else None
     sink = DeskReferencePrices(desk, bands, announce)
+    sink.restore_halts()
     rules = QuoteRules(settings.market_crossed_tolerance_bps, desk.limits.max_reference_age_ns)
     book = QuoteBook(sink.ticks(), rules)
     feed = MarketFeed(book, sink, services.clock, MarketMetrics(services.metrics.registry))
