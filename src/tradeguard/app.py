@@ -59,7 +59,7 @@ from tradeguard.identity.service import IdentityService
 from tradeguard.kyc.sanctions import KycScreening
 from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
-from tradeguard.market.feed import MarketData
+from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
@@ -233,7 +233,7 @@ def _registry(
         onboarding=kyc.onboarding,
         kyc_documents=kyc.documents,
         kyc_review=kyc.review,
-        market_data=MarketData(trading.market),
+        market_data=MarketData(trading.market, remote_quotes(sharing.desk.channel)),
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),

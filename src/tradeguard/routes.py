@@ -27,6 +27,8 @@ from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
+from tradeguard.market import api as market_api
+from tradeguard.market import pages as market_pages
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
@@ -65,5 +67,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening_api.router,
     cases_api.router,
     aml_api.router,
+    market_api.router,
+    market_pages.router,
     docs.router,
 )

@@ -20,6 +20,7 @@ from tradeguard.logs import get_logger
 from tradeguard.market.bands import LULD, PAUSE_NS, VOLATILITY, BandEvent, VolatilityBands
 from tradeguard.market.events import Nbbo, VenueHalt
 from tradeguard.market.halt_record import RecordedHalt, recorded_halts
+from tradeguard.market.quotes import QuoteRows, chosen, quote_row
 from tradeguard.market.reference import reference_of
 from tradeguard.risk.model import Instrument
 from tradeguard.trading.models import InstrumentRow
@@ -49,6 +50,8 @@ class DeskReferencePrices:
         self.bands = bands
         self.announce = announce
         self.withdrawn = 0
+        self.latest: dict[str, Nbbo] = {}
+        """Each symbol's last NBBO (under the desk's lock), for the quotes customers read."""
         self.held: set[str] = set()
         """Symbols the feed holds halted (a venue halt or a volatility pause); desk's lock."""
         desk.after_load(self.reapply_halts)
@@ -96,12 +99,23 @@ class DeskReferencePrices:
                 instrument = instruments.get(nbbo.symbol)
                 if instrument is None:
                     continue
+                self.latest[nbbo.symbol] = nbbo
                 marked = self._marked(instrument, nbbo)
                 changed += marked.reference_at_ns is not None
                 instruments[nbbo.symbol] = self._banded(marked, nbbo, now, pauses)
         for symbol, event in pauses:
             self.halt(VenueHalt(LULD, symbol, event is BandEvent.PAUSE, VOLATILITY, 0, now))
         return changed
+
+    def quotes(self, symbols: list[str] | None) -> QuoteRows:
+        """The NBBO, reference price, band and halt of ``symbols`` (or the first listed)."""
+        with self.desk.lock:
+            instruments, now = self.desk.risk.instruments, self.desk.clock.now_ns()
+            max_age = self.desk.limits.max_reference_age_ns
+            return [
+                quote_row(instruments[symbol], self.latest.get(symbol), now, max_age)
+                for symbol in chosen(list(instruments), symbols)
+            ]
 
     def _marked(self, instrument: Instrument, nbbo: Nbbo) -> Instrument:
         price = reference_of(nbbo, instrument.tick_size)
