@@ -55,6 +55,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     apikeys_api.staff_router,
     trading_api.router,
     reports_api.router,
+    reports_api.pages_router,
     controls_api.halts_router,
     controls_api.compliance_router,
     controls_api.locates_router,

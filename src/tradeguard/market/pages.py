@@ -4,29 +4,23 @@ The quotes and positions pages are static HTML from Jinja2 templates (autoescape
 extend identity's base page; their behaviour is ``/static/web/market.js``, which reads
 the JSON API with the signed-in session like every other page. The order-routing page
 is public, as Rule 606(a)(1) asks: the quarterly report rendered on the server from its
-own XML (aggregates only, no customer's data), for quarters that have ended.
+own XML (aggregates only, no customer's data), for quarters that have ended; its route
+is beside the reports' API (``trading.orders.reports_api``), which reads the orders.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
-from tradeguard.config import Settings
-from tradeguard.core.clock import Clock
-from tradeguard.db.session import DbSession
 from tradeguard.market.rule606 import Quarter
 from tradeguard.market.rule606_page import ORDER_TYPES, published_quarters, read_report
-from tradeguard.trading.orders.routing_reports import quarterly_report
-from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
-SettingsDep = Annotated[Settings, provided(Settings)]
-ClockDep = Annotated[Clock, provided(Clock)]
 NOT_PUBLISHED = 404
 
 _templates = Environment(
@@ -56,26 +50,34 @@ def positions_page() -> HTMLResponse:
     return _page("positions.html", page="positions", title="Positions at market")
 
 
-@router.get("/disclosures/order-routing")
-def order_routing_page(
-    db: DbSession,
-    settings: SettingsDep,
-    clock: ClockDep,
-    year: Annotated[int | None, Query(ge=2000, le=9999)] = None,
-    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
-) -> HTMLResponse:
-    """The quarterly Rule 606(a)(1) held-order routing report of a quarter that has ended."""
-    now = clock.now_ns()
-    quarters = published_quarters(now)
-    chosen = quarters[0] if year is None and quarter is None else Quarter(year or 0, quarter or 0)
-    context: dict[str, Any] = {"page": "order-routing", "quarters": quarters, "chosen": chosen}
-    if chosen not in quarters:
+def order_routing_page(now_ns: int, chosen: Quarter | None, report: bytes | None) -> HTMLResponse:
+    """The page of ``chosen`` (None: the last quarter that ended) from its report's XML.
+
+    A quarter that has not ended, or one further back than the page offers, is a 404 page
+    (``report`` is not read then).
+    """
+    quarters = published_quarters(now_ns)
+    shown = quarters[0] if chosen is None else chosen
+    context: dict[str, Any] = {"page": "order-routing", "quarters": quarters, "chosen": shown}
+    if report is None or shown not in quarters:
         title = "Order routing report not published"
         page = _page("order_routing.html", title=title, report=None, **context)
         page.status_code = NOT_PUBLISHED
         return page
-    report = read_report(quarterly_report(db, settings.market_broker_name, chosen, now))
-    title = f"Order routing report, Q{chosen.number} {chosen.year}"
+    title = f"Order routing report, Q{shown.number} {shown.year}"
     return _page(
-        "order_routing.html", title=title, report=report, order_types=ORDER_TYPES, **context
+        "order_routing.html",
+        title=title,
+        report=read_report(report),
+        order_types=ORDER_TYPES,
+        **context,
     )
+
+
+def published(now_ns: int, year: int | None, quarter: int | None) -> Quarter | None:
+    """The quarter asked for if its report is published (the last one when none is asked)."""
+    quarters = published_quarters(now_ns)
+    if year is None and quarter is None:
+        return quarters[0]
+    asked = Quarter(year or 0, quarter or 0)
+    return asked if asked in quarters else None
