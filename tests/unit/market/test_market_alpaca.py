@@ -52,6 +52,14 @@ def test_a_sub_penny_price_keeps_its_four_places_and_a_finer_one_is_malformed() 
     assert decoding.drops == Counter({DropReason.MALFORMED: 1})
 
 
+def test_whole_dollar_prices_and_times_with_an_offset_are_read_exactly() -> None:
+    [event] = decoder().decode(frame(quote(bp=87, ap=88, t="2026-12-01T10:51:45.5-05:00")))
+    assert isinstance(event, Quote)
+    assert (event.bid, event.ask, event.at_ns) == (870_000, 880_000, 1_796_140_305_500_000_000)
+    [whole] = decoder().decode(frame(quote(t="2026-12-01T15:51:45Z")))
+    assert whole.at_ns == 1_796_140_305_000_000_000
+
+
 def test_trades_and_statuses_become_last_sales_halts_and_resumptions() -> None:
     trade = {"T": "t", "i": 96921, "S": "AAPL", "x": "D", "p": 126.55, "s": 100, "t": STAMP}
     halt = {"T": "s", "S": "AAPL", "sc": "H", "sm": "Trading Halt", "rc": "T12", "t": STAMP}
@@ -85,6 +93,8 @@ def test_a_quote_older_than_the_symbols_last_is_dropped_as_out_of_sequence() -> 
     [
         quote(bp="87.66"),  # a price as a string
         quote(bs=1.5),  # a fractional size
+        quote(bp=10**12),  # beyond any share price
+        quote(ap=None),
         quote(bs=True),
         quote(t="yesterday"),
         quote(t=None),
