@@ -14,6 +14,8 @@ import statistics
 import time
 from collections import Counter
 
+import orjson
+
 from apps import scratch_app
 from bench_market import QUOTES, ROUNDS, _feed, _quotes
 from measure import Measurement
@@ -60,6 +62,22 @@ def _rate(registry: Registry, frames: list[str]) -> float:
     return statistics.median(rates)
 
 
+def _decode_rate(frames: list[str]) -> tuple[float, float]:
+    """Quotes/s of the decoder alone, and of parsing the JSON alone (orjson)."""
+    decoding, parsing = [], []
+    for _ in range(ROUNDS):
+        decoder = AlpacaDecoder("ALPACA", Counter())
+        started = time.perf_counter_ns()
+        for frame in frames:
+            decoder.decode(frame)
+        decoding.append(QUOTES / ((time.perf_counter_ns() - started) / 1e9))
+        started = time.perf_counter_ns()
+        for frame in frames:
+            orjson.loads(frame)
+        parsing.append(QUOTES / ((time.perf_counter_ns() - started) / 1e9))
+    return statistics.median(decoding), statistics.median(parsing)
+
+
 def run() -> list[Measurement]:
     with scratch_app(market_data="off") as app:
         registry: Registry = app.state.registry
@@ -69,6 +87,7 @@ def run() -> list[Measurement]:
         registry.trading_desk.start()
         frames = _frames(_quotes(registry, services.clock))
         rate = _rate(registry, frames)
+        decoded, parsed = _decode_rate(frames)
     return [
         Measurement(
             f"market stream: provider quotes/s into the reference prices ({PER_FRAME} a frame)",
@@ -76,5 +95,7 @@ def run() -> list[Measurement]:
             "quotes/s",
             target=100_000,
             lower_is_better=False,
-        )
+        ),
+        Measurement("market stream: the decoder alone", decoded, "quotes/s", lower_is_better=False),
+        Measurement("market stream: JSON parsing alone", parsed, "quotes/s", lower_is_better=False),
     ]
