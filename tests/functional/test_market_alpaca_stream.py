@@ -18,11 +18,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import reason_of
+from sqlalchemy import select
 from trading_flows import desk_of, funded_trader, place
 
 from alpaca_standin import KEY_ID, SECRET, AlpacaStandIn, quote, running_standin, wait_until
 from support import registry_of
 from tradeguard.audit.records import Actor
+from tradeguard.cases.models import AlertRow
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
@@ -199,6 +201,10 @@ def test_market_orders_are_priced_from_the_stream_and_fail_closed_when_it_stops(
     standin.drop_all()
     clock.advance(seconds=6)
     assert registry_of(app).market_data.check()  # the stalled alert
+    with registry_of(app).services.sessions() as db:
+        alerts = db.scalars(select(AlertRow.typology)).all()
+    assert alerts == ["market.feed.stalled"]  # in the one alert store, once
+    assert registry_of(app).market_data.check()
     refused = place(client, alice, symbol="AAPL", type="market", limit_price=None, quantity=1)
     assert reason_of(refused) == (422, "RISK_STALE_REFERENCE_PRICE")
     wait_until(lambda: standin.subscribed() == 1)  # reconnected

@@ -119,7 +119,7 @@ class AlpacaDecoder:
         events: list[MarketEvent] = []
         fast_quote = self._fast_quote
         for message in messages:
-            event = fast_quote(message) if type(message) is dict else None
+            event: MarketEvent | None = fast_quote(message) if type(message) is dict else None
             if event is None:
                 event = self._event(message)
             if event is not None:
@@ -309,7 +309,7 @@ def _price(message: dict[str, Any], name: str) -> int:
     kind = type(value)
     if kind is not float and kind is not int:
         raise MalformedMessageError(f"{name} must be a number")
-    scaled = value * PRICE_SCALE
+    scaled: float = value * PRICE_SCALE
     if not abs(scaled) <= MAX_PRICE_UNITS:  # also NaN
         raise MalformedMessageError(f"{name} is out of range")
     units = round(scaled)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, Protocol
 
@@ -159,9 +159,16 @@ class MarketData:
     ``remote`` asks the desk process for quotes when the feed runs there (gateway workers).
     """
 
-    def __init__(self, runner: FeedRunner | None, remote: RemoteQuotes | None = None) -> None:
+    def __init__(
+        self,
+        runner: FeedRunner | None,
+        remote: RemoteQuotes | None = None,
+        on_stall: Callable[[], None] | None = None,
+    ) -> None:
         self.runner = runner
         self.remote = remote
+        self.on_stall = on_stall
+        self._stalled = False
 
     def quotes(self, symbols: list[str] | None) -> QuoteRows:
         """Quotes of ``symbols`` (or the first listed); 503 without a feed, 404 for unknowns."""
@@ -190,8 +197,12 @@ class MarketData:
             self.runner.stop()
 
     def check(self) -> bool:
-        """Whether a configured feed is stalled (raising the operations alert once)."""
-        return self.runner is not None and self.runner.check()
+        """Whether a configured feed is stalled (raising the operations alert once a stall)."""
+        stalled = self.runner is not None and self.runner.check()
+        if stalled and not self._stalled and self.on_stall is not None:
+            self.on_stall()
+        self._stalled = stalled
+        return stalled
 
 
 class _Caller(Protocol):
