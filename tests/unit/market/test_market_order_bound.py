@@ -14,9 +14,15 @@ TICKS = st.sampled_from([1, 100])
 REFERENCES = st.integers(min_value=100, max_value=50_000_000)
 
 
-@given(REFERENCES, REFERENCES, st.sampled_from([1, 2]), TICKS, banded=st.booleans())
+@given(
+    reference=REFERENCES,
+    band_around=REFERENCES,
+    tier=st.sampled_from([1, 2]),
+    tick=TICKS,
+    banded=st.booleans(),
+)
 def test_a_market_orders_limit_stays_inside_collar_and_band(
-    reference: int, band_around: int, tier: int, tick: int, *, banded: bool
+    *, reference: int, band_around: int, tier: int, tick: int, banded: bool
 ) -> None:
     reference -= reference % tick
     reference = max(reference, tick)
