@@ -35,8 +35,10 @@ import orjson
 
 from tradeguard.audit.search import parse_rfc3339_ns
 from tradeguard.core.money import PRICE_SCALE
+from tradeguard.logs import get_logger
 from tradeguard.market.events import DropReason, LastSale, MarketEvent, Quote, VenueHalt
 
+log = get_logger("tradeguard.market")
 HALT_CODES = frozenset({"H", "P", "2"})
 """Trading status codes that halt trading (UTP halt and volatility pause, CTA halt)."""
 RESUME_CODES = frozenset({"T", "3"})
@@ -186,6 +188,12 @@ class AlpacaDecoder:
             return None
         kind = message.get("T")
         if kind not in DATA_KINDS:
+            if kind == "error":  # such as 407 slow client, before the server hangs up
+                log.warning(
+                    "market.stream.error",
+                    code=message.get("code"),
+                    detail=str(message.get("msg"))[:80],
+                )
             return None  # control messages, bars and the like: not market events
         try:
             symbol, at_ns = _symbol(message), _time(message)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from conftest import make_settings
 from tradeguard.core.errors import ConfigurationError
@@ -159,3 +160,10 @@ def test_production_refuses_a_stream_without_tls(tmp_path: Path) -> None:
     ]
     secure = make_settings(tmp_path, market_data="alpaca")
     assert market_data_problems(secure) == []
+
+
+def test_an_error_in_the_data_is_logged_not_an_event() -> None:
+    with capture_logs() as logged:
+        events = decoder().decode(frame({"T": "error", "code": 407, "msg": "slow client"}))
+    assert events == []
+    assert [(line["event"], line["code"]) for line in logged] == [("market.stream.error", 407)]
