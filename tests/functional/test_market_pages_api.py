@@ -98,7 +98,7 @@ def test_quotes_need_a_signed_in_caller(client: TestClient) -> None:
 def test_without_a_feed_quotes_are_unavailable_and_a_lost_desk_process_too() -> None:
     with pytest.raises(ProblemError) as off:
         MarketData(None).quotes(None)
-    assert off.value.reason_code == "MARKET_DATA_UNAVAILABLE"
+    assert (off.value.status, off.value.reason_code) == (409, "MARKET_DATA_OFF")
 
     class Gone:
         def call(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ARG002 - a channel's

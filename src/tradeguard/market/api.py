@@ -22,8 +22,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token or signature (problem+json, AUTH_*, APIKEY_*)"},
     403: {"description": "Refused (ACCESS_DENIED, APIKEY_SCOPE)"},
     404: {"description": "A symbol the desk does not list (MARKET_UNKNOWN_SYMBOL)"},
+    409: {"description": "The installation runs without market data (MARKET_DATA_OFF)"},
     422: {"description": "Invalid request (VALIDATION_FAILED)"},
-    503: {"description": "No feed, or it cannot be reached; retry (MARKET_DATA_UNAVAILABLE)"},
+    503: {"description": "The feed cannot be reached; retry (MARKET_DATA_UNAVAILABLE)"},
 }
 
 

@@ -21,7 +21,7 @@ from tradeguard.logs import get_logger
 from tradeguard.market.consolidation import QuoteBook
 from tradeguard.market.events import LastSale, MarketEvent, Quote, VenueHalt
 from tradeguard.market.metrics import MarketMetrics
-from tradeguard.market.quotes import QuoteRows, RemoteQuotes, unavailable
+from tradeguard.market.quotes import QuoteRows, RemoteQuotes, market_data_off, unavailable
 from tradeguard.market.reference import ReferencePrices
 
 log = get_logger("tradeguard.market")
@@ -171,11 +171,11 @@ class MarketData:
         self._stalled = False
 
     def quotes(self, symbols: list[str] | None) -> QuoteRows:
-        """Quotes of ``symbols`` (or the first listed); 503 without a feed, 404 for unknowns."""
+        """Quotes of ``symbols`` (or the first listed); 409 without a feed, 404 for unknowns."""
         if self.runner is not None:
             return self.runner.feed.sink.quotes(symbols)
         if self.remote is None:
-            raise unavailable("no market data feed is configured")
+            raise market_data_off()
         try:
             answer = self.remote(symbols)
         except ProblemError:

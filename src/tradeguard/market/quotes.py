@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from tradeguard.core.clock import ns_to_rfc3339
-from tradeguard.core.errors import NOT_FOUND, ProblemError, ProblemType
+from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
 from tradeguard.core.money import Price
 from tradeguard.market.events import Nbbo
 from tradeguard.risk.model import Instrument
@@ -29,12 +29,18 @@ class MarketReason(StrEnum):
     """Reason codes of refused market-data requests."""
 
     UNAVAILABLE = "MARKET_DATA_UNAVAILABLE"
+    OFF = "MARKET_DATA_OFF"
     UNKNOWN_SYMBOL = "MARKET_UNKNOWN_SYMBOL"
 
 
 def unavailable(detail: str) -> ProblemError:
     """A 503: no feed here, or the desk process that runs it cannot be reached."""
     return ProblemError(UNAVAILABLE, MarketReason.UNAVAILABLE, detail, headers={"Retry-After": "1"})
+
+
+def market_data_off() -> ProblemError:
+    """A 409: this installation runs without a market data feed (``market_data=off``)."""
+    return ProblemError(CONFLICT, MarketReason.OFF, "no market data feed is configured")
 
 
 def unknown_symbols(symbols: list[str]) -> ProblemError:
