@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
@@ -52,7 +52,7 @@ class StreamAccess:
 
     url: str
     key_id: str
-    secret: str
+    secret: str = field(repr=False)
     ssl_context: ssl.SSLContext | None = None
 
 

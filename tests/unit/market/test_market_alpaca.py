@@ -19,7 +19,7 @@ from tradeguard.market.alpaca import (
     subscribe_message,
 )
 from tradeguard.market.events import DropReason, LastSale, Quote, VenueHalt
-from tradeguard.market.stream import alpaca_stream
+from tradeguard.market.stream import StreamAccess, alpaca_stream
 from tradeguard.production import market_data_problems
 
 STAMP = "2026-12-01T15:51:45.335689322Z"
@@ -167,3 +167,8 @@ def test_an_error_in_the_data_is_logged_not_an_event() -> None:
         events = decoder().decode(frame({"T": "error", "code": 407, "msg": "slow client"}))
     assert events == []
     assert [(line["event"], line["code"]) for line in logged] == [("market.stream.error", 407)]
+
+
+def test_the_streams_secret_never_shows_in_its_representation() -> None:
+    access = StreamAccess("wss://stream.example/v2/sip", "PKTEST", "do-not-show")
+    assert "do-not-show" not in repr(access)
