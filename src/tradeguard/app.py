@@ -62,7 +62,8 @@ from tradeguard.kyc.sanctions import KycScreening
 from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
-from tradeguard.market.feed import MarketData
+from tradeguard.market.feed import MarketData, remote_quotes
+from tradeguard.market.stall_alert import stall_alert
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
@@ -239,7 +240,13 @@ def _registry(
         onboarding=kyc.onboarding,
         kyc_documents=kyc.documents,
         kyc_review=kyc.review,
-        market_data=MarketData(trading.market),
+        market_data=MarketData(
+            trading.market,
+            remote_quotes(sharing.desk.channel),
+            stall_alert(
+                services.sessions, alert_store, services.clock, services.settings.market_data
+            ),
+        ),
         gateway=gateway,
         route_gate=gateway,
         feed_gate=FeedGate.of(gateway),
@@ -410,7 +417,7 @@ async def _watch_market_feed(market: MarketData) -> None:
     """Raise the operations alert while the market feed is stalled."""
     while True:
         await asyncio.sleep(MARKET_FEED_CHECK_SECONDS)
-        market.check()
+        await run_in_threadpool(market.check)  # a stall writes its alert
 
 
 def _warn_expiring_keys(services: Services, api_keys: ApiKeyService) -> None:

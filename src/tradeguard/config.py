@@ -74,6 +74,7 @@ class MarketDataSource(StrEnum):
     OFF = "off"
     SIMULATOR = "simulator"
     REPLAY = "replay"
+    ALPACA = "alpaca"
 
 
 class UnknownKeysSource(PydanticBaseSettingsSource):
@@ -661,8 +662,8 @@ class Settings(BaseSettings):
     # -- market data into the reference prices (tradeguard.market) --
     market_data: MarketDataSource = Field(
         default=MarketDataSource.SIMULATOR,
-        description="off, simulator (development only; production refuses it) or replay "
-        "(market_replay_file)",
+        description="off, simulator (development only; production refuses it), replay "
+        "(market_replay_file) or alpaca (the provider's stream, market_alpaca_*)",
     )
     market_simulator_rate: int = Field(
         default=300, ge=1, le=1_000_000, description="Venue quotes per second the simulator sends"
@@ -728,6 +729,31 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Payment for order flow received per share by venue, in 1/10,000 dollar "
         "(recorded per order and disclosed in Rule 606 reports; never a routing criterion)",
+    )
+    # -- a provider's market data stream (tradeguard.market.stream) --
+    market_alpaca_url: str = Field(
+        default="wss://stream.data.alpaca.markets/v2/sip",
+        pattern=r"^wss?://[^\s]{1,500}$",
+        description="Alpaca's market data v2 stream for stocks (v2/sip, v2/iex, ...); "
+        "production requires wss://",
+    )
+    market_alpaca_key_id: SecretStr | None = Field(
+        default=None, description="The API key id the stream authenticates with"
+    )
+    market_alpaca_secret_key: SecretStr | None = Field(
+        default=None, description="The API key's secret"
+    )
+    market_alpaca_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle the stream's TLS certificate is checked against "
+        "(default: the system's)",
+    )
+    market_stream_max_backoff_seconds: float = Field(
+        default=30.0,
+        ge=0.1,
+        le=600.0,
+        description="Longest wait between reconnections to the stream (the wait doubles "
+        "from 0.25 s)",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(

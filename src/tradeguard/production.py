@@ -38,9 +38,14 @@ def production_problems(settings: Settings, kek: KeyEncryptionKey) -> list[str]:
 
 
 def market_data_problems(settings: Settings) -> list[str]:
-    """Simulated quotes are for development: they must never price real orders."""
+    """Simulated quotes must never price real orders, nor quotes read without TLS."""
     if settings.market_data is MarketDataSource.SIMULATOR:
         return ["TRADEGUARD_MARKET_DATA=simulator is for development: use replay or off"]
+    if (
+        settings.market_data is MarketDataSource.ALPACA
+        and not settings.market_alpaca_url.startswith("wss://")
+    ):
+        return ["TRADEGUARD_MARKET_ALPACA_URL must be a wss:// address in production"]
     return []
 
 

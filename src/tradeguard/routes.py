@@ -30,6 +30,8 @@ from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
 from tradeguard.routing import api as routing_api
+from tradeguard.market import api as market_api
+from tradeguard.market import pages as market_pages
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
@@ -59,6 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     trading_api.router,
     reports_api.router,
     routing_api.router,
+    reports_api.pages_router,
     controls_api.halts_router,
     controls_api.compliance_router,
     controls_api.locates_router,
@@ -71,5 +74,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening_api.router,
     cases_api.router,
     aml_api.router,
+    market_api.router,
+    market_pages.router,
     docs.router,
 )

@@ -18,6 +18,7 @@ from limits.storage import MemoryStorage
 from tradeguard.apikeys.replay import MemoryKeyState
 from tradeguard.app import DeskMode, create_app
 from tradeguard.config import Settings
+from tradeguard.market.feed import MarketData
 from tradeguard.services import Services
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.desk_side import desk_handlers, shared_state_handlers
@@ -39,6 +40,7 @@ def run_desk_process(settings: Settings) -> None:
             registry.find(Services).sessions,
         )
     )
+    server.handlers["market.quotes"] = registry.find(MarketData).quotes
     if settings.redis_url is None:
         server.handlers.update(shared_state_handlers(MemoryKeyState(), MemoryStorage()))
     asyncio.run(_serve(app, server))

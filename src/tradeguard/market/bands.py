@@ -34,6 +34,10 @@ THREE_DOLLARS = 30_000
 SEVENTY_FIVE_CENTS = 7_500
 FIFTEEN_CENTS = 1_500
 TIER_BPS = {1: 500, 2: 1_000}
+LULD = "LULD"
+"""The venue named in a volatility pause: the bands, not an exchange."""
+VOLATILITY = "volatility"
+"""The reason of a volatility pause."""
 MIDDLE_BPS = 2_000
 LOW_BPS = 7_500
 
@@ -116,6 +120,11 @@ class VolatilityBands:
         """The symbol's band now, or None before its first quote."""
         state = self.symbols.get(symbol)
         return None if state is None else state.band
+
+    def restore_pause(self, symbol: str, paused_until_ns: int) -> None:
+        """Put ``symbol`` back in a pause that ends at ``paused_until_ns`` (after a restart)."""
+        state = self.symbols.setdefault(symbol, SymbolBand())
+        state.paused_until_ns = paused_until_ns
 
     def paused(self, symbol: str) -> bool:
         """Whether the symbol is in a volatility pause."""

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, Protocol
 
 from tradeguard.core.clock import Clock
+from tradeguard.core.errors import ProblemError
 from tradeguard.logs import get_logger
 from tradeguard.market.consolidation import QuoteBook
 from tradeguard.market.events import LastSale, MarketEvent, Quote, VenueHalt
 from tradeguard.market.metrics import MarketMetrics
+from tradeguard.market.quotes import QuoteRows, RemoteQuotes, market_data_off, unavailable
 from tradeguard.market.reference import ReferencePrices
 
 log = get_logger("tradeguard.market")
@@ -151,10 +154,37 @@ class FeedRunner:
 
 
 class MarketData:
-    """The application's market-data feed, when one is configured."""
+    """The application's market-data feed, when one is configured.
 
-    def __init__(self, runner: FeedRunner | None) -> None:
+    ``remote`` asks the desk process for quotes when the feed runs there (gateway workers).
+    """
+
+    def __init__(
+        self,
+        runner: FeedRunner | None,
+        remote: RemoteQuotes | None = None,
+        on_stall: Callable[[], None] | None = None,
+    ) -> None:
         self.runner = runner
+        self.remote = remote
+        self.on_stall = on_stall
+        self._stalled = False
+
+    def quotes(self, symbols: list[str] | None) -> QuoteRows:
+        """Quotes of ``symbols`` (or the first listed); 409 without a feed, 404 for unknowns."""
+        if self.runner is not None:
+            return self.runner.feed.sink.quotes(symbols)
+        if self.remote is None:
+            raise market_data_off()
+        try:
+            answer = self.remote(symbols)
+        except ProblemError:
+            raise
+        except Exception as error:
+            raise unavailable("the market data feed cannot be reached; retry") from error
+        if not isinstance(answer, list):
+            raise unavailable("the market data feed answered out of form")
+        return answer
 
     def start(self) -> None:
         """Start the feed (nothing when none is configured)."""
@@ -167,5 +197,22 @@ class MarketData:
             self.runner.stop()
 
     def check(self) -> bool:
-        """Whether a configured feed is stalled (raising the operations alert once)."""
-        return self.runner is not None and self.runner.check()
+        """Whether a configured feed is stalled (raising the operations alert once a stall)."""
+        stalled = self.runner is not None and self.runner.check()
+        if stalled and not self._stalled and self.on_stall is not None:
+            self.on_stall()
+        self._stalled = stalled
+        return stalled
+
+
+class _Caller(Protocol):
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
+        """``method`` run in the desk process."""
+        ...
+
+
+def remote_quotes(channel: _Caller | None) -> RemoteQuotes | None:
+    """Quotes asked of the desk process over ``channel`` (None: the feed is here, or off)."""
+    if channel is None:
+        return None
+    return partial(channel.call, "market.quotes")

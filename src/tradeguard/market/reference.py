@@ -7,7 +7,7 @@ halts through this interface and never touches the desk's state itself.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradeguard.market.events import Nbbo, VenueHalt
 
@@ -25,6 +25,10 @@ class ReferencePrices(Protocol):
 
     def ticks(self) -> dict[str, int]:
         """Every listed symbol with its tick size."""
+        ...
+
+    def quotes(self, symbols: list[str] | None) -> list[dict[str, Any]]:
+        """Each symbol's last NBBO with its reference price, band and halt, as the API shows."""
         ...
 
 

@@ -47,6 +47,28 @@ def order_price(limits: RiskLimits, instrument: Instrument, order: OrderRequest)
     return collar_top(limits, instrument)
 
 
+def market_order_bound(limits: RiskLimits, instrument: Instrument, side: Side) -> int | None:
+    """The limit a market order trades at: the collar's edge on its side, within the band.
+
+    A buy goes no higher than the collar's top nor the volatility band's top, a sell
+    (or short sale) no lower than the collar's bottom nor the band's bottom; both on the
+    tick grid. None without a reference price.
+    """
+    reference = instrument.reference_price
+    if reference is None:
+        return None
+    tick, width = instrument.tick_size, limits.collar_width(reference)
+    if side is Side.BUY:
+        top = reference + width
+        top -= top % tick
+        high = instrument.band_high
+        return top if high is None else min(top, high)
+    bottom = reference - width
+    bottom = max(bottom + (-bottom) % tick, tick)
+    low = instrument.band_low
+    return bottom if low is None else max(bottom, low)
+
+
 def reservation_price(
     limits: RiskLimits, instrument: Instrument, order: OrderRequest
 ) -> int | None:

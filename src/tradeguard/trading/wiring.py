@@ -19,6 +19,7 @@ from tradeguard.market.feed import FeedRunner, MarketFeed, MarketSource
 from tradeguard.market.metrics import MarketMetrics
 from tradeguard.market.replay import ReplayFile
 from tradeguard.market.simulator import QuoteSimulator, SimulatedSymbol
+from tradeguard.market.stream import alpaca_stream
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.services import Services
 from tradeguard.trading.controls.limits_store import load_limits
@@ -100,6 +101,7 @@ def build_market_feed(
         return None
     bands = VolatilityBands() if settings.market_volatility_bands else None
     sink = DeskReferencePrices(desk, bands, announce)
+    sink.restore_halts()
     rules = QuoteRules(settings.market_crossed_tolerance_bps, desk.limits.max_reference_age_ns)
     book = QuoteBook(sink.ticks(), rules)
     feed = MarketFeed(book, sink, services.clock, MarketMetrics(services.metrics.registry))
@@ -108,6 +110,8 @@ def build_market_feed(
 
 def _source(services: Services, desk: TradingDesk, book: QuoteBook) -> MarketSource:
     settings = services.settings
+    if settings.market_data is MarketDataSource.ALPACA:
+        return alpaca_stream(settings, lambda: sorted(desk_symbols(desk)), book.drops)
     if settings.market_data is MarketDataSource.REPLAY:
         if settings.market_replay_file is None:
             raise ConfigurationError(
@@ -126,6 +130,12 @@ def _source(services: Services, desk: TradingDesk, book: QuoteBook) -> MarketSou
         spread_bps=settings.market_simulator_spread_bps,
         seed=settings.market_simulator_seed,
     )
+
+
+def desk_symbols(desk: TradingDesk) -> list[str]:
+    """Every symbol the desk lists."""
+    with desk.lock:
+        return list(desk.risk.instruments)
 
 
 def _simulated(desk: TradingDesk) -> list[SimulatedSymbol]:

@@ -32,7 +32,7 @@ from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
-from tradeguard.risk.pricing import business_day, collar_top
+from tradeguard.risk.pricing import business_day, market_order_bound
 from tradeguard.trading.matching.engine import Exchange, OrderBook
 from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
@@ -146,6 +146,7 @@ class TradingDesk:
         """
         self._publish = publish
         self.router: OrderRouter | None = None
+        self._after_load: list[Callable[[], None]] = []
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
         self._stale = False
         parts = DeskParts(
@@ -197,6 +198,12 @@ class TradingDesk:
             away = set() if self.router is None else self.router.reload(db)
             self._state = load_desk_state(db, self.engine, self.limits, away)
             self._stale = False
+            for restore in self._after_load:
+                restore()
+
+    def after_load(self, restore: Callable[[], None]) -> None:
+        """Have ``restore`` run (under the lock) each time the memory is loaded again."""
+        self._after_load.append(restore)
 
     def set_publisher(self, publish: Publish | None) -> None:
         """Where feed events go after each commit (the order feed)."""
@@ -559,17 +566,12 @@ class TradingDesk:
         )
 
     def _collar_bound(self, row: OrderRow) -> int:
-        """The collar's edge on the order's side, on the tick grid and inside the band."""
-        limits, instrument = self.risk.limits, self.risk.instruments[row.symbol]
-        tick = instrument.tick_size
-        if row.side == Side.BUY:
-            top = collar_top(limits, instrument)
-            if top is None:
-                raise LookupError("a market order passed the checks without a reference price")
-            return top - top % tick
-        reference = instrument.reference_price or 0
-        bottom = reference - limits.collar_width(reference)
-        return max(bottom + (-bottom) % tick, tick)
+        """The collar's edge on the order's side, on the tick grid and inside the LULD band."""
+        instrument = self.risk.instruments[row.symbol]
+        bound = market_order_bound(self.risk.limits, instrument, Side(row.side))
+        if bound is None:
+            raise LookupError("a market order passed the checks without a reference price")
+        return bound
 
     def _requeue(self, row: OrderRow, request: OrderRequest, total: int) -> Any:  # noqa: ANN401 - SubmitResult
         book = self.exchange.book(row.symbol)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from tradeguard.access.caller import Caller
 from tradeguard.config import Settings
@@ -12,13 +13,15 @@ from tradeguard.core.clock import Clock
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
+from tradeguard.market.pages import order_routing_page, published
 from tradeguard.market.rule606 import Quarter
 from tradeguard.trading.desk_port import DeskPort
 from tradeguard.trading.orders.routing_reports import customer_report, quarterly_report
 from tradeguard.web.provide import provided
-from tradeguard.web.routing import require
+from tradeguard.web.routing import PUBLIC, require
 
 router = APIRouter(tags=["Reports"])
+pages_router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 Viewer = Annotated[Principal, require(Permission.ACCOUNT_VIEW)]
 Reporter = Annotated[Principal, require(Permission.COMPLIANCE_REPORT)]
 DeskDep = Annotated[DeskPort, provided(DeskPort)]
@@ -72,3 +75,20 @@ def quarterly_order_routing(
         db, settings.market_broker_name, Quarter(year, quarter), clock.now_ns()
     )
     return Response(report, media_type=XML)
+
+
+@pages_router.get("/disclosures/order-routing")
+def public_order_routing(
+    db: DbSession,
+    settings: SettingsDep,
+    clock: ClockDep,
+    year: Annotated[int | None, Query(ge=2000, le=9999)] = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+) -> HTMLResponse:
+    """The public page of the quarterly 606(a)(1) report, for a quarter that has ended."""
+    now = clock.now_ns()
+    chosen = published(now, year, quarter)
+    if chosen is None:
+        return order_routing_page(now, Quarter(year or 0, quarter or 0), None)
+    report = quarterly_report(db, settings.market_broker_name, chosen, now)
+    return order_routing_page(now, chosen, report)

@@ -1,0 +1,107 @@
+"""The market pages in a real Chromium against ``tradeguard serve`` (gateway workers and a
+desk process running the quote simulator, as ``make run`` does): a trader's live quotes,
+positions at market after a trade, and the public Rule 606 report page."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from browser_kit import chromium, new_tab, sign_in_with_totp
+from playwright.sync_api import Browser, expect
+
+from live_api import Api, Person, eventually, var_dir_of
+from support import TRADEGUARD, LiveServer
+
+pytestmark = pytest.mark.live_server
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Browser]:
+    with chromium(live_server) as launched:
+        yield launched
+
+
+def trader(api: Api, server: LiveServer, kind: str) -> tuple[Person, str]:
+    """A signed-up trader with an account opened (and funded) by ``tradeguard accounts open``."""
+    person = Person()
+    token = api.sign_up_with_totp(person)["access_token"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TRADEGUARD_")}
+    env["TRADEGUARD_VAR_DIR"] = str(var_dir_of(server))
+    subprocess.run(
+        [TRADEGUARD, "accounts", "open", person.email, "--kind", kind, "--deposit", "50000.00"],
+        cwd=var_dir_of(server).parent,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return person, token
+
+
+def reference_of(api: Api, token: str, symbol: str) -> Decimal:
+    found: list[Decimal] = []
+
+    def quoted() -> bool:
+        [quote] = api.expect("GET", f"/v1/market/quotes?symbols={symbol}", token=token)
+        if quote["fresh"]:
+            found.append(Decimal(quote["reference_price"]))
+        return bool(found)
+
+    eventually(quoted, seconds=15)
+    return found[0]
+
+
+def test_a_trader_watches_live_quotes_and_sees_a_fill_at_market(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    api = Api(live_server)
+    alice, alice_token = trader(api, live_server, "cash")
+    _, bob_token = trader(api, live_server, "margin")
+    price = reference_of(api, alice_token, "AAPL")
+    bid = {"client_order_id": "alice-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
+           "quantity": 3, "limit_price": str(price)}  # fmt: skip
+    assert api.call("POST", "/v1/orders", bid, alice_token)[0] == 201
+    sell = {"client_order_id": "bob-sell", "symbol": "AAPL", "side": "sell_short",
+            "type": "market", "quantity": 3}  # fmt: skip
+    status, sold = api.call("POST", "/v1/orders", sell, bob_token)
+    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    with new_tab(browser, live_server) as tab:
+        sign_in_with_totp(tab, alice)
+        page = tab.open("/quotes")
+        row = page.locator("#quotes tr[data-symbol=AAPL]")
+        expect(row.locator("td").nth(7)).to_have_text("trading")
+        expect(row.locator("td").nth(0)).to_have_text(re.compile(r"^\d+\.\d{2,4}$"))  # the bid
+        first = page.locator("#quotes-updated").text_content()
+        expect(page.locator("#quotes-updated")).not_to_have_text(first or "")  # refreshed
+        page.get_by_role("link", name="Positions").click()
+        tab.wait_for_path("/positions")
+        position = page.locator("#positions tr[data-symbol=AAPL]")
+        expect(position.locator("td").nth(0)).to_have_text("3")
+        expect(position.locator("td").nth(3)).not_to_have_text("—")  # a market value
+        expect(page.locator("#equity-at-market")).to_have_text(re.compile(r"^\$\d"))
+        assert page.locator("#positions-empty").is_hidden()
+
+
+def test_anyone_reads_the_quarterly_order_routing_report(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    with new_tab(browser, live_server) as tab:
+        errors: list[str] = []
+        tab.page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
+        page = tab.open("/disclosures/order-routing")
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_have_text(re.compile(r"^Order routing report, Q[1-4] \d{4}$"))
+        expect(page.locator("#report-facts")).to_contain_text("TradeGuard Securities")
+        assert page.locator("section.report-month").count() == 3
+        older = page.get_by_role("navigation", name="Quarters").get_by_role("link").nth(1)
+        latest = heading.text_content() or ""
+        older.click()
+        expect(heading).not_to_have_text(latest)  # the quarter before
+        assert errors == []
