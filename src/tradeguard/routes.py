@@ -29,9 +29,9 @@ from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
-from tradeguard.routing import api as routing_api
 from tradeguard.market import api as market_api
 from tradeguard.market import pages as market_pages
+from tradeguard.routing import api as routing_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
