@@ -16,6 +16,7 @@ from tradeguard.cli import (
     db_commands,
     keys_commands,
     outbox_commands,
+    payments_commands,
     screening_commands,
     server_commands,
     staff_commands,
@@ -49,6 +50,7 @@ app.add_typer(watch_commands.app, name="watch")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")
+app.add_typer(payments_commands.app, name="payments")
 server_commands.register(app)
 
 

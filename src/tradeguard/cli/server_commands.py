@@ -25,6 +25,7 @@ from tradeguard.gateway.tls import ensure_dev_certificate
 from tradeguard.logs import configure_logging
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel
+from tradeguard.vault.certificates import ensure_client_certificate
 from tradeguard.wiring import build_core
 
 
@@ -45,6 +46,8 @@ def init() -> None:
     if settings.tls_cert_file is None:
         status = ensure_dev_certificate(settings.tls_dir, clock.now())
         typer.echo(f"development certificate {settings.tls_dir}: {status}")
+        issued = ensure_client_certificate(settings.tls_dir, clock.now())
+        _report("payment vault client certificate", settings.tls_dir, created=issued)
     _init_database(settings, clock)
 
 
