@@ -214,6 +214,12 @@ def _guarded(compute: Callable[[], object]) -> object:
         return REDACTED_ERROR
 
 
+def holds_card_number(value: str | int) -> bool:
+    """Whether ``value`` holds a Luhn-valid 13-19 digit card number (spaces, dashes allowed)."""
+    text = str(value)
+    return bool(_TRIGGER_RE.search(text)) and _DIGIT_RUN_RE.sub(_mask_card_numbers, text) != text
+
+
 def _redact_item(key: object, value: object, depth: int) -> object:
     if is_secret_key(str(key)):
         return REDACTED

@@ -166,7 +166,8 @@ def _postgres_dump(vault: RunningVault) -> bytes:
             rows = []
             for table in ("vault_cards", "vault_charges", "vault_intake_tickets"):
                 rows += [
-                    repr(tuple(row)) for row in connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+                    repr(tuple(row))
+                    for row in connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
                 ]
     finally:
         engine.dispose()
