@@ -34,6 +34,7 @@ from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.audit.publication import repair_at_start, republish_missing
 from tradeguard.audit.records import Actor
+from tradeguard.cards.wiring import build_card_vault
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
@@ -244,6 +245,7 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
+        card_vault=build_card_vault(services),
     )
     return registry, trading
 

@@ -22,6 +22,7 @@ from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.cards.service import CardVault
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
 from tradeguard.gateway.guard import Gateway
@@ -85,6 +86,7 @@ class Registry:
     sar_reports: SarReports
     aml_parameters: ParameterBook
     ctr_reports: CtrReports
+    card_vault: CardVault
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

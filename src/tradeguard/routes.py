@@ -18,6 +18,7 @@ from tradeguard.access import (
 from tradeguard.aml import api as aml_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
+from tradeguard.cards import api as cards_api
 from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
 from tradeguard.gateway import health
@@ -65,5 +66,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening_api.router,
     cases_api.router,
     aml_api.router,
+    cards_api.router,
     docs.router,
 )

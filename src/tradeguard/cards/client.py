@@ -43,12 +43,17 @@ class VaultClient:
     """Calls the vault's internal API."""
 
     def __init__(
-        self, host: str, port: int, context: ssl.SSLContext, timeout_seconds: float
+        self, host: str, port: int, context: ssl.SSLContext | None, timeout_seconds: float
     ) -> None:
         self.host = host
         self.port = port
         self.context = context
         self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def unconfigured(cls) -> VaultClient:
+        """A client of no vault: every call is ``VaultUnavailableError`` (fail closed)."""
+        return cls("127.0.0.1", 0, None, 1.0)
 
     def issue_ticket(self, owner: str) -> dict[str, Any]:
         """A single-use intake ticket for ``owner``."""
@@ -85,6 +90,8 @@ class VaultClient:
         return self._call("GET", "/v1/health")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.context is None:
+            raise VaultUnavailableError("no payment vault is configured")
         connection = http.client.HTTPSConnection(
             self.host, self.port, context=self.context, timeout=self.timeout_seconds
         )
