@@ -147,3 +147,12 @@ def _assert_no_card_number(database: TestDatabase) -> None:
             dumped = repr(rows)
             assert VISA not in dumped, table
             assert "4242 4242" not in dumped, table
+
+
+def test_readyz_reports_the_vault_reached_over_mutual_tls(client: TestClient) -> None:
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["payment_vault"] == {
+        "ok": True,
+        "detail": "reachable over mutual TLS, processor reachable",
+    }

@@ -41,3 +41,14 @@ def test_card_routes_answer_503_when_the_vault_is_down(
     assert reason_of(deposit) == unavailable
     account = client.get("/v1/account", headers=dave.headers)
     assert account.json()["settled_cash"] == "5.00", account.text
+
+
+def test_readyz_fails_for_a_configured_vault_that_is_down(
+    client: TestClient, settings: Settings
+) -> None:
+    ready = client.get("/readyz")
+    check = (ready.json().get("checks") or ready.json()["checks"])["payment_vault"]
+    if settings.vault_mode == "off":
+        assert (ready.status_code, check["ok"]) == (200, True)
+    else:
+        assert (ready.status_code, check["ok"]) == (503, False)

@@ -81,6 +81,18 @@ class CardVault:
         except VaultRefusalError as refusal:
             raise translated(refusal) from None
 
+    def health(self) -> tuple[bool, str]:
+        """Whether the vault answers over mutual TLS, and its processor with it."""
+        try:
+            answer = self.client.health()
+        except VaultUnavailableError as error:
+            return False, f"unreachable ({error})"
+        except VaultRefusalError as refusal:
+            return False, f"refused ({refusal.code})"
+        if not answer.get("processor"):
+            return False, "reachable; its card processor is not"
+        return True, "reachable over mutual TLS, processor reachable"
+
     def intake(self, caller: Caller) -> dict[str, Any]:
         """A single-use ticket for the browser to send one card to the vault."""
         ticket = self._ask(self.client.issue_ticket, caller.user_id)

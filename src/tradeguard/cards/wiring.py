@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 from tradeguard.cards.client import VaultClient, client_context
 from tradeguard.cards.service import CardVault
 from tradeguard.config import Settings, VaultMode
@@ -33,3 +36,23 @@ def build_card_vault(services: Services) -> CardVault:
     return CardVault(
         vault_client(settings), settings.effective_vault_intake_url, services.audit, services.clock
     )
+
+
+def vault_process_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a vault that ``serve`` supervises: ports and CA from our settings.
+
+    Its database, keys and processor key stay the vault's own (``TRADEGUARD_PAYMENTS_*``
+    of the environment, or its defaults under ``var_dir/payments``).
+    """
+    env = dict(os.environ)
+    env.setdefault("TRADEGUARD_PAYMENTS_VAR_DIR", str(settings.var_dir / "payments"))
+    env.setdefault(
+        "TRADEGUARD_PAYMENTS_PROCESSOR_API_BASE", f"http://127.0.0.1:{settings.vault_sandbox_port}"
+    )
+    origins = [f"https://localhost:{settings.port}", f"https://127.0.0.1:{settings.port}"]
+    return env | {
+        "TRADEGUARD_PAYMENTS_PORT": str(settings.vault_port),
+        "TRADEGUARD_PAYMENTS_INTAKE_PORT": str(settings.vault_intake_port),
+        "TRADEGUARD_PAYMENTS_TLS_DIR": str(settings.tls_dir),
+        "TRADEGUARD_PAYMENTS_ALLOWED_ORIGINS": json.dumps(origins),
+    }
