@@ -1,4 +1,5 @@
 # The two commands: `make run` and `make test`. Each bootstraps .venv itself.
+# `make run` also runs the payment vault and its loopback sandbox card processor.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 run: $(VENV)/.installed
 	$(BIN)/tradeguard init
-	exec $(BIN)/tradeguard serve
+	TRADEGUARD_VAULT_MODE=$${TRADEGUARD_VAULT_MODE:-supervised} exec $(BIN)/tradeguard serve
 
 test: $(VENV)/.installed-dev lint types unit
 

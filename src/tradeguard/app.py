@@ -53,6 +53,7 @@ from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
 from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
+from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
@@ -245,7 +246,9 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
-        card_vault=build_card_vault(services),
+        card_vault=build_card_vault(
+            services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert
+        ),
     )
     return registry, trading
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ssl
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from tradeguard.cards.client import (
     VaultUnavailableError,
     client_context,
 )
-from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
-from tradeguard.vault.certificates import ClientCertificatePaths, ensure_client_certificate
-from vault.vault_process import RunningVault
+from tradeguard.gateway.tls import DevCertificatePaths
+from tradeguard.vault.certificates import ClientCertificatePaths
+from vault.vault_process import RunningVault, issue_certificates
 
 pytestmark = pytest.mark.live_server
 
@@ -125,8 +124,7 @@ def test_the_vault_refuses_a_certificate_from_another_ca(
     vault: RunningVault, tmp_path: Path
 ) -> None:
     other = tmp_path / "other-ca"
-    ensure_dev_certificate(other, datetime.now(UTC))
-    ensure_client_certificate(other, datetime.now(UTC))
+    issue_certificates(other)
     forged = ClientCertificatePaths.under(other)
     context = client_context(vault.ca.ca_cert, forged.cert, forged.key)
     with pytest.raises(VaultUnavailableError):

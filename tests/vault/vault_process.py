@@ -24,7 +24,11 @@ from sqlalchemy.engine import make_url
 from support import POSTGRES_ADMIN_URL, TRADEGUARD, require_service
 from tradeguard.cards.client import VaultClient, client_context
 from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
-from tradeguard.vault.certificates import ClientCertificatePaths, ensure_client_certificate
+from tradeguard.vault.certificates import (
+    ClientCertificatePaths,
+    IssuingAuthority,
+    ensure_client_certificate,
+)
 
 
 def free_port() -> int:
@@ -99,12 +103,18 @@ def postgres_vault_database() -> tuple[str, str]:
     return url.render_as_string(hide_password=False), name
 
 
+def issue_certificates(tls_dir: Path) -> None:
+    """What ``tradeguard init`` makes: the development CA, server and vault client pairs."""
+    ensure_dev_certificate(tls_dir, datetime.now(UTC))
+    ca = DevCertificatePaths.under(tls_dir)
+    ensure_client_certificate(IssuingAuthority(ca.ca_cert, ca.ca_key), tls_dir, datetime.now(UTC))
+
+
 @contextmanager
 def running_vault(workdir: Path, database_url: str | None = None) -> Iterator[RunningVault]:
     """Init the development CA and client certificate, then run the vault until the end."""
     tls_dir = workdir / "var" / "tls"
-    ensure_dev_certificate(tls_dir, datetime.now(UTC))
-    ensure_client_certificate(tls_dir, datetime.now(UTC))
+    issue_certificates(tls_dir)
     vault = RunningVault(
         workdir,
         free_port(),

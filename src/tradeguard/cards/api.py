@@ -16,7 +16,7 @@ from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 CardVaultDep = Annotated[CardVault, provided(CardVault)]
-Customer = Annotated[Principal, require(Permission.ACCOUNT_VIEW)]
+Customer = Annotated[Principal, require(Permission.ACCOUNT_DEPOSIT)]
 CardId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 router = APIRouter(
     prefix="/v1/cards",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from tradeguard.cards.client import VaultClient, client_context
 from tradeguard.cards.service import CardVault
 from tradeguard.config import Settings, VaultMode
-from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.logs import get_logger
 from tradeguard.services import Services
 from tradeguard.vault.certificates import ClientCertificatePaths
@@ -16,26 +16,27 @@ from tradeguard.vault.certificates import ClientCertificatePaths
 log = get_logger("tradeguard.cards")
 
 
-def vault_client(settings: Settings) -> VaultClient:
-    """The mutual-TLS client of the configured vault, or one that always fails closed."""
+def vault_client(settings: Settings, ca_cert: Path) -> VaultClient:
+    """The mutual-TLS client of the configured vault, or one that always fails closed.
+
+    ``ca_cert`` is the only authority trusted for the vault's server certificate.
+    """
     if settings.vault_mode == VaultMode.OFF:
         return VaultClient.unconfigured()
-    ca = DevCertificatePaths.under(settings.tls_dir)
     mine = ClientCertificatePaths.under(settings.tls_dir)
     try:
-        context = client_context(ca.ca_cert, mine.cert, mine.key)
+        context = client_context(ca_cert, mine.cert, mine.key)
     except OSError as error:
         log.warning("cards.vault_client_unavailable", error=type(error).__name__)
         return VaultClient.unconfigured()
     return VaultClient("127.0.0.1", settings.vault_port, context, settings.vault_timeout_seconds)
 
 
-def build_card_vault(services: Services) -> CardVault:
+def build_card_vault(services: Services, ca_cert: Path) -> CardVault:
     """The card operations over the vault client, audited in the main trail."""
     settings = services.settings
-    return CardVault(
-        vault_client(settings), settings.effective_vault_intake_url, services.audit, services.clock
-    )
+    client = vault_client(settings, ca_cert)
+    return CardVault(client, settings.effective_vault_intake_url, services.audit, services.clock)
 
 
 def vault_process_environment(settings: Settings) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 import typer
 
 from tradeguard.core.clock import SystemClock
-from tradeguard.gateway.tls import ensure_dev_certificate
+from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate, server_ssl_context
 from tradeguard.logs import configure_logging
 from tradeguard.vault import sandbox, server
 from tradeguard.vault.settings import VaultSettings
@@ -29,7 +30,7 @@ def serve() -> None:
     ensure_dev_certificate(settings.tls_dir, SystemClock().now())
     processor = _start_sandbox(settings) if settings.sandbox_processor else None
     try:
-        server.serve(settings)
+        server.serve(settings, vault_tls(DevCertificatePaths.under(settings.tls_dir)))
     finally:
         if processor is not None:
             processor.terminate()
@@ -40,6 +41,16 @@ def serve() -> None:
 def run_sandbox(port: int = 8420) -> None:
     """Run only the sandbox processor on 127.0.0.1:PORT (development and tests)."""
     sandbox.run(port)
+
+
+def vault_tls(paths: DevCertificatePaths) -> server.VaultTls:
+    """The HTTPS server's TLS; the internal listener also requires a development-CA client."""
+    internal = server_ssl_context(paths.cert, paths.key)
+    internal.verify_mode = ssl.CERT_REQUIRED
+    internal.load_verify_locations(cafile=paths.ca_cert)
+    return server.VaultTls(
+        paths.cert, paths.key, internal, server_ssl_context(paths.cert, paths.key)
+    )
 
 
 def _start_sandbox(settings: VaultSettings) -> subprocess.Popen[bytes]:

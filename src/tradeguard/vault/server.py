@@ -1,9 +1,9 @@
 """``tradeguard payments serve``: the vault's two listeners in one process.
 
-The internal listener demands a client certificate issued by the development CA (TLS
-1.2+, the server suites of ``tradeguard.gateway.tls``); a client without one, or with
-one from another CA, fails the handshake. The intake listener is TLS without client
-certificates and serves only the tokenization endpoint.
+The internal listener demands a client certificate issued by the development CA (the
+caller builds its context: TLS 1.2+, the HTTPS server's suites, ``CERT_REQUIRED``); a
+client without one, or with one from another CA, fails the handshake. The intake
+listener is TLS without client certificates and serves only the tokenization endpoint.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -18,10 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from tradeguard.core.clock import Clock, SystemClock
-from tradeguard.core.errors import StartupError
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory
-from tradeguard.gateway.tls import DevCertificatePaths, server_ssl_context
 from tradeguard.vault.api import intake_app, internal_app
 from tradeguard.vault.keys import load_vault_keys
 from tradeguard.vault.processor import StripeProcessor
@@ -30,12 +29,14 @@ from tradeguard.vault.settings import VaultSettings
 from tradeguard.vault.store import VaultBase
 
 
-def mutual_tls_context(paths: DevCertificatePaths) -> ssl.SSLContext:
-    """The server context of ``server_ssl_context`` that also requires a client certificate."""
-    context = server_ssl_context(paths.cert, paths.key)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cafile=paths.ca_cert)
-    return context
+@dataclass(frozen=True, slots=True)
+class VaultTls:
+    """The server certificate pair both listeners present, and their TLS contexts."""
+
+    cert: Path
+    key: Path
+    internal: ssl.SSLContext
+    intake: ssl.SSLContext
 
 
 def build_vault(settings: VaultSettings, clock: Clock | None = None) -> tuple[VaultService, Engine]:
@@ -57,7 +58,7 @@ def build_vault(settings: VaultSettings, clock: Clock | None = None) -> tuple[Va
 
 
 def _config(
-    app: FastAPI, host: str, port: int, context: ssl.SSLContext, paths: DevCertificatePaths
+    app: FastAPI, host: str, port: int, context: ssl.SSLContext, tls: VaultTls
 ) -> uvicorn.Config:
     def factory(_config: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         return context
@@ -66,8 +67,8 @@ def _config(
         app,
         host=host,
         port=port,
-        ssl_certfile=paths.cert,
-        ssl_keyfile=paths.key,
+        ssl_certfile=tls.cert,
+        ssl_keyfile=tls.key,
         ssl_context_factory=factory,
         log_config=None,
         access_log=False,
@@ -78,34 +79,23 @@ def _config(
 
 
 def vault_servers(
-    settings: VaultSettings, service: VaultService
+    settings: VaultSettings, service: VaultService, tls: VaultTls
 ) -> tuple[uvicorn.Server, uvicorn.Server]:
     """The internal (mutual TLS) and intake (TLS) servers."""
-    paths = DevCertificatePaths.under(settings.tls_dir)
-    for path in (paths.ca_cert, paths.cert, paths.key):
-        if not Path(path).exists():
-            raise StartupError(f"TLS file {path} does not exist: run `tradeguard init`")
     internal = uvicorn.Server(
-        _config(
-            internal_app(service), settings.host, settings.port, mutual_tls_context(paths), paths
-        )
+        _config(internal_app(service), settings.host, settings.port, tls.internal, tls)
     )
+    intake_service = intake_app(service, settings.allowed_origins, settings.max_body_bytes)
     intake = uvicorn.Server(
-        _config(
-            intake_app(service, settings.allowed_origins, settings.max_body_bytes),
-            settings.host,
-            settings.intake_port,
-            server_ssl_context(paths.cert, paths.key),
-            paths,
-        )
+        _config(intake_service, settings.host, settings.intake_port, tls.intake, tls)
     )
     return internal, intake
 
 
-def serve(settings: VaultSettings) -> None:
+def serve(settings: VaultSettings, tls: VaultTls) -> None:
     """Run both listeners until interrupted (the intake one holds the signal handlers)."""
     service, engine = build_vault(settings)
-    internal, intake = vault_servers(settings, service)
+    internal, intake = vault_servers(settings, service, tls)
     thread = threading.Thread(target=internal.run, name="vault-internal", daemon=True)
     thread.start()
     try:
