@@ -34,7 +34,7 @@ from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.audit.publication import repair_at_start, republish_missing
 from tradeguard.audit.records import Actor
-from tradeguard.cards.wiring import build_card_vault
+from tradeguard.cards.wiring import build_card_vault, card_intake_origins
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
@@ -356,7 +356,11 @@ def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
-    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts_max_age=settings.hsts_max_age,
+        page_connect_sources=card_intake_origins(settings),
+    )
 
 
 async def _checkpoint_periodically(services: Services) -> None:

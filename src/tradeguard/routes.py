@@ -19,6 +19,7 @@ from tradeguard.aml import api as aml_api
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.cards import api as cards_api
+from tradeguard.cards import pages as cards_pages
 from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
 from tradeguard.gateway import health
@@ -43,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.links_router,
     identity_pages.router,
     kyc_pages.router,
+    cards_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,

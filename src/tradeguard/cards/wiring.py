@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tradeguard.cards.client import VaultClient, client_context
 from tradeguard.cards.service import CardVault
@@ -30,6 +31,14 @@ def vault_client(settings: Settings, ca_cert: Path) -> VaultClient:
         log.warning("cards.vault_client_unavailable", error=type(error).__name__)
         return VaultClient.unconfigured()
     return VaultClient("127.0.0.1", settings.vault_port, context, settings.vault_timeout_seconds)
+
+
+def card_intake_origins(settings: Settings) -> tuple[str, ...]:
+    """The vault intake origin pages may send card numbers to (none with the vault off)."""
+    if settings.vault_mode == VaultMode.OFF:
+        return ()
+    parts = urlsplit(settings.effective_vault_intake_url)
+    return (f"{parts.scheme}://{parts.netloc}",)
 
 
 def build_card_vault(services: Services, ca_cert: Path) -> CardVault:
