@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text
 
-from functional.identity_flows import Person, reason_of
+from functional.identity_flows import Person, audit_event_types, reason_of
 from functional.trading_flows import funded_trader
 from support import TestDatabase, registry_of
 from tradeguard.config import Settings
@@ -103,11 +103,19 @@ def test_a_card_deposit_is_charged_and_credited_once(  # noqa: PLR0913, PLR0917 
     assert (first.json()["credited"], again.json()["credited"]) == (True, False)
     assert first.json()["charge_id"] == again.json()["charge_id"]
     assert _cash(app) == [26_000]
+    events = audit_event_types(clean_database.engine)
+    assert events.count("payment.card_added") == 1
+    assert events.count("payment.card_deposit_credited") == 1
     _assert_no_card_number(clean_database)
 
 
-def test_declines_and_3d_secure_are_clear_and_credit_nothing(
-    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI, vault: RunningVault
+def test_declines_and_3d_secure_are_clear_and_credit_nothing(  # noqa: PLR0913, PLR0917 - fixtures
+    client: TestClient,
+    mailbox: MemorySender,
+    clock: FixedClock,
+    app: FastAPI,
+    vault: RunningVault,
+    clean_database: TestDatabase,
 ) -> None:
     bob = funded_trader(client, mailbox, clock, app, "bob", deposit="0.00")
     declined = _add_card(client, vault, bob, DECLINED_AT_CHARGE)
@@ -121,6 +129,9 @@ def test_declines_and_3d_secure_are_clear_and_credit_nothing(
         "PAYMENT_AMOUNT_INVALID",
     )
     assert _cash(app) == [0]
+    events = audit_event_types(clean_database.engine)
+    assert events.count("payment.card_deposit_refused") == 2
+    assert "payment.card_deposit_credited" not in events
 
 
 def test_another_customers_card_answers_404(

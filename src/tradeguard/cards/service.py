@@ -125,7 +125,7 @@ class CardVault:
     ) -> dict[str, Any]:
         """Charge the card, then credit the trading account once per charge."""
         cents = amount_cents(amount)
-        account = _account_of(db, caller.user_id)
+        _account_of(db, caller.user_id, lock=False)  # refuse before charging anything
         charge: dict[str, Any] = self._ask(
             self.client.charge, caller.user_id, card_id, cents, idempotency_key
         )
@@ -139,6 +139,7 @@ class CardVault:
                 data={"outcome": outcome, "amount": str(Money(cents))},
             )
             raise _declined(outcome, charge.get("decline_code"))
+        account = _account_of(db, caller.user_id, lock=True)  # locked only once charged
         succeeded = SucceededCharge(charge["id"], cents)
         credited = credit_card_deposit(db, self.audit, caller.actor, account, succeeded)
         return {"charge_id": charge["id"], "amount": str(Money(cents)), "credited": credited}
@@ -202,10 +203,9 @@ def audit_subjects(db: Session, event_type: str, subject: str) -> bool:
     return found is not None
 
 
-def _account_of(db: Session, user_id: str) -> TradingAccount:
-    account = db.scalars(
-        select(TradingAccount).where(TradingAccount.user_id == user_id).with_for_update()
-    ).one_or_none()
+def _account_of(db: Session, user_id: str, *, lock: bool) -> TradingAccount:
+    query = select(TradingAccount).where(TradingAccount.user_id == user_id)
+    account = db.scalars(query.with_for_update() if lock else query).one_or_none()
     if account is None:
         raise ProblemError(
             REFUSED, CardReason.NO_ACCOUNT, "Open a brokerage account before depositing."
@@ -214,16 +214,19 @@ def _account_of(db: Session, user_id: str) -> TradingAccount:
 
 
 def _declined(outcome: str, code: str | None) -> ProblemError:
+    """The refusal of a charge; its audit event is kept."""
     if outcome == "authentication_required":
         return ProblemError(
             DECLINED,
             CardReason.AUTHENTICATION_REQUIRED,
             "The card issuer requires 3-D Secure authentication, which card deposits "
             "made here cannot complete; use another card.",
+            keeps_changes=True,
         )
     return ProblemError(
         DECLINED,
         CardReason.CARD_DECLINED,
         "The card was declined.",
         extensions={"decline_code": code or "card_declined"},
+        keeps_changes=True,
     )

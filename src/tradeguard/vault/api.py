@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,7 +119,7 @@ def internal_app(service: VaultService) -> FastAPI:
         return {"ticket": issued, "expires_at_ns": expires}
 
     @app.get("/v1/owners/{owner}/cards")
-    def cards(owner: Annotated[str, Field(pattern=OWNER_PATTERN)]) -> dict[str, Any]:
+    def cards(owner: Annotated[str, Path(pattern=OWNER_PATTERN)]) -> dict[str, Any]:
         return {"cards": [card_view(card) for card in service.cards(owner)]}
 
     @app.post("/v1/cards/{card_id}/confirm")
