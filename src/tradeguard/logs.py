@@ -337,12 +337,13 @@ def _longest_card_at(run: str, groups: list[tuple[int, int]], first: int) -> int
         digits += run[start:end]
         if len(digits) > _PAN_MAX:
             break
-        if len(digits) >= _PAN_MIN and _luhn_valid(digits):
+        if len(digits) >= _PAN_MIN and luhn_valid(digits):
             found = last
     return found
 
 
-def _luhn_valid(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
+    """Whether ``digits`` pass the Luhn (mod 10) check of card numbers."""
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char)

@@ -10,7 +10,8 @@ from cryptography.exceptions import InvalidTag
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
-from tradeguard.vault.cards import checked_cvc, checked_expiry, luhn_valid, normalized_number
+from tradeguard.logs import luhn_valid
+from tradeguard.vault.cards import checked_cvc, checked_expiry, normalized_number
 from tradeguard.vault.keys import load_vault_keys
 from tradeguard.vault.problems import VaultProblem
 from tradeguard.vault.settings import VaultSettings

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tradeguard.logs import luhn_valid
 from tradeguard.vault.problems import invalid
 
 PAN_MIN, PAN_MAX = 13, 19
 CVC_LENGTHS = (3, 4)
-
-
-def luhn_valid(digits: str) -> bool:
-    """Whether ``digits`` pass the Luhn (mod 10) check."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2  # noqa: PLR2004 - Luhn doubling
-        total += value
-    return total % 10 == 0
 
 
 def normalized_number(typed: str) -> str:
