@@ -88,3 +88,14 @@ def test_the_vaults_settings_are_its_own(monkeypatch: pytest.MonkeyPatch, tmp_pa
     dumped = main.model_dump_json()
     assert "vault:secret" not in dumped
     assert "sk_live_example" not in dumped
+
+
+def test_production_refuses_the_sandbox_processor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEGUARD_PAYMENTS_ENV", "production")
+    with pytest.raises(ValueError, match="SANDBOX_PROCESSOR"):
+        VaultSettings()
+    monkeypatch.setenv("TRADEGUARD_PAYMENTS_SANDBOX_PROCESSOR", "false")
+    with pytest.raises(ValueError, match="PROCESSOR_API_KEY"):
+        VaultSettings()
+    monkeypatch.setenv("TRADEGUARD_PAYMENTS_PROCESSOR_API_KEY", "sk_live_operator")
+    assert VaultSettings().env == "production"

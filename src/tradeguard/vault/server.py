@@ -50,7 +50,7 @@ def build_vault(settings: VaultSettings, clock: Clock | None = None) -> tuple[Va
         settings.processor_api_base,
         settings.processor_timeout_seconds,
     )
-    keys = load_vault_keys(settings.key_file, clock, "development")
+    keys = load_vault_keys(settings.key_file, clock, settings.env)
     service = VaultService(
         session_factory(engine), keys, processor, clock, settings.intake_ticket_seconds
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "TRADEGUARD_PAYMENTS_"
@@ -18,6 +19,10 @@ class VaultSettings(BaseSettings):
         env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False
     )
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses the sandbox processor and its key",
+    )
     var_dir: Path = Field(
         default=Path("var/payments"), description="The vault's files: database, key file"
     )
@@ -53,6 +58,17 @@ class VaultSettings(BaseSettings):
         default=600, ge=30, le=3600, description="How long an intake ticket may be used"
     )
     max_body_bytes: int = Field(default=8192, ge=512, le=65536)
+
+    @model_validator(mode="after")
+    def _no_sandbox_in_production(self) -> VaultSettings:
+        if self.env == "production" and (
+            self.sandbox_processor or self.processor_api_key.get_secret_value() == SANDBOX_API_KEY
+        ):
+            raise ValueError(
+                "production needs TRADEGUARD_PAYMENTS_SANDBOX_PROCESSOR=false and the "
+                "processor's own TRADEGUARD_PAYMENTS_PROCESSOR_API_KEY"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:
