@@ -16,6 +16,9 @@ def vault(
 ) -> Iterator[RunningVault]:
     """A running vault on SQLite, then on a PostgreSQL database with its own role."""
     workdir: Path = tmp_path_factory.mktemp(f"vault-{request.param}")
-    url = postgres_vault_database()[0] if request.param == "postgresql" else None
-    with running_vault(workdir, url) as running:
+    if request.param == "sqlite":
+        with running_vault(workdir) as running:
+            yield running
+        return
+    with postgres_vault_database() as url, running_vault(workdir, url) as running:
         yield running

@@ -86,21 +86,31 @@ class RunningVault:
         return self.client().confirm(owner, card["id"])
 
 
-def postgres_vault_database() -> tuple[str, str]:
-    """A new PostgreSQL database owned by a new role of its own: (url, name)."""
+def _admin_connection() -> psycopg.Connection[Any]:
     admin = make_url(POSTGRES_ADMIN_URL)
     conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError:
         require_service("PostgreSQL is not reachable")
+        raise
+
+
+@contextmanager
+def postgres_vault_database() -> Iterator[str]:
+    """A new PostgreSQL database owned by a new role of its own (its URL), dropped after."""
     name = f"tg_vault_{uuid.uuid4().hex[:12]}"
     password = uuid.uuid4().hex
-    with connection:
+    with _admin_connection() as connection:
         connection.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
         connection.execute(f"CREATE DATABASE {name} OWNER {name}")
-    url = admin.set(username=name, password=password, database=name)
-    return url.render_as_string(hide_password=False), name
+    url = make_url(POSTGRES_ADMIN_URL).set(username=name, password=password, database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with _admin_connection() as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            connection.execute(f"DROP ROLE IF EXISTS {name}")
 
 
 def issue_certificates(tls_dir: Path) -> None:
