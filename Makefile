@@ -1,4 +1,5 @@
 # The two commands: `make run` and `make test`. Each bootstraps .venv itself.
+# `make run` also runs the payment vault and its loopback sandbox card processor.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,9 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 run: $(VENV)/.installed
 	$(BIN)/tradeguard init
-	TRADEGUARD_ROUTING_SIMULATED_VENUES=$${TRADEGUARD_ROUTING_SIMULATED_VENUES:-true} exec $(BIN)/tradeguard serve
+	TRADEGUARD_VAULT_MODE=$${TRADEGUARD_VAULT_MODE:-supervised} \
+		TRADEGUARD_ROUTING_SIMULATED_VENUES=$${TRADEGUARD_ROUTING_SIMULATED_VENUES:-true} \
+		exec $(BIN)/tradeguard serve
 
 test: $(VENV)/.installed-dev lint types unit
 
@@ -29,7 +32,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[sandbox]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python

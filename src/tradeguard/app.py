@@ -36,6 +36,7 @@ from tradeguard.apikeys.wiring import build_api_keys
 from tradeguard.audit.config_changes import record_start
 from tradeguard.audit.publication import repair_at_start, republish_missing
 from tradeguard.audit.records import Actor
+from tradeguard.cards.wiring import build_card_vault, card_intake_origins
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
@@ -54,6 +55,7 @@ from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
 from tradeguard.gateway.request_limits import RequestLimits, RequestLimitsMiddleware
+from tradeguard.gateway.tls import DevCertificatePaths
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
@@ -259,6 +261,9 @@ def _registry(
         ctr_reports=build_ctr_reports(services),
         aml_retention=build_aml_retention(services),
         aml_batches=build_filing_batches(services),
+        card_vault=build_card_vault(
+            services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert
+        ),
     )
     return registry, trading
 
@@ -366,7 +371,11 @@ def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
     app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
-    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts_max_age=settings.hsts_max_age,
+        page_connect_sources=card_intake_origins(settings),
+    )
 
 
 async def _checkpoint_periodically(services: Services) -> None:

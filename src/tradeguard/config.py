@@ -20,6 +20,8 @@ from tradeguard.core.permissions import STAFF_ROLES
 from tradeguard.core.rate_notation import RateLimitText
 
 ENV_PREFIX = "TRADEGUARD_"
+VAULT_ENV_PREFIX = "TRADEGUARD_PAYMENTS_"
+"""The payment vault's own settings (``tradeguard.vault.settings``): not the main service's."""
 MASK = "**********"
 STAFF_IDLE_SECONDS = 900
 """The longest a staff session may stay idle, whatever is configured."""
@@ -37,6 +39,14 @@ class KekProvider(StrEnum):
 
     LOCAL = "local"
     VAULT = "vault"
+
+
+class VaultMode(StrEnum):
+    """How the main service reaches the payment vault."""
+
+    SUPERVISED = "supervised"
+    EXTERNAL = "external"
+    OFF = "off"
 
 
 class LogFormat(StrEnum):
@@ -90,7 +100,9 @@ class UnknownKeysSource(PydanticBaseSettingsSource):
         unknown = sorted(
             key
             for key in os.environ
-            if key.upper().startswith(ENV_PREFIX) and key.upper() not in known
+            if key.upper().startswith(ENV_PREFIX)
+            and key.upper() not in known
+            and not key.upper().startswith(VAULT_ENV_PREFIX)
         )
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
@@ -755,6 +767,33 @@ class Settings(BaseSettings):
         description="Longest wait between reconnections to the stream (the wait doubles "
         "from 0.25 s)",
     )
+    # -- payment vault client (tradeguard.cards; the vault itself reads TRADEGUARD_PAYMENTS_*) --
+    vault_mode: VaultMode = Field(
+        default=VaultMode.OFF,
+        description="supervised: `serve` starts `tradeguard payments serve` beside it (what "
+        "`make run` sets); external: the vault runs apart; off: card routes answer 503",
+    )
+    vault_port: int = Field(
+        default=8444, ge=1, le=65535, description="The vault's mutual-TLS port on loopback"
+    )
+    vault_intake_port: int = Field(
+        default=8445, ge=1, le=65535, description="The vault's card intake port (browsers)"
+    )
+    vault_intake_url: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Address browsers send card numbers to; default "
+        "https://localhost:vault_intake_port",
+    )
+    vault_sandbox_port: int = Field(
+        default=8420,
+        ge=1,
+        le=65535,
+        description="Loopback port of the sandbox card processor a supervised vault starts",
+    )
+    vault_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for the vault (then 503)"
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"
@@ -811,6 +850,11 @@ class Settings(BaseSettings):
     def effective_desk_socket(self) -> Path:
         """The desk process's Unix socket: configured, else ``var_dir/desk.sock``."""
         return self.desk_socket or self.var_dir / "desk.sock"
+
+    @property
+    def effective_vault_intake_url(self) -> str:
+        """Where browsers send card numbers: configured, else the loopback intake port."""
+        return self.vault_intake_url or f"https://localhost:{self.vault_intake_port}"
 
     @property
     def tls_dir(self) -> Path:

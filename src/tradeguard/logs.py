@@ -214,6 +214,12 @@ def _guarded(compute: Callable[[], object]) -> object:
         return REDACTED_ERROR
 
 
+def holds_card_number(value: str | int) -> bool:
+    """Whether ``value`` holds a Luhn-valid 13-19 digit card number (spaces, dashes allowed)."""
+    text = str(value)
+    return bool(_TRIGGER_RE.search(text)) and _DIGIT_RUN_RE.sub(_mask_card_numbers, text) != text
+
+
 def _redact_item(key: object, value: object, depth: int) -> object:
     if is_secret_key(str(key)):
         return REDACTED
@@ -331,12 +337,13 @@ def _longest_card_at(run: str, groups: list[tuple[int, int]], first: int) -> int
         digits += run[start:end]
         if len(digits) > _PAN_MAX:
             break
-        if len(digits) >= _PAN_MIN and _luhn_valid(digits):
+        if len(digits) >= _PAN_MIN and luhn_valid(digits):
             found = last
     return found
 
 
-def _luhn_valid(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
+    """Whether ``digits`` pass the Luhn (mod 10) check of card numbers."""
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char)

@@ -24,6 +24,7 @@ from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.sar_service import SarReports
 from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
+from tradeguard.cards.service import CardVault
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
 from tradeguard.gateway.guard import Gateway
@@ -89,6 +90,7 @@ class Registry:
     ctr_reports: CtrReports
     aml_retention: AmlRetention
     aml_batches: FilingBatches
+    card_vault: CardVault
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,8 @@ from tradeguard.aml import api as aml_api
 from tradeguard.aml import pages as aml_pages
 from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
+from tradeguard.cards import api as cards_api
+from tradeguard.cards import pages as cards_pages
 from tradeguard.cases import api as cases_api
 from tradeguard.cases import pages as cases_pages
 from tradeguard.crypto import api as crypto_api
@@ -49,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     kyc_pages.router,
     cases_pages.router,
     aml_pages.router,
+    cards_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,
@@ -76,5 +79,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     aml_api.router,
     market_api.router,
     market_pages.router,
+    cards_api.router,
     docs.router,
 )

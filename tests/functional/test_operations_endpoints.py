@@ -25,7 +25,14 @@ def test_readyz_when_all_checks_pass_then_ready(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "migrations", "keys", "desk", "watchers"}
+    assert set(body["checks"]) == {
+        "database",
+        "migrations",
+        "keys",
+        "desk",
+        "watchers",
+        "payment_vault",
+    }
     assert body["checks"]["desk"]["detail"] == "in process"
     assert all(check["ok"] for check in body["checks"].values())
     assert body["checks"]["migrations"]["detail"] == f"at {head_revision()}, head {head_revision()}"

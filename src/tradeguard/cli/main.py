@@ -17,6 +17,7 @@ from tradeguard.cli import (
     keys_commands,
     kyc_commands,
     outbox_commands,
+    payments_commands,
     screening_commands,
     server_commands,
     staff_commands,
@@ -51,6 +52,7 @@ app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")
 app.add_typer(kyc_commands.app, name="kyc")
+app.add_typer(payments_commands.app, name="payments")
 server_commands.register(app)
 
 

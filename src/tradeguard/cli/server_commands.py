@@ -21,10 +21,11 @@ from tradeguard.db.session import transaction
 from tradeguard.gateway.server import serve as run_server
 from tradeguard.gateway.server import serve_on
 from tradeguard.gateway.supervisor import serve_layout, worker_count
-from tradeguard.gateway.tls import ensure_dev_certificate
+from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate
 from tradeguard.logs import configure_logging
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel
+from tradeguard.vault.certificates import IssuingAuthority, ensure_client_certificate
 from tradeguard.wiring import build_core
 
 
@@ -45,6 +46,10 @@ def init() -> None:
     if settings.tls_cert_file is None:
         status = ensure_dev_certificate(settings.tls_dir, clock.now())
         typer.echo(f"development certificate {settings.tls_dir}: {status}")
+        ca = DevCertificatePaths.under(settings.tls_dir)
+        authority = IssuingAuthority(ca.ca_cert, ca.ca_key)
+        issued = ensure_client_certificate(authority, settings.tls_dir, clock.now())
+        _report("payment vault client certificate", settings.tls_dir, created=issued)
     _init_database(settings, clock)
 
 

@@ -13,6 +13,8 @@ class Permission(StrEnum):
     ORDER_MODIFY = "order:modify"
     ACCOUNT_VIEW = "account:view"
     ACCOUNT_WITHDRAW = "account:withdraw"
+    ACCOUNT_DEPOSIT = "account:deposit"
+    """Add and remove payment cards and deposit by card (a trader's own; no API-key scope)."""
     PROFILE_MANAGE = "profile:manage"
     ADMIN_USERS = "admin:users"
     ADMIN_CONFIG = "admin:config"
@@ -69,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDER_MODIFY,
             Permission.ACCOUNT_VIEW,
             Permission.ACCOUNT_WITHDRAW,
+            Permission.ACCOUNT_DEPOSIT,
             Permission.PROFILE_MANAGE,
             Permission.KYC_APPLY,
         }

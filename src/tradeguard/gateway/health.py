@@ -9,6 +9,8 @@ from fastapi import APIRouter, Header
 from sqlalchemy import text
 from starlette.responses import Response
 
+from tradeguard.cards.service import CardVault
+from tradeguard.config import Settings, VaultMode
 from tradeguard.core.errors import UNAUTHORIZED, ProblemError, ProblemType, ReasonCode
 from tradeguard.db.migrate import current_revision, head_revision
 from tradeguard.gateway.schemas import Check, Liveness, Readiness
@@ -19,6 +21,7 @@ from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC
 
 WatchersDep = Annotated[WatchService, provided(WatchService)]
+CardVaultDep = Annotated[CardVault, provided(CardVault)]
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 NOT_READY = ProblemType("not-ready", "Service not ready", 503)
 DeskLinkDep = Annotated[DeskLink, provided(DeskLink)]
@@ -33,10 +36,12 @@ async def healthz() -> Liveness:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database, migrations, keys, and the trading desk reachable",
+    summary="Readiness: database, migrations, keys, the trading desk and payment vault reachable",
     responses={503: {"description": "A check failed (problem+json with the checks)"}},
 )
-def readyz(services: ServicesDep, desk: DeskLinkDep, watchers: WatchersDep) -> Readiness:
+def readyz(
+    services: ServicesDep, desk: DeskLinkDep, watchers: WatchersDep, cards: CardVaultDep
+) -> Readiness:
     """Run every readiness check; any failure answers 503 with all results."""
     checks = {
         "database": _database_check(services),
@@ -44,6 +49,7 @@ def readyz(services: ServicesDep, desk: DeskLinkDep, watchers: WatchersDep) -> R
         "keys": _keys_check(services),
         "desk": _desk_check(desk),
         "watchers": _watchers_check(services, watchers),
+        "payment_vault": _vault_check(services.settings, cards),
     }
     if not all(check.ok for check in checks.values()):
         raise ProblemError(
@@ -104,6 +110,14 @@ def _database_check(services: Services) -> Check:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return Check(ok=False, detail=f"unreachable ({type(exc).__name__})")
     return Check(ok=True, detail=services.engine.dialect.name)
+
+
+def _vault_check(settings: Settings, cards: CardVault) -> Check:
+    """The payment vault over mutual TLS; a vault switched off is reported, not failed."""
+    if settings.vault_mode == VaultMode.OFF:
+        return Check(ok=True, detail="off (card routes answer 503)")
+    ok, detail = cards.health()
+    return Check(ok=ok, detail=detail)
 
 
 def _desk_check(desk: DeskLink) -> Check:

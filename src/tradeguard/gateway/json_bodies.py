@@ -1,4 +1,4 @@
-"""JSON request bodies with a member named twice are refused before any route reads them.
+"""JSON request bodies with a member named twice, or holding a card number, are refused.
 
 Python's ``json.loads`` (which FastAPI and Starlette parse bodies with) keeps the last of
 two members of one name, so ``{"scope": "data", ..., "scope": "trading"}`` would be read
@@ -10,6 +10,9 @@ hands the same bytes on unchanged, to the routes and to the API-key signature ch
 alike. A route that never reads its body is not kept waiting for one. It sits inside the
 request limits, so the body it buffers is already held to ``max_body_bytes``. A body
 that is not JSON at all is left to the route, which refuses it as it always has.
+
+A member (at any depth) holding a Luhn-valid 13-19 digit number is answered
+``422 PAYMENT_PAN_REFUSED``: card numbers go to the payment vault, never through this API.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.errors import VALIDATION_FAILED, ProblemError, ReasonCode
 from tradeguard.gateway.problems import problem_response
-from tradeguard.logs import get_logger
+from tradeguard.logs import get_logger, holds_card_number
 
 log = get_logger("tradeguard.http")
 
@@ -47,6 +50,41 @@ def duplicate_member(body: bytes) -> str | None:
     except (ValueError, RecursionError):
         return None
     return None
+
+
+def card_number_member(body: bytes) -> bool:
+    """Whether any string or integer member of the JSON ``body`` holds a card number.
+
+    Card numbers go to the payment vault's intake endpoint, never through this API.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    pending: list[Any] = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif (
+            isinstance(value, str | int)
+            and not isinstance(value, bool)
+            and holds_card_number(value)
+        ):
+            return True
+    return False
+
+
+def card_number_refusal() -> ProblemError:
+    """``422 PAYMENT_PAN_REFUSED``: a member holds a card number."""
+    return ProblemError(
+        VALIDATION_FAILED,
+        ReasonCode.PAYMENT_PAN_REFUSED,
+        "Card numbers are not accepted by this API; cards are added through the payment "
+        "vault's card page.",
+    )
 
 
 def duplicate_member_refusal() -> ProblemError:
@@ -128,14 +166,17 @@ class CheckedBody:
         if closing is not None:
             return [closing]
         if body and duplicate_member(body) is not None:
-            await self._refuse()
+            await self._refuse(duplicate_member_refusal())
+            return [{"type": "http.disconnect"}]
+        if body and card_number_member(body):
+            await self._refuse(card_number_refusal())
             return [{"type": "http.disconnect"}]
         return [{"type": "http.request", "body": body, "more_body": False}]
 
-    async def _refuse(self) -> None:
-        log.info("http.request_refused", reason=ReasonCode.VALIDATION_FAILED)
+    async def _refuse(self, refusal: ProblemError) -> None:
+        log.info("http.request_refused", reason=refusal.reason_code)
         self.refused = True
-        answer = problem_response(self.scope, duplicate_member_refusal())
+        answer = problem_response(self.scope, refusal)
         await answer(self.scope, self.server_receive, self.server_send)
 
 

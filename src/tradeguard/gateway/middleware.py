@@ -93,18 +93,32 @@ def _route_template(scope: Scope) -> str:
 
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
-)
+
+
+def page_policy(connect_sources: tuple[str, ...] = ()) -> str:
+    """The pages' policy; scripts may also call ``connect_sources`` (the vault's intake).
+
+    Card numbers go to the vault's intake endpoint instead of this server.
+    """
+    connect = " ".join(("'self'", *connect_sources))
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"font-src 'self'; connect-src {connect}; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+
+
+PAGE_POLICY = page_policy()
 
 
 class SecurityHeadersMiddleware:
     """Add HSTS, CSP, nosniff, referrer, framing and cache headers to every response."""
 
-    def __init__(self, app: ASGIApp, hsts_max_age: int) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts_max_age: int, page_connect_sources: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
+        self.page_policy = page_policy(page_connect_sources)
         fixed = {
             "strict-transport-security": f"max-age={hsts_max_age}; includeSubDomains",
             "x-content-type-options": "nosniff",
@@ -139,7 +153,7 @@ class SecurityHeadersMiddleware:
     ) -> list[tuple[bytes, bytes]]:
         kept = [(name, value) for name, value in original if name.lower() not in self.managed]
         content_type = next((value for name, value in kept if name.lower() == b"content-type"), b"")
-        policy = PAGE_POLICY if content_type.startswith(b"text/html") else API_POLICY
+        policy = self.page_policy if content_type.startswith(b"text/html") else API_POLICY
         return [
             *kept,
             *self.fixed,

@@ -6,7 +6,9 @@ process first and the workers once the desk's socket answers, then watches them:
 process that dies is started again (workers answer ``503 TRADING_UNAVAILABLE`` meanwhile
 and reconnect on their own), a worker that dies is replaced. A child that dies within
 ``RESTART_BACKOFF_SECONDS`` of its start waits that long before its next start. On
-SIGTERM or SIGINT the workers stop first (they finish their requests), then the desk.
+SIGTERM or SIGINT the workers stop first (they finish their requests), then the desk. With
+``vault_mode`` supervised, the payment vault (``tradeguard payments serve``) is started
+first and watched like the others, and stopped last.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from tradeguard.config import Settings
+from tradeguard.cards.wiring import vault_process_environment
+from tradeguard.config import Settings, VaultMode
 from tradeguard.core.errors import StartupError
 from tradeguard.logs import get_logger
 from tradeguard.trading.channel.server import socket_answers
@@ -61,13 +64,14 @@ class Child:
     name: str
     argv: list[str]
     pass_fds: tuple[int, ...] = ()
+    env: dict[str, str] | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     starts: int = field(default=0)
 
     def start(self) -> None:
         """Start (or start again) the process."""
-        self.process = subprocess.Popen(self.argv, pass_fds=self.pass_fds)  # noqa: S603 - our own interpreter and module
+        self.process = subprocess.Popen(self.argv, pass_fds=self.pass_fds, env=self.env)  # noqa: S603 - our own interpreter and module
         self.started_at = time.monotonic()
         self.starts += 1
         log.info("supervisor.started", child=self.name, pid=self.process.pid, starts=self.starts)
@@ -95,23 +99,28 @@ class Child:
 class Supervisor:
     """Runs the desk process and the workers until told to stop."""
 
-    def __init__(self, desk: Child, workers: list[Child], desk_socket: Path) -> None:
+    def __init__(
+        self, desk: Child, workers: list[Child], desk_socket: Path, others: tuple[Child, ...] = ()
+    ) -> None:
         self.desk = desk
         self.workers = workers
         self.desk_socket = desk_socket
+        self.others = others  # the payment vault, when supervised
         self._stop = threading.Event()
 
     def run(self) -> None:
         """Start everything, keep it running, stop it all on SIGTERM or SIGINT."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
+        for other in self.others:
+            other.start()
         self.desk.start()
         self._await_desk()
         for worker in self.workers:
             worker.start()
         try:
             while not self._stop.wait(POLL_SECONDS):
-                for child in (self.desk, *self.workers):
+                for child in (*self.others, self.desk, *self.workers):
                     self._restart_if_dead(child)
         finally:
             self._shutdown()
@@ -149,6 +158,9 @@ class Supervisor:
             worker.wait(STOP_SECONDS)
         self.desk.signal(signal.SIGTERM)
         self.desk.wait(STOP_SECONDS)
+        for other in self.others:
+            other.signal(signal.SIGTERM)
+            other.wait(STOP_SECONDS)
         log.info("supervisor.stopped")
 
 
@@ -162,7 +174,12 @@ def serve_layout(settings: Settings) -> None:
         Child(f"worker-{number}", [*command, "gateway-worker", "--listen-fd", str(fd)], (fd,))
         for number in range(1, worker_count(settings) + 1)
     ]
+    vault = (
+        (Child("vault", [*command, "payments", "serve"], env=vault_process_environment(settings)),)
+        if settings.vault_mode == VaultMode.SUPERVISED
+        else ()
+    )
     try:
-        Supervisor(desk, workers, settings.effective_desk_socket).run()
+        Supervisor(desk, workers, settings.effective_desk_socket, vault).run()
     finally:
         listener.close()

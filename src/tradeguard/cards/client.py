@@ -1,0 +1,116 @@
+"""The vault client: JSON over mutual TLS on loopback, failing closed.
+
+Any failure to reach the vault (refused connection, handshake, timeout, an answer that
+is not JSON) is ``VaultUnavailableError``, which the card routes answer with
+``503 PAYMENT_VAULT_UNAVAILABLE``. The vault's own refusals come back as
+``VaultRefusalError`` with its status and reason code.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+
+class VaultUnavailableError(Exception):
+    """The vault could not be reached or did not answer properly."""
+
+
+@dataclass
+class VaultRefusalError(Exception):
+    """The vault answered a problem document."""
+
+    status: int
+    code: str
+    detail: str
+    extensions: dict[str, Any]
+
+
+def client_context(ca_file: Path, cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """A TLS 1.2+ client context that trusts only ``ca_file`` and presents our certificate."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    return context
+
+
+class VaultClient:
+    """Calls the vault's internal API."""
+
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext | None, timeout_seconds: float
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.context = context
+        self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def unconfigured(cls) -> VaultClient:
+        """A client of no vault: every call is ``VaultUnavailableError`` (fail closed)."""
+        return cls("127.0.0.1", 0, None, 1.0)
+
+    def issue_ticket(self, owner: str) -> dict[str, Any]:
+        """A single-use intake ticket for ``owner``."""
+        return self._call("POST", "/v1/intake-tickets", {"owner": owner})
+
+    def cards(self, owner: str) -> list[dict[str, Any]]:
+        """The owner's active cards."""
+        answer = self._call("GET", f"/v1/owners/{quote(owner, safe='')}/cards")
+        cards: list[dict[str, Any]] = answer["cards"]
+        return cards
+
+    def confirm(self, owner: str, card_id: str) -> dict[str, Any]:
+        """Make a tokenized card of ``owner`` usable."""
+        return self._call("POST", f"/v1/cards/{quote(card_id, safe='')}/confirm", {"owner": owner})
+
+    def remove(self, owner: str, card_id: str) -> dict[str, Any]:
+        """Remove a card of ``owner``."""
+        return self._call("POST", f"/v1/cards/{quote(card_id, safe='')}/remove", {"owner": owner})
+
+    def charge(
+        self, owner: str, card_id: str, amount_cents: int, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Charge a card once per idempotency key."""
+        body = {
+            "owner": owner,
+            "card_id": card_id,
+            "amount_cents": amount_cents,
+            "idempotency_key": idempotency_key,
+        }
+        return self._call("POST", "/v1/charges", body)
+
+    def health(self) -> dict[str, Any]:
+        """The vault's health answer."""
+        return self._call("GET", "/v1/health")
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.context is None:
+            raise VaultUnavailableError("no payment vault is configured")
+        connection = http.client.HTTPSConnection(
+            self.host, self.port, context=self.context, timeout=self.timeout_seconds
+        )
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"content-type": "application/json"} if payload is not None else {}
+        try:
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            status, raw = response.status, response.read()
+            answer: dict[str, Any] = json.loads(raw)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise VaultUnavailableError(type(error).__name__) from None
+        finally:
+            connection.close()
+        if status >= 400:  # noqa: PLR2004 - HTTP error statuses
+            raise VaultRefusalError(
+                status,
+                str(answer.get("code", "VAULT_ERROR")),
+                str(answer.get("detail", "")),
+                answer,
+            )
+        return answer
