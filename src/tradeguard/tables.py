@@ -9,6 +9,7 @@ from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
+from tradeguard.ledger import models as ledger_models
 from tradeguard.screening import models as screening_models
 from tradeguard.surveillance import models as surveillance_models
 from tradeguard.trading import models as trading_models
@@ -24,6 +25,7 @@ __all__ = [
     "identity_models",
     "installation",
     "kyc_models",
+    "ledger_models",
     "screening_models",
     "surveillance_models",
     "trading_models",

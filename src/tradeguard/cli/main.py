@@ -15,6 +15,7 @@ from tradeguard.cli import (
     config_commands,
     db_commands,
     keys_commands,
+    ledger_commands,
     outbox_commands,
     screening_commands,
     server_commands,
@@ -49,6 +50,7 @@ app.add_typer(watch_commands.app, name="watch")
 app.add_typer(trading_commands.instruments_app, name="instruments")
 app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")
+app.add_typer(ledger_commands.app, name="ledger")
 server_commands.register(app)
 
 
