@@ -61,6 +61,7 @@ from tradeguard.kyc.wiring import build_kyc
 from tradeguard.logs import get_logger
 from tradeguard.market.feed import MarketData
 from tradeguard.notify.notifier import Notifier, build_notifier
+from tradeguard.payments.wiring import build_payments, settle_deposits_periodically
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
@@ -244,6 +245,7 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
+        payments=build_payments(services, identity, trading, alert_store),
     )
     return registry, trading
 
@@ -334,6 +336,7 @@ def _background_tasks(
         asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
         asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
         asyncio.create_task(_watch_market_feed(registry.market_data)),
+        asyncio.create_task(settle_deposits_periodically(registry.payments)),
     )
 
 

@@ -31,6 +31,7 @@ from tradeguard.kyc.documents import Documents
 from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
 from tradeguard.market.feed import MarketData
+from tradeguard.payments.service import Payments
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.screening.service import SanctionsScreening
@@ -85,6 +86,7 @@ class Registry:
     sar_reports: SarReports
     aml_parameters: ParameterBook
     ctr_reports: CtrReports
+    payments: Payments
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ from tradeguard.identity import pages as identity_pages
 from tradeguard.kyc import api as kyc_api
 from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
+from tradeguard.payments import api as payments_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
@@ -65,5 +66,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening_api.router,
     cases_api.router,
     aml_api.router,
+    payments_api.router,
     docs.router,
 )

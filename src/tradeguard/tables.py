@@ -10,6 +10,7 @@ from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
 from tradeguard.ledger import models as ledger_models
+from tradeguard.payments import models as payment_models
 from tradeguard.screening import models as screening_models
 from tradeguard.surveillance import models as surveillance_models
 from tradeguard.trading import models as trading_models
@@ -26,6 +27,7 @@ __all__ = [
     "installation",
     "kyc_models",
     "ledger_models",
+    "payment_models",
     "screening_models",
     "surveillance_models",
     "trading_models",

@@ -1,0 +1,48 @@
+"""The payments service as routes and jobs reach it: its parts, built from one kit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from tradeguard.access.caller import Caller
+from tradeguard.payments.bank_links import BankLinks
+from tradeguard.payments.deposits import Deposits, pending_deposit_cents
+from tradeguard.payments.idempotency import IdempotencyKeys
+from tradeguard.payments.kit import PaymentsKit, brokerage_account
+from tradeguard.payments.withdrawals import Withdrawals
+
+
+@dataclass(frozen=True, slots=True)
+class Payments:
+    """Bank links, deposits, withdrawals and the idempotency of their requests."""
+
+    kit: PaymentsKit
+    links: BankLinks
+    deposits: Deposits
+    withdrawals: Withdrawals
+    keys: IdempotencyKeys
+
+    @classmethod
+    def of(cls, kit: PaymentsKit) -> Payments:
+        """Every part over one kit."""
+        return cls(
+            kit,
+            BankLinks(kit),
+            Deposits(kit),
+            Withdrawals(kit),
+            IdempotencyKeys(kit.sessions, kit.clock),
+        )
+
+    def withdrawable_cents(self, db: Session, caller: Caller) -> int:
+        """Settled cash less open-order reservations and deposits not yet settled."""
+        account = brokerage_account(db, caller.user_id)
+        view = self.kit.desk.account_view(db, caller)
+        reserved = view.reserved_cash.cents
+        available = view.settled_cash.cents - reserved - pending_deposit_cents(db, account.id)
+        return max(available, 0)
+
+    def settle_due(self) -> int:
+        """The periodic job: ACH pulls whose settlement day has come."""
+        return self.deposits.settle_due()
