@@ -7,15 +7,26 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import Person, code_in, enrol_code_factor, sign_in_with_totp
-from kyc_flows import save
 from sqlalchemy import select
-from trading_flows import funded_trader
 
+from functional.identity_flows import (
+    Person,
+    code_in,
+    enrol_code_factor,
+    sign_in_with_totp,
+    signed_up_with_totp,
+)
+from functional.kyc_flows import save
 from support import registry_of
+from tradeguard.audit.records import Actor
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.money import Money
+from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.payments.models import BankLinkRow
+from tradeguard.risk.model import AccountKind
+from tradeguard.trading.orders.accounts import open_account
 
 ROUTING = "021000021"
 ACCOUNT_NUMBER = "9876543210123"
@@ -33,7 +44,21 @@ def customer(  # noqa: PLR0913 - the app's pieces, who and with what
     deposit: str = "1000.00",
 ) -> Person:
     """A funded trader with a legal name on file and a confirmed SMS number."""
-    person = funded_trader(client, mailbox, clock, app, name, deposit=deposit)
+    person = signed_up_with_totp(client, mailbox, clock, Person(name, f"{name}@example.com"))
+    services = registry_of(app).services
+    with transaction(services.sessions) as db:
+        user = db.scalars(select(User).where(User.username == name)).one()
+        cents = Money.parse(deposit).cents
+        actor = Actor.system("test")
+        open_account(
+            db,
+            services.audit,
+            services.clock,
+            actor,
+            user_id=user.id,
+            kind=AccountKind.CASH,
+            deposit_cents=cents,
+        )
     saved = save(client, person, legal_name={"given": "Ann", "family": "Lee"})
     assert saved.status_code == 200, saved.text
     enrol_code_factor(client, mailbox, person, "sms", PHONE)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import assert_refused, audit_event_types, step_up_with_totp
-from payment_flows import (
+
+from functional.identity_flows import assert_refused, audit_event_types, step_up_with_totp
+from functional.payment_flows import (
     LINKS,
     add_link,
     after_cooling,
@@ -17,7 +18,6 @@ from payment_flows import (
     verified_link,
     withdrawal_codes,
 )
-
 from support import registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.ledger.verify import verify

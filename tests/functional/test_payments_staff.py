@@ -7,10 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import Person, assert_refused, audit_event_types, staff_signed_in
-from payment_flows import customer, keyed, requested_withdrawal, verified_link, withdrawal_codes
 from sqlalchemy import func, select
 
+from functional.identity_flows import Person, assert_refused, audit_event_types, staff_signed_in
+from functional.payment_flows import (
+    customer,
+    keyed,
+    requested_withdrawal,
+    verified_link,
+    withdrawal_codes,
+)
 from support import registry_of
 from tradeguard.cases.models import CaseRow
 from tradeguard.core.clock import FixedClock
