@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.payments.bank_links import BankLinks
-from tradeguard.payments.deposits import Deposits, pending_deposit_cents
+from tradeguard.payments.deposits import Deposits
 from tradeguard.payments.idempotency import IdempotencyKeys
 from tradeguard.payments.kit import PaymentsKit, brokerage_account
 from tradeguard.payments.withdrawals import Withdrawals
@@ -38,10 +38,7 @@ class Payments:
     def withdrawable_cents(self, db: Session, caller: Caller) -> int:
         """Settled cash less open-order reservations and deposits not yet settled."""
         account = brokerage_account(db, caller.user_id)
-        view = self.kit.desk.account_view(db, caller)
-        reserved = view.reserved_cash.cents
-        available = view.settled_cash.cents - reserved - pending_deposit_cents(db, account.id)
-        return max(available, 0)
+        return self.withdrawals.withdrawable_cents(db, caller, account.id)
 
     def settle_due(self) -> int:
         """The periodic job: ACH pulls whose settlement day has come."""

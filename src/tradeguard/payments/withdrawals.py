@@ -25,8 +25,7 @@ from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Factor, User
 from tradeguard.identity.notices import VerifiedAddress, address_of
 from tradeguard.ledger.journal import EntryKind, FirmAccount, post, settled_cash, transfer
-from tradeguard.ledger.movements import CashMovement
-from tradeguard.payments.bank_links import BankLinks
+from tradeguard.ledger.movements import CashMovement, insufficient_funds
 from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
 from tradeguard.payments.kit import PaymentsKit, brokerage_account
@@ -48,6 +47,7 @@ from tradeguard.payments.withdrawal_rules import (
     limit_refusal,
     reviews_needed,
 )
+from tradeguard.trading.models import TradingAccount
 
 PAYABLE = FirmAccount.WITHDRAWALS_PAYABLE.value
 DEBITED = ("verified", "in_review", "approved", "sent")
@@ -73,15 +73,12 @@ class Withdrawals:
         self._require_step_up(caller)
         with transaction(kit.sessions) as db:
             now = kit.clock.now_ns()
-            self._lock_holder(db, caller.user_id, now)
-            account = brokerage_account(db, caller.user_id)
-            link = self._own_verified_link(db, caller.user_id, link_id)
-            self._check_rules(db, caller, account.created_at_ns, cents, now)
+            account, link = self.decide(db, caller, link_id, cents, now)
             row = WithdrawalRow(
                 id=kit.new_id(),
                 user_id=caller.user_id,
                 account_id=account.id,
-                bank_link_id=link.id,
+                bank_link_id=link,
                 amount_cents=cents,
                 status="requested",
                 reviews_needed=0,
@@ -92,7 +89,7 @@ class Withdrawals:
             db.add(row)
             db.flush()
             self._send_codes(db, caller.user_id, row)
-            facts = {"account": account.id, "amount": str(Money(cents)), "link": link.id}
+            facts = {"account": account.id, "amount": str(Money(cents)), "link": link}
             kit.record(db, "payments.withdrawal.requested", caller.actor, row.id, facts)
             self._tell(db, row, "was requested; confirm it with the codes we sent by email and SMS")
         return row
@@ -123,6 +120,25 @@ class Withdrawals:
         if not needed:
             return self._approve(caller, withdrawal_id)
         return row
+
+    def decide(
+        self, db: Session, caller: Caller, link_id: str, cents: int, now: int
+    ) -> tuple[TradingAccount, str]:
+        """Every rule of a new withdrawal, under the customer's lock; the account and link."""
+        self._lock_holder(db, caller.user_id, now)
+        account = brokerage_account(db, caller.user_id)
+        link = self._own_verified_link(db, caller.user_id, link_id)
+        self._check_rules(db, caller, account.created_at_ns, cents, now)
+        available = self.withdrawable_cents(db, caller, account.id)
+        if cents > available:
+            raise insufficient_funds(available, cents)
+        return account, link
+
+    def withdrawable_cents(self, db: Session, caller: Caller, account_id: str) -> int:
+        """Settled cash less open-order reservations and deposits not yet settled."""
+        view = self.kit.desk.account_view(db, caller)
+        reserved, settled = view.reserved_cash.cents, view.settled_cash.cents
+        return max(settled - reserved - pending_deposit_cents(db, account_id), 0)
 
     def resend_codes(self, caller: Caller, withdrawal_id: str) -> WithdrawalRow:
         """New email and SMS codes (the earlier ones die); after a wrong pair spent them."""
@@ -230,20 +246,25 @@ class Withdrawals:
 
     def _lock_holder(self, db: Session, user_id: str, now: int) -> None:
         """Serialise the customer's requests: the row is written first, then everything read."""
-        insert_if_absent(db, PaymentHolderRow, {"user_id": user_id, "updated_at_ns": now})
-        db.execute(
-            update(PaymentHolderRow)
-            .where(PaymentHolderRow.user_id == user_id)
-            .values(updated_at_ns=now)
-        )
+        touch = update(PaymentHolderRow).where(PaymentHolderRow.user_id == user_id)
+        if db.execute(touch.values(updated_at_ns=now)).rowcount == 0:  # type: ignore[attr-defined]
+            insert_if_absent(db, PaymentHolderRow, {"user_id": user_id, "updated_at_ns": now})
+            db.execute(touch.values(updated_at_ns=now))
 
-    def _own_verified_link(self, db: Session, user_id: str, link_id: str) -> BankLinkRow:
-        link = BankLinks.own(db, user_id, link_id)
-        if link.status != "verified":
+    @staticmethod
+    def _own_verified_link(db: Session, user_id: str, link_id: str) -> str:
+        """The link's id if it is the customer's and verified (its secrets not decrypted)."""
+        query = select(BankLinkRow.status).where(
+            BankLinkRow.id == link_id, BankLinkRow.user_id == user_id
+        )
+        found = db.scalar(query)
+        if found is None or found == "removed":
+            raise not_found("bank link")
+        if found != "verified":
             raise denied(
                 PaymentReason.LINK_NOT_VERIFIED, "withdrawals go only to a verified bank link"
             )
-        return link
+        return link_id
 
     def _check_rules(
         self, db: Session, caller: Caller, opened_ns: int, cents: int, now: int
@@ -270,17 +291,21 @@ class Withdrawals:
 
     @staticmethod
     def _security_changes(db: Session, user_id: str) -> list[int | None]:
-        """When the password, a factor, the email or a bank link last changed."""
-        user = db.get_one(User, user_id)
-        factor = db.scalar(
-            select(func.max(func.coalesce(Factor.confirmed_at_ns, Factor.created_at_ns))).where(
-                Factor.user_id == user_id
-            )
+        """When the password, a factor, the email or a bank link last changed (no decryption)."""
+        factor = (
+            select(func.max(func.coalesce(Factor.confirmed_at_ns, Factor.created_at_ns)))
+            .where(Factor.user_id == user_id)
+            .scalar_subquery()
         )
-        link = db.scalar(
-            select(func.max(BankLinkRow.created_at_ns)).where(BankLinkRow.user_id == user_id)
+        link = (
+            select(func.max(BankLinkRow.created_at_ns))
+            .where(BankLinkRow.user_id == user_id)
+            .scalar_subquery()
         )
-        return [user.password_changed_at_ns, user.email_verified_at_ns, factor, link]
+        query = select(User.password_changed_at_ns, User.email_verified_at_ns, factor, link).where(
+            User.id == user_id
+        )
+        return list(db.execute(query).one())
 
     def _send_codes(self, db: Session, user_id: str, row: WithdrawalRow) -> None:
         codes, notices = self.kit.codes, self.kit.notices
