@@ -736,6 +736,16 @@ class Settings(BaseSettings):
     payments_withdrawal_code_seconds: int = Field(
         default=600, ge=60, le=3600, description="How long a withdrawal's email and SMS codes live"
     )
+    payments_ach_origin_routing: str = Field(
+        default="091000019",
+        pattern=r"^[0-9]{9}$",
+        description="The firm's bank (ODFI) routing number in outgoing NACHA files",
+    )
+    payments_ach_company_id: str = Field(
+        default="1000000000",
+        pattern=r"^[0-9A-Z ]{10}$",
+        description="The firm's company identification in outgoing NACHA files",
+    )
     payments_fraud_decision: bool = Field(
         default=False,
         description="Ask the fraud decision point before approving a withdrawal (once on, "

@@ -71,11 +71,14 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     approved = client.post(review, json={"decision": "approve"}, headers=second.headers)
     assert approved.json()["status"] == "approved", approved.text
     sent = client.post(
-        "/v1/payments/operations/withdrawals/sent",
+        "/v1/payments/operations/withdrawals/ach-file",
         json={"withdrawal_ids": [withdrawal_id]},
         headers=second.headers,
     )
-    assert sent.json()[0]["status"] == "sent", sent.text
+    assert sent.status_code == 200, sent.text
+    records = sent.text.splitlines()
+    assert [line[0] for line in records[:5]] == ["1", "5", "6", "8", "9"]
+    assert records[2][29:39] == "0003000000"  # the credit of 30,000.00
     settled = client.post(
         "/v1/payments/operations/withdrawals/settled",
         json={"withdrawal_ids": [withdrawal_id]},

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request, Response, status
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from tradeguard.access.caller import Caller
@@ -319,6 +320,19 @@ def withdrawals_sent(
     """Each must be approved."""
     rows = payments.withdrawals.mark_sent(Caller.of(principal, request), body.withdrawal_ids)
     return [withdrawal_view(row) for row in rows]
+
+
+@router.post(
+    "/operations/withdrawals/ach-file",
+    summary="Approved withdrawals as a NACHA file for the bank",
+    response_class=PlainTextResponse,
+)
+def withdrawals_ach_file(
+    body: WithdrawalBatch, principal: Operator, request: Request, payments: PaymentsDep
+) -> PlainTextResponse:
+    """Each must be approved; they are marked sent. The file goes to the bank only."""
+    text = payments.withdrawals.send_file(Caller.of(principal, request), body.withdrawal_ids)
+    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/operations/withdrawals/settled", summary="Sent withdrawals settled by the bank")

@@ -11,6 +11,7 @@ returned gets its cash back through the desk, once.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
 from tradeguard.payments.kit import PaymentsKit, brokerage_account
 from tradeguard.payments.models import BankLinkRow, PaymentHolderRow, WithdrawalRow
+from tradeguard.payments.nacha import AchEntry, Originator, nacha_file
 from tradeguard.payments.problems import (
     PaymentReason,
     conflict,
@@ -205,6 +207,41 @@ class Withdrawals:
             for row in rows:
                 self._move(db, caller, row, "sent", "was sent to your bank")
         return rows
+
+    def send_file(self, caller: Caller, withdrawal_ids: list[str]) -> str:
+        """Operations: approved withdrawals as one NACHA file of credits, marked sent."""
+        kit, now = self.kit, self.kit.clock.now_ns()
+        settings = kit.settings
+        firm = Originator(
+            settings.payments_ach_origin_routing,
+            settings.payments_ach_company_id,
+            settings.market_broker_name,
+            "ODFI",
+        )
+        with transaction(kit.sessions) as db:
+            rows = self._in_status(db, withdrawal_ids, "approved")
+            entries = [self._ach_entry(db, row) for row in rows]
+            when = datetime.fromtimestamp(now / 1e9, UTC)
+            text = nacha_file(firm, entries, when, when)
+            for row in rows:
+                self._move(db, caller, row, "sent", "was sent to your bank")
+            total = str(Money(sum(row.amount_cents for row in rows)))
+            facts = {"withdrawals": len(rows), "total": total}
+            kit.record(db, "payments.ach_file.created", caller.actor, rows[0].id, facts)
+        return text
+
+    @staticmethod
+    def _ach_entry(db: Session, row: WithdrawalRow) -> AchEntry:
+        link = db.get_one(BankLinkRow, row.bank_link_id)
+        return AchEntry(
+            link.routing_number,
+            link.account_number,
+            link.account_type,
+            row.amount_cents,
+            credit=True,
+            individual_id=row.id[:15],
+            individual_name=link.holder_name,
+        )
 
     def settle(self, caller: Caller, withdrawal_ids: list[str]) -> list[WithdrawalRow]:
         """Operations: the bank confirmed; the cash leaves the firm's bank account."""
