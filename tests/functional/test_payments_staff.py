@@ -87,6 +87,13 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     assert settled.json()[0]["status"] == "settled", settled.text
     assert "payments.withdrawal.settled" in audit_event_types(registry_of(app).services.engine)
     assert _differences(app) == []
+    back = client.post(
+        "/v1/payments/operations/withdrawals/returned",
+        json={"withdrawal_id": withdrawal_id, "return_code": "R03"},
+        headers=second.headers,
+    )
+    assert back.json()["status"] == "returned", back.text
+    assert _differences(app) == []
 
 
 def test_ach_return_reverses_the_credit_restricts_the_account_and_opens_a_case(

@@ -34,6 +34,7 @@ from tradeguard.payments.schemas import (
     Withdrawable,
     WithdrawalBatch,
     WithdrawalRequest,
+    WithdrawalReturn,
     WithdrawalView,
     deposit_view,
     link_view,
@@ -342,3 +343,13 @@ def withdrawals_settled(
     """Each must be sent; the AML watcher reads the settlement events."""
     rows = payments.withdrawals.settle(Caller.of(principal, request), body.withdrawal_ids)
     return [withdrawal_view(row) for row in rows]
+
+
+@router.post("/operations/withdrawals/returned", summary="A withdrawal returned by the bank")
+def withdrawal_returned(
+    body: WithdrawalReturn, principal: Operator, request: Request, payments: PaymentsDep
+) -> WithdrawalView:
+    """Sent or settled; the cash goes back to the account."""
+    caller = Caller.of(principal, request)
+    row = payments.withdrawals.returned(caller, body.withdrawal_id, body.return_code)
+    return withdrawal_view(row)

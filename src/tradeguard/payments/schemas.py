@@ -79,6 +79,13 @@ class AchReturn(Strict):
     return_code: str = Field(max_length=3)
 
 
+class WithdrawalReturn(Strict):
+    """Operations: the customer's bank returned a withdrawal."""
+
+    withdrawal_id: str = Id
+    return_code: str = Field(pattern=r"^R[0-9]{2}$")
+
+
 class WithdrawalBatch(Strict):
     """Operations: withdrawals sent to, or settled by, the bank."""
 

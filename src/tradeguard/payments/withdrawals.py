@@ -271,6 +271,29 @@ class Withdrawals:
                 kit.record(db, SETTLED_EVENT, caller.actor, row.id, facts)
         return rows
 
+    def returned(self, caller: Caller, withdrawal_id: str, return_code: str) -> WithdrawalRow:
+        """Operations: the customer's bank returned a sent or settled withdrawal; cash back."""
+        with self.kit.sessions() as db:
+            row = db.get(WithdrawalRow, withdrawal_id)
+            if row is None or row.status not in ("sent", "settled"):
+                raise not_found("sent or settled withdrawal")
+        source = PAYABLE if row.status == "sent" else FirmAccount.BANK.value
+        entry = transfer(
+            self.kit.new_id(),
+            EntryKind.WITHDRAWAL_REVERSED,
+            source,
+            settled_cash(row.account_id),
+            row.amount_cents,
+            account_id=row.account_id,
+            reference=f"withdrawal:{row.id}:return",
+        )
+        self.kit.desk.post_cash(caller, CashMovement(entry))
+        with transaction(self.kit.sessions) as db:
+            locked = db.get_one(WithdrawalRow, row.id, with_for_update=True)
+            locked.reason = return_code
+            self._move(db, caller, locked, "returned", "was returned by your bank")
+        return locked
+
     # -- steps -----------------------------------------------------------------------------
 
     def _require_step_up(self, caller: Caller) -> None:
