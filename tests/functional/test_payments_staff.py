@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -18,11 +19,17 @@ from functional.payment_flows import (
     withdrawal_codes,
 )
 from support import registry_of
+from tradeguard.access.caller import Caller
 from tradeguard.cases.models import CaseRow
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.errors import ProblemError
+from tradeguard.core.principal import Principal
+from tradeguard.identity.origin import Origin
 from tradeguard.ledger.verify import verify
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.payments.models import WithdrawalRow
 from tradeguard.payments.reconcile import PAYMENT_CHECKS
+from tradeguard.payments.service import Payments
 
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -59,6 +66,7 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     assert (done.json()["status"], done.json()["reviews_needed"]) == ("in_review", 2), done.text
     withdrawal_id = done.json()["id"]
     assert_refused(client.get("/v1/payments/review", headers=ann.headers), 403, "ACCESS_DENIED")
+    _assert_no_self_review(app, withdrawal_id)
     first = _staff(client, mailbox, clock, app, "rita")
     queue = client.get("/v1/payments/review", headers=first.headers).json()
     assert [item["id"] for item in queue] == [withdrawal_id]
@@ -94,6 +102,18 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     )
     assert back.json()["status"] == "returned", back.text
     assert _differences(app) == []
+
+
+def _assert_no_self_review(app: FastAPI, withdrawal_id: str) -> None:
+    """Even holding payments:review, the customer cannot review their own withdrawal."""
+    payments = registry_of(app).find(Payments)
+    with registry_of(app).services.sessions() as db:
+        owner = db.get_one(WithdrawalRow, withdrawal_id).user_id
+    principal = Principal(owner, "s", "COMPLIANCE", frozenset(), ("pwd",), False, None)  # noqa: FBT003 - Principal's field order
+    caller = Caller(principal, Origin(None, "", "", None))
+    with pytest.raises(ProblemError) as refused:
+        payments.withdrawals.review(caller, withdrawal_id, approve=True)
+    assert refused.value.reason_code == "WITHDRAWAL_SELF_REVIEW"
 
 
 def test_ach_return_reverses_the_credit_restricts_the_account_and_opens_a_case(
