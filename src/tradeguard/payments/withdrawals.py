@@ -25,7 +25,14 @@ from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Factor, User
 from tradeguard.identity.notices import VerifiedAddress, address_of
-from tradeguard.ledger.journal import EntryKind, FirmAccount, post, settled_cash, transfer
+from tradeguard.ledger.journal import (
+    EntryKind,
+    FirmAccount,
+    JournalEntry,
+    post,
+    settled_cash,
+    transfer,
+)
 from tradeguard.ledger.movements import CashMovement, insufficient_funds
 from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
@@ -249,14 +256,8 @@ class Withdrawals:
         with transaction(kit.sessions) as db:
             rows = self._in_status(db, withdrawal_ids, "sent")
             entries = [
-                transfer(
-                    kit.new_id(),
-                    EntryKind.WITHDRAWAL_SETTLED,
-                    PAYABLE,
-                    FirmAccount.BANK.value,
-                    row.amount_cents,
-                    account_id=row.account_id,
-                    reference=f"withdrawal:{row.id}:settled",
+                self._entry(
+                    row, EntryKind.WITHDRAWAL_SETTLED, PAYABLE, FirmAccount.BANK.value, "settled"
                 )
                 for row in rows
             ]
@@ -278,14 +279,8 @@ class Withdrawals:
             if row is None or row.status not in ("sent", "settled"):
                 raise not_found("sent or settled withdrawal")
         source = PAYABLE if row.status == "sent" else FirmAccount.BANK.value
-        entry = transfer(
-            self.kit.new_id(),
-            EntryKind.WITHDRAWAL_REVERSED,
-            source,
-            settled_cash(row.account_id),
-            row.amount_cents,
-            account_id=row.account_id,
-            reference=f"withdrawal:{row.id}:return",
+        entry = self._entry(
+            row, EntryKind.WITHDRAWAL_REVERSED, source, settled_cash(row.account_id), "return"
         )
         self.kit.desk.post_cash(caller, CashMovement(entry))
         with transaction(self.kit.sessions) as db:
@@ -414,14 +409,8 @@ class Withdrawals:
 
     def _debit(self, caller: Caller, row: WithdrawalRow, keep: int) -> None:
         """The desk takes the cash (once); refused: the withdrawal is rejected, nothing taken."""
-        entry = transfer(
-            self.kit.new_id(),
-            EntryKind.WITHDRAWAL,
-            settled_cash(row.account_id),
-            PAYABLE,
-            row.amount_cents,
-            account_id=row.account_id,
-            reference=f"withdrawal:{row.id}:debit",
+        entry = self._entry(
+            row, EntryKind.WITHDRAWAL, settled_cash(row.account_id), PAYABLE, "debit"
         )
         try:
             self.kit.desk.post_cash(caller, CashMovement(entry, keep_cents=keep))
@@ -476,14 +465,12 @@ class Withdrawals:
     ) -> WithdrawalRow:
         """Give the cash back (if it was taken) and end the withdrawal in ``status``."""
         if row.status in DEBITED:
-            entry = transfer(
-                self.kit.new_id(),
+            entry = self._entry(
+                row,
                 EntryKind.WITHDRAWAL_REVERSED,
                 PAYABLE,
                 settled_cash(row.account_id),
-                row.amount_cents,
-                account_id=row.account_id,
-                reference=f"withdrawal:{row.id}:reversal",
+                "reversal",
             )
             self.kit.desk.post_cash(caller, CashMovement(entry))
         with transaction(self.kit.sessions) as db:
@@ -491,6 +478,20 @@ class Withdrawals:
             locked.reason = reason or locked.reason
             self._move(db, caller, locked, status, words)
         return locked
+
+    def _entry(
+        self, row: WithdrawalRow, kind: EntryKind, debit: str, credit: str, step: str
+    ) -> JournalEntry:
+        """The withdrawal's whole amount from ``debit`` to ``credit``, once per ``step``."""
+        return transfer(
+            self.kit.new_id(),
+            kind,
+            debit,
+            credit,
+            row.amount_cents,
+            account_id=row.account_id,
+            reference=f"withdrawal:{row.id}:{step}",
+        )
 
     def _in_status(self, db: Session, ids: list[str], status: str) -> list[WithdrawalRow]:
         query = select(WithdrawalRow).where(WithdrawalRow.id.in_(ids)).with_for_update()
