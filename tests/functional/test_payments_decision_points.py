@@ -1,4 +1,4 @@
-"""Decision points: switched on, one that is missing denies and the cash comes back."""
+"""Failing collaborators: a missing decision point denies; an absent desk credits nothing."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.ledger.verify import verify
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.payments.reconcile import PAYMENT_CHECKS
+from tradeguard.payments.service import Payments
+from tradeguard.trading.orders.problems import unavailable
 
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -47,5 +49,37 @@ def test_withdrawal_when_the_fraud_point_is_on_but_missing_then_rejected_and_cas
     listed = client.get("/v1/payments/withdrawals", headers=ann.headers).json()
     assert [item["status"] for item in listed] == ["rejected"]
     assert client.get("/v1/account", headers=ann.headers).json()["settled_cash"] == "1000.00"
+    with registry_of(app).services.sessions() as db:
+        assert verify(db, PAYMENT_CHECKS).differences == []
+
+
+def test_deposit_when_the_desk_does_not_answer_then_503_failed_and_a_retry_credits_once(
+    client: TestClient,
+    mailbox: MemorySender,
+    clock: FixedClock,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    desk = registry_of(app).find(Payments).kit.desk
+
+    def unreachable(*_: object) -> None:
+        raise unavailable("the trading desk is not reachable; retry the request")
+
+    monkeypatch.setattr(desk, "post_cash", unreachable)
+    key = keyed(ann)
+    body = {"bank_link_id": link_id, "amount": "300.00"}
+    assert_refused(
+        client.post("/v1/payments/deposits", json=body, headers=key), 503, "TRADING_UNAVAILABLE"
+    )
+    assert [
+        d["status"] for d in client.get("/v1/payments/deposits", headers=ann.headers).json()
+    ] == ["failed"]
+    monkeypatch.undo()
+    again = client.post("/v1/payments/deposits", json=body, headers=key)
+    assert (again.status_code, again.json()["status"]) == (201, "pending"), again.text
+    assert client.get("/v1/account", headers=ann.headers).json()["settled_cash"] == "1300.00"
     with registry_of(app).services.sessions() as db:
         assert verify(db, PAYMENT_CHECKS).differences == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tradeguard.access.caller import Caller
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money
 from tradeguard.db.session import transaction
 from tradeguard.ledger.journal import (
@@ -28,6 +29,7 @@ from tradeguard.ledger.journal import (
     settled_cash,
     transfer,
 )
+from tradeguard.ledger.models import LedgerEntryRow
 from tradeguard.ledger.movements import CashMovement
 from tradeguard.payments.bank_links import BankLinks
 from tradeguard.payments.kit import PaymentsKit, brokerage_account
@@ -202,7 +204,11 @@ class Deposits:
             account_id=row.account_id,
             reference=f"deposit:{row.id}:credit",
         )
-        kit.desk.post_cash(caller, CashMovement(credit))
+        try:
+            kit.desk.post_cash(caller, CashMovement(credit))
+        except ProblemError:
+            self._abandon_if_not_credited(row.id, credit.reference)
+            raise
         with transaction(kit.sessions) as db:
             row = db.get_one(DepositRow, row.id, with_for_update=True)
             if row.status != "new":
@@ -220,6 +226,21 @@ class Deposits:
                 self._settled(db, row, caller.actor)
             self._tell(db, row)
         return row
+
+    def _abandon_if_not_credited(self, deposit_id: str, reference: str | None) -> None:
+        """The desk refused or did not answer: a deposit it did not credit is ``failed``.
+
+        One it did credit (the answer was lost) stays ``new`` for the settle job, which
+        finds the entry posted and moves it on without a second credit.
+        """
+        with transaction(self.kit.sessions) as db:
+            posted = db.scalar(
+                select(LedgerEntryRow.id).where(LedgerEntryRow.reference == reference)
+            )
+            row = db.get_one(DepositRow, deposit_id, with_for_update=True)
+            if posted is None and row.status == "new":
+                row.status = "failed"
+                self.kit.record(db, "payments.deposit.failed", self.kit.system().actor, row.id, {})
 
     def _settlement(self, row: DepositRow) -> JournalEntry:
         return transfer(

@@ -78,7 +78,7 @@ class DepositRow(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), index=True)
     """``new`` (recorded, not yet credited), ``pending`` (ACH: credited, not withdrawable),
-    ``settled`` or ``returned``."""
+    ``settled``, ``returned``, or ``failed`` (the desk did not credit it)."""
     bank_link_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     reference: Mapped[str | None] = mapped_column(String(64))
     """The bank advice of a wire, the receipt of branch cash."""
