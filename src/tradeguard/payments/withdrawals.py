@@ -33,6 +33,7 @@ from tradeguard.ledger.journal import (
     settled_cash,
     transfer,
 )
+from tradeguard.ledger.models import LedgerEntryRow
 from tradeguard.ledger.movements import CashMovement, insufficient_funds
 from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
@@ -463,8 +464,12 @@ class Withdrawals:
     def _undo(
         self, caller: Caller, row: WithdrawalRow, status: str, words: str, reason: str | None = None
     ) -> WithdrawalRow:
-        """Give the cash back (if it was taken) and end the withdrawal in ``status``."""
-        if row.status in DEBITED:
+        """Give the cash back (if it was taken) and end the withdrawal in ``status``.
+
+        Taken means its debit is in the journal: also when the desk took the cash but its
+        answer was lost, which left the withdrawal ``requested``.
+        """
+        if row.status in DEBITED or self._debited(row.id):
             entry = self._entry(
                 row,
                 EntryKind.WITHDRAWAL_REVERSED,
@@ -492,6 +497,12 @@ class Withdrawals:
             account_id=row.account_id,
             reference=f"withdrawal:{row.id}:{step}",
         )
+
+    def _debited(self, withdrawal_id: str) -> bool:
+        reference = f"withdrawal:{withdrawal_id}:debit"
+        with self.kit.sessions() as db:
+            query = select(LedgerEntryRow.id).where(LedgerEntryRow.reference == reference)
+            return db.scalar(query) is not None
 
     def _in_status(self, db: Session, ids: list[str], status: str) -> list[WithdrawalRow]:
         query = select(WithdrawalRow).where(WithdrawalRow.id.in_(ids)).with_for_update()
