@@ -67,6 +67,7 @@ from tradeguard.logs import get_logger
 from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.market.stall_alert import stall_alert
 from tradeguard.notify.notifier import Notifier, build_notifier
+from tradeguard.payments.wiring import build_payments, settle_deposits_periodically
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
 from tradeguard.ratelimit.wiring import build_rate_limits
@@ -264,6 +265,7 @@ def _registry(
         card_vault=build_card_vault(
             services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert
         ),
+        payments=build_payments(services, identity, trading, alert_store),
     )
     return registry, trading
 
@@ -354,6 +356,7 @@ def _background_tasks(
         asyncio.create_task(_reload_lists_periodically(services, registry.sanctions_screening)),
         asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
         asyncio.create_task(_watch_market_feed(registry.market_data)),
+        asyncio.create_task(settle_deposits_periodically(registry.payments)),
     )
 
 

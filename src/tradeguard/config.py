@@ -798,6 +798,65 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="json (one object per line) or console"
     )
+    # -- money movement: bank links, deposits, withdrawals (tradeguard.payments) --
+    payments_max_bank_links: int = Field(
+        default=3, ge=1, le=20, description="Bank links a customer may hold at once"
+    )
+    payments_micro_deposit_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries at a bank link's two micro-deposit amounts"
+    )
+    payments_ach_settlement_days: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Business days after which an ACH pull settles (withdrawable only then)",
+    )
+    payments_withdrawal_daily_limit_cents: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="Cents a customer may withdraw in any rolling 24 hours (pending and sent)",
+    )
+    payments_withdrawal_weekly_limit_cents: int = Field(
+        default=20_000_000,
+        ge=0,
+        description="Cents a customer may withdraw in any rolling 7 days (pending and sent)",
+    )
+    payments_review_threshold_cents: int = Field(
+        default=1_000_000, ge=0, description="Withdrawals above this go to manual review"
+    )
+    payments_second_review_threshold_cents: int = Field(
+        default=2_500_000, ge=0, description="Withdrawals above this need two reviewers"
+    )
+    payments_cooling_hours: int = Field(
+        default=24,
+        ge=0,
+        le=720,
+        description="Hours without withdrawals after an account opens, a password, second "
+        "factor, email or phone change, or a new bank link",
+    )
+    payments_withdrawal_code_seconds: int = Field(
+        default=600, ge=60, le=3600, description="How long a withdrawal's email and SMS codes live"
+    )
+    payments_ach_origin_routing: str = Field(
+        default="091000019",
+        pattern=r"^[0-9]{9}$",
+        description="The firm's bank (ODFI) routing number in outgoing NACHA files",
+    )
+    payments_ach_company_id: str = Field(
+        default="1000000000",
+        pattern=r"^[0-9A-Z ]{10}$",
+        description="The firm's company identification in outgoing NACHA files",
+    )
+    payments_fraud_decision: bool = Field(
+        default=False,
+        description="Ask the fraud decision point before approving a withdrawal (once on, "
+        "an unavailable point denies)",
+    )
+    payments_aml_decision: bool = Field(
+        default=False,
+        description="Ask the AML decision point before approving a withdrawal (once on, "
+        "an unavailable point denies)",
+    )
 
     @field_validator("log_level")
     @classmethod

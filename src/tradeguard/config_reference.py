@@ -62,6 +62,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Market data", ("market_",)),
     ("Order routing", ("routing_",)),
     ("Alerts and surveillance", ("alert_", "surveillance_")),
+    ("Money movement", ("payments_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -34,6 +34,7 @@ from tradeguard.kyc.documents import Documents
 from tradeguard.kyc.review import Review
 from tradeguard.kyc.service import Onboarding
 from tradeguard.market.feed import MarketData
+from tradeguard.payments.service import Payments
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.screening.service import SanctionsScreening
@@ -91,6 +92,7 @@ class Registry:
     aml_retention: AmlRetention
     aml_batches: FilingBatches
     card_vault: CardVault
+    payments: Payments
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

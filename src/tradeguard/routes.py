@@ -33,6 +33,7 @@ from tradeguard.kyc import pages as kyc_pages
 from tradeguard.kyc import review_api as kyc_review_api
 from tradeguard.market import api as market_api
 from tradeguard.market import pages as market_pages
+from tradeguard.payments import api as payments_api
 from tradeguard.routing import api as routing_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
@@ -80,5 +81,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     market_api.router,
     market_pages.router,
     cards_api.router,
+    payments_api.router,
     docs.router,
 )

@@ -9,6 +9,8 @@ from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
+from tradeguard.ledger import models as ledger_models
+from tradeguard.payments import models as payment_models
 from tradeguard.routing import models as routing_models
 from tradeguard.screening import models as screening_models
 from tradeguard.surveillance import models as surveillance_models
@@ -25,6 +27,8 @@ __all__ = [
     "identity_models",
     "installation",
     "kyc_models",
+    "ledger_models",
+    "payment_models",
     "routing_models",
     "screening_models",
     "surveillance_models",

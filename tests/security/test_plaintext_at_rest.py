@@ -67,8 +67,13 @@ KNOWN_ENCRYPTED = {
     ("aml_sars", "subject_dob"),
     ("aml_sars", "subject_occupation"),
     ("aml_sars", "narrative"),
+    ("payment_bank_links", "account_number"),
+    ("payment_bank_links", "holder_name"),
+    ("payment_bank_links", "micro_amounts"),
 }
 KYC_FAMILY_NAME = "Quixleworth"
+BANK_ACCOUNT = "83920174650"
+BANK_HOLDER = "Ann Quixleworth-Bankholder"
 KYC_NOTE = "Send the back of the licence 5d2e"
 DOCUMENT_MARKER = "scan-document-body-0c41e2"
 CASE_NOTE = "customer Quixleworth called about the deposits 7a3f"
@@ -117,6 +122,7 @@ def plant_values(
     return (
         kyc
         | plant_case_and_sar(app)
+        | plant_bank_link(app, client, person)
         | {
             ("users", "email"): EMAIL,
             ("users", "pending_email"): PENDING_EMAIL,
@@ -167,6 +173,24 @@ def plant_case_and_sar(app: FastAPI) -> dict[Column, str]:
         ("aml_sars", "subject_dob"): SAR_FORM.subject_dob,
         ("aml_sars", "subject_occupation"): SAR_FORM.subject_occupation,
         ("aml_sars", "narrative"): SAR_FORM.narrative,
+    }
+
+
+def plant_bank_link(app: FastAPI, client: TestClient, person: Person) -> dict[Column, str]:
+    """A bank link: its account number, holder name and micro-deposit amounts."""
+    body = {
+        "routing_number": "021000021",
+        "account_number": BANK_ACCOUNT,
+        "account_type": "checking",
+        "holder_name": BANK_HOLDER,
+    }
+    added = client.post("/v1/payments/bank-links", json=body, headers=person.headers)
+    assert added.status_code == 201, added.text
+    (amounts,) = decrypted(app, ("payment_bank_links", "micro_amounts"))
+    return {
+        ("payment_bank_links", "account_number"): BANK_ACCOUNT,
+        ("payment_bank_links", "holder_name"): BANK_HOLDER,
+        ("payment_bank_links", "micro_amounts"): str(amounts),
     }
 
 

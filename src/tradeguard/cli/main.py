@@ -16,6 +16,7 @@ from tradeguard.cli import (
     db_commands,
     keys_commands,
     kyc_commands,
+    ledger_commands,
     outbox_commands,
     payments_commands,
     screening_commands,
@@ -53,6 +54,7 @@ app.add_typer(trading_commands.accounts_app, name="accounts")
 app.add_typer(screening_commands.app, name="sanctions")
 app.add_typer(kyc_commands.app, name="kyc")
 app.add_typer(payments_commands.app, name="payments")
+app.add_typer(ledger_commands.app, name="ledger")
 server_commands.register(app)
 
 

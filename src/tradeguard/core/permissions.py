@@ -29,6 +29,10 @@ class Permission(StrEnum):
     KYC_APPLY = "kyc:apply"
     """Apply for a brokerage account (a trader's own application and documents)."""
     KYC_REVIEW = "kyc:review"
+    PAYMENTS_REVIEW = "payments:review"
+    """Approve or reject withdrawals held for manual review (never one's own)."""
+    PAYMENTS_OPERATE = "payments:operate"
+    """Record wires (from a bank advice), branch cash and ACH returns; send and settle."""
     COMPLIANCE_SCREENING = "compliance:screening"
     """Screen a name against the sanctions lists and see the lists' versions."""
     INCIDENT_MANAGE = "incident:manage"
@@ -94,6 +98,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COMPLIANCE_REPORT,
             Permission.COMPLIANCE_SCREENING,
             Permission.KYC_REVIEW,
+            Permission.PAYMENTS_REVIEW,
+            Permission.PAYMENTS_OPERATE,
             Permission.INCIDENT_MANAGE,
             Permission.TRADING_HALT,
             Permission.APIKEY_REVOKE,
@@ -127,6 +133,8 @@ READ_ONLY_PERMISSIONS = frozenset(
 OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.SUPPORT_USERS_UNMASK,
     Permission.KYC_REVIEW,
+    Permission.PAYMENTS_REVIEW,
+    Permission.PAYMENTS_OPERATE,
     Permission.INCIDENT_MANAGE,
     Permission.TRADING_HALT,
     Permission.APIKEY_REVOKE,

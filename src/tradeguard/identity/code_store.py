@@ -32,6 +32,8 @@ class CodePurpose(StrEnum):
     ENROL = "enrol"
     STEP_UP = "step_up"
     CHANGE_EMAIL = "change_email"
+    WITHDRAWAL_EMAIL = "withdrawal_email"
+    WITHDRAWAL_SMS = "withdrawal_sms"
 
 
 class Channel(StrEnum):

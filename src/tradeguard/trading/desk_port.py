@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.core.money import Money
+from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.controls.limits_store import LimitValue
 from tradeguard.trading.controls.risk_controls import Listing
@@ -65,6 +66,10 @@ class DeskPort(Protocol):
 
     def own_order(self, db: Session, caller: Caller, order_id: str) -> OrderRow:
         """One of the caller's orders; another account's order answers 404."""
+        ...
+
+    def post_cash(self, caller: Caller, movement: CashMovement) -> CashPosted:
+        """Apply a payment's cash to its account and journal it (once per reference)."""
         ...
 
 

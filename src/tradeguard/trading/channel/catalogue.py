@@ -10,6 +10,8 @@ from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.core.money import Money, Price
 from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.origin import Origin
+from tradeguard.ledger.journal import EntryKind, JournalEntry
+from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Instrument, Locate, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.wire import Codec
@@ -38,8 +40,12 @@ CATALOGUE: tuple[type[Any], ...] = (
     AccountStatus,
     Money,
     Price,
+    CashMovement,
+    JournalEntry,
+    EntryKind,
     # what the desk answers
     Placed,
+    CashPosted,
     OrderRow,
     AccountView,
     ControlChange,

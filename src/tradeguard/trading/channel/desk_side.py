@@ -46,6 +46,7 @@ def desk_handlers(
         "desk.cancel_all": desk.cancel_all,
         "desk.account_view": with_session(sessions, desk.account_view),
         "desk.market_prices": desk.market_prices,
+        "desk.post_cash": desk.post_cash,
         "controls.set_state": controls.set_state,
         "controls.change_standing": controls.change_standing,
         "controls.reset_pdt": controls.reset_pattern_day_trader,

@@ -24,6 +24,7 @@ from tradeguard.access.caller import Caller
 from tradeguard.apikeys.problems import unavailable as keys_unavailable
 from tradeguard.apikeys.replay import Admission
 from tradeguard.core.money import Money
+from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.wire import WireError
@@ -110,6 +111,10 @@ class RemoteDesk:
         if row is None or row.account_id != self.account_id(db, caller):
             raise order_not_found()
         return row
+
+    def post_cash(self, caller: Caller, movement: CashMovement) -> CashPosted:
+        """The desk's ``post_cash``."""
+        return forwarded(self.channel, CashPosted, "desk.post_cash", caller, movement)
 
 
 class RemoteTradingControls:

@@ -11,6 +11,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money
+from tradeguard.ledger.journal import opening_deposit, post
 from tradeguard.risk.model import AccountKind, AccountStatus
 from tradeguard.trading.models import TradingAccount
 
@@ -56,6 +57,8 @@ def open_account(  # noqa: PLR0913 - what an opening is made of
     )
     db.add(account)
     db.flush()
+    if deposit_cents:
+        post(db, [opening_deposit(str(new_id(clock)), account.id, deposit_cents)], now)
     audit.record(
         db,
         "account.opened",

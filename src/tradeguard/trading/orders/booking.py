@@ -20,6 +20,7 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
+from tradeguard.ledger.desk_cash import DeskCash
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import Side
@@ -53,18 +54,25 @@ class BatchWrites:
     accounts: set[str] = field(default_factory=set)
     positions: set[tuple[str, str]] = field(default_factory=set)
     events: list[EventRecord] = field(default_factory=list)
+    cash: DeskCash = field(default_factory=DeskCash)
+    """The batch's cash movements, journaled with its rows."""
 
     def write(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
-        """Positions, locates and accounts as memory holds them, the rows, then the events."""
+        """Positions, locates, accounts and their cash journal, the rows, then the events."""
         window = risk.limits.pdt_window_business_days
         for account_id, symbol in self.positions:
             _write_position(db, risk, account_id, symbol, now_ns)
             sync_locate(db, risk.accounts[account_id], symbol)
         for account_id in self.accounts:
             account_row = db.get_one(TradingAccount, account_id)
+            before = account_row.settled_cash_cents, account_row.unsettled_cash_cents
             write_account(account_row, risk.accounts[account_id], now_ns, window)
+            after = account_row.settled_cash_cents, account_row.unsettled_cash_cents
+            self.cash.observe(account_id, before, after)
         db.flush()  # the orders first: executions refer to them
         db.add_all(self.executions)
+        traded = {execution.account_id for execution in self.executions}
+        self.cash.write(db, traded, lambda: str(new_id()), now_ns)
         audit.append_batch(db, self.events)
 
 

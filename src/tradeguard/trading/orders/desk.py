@@ -26,6 +26,13 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money, Price
+from tradeguard.ledger.models import LedgerEntryRow
+from tradeguard.ledger.movements import (
+    CashMovement,
+    CashPosted,
+    account_not_found,
+    insufficient_funds,
+)
 from tradeguard.logs import get_logger
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
@@ -377,6 +384,35 @@ class TradingDesk:
             return len(due)
 
         return self.run(SYSTEM, None, work)
+
+    def post_cash(self, caller: Caller, movement: CashMovement) -> CashPosted:
+        """Apply a payment's cash to its account and journal it, alone, in one transaction."""
+
+        def work(booking: Booking) -> CashPosted:
+            db = booking.context.db
+            row = db.get(TradingAccount, movement.account_id)
+            if row is None:
+                raise account_not_found()
+            account = self.adopt(db, row)
+            reference = movement.entry.reference
+            done = db.scalar(select(LedgerEntryRow.id).where(LedgerEntryRow.reference == reference))
+            if done is not None:
+                return CashPosted(done, posted=False, settled_cash_cents=account.settled_cash_cents)
+            change = movement.change_cents
+            available = account.settled_cash_cents - account.reserved_cents - movement.keep_cents
+            if change < 0 and available + change < 0 and not movement.may_overdraw:
+                raise insufficient_funds(available, -change)
+            account.settled_cash_cents += change
+            account.equity_cents += change
+            booking.touch_account(row.id)
+            booking.context.batch.cash.add(movement.entry)
+            facts = {"kind": movement.entry.kind.value, "change": str(Money(change))}
+            booking.record("account.cash.moved", row.id, facts, caller.actor)
+            return CashPosted(
+                movement.entry.id, posted=True, settled_cash_cents=account.settled_cash_cents
+            )
+
+        return self.run(caller.actor, caller.request_id, work)
 
     # -- reads ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The double-entry cash journal: every movement of cash as balanced entries."""

@@ -1,0 +1,1 @@
+"""Money movement of the main service: bank links, deposits and withdrawals."""

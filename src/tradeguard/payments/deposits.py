@@ -1,0 +1,310 @@
+"""Deposits: ACH pulls (credited at once, withdrawable once settled), wires and branch cash.
+
+Each deposit is first recorded (``new``) in a transaction of its own; the desk then
+credits the account and journals it in its transaction, once per deposit (the entry's
+reference); then the deposit becomes ``pending`` (ACH) or ``settled``. A crash between
+the two leaves a ``new`` deposit that the settle job credits (the credit cannot happen
+twice). An ACH pull settles after ``payments_ach_settlement_days`` business days; an ACH
+return reverses the credit even below zero, restricts the account and opens a case.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradeguard.access.caller import Caller
+from tradeguard.audit.records import Actor
+from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.core.errors import ProblemError
+from tradeguard.core.money import Money
+from tradeguard.db.session import transaction
+from tradeguard.ledger.journal import (
+    EntryKind,
+    FirmAccount,
+    JournalEntry,
+    post,
+    settled_cash,
+    transfer,
+)
+from tradeguard.ledger.models import LedgerEntryRow
+from tradeguard.ledger.movements import CashMovement
+from tradeguard.payments.bank_links import BankLinks
+from tradeguard.payments.kit import PaymentsKit, brokerage_account
+from tradeguard.payments.models import DepositRow
+from tradeguard.payments.problems import PaymentReason, conflict, invalid, not_found
+from tradeguard.risk.model import AccountStatus
+from tradeguard.risk.pricing import business_day
+from tradeguard.trading.models import TradingAccount
+
+RETURN_CODE = re.compile(r"^R[0-9]{2}$")
+SOURCES = {
+    "ach": FirmAccount.ACH_RECEIVABLE,
+    "wire": FirmAccount.BANK,
+    "cash": FirmAccount.BRANCH_CASH,
+}
+SETTLED_EVENT = "payments.deposit.settled"
+
+
+class Deposits:
+    """Money in, from the customer's request or an operator's record to settlement."""
+
+    def __init__(self, kit: PaymentsKit) -> None:
+        self.kit = kit
+
+    def ach_pull(self, caller: Caller, link_id: str, cents: int) -> DepositRow:
+        """Pull ``cents`` from a verified link of the caller's: credited now, settled later."""
+        kit = self.kit
+        with transaction(kit.sessions) as db:
+            account = brokerage_account(db, caller.user_id)
+            link = BankLinks.own(db, caller.user_id, link_id)
+            if link.status != "verified":
+                raise conflict(PaymentReason.LINK_NOT_VERIFIED, "verify the bank link first")
+            days = kit.settings.payments_ach_settlement_days
+            settles = business_day(kit.clock.now_ns()) + days
+            owner = (caller.user_id, account.id)
+            row = self._recorded(db, caller, owner, "ach", cents, link_id=link.id, settles=settles)
+        return self._credit(caller, row)
+
+    def record_arrival(
+        self, caller: Caller, account_id: str, method: str, cents: int, reference: str
+    ) -> DepositRow:
+        """An incoming wire (from the bank's advice) or branch cash: credited and settled."""
+        with transaction(self.kit.sessions) as db:
+            account = db.get(TradingAccount, account_id)
+            if account is None:
+                raise not_found("brokerage account")
+            owner = (account.user_id, account.id)
+            row = self._recorded(db, caller, owner, method, cents, reference=reference)
+        return self._credit(caller, row)
+
+    def settle_due(self) -> int:
+        """Credit deposits left ``new``, then settle the ACH pulls due; how many settled."""
+        kit = self.kit
+        with kit.sessions() as db:
+            stranded = list(db.scalars(select(DepositRow).where(DepositRow.status == "new")))
+        for row in stranded:
+            self._credit(kit.system(), row)
+        today = business_day(kit.clock.now_ns())
+        with transaction(kit.sessions) as db:
+            due = select(DepositRow).where(
+                DepositRow.status == "pending", DepositRow.settles_on_day <= today
+            )
+            rows = list(db.scalars(due.with_for_update()))
+            entries = [self._settlement(row) for row in rows]
+            post(db, entries, kit.clock.now_ns())
+            for row in rows:
+                self._settled(db, row, kit.system().actor)
+        return len(rows)
+
+    def ach_return(self, caller: Caller, deposit_id: str, return_code: str) -> DepositRow:
+        """The bank returned an ACH pull: reverse the credit, restrict the account, open a case."""
+        if RETURN_CODE.fullmatch(return_code) is None:
+            raise invalid(
+                PaymentReason.RETURN_CODE_INVALID, "an ACH return code is R and two digits"
+            )
+        kit = self.kit
+        with kit.sessions() as db:
+            row = db.get(DepositRow, deposit_id)
+            if row is None or row.method != "ach" or row.status not in ("pending", "settled"):
+                raise not_found("ACH deposit that can be returned")
+        source = FirmAccount.ACH_RECEIVABLE if row.status == "pending" else FirmAccount.BANK
+        reversal = transfer(
+            kit.new_id(),
+            EntryKind.DEPOSIT_RETURNED,
+            settled_cash(row.account_id),
+            source.value,
+            row.amount_cents,
+            account_id=row.account_id,
+            reference=f"deposit:{row.id}:return",
+        )
+        kit.desk.post_cash(caller, CashMovement(reversal, may_overdraw=True))
+        reason = f"ACH return {return_code} of deposit {row.id}"
+        kit.controls.change_standing(
+            caller, row.account_id, reason, status=AccountStatus.RESTRICTED
+        )
+        with transaction(kit.sessions) as db:
+            row = db.get_one(DepositRow, deposit_id, with_for_update=True)
+            row.status, row.return_code = "returned", return_code
+            facts = {
+                "account": row.account_id,
+                "amount": str(Money(row.amount_cents)),
+                "return_code": return_code,
+            }
+            kit.record(db, "payments.deposit.returned", caller.actor, row.id, facts)
+            self._open_case(db, caller.actor, row, return_code)
+            kit.email(
+                db,
+                row.user_id,
+                "deposit.returned",
+                "A deposit was returned by your bank",
+                f"Your bank returned the deposit of {Money(row.amount_cents)} ({return_code}).\n"
+                "The amount was taken back and your account is restricted until we review it.",
+            )
+        return row
+
+    def own(self, db: Session, user_id: str, deposit_id: str) -> DepositRow:
+        """One of the customer's deposits; another customer's answers 404."""
+        row = db.get(DepositRow, deposit_id)
+        if row is None or row.user_id != user_id:
+            raise not_found("deposit")
+        return row
+
+    def history(self, db: Session, user_id: str) -> list[DepositRow]:
+        """The customer's deposits, newest first."""
+        query = select(DepositRow).where(DepositRow.user_id == user_id)
+        return list(db.scalars(query.order_by(DepositRow.created_at_ns.desc()).limit(200)))
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _recorded(  # noqa: PLR0913 - the deposit's fields
+        self,
+        db: Session,
+        caller: Caller,
+        owner: tuple[str, str],
+        method: str,
+        cents: int,
+        *,
+        link_id: str | None = None,
+        settles: int | None = None,
+        reference: str | None = None,
+    ) -> DepositRow:
+        kit, now = self.kit, self.kit.clock.now_ns()
+        user_id, account_id = owner
+        row = DepositRow(
+            id=kit.new_id(),
+            user_id=user_id,
+            account_id=account_id,
+            method=method,
+            amount_cents=cents,
+            status="new",
+            bank_link_id=link_id,
+            reference=reference,
+            settles_on_day=settles,
+            recorded_by=caller.actor.id,
+            created_at_ns=now,
+        )
+        db.add(row)
+        db.flush()
+        facts = {"account": account_id, "amount": str(Money(cents)), "method": method}
+        kit.record(db, "payments.deposit.recorded", caller.actor, row.id, facts)
+        return row
+
+    def _credit(self, caller: Caller, row: DepositRow) -> DepositRow:
+        """The desk credits the account (once), then the deposit moves on."""
+        kit = self.kit
+        credit = transfer(
+            kit.new_id(),
+            EntryKind.DEPOSIT,
+            SOURCES[row.method].value,
+            settled_cash(row.account_id),
+            row.amount_cents,
+            account_id=row.account_id,
+            reference=f"deposit:{row.id}:credit",
+        )
+        try:
+            kit.desk.post_cash(caller, CashMovement(credit))
+        except ProblemError:
+            self._abandon_if_not_credited(row.id, credit.reference)
+            raise
+        with transaction(kit.sessions) as db:
+            row = db.get_one(DepositRow, row.id, with_for_update=True)
+            if row.status != "new":
+                return row
+            if row.method == "ach":
+                row.status = "pending"
+                kit.record(
+                    db,
+                    "payments.deposit.credited",
+                    caller.actor,
+                    row.id,
+                    {"account": row.account_id},
+                )
+            else:
+                self._settled(db, row, caller.actor)
+            self._tell(db, row)
+        return row
+
+    def _abandon_if_not_credited(self, deposit_id: str, reference: str | None) -> None:
+        """The desk refused or did not answer: a deposit it did not credit is ``failed``.
+
+        One it did credit (the answer was lost) stays ``new`` for the settle job, which
+        finds the entry posted and moves it on without a second credit.
+        """
+        with transaction(self.kit.sessions) as db:
+            posted = db.scalar(
+                select(LedgerEntryRow.id).where(LedgerEntryRow.reference == reference)
+            )
+            row = db.get_one(DepositRow, deposit_id, with_for_update=True)
+            if posted is None and row.status == "new":
+                row.status = "failed"
+                self.kit.record(db, "payments.deposit.failed", self.kit.system().actor, row.id, {})
+
+    def _settlement(self, row: DepositRow) -> JournalEntry:
+        return transfer(
+            self.kit.new_id(),
+            EntryKind.DEPOSIT_SETTLED,
+            FirmAccount.BANK.value,
+            FirmAccount.ACH_RECEIVABLE.value,
+            row.amount_cents,
+            account_id=row.account_id,
+            reference=f"deposit:{row.id}:settled",
+        )
+
+    def _settled(self, db: Session, row: DepositRow, actor: Actor) -> None:
+        """Mark settled and tell the AML watcher (the fields it reads)."""
+        now = self.kit.clock.now_ns()
+        row.status, row.settled_at_ns = "settled", now
+        facts = {
+            "account": row.account_id,
+            "amount": str(Money(row.amount_cents)),
+            "method": row.method,
+        }
+        self.kit.record(db, SETTLED_EVENT, actor, row.id, facts)
+        if row.method == "ach":
+            self._tell(db, row)
+
+    def _tell(self, db: Session, row: DepositRow) -> None:
+        words = {
+            "pending": "is on its way (withdrawable once it settles)",
+            "settled": "has settled",
+        }
+        self.kit.email(
+            db,
+            row.user_id,
+            f"deposit.{row.status}",
+            f"Deposit {row.status}",
+            f"Your {row.method} deposit of {Money(row.amount_cents)}"
+            f" {words.get(row.status, row.status)}.",
+        )
+
+    def _open_case(self, db: Session, actor: Actor, row: DepositRow, return_code: str) -> None:
+        now = self.kit.clock.now_ns()
+        draft = AlertDraft(
+            typology="ach_return",
+            score=0.8,
+            subject=Subject(customer=row.user_id, accounts=(row.account_id,)),
+            start_ns=row.created_at_ns,
+            end_ns=now,
+            rule="payments.ach_return",
+            episode=row.id,
+            evidence={
+                "deposit": row.id,
+                "amount": str(Money(row.amount_cents)),
+                "return_code": return_code,
+            },
+        )
+        alert = self.kit.alerts.raise_alert(db, draft, "payments")
+        if alert is not None:
+            db.flush()
+            self.kit.cases.open_case(db, actor, [alert.id], f"ACH return {return_code}")
+
+
+def pending_deposit_cents(db: Session, account_id: str) -> int:
+    """Credited ACH pulls not yet settled: kept out of withdrawable cash."""
+    query = select(func.coalesce(func.sum(DepositRow.amount_cents), 0)).where(
+        DepositRow.account_id == account_id, DepositRow.status.in_(("new", "pending"))
+    )
+    return int(db.scalar(query) or 0)

@@ -1,0 +1,55 @@
+"""What ``ledger verify`` checks of money in flight: the firm's accounts for it agree.
+
+``firm:ach_receivable`` holds exactly the ACH pulls credited and not yet settled (or
+returned); ``firm:withdrawals_payable`` exactly the withdrawals taken from customers
+and not yet settled (or given back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradeguard.core.money import Money
+from tradeguard.ledger.journal import FirmAccount
+from tradeguard.ledger.verify import BalanceCheck
+from tradeguard.payments.models import DepositRow, WithdrawalRow
+from tradeguard.payments.withdrawals import DEBITED
+
+
+def receivable_differences(db: Session, balances: dict[str, int]) -> Iterable[str]:
+    """Credited, unsettled ACH pulls against ``firm:ach_receivable`` (a debit balance)."""
+    query = select(func.coalesce(func.sum(DepositRow.amount_cents), 0)).where(
+        DepositRow.method == "ach", DepositRow.status == "pending"
+    )
+    return _compare(
+        "ACH pulls in flight", int(db.scalar(query) or 0), balances, FirmAccount.ACH_RECEIVABLE, 1
+    )
+
+
+def payable_differences(db: Session, balances: dict[str, int]) -> Iterable[str]:
+    """Withdrawals taken and not settled against ``firm:withdrawals_payable`` (a credit)."""
+    query = select(func.coalesce(func.sum(WithdrawalRow.amount_cents), 0)).where(
+        WithdrawalRow.status.in_(DEBITED)
+    )
+    return _compare(
+        "withdrawals in flight",
+        int(db.scalar(query) or 0),
+        balances,
+        FirmAccount.WITHDRAWALS_PAYABLE,
+        -1,
+    )
+
+
+def _compare(
+    what: str, stored: int, balances: dict[str, int], account: FirmAccount, sign: int
+) -> list[str]:
+    journal = sign * balances.get(account.value, 0)
+    if journal == stored:
+        return []
+    return [f"{what}: records {Money(stored)}, journal {account.value} {Money(journal)}"]
+
+
+PAYMENT_CHECKS: tuple[BalanceCheck, ...] = (receivable_differences, payable_differences)

@@ -1,0 +1,168 @@
+"""Staff on money movement: review with two reviewers, ACH returns, wires and branch cash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from functional.identity_flows import Person, assert_refused, audit_event_types, staff_signed_in
+from functional.payment_flows import (
+    customer,
+    keyed,
+    requested_withdrawal,
+    verified_link,
+    withdrawal_codes,
+)
+from support import registry_of
+from tradeguard.access.caller import Caller
+from tradeguard.cases.models import CaseRow
+from tradeguard.core.clock import FixedClock
+from tradeguard.core.errors import ProblemError
+from tradeguard.core.principal import Principal
+from tradeguard.identity.origin import Origin
+from tradeguard.ledger.verify import verify
+from tradeguard.notify.notifier import MemorySender
+from tradeguard.payments.models import WithdrawalRow
+from tradeguard.payments.reconcile import PAYMENT_CHECKS
+from tradeguard.payments.service import Payments
+
+MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def _staff(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI, name: str
+) -> Person:
+    engine = registry_of(app).services.engine
+    return staff_signed_in(
+        client, mailbox, clock, engine, role="COMPLIANCE", level="operator", username=name
+    )
+
+
+def _differences(app: FastAPI) -> list[str]:
+    with registry_of(app).services.sessions() as db:
+        return verify(db, PAYMENT_CHECKS).differences
+
+
+def _account(client: TestClient, person: Person) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/v1/account", headers=person.headers).json()
+    return body
+
+
+def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_review(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann", deposit="40000.00")
+    link_id = verified_link(client, app, ann)
+    withdrawal = requested_withdrawal(client, clock, ann, link_id, "30000.00")
+    done = client.post(
+        f"{withdrawal}/confirm", json=withdrawal_codes(mailbox, ann), headers=keyed(ann)
+    )
+    assert (done.json()["status"], done.json()["reviews_needed"]) == ("in_review", 2), done.text
+    withdrawal_id = done.json()["id"]
+    assert_refused(client.get("/v1/payments/review", headers=ann.headers), 403, "ACCESS_DENIED")
+    _assert_no_self_review(app, withdrawal_id)
+    first = _staff(client, mailbox, clock, app, "rita")
+    queue = client.get("/v1/payments/review", headers=first.headers).json()
+    assert [item["id"] for item in queue] == [withdrawal_id]
+    review = f"/v1/payments/review/{withdrawal_id}"
+    once = client.post(review, json={"decision": "approve"}, headers=first.headers)
+    assert once.json()["status"] == "in_review", once.text
+    twice = client.post(review, json={"decision": "approve"}, headers=first.headers)
+    assert_refused(twice, 409, "WITHDRAWAL_ALREADY_REVIEWED")
+    second = _staff(client, mailbox, clock, app, "sam")
+    approved = client.post(review, json={"decision": "approve"}, headers=second.headers)
+    assert approved.json()["status"] == "approved", approved.text
+    sent = client.post(
+        "/v1/payments/operations/withdrawals/ach-file",
+        json={"withdrawal_ids": [withdrawal_id]},
+        headers=second.headers,
+    )
+    assert sent.status_code == 200, sent.text
+    records = sent.text.splitlines()
+    assert [line[0] for line in records[:5]] == ["1", "5", "6", "8", "9"]
+    assert records[2][29:39] == "0003000000"  # the credit of 30,000.00
+    settled = client.post(
+        "/v1/payments/operations/withdrawals/settled",
+        json={"withdrawal_ids": [withdrawal_id]},
+        headers=second.headers,
+    )
+    assert settled.json()[0]["status"] == "settled", settled.text
+    assert "payments.withdrawal.settled" in audit_event_types(registry_of(app).services.engine)
+    assert _differences(app) == []
+    back = client.post(
+        "/v1/payments/operations/withdrawals/returned",
+        json={"withdrawal_id": withdrawal_id, "return_code": "R03"},
+        headers=second.headers,
+    )
+    assert back.json()["status"] == "returned", back.text
+    assert _differences(app) == []
+
+
+def _assert_no_self_review(app: FastAPI, withdrawal_id: str) -> None:
+    """Even holding payments:review, the customer cannot review their own withdrawal."""
+    payments = registry_of(app).find(Payments)
+    with registry_of(app).services.sessions() as db:
+        owner = db.get_one(WithdrawalRow, withdrawal_id).user_id
+    principal = Principal(owner, "s", "COMPLIANCE", frozenset(), ("pwd",), False, None)  # noqa: FBT003 - Principal's field order
+    caller = Caller(principal, Origin(None, "", "", None))
+    with pytest.raises(ProblemError) as refused:
+        payments.withdrawals.review(caller, withdrawal_id, approve=True)
+    assert refused.value.reason_code == "WITHDRAWAL_SELF_REVIEW"
+
+
+def test_ach_return_reverses_the_credit_restricts_the_account_and_opens_a_case(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    deposit = client.post(
+        "/v1/payments/deposits",
+        json={"bank_link_id": link_id, "amount": "700.00"},
+        headers=keyed(ann),
+    ).json()
+    ops = _staff(client, mailbox, clock, app, "otto")
+    returned = client.post(
+        "/v1/payments/operations/ach-returns",
+        json={"deposit_id": deposit["id"], "return_code": "R01"},
+        headers=ops.headers,
+    )
+    assert returned.json()["status"] == "returned", returned.text
+    assert (_account(client, ann)["settled_cash"], _account(client, ann)["status"]) == (
+        "1000.00",
+        "restricted",
+    )
+    with registry_of(app).services.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(CaseRow)) == 1
+    assert _differences(app) == []
+
+
+def test_wire_and_branch_cash_are_credited_settled_for_the_aml_watcher(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    account_id = _account(client, ann)["id"]
+    ops = _staff(client, mailbox, clock, app, "otto")
+    for method, amount in (("wire", "25000.00"), ("cash", "12000.00")):
+        body = {
+            "account_id": account_id,
+            "method": method,
+            "amount": amount,
+            "reference": f"{method}-1",
+        }
+        done = client.post("/v1/payments/operations/arrivals", json=body, headers=keyed(ops))
+        assert (done.status_code, done.json()["status"]) == (201, "settled"), done.text
+    bad = {"account_id": account_id, "method": "cash", "amount": "-5.00", "reference": "x"}
+    refused = client.post("/v1/payments/operations/arrivals", json=bad, headers=keyed(ops))
+    assert_refused(refused, 422, "PAYMENT_AMOUNT_INVALID")
+    assert _account(client, ann)["settled_cash"] == "38000.00"
+    types = audit_event_types(registry_of(app).services.engine)
+    assert types.count("payments.deposit.settled") == 2
+    assert _differences(app) == []
