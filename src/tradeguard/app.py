@@ -43,6 +43,7 @@ from tradeguard.db.durability import check_durability
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
+from tradeguard.fraud.wiring import build_fraud
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
@@ -244,6 +245,7 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
+        fraud_guard=build_fraud(services, watchers, alert_store, identity),
     )
     return registry, trading
 

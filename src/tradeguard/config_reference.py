@@ -61,6 +61,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Trading desk", ("trading_",)),
     ("Market data", ("market_",)),
     ("Alerts and surveillance", ("alert_", "surveillance_")),
+    ("Fraud and account-takeover defence", ("fraud_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

@@ -24,6 +24,7 @@ from tradeguard.apikeys.service import ApiKeyService
 from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
+from tradeguard.fraud.guard import FraudGuard
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
@@ -85,6 +86,7 @@ class Registry:
     sar_reports: SarReports
     aml_parameters: ParameterBook
     ctr_reports: CtrReports
+    fraud_guard: FraudGuard
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from tradeguard.apikeys import api as apikeys_api
 from tradeguard.audit import api as audit_api
 from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
+from tradeguard.fraud import api as fraud_api
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
@@ -65,5 +66,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening_api.router,
     cases_api.router,
     aml_api.router,
+    fraud_api.router,
     docs.router,
 )

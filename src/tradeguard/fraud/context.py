@@ -49,3 +49,13 @@ class DecisionContext:
     linked_under_review: int = 0
     flagged_symbol: bool = False
     extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What order entry tells the fraud check: symbol, side, quantity, limit price (1/10,000 $)."""
+
+    symbol: str
+    sell: bool
+    quantity: int
+    limit_price: int | None

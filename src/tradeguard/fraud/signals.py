@@ -111,9 +111,10 @@ def session_unknown(snap: Snapshot) -> float:
 
 @feature("session")
 def session_device_mismatch(snap: Snapshot) -> float:
-    """1 when the session is used from another device than the one it signed in on."""
+    """1 when the session is used from another device than the one it signed in on (both known)."""
     seen = snap.user.sessions.get(snap.ctx.session or "")
-    return _flag(seen is not None and seen.device is not None and seen.device != snap.ctx.device)
+    device = snap.ctx.device
+    return _flag(seen is not None and None not in {seen.device, device} and seen.device != device)
 
 
 @feature("session")

@@ -49,6 +49,7 @@ class Sample:
     label: int
     action: Action
     scenario: str
+    context: DecisionContext
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ class Simulator:
             account_created_ns=opened_ns,
         )
         features = vector(snapshot(self.store, action, ctx))
-        return Sample(features, int(step.fraud), action, scenario)
+        return Sample(features, int(step.fraud), action, scenario, ctx)
 
     def network(self, country: str) -> Network:
         """A random /24 in ``country``."""
@@ -305,8 +306,8 @@ def _mule(sim: Simulator, user: str) -> tuple[list[Step], int]:
     return steps, opened
 
 
-def generate(seed: int, customers: int, fraud_share: float = 0.1) -> list[Sample]:
-    """The decision points of ``customers`` simulated customers (SYNTHETIC), seeded."""
+def simulate(seed: int, customers: int, fraud_share: float = 0.1) -> Simulator:
+    """``customers`` simulated customers (SYNTHETIC), seeded: their profiles and samples."""
     sim = Simulator(seed)
     for index in range(customers):
         user = f"syn-{seed}-{index}"
@@ -324,7 +325,12 @@ def generate(seed: int, customers: int, fraud_share: float = 0.1) -> list[Sample
                 last = max(step.event.ts_ns for step in steps)
                 steps.extend(_takeover(sim, user, last, steps[1].event.amount_cents))
             sim.play(steps, "takeover" if taken else "legitimate", opened)
-    return sim.samples
+    return sim
+
+
+def generate(seed: int, customers: int, fraud_share: float = 0.1) -> list[Sample]:
+    """The decision points of ``customers`` simulated customers (SYNTHETIC), seeded."""
+    return simulate(seed, customers, fraud_share).samples
 
 
 def iter_rows(samples: list[Sample]) -> Iterator[tuple[list[float], int]]:

@@ -52,6 +52,27 @@ class CredentialResets:
             hook(db, user, origin, via)
 
 
+SignInCheck = Callable[[Session, User, Origin, str], object]
+"""Called once a password is right, before the second factor: the user, origin and device;
+it may refuse the sign-in by raising a problem (fraud's decision point)."""
+
+
+class SignInChecks:
+    """Checks other packages run on a sign-in whose password was right."""
+
+    def __init__(self) -> None:
+        self._checks: list[SignInCheck] = []
+
+    def subscribe(self, check: SignInCheck) -> None:
+        """Run ``check`` on every sign-in from now on."""
+        self._checks.append(check)
+
+    def check(self, db: Session, user: User, origin: Origin, device_id: str) -> None:
+        """Run every check; the first that refuses raises."""
+        for check in self._checks:
+            check(db, user, origin, device_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Everything identity needs: settings, clock, crypto, audit, messages, tokens."""
@@ -71,6 +92,7 @@ class Identity:
     rp: RelyingParty
     totp: TotpVerifier
     credential_resets: CredentialResets = field(default_factory=CredentialResets)
+    sign_in_checks: SignInChecks = field(default_factory=SignInChecks)
 
     def email_index(self, email: str) -> bytes:
         """The blind index an email address is found by."""

@@ -8,6 +8,9 @@ import pytest
 
 from tradeguard.fraud.artifact import ModelRegistry, ModelRejectedError, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.context import Action, DecisionContext
+from tradeguard.fraud.decisions import FraudScorer
+from tradeguard.fraud.profiles import ProfileStore
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import Trained, TrainingConfig, roc_auc, train
 
@@ -64,3 +67,22 @@ def test_load_when_version_is_a_path_then_refused(tmp_path: Path) -> None:
 def test_roc_auc_when_ties_then_half_credit() -> None:
     assert roc_auc([1.0, 1.0], [0, 1]) == 0.5
     assert roc_auc([0.1, 0.9], [0, 1]) == 1.0
+
+
+def test_decide_when_champion_and_challenger_then_reasons_and_shadow_score(
+    trained: Trained, tmp_path: Path
+) -> None:
+    registry = ModelRegistry(tmp_path, KEY)
+    registry.store("v1", model_document("v1", trained.trees, FEATURE_NAMES, {}))
+    registry.store("v2", model_document("v2", trained.trees[:10], FEATURE_NAMES, {}))
+    scorer = FraudScorer(
+        ProfileStore(),
+        champion=registry.load("v1", FEATURE_NAMES),
+        challenger=registry.load("v2", FEATURE_NAMES),
+    )
+    decision = scorer.decide(Action.WITHDRAWAL, DecisionContext("u1", 10**18, amount_cents=10**7))
+    assert decision.model_version == "v1"
+    assert len(decision.reasons) == 5
+    assert all(name in FEATURE_NAMES for name, _ in decision.reasons)
+    assert decision.challenger is not None
+    assert decision.challenger[0] == "v2"
