@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from identity_flows import Person, build_app, client_at, login, reason_of, staff_signed_in
+from identity_flows import (
+    Person,
+    build_app,
+    client_at,
+    login,
+    reason_of,
+    staff_signed_in,
+    step_up_with_totp,
+)
 from sqlalchemy import Engine, select
 from trading_flows import add_instrument, funded_trader, place
 
@@ -22,6 +30,11 @@ from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.search import AuditEvent
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, model_document
+from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.synthetic import generate
+from tradeguard.fraud.training import TrainingConfig, train
+from tradeguard.fraud.wiring import model_directory, model_key
 from tradeguard.identity.models import User
 from tradeguard.notify.notifier import MemorySender
 
@@ -149,3 +162,52 @@ def _decision_events(engine: Engine) -> list[dict[str, Any]]:
         rows = connection.execute(query).scalars().all()
     events = [AuditEvent.from_record(bytes(row)) for row in rows]
     return [event.data for event in events if event.event_type == "fraud.decision"]
+
+
+def test_order_when_roaming_owner_steps_up_then_placed(
+    attacker: TestClient, alice: Person, clock: FixedClock
+) -> None:
+    """The owner on another network answers the challenge with the second factor."""
+    assert place(attacker, alice, quantity=1, limit_price="99.00").status_code == 403
+    step_up_with_totp(attacker, alice, clock)
+    placed = place(attacker, alice, quantity=1, limit_price="99.00")
+    assert placed.status_code == 201, placed.text
+
+
+def test_password_change_when_customer_locked_then_blocked_and_unchanged(
+    home: TestClient, alice: Person, fraud_app: FastAPI, clock: FixedClock, clean_database
+) -> None:
+    step_up_with_totp(home, alice, clock)
+    guard = registry_of(fraud_app).fraud_guard  # type: ignore[arg-type]
+    guard.lock(user_id(clean_database.engine, "alice"), 60 * 10**9)
+    changed = home.post(
+        "/v1/auth/password",
+        json={"new_password": "amber-Canyon-violin-82-moss"},
+        headers=alice.headers,
+    )
+    assert reason_of(changed) == (403, "FRAUD_BLOCKED")
+    assert _decision_events(clean_database.engine)[-1]["action"] == "credential_change"
+    assert home.get("/v1/account", headers=alice.headers).status_code == 200  # sessions kept
+
+
+def test_model_when_champion_tampered_then_refused_and_previous_kept(
+    home: TestClient, fraud_app: FastAPI, mailbox: MemorySender, clock: FixedClock, clean_database
+) -> None:
+    registry = registry_of(fraud_app)  # type: ignore[arg-type]
+    services = registry.services
+    models = ModelRegistry(model_directory(services.settings), model_key(services.crypto.keyring))
+    rows = [(s.features, s.label) for s in generate(5, 60, fraud_share=0.3)]
+    trained = train(rows, rows, TrainingConfig(trees=4), review_rate=0.01)
+    for version in ("v1", "v2"):
+        models.store(version, model_document(version, trained.trees, FEATURE_NAMES, {}))
+    models.name(CHAMPION, "v1")
+    officer = staff_signed_in(
+        home, mailbox, clock, clean_database.engine, role="COMPLIANCE", level="operator"
+    )
+    assert home.get("/v1/fraud/model", headers=officer.headers).json()["champion"] == "v1"
+    tampered = models.directory / "v2.json"
+    tampered.write_bytes(tampered.read_bytes().replace(b'"threshold":[', b'"threshold":[-1e9,', 1))
+    models.name(CHAMPION, "v2")
+    reloaded = home.post("/v1/fraud/model/reload", headers=officer.headers)
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["champion"] == "v1"

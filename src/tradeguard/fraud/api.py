@@ -105,3 +105,14 @@ def model_in_use(_staff: Reviewer, guard: GuardDep) -> ModelView:
         challenger=challenger.version if challenger else None,
         metadata=dict(champion.metadata) if champion else {},
     )
+
+
+@router.post("/model/reload", summary="Load the registry's champion and challenger again")
+def reload_models(staff: Recoverer, request: Request, db: DbSession, guard: GuardDep) -> ModelView:
+    """After `tradeguard fraud promote`: a file whose signature fails is refused, the old stays."""
+    champion, challenger = guard.reload(db, Caller.of(staff, request).actor)
+    return ModelView(
+        champion=champion.version if champion else None,
+        challenger=challenger.version if challenger else None,
+        metadata=dict(champion.metadata) if champion else {},
+    )

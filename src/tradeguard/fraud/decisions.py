@@ -76,13 +76,13 @@ class FraudDecision:
     challenger: tuple[str, float] | None = None
 
     def facts(self) -> dict[str, object]:
-        """The decision as its audit event records it."""
+        """The decision as its audit event records it (numbers as text: no floats in a record)."""
         return {
             "action": self.action.value,
             "outcome": self.outcome.value,
             "score": f"{self.score:.4f}",
             "model_version": self.model_version,
-            "reasons": [[name, value] for name, value in self.reasons],
+            "reasons": [[name, f"{value:+.4f}"] for name, value in self.reasons],
             "rules": list(self.rules),
             "challenger": None
             if self.challenger is None

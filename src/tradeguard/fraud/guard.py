@@ -46,6 +46,8 @@ class FraudGuard:
     step_up_seconds: int = 300
     loader: Callable[[], None] | None = None
     """Loads the models on first use (the keyring is loaded by then)."""
+    reloader: Callable[[], None] | None = None
+    """Loads the registry's champion and challenger again (a refused file keeps the old)."""
     locks: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,6 +95,19 @@ class FraudGuard:
             before = self.locks.pop(user, 0)
         facts = {"until_ns": before, "reason": reason}
         self.audit.record(db, "fraud.lock.released", actor, subject=user, data=facts)
+
+    def reload(self, db: Session, actor: Actor) -> tuple[FraudModel | None, FraudModel | None]:
+        """Load the registry's models again (staff, after a promotion), audited."""
+        self.loader = None
+        if self.reloader is not None:
+            self.reloader()
+        champion, challenger = self.scorer.champion, self.scorer.challenger
+        facts = {
+            "champion": champion.version if champion else None,
+            "challenger": challenger.version if challenger else None,
+        }
+        self.audit.record(db, "fraud.model.loaded", actor, subject="fraud-model", data=facts)
+        return champion, challenger
 
     def models(self) -> tuple[FraudModel | None, FraudModel | None]:
         """The champion and the challenger in use (loaded first if not yet)."""

@@ -1,7 +1,9 @@
-"""The decision points inside other packages' flows: sign-in and order entry.
+"""The decision points inside other packages' flows: sign-in, changes, order entry.
 
 Sign-in: once the password is right, a block refuses the sign-in (kept: the decision and
 the review are committed) and a step-up is the second factor the sign-in asks anyway.
+Password and email changes: a block refuses the change (kept); they already require a
+recent step-up, which is what a step-up outcome asks.
 Order entry: before the desk, from the session's address; a step-up answers 403 until
 the session verifies a strong factor, a block answers 403 and opens a review. Allowed
 orders are not written to the trail (the order's own event is); every other decision is.
@@ -18,19 +20,20 @@ from tradeguard.fraud.context import Action, DecisionContext, OrderFacts
 from tradeguard.fraud.decisions import Outcome
 from tradeguard.fraud.guard import FraudGuard, screen
 from tradeguard.fraud.problems import fraud_blocked
-from tradeguard.identity.kit import SignInCheck
+from tradeguard.identity.kit import RiskCheck
 from tradeguard.identity.models import User
 from tradeguard.identity.origin import Origin
 
 PRICE_UNITS_PER_CENT = 100
 
 
-def sign_in_check(guard: FraudGuard) -> SignInCheck:
-    """The check identity runs once a password is right."""
+def identity_check(guard: FraudGuard) -> RiskCheck:
+    """The check identity runs at sign-in (password right) and before credential changes."""
 
-    def check(db: Session, user: User, origin: Origin, device_id: str) -> None:
+    def check(db: Session, user: User, origin: Origin, point: str, device_id: str | None) -> None:
         if not guard.enabled:
             return
+        action = Action(point)
         ctx = DecisionContext(
             user=user.id,
             ts_ns=guard.clock.now_ns(),
@@ -39,7 +42,7 @@ def sign_in_check(guard: FraudGuard) -> SignInCheck:
             account_created_ns=user.created_at_ns,
         )
         actor = Actor("user", user.id, ip=origin.ip, device_id=device_id)
-        decision = guard.check(db, Action.LOGIN, ctx, actor)
+        decision = guard.check(db, action, ctx, actor)
         if decision.outcome is Outcome.BLOCK:
             raise fraud_blocked(decision).kept()
 

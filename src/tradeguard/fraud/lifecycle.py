@@ -60,7 +60,15 @@ def train_model(
     registry.store(version, model_document(version, trained.trees, FEATURE_NAMES, metadata))
     role = CHALLENGER if registry.named(CHAMPION) else CHAMPION
     registry.name(role, version)
-    facts = {"version": version, "role": role, **metadata}
+    facts = {
+        "version": version,
+        "role": role,
+        "source": run.source,
+        "data_sha256": trained.data_sha256,
+        "rows": trained.rows,
+        "positives": trained.positives,
+        "metrics": {name: f"{value:.4f}" for name, value in trained.metrics.items()},
+    }
     audit.record(db, "fraud.model.trained", Actor.system("fraud"), subject=version, data=facts)
     return role, trained
 

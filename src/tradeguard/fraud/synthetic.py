@@ -167,6 +167,28 @@ def _legit_session(  # noqa: PLR0913, PLR0917 - one session's facts
                 balance,
             )
         )
+    elif roll < 0.06:
+        amount = int(balance * rng.uniform(0.2, 0.9))
+        steps.append(
+            Step(
+                FraudEvent(Kind.PASSWORD_CHANGE, user, later, device, here, session), False, balance
+            )
+        )
+        steps.append(
+            Step(
+                FraudEvent(
+                    Kind.WITHDRAWAL,
+                    user,
+                    later + HOUR_NS,
+                    device,
+                    here,
+                    session,
+                    amount_cents=amount,
+                ),
+                False,
+                balance,
+            )
+        )
     elif roll < 0.07:
         steps.append(
             Step(
@@ -188,12 +210,19 @@ def _legit_session(  # noqa: PLR0913, PLR0917 - one session's facts
     return steps
 
 
-def _takeover(sim: Simulator, user: str, last_ns: int, balance: int) -> list[Step]:
-    """Someone else signs in and empties the account (RN 21-18's pattern)."""
+def _takeover(sim: Simulator, user: str, last_ns: int, balance: int, home: Network) -> list[Step]:
+    """Someone else signs in and empties the account (RN 21-18's pattern).
+
+    Most come from a new device, abroad or through a proxy in the customer's country; one
+    in ten works the customer's own device remotely (remote-access malware): no new
+    device, no new network, only what is done gives it away.
+    """
     rng = sim.rng
     ts = last_ns + rng.randint(2, 72) * HOUR_NS
     here = sim.network(rng.choice(FOREIGN) if rng.random() < 0.7 else rng.choice(HOME_COUNTRIES))
     device, session = f"ato-{user}", f"{user}-ato"
+    if rng.random() < 0.1:
+        here, device = home, f"{user}-phone"
     steps = [
         Step(FraudEvent(Kind.LOGIN_FAILED, user, ts - k * 30 * 10**9, device, here), True, balance)
         for k in range(rng.randint(0, 4))
@@ -323,9 +352,18 @@ def simulate(seed: int, customers: int, fraud_share: float = 0.1) -> Simulator:
             taken = roll < fraud_share
             if taken:
                 last = max(step.event.ts_ns for step in steps)
-                steps.extend(_takeover(sim, user, last, steps[1].event.amount_cents))
+                home = _home_of(steps)
+                steps.extend(_takeover(sim, user, last, steps[1].event.amount_cents, home))
             sim.play(steps, "takeover" if taken else "legitimate", opened)
     return sim
+
+
+def _home_of(steps: list[Step]) -> Network:
+    """The network of the customer's first sign-in."""
+    for step in steps:
+        if step.event.kind is Kind.LOGIN and step.event.network is not None:
+            return step.event.network
+    raise ValueError("a legitimate history signs in")
 
 
 def generate(seed: int, customers: int, fraud_share: float = 0.1) -> list[Sample]:

@@ -19,7 +19,7 @@ from tradeguard.fraud.context import Action
 from tradeguard.fraud.decisions import FraudScorer, Thresholds
 from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.guard import FraudGuard
-from tradeguard.fraud.hooks import sign_in_check
+from tradeguard.fraud.hooks import identity_check
 from tradeguard.fraud.profiles import ProfileStore
 from tradeguard.fraud.watcher import FraudWatcher
 from tradeguard.identity.kit import Identity
@@ -82,18 +82,30 @@ def build_fraud(
         return FraudWatcher(scorer.profiles, geo)
 
     watchers.register(build)
-    identity.sign_in_checks.subscribe(sign_in_check(guard))
+    identity.risk_checks.subscribe(identity_check(guard))
     guard.loader = lambda: load_models(guard, services)
+    guard.reloader = lambda: load_models(guard, services)
     return guard
 
 
 def load_models(guard: FraudGuard, services: Services) -> None:
-    """Load the champion and challenger (keys must be loaded); a refused one is not used."""
+    """Load the champion and challenger named in the registry.
+
+    A refused file (bad signature, other features) is not used: the model loaded before
+    it stays. The keyring must be loaded.
+    """
     try:
         key = model_key(services.crypto.keyring)
     except KeyringError:
         log.warning("fraud.model_key_unavailable")
         return
     registry = ModelRegistry(model_directory(services.settings), key)
-    guard.scorer.champion = load_role(registry, CHAMPION)
-    guard.scorer.challenger = load_role(registry, CHALLENGER)
+    scorer = guard.scorer
+    scorer.champion = _kept(registry, CHAMPION, scorer.champion)
+    scorer.challenger = _kept(registry, CHALLENGER, scorer.challenger)
+
+
+def _kept(registry: ModelRegistry, role: str, before: FraudModel | None) -> FraudModel | None:
+    if registry.named(role) is None:
+        return None
+    return load_role(registry, role) or before

@@ -52,25 +52,28 @@ class CredentialResets:
             hook(db, user, origin, via)
 
 
-SignInCheck = Callable[[Session, User, Origin, str], object]
-"""Called once a password is right, before the second factor: the user, origin and device;
-it may refuse the sign-in by raising a problem (fraud's decision point)."""
+RiskCheck = Callable[[Session, User, Origin, str, str | None], object]
+"""Called at a risky point (``login`` once the password is right, ``credential_change``,
+``profile_change``) with the user, origin, point and device; it may refuse by raising a
+problem (fraud's decision points)."""
 
 
-class SignInChecks:
-    """Checks other packages run on a sign-in whose password was right."""
+class RiskChecks:
+    """Checks other packages run at identity's risky points, before the change is made."""
 
     def __init__(self) -> None:
-        self._checks: list[SignInCheck] = []
+        self._checks: list[RiskCheck] = []
 
-    def subscribe(self, check: SignInCheck) -> None:
-        """Run ``check`` on every sign-in from now on."""
+    def subscribe(self, check: RiskCheck) -> None:
+        """Run ``check`` at every risky point from now on."""
         self._checks.append(check)
 
-    def check(self, db: Session, user: User, origin: Origin, device_id: str) -> None:
+    def check(
+        self, db: Session, user: User, origin: Origin, point: str, device_id: str | None = None
+    ) -> None:
         """Run every check; the first that refuses raises."""
         for check in self._checks:
-            check(db, user, origin, device_id)
+            check(db, user, origin, point, device_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ class Identity:
     rp: RelyingParty
     totp: TotpVerifier
     credential_resets: CredentialResets = field(default_factory=CredentialResets)
-    sign_in_checks: SignInChecks = field(default_factory=SignInChecks)
+    risk_checks: RiskChecks = field(default_factory=RiskChecks)
 
     def email_index(self, email: str) -> bytes:
         """The blind index an email address is found by."""
