@@ -7,6 +7,7 @@ A trader cannot read fraud decisions; a compliance officer can, and recovers the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,11 +28,18 @@ from trading_flows import add_instrument, funded_trader, place
 
 from support import registry_of
 from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.service import Decision, open_alerts
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.db.session import transaction
 from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.context import Action, DecisionContext
+from tradeguard.fraud.decisions import Outcome
+from tradeguard.fraud.events import FraudEvent, Kind
+from tradeguard.fraud.labels import labelled_history
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import TrainingConfig, train
 from tradeguard.fraud.wiring import model_directory, model_key
@@ -211,3 +219,28 @@ def test_model_when_champion_tampered_then_refused_and_previous_kept(
     reloaded = home.post("/v1/fraud/model/reload", headers=officer.headers)
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["champion"] == "v1"
+
+
+@pytest.mark.usefixtures("alice")
+def test_withdrawal_when_blocked_then_review_alert_and_its_outcome_becomes_a_label(
+    fraud_app: FastAPI, clean_database
+) -> None:
+    registry = registry_of(fraud_app)  # type: ignore[arg-type]
+    guard, victim = registry.fraud_guard, user_id(clean_database.engine, "alice")
+    now = guard.clock.now_ns()
+    guard.scorer.profiles.apply(FraudEvent(Kind.PASSWORD_CHANGE, victim, now - 10**9))
+    ctx = DecisionContext(victim, now, amount_cents=9_000_000, balance_cents=9_000_000)
+    decision = guard.decide(Action.WITHDRAWAL, ctx)  # what the payments routes will call
+    assert decision.outcome is Outcome.BLOCK
+    checked = guard.check_alone(Action.WITHDRAWAL, ctx, Actor("user", victim))
+    assert "credential_change_then_withdrawal" in checked.rules
+    with transaction(registry.services.sessions) as db:
+        (alert,) = open_alerts(db, "fraud.withdrawal", 10)
+        assert json.loads(alert.evidence)["features"]["withdrawal_after_credential_change"] == 1.0
+        case = registry.cases.open_case(db, Actor("staff", "officer"), [alert.id], "takeover?")
+        registry.cases.decide(
+            db, Actor("staff", "officer"), case.id, Decision.FALSE_POSITIVE, "own"
+        )
+        (line,) = list(labelled_history(db))
+    assert json.loads(line)["label"] == 0
+    assert guard.decide(Action.LOGIN, ctx).rules == ("locked",)

@@ -12,6 +12,7 @@ from tradeguard.cli.runtime import command_runtime
 from tradeguard.db.session import transaction
 from tradeguard.fraud.artifact import ModelRegistry, ModelRejectedError
 from tradeguard.fraud.catalog import catalog_markdown
+from tradeguard.fraud.labels import labelled_history
 from tradeguard.fraud.lifecycle import TrainingRun, promote, synthetic_run, train_model
 from tradeguard.fraud.report import decision_report
 from tradeguard.fraud.training import TrainingConfig, new_version, read_history
@@ -79,6 +80,19 @@ def features_command(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+@app.command("labels")
+def labels_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the labelled history")],
+) -> None:
+    """Reviewed fraud cases as labelled history (JSONL) for ``train --history``."""
+    with command_runtime() as rt, rt.sessions() as db, out.open("w", encoding="utf-8") as sink:
+        count = 0
+        for line in labelled_history(db):
+            sink.write(line + "\n")
+            count += 1
+    typer.echo(f"{count} labelled decisions written to {out}")
 
 
 @app.command("report")

@@ -74,6 +74,8 @@ class FraudDecision:
     reasons: tuple[tuple[str, float], ...]
     rules: tuple[str, ...]
     challenger: tuple[str, float] | None = None
+    features: tuple[float, ...] = ()
+    """The feature values decided on (kept with a review, becoming a label once decided)."""
 
     def facts(self) -> dict[str, object]:
         """The decision as its audit event records it (numbers as text: no floats in a record)."""
@@ -155,8 +157,8 @@ class FraudScorer:
         score, version = 0.0, RULES_ONLY
         reasons: tuple[tuple[str, float], ...] = ()
         challenger = None
+        x = vector(snap)
         if self.champion is not None:
-            x = vector(snap)
             explained = self.champion.forest.explain(x)
             score, version = explained.probability, self.champion.version
             reasons = tuple(explained.top(FEATURE_NAMES, TOP_REASONS))
@@ -167,7 +169,7 @@ class FraudScorer:
         for rule in fired:
             outcome = max(outcome, rule.outcome, key=RANK.__getitem__)
         names = tuple(rule.name for rule in fired)
-        return FraudDecision(action, outcome, score, version, reasons, names, challenger)
+        return FraudDecision(action, outcome, score, version, reasons, names, challenger, tuple(x))
 
 
 def failed(action: Action) -> FraudDecision:

@@ -22,6 +22,7 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
 from tradeguard.fraud.artifact import FraudModel
+from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import FraudDecision, FraudScorer, Outcome
 from tradeguard.fraud.geo import GeoLocator
@@ -124,7 +125,7 @@ class FraudGuard:
             end_ns=context.ts_ns,
             rule=",".join(decision.rules) or "model",
             episode=str(context.ts_ns),
-            evidence=decision.facts(),
+            evidence=decision.facts() | {"features": _named(decision.features)},
             parameters={"lock_until_ns": until},
         )
         self.alerts.raise_alert(db, draft, SOURCE)
@@ -135,6 +136,10 @@ class FraudGuard:
             subject=context.user,
             data={"until_ns": until},
         )
+
+
+def _named(values: tuple[float, ...]) -> dict[str, float]:
+    return dict(zip(FEATURE_NAMES, values, strict=True)) if values else {}
 
 
 def screen(decision: FraudDecision, *, stepped_up: bool) -> None:
