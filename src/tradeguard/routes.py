@@ -21,6 +21,7 @@ from tradeguard.audit import api as audit_api
 from tradeguard.cases import api as cases_api
 from tradeguard.crypto import api as crypto_api
 from tradeguard.fraud import api as fraud_api
+from tradeguard.fraud import pages as fraud_pages
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
@@ -43,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api.links_router,
     identity_pages.router,
     kyc_pages.router,
+    fraud_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,
