@@ -14,10 +14,14 @@ blocked, at the threshold where 1% of legitimate decisions are stepped up.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
+
+import redis
 
 from measure import Measurement
 from tradeguard.fraud.artifact import FraudModel
@@ -25,6 +29,7 @@ from tradeguard.fraud.catalog import FEATURE_NAMES, vector
 from tradeguard.fraud.decisions import FraudScorer
 from tradeguard.fraud.features import snapshot
 from tradeguard.fraud.model import Forest
+from tradeguard.fraud.shared_profiles import RedisProfileStore
 from tradeguard.fraud.synthetic import Sample, generate, simulate
 from tradeguard.fraud.training import TrainingConfig, recall_at, roc_auc, train
 
@@ -32,6 +37,7 @@ TRAIN_CUSTOMERS = 1500
 HELD_OUT_CUSTOMERS = 600
 LATENCY_DECISIONS = 5000
 REVIEW_RATE = 0.01
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _percentiles(samples_ns: Sequence[int]) -> tuple[float, float]:
@@ -72,6 +78,31 @@ def _latency(model: FraudModel) -> list[Measurement]:
     return results
 
 
+def _redis_latency(model: FraudModel) -> list[Measurement]:
+    """The whole decision with the profiles in Redis over loopback (skipped without Redis)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return []
+    sim = simulate(3, HELD_OUT_CUSTOMERS // 2)
+    store = RedisProfileStore(client, f"bench-{uuid.uuid4().hex[:8]}:")
+    for event in sim.events:
+        store.apply(event)
+    scorer = FraudScorer(store, champion=model)
+    picks = sim.samples[:: max(len(sim.samples) // LATENCY_DECISIONS, 1)][:LATENCY_DECISIONS]
+    times = [
+        _timed(partial(scorer.decide, s.action, s.context), time.perf_counter_ns) for s in picks
+    ]
+    store.clear()
+    client.close()
+    p50, p99 = _percentiles(times)
+    return [
+        Measurement("fraud decision p50 (Redis, wall)", p50, "µs"),
+        Measurement("fraud decision p99 (Redis, wall)", p99, "µs"),
+    ]
+
+
 def _takeover_recall(forest: Forest, samples: Sequence[Sample]) -> float:
     legit = sorted(forest.raw(s.features) for s in samples if s.label == 0)
     threshold = legit[int(len(legit) * (1 - REVIEW_RATE))]
@@ -97,6 +128,7 @@ def run() -> list[Measurement]:
     takeover = _takeover_recall(forest, held_samples)
     return [
         *_latency(model),
+        *_redis_latency(model),
         Measurement("fraud held-out ROC AUC", auc, "", 0.95, lower_is_better=False),
         Measurement("fraud held-out recall @1% review", recall, "", None, lower_is_better=False),
         Measurement("fraud takeover recall @1% step-up", takeover, "", 0.95, lower_is_better=False),

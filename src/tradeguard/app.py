@@ -245,7 +245,7 @@ def _registry(
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
         ctr_reports=build_ctr_reports(services),
-        fraud_guard=build_fraud(services, watchers, alert_store, identity),
+        fraud_guard=build_fraud(services, watchers, alert_store, identity, shared),
     )
     return registry, trading
 

@@ -43,9 +43,9 @@ class Feature:
 
 def snapshot(store: ProfileStore, action: Action, ctx: DecisionContext) -> Snapshot:
     """The snapshot of ``ctx``: its profiles as they stand (a new user has an empty one)."""
-    user = store.user(ctx.user) or UserProfile(first_seen_ns=ctx.ts_ns)
     prefix = ctx.network.prefix if ctx.network else None
-    return Snapshot(action, ctx, user, store.device(ctx.device), store.network(prefix))
+    user, device, network = store.parts(ctx.user, ctx.device, prefix)
+    return Snapshot(action, ctx, user or UserProfile(first_seen_ns=ctx.ts_ns), device, network)
 
 
 def hours(ns: int) -> float:

@@ -113,6 +113,12 @@ class ProfileStore:
         """The network's profile, or None."""
         return self.networks.get(prefix) if prefix else None
 
+    def parts(
+        self, user: str, device: str | None, network: str | None
+    ) -> tuple[UserProfile | None, SharedProfile | None, SharedProfile | None]:
+        """The user's, device's and network's profiles at once."""
+        return self.user(user), self.device(device), self.network(network)
+
     def apply(self, event: FraudEvent) -> None:
         """Fold one event into the profiles it concerns."""
         with self.lock:
@@ -121,6 +127,13 @@ class ProfileStore:
                 profile = self.users[event.user] = UserProfile(first_seen_ns=event.ts_ns)
             update_user(profile, event)
             self._update_shared(event)
+
+    def clear(self) -> None:
+        """Forget every profile."""
+        with self.lock:
+            self.users.clear()
+            self.devices.clear()
+            self.networks.clear()
 
     def _update_shared(self, event: FraudEvent) -> None:
         failed = event.kind in {Kind.LOGIN_FAILED, Kind.MFA_FAILED}

@@ -68,6 +68,7 @@ class Simulator:
         self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
         self.store = ProfileStore()
         self.samples: list[Sample] = []
+        self.events: list[FraudEvent] = []
         self.mule_devices = [f"mule-dev-{seed}-{i}" for i in range(3)]
 
     def play(self, steps: list[Step], scenario: str, opened_ns: int) -> None:
@@ -77,6 +78,7 @@ class Simulator:
             if action is not None:
                 self.samples.append(self._sample(step, action, scenario, opened_ns))
             self.store.apply(step.event)
+            self.events.append(step.event)
 
     def _sample(self, step: Step, action: Action, scenario: str, opened_ns: int) -> Sample:
         event = step.event

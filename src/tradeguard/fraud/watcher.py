@@ -2,7 +2,8 @@
 
 It reads identity, trading and money-movement events and folds each into the profile
 store that the decision points read. It raises no alerts itself: the decision points
-do, when they block. Rebuilt after a restart from ``WARMUP_DAYS`` of history.
+do, when they block. Rebuilt after a restart from ``WARMUP_DAYS`` of history, into a
+cleared store.
 """
 
 from __future__ import annotations
@@ -28,9 +29,17 @@ class FraudWatcher:
     def __init__(self, profiles: ProfileStore, geo: GeoLocator) -> None:
         self.profiles = profiles
         self.geo = geo
+        self.fresh = True
 
     def observe(self, event: AuditEvent) -> Sequence[AlertDraft]:
-        """Apply the event to its profiles; no alerts."""
+        """Apply the event to its profiles; no alerts.
+
+        A fresh watcher's first event (of its warm-up history, or the first after it)
+        clears the store first: profiles shared in Redis outlive the watcher.
+        """
+        if self.fresh:
+            self.profiles.clear()
+            self.fresh = False
         fraud_event = event_of(event, self.geo)
         if fraud_event is not None:
             self.profiles.apply(fraud_event)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis
+
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.crypto.keyring import DataClass, Keyring, KeyringError
@@ -21,6 +23,7 @@ from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.guard import FraudGuard
 from tradeguard.fraud.hooks import identity_check
 from tradeguard.fraud.profiles import ProfileStore
+from tradeguard.fraud.shared_profiles import RedisProfileStore
 from tradeguard.fraud.watcher import FraudWatcher
 from tradeguard.identity.kit import Identity
 from tradeguard.logs import get_logger
@@ -63,13 +66,21 @@ def load_role(registry: ModelRegistry, role: str) -> FraudModel | None:
 
 
 def build_fraud(
-    services: Services, watchers: WatchService, alerts: AlertStore, identity: Identity
+    services: Services,
+    watchers: WatchService,
+    alerts: AlertStore,
+    identity: Identity,
+    shared: redis.Redis | None,
 ) -> FraudGuard:
-    """The guard (champion and challenger loaded on first use), its watcher and sign-in check."""
+    """The guard (champion and challenger loaded on first use), its watcher and sign-in check.
+
+    With Redis the profiles live there, read by every process; else in this process.
+    """
     settings = services.settings
     geo = GeoLocator.parse(settings.fraud_geo_networks)
+    in_redis = None if shared is None else RedisProfileStore(shared, settings.redis_key_prefix)
     scorer = FraudScorer(
-        ProfileStore(),
+        in_redis or ProfileStore(),
         thresholds=action_thresholds(settings),
         default=Thresholds(settings.fraud_step_up_threshold, settings.fraud_block_threshold),
     )
@@ -78,7 +89,8 @@ def build_fraud(
     guard.step_up_seconds = settings.step_up_seconds
 
     def build() -> FraudWatcher:
-        scorer.profiles = ProfileStore()  # rebuilt from the warm-up history
+        if in_redis is None:
+            scorer.profiles = ProfileStore()  # rebuilt from the warm-up history
         return FraudWatcher(scorer.profiles, geo)
 
     watchers.register(build)
