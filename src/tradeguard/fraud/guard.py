@@ -9,7 +9,6 @@ caller's answer: a step-up the session already passed lets it through, otherwise
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import FraudDecision, FraudScorer, Outcome
 from tradeguard.fraud.geo import GeoLocator
+from tradeguard.fraud.locks import Locks
 from tradeguard.fraud.problems import fraud_blocked, fraud_step_up
 from tradeguard.fraud.profiles import NS
 
@@ -49,8 +49,7 @@ class FraudGuard:
     """Loads the models on first use (the keyring is loaded by then)."""
     reloader: Callable[[], None] | None = None
     """Loads the registry's champion and challenger again (a refused file keeps the old)."""
-    locks: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    locks: Locks = field(default_factory=Locks)
 
     def decide(self, action: Action, context: DecisionContext) -> FraudDecision:
         """The decision alone (no effects): what the integrator wires at withdrawals."""
@@ -81,19 +80,16 @@ class FraudGuard:
 
     def locked_until(self, user: str) -> int:
         """When the customer's lock ends (0: not locked)."""
-        return self.locks.get(user, 0)
+        return self.locks.until(user)
 
     def lock(self, user: str, duration_ns: int) -> int:
         """Lock the customer's risky actions for ``duration_ns`` (never shortening a lock)."""
-        with self._lock:
-            until = max(self.locks.get(user, 0), self.clock.now_ns() + duration_ns)
-            self.locks[user] = until
-        return until
+        now = self.clock.now_ns()
+        return self.locks.extend(user, now + duration_ns, now)
 
     def unlock(self, db: Session, user: str, actor: Actor, reason: str) -> None:
         """End the customer's lock (staff, after review), audited."""
-        with self._lock:
-            before = self.locks.pop(user, 0)
+        before = self.locks.release(user)
         facts = {"until_ns": before, "reason": reason}
         self.audit.record(db, "fraud.lock.released", actor, subject=user, data=facts)
 

@@ -22,6 +22,7 @@ from tradeguard.fraud.decisions import FraudScorer, Thresholds
 from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.guard import FraudGuard
 from tradeguard.fraud.hooks import identity_check
+from tradeguard.fraud.locks import RedisLocks
 from tradeguard.fraud.profiles import ProfileStore
 from tradeguard.fraud.shared_profiles import RedisProfileStore
 from tradeguard.fraud.watcher import FraudWatcher
@@ -85,6 +86,8 @@ def build_fraud(
         default=Thresholds(settings.fraud_step_up_threshold, settings.fraud_block_threshold),
     )
     guard = FraudGuard(scorer, geo, services.audit, alerts, services.clock, services.sessions)
+    if shared is not None:
+        guard.locks = RedisLocks(shared, settings.redis_key_prefix)
     guard.enabled = settings.fraud_enabled
     guard.step_up_seconds = settings.step_up_seconds
 

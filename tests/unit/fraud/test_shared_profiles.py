@@ -13,6 +13,7 @@ from tradeguard.audit.search import AuditEvent
 from tradeguard.fraud.catalog import vector
 from tradeguard.fraud.features import snapshot
 from tradeguard.fraud.geo import GeoLocator
+from tradeguard.fraud.locks import RedisLocks
 from tradeguard.fraud.profiles import ProfileStore
 from tradeguard.fraud.shared_profiles import RedisProfileStore
 from tradeguard.fraud.synthetic import simulate
@@ -67,3 +68,16 @@ def test_watcher_when_rebuilt_then_clears_the_shared_profiles_before_replaying(
         f"{shared_redis.prefix}fraud:d:d1",
         f"{shared_redis.prefix}fraud:n:198.51.100.0/24",
     }
+
+
+def test_redis_locks_when_extended_then_seen_by_another_client_and_never_shortened(
+    client: redis.Redis, shared_redis: SharedRedis
+) -> None:
+    now = 10**18
+    first = RedisLocks(client, shared_redis.prefix)
+    other = RedisLocks(redis.Redis.from_url(shared_redis.url), shared_redis.prefix)
+    assert first.extend("u1", now + 60 * 10**9, now) == now + 60 * 10**9
+    assert first.extend("u1", now + 10**9, now) == now + 60 * 10**9
+    assert other.until("u1") == now + 60 * 10**9
+    assert other.release("u1") == now + 60 * 10**9
+    assert first.until("u1") == 0
