@@ -46,6 +46,7 @@ from tradeguard.db.durability import check_durability
 from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
+from tradeguard.fraud.wiring import build_fraud
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
@@ -266,6 +267,7 @@ def _registry(
             services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert
         ),
         payments=build_payments(services, identity, trading, alert_store),
+        fraud_guard=build_fraud(services, watchers, alert_store, identity, shared),
     )
     return registry, trading
 

@@ -858,6 +858,33 @@ class Settings(BaseSettings):
         "an unavailable point denies)",
     )
 
+    # -- fraud and account-takeover defence (tradeguard.fraud) --
+    fraud_enabled: bool = Field(
+        default=True, description="Score sign-ins and orders (and the other decision points)"
+    )
+    fraud_model_dir: Path | None = Field(
+        default=None,
+        description="The model registry (signed model files, champion, challenger); "
+        "default var_dir/fraud-models. Without a champion the takeover rules decide alone",
+    )
+    fraud_step_up_threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Fraud probability from which a step-up is asked"
+    )
+    fraud_block_threshold: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="Fraud probability from which an action is blocked"
+    )
+    fraud_action_thresholds: tuple[str, ...] = Field(
+        default=(),
+        description="Per decision point, action:step_up:block (e.g. withdrawal:0.3:0.7); "
+        "the others use the two thresholds above",
+    )
+    fraud_geo_networks: tuple[str, ...] = Field(
+        default=(), description="CIDR=CC lines giving the country of address blocks"
+    )
+    fraud_review_rate: float = Field(
+        default=0.01, gt=0.0, le=1.0, description="Share of decisions staff can review (metrics)"
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:

@@ -63,6 +63,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Order routing", ("routing_",)),
     ("Alerts and surveillance", ("alert_", "surveillance_")),
     ("Money movement", ("payments_",)),
+    ("Fraud and account-takeover defence", ("fraud_",)),
 )
 """Where each setting is listed: a name, or a prefix ending in ``_``; every field matches one."""
 

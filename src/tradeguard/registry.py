@@ -27,6 +27,7 @@ from tradeguard.apikeys.verifier import RequestVerifier
 from tradeguard.cards.service import CardVault
 from tradeguard.cases.service import Cases
 from tradeguard.cases.store import AlertStore
+from tradeguard.fraud.guard import FraudGuard
 from tradeguard.gateway.guard import Gateway
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.service import IdentityService
@@ -93,6 +94,7 @@ class Registry:
     aml_batches: FilingBatches
     card_vault: CardVault
     payments: Payments
+    fraud_guard: FraudGuard
     _by_type: dict[Any, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -24,6 +24,8 @@ from tradeguard.cards import pages as cards_pages
 from tradeguard.cases import api as cases_api
 from tradeguard.cases import pages as cases_pages
 from tradeguard.crypto import api as crypto_api
+from tradeguard.fraud import api as fraud_api
+from tradeguard.fraud import pages as fraud_pages
 from tradeguard.gateway import health
 from tradeguard.identity import account_api
 from tradeguard.identity import api as identity_api
@@ -53,6 +55,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases_pages.router,
     aml_pages.router,
     cards_pages.router,
+    fraud_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,
     grants_api.router,
@@ -82,5 +85,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     market_pages.router,
     cards_api.router,
     payments_api.router,
+    fraud_api.router,
     docs.router,
 )

@@ -14,6 +14,7 @@ from tradeguard.cli import (
     backup_commands,
     config_commands,
     db_commands,
+    fraud_commands,
     keys_commands,
     kyc_commands,
     ledger_commands,
@@ -47,6 +48,7 @@ app.add_typer(users_commands.app, name="users")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(staff_commands.app, name="staff")
 app.add_typer(aml_commands.app, name="aml")
+app.add_typer(fraud_commands.app, name="fraud")
 app.add_typer(surveillance_commands.app, name="surveillance")
 app.add_typer(watch_commands.app, name="watch")
 app.add_typer(trading_commands.instruments_app, name="instruments")

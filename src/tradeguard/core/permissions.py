@@ -45,6 +45,10 @@ class Permission(StrEnum):
     AML_SAR = "aml:sar"
     """Draft, read and file suspicious activity reports: a SAR's very existence is
     confidential (31 U.S.C. 5318(g)(2)), so nothing else shows one."""
+    FRAUD_REVIEW = "fraud:review"
+    """Read customers' fraud decisions (scores and reasons) and release a fraud lock."""
+    FRAUD_RECOVER = "fraud:recover"
+    """Run the account-takeover recovery: end sessions, reset credentials, re-verify."""
 
 
 class Role(StrEnum):
@@ -108,6 +112,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STAFF_ACCOUNTS_SEARCH,
             Permission.AML_SAR,
             Permission.AML_PARAMETERS,
+            Permission.FRAUD_REVIEW,
+            Permission.FRAUD_RECOVER,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -128,6 +134,7 @@ READ_ONLY_PERMISSIONS = frozenset(
         Permission.COMPLIANCE_SCREENING,
         Permission.SUPPORT_USERS_VIEW,
         Permission.STAFF_ACCOUNTS_SEARCH,
+        Permission.FRAUD_REVIEW,
     }
 )
 OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
@@ -142,6 +149,7 @@ OPERATOR_PERMISSIONS = READ_ONLY_PERMISSIONS | {
     Permission.LOCATE_GRANT,
     Permission.AML_SAR,
     Permission.AML_PARAMETERS,
+    Permission.FRAUD_RECOVER,
 }
 ENGINEER_PERMISSIONS = OPERATOR_PERMISSIONS | {Permission.ADMIN_CONFIG}
 LEVEL_PERMISSIONS: dict[AccessLevel, frozenset[Permission]] = {

@@ -135,6 +135,8 @@ class Accounts:
         self, db: Session, user: User, new_password: str, origin: Origin, *, reason: str
     ) -> None:
         """Set a new password; every session of the user ends."""
+        if reason != RevokeReason.PASSWORD_RESET:  # a reset is the way back from a takeover
+            self._id.risk_checks.check(db, user, origin, "credential_change")
         password = self._checked_password(new_password, user.username, user.email)
         user.password_hash = self._id.hasher.hash(password)
         user.password_changed_at_ns = self._id.clock.now_ns()
@@ -185,6 +187,7 @@ class Accounts:
 
     def start_email_change(self, db: Session, user: User, new_email: str, origin: Origin) -> None:
         """Send a code to the new address; the change happens when it comes back."""
+        self._id.risk_checks.check(db, user, origin, "profile_change")
         user.pending_email = normalize_email(new_email)
         code = self._id.codes.issue(db, user.id, CodePurpose.CHANGE_EMAIL, Channel.EMAIL)
         self._id.notices.verification(

@@ -52,6 +52,30 @@ class CredentialResets:
             hook(db, user, origin, via)
 
 
+RiskCheck = Callable[[Session, User, Origin, str, str | None], object]
+"""Called at a risky point (``login`` once the password is right, ``credential_change``,
+``profile_change``) with the user, origin, point and device; it may refuse by raising a
+problem (fraud's decision points)."""
+
+
+class RiskChecks:
+    """Checks other packages run at identity's risky points, before the change is made."""
+
+    def __init__(self) -> None:
+        self._checks: list[RiskCheck] = []
+
+    def subscribe(self, check: RiskCheck) -> None:
+        """Run ``check`` at every risky point from now on."""
+        self._checks.append(check)
+
+    def check(
+        self, db: Session, user: User, origin: Origin, point: str, device_id: str | None = None
+    ) -> None:
+        """Run every check; the first that refuses raises."""
+        for check in self._checks:
+            check(db, user, origin, point, device_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Everything identity needs: settings, clock, crypto, audit, messages, tokens."""
@@ -71,6 +95,7 @@ class Identity:
     rp: RelyingParty
     totp: TotpVerifier
     credential_resets: CredentialResets = field(default_factory=CredentialResets)
+    risk_checks: RiskChecks = field(default_factory=RiskChecks)
 
     def email_index(self, email: str) -> bytes:
         """The blind index an email address is found by."""

@@ -93,6 +93,7 @@ class SignIn:
         if self._id.hasher.needs_rehash(user.password_hash):
             user.password_hash = self._id.hasher.hash(password)
         sighting = self._devices.observe(db, user, origin)
+        self._id.risk_checks.check(db, user, origin, "login", sighting.device.id)
         methods = self._factors.sign_in_methods(db, user)
         if not methods:
             self._id.throttler.succeed(db, account)

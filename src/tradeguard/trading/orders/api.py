@@ -16,6 +16,9 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
+from tradeguard.fraud.context import OrderFacts
+from tradeguard.fraud.guard import FraudGuard
+from tradeguard.fraud.hooks import screen_order
 from tradeguard.trading.desk_port import DeskPort
 from tradeguard.trading.orders.account_reads import (
     AccountReads,
@@ -54,6 +57,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 DeskDep = Annotated[DeskPort, provided(DeskPort)]
 ReadsDep = Annotated[AccountReads, provided(AccountReads)]
+FraudDep = Annotated[FraudGuard, provided(FraudGuard)]
 
 
 @router.post(
@@ -71,6 +75,7 @@ def place_order(
     request: Request,
     response: Response,
     desk: DeskDep,
+    fraud: FraudDep,
 ) -> OrderView:
     """Check the order against every pre-trade control, then match it.
 
@@ -86,6 +91,8 @@ def place_order(
         quantity=body.quantity,
         limit_price=None if body.limit_price is None else body.limit_price.units,
     )
+    facts = OrderFacts(ask.symbol, ask.side.value.startswith("sell"), ask.quantity, ask.limit_price)
+    screen_order(fraud, principal, request, facts)
     placed = desk.place(Caller.of(principal, request), ask)
     if not placed.created:
         response.status_code = status.HTTP_200_OK

@@ -1,0 +1,135 @@
+"""Fraud scoring: latency of one decision (features, model, both) and quality on held-out seeds.
+
+A model is trained on the synthetic generator (seed 1, SYNTHETIC data) exactly as
+``tradeguard fraud train`` does; the held-out seeds 2 and 3 were never seen in training.
+Latency is per decision in process, over 5,000 decision points of held-out customers
+against their profiles: p50 and p99 of the feature assembly alone, the model alone
+(score and per-feature contributions), and the whole ``FraudScorer.decide``, each in CPU
+time of the thread (the machine is shared: preemption is not the code's) and in wall time.
+Quality: ROC AUC and recall at a 1% review rate; takeover detection recall is the share
+of taken-over customers with at least one of the attacker's decisions stepped up or
+blocked, at the threshold where 1% of legitimate decisions are stepped up.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import redis
+
+from measure import Measurement
+from tradeguard.fraud.artifact import FraudModel
+from tradeguard.fraud.catalog import FEATURE_NAMES, vector
+from tradeguard.fraud.decisions import FraudScorer
+from tradeguard.fraud.features import snapshot
+from tradeguard.fraud.model import Forest
+from tradeguard.fraud.shared_profiles import RedisProfileStore
+from tradeguard.fraud.synthetic import Sample, generate, simulate
+from tradeguard.fraud.training import TrainingConfig, recall_at, roc_auc, train
+
+TRAIN_CUSTOMERS = 1500
+HELD_OUT_CUSTOMERS = 600
+LATENCY_DECISIONS = 5000
+REVIEW_RATE = 0.01
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _percentiles(samples_ns: Sequence[int]) -> tuple[float, float]:
+    ordered = sorted(samples_ns)
+    p99 = ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)]
+    return statistics.median(ordered) / 1000, p99 / 1000
+
+
+def _timed(action: Callable[[], object], clock: Callable[[], int]) -> int:
+    started = clock()
+    action()
+    return clock() - started
+
+
+def _latency(model: FraudModel) -> list[Measurement]:
+    sim = simulate(3, HELD_OUT_CUSTOMERS // 2)
+    held, store = sim.samples, sim.store  # the profiles as the watcher would keep them
+    scorer = FraudScorer(store, champion=model)
+    picks = held[:: max(len(held) // LATENCY_DECISIONS, 1)][:LATENCY_DECISIONS]
+    forest = model.forest
+    gc.collect()
+    gc.freeze()  # the profiles are long-lived: a server freezes them after warm-up too
+    results = []
+    for clock, label in ((time.thread_time_ns, "CPU"), (time.perf_counter_ns, "wall")):
+        times: dict[str, list[int]] = {"features": [], "model": [], "decision": []}
+        for sample in picks:
+            snap = snapshot(store, sample.action, sample.context)
+            times["features"].append(_timed(lambda snap=snap: vector(snap), clock))
+            times["model"].append(_timed(lambda x=sample.features: forest.explain(x), clock))
+            decide = partial(scorer.decide, sample.action, sample.context)
+            times["decision"].append(_timed(decide, clock))
+        for name, samples in times.items():
+            p50, p99 = _percentiles(samples)
+            target = 1000.0 if (name, label) == ("decision", "CPU") else None
+            results.append(Measurement(f"fraud {name} p50 ({label})", p50, "µs"))
+            results.append(Measurement(f"fraud {name} p99 ({label})", p99, "µs", target))
+    gc.unfreeze()
+    return results
+
+
+def _redis_latency(model: FraudModel) -> list[Measurement]:
+    """The whole decision with the profiles in Redis over loopback (skipped without Redis)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return []
+    sim = simulate(3, HELD_OUT_CUSTOMERS // 2)
+    store = RedisProfileStore(client, f"bench-{uuid.uuid4().hex[:8]}:")
+    for event in sim.events:
+        store.apply(event)
+    scorer = FraudScorer(store, champion=model)
+    picks = sim.samples[:: max(len(sim.samples) // LATENCY_DECISIONS, 1)][:LATENCY_DECISIONS]
+    times = [
+        _timed(partial(scorer.decide, s.action, s.context), time.perf_counter_ns) for s in picks
+    ]
+    store.clear()
+    client.close()
+    p50, p99 = _percentiles(times)
+    return [
+        Measurement("fraud decision p50 (Redis, wall)", p50, "µs"),
+        Measurement("fraud decision p99 (Redis, wall)", p99, "µs"),
+    ]
+
+
+def _takeover_recall(forest: Forest, samples: Sequence[Sample]) -> float:
+    legit = sorted(forest.raw(s.features) for s in samples if s.label == 0)
+    threshold = legit[int(len(legit) * (1 - REVIEW_RATE))]
+    caught: dict[str, bool] = {}
+    for sample in samples:
+        if sample.scenario == "takeover" and sample.label == 1:
+            hit = forest.raw(sample.features) > threshold
+            caught[sample.context.user] = caught.get(sample.context.user, False) or hit
+    return sum(caught.values()) / max(len(caught), 1)
+
+
+def run() -> list[Measurement]:
+    rows = [(s.features, s.label) for s in generate(1, TRAIN_CUSTOMERS)]
+    held_samples = generate(2, HELD_OUT_CUSTOMERS)
+    held = [(s.features, s.label) for s in held_samples]
+    trained = train(rows, held, TrainingConfig(), REVIEW_RATE)
+    forest = Forest(trained.trees, len(FEATURE_NAMES))
+    model = FraudModel("bench", forest, FEATURE_NAMES, {})
+    scores = [forest.raw(features) for features, _ in held]
+    labels = [label for _, label in held]
+    auc = roc_auc(scores, labels)
+    recall = recall_at(scores, labels, REVIEW_RATE)
+    takeover = _takeover_recall(forest, held_samples)
+    return [
+        *_latency(model),
+        *_redis_latency(model),
+        Measurement("fraud held-out ROC AUC", auc, "", 0.95, lower_is_better=False),
+        Measurement("fraud held-out recall @1% review", recall, "", None, lower_is_better=False),
+        Measurement("fraud takeover recall @1% step-up", takeover, "", 0.95, lower_is_better=False),
+    ]

@@ -1,0 +1,1 @@
+"""Fraud and account-takeover defence: profiles, features, the model, decisions, recovery."""

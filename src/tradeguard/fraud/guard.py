@@ -1,0 +1,146 @@
+"""The decision points' effects: audit every decision, open a review on a block, lock.
+
+``FraudGuard.check`` asks the scorer, records ``fraud.decision`` (score, model version,
+reasons, rules) in the audit trail, and for a block raises a fraud alert into the shared
+case queue and locks the customer's risky actions for ``LOCK_MINUTES`` (every decision
+in that time is a block with the rule ``locked``). ``screen`` turns a decision into the
+caller's answer: a step-up the session already passed lets it through, otherwise 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
+from tradeguard.cases.model import AlertDraft, Subject
+from tradeguard.cases.store import AlertStore
+from tradeguard.core.clock import Clock
+from tradeguard.db.session import transaction
+from tradeguard.fraud.artifact import FraudModel
+from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.context import Action, DecisionContext
+from tradeguard.fraud.decisions import FraudDecision, FraudScorer, Outcome
+from tradeguard.fraud.geo import GeoLocator
+from tradeguard.fraud.locks import Locks
+from tradeguard.fraud.problems import fraud_blocked, fraud_step_up
+from tradeguard.fraud.profiles import NS
+
+LOCK_MINUTES = 30
+SOURCE = "fraud"
+
+
+@dataclass
+class FraudGuard:
+    """The scorer with its audit trail, alert store and temporary locks."""
+
+    scorer: FraudScorer
+    geo: GeoLocator
+    audit: AuditTrail
+    alerts: AlertStore
+    clock: Clock
+    sessions: sessionmaker[Session]
+    enabled: bool = True
+    step_up_seconds: int = 300
+    loader: Callable[[], None] | None = None
+    """Loads the models on first use (the keyring is loaded by then)."""
+    reloader: Callable[[], None] | None = None
+    """Loads the registry's champion and challenger again (a refused file keeps the old)."""
+    locks: Locks = field(default_factory=Locks)
+
+    def decide(self, action: Action, context: DecisionContext) -> FraudDecision:
+        """The decision alone (no effects): what the integrator wires at withdrawals."""
+        self._load_once()
+        if self.locked_until(context.user) > context.ts_ns:
+            return FraudDecision(action, Outcome.BLOCK, 1.0, "locked", (), ("locked",))
+        return self.scorer.decide(action, context)
+
+    def check(
+        self, db: Session, action: Action, context: DecisionContext, actor: Actor
+    ) -> FraudDecision:
+        """Decide, record the decision, and on a block open a review and lock the customer."""
+        decision = self.decide(action, context)
+        self.audit.record(db, "fraud.decision", actor, subject=context.user, data=decision.facts())
+        if decision.outcome is Outcome.BLOCK and "locked" not in decision.rules:
+            self._review(db, context, decision)
+        return decision
+
+    def check_alone(self, action: Action, context: DecisionContext, actor: Actor) -> FraudDecision:
+        """``check`` in a transaction of its own (for callers that hold none)."""
+        with transaction(self.sessions) as db:
+            return self.check(db, action, context, actor)
+
+    def _load_once(self) -> None:
+        loader, self.loader = self.loader, None
+        if loader is not None:
+            loader()
+
+    def locked_until(self, user: str) -> int:
+        """When the customer's lock ends (0: not locked)."""
+        return self.locks.until(user)
+
+    def lock(self, user: str, duration_ns: int) -> int:
+        """Lock the customer's risky actions for ``duration_ns`` (never shortening a lock)."""
+        now = self.clock.now_ns()
+        return self.locks.extend(user, now + duration_ns, now)
+
+    def unlock(self, db: Session, user: str, actor: Actor, reason: str) -> None:
+        """End the customer's lock (staff, after review), audited."""
+        before = self.locks.release(user)
+        facts = {"until_ns": before, "reason": reason}
+        self.audit.record(db, "fraud.lock.released", actor, subject=user, data=facts)
+
+    def reload(self, db: Session, actor: Actor) -> tuple[FraudModel | None, FraudModel | None]:
+        """Load the registry's models again (staff, after a promotion), audited."""
+        self.loader = None
+        if self.reloader is not None:
+            self.reloader()
+        champion, challenger = self.scorer.champion, self.scorer.challenger
+        facts = {
+            "champion": champion.version if champion else None,
+            "challenger": challenger.version if challenger else None,
+        }
+        self.audit.record(db, "fraud.model.loaded", actor, subject="fraud-model", data=facts)
+        return champion, challenger
+
+    def models(self) -> tuple[FraudModel | None, FraudModel | None]:
+        """The champion and the challenger in use (loaded first if not yet)."""
+        self._load_once()
+        return self.scorer.champion, self.scorer.challenger
+
+    def _review(self, db: Session, context: DecisionContext, decision: FraudDecision) -> None:
+        until = self.lock(context.user, LOCK_MINUTES * 60 * NS)
+        draft = AlertDraft(
+            typology=f"fraud.{decision.action.value}",
+            score=round(min(max(decision.score, 0.0), 1.0), 4),
+            subject=Subject(customer=context.user),
+            start_ns=context.ts_ns,
+            end_ns=context.ts_ns,
+            rule=",".join(decision.rules) or "model",
+            episode=str(context.ts_ns),
+            evidence=decision.facts() | {"features": _named(decision.features)},
+            parameters={"lock_until_ns": until},
+        )
+        self.alerts.raise_alert(db, draft, SOURCE)
+        self.audit.record(
+            db,
+            "fraud.lock.applied",
+            Actor.system(SOURCE),
+            subject=context.user,
+            data={"until_ns": until},
+        )
+
+
+def _named(values: tuple[float, ...]) -> dict[str, float]:
+    return dict(zip(FEATURE_NAMES, values, strict=True)) if values else {}
+
+
+def screen(decision: FraudDecision, *, stepped_up: bool) -> None:
+    """Let an allowed (or already stepped-up) action through; 403 otherwise."""
+    if decision.outcome is Outcome.BLOCK:
+        raise fraud_blocked(decision)
+    if decision.outcome is Outcome.STEP_UP and not stepped_up:
+        raise fraud_step_up(decision)
