@@ -47,6 +47,7 @@ from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
 from tradeguard.fraud.wiring import build_fraud
+from tradeguard.fraud.withdrawal_point import FraudWithdrawalPoint
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
@@ -68,6 +69,7 @@ from tradeguard.logs import get_logger
 from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.market.stall_alert import stall_alert
 from tradeguard.notify.notifier import Notifier, build_notifier
+from tradeguard.payments.decision_points import DecisionPoints
 from tradeguard.payments.wiring import build_payments, settle_deposits_periodically
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters
@@ -216,6 +218,12 @@ def _registry(
     kyc = build_kyc(services, identity.notices, trading.controls, sanctions_alerts, screening)
     watchers = build_watchers(services, alert_store)
     install_surveillance(services, watchers, alert_store, trading.controls, identity.notices)
+    fraud_guard = build_fraud(services, watchers, alert_store, identity, shared)
+    withdrawal_points = DecisionPoints(
+        fraud=FraudWithdrawalPoint(fraud_guard),
+        fraud_on=services.settings.payments_fraud_decision,
+        aml_on=services.settings.payments_aml_decision,
+    )
     registry = Registry(
         services=services,
         identity=identity,
@@ -264,10 +272,10 @@ def _registry(
         aml_retention=build_aml_retention(services),
         aml_batches=build_filing_batches(services),
         card_vault=build_card_vault(
-            services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert
+            services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert, trading.desk
         ),
-        payments=build_payments(services, identity, trading, alert_store),
-        fraud_guard=build_fraud(services, watchers, alert_store, identity, shared),
+        payments=build_payments(services, identity, trading, alert_store, withdrawal_points),
+        fraud_guard=fraud_guard,
     )
     return registry, trading
 

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
-from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
 from tradeguard.cards.client import VaultClient, VaultRefusalError, VaultUnavailableError
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError, ProblemType
+from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money
+from tradeguard.ledger.journal import EntryKind, FirmAccount, settled_cash, transfer
+from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.trading.models import TradingAccount
 
 UNAVAILABLE = ProblemType("payment-vault-unavailable", "Payment vault unavailable", 503)
@@ -62,16 +63,30 @@ def translated(refusal: VaultRefusalError) -> ProblemError:
     )
 
 
+class CashDesk(Protocol):
+    """What card deposits need of the trading desk: posting cash with its journal entry."""
+
+    def post_cash(self, caller: Caller, movement: CashMovement) -> CashPosted:
+        """Apply the movement to its account and journal it, once per reference."""
+        ...
+
+
 class CardVault:
     """The card operations of the main service, over the vault client."""
 
     def __init__(
-        self, client: VaultClient, intake_url: str, audit: AuditTrail, clock: Clock
+        self,
+        client: VaultClient,
+        intake_url: str,
+        audit: AuditTrail,
+        clock: Clock,
+        desk: CashDesk,
     ) -> None:
         self.client = client
         self.intake_url = intake_url
         self.audit = audit
         self.clock = clock
+        self.desk = desk
 
     def _ask(self, call: Any, *args: Any) -> Any:  # noqa: ANN401 - the client's answers
         try:
@@ -139,9 +154,17 @@ class CardVault:
                 data={"outcome": outcome, "amount": str(Money(cents))},
             )
             raise _declined(outcome, charge.get("decline_code"))
-        account = _account_of(db, caller.user_id, lock=True)  # locked only once charged
+        account = _account_of(db, caller.user_id, lock=False)
         succeeded = SucceededCharge(charge["id"], cents)
-        credited = credit_card_deposit(db, self.audit, caller.actor, account, succeeded)
+        credited = credit_card_deposit(self.desk, caller, account.id, succeeded, self.clock)
+        if credited:
+            self.audit.record(
+                db,
+                "payment.card_deposit_credited",
+                caller.actor,
+                subject=charge["id"],
+                data={"account_id": account.id, "amount": str(Money(cents))},
+            )
         return {"charge_id": charge["id"], "amount": str(Money(cents)), "credited": credited}
 
 
@@ -169,38 +192,24 @@ class SucceededCharge:
 
 
 def credit_card_deposit(
-    db: Session, audit: AuditTrail, actor: Actor, account: TradingAccount, charge: SucceededCharge
+    desk: CashDesk, caller: Caller, account_id: str, charge: SucceededCharge, clock: Clock
 ) -> bool:
     """Credit a succeeded card charge to the account's settled cash, once per charge.
 
-    This is the one place card deposits reach the account's cash: today as the opening
-    deposit of ``tradeguard accounts open --deposit`` does (the account row's settled
-    cash and equity, audited); a cash ledger replaces the body of this function.
-    Returns False when the charge was credited before (a retried deposit).
+    The one place card deposits reach the account's cash: the desk applies it and its
+    journal entry (the processor owes the firm the charge) in one transaction, under the
+    charge's reference, so a retried deposit finds it posted. False when it was before.
     """
-    if audit_subjects(db, "payment.card_deposit_credited", charge.id):
-        return False
-    account.settled_cash_cents += charge.cents
-    account.equity_cents += charge.cents
-    db.flush()
-    audit.record(
-        db,
-        "payment.card_deposit_credited",
-        actor,
-        subject=charge.id,
-        data={"account_id": account.id, "amount": str(Money(charge.cents))},
+    entry = transfer(
+        str(new_id(clock)),
+        EntryKind.DEPOSIT,
+        FirmAccount.CARD_RECEIVABLE.value,
+        settled_cash(account_id),
+        charge.cents,
+        account_id=account_id,
+        reference=f"card:{charge.id}",
     )
-    return True
-
-
-def audit_subjects(db: Session, event_type: str, subject: str) -> bool:
-    """Whether the trail has an event of ``event_type`` about ``subject``."""
-    found = db.scalars(
-        select(AuditEventRow.subject)
-        .where(AuditEventRow.event_type == event_type, AuditEventRow.subject == subject)
-        .limit(1)
-    ).first()
-    return found is not None
+    return desk.post_cash(caller, CashMovement(entry)).posted
 
 
 def _account_of(db: Session, user_id: str, *, lock: bool) -> TradingAccount:

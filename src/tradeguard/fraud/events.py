@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from tradeguard.audit.search import AuditEvent
+from tradeguard.core.money import Money
 from tradeguard.fraud.geo import GeoLocator, Network
 
 
@@ -60,10 +61,10 @@ AUDIT_KINDS: dict[str, Kind] = {
     "auth.session.revoked": Kind.SESSION_REVOKED,
     "order.placed": Kind.ORDER,
     "risk.order.denied": Kind.ORDER_DENIED,
-    "payment.withdrawal.requested": Kind.WITHDRAWAL,
-    "payment.deposit.settled": Kind.DEPOSIT,
-    "payment.bank_link.added": Kind.BANK_LINK,
-    "payment.ach.returned": Kind.ACH_RETURN,
+    "payments.withdrawal.requested": Kind.WITHDRAWAL,
+    "payments.deposit.settled": Kind.DEPOSIT,
+    "payments.bank_link.added": Kind.BANK_LINK,
+    "payments.deposit.returned": Kind.ACH_RETURN,
     "apikey.created": Kind.API_KEY,
 }
 AUDIT_TYPES = frozenset(AUDIT_KINDS)
@@ -102,7 +103,7 @@ def event_of(record: AuditEvent, geo: GeoLocator) -> FraudEvent | None:
         device=record.actor.device_id or _text(data, "device"),
         network=geo.locate(record.actor.ip),
         session=record.actor.session_id,
-        amount_cents=_int(data, "amount_cents"),
+        amount_cents=_int(data, "amount_cents") or _cents(data, "amount"),
         symbol=_text(data, "symbol"),
         quantity=_int(data, "quantity"),
         method=_text(data, "method"),
@@ -112,12 +113,21 @@ def event_of(record: AuditEvent, geo: GeoLocator) -> FraudEvent | None:
 def _user_of(record: AuditEvent) -> str | None:
     if record.actor.kind == "user" and record.actor.id != "anonymous":
         return record.actor.id
-    return record.subject if record.event_type.startswith(("auth.", "payment.")) else None
+    return record.subject if record.event_type.startswith(("auth.", "payments.")) else None
 
 
 def _text(data: Mapping[str, Any], name: str) -> str | None:
     value = data.get(name)
     return str(value) if value is not None else None
+
+
+def _cents(data: Mapping[str, Any], name: str) -> int:
+    """A money member written as a decimal string ("125.50"), in cents; 0 if absent or bad."""
+    value = data.get(name)
+    try:
+        return Money.parse(str(value)).cents if value is not None else 0
+    except (ArithmeticError, TypeError, ValueError):
+        return 0
 
 
 def _int(data: Mapping[str, Any], name: str) -> int:

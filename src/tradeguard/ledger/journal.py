@@ -37,6 +37,8 @@ class FirmAccount(StrEnum):
     """Withdrawals taken from customers and not yet settled out of the bank."""
     BRANCH_CASH = "firm:branch_cash"
     """Currency taken in at a branch."""
+    CARD_RECEIVABLE = "firm:card_receivable"
+    """Card charges credited to customers and not yet paid out by the processor."""
     FEES = "firm:fee_income"
     OPENING = "firm:opening_balances"
     """Balances brought in when an account opens with a deposit or the ledger starts."""
