@@ -1,7 +1,7 @@
 """The cash journal (with opening entries for cash already held) and the payments tables.
 
-Revision ID: 0018
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0013"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

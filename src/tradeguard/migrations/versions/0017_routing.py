@@ -1,15 +1,15 @@
 """Order routing: one routing decision per order and the executions venues reported.
 
-Revision ID: 0020
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
