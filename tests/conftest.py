@@ -29,6 +29,7 @@ from support import (
     LiveServer,
     SharedRedis,
     TestDatabase,
+    make_settings,
     provision_keysets,
     require_service,
     running_server,
@@ -182,13 +183,6 @@ def shared_redis() -> Iterator[SharedRedis]:
     for key in client.scan_iter(match=f"{prefix}*", count=1000):
         client.delete(key)
     client.close()
-
-
-def make_settings(var_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test: its own var dir, no .env file."""
-    values: dict[str, object] = {"var_dir": var_dir, "market_data": "off"}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -179,3 +179,10 @@ def registry_of(app: FastAPI) -> Registry:
     """The registry ``create_app`` installed on ``app``: the services a test reaches into."""
     registry: Registry = app.state.registry
     return registry
+
+
+def make_settings(var_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: its own var dir, no .env file, no market data unless asked."""
+    values: dict[str, object] = {"var_dir": var_dir, "market_data": "off"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -30,7 +30,7 @@ from support import registry_of
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
-from tradeguard.cases.service import Decision, open_alerts
+from tradeguard.cases.service import AlertFilter, Decision, alert_queue
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
@@ -235,7 +235,7 @@ def test_withdrawal_when_blocked_then_review_alert_and_its_outcome_becomes_a_lab
     checked = guard.check_alone(Action.WITHDRAWAL, ctx, Actor("user", victim))
     assert "credential_change_then_withdrawal" in checked.rules
     with transaction(registry.services.sessions) as db:
-        (alert,) = open_alerts(db, "fraud.withdrawal", 10)
+        (alert,) = alert_queue(db, AlertFilter(typology="fraud.withdrawal", limit=10))
         assert json.loads(alert.evidence)["features"]["withdrawal_after_credential_change"] == 1.0
         case = registry.cases.open_case(db, Actor("staff", "officer"), [alert.id], "takeover?")
         registry.cases.decide(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from conftest import make_settings
+from support import make_settings
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.market.alpaca import (
     AlpacaDecoder,
