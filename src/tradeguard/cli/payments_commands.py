@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import ssl
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from tradeguard.gateway.tls import DevCertificatePaths, ensure_dev_certificate, 
 from tradeguard.logs import configure_logging
 from tradeguard.vault import sandbox, server
 from tradeguard.vault.settings import VaultSettings
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent ends
 
 app = typer.Typer(help="The payment vault: a separate process with its own database and keys.")
 
@@ -56,4 +60,14 @@ def vault_tls(paths: DevCertificatePaths) -> server.VaultTls:
 def _start_sandbox(settings: VaultSettings) -> subprocess.Popen[bytes]:
     port = urlsplit(settings.processor_api_base).port or 8420
     command = [sys.executable, "-m", "tradeguard.vault.sandbox", "--port", str(port)]
-    return subprocess.Popen(command)  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(command, preexec_fn=_end_with_parent)  # noqa: S603, PLW1509 - our own module; set before exec
+
+
+def _end_with_parent() -> None:
+    """In the sandbox's process before exec: SIGTERM it when the vault ends, however it ends.
+
+    The HTTP server raises a stop signal again after its graceful shutdown, so the vault may
+    end without running its ``finally``; on Linux the kernel then stops the sandbox too.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
