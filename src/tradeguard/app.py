@@ -47,7 +47,6 @@ from tradeguard.db.engine import build_engine
 from tradeguard.db.migrate import require_current
 from tradeguard.db.session import transaction
 from tradeguard.fraud.wiring import build_fraud
-from tradeguard.fraud.withdrawal_point import FraudWithdrawalPoint
 from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
@@ -70,6 +69,7 @@ from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.market.stall_alert import stall_alert
 from tradeguard.notify.notifier import Notifier, build_notifier
 from tradeguard.payments.decision_points import DecisionPoints
+from tradeguard.payments.fraud_point import FraudWithdrawalPoint
 from tradeguard.payments.wiring import build_payments, settle_deposits_periodically
 from tradeguard.production import check_production
 from tradeguard.ratelimit.counters import Counters, build_counters

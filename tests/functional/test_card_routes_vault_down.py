@@ -1,4 +1,5 @@
-"""A vault that is down makes every card route fail closed with 503, changing nothing."""
+"""Without a vault every card route fails closed, changing nothing: 503 when the configured
+vault is down, 409 when the installation runs none."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ def settings(settings_for: Callable[..., Settings], request: pytest.FixtureReque
     return settings_for(vault_mode=request.param, vault_port=free_port())
 
 
-def test_card_routes_answer_503_when_the_vault_is_down(
-    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+def test_card_routes_fail_closed_when_the_vault_is_down_or_off(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI, settings: Settings
 ) -> None:
     dave = funded_trader(client, mailbox, clock, app, "dave", deposit="5.00")
-    unavailable = (503, "PAYMENT_VAULT_UNAVAILABLE")
+    off = settings.vault_mode == "off"
+    unavailable = (409, "PAYMENT_VAULT_OFF") if off else (503, "PAYMENT_VAULT_UNAVAILABLE")
     assert reason_of(client.post("/v1/cards/intake", headers=dave.headers)) == unavailable
     assert reason_of(client.get("/v1/cards", headers=dave.headers)) == unavailable
     added = client.post("/v1/cards", json={"card_id": CARD_ID}, headers=dave.headers)

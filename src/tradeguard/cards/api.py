@@ -25,6 +25,7 @@ router = APIRouter(
         402: {"description": "Card declined, or 3-D Secure required (PAYMENT_CARD_*)"},
         404: {"description": "No such card of yours (PAYMENT_CARD_NOT_FOUND)"},
         422: {"description": "Bad amount or card number sent here (PAYMENT_*)"},
+        409: {"description": "This installation runs no payment vault (PAYMENT_VAULT_OFF)"},
         503: {"description": "The payment vault is unavailable (PAYMENT_VAULT_UNAVAILABLE)"},
     },
 )

@@ -21,6 +21,10 @@ class VaultUnavailableError(Exception):
     """The vault could not be reached or did not answer properly."""
 
 
+class VaultOffError(VaultUnavailableError):
+    """This installation runs no payment vault (``vault_mode`` off)."""
+
+
 @dataclass
 class VaultRefusalError(Exception):
     """The vault answered a problem document."""
@@ -49,11 +53,18 @@ class VaultClient:
         self.port = port
         self.context = context
         self.timeout_seconds = timeout_seconds
+        self.off = False
 
     @classmethod
-    def unconfigured(cls) -> VaultClient:
-        """A client of no vault: every call is ``VaultUnavailableError`` (fail closed)."""
-        return cls("127.0.0.1", 0, None, 1.0)
+    def unconfigured(cls, *, off: bool = False) -> VaultClient:
+        """A client of no vault: every call fails closed.
+
+        ``off``: the installation runs no vault at all (``VaultOffError``), rather than one
+        whose client certificate is missing (``VaultUnavailableError``).
+        """
+        client = cls("127.0.0.1", 0, None, 1.0)
+        client.off = off
+        return client
 
     def issue_ticket(self, owner: str) -> dict[str, Any]:
         """A single-use intake ticket for ``owner``."""
@@ -91,6 +102,8 @@ class VaultClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.context is None:
+            if self.off:
+                raise VaultOffError("this installation runs no payment vault")
             raise VaultUnavailableError("no payment vault is configured")
         connection = http.client.HTTPSConnection(
             self.host, self.port, context=self.context, timeout=self.timeout_seconds

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.cards.client import VaultClient, VaultRefusalError, VaultUnavailableError
+from tradeguard.cards.client import (
+    VaultClient,
+    VaultOffError,
+    VaultRefusalError,
+    VaultUnavailableError,
+)
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.core.ids import new_id
@@ -29,12 +34,14 @@ UNAVAILABLE = ProblemType("payment-vault-unavailable", "Payment vault unavailabl
 REFUSED = ProblemType("payment-refused", "Payment refused", 422)
 NOT_FOUND = ProblemType("not-found", "Not Found", 404)
 DECLINED = ProblemType("payment-card-declined", "Card declined", 402)
+OFF = ProblemType("payment-vault-off", "Card payments not enabled", 409)
 
 
 class CardReason(StrEnum):
     """Reason codes of the card routes."""
 
     VAULT_UNAVAILABLE = "PAYMENT_VAULT_UNAVAILABLE"
+    VAULT_OFF = "PAYMENT_VAULT_OFF"
     AMOUNT_INVALID = "PAYMENT_AMOUNT_INVALID"
     CARD_NOT_FOUND = "PAYMENT_CARD_NOT_FOUND"
     CARD_DECLINED = "PAYMENT_CARD_DECLINED"
@@ -91,6 +98,13 @@ class CardVault:
     def _ask(self, call: Any, *args: Any) -> Any:  # noqa: ANN401 - the client's answers
         try:
             return call(*args)
+        except VaultOffError:
+            raise ProblemError(
+                OFF,
+                CardReason.VAULT_OFF,
+                "Card payments are not enabled on this installation; the operator runs the "
+                "payment vault with TRADEGUARD_VAULT_MODE=supervised or external.",
+            ) from None
         except VaultUnavailableError:
             raise vault_unavailable() from None
         except VaultRefusalError as refusal:

@@ -23,7 +23,7 @@ def vault_client(settings: Settings, ca_cert: Path) -> VaultClient:
     ``ca_cert`` is the only authority trusted for the vault's server certificate.
     """
     if settings.vault_mode == VaultMode.OFF:
-        return VaultClient.unconfigured()
+        return VaultClient.unconfigured(off=True)
     mine = ClientCertificatePaths.under(settings.tls_dir)
     try:
         context = client_context(ca_cert, mine.cert, mine.key)
