@@ -25,7 +25,7 @@ import functools
 import logging
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 import structlog
@@ -93,6 +93,8 @@ _AUTH_SCHEME_RE = re.compile(
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
 _KEY_SEP_RE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]*)[\"']?\s*[=:]\s*")
 _VALUE_RE = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|[^\s&;,\"']+")
+CARD_NETWORK_FIRST_DIGITS = frozenset("23456")
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 _DIGIT_RUN_RE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
 _SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
@@ -220,6 +222,26 @@ def holds_card_number(value: str | int) -> bool:
     return bool(_TRIGGER_RE.search(text)) and _DIGIT_RUN_RE.sub(_mask_card_numbers, text) != text
 
 
+def holds_network_card_number(value: str | int) -> bool:
+    """Whether ``value`` holds a card number of a major network (what a request may not carry).
+
+    Stricter than ``holds_card_number``, which redacts logs and may mask too much: a number
+    counts only if its first digit is a major network's (2 to 6: Mastercard, American
+    Express, JCB, Diners, Visa, Discover, UnionPay). Epoch timestamps in milliseconds or
+    nanoseconds (13 and 19 digits, starting with 1) and time-ordered ids (starting with 0)
+    are Luhn-valid one time in ten and must not be refused as cards; nor may the digit
+    groups of a UUID ("…-4000-0000-0000-0002…"), which are dropped first.
+    """
+    text = _UUID_RE.sub(" ", str(value))
+    if not _TRIGGER_RE.search(text):
+        return False
+    return any(
+        run.group()[start] in CARD_NETWORK_FIRST_DIGITS
+        for run in _DIGIT_RUN_RE.finditer(text)
+        for start, _ in _card_spans(run.group())
+    )
+
+
 def _redact_item(key: object, value: object, depth: int) -> object:
     if is_secret_key(str(key)):
         return REDACTED
@@ -313,19 +335,26 @@ def _secret_value_after(text: str, position: int) -> re.Match[str] | None:
 def _mask_card_numbers(match: re.Match[str]) -> str:
     """Mask every Luhn-valid span of 13-19 digits made of whole groups of the run."""
     run = match.group()
-    groups = [(group.start(), group.end()) for group in _DIGIT_GROUP_RE.finditer(run)]
     pieces: list[str] = []
-    cursor = index = 0
+    cursor = 0
+    for start, end in _card_spans(run):
+        pieces.extend((run[cursor:start], REDACTED_PAN))
+        cursor = end
+    pieces.append(run[cursor:])
+    return "".join(pieces)
+
+
+def _card_spans(run: str) -> Iterator[tuple[int, int]]:
+    """Where the run's card numbers are: each longest Luhn-valid span of whole groups."""
+    groups = [(group.start(), group.end()) for group in _DIGIT_GROUP_RE.finditer(run)]
+    index = 0
     while index < len(groups):
         last = _longest_card_at(run, groups, index)
         if last is None:
             index += 1
             continue
-        pieces.extend((run[cursor : groups[index][0]], REDACTED_PAN))
-        cursor = groups[last][1]
+        yield groups[index][0], groups[last][1]
         index = last + 1
-    pieces.append(run[cursor:])
-    return "".join(pieces)
 
 
 def _longest_card_at(run: str, groups: list[tuple[int, int]], first: int) -> int | None:

@@ -64,6 +64,11 @@ def test_a_card_number_is_refused_before_sign_in_reads_the_body(client: TestClie
         (b'{"n": "424242424242"}', False),  # 12 digits
         (b'{"id": "01a24d65-996a-7495-a0c7-ae9fc6fec1d0", "qty": 100, "ok": true}', False),
         (b"not json 4242424242424242", False),  # not JSON: the route refuses it
+        (b'{"card": "2223 0000 4840 0011"}', True),  # a Mastercard 2-series number
+        # Luhn-valid timestamps (nanoseconds, milliseconds) are no card of any network
+        (b'{"created_at_ns": 1765000000000000007, "at": "1765000000007"}', False),
+        # nor the digit groups of an id, which a dash-separated card number resembles
+        (b'{"challenge_id": "ffffffff-4000-0000-0000-0002ffffffff"}', False),
     ],
 )
 def test_card_number_members_are_found_at_any_depth(body: bytes, *, holds: bool) -> None:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.errors import VALIDATION_FAILED, ProblemError, ReasonCode
 from tradeguard.gateway.problems import problem_response
-from tradeguard.logs import get_logger, holds_card_number
+from tradeguard.logs import get_logger, holds_network_card_number
 
 log = get_logger("tradeguard.http")
 
@@ -71,7 +71,7 @@ def card_number_member(body: bytes) -> bool:
         elif (
             isinstance(value, str | int)
             and not isinstance(value, bool)
-            and holds_card_number(value)
+            and holds_network_card_number(value)
         ):
             return True
     return False
