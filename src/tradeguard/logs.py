@@ -230,7 +230,8 @@ def holds_network_card_number(value: str | int) -> bool:
     Express, JCB, Diners, Visa, Discover, UnionPay). Epoch timestamps in milliseconds or
     nanoseconds (13 and 19 digits, starting with 1) and time-ordered ids (starting with 0)
     are Luhn-valid one time in ten and must not be refused as cards; nor may the digit
-    groups of a UUID ("…-4000-0000-0000-0002…"), which are dropped first.
+    groups of a UUID ("…-4000-0000-0000-0002…"), which are dropped first, nor digits
+    inside a longer word such as a hex client order id.
     """
     text = _UUID_RE.sub(" ", str(value))
     if not _TRIGGER_RE.search(text):
@@ -238,8 +239,16 @@ def holds_network_card_number(value: str | int) -> bool:
     return any(
         run.group()[start] in CARD_NETWORK_FIRST_DIGITS
         for run in _DIGIT_RUN_RE.finditer(text)
+        if _stands_alone(text, run)
         for start, _ in _card_spans(run.group())
     )
+
+
+def _stands_alone(text: str, run: re.Match[str]) -> bool:
+    """Whether the digit run is a word of its own, not part of a token such as a hex id."""
+    before = text[run.start() - 1] if run.start() else " "
+    after = text[run.end()] if run.end() < len(text) else " "
+    return not (before.isalnum() or after.isalnum())
 
 
 def _redact_item(key: object, value: object, depth: int) -> object:

@@ -69,6 +69,8 @@ def test_a_card_number_is_refused_before_sign_in_reads_the_body(client: TestClie
         (b'{"created_at_ns": 1765000000000000007, "at": "1765000000007"}', False),
         # nor the digit groups of an id, which a dash-separated card number resembles
         (b'{"challenge_id": "ffffffff-4000-0000-0000-0002ffffffff"}', False),
+        (b'{"client_order_id": "k1a2b3c-a4000000000000002b"}', False),
+        (b'{"memo": "my card: 4000 0000 0000 0002, thanks"}', True),
     ],
 )
 def test_card_number_members_are_found_at_any_depth(body: bytes, *, holds: bool) -> None:
