@@ -156,7 +156,9 @@ ODD_LIMITS: dict[str, Any] = {
     "rate_limit_ip_default": "2/minute",
     "rate_limit_ip_read": "2/minute",
     "rate_limit_adaptive_enabled": True,
-    "load_shed_enabled": True,
+    # Shedding answers by how loaded the machine is, not by these requests (its own tests
+    # cover it): on, a busy test machine turned an odd path's first answers into 503s.
+    "load_shed_enabled": False,
 }
 NO_ROUTE = {(404, "NOT_FOUND"), (405, "METHOD_NOT_ALLOWED")}
 

@@ -164,22 +164,20 @@ def test_an_order_sent_again_after_a_restart_is_never_filled_twice(
 
 
 def test_a_logon_from_unknown_comp_ids_is_logged_out(venue: SimulatedVenue) -> None:
-    conn = logged_on_by_hand(venue, "MALLORY")
-    answer = decode(next(StreamReader().feed(conn.recv(4096))))
+    with logged_on_by_hand(venue, "MALLORY") as conn:
+        answer = decode(next(StreamReader().feed(conn.recv(4096))))
     assert answer.msg_type == MsgType.LOGOUT
     assert not venue.session.logged_on.is_set()
-    conn.close()
 
 
 def test_a_counterparty_that_goes_silent_is_tested_then_dropped(venue: SimulatedVenue) -> None:
-    conn = logged_on_by_hand(venue, "TRADEGUARD")
     reader, seen = StreamReader(), []
-    while True:  # then say nothing: the venue heartbeats, tests the line, and hangs up
-        data = conn.recv(4096)
-        if not data:
-            break
-        seen.extend(decode(raw).msg_type for raw in reader.feed(data))
+    with logged_on_by_hand(venue, "TRADEGUARD") as conn:
+        while True:  # then say nothing: the venue heartbeats, tests the line, and hangs up
+            data = conn.recv(4096)
+            if not data:
+                break
+            seen.extend(decode(raw).msg_type for raw in reader.feed(data))
     assert seen[0] == MsgType.LOGON
     assert MsgType.TEST_REQUEST in seen
-    assert not venue.session.logged_on.is_set()
-    conn.close()
+    wait_for(lambda: not venue.session.logged_on.is_set())  # its side ends just after the hang-up
