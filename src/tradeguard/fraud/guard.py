@@ -52,7 +52,7 @@ class FraudGuard:
     locks: Locks = field(default_factory=Locks)
 
     def decide(self, action: Action, context: DecisionContext) -> FraudDecision:
-        """The decision alone (no effects): what the integrator wires at withdrawals."""
+        """The decision alone (no effects; ``check`` records it and acts on a block)."""
         self._load_once()
         if self.locked_until(context.user) > context.ts_ns:
             return FraudDecision(action, Outcome.BLOCK, 1.0, "locked", (), ("locked",))
