@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -15,6 +16,7 @@ from functional.payment_flows import (
     customer,
     keyed,
     micro_amounts,
+    requested_withdrawal,
     verified_link,
     withdrawal_codes,
 )
@@ -24,6 +26,7 @@ from tradeguard.ledger.verify import verify
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.payments.reconcile import PAYMENT_CHECKS
 from tradeguard.payments.service import Payments
+from tradeguard.trading.orders.problems import unavailable
 
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -122,4 +125,39 @@ def test_withdrawal_passes_cooling_step_up_limits_and_both_codes(
     assert (done.status_code, done.json()["status"]) == (200, "approved"), done.text
 
     assert _cash(client, ann) == "800.00"
+    assert _ledger_differences(app) == []
+
+
+def test_cancel_when_the_cash_cannot_go_back_now_then_ended_and_given_back_by_the_job(
+    client: TestClient,
+    mailbox: MemorySender,
+    clock: FixedClock,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    withdrawal = requested_withdrawal(client, clock, ann, verified_link(client, app, ann), "100.00")
+    done = client.post(
+        f"{withdrawal}/confirm", json=withdrawal_codes(mailbox, ann), headers=keyed(ann)
+    )
+    assert done.json()["status"] == "approved", done.text
+    payments = registry_of(app).find(Payments)
+
+    def unreachable(*_: object) -> None:
+        raise unavailable("the trading desk is not reachable; retry the request")
+
+    monkeypatch.setattr(payments.kit.desk, "post_cash", unreachable)
+    cancelled = client.post(f"{withdrawal}/cancel", headers=keyed(ann))
+    assert_refused(cancelled, 503, "TRADING_UNAVAILABLE")
+    monkeypatch.undo()
+    listed = client.get("/v1/payments/withdrawals", headers=ann.headers).json()
+    assert [item["status"] for item in listed] == ["cancelled"]
+    assert _cash(client, ann) == "900.00"  # ended: nothing more can send it, the cash is owed
+    again = client.post(f"{withdrawal}/cancel", headers=keyed(ann))
+    assert_refused(again, 409, "PAYMENT_STATE_CONFLICT")
+
+    assert payments.settle_due() == 1
+    assert _cash(client, ann) == "1000.00"
+    assert payments.settle_due() == 0  # given back once
     assert _ledger_differences(app) == []

@@ -24,10 +24,11 @@ from tradeguard.cases.models import CaseRow
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.principal import Principal
+from tradeguard.db.session import transaction
 from tradeguard.identity.origin import Origin
 from tradeguard.ledger.verify import verify
 from tradeguard.notify.notifier import MemorySender
-from tradeguard.payments.models import WithdrawalRow
+from tradeguard.payments.models import BankLinkRow, WithdrawalRow
 from tradeguard.payments.reconcile import PAYMENT_CHECKS
 from tradeguard.payments.service import Payments
 
@@ -166,3 +167,28 @@ def test_wire_and_branch_cash_are_credited_settled_for_the_aml_watcher(
     types = audit_event_types(registry_of(app).services.engine)
     assert types.count("payments.deposit.settled") == 2
     assert _differences(app) == []
+
+
+def test_a_link_held_for_its_holder_name_is_approved_by_staff_never_by_its_owner(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    registry = registry_of(app)
+    with transaction(registry.services.sessions) as db:
+        link = db.get_one(BankLinkRow, link_id)
+        link.status, owner = "review", link.user_id  # as when the holder name differed
+    payments = registry.find(Payments)
+
+    def approve_as(user_id: str) -> BankLinkRow:
+        principal = Principal(user_id, "s", "COMPLIANCE", frozenset(), ("pwd",), False, None)  # noqa: FBT003 - Principal's field order
+        with transaction(registry.services.sessions) as db:
+            return payments.links.approve_name(
+                db, Caller(principal, Origin(None, "", "", None)), link_id
+            )
+
+    with pytest.raises(ProblemError) as refused:
+        approve_as(owner)
+    assert refused.value.reason_code == "PAYMENT_LINK_SELF_APPROVAL"
+    assert approve_as("another-reviewer").status == "verified"

@@ -71,6 +71,8 @@ def test_a_card_number_is_refused_before_sign_in_reads_the_body(client: TestClie
         (b'{"challenge_id": "ffffffff-4000-0000-0000-0002ffffffff"}', False),
         (b'{"client_order_id": "k1a2b3c-a4000000000000002b"}', False),
         (b'{"memo": "my card: 4000 0000 0000 0002, thanks"}', True),
+        # a bank account number may pass the Luhn check too: linking it is no card
+        (b'{"routing_number": "011000015", "account_number": "4000000000000002"}', False),
     ],
 )
 def test_card_number_members_are_found_at_any_depth(body: bytes, *, holds: bool) -> None:

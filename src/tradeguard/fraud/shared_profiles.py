@@ -35,7 +35,8 @@ class RedisProfileStore(ProfileStore):
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         super().__init__()
         self.client = client
-        self.prefix = f"{prefix}fraud:"
+        # Apart from the locks (fraud:lock:): a rebuild clears the profiles, never a lock.
+        self.prefix = f"{prefix}fraud:profile:"
 
     def user(self, user: str) -> UserProfile | None:
         """The user's profile, or None."""

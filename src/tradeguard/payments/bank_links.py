@@ -22,7 +22,7 @@ from tradeguard.ledger.journal import EntryKind, FirmAccount, post, transfer
 from tradeguard.payments.holder_names import holder_is_customer
 from tradeguard.payments.kit import PaymentsKit
 from tradeguard.payments.models import BankLinkRow, digits_only
-from tradeguard.payments.problems import PaymentReason, conflict, invalid, not_found
+from tradeguard.payments.problems import PaymentReason, conflict, forbidden, invalid, not_found
 
 ACCOUNT_NUMBER = re.compile(r"^[0-9]{4,17}$")
 ACTIVE = ("pending", "verified", "review")
@@ -142,6 +142,8 @@ class BankLinks:
         link = db.get(BankLinkRow, link_id, with_for_update=True)
         if link is None or link.status != "review":
             raise not_found("bank link in review")
+        if link.user_id == caller.user_id:
+            raise forbidden(PaymentReason.LINK_SELF_APPROVAL, "no one approves their own bank link")
         link.status, link.verified_at_ns = "verified", self.kit.clock.now_ns()
         self.kit.record(db, "payments.bank_link.approved", caller.actor, link.id, {})
         return link

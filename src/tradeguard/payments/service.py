@@ -41,5 +41,5 @@ class Payments:
         return self.withdrawals.withdrawable_cents(db, caller, account.id)
 
     def settle_due(self) -> int:
-        """The periodic job: ACH pulls whose settlement day has come."""
-        return self.deposits.settle_due()
+        """The periodic job: ACH pulls whose settlement day has come, and cash owed back."""
+        return self.deposits.settle_due() + self.withdrawals.give_back_abandoned()

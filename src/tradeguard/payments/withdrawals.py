@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
@@ -123,10 +123,15 @@ class Withdrawals:
         )
         with transaction(kit.sessions) as db:
             row = db.get_one(WithdrawalRow, withdrawal_id, with_for_update=True)
-            row.reviews_needed = needed
-            self._move(db, caller, row, "verified", "was confirmed")
-            if needed:
-                self._move(db, caller, row, "in_review", "is waiting for review")
+            ended = row.status != "requested"  # cancelled while the cash was being taken
+            if not ended:
+                row.reviews_needed = needed
+                self._move(db, caller, row, "verified", "was confirmed")
+                if needed:
+                    self._move(db, caller, row, "in_review", "is waiting for review")
+        if ended:
+            self._give_back(caller, row)
+            raise conflict(PaymentReason.STATE, f"the withdrawal is {row.status}")
         if not needed:
             return self._approve(caller, withdrawal_id)
         return row
@@ -457,32 +462,58 @@ class Withdrawals:
                     )
                 raise denied(reason, f"the {name} check refused the withdrawal", point=name)
         with transaction(self.kit.sessions) as db:
-            row = db.get_one(WithdrawalRow, withdrawal_id, with_for_update=True)
-            self._move(db, caller, row, "approved", "was approved")
-        return row
+            locked = db.get_one(WithdrawalRow, withdrawal_id, with_for_update=True)
+            if locked.status != row.status:  # ended meanwhile (its cash went back then)
+                raise conflict(PaymentReason.STATE, f"the withdrawal is {locked.status}")
+            self._move(db, caller, locked, "approved", "was approved")
+        return locked
 
     def _undo(
         self, caller: Caller, row: WithdrawalRow, status: str, words: str, reason: str | None = None
     ) -> WithdrawalRow:
-        """Give the cash back (if it was taken) and end the withdrawal in ``status``.
+        """End the withdrawal in ``status`` if it is still as the caller found it; cash back.
+
+        The end is claimed first, under the row's lock, so a confirmation, approval or file
+        racing it finds the withdrawal ended and sends nothing. The cash goes back after;
+        if that cannot be posted now, ``give_back_abandoned`` (the periodic job) posts it.
+        """
+        with transaction(self.kit.sessions) as db:
+            locked = db.get_one(WithdrawalRow, row.id, with_for_update=True)
+            if locked.status != row.status:
+                raise conflict(PaymentReason.STATE, f"the withdrawal is {locked.status}")
+            locked.reason = reason or locked.reason
+            self._move(db, caller, locked, status, words)
+        self._give_back(caller, locked)
+        return locked
+
+    def _give_back(self, caller: Caller, row: WithdrawalRow) -> None:
+        """Reverse an ended withdrawal's debit, if the journal has one (once per withdrawal).
 
         Taken means its debit is in the journal: also when the desk took the cash but its
         answer was lost, which left the withdrawal ``requested``.
         """
-        if row.status in DEBITED or self._debited(row.id):
-            entry = self._entry(
-                row,
-                EntryKind.WITHDRAWAL_REVERSED,
-                PAYABLE,
-                settled_cash(row.account_id),
-                "reversal",
-            )
-            self.kit.desk.post_cash(caller, CashMovement(entry))
-        with transaction(self.kit.sessions) as db:
-            locked = db.get_one(WithdrawalRow, row.id, with_for_update=True)
-            locked.reason = reason or locked.reason
-            self._move(db, caller, locked, status, words)
-        return locked
+        if not self._debited(row.id):
+            return
+        entry = self._entry(
+            row, EntryKind.WITHDRAWAL_REVERSED, PAYABLE, settled_cash(row.account_id), "reversal"
+        )
+        self.kit.desk.post_cash(caller, CashMovement(entry))
+
+    def give_back_abandoned(self) -> int:
+        """The periodic job: cancelled or rejected withdrawals whose cash did not go back."""
+        reference = LedgerEntryRow.reference
+        debit = literal("withdrawal:") + WithdrawalRow.id + literal(":debit")
+        reversal = literal("withdrawal:") + WithdrawalRow.id + literal(":reversal")
+        query = select(WithdrawalRow).where(
+            WithdrawalRow.status.in_(("cancelled", "rejected")),
+            exists().where(reference == debit),
+            ~exists().where(reference == reversal),
+        )
+        with self.kit.sessions() as db:
+            abandoned = list(db.scalars(query.limit(500)))
+        for row in abandoned:
+            self._give_back(self.kit.system(), row)
+        return len(abandoned)
 
     def _entry(
         self, row: WithdrawalRow, kind: EntryKind, debit: str, credit: str, step: str

@@ -41,13 +41,14 @@ def test_redis_store_when_same_events_applied_then_same_features(
         assert vector(snapshot(shared, sample.action, sample.context)) == expected
 
 
-def test_watcher_when_rebuilt_then_clears_the_shared_profiles_before_replaying(
+def test_watcher_when_rebuilt_then_clears_the_shared_profiles_but_never_a_lock(
     client: redis.Redis, shared_redis: SharedRedis
 ) -> None:
     shared = RedisProfileStore(client, shared_redis.prefix)
     for event in simulate(22, 3).events[:5]:
         shared.apply(event)
-    keys = f"{shared_redis.prefix}fraud:*"
+    RedisLocks(client, shared_redis.prefix).extend("u-locked", 2 * 10**18, 10**18)
+    keys = f"{shared_redis.prefix}fraud:profile:*"
     FraudWatcher(shared, GeoLocator())  # built to read its name only: nothing cleared
     assert list(client.scan_iter(match=keys))
     login = AuditEvent(
@@ -64,10 +65,11 @@ def test_watcher_when_rebuilt_then_clears_the_shared_profiles_before_replaying(
     FraudWatcher(shared, GeoLocator()).observe(login)
     remaining = {key.decode() for key in client.scan_iter(match=keys)}
     assert remaining == {
-        f"{shared_redis.prefix}fraud:u:u-new",
-        f"{shared_redis.prefix}fraud:d:d1",
-        f"{shared_redis.prefix}fraud:n:198.51.100.0/24",
+        f"{shared_redis.prefix}fraud:profile:u:u-new",
+        f"{shared_redis.prefix}fraud:profile:d:d1",
+        f"{shared_redis.prefix}fraud:profile:n:198.51.100.0/24",
     }
+    assert RedisLocks(client, shared_redis.prefix).until("u-locked") == 2 * 10**18
 
 
 def test_redis_locks_when_extended_then_seen_by_another_client_and_never_shortened(
