@@ -374,10 +374,19 @@ def test_filing_batches_when_exported_then_valid_totals_audited_and_confined_to_
         assert client.request(method, path, headers=reviewer.headers).status_code == 403
     with clean_database.engine.connect() as db:
         audited = db.scalars(
-            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.batch.exported")
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.sar.batch_exported")
         ).all()
     assert len(audited) == 1
     assert batch["sha256"].encode() in bytes(audited[0])
+    sar_events = {"event_type": "aml.sar.*", "limit": 100}
+    seen = client.get("/v1/audit/events", params=sar_events, headers=officer.headers).json()
+    assert "aml.sar.batch_exported" in {event["type"] for event in seen["events"]}
+    hidden = client.get("/v1/audit/events", params=sar_events, headers=reviewer.headers)
+    assert (hidden.status_code, hidden.json()["events"]) == (200, [])  # a SAR's existence
+    every = client.get("/v1/audit/events", params={"limit": 1000}, headers=reviewer.headers)
+    assert not any(event["type"].startswith("aml.sar.") for event in every.json()["events"])
+    one = seen["events"][0]["seq"]
+    assert client.get(f"/v1/audit/events/{one}", headers=reviewer.headers).status_code == 404
 
 
 def test_purge_command_when_nothing_has_outlived_its_retention_then_nothing_deleted(

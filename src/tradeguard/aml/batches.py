@@ -5,6 +5,7 @@ file (generated, filing not yet recorded) are merged into one batch of their for
 activities in order, every ``SeqNum`` renumbered so it stays unique in the document, and
 the batch's totals (``TotalAmount``, ``PartyCount``, ``ActivityCount`` and, for SARs, the
 attachment counts) summed over them. Each export is one ``aml.batch.exported`` audit
+(``aml.sar.batch_exported`` for SARs, shown only to holders of ``aml:sar``)
 event with the reports it holds, the totals and the file's SHA-256.
 """
 
@@ -101,7 +102,10 @@ class FilingBatches:
                       hashlib.sha256(document).hexdigest())  # fmt: skip
         data = {"form": form, "file": name, "reports": batch.reports, "sha256": batch.sha256,
                 **{key: str(value) for key, value in totals.items()}}  # fmt: skip
-        self.audit.record(db, "aml.batch.exported", actor, subject=f"batch:{name}", data=data)
+        kind = (
+            "aml.sar.batch_exported" if form == "SARX" else "aml.batch.exported"
+        )  # SARs: confidential
+        self.audit.record(db, kind, actor, subject=f"batch:{name}", data=data)
         return batch
 
     def read(self, name: str, form: str) -> bytes:

@@ -28,6 +28,7 @@ from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
 PERMISSION = Permission.COMPLIANCE_AUDIT.value
+SAR_EVENTS = "aml.sar."
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
@@ -55,7 +56,8 @@ def search_events(
     filters: Annotated[EventFilters, Query()],
 ) -> AuditEventsPage | Response:
     """Search the trail; every returned event is decoded from its signed record."""
-    page = search_recorded(db, audit, _audit_query(filters), _reader(request, auditor))
+    query = _audit_query(filters, _hidden_from(auditor))
+    page = search_recorded(db, audit, query, _reader(request, auditor))
     if filters.format == "csv":
         return Response(
             events_csv(page.events),
@@ -81,10 +83,16 @@ def read_event(
     seq: Annotated[int, Path(ge=1, le=MAX_INT64)],
 ) -> AuditEventOut:
     """The event at ``seq``, decoded from its signed record."""
-    return _out(event_recorded(db, audit, seq, _reader(request, auditor)))
+    reader = _reader(request, auditor)
+    return _out(event_recorded(db, audit, seq, reader, _hidden_from(auditor)))
 
 
-def _audit_query(filters: EventFilters) -> AuditQuery:
+def _hidden_from(auditor: Principal) -> tuple[str, ...]:
+    """SAR events (their existence is confidential) only for holders of ``aml:sar``."""
+    return () if Permission.AML_SAR.value in auditor.permissions else (SAR_EVENTS,)
+
+
+def _audit_query(filters: EventFilters, hidden: tuple[str, ...]) -> AuditQuery:
     return AuditQuery(
         since_ns=filters.since,
         until_ns=filters.to,
@@ -94,6 +102,7 @@ def _audit_query(filters: EventFilters) -> AuditQuery:
         request_id=filters.request_id,
         after_seq=filters.after_seq,
         limit=filters.limit,
+        hidden_prefixes=hidden,
     )
 
 

@@ -31,14 +31,22 @@ class Reader:
 def search_recorded(db: Session, audit: AuditTrail, query: AuditQuery, reader: Reader) -> AuditPage:
     """The page of events ``query`` selects; the search is recorded."""
     page = search(db, query)
-    accessed = {**query.model_dump(exclude_none=True), "returned": len(page.events)}
+    asked = query.model_dump(exclude_none=True, exclude={"hidden_prefixes"})  # the reader's own
+    accessed = {**asked, "returned": len(page.events)}
     reader.record(audit, db, EVENT_SEARCHED, accessed)
     return page
 
 
-def event_recorded(db: Session, audit: AuditTrail, seq: int, reader: Reader) -> AuditEvent:
-    """The event at ``seq``; the read is recorded, found or not (``NOT_FOUND`` if not)."""
+def event_recorded(
+    db: Session, audit: AuditTrail, seq: int, reader: Reader, hidden: tuple[str, ...] = ()
+) -> AuditEvent:
+    """The event at ``seq``; the read is recorded, found or not (``NOT_FOUND`` if not).
+
+    An event whose type starts with one of ``hidden`` is not found for this reader.
+    """
     event = get_event(db, seq)
+    if event is not None and event.event_type.startswith(hidden):
+        event = None
     reader.record(audit, db, EVENT_READ, {"seq": seq, "found": bool(event)})
     if event is None:
         raise ProblemError(

@@ -116,6 +116,9 @@ class AuditQuery(BaseModel):
     request_id: RequestIdFilter | None = None
     after_seq: NonNegativeInt64 = Field(default=0, description="Cursor: events after it")
     limit: PageLimit = DEFAULT_LIMIT
+    hidden_prefixes: tuple[str, ...] = Field(
+        default=(), description="Event types the reader may not see (e.g. SARs without aml:sar)"
+    )
 
     @property
     def type_prefix(self) -> str | None:
@@ -301,6 +304,10 @@ def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
         (AuditEventRow.request_id, query.request_id),
     )
     conditions.extend(column == value for column, value in exact if value is not None)
+    conditions.extend(
+        func.substr(AuditEventRow.event_type, 1, len(hidden)) != hidden
+        for hidden in query.hidden_prefixes
+    )
     return conditions
 
 
