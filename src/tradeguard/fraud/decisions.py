@@ -143,6 +143,8 @@ class FraudScorer:
     challenger: FraudModel | None = None
     thresholds: Mapping[Action, Thresholds] = field(default_factory=dict)
     default: Thresholds = field(default_factory=Thresholds)
+    champion_expected: bool = False
+    """A champion is named (or could not be looked for): scoring without one fails closed."""
 
     def decide(self, action: Action, context: DecisionContext) -> FraudDecision:
         """The decision for ``action`` in ``context``; fails closed on any scoring error."""
@@ -152,6 +154,8 @@ class FraudScorer:
             return failed(action)
 
     def _decide(self, action: Action, context: DecisionContext) -> FraudDecision:
+        if self.champion is None and self.champion_expected:
+            return failed(action)
         snap = snapshot(self.profiles, action, context)
         fired = tuple(rule for rule in RULES if action in rule.actions and rule.fires(snap))
         score, version = 0.0, RULES_ONLY

@@ -28,9 +28,12 @@ from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.locks import Locks
 from tradeguard.fraud.problems import fraud_blocked, fraud_step_up
 from tradeguard.fraud.profiles import NS
+from tradeguard.logs import get_logger
 
 LOCK_MINUTES = 30
 SOURCE = "fraud"
+
+log = get_logger("tradeguard.fraud")
 
 
 @dataclass
@@ -74,9 +77,17 @@ class FraudGuard:
             return self.check(db, action, context, actor)
 
     def _load_once(self) -> None:
-        loader, self.loader = self.loader, None
-        if loader is not None:
+        """Load the models before the first decision; a failed load fails closed, then retries."""
+        loader = self.loader
+        if loader is None:
+            return
+        try:
             loader()
+        except Exception:
+            log.exception("fraud.model_load_failed")
+            self.scorer.champion_expected = True
+            return
+        self.loader = None
 
     def locked_until(self, user: str) -> int:
         """When the customer's lock ends (0: not locked)."""
@@ -95,9 +106,8 @@ class FraudGuard:
 
     def reload(self, db: Session, actor: Actor) -> tuple[FraudModel | None, FraudModel | None]:
         """Load the registry's models again (staff, after a promotion), audited."""
-        self.loader = None
-        if self.reloader is not None:
-            self.reloader()
+        self.loader = self.reloader
+        self._load_once()  # a failed load fails closed and is tried again on the next decision
         champion, challenger = self.scorer.champion, self.scorer.challenger
         facts = {
             "champion": champion.version if champion else None,

@@ -8,7 +8,7 @@ import redis
 
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
-from tradeguard.crypto.keyring import DataClass, Keyring, KeyringError
+from tradeguard.crypto.keyring import DataClass, Keyring
 from tradeguard.fraud.artifact import (
     CHALLENGER,
     CHAMPION,
@@ -107,15 +107,13 @@ def load_models(guard: FraudGuard, services: Services) -> None:
     """Load the champion and challenger named in the registry.
 
     A refused file (bad signature, other features) is not used: the model loaded before
-    it stays. The keyring must be loaded.
+    it stays, and with none, decisions fail closed. The keyring must be loaded (else this
+    raises, and the guard fails closed until a later load succeeds).
     """
-    try:
-        key = model_key(services.crypto.keyring)
-    except KeyringError:
-        log.warning("fraud.model_key_unavailable")
-        return
+    key = model_key(services.crypto.keyring)
     registry = ModelRegistry(model_directory(services.settings), key)
     scorer = guard.scorer
+    scorer.champion_expected = registry.named(CHAMPION) is not None
     scorer.champion = _kept(registry, CHAMPION, scorer.champion)
     scorer.challenger = _kept(registry, CHALLENGER, scorer.challenger)
 

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tradeguard.crypto.keyring import KeyringError
 from tradeguard.fraud.artifact import ModelRegistry, ModelRejectedError, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
-from tradeguard.fraud.decisions import FraudScorer
+from tradeguard.fraud.decisions import FraudScorer, Outcome
+from tradeguard.fraud.geo import GeoLocator
+from tradeguard.fraud.guard import FraudGuard
 from tradeguard.fraud.profiles import ProfileStore
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import Trained, TrainingConfig, roc_auc, train
@@ -86,3 +89,30 @@ def test_decide_when_champion_and_challenger_then_reasons_and_shadow_score(
     assert all(name in FEATURE_NAMES for name, _ in decision.reasons)
     assert decision.challenger is not None
     assert decision.challenger[0] == "v2"
+
+
+def test_decide_when_a_named_champion_is_not_loaded_then_fails_closed() -> None:
+    scorer = FraudScorer(ProfileStore(), champion_expected=True)
+    context = DecisionContext("u1", 10**18, amount_cents=10**4)
+    withdrawal = scorer.decide(Action.WITHDRAWAL, context)
+    assert (withdrawal.outcome, withdrawal.model_version) == (Outcome.BLOCK, "scoring-failed")
+    assert scorer.decide(Action.ORDER, context).outcome is Outcome.STEP_UP
+
+
+def test_guard_when_the_models_cannot_be_loaded_then_fails_closed_and_tries_again() -> None:
+    attempts: list[int] = []
+
+    scorer = FraudScorer(ProfileStore())
+
+    def load() -> None:  # as load_models: the first fails, the second finds no champion named
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise KeyringError("the keyring is not loaded yet")
+        scorer.champion_expected = False
+
+    guard = FraudGuard(scorer, GeoLocator(), *(None,) * 4)  # type: ignore[arg-type] # unused here
+    guard.loader = load
+    context = DecisionContext("u1", 10**18, amount_cents=10**4)
+    assert guard.decide(Action.WITHDRAWAL, context).outcome is Outcome.BLOCK
+    assert guard.decide(Action.WITHDRAWAL, context).model_version != "scoring-failed"
+    assert len(attempts) == 2
