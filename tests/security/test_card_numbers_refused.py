@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from functional.api_key_flows import with_probes
 from functional.identity_flows import Person, reason_of, signed_up_with_totp, step_up_with_totp
 from tradeguard.core.clock import FixedClock
-from tradeguard.gateway.json_bodies import card_number_member
+from tradeguard.gateway.json_bodies import body_refusal
 from tradeguard.logs import configure_logging, get_logger, holds_card_number, redact
 from tradeguard.notify.notifier import MemorySender
 
@@ -76,7 +76,8 @@ def test_a_card_number_is_refused_before_sign_in_reads_the_body(client: TestClie
     ],
 )
 def test_card_number_members_are_found_at_any_depth(body: bytes, *, holds: bool) -> None:
-    assert card_number_member(body) is holds
+    refusal = body_refusal(body)
+    assert (refusal is not None and refusal.reason_code == "PAYMENT_PAN_REFUSED") is holds
 
 
 def test_log_lines_never_carry_a_card_number() -> None:

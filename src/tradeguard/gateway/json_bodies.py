@@ -56,15 +56,23 @@ BANK_NUMBER_MEMBERS = frozenset({"account_number", "routing_number"})
 """Members that hold a bank account's numbers, which pass the Luhn check one time in ten."""
 
 
-def card_number_member(body: bytes) -> bool:
-    """Whether any string or integer member of the JSON ``body`` holds a card number.
+def body_refusal(body: bytes) -> ProblemError | None:
+    """What a JSON body is refused for before its route reads it (parsed once).
 
-    Card numbers go to the payment vault's intake endpoint, never through this API.
+    A member named twice in one object, or a card number in any member (card numbers go
+    to the payment vault's intake endpoint, never through this API); None if neither, or
+    if the body is not JSON (its route refuses it).
     """
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_pairs_hook=_unique_members)
+    except DuplicateMemberError:
+        return duplicate_member_refusal()
     except (ValueError, RecursionError):
-        return False
+        return None
+    return card_number_refusal() if _holds_card_number(document) else None
+
+
+def _holds_card_number(document: Any) -> bool:  # noqa: ANN401 - any JSON value
     pending: list[Any] = [document]
     while pending:
         value = pending.pop()
@@ -169,11 +177,9 @@ class CheckedBody:
         body, closing = await _read_body(self.server_receive)
         if closing is not None:
             return [closing]
-        if body and duplicate_member(body) is not None:
-            await self._refuse(duplicate_member_refusal())
-            return [{"type": "http.disconnect"}]
-        if body and card_number_member(body):
-            await self._refuse(card_number_refusal())
+        refusal = body_refusal(body) if body else None
+        if refusal is not None:
+            await self._refuse(refusal)
             return [{"type": "http.disconnect"}]
         return [{"type": "http.request", "body": body, "more_body": False}]
 
