@@ -100,8 +100,11 @@ def _trade_sides(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Tra
     price = Price.parse(str(data["price"]))
     cents = price.notional(int(data["quantity"])).cents
     symbol, micros = str(data["symbol"]), price.units * MICROS_PER_PRICE_UNIT
+    venue = data.get("venue")  # an outside venue's side is a market center, not a customer
     for side, kind in (("buy", Kind.BUY), ("sell", Kind.SELL)):
         account = str(data[side]["account"])
+        if account == venue:
+            continue
         yield Transaction(event.ts_ns, f"{event.seq}:{side}", account, owner(account), kind,
                           Method.TRADE, cents, symbol=symbol, price_micros=micros)  # fmt: skip
 

@@ -112,3 +112,36 @@ def test_watcher_when_penny_stock_bought_and_sold_within_days_then_low_priced_al
     evidence = json.loads(alerts[0].evidence)
     assert evidence["round_trips"] == 3
     assert evidence["sold"] == "39000.00"
+
+
+def test_watcher_when_an_outside_venue_takes_the_other_side_then_the_venue_is_no_customer(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    venue = "SIM-ARCA"
+    for n in range(3):
+        for side, (buyer, seller) in (("buy", (venue, "acct-1")), ("sell", ("acct-2", venue))):
+            price = "0.6000" if side == "buy" else "0.6500"
+            trade = {
+                "symbol": f"PNY{n}", "quantity": 20000, "price": price, "venue": venue,
+                "buy": {"account": buyer, "order": f"o{n}{side}"},
+                "sell": {"account": seller, "order": f"p{n}{side}"},
+            }  # fmt: skip
+            record(kit, "trade.executed", f"PNY{n}", trade)
+    assert run(kit, store) == []
+
+
+def test_watcher_when_a_customer_round_trips_at_an_outside_venue_then_the_customer_is_alerted(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    venue = "SIM-ARCA"
+    for n in range(3):
+        for side, (buyer, seller) in (("buy", ("acct-1", venue)), ("sell", (venue, "acct-1"))):
+            price = "0.6000" if side == "buy" else "0.6500"
+            trade = {
+                "symbol": f"PNY{n}", "quantity": 20000, "price": price, "venue": venue,
+                "buy": {"account": buyer, "order": f"o{n}{side}"},
+                "sell": {"account": seller, "order": f"p{n}{side}"},
+            }  # fmt: skip
+            record(kit, "trade.executed", f"PNY{n}", trade)
+    alerts = run(kit, store)
+    assert [(a.typology, a.customer) for a in alerts] == [("low_priced_securities", "acct-1")]
