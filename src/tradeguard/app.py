@@ -213,7 +213,7 @@ def _registry(
     cases = Cases(services.audit, services.clock)
     sanctions_alerts = SanctionsAlerts(alert_store, cases)
     sanctions = build_screening(services)
-    screening = KycScreening(sanctions, services.audit, sanctions_alerts)
+    screening = KycScreening(sanctions, services.audit, sanctions_alerts, trading.controls)
     sanctions.parties = screening
     kyc = build_kyc(services, identity.notices, trading.controls, sanctions_alerts, screening)
     watchers = build_watchers(services, alert_store)

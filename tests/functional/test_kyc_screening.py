@@ -25,9 +25,12 @@ from functional.kyc_flows import (
     reviewer_named,
     submitted,
 )
+from functional.trading_flows import add_instrument
 from support import TestDatabase
+from tradeguard.access.caller import Caller
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.risk.model import AccountStatus
 
 COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
@@ -63,6 +66,11 @@ def sanctions_alerts(database: TestDatabase) -> list[tuple[str, str, str | None,
 def account_status(database: TestDatabase) -> list[str]:
     with database.engine.connect() as connection:
         return list(connection.execute(text("SELECT status FROM trading_accounts")).scalars())
+
+
+def application_account(database: TestDatabase) -> str:
+    with database.engine.connect() as connection:
+        return str(connection.execute(text("SELECT id FROM trading_accounts")).scalar_one())
 
 
 def test_a_clear_low_risk_applicant_when_submitted_then_approved_and_the_account_opens(
@@ -204,6 +212,7 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
         (application["id"], "screening_review")
     ]
     assert "kyc.screening.hit" in audit_event_types(clean_database.engine)
+    assert account_status(clean_database) == ["restricted"]  # held while a reviewer decides
     [(typology, status, _, evidence)] = sanctions_alerts(clean_database)
     assert (typology, status) == ("sanctions.rescreen_hit", "open")
     assert (evidence["ent_num"], evidence["application_id"]) == ("99001", application["id"])
@@ -218,3 +227,65 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
         ("sanctions.match_confirmed", "in_case"),
     ]
     assert len({case_id for _, _, case_id, _ in alerts}) == 1
+
+
+def add_ann_lee_to_the_sdn(app: FastAPI, directory: Path) -> None:
+    """A new SDN entry that names Ann Lee (born 3 February 1990, a US national)."""
+    load_changed_sdn(
+        app,
+        directory,
+        lambda sdn: (
+            sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
+            + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
+            b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
+        ),
+    )
+
+
+def test_a_held_customer_when_the_match_is_cleared_then_the_account_is_active_again(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    add_ann_lee_to_the_sdn(app, tmp_path / "lists")
+    assert account_status(clean_database) == ["restricted"]
+    add_instrument(app, "AAPL", "1.00")
+    bought = client.post(
+        "/v1/orders",
+        headers=ann.headers,
+        json={"client_order_id": "held-1", "symbol": "AAPL", "side": "buy", "type": "limit",
+              "quantity": 1, "limit_price": "1.00", "time_in_force": "day"},
+    )  # fmt: skip
+    assert bought.json().get("reason_code") == "RISK_ACCOUNT_RESTRICTED", bought.text
+
+    cleared = decide(client, reviewer, application["id"], "clear-screening")
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["status"] == "approved"
+    assert account_status(clean_database) == ["active"]
+
+
+def test_a_suspended_customer_when_a_rescreen_hit_is_cleared_then_still_suspended(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    app.state.registry.trading_controls.change_standing(
+        Caller.automatic("operations"),
+        application_account(clean_database),
+        "suspended for another reason",
+        status=AccountStatus.SUSPENDED,
+    )
+    add_ann_lee_to_the_sdn(app, tmp_path / "lists")
+    assert account_status(clean_database) == ["suspended"]  # a hold never loosens
+    assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
+    assert account_status(clean_database) == ["suspended"]

@@ -33,6 +33,8 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
+HELD_ACCOUNT = "held_account"
+"""The screening member naming the account a rescreen hit restricted (lifted on clearing)."""
 EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
 IN_REVIEW = frozenset(
     {Status.PENDING_REVIEW, Status.PENDING_SECOND_REVIEW, Status.SCREENING_REVIEW}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
@@ -21,6 +21,7 @@ from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.kyc.models import KycApplication, KycDocument
 from tradeguard.kyc.problems import KycReason, conflict, forbidden, not_found
 from tradeguard.kyc.records import (
+    HELD_ACCOUNT,
     IN_REVIEW,
     Status,
     application_by_id,
@@ -155,10 +156,13 @@ class Review:
             raise conflict(KycReason.NO_POTENTIAL_MATCH, "there is no potential match to clear")
         screening["cleared"] = sorted({*screening.get("cleared", []), found["key"]})
         screening["clear"] = True
+        held = screening.pop(HELD_ACCOUNT, None)
         application.screening = json.dumps(screening)
         application.checks = json.dumps(_sanctions_passed(json.loads(application.checks)))
         if application.status == Status.SCREENING_REVIEW:
             application.status = Status.APPROVED.value
+        if held is not None:
+            self._release(db, caller, held)
         application.version += 1
         self._workflow.record(
             db,
@@ -170,6 +174,22 @@ class Review:
             note_length=len(decision.note),
         )
         return application
+
+    def _release(self, db: Session, caller: Caller, account_id: str) -> None:
+        """Lift a rescreen's hold once the clearance commits, if the hold is still all there is."""
+        controls = self._controls
+        if controls.standing(db, account_id).view.status != AccountStatus.RESTRICTED:
+            return  # suspended or closed since: not the hold's to lift
+
+        def release(_session: Session) -> None:
+            controls.change_standing(
+                caller,
+                account_id,
+                "sanctions: potential match cleared",
+                status=AccountStatus.ACTIVE,
+            )
+
+        event.listen(db, "after_commit", release, once=True)
 
     def request_information(
         self, db: Session, caller: Caller, application_id: str, decision: Decision

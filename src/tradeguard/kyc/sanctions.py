@@ -6,7 +6,10 @@ loaded means nobody can be cleared: the application waits for a reviewer. It is 
 ``ScreenedParties`` of a list load: every submitted or approved application is screened
 again, and a potential match that a reviewer has not cleared for that list entry puts
 the application (an open customer's too) back in the review queue, audited, and raises
-a ``sanctions.rescreen_hit`` alert in the alert store.
+a ``sanctions.rescreen_hit`` alert in the alert store. An open customer's active account
+is restricted (orders that reduce positions only; no withdrawals) once the rescreen has
+committed, until a reviewer clears the match (the account is active again) or confirms
+it (the account is suspended).
 """
 
 from __future__ import annotations
@@ -17,20 +20,25 @@ from datetime import date
 from typing import Any
 
 import pycountry
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.core.errors import ProblemError
 from tradeguard.kyc.models import KycApplication
-from tradeguard.kyc.records import Status
+from tradeguard.kyc.records import HELD_ACCOUNT, Status
 from tradeguard.kyc.retention import after_screening
 from tradeguard.kyc.review import applicant_name
 from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.workflow import AUTOMATIC, ScreeningOutcome
+from tradeguard.risk.model import AccountStatus
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
 from tradeguard.screening.parties import ScreenedParty
 from tradeguard.screening.service import SanctionsScreening
+from tradeguard.trading.desk_port import TradingControlsPort
+
+HOLD_REASON = "sanctions rescreen: potential match under review"
 
 RESCREENED = frozenset(
     {
@@ -86,11 +94,16 @@ class KycScreening:
     """Screens applicants at submission and rescreens them when a list is loaded."""
 
     def __init__(
-        self, screening: SanctionsScreening, audit: AuditTrail, alerts: SanctionsAlerts
+        self,
+        screening: SanctionsScreening,
+        audit: AuditTrail,
+        alerts: SanctionsAlerts,
+        controls: TradingControlsPort,
     ) -> None:
         self._screening = screening
         self._audit = audit
         self._alerts = alerts
+        self._controls = controls
 
     def screen_application(
         self, db: Session, application: KycApplication, answers: dict[str, Any]
@@ -129,9 +142,10 @@ class KycScreening:
             return
         screening = json.loads(application.screening)
         screening |= {"clear": False, "status": "screened", "decision": evidence_of(decision)}
-        application.screening = json.dumps(screening)
         if application.status == Status.APPROVED:
             application.status = Status.SCREENING_REVIEW.value
+            screening |= self._hold(session, application.account_id)
+        application.screening = json.dumps(screening)
         application.version += 1
         self._audit.record(
             session,
@@ -146,6 +160,25 @@ class KycScreening:
         )
         after_screening(application, self._alerts.clock.now_ns())
         self._alerts.rescreen_hit(session, application, evidence_of(decision))
+
+    def _hold(self, session: Session, account_id: str | None) -> dict[str, str]:
+        """Restrict an active account once the hit commits; what to remember of it."""
+        if account_id is None:
+            return {}
+        if self._controls.standing(session, account_id).view.status != AccountStatus.ACTIVE:
+            return {}  # already restricted, suspended or closed: never loosened here
+        controls = self._controls
+
+        def restrict(_session: Session) -> None:
+            controls.change_standing(
+                Caller.automatic("screening"),
+                account_id,
+                HOLD_REASON,
+                status=AccountStatus.RESTRICTED,
+            )
+
+        event.listen(session, "after_commit", restrict, once=True)
+        return {HELD_ACCOUNT: account_id}
 
 
 def _cleared(application: KycApplication) -> set[str]:
