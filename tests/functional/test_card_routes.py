@@ -100,12 +100,13 @@ def test_a_card_deposit_is_charged_and_credited_once(  # noqa: PLR0913, PLR0917 
     first = _deposit(client, alice, card_id, "250.00", key)
     again = _deposit(client, alice, card_id, "250.00", key)
     assert first.status_code == 200, first.text
-    assert (first.json()["credited"], again.json()["credited"]) == (True, False)
+    assert (first.json()["credited"], first.json()["status"]) == (True, "pending")
     assert first.json()["charge_id"] == again.json()["charge_id"]
+    assert first.json()["deposit_id"] == again.json()["deposit_id"]
     assert _cash(app) == [26_000]
     events = audit_event_types(clean_database.engine)
     assert events.count("payment.card_added") == 1
-    assert events.count("payment.card_deposit_credited") == 1
+    assert events.count("payments.deposit.credited") == 1
     _assert_no_card_number(clean_database)
 
 
@@ -131,7 +132,7 @@ def test_declines_and_3d_secure_are_clear_and_credit_nothing(  # noqa: PLR0913, 
     assert _cash(app) == [0]
     events = audit_event_types(clean_database.engine)
     assert events.count("payment.card_deposit_refused") == 2
-    assert "payment.card_deposit_credited" not in events
+    assert "payments.deposit.recorded" not in events
 
 
 def test_another_customers_card_answers_404(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.access.caller import Caller
@@ -17,10 +18,12 @@ from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.crypto.runtime import Crypto
+from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.code_store import CodeStore
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices, address_of
 from tradeguard.payments.decision_points import DecisionPoints
+from tradeguard.payments.models import PaymentHolderRow
 from tradeguard.payments.problems import PaymentReason, forbidden
 from tradeguard.trading.desk_port import DeskPort, TradingControlsPort
 from tradeguard.trading.models import TradingAccount
@@ -72,3 +75,16 @@ def brokerage_account(db: Session, user_id: str) -> TradingAccount:
     if account is None:
         raise forbidden(PaymentReason.NO_ACCOUNT, "open a brokerage account before moving money")
     return account
+
+
+def lock_holder(db: Session, user_id: str, now_ns: int) -> None:
+    """Serialise the customer's money requests: their holder row is written first.
+
+    On PostgreSQL the update holds the row's lock, on SQLite the database's write lock,
+    until the transaction ends; the row is created on first use (a concurrent creation
+    is ignored, then the row is written).
+    """
+    touch = update(PaymentHolderRow).where(PaymentHolderRow.user_id == user_id)
+    if db.execute(touch.values(updated_at_ns=now_ns)).rowcount == 0:  # type: ignore[attr-defined]
+        insert_if_absent(db, PaymentHolderRow, {"user_id": user_id, "updated_at_ns": now_ns})
+        db.execute(touch.values(updated_at_ns=now_ns))
