@@ -337,6 +337,7 @@ def _lifespan(
         await run_in_threadpool(market.stop)
         await run_in_threadpool(registry.watchers.stop)
         await run_in_threadpool(checks.stop)
+        await run_in_threadpool(registry.card_vault.close)
         await run_in_threadpool(_close, duties)
         if owns_engine:
             services.engine.dispose()

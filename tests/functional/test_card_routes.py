@@ -168,3 +168,14 @@ def test_readyz_reports_the_vault_reached_over_mutual_tls(client: TestClient) ->
         "ok": True,
         "detail": "reachable over mutual TLS, processor reachable",
     }
+
+
+def test_the_service_keeps_its_vault_connection_and_closes_it_at_shutdown(app: FastAPI) -> None:
+    vault_client = registry_of(app).card_vault.client
+    with TestClient(app, base_url="https://testserver") as test:
+        for _ in range(3):
+            assert test.get("/readyz").status_code == 200
+        assert vault_client.connected
+        assert vault_client.context is not None
+        assert vault_client.context.session_stats()["connect"] == 1
+    assert not vault_client.connected

@@ -105,6 +105,10 @@ class CardVault:
         except VaultRefusalError as refusal:
             raise translated(refusal) from None
 
+    def close(self) -> None:
+        """Close the connections to the vault (at shutdown)."""
+        self.client.close()
+
     def health(self) -> tuple[bool, str]:
         """Whether the vault answers over mutual TLS, and its processor with it."""
         try:
