@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
@@ -18,7 +20,6 @@ from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import new_id
 from tradeguard.crypto.runtime import Crypto
-from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.code_store import CodeStore
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices, address_of
@@ -80,11 +81,22 @@ def brokerage_account(db: Session, user_id: str) -> TradingAccount:
 def lock_holder(db: Session, user_id: str, now_ns: int) -> None:
     """Serialise the customer's money requests: their holder row is written first.
 
-    On PostgreSQL the update holds the row's lock, on SQLite the database's write lock,
-    until the transaction ends; the row is created on first use (a concurrent creation
-    is ignored, then the row is written).
+    One statement, ``INSERT ... ON CONFLICT DO UPDATE``: the row is created on first use
+    and written otherwise; on PostgreSQL the write holds the row's lock, on SQLite the
+    database's write lock, until the transaction ends.
     """
-    touch = update(PaymentHolderRow).where(PaymentHolderRow.user_id == user_id)
-    if db.execute(touch.values(updated_at_ns=now_ns)).rowcount == 0:  # type: ignore[attr-defined]
-        insert_if_absent(db, PaymentHolderRow, {"user_id": user_id, "updated_at_ns": now_ns})
-        db.execute(touch.values(updated_at_ns=now_ns))
+    connection = db.connection()
+    statement = _HOLDER_WRITES[connection.dialect.name == "postgresql"]
+    connection.execute(statement, {"user_id": user_id, "updated_at_ns": now_ns})
+
+
+def _holder_write(dialect: ModuleType) -> Executable:
+    insert = dialect.insert(PaymentHolderRow.__table__)
+    write: Executable = insert.on_conflict_do_update(
+        index_elements=["user_id"], set_={"updated_at_ns": insert.excluded.updated_at_ns}
+    )
+    return write
+
+
+_HOLDER_WRITES = {True: _holder_write(postgresql), False: _holder_write(sqlite)}
+"""The holder row's write, built once per backend (PostgreSQL, else SQLite)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
@@ -36,8 +36,8 @@ from tradeguard.ledger.movements import CashMovement, insufficient_funds
 from tradeguard.payments.ach_files import FILE_EVENT, file_time, firm_originator, link_entry
 from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
-from tradeguard.payments.kit import PaymentsKit, brokerage_account, lock_holder
-from tradeguard.payments.models import BankLinkRow, WithdrawalRow
+from tradeguard.payments.kit import PaymentsKit, lock_holder
+from tradeguard.payments.models import WithdrawalRow
 from tradeguard.payments.nacha import nacha_file
 from tradeguard.payments.problems import (
     PaymentReason,
@@ -47,16 +47,14 @@ from tradeguard.payments.problems import (
     not_found,
     unavailable,
 )
+from tradeguard.payments.withdrawal_facts import DecisionFacts, decision_facts
 from tradeguard.payments.withdrawal_rules import (
-    COUNTING,
-    WEEK_NS,
     Limits,
     Refusal,
     cooling_refusal,
-    limit_refusal,
     reviews_needed,
+    used_refusal,
 )
-from tradeguard.trading.models import TradingAccount
 
 PAYABLE = FirmAccount.WITHDRAWALS_PAYABLE.value
 DEBITED = ("verified", "in_review", "approved", "sent")
@@ -91,11 +89,11 @@ class Withdrawals:
         self._require_step_up(caller)
         with transaction(kit.sessions) as db:
             now = kit.clock.now_ns()
-            account, link = self.decide(db, caller, link_id, cents, now)
+            account_id, link = self.decide(db, caller, link_id, cents, now)
             row = WithdrawalRow(
                 id=kit.new_id(),
                 user_id=caller.user_id,
-                account_id=account.id,
+                account_id=account_id,
                 bank_link_id=link,
                 amount_cents=cents,
                 status="requested",
@@ -107,7 +105,7 @@ class Withdrawals:
             db.add(row)
             db.flush()
             self._send_codes(db, caller.user_id, row)
-            facts = {"account": account.id, "amount": str(Money(cents)), "link": link}
+            facts = {"account": account_id, "amount": str(Money(cents)), "link": link}
             kit.record(db, "payments.withdrawal.requested", caller.actor, row.id, facts)
             self._tell(db, row, "was requested; confirm it with the codes we sent by email and SMS")
         return row
@@ -159,22 +157,32 @@ class Withdrawals:
 
     def decide(
         self, db: Session, caller: Caller, link_id: str, cents: int, now: int
-    ) -> tuple[TradingAccount, str]:
-        """Every rule of a new withdrawal, under the customer's lock; the account and link."""
+    ) -> tuple[str, str]:
+        """Every rule of a new withdrawal, under the customer's lock; the account and link ids.
+
+        Two statements: the lock, then every stored fact at once; the rules are pure.
+        """
         lock_holder(db, caller.user_id, now)
-        account = brokerage_account(db, caller.user_id)
-        link = self._own_verified_link(db, caller.user_id, link_id)
-        self._check_rules(db, caller, account.created_at_ns, cents, now)
-        available = self.withdrawable_cents(db, caller, account.id)
+        facts = decision_facts(db, caller.user_id, link_id, now)
+        if facts.account_id is None or facts.opened_ns is None:
+            raise forbidden(
+                PaymentReason.NO_ACCOUNT, "open a brokerage account before moving money"
+            )
+        self._check_link(facts.link_status)
+        self._check_rules(facts, cents, now)
+        view = self.kit.desk.account_view(db, caller)
+        available = _withdrawable(
+            view.settled_cash.cents, view.reserved_cash.cents, facts.held_cents
+        )
         if cents > available:
             raise insufficient_funds(available, cents)
-        return account, link
+        return facts.account_id, link_id
 
     def withdrawable_cents(self, db: Session, caller: Caller, account_id: str) -> int:
         """Settled cash less open-order reservations and deposits not yet settled."""
         view = self.kit.desk.account_view(db, caller)
-        reserved, settled = view.reserved_cash.cents, view.settled_cash.cents
-        return max(settled - reserved - pending_deposit_cents(db, account_id), 0)
+        held = pending_deposit_cents(db, account_id)
+        return _withdrawable(view.settled_cash.cents, view.reserved_cash.cents, held)
 
     def resend_codes(self, caller: Caller, withdrawal_id: str) -> WithdrawalRow:
         """New email and SMS codes (the earlier ones die); after a wrong pair spent them."""
@@ -322,60 +330,28 @@ class Withdrawals:
             )
 
     @staticmethod
-    def _own_verified_link(db: Session, user_id: str, link_id: str) -> str:
-        """The link's id if it is the customer's and verified (its secrets not decrypted)."""
-        query = select(BankLinkRow.status).where(
-            BankLinkRow.id == link_id, BankLinkRow.user_id == user_id
-        )
-        found = db.scalar(query)
-        if found is None or found == "removed":
+    def _check_link(status: str | None) -> None:
+        """The link must be the customer's (else 404) and verified."""
+        if status is None or status == "removed":
             raise not_found("bank link")
-        if found != "verified":
+        if status != "verified":
             raise denied(
                 PaymentReason.LINK_NOT_VERIFIED, "withdrawals go only to a verified bank link"
             )
-        return link_id
 
-    def _check_rules(
-        self, db: Session, caller: Caller, opened_ns: int, cents: int, now: int
-    ) -> None:
+    def _check_rules(self, facts: DecisionFacts, cents: int, now: int) -> None:
         settings = self.kit.settings
-        changes = self._security_changes(db, caller.user_id)
-        cooling = cooling_refusal([opened_ns, *changes], now, settings.payments_cooling_hours)
+        changes = [facts.opened_ns, *facts.changes_ns]
+        cooling = cooling_refusal(changes, now, settings.payments_cooling_hours)
         if cooling is not None:
             raise refused(cooling)
         limits = Limits(
             settings.payments_withdrawal_daily_limit_cents,
             settings.payments_withdrawal_weekly_limit_cents,
         )
-        earlier = db.execute(
-            select(WithdrawalRow.created_at_ns, WithdrawalRow.amount_cents).where(
-                WithdrawalRow.user_id == caller.user_id,
-                WithdrawalRow.status.in_(COUNTING),
-                WithdrawalRow.created_at_ns > now - WEEK_NS,
-            )
-        ).all()
-        limit = limit_refusal(cents, [(at, amount) for at, amount in earlier], now, limits)
+        limit = used_refusal(cents, facts.day_used_cents, facts.week_used_cents, limits)
         if limit is not None:
             raise refused(limit)
-
-    @staticmethod
-    def _security_changes(db: Session, user_id: str) -> list[int | None]:
-        """When the password, a factor, the email or a bank link last changed (no decryption)."""
-        factor = (
-            select(func.max(func.coalesce(Factor.confirmed_at_ns, Factor.created_at_ns)))
-            .where(Factor.user_id == user_id)
-            .scalar_subquery()
-        )
-        link = (
-            select(func.max(BankLinkRow.created_at_ns))
-            .where(BankLinkRow.user_id == user_id)
-            .scalar_subquery()
-        )
-        query = select(User.password_changed_at_ns, User.email_verified_at_ns, factor, link).where(
-            User.id == user_id
-        )
-        return list(db.execute(query).one())
 
     def _send_codes(self, db: Session, user_id: str, row: WithdrawalRow) -> None:
         codes, notices = self.kit.codes, self.kit.notices
@@ -571,3 +547,8 @@ class Withdrawals:
             f"Withdrawal {row.status.replace('_', ' ')}",
             f"Your withdrawal of {Money(row.amount_cents)} {words}.",
         )
+
+
+def _withdrawable(settled: int, reserved: int, held: int) -> int:
+    """Settled cash less open-order reservations and held deposits, never below zero."""
+    return max(settled - reserved - held, 0)
