@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from functional.identity_flows import assert_refused
+from functional.identity_flows import Person, assert_refused, signed_up_with_totp
 from functional.payment_flows import (
     ACCOUNT_NUMBER,
     PHONE,
@@ -125,3 +125,18 @@ def test_withdrawal_codes_live_the_configured_seconds(
         f"{in_time}/confirm", json=withdrawal_codes(mailbox, ann), headers=keyed(ann)
     )
     assert (done.status_code, done.json()["status"]) == (200, "approved"), done.text
+
+
+def test_a_withdrawal_without_a_brokerage_account_is_refused_and_audited(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    bob = signed_up_with_totp(client, mailbox, clock, Person("bob", "bob@example.com"))
+    ask = {"bank_link_id": "01a24d65-996a-7495-a0c7-ae9fc6fec1d0", "amount": "5.00"}
+    refused = client.post("/v1/payments/withdrawals", json=ask, headers=keyed(bob))
+    assert_refused(refused, 403, "PAYMENT_NO_BROKERAGE_ACCOUNT")
+    (refusal,) = _refusals(registry_of(app).services.engine)
+    assert (refusal.data["reason_code"], refusal.data["amount"]) == (
+        "PAYMENT_NO_BROKERAGE_ACCOUNT",
+        "5.00",
+    )
