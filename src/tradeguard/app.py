@@ -224,6 +224,7 @@ def _registry(
         fraud_on=services.settings.payments_fraud_decision,
         aml_on=services.settings.payments_aml_decision,
     )
+    payments = build_payments(services, identity, trading, alert_store, withdrawal_points)
     registry = Registry(
         services=services,
         identity=identity,
@@ -272,9 +273,11 @@ def _registry(
         aml_retention=build_aml_retention(services),
         aml_batches=build_filing_batches(services),
         card_vault=build_card_vault(
-            services, DevCertificatePaths.under(services.settings.tls_dir).ca_cert, trading.desk
+            services,
+            DevCertificatePaths.under(services.settings.tls_dir).ca_cert,
+            payments.deposits,
         ),
-        payments=build_payments(services, identity, trading, alert_store, withdrawal_points),
+        payments=payments,
         fraud_guard=fraud_guard,
     )
     return registry, trading
@@ -334,6 +337,7 @@ def _lifespan(
         await run_in_threadpool(market.stop)
         await run_in_threadpool(registry.watchers.stop)
         await run_in_threadpool(checks.stop)
+        await run_in_threadpool(registry.card_vault.close)
         await run_in_threadpool(_close, duties)
         if owns_engine:
             services.engine.dispose()

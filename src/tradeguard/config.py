@@ -857,6 +857,14 @@ class Settings(BaseSettings):
         description="Ask the AML decision point before approving a withdrawal (once on, "
         "an unavailable point denies)",
     )
+    # -- card deposits held like ACH pulls (tradeguard.payments) --
+    payments_card_settlement_days: int = Field(
+        default=5,
+        ge=0,
+        le=30,
+        description="Business days after which a card deposit settles (buying power at "
+        "once, withdrawable only then)",
+    )
 
     # -- fraud and account-takeover defence (tradeguard.fraud) --
     fraud_enabled: bool = Field(

@@ -100,12 +100,13 @@ def test_a_card_deposit_is_charged_and_credited_once(  # noqa: PLR0913, PLR0917 
     first = _deposit(client, alice, card_id, "250.00", key)
     again = _deposit(client, alice, card_id, "250.00", key)
     assert first.status_code == 200, first.text
-    assert (first.json()["credited"], again.json()["credited"]) == (True, False)
+    assert (first.json()["credited"], first.json()["status"]) == (True, "pending")
     assert first.json()["charge_id"] == again.json()["charge_id"]
+    assert first.json()["deposit_id"] == again.json()["deposit_id"]
     assert _cash(app) == [26_000]
     events = audit_event_types(clean_database.engine)
     assert events.count("payment.card_added") == 1
-    assert events.count("payment.card_deposit_credited") == 1
+    assert events.count("payments.deposit.credited") == 1
     _assert_no_card_number(clean_database)
 
 
@@ -131,7 +132,7 @@ def test_declines_and_3d_secure_are_clear_and_credit_nothing(  # noqa: PLR0913, 
     assert _cash(app) == [0]
     events = audit_event_types(clean_database.engine)
     assert events.count("payment.card_deposit_refused") == 2
-    assert "payment.card_deposit_credited" not in events
+    assert "payments.deposit.recorded" not in events
 
 
 def test_another_customers_card_answers_404(
@@ -167,3 +168,14 @@ def test_readyz_reports_the_vault_reached_over_mutual_tls(client: TestClient) ->
         "ok": True,
         "detail": "reachable over mutual TLS, processor reachable",
     }
+
+
+def test_the_service_keeps_its_vault_connection_and_closes_it_at_shutdown(app: FastAPI) -> None:
+    vault_client = registry_of(app).card_vault.client
+    with TestClient(app, base_url="https://testserver") as test:
+        for _ in range(3):
+            assert test.get("/readyz").status_code == 200
+        assert vault_client.connected
+        assert vault_client.context is not None
+        assert vault_client.context.session_stats()["connect"] == 1
+    assert not vault_client.connected

@@ -21,6 +21,7 @@ from functional.payment_flows import (
     withdrawal_codes,
 )
 from support import registry_of
+from tradeguard.access.caller import Caller
 from tradeguard.core.clock import FixedClock
 from tradeguard.ledger.verify import verify
 from tradeguard.notify.notifier import MemorySender
@@ -81,8 +82,13 @@ def test_link_and_ach_deposit_then_settlement_keep_the_ledger_whole(
     withdrawable = client.get("/v1/payments/withdrawable", headers=ann.headers).json()
     assert withdrawable == {"withdrawable": "1000.00"}  # not the unsettled deposit
 
+    payments = registry_of(app).find(Payments)
     clock.advance(seconds=3 * 24 * 3600)  # Thursday: two business days on
-    assert registry_of(app).find(Payments).settle_due() == 1
+    assert payments.settle_due() == 0  # not at the bank yet
+    payments.pull_files.write(Caller.automatic("operations"))  # sent Thursday
+    assert payments.settle_due() == 0
+    clock.advance(seconds=4 * 24 * 3600)  # Monday: two business days after the file
+    assert payments.settle_due() == 1
     types = audit_event_types(registry_of(app).services.engine)
     assert types.count("payments.deposit.settled") == 1
     assert _ledger_differences(app) == []

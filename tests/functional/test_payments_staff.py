@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from functional.identity_flows import Person, assert_refused, audit_event_types, staff_signed_in
 from functional.payment_flows import (
+    ACCOUNT_NUMBER,
+    ROUTING,
     customer,
     keyed,
     requested_withdrawal,
@@ -192,3 +194,36 @@ def test_a_link_held_for_its_holder_name_is_approved_by_staff_never_by_its_owner
         approve_as(owner)
     assert refused.value.reason_code == "PAYMENT_LINK_SELF_APPROVAL"
     assert approve_as("another-reviewer").status == "verified"
+
+
+def test_ach_pulls_go_to_the_bank_once_as_debits_of_a_nacha_file(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    pulled = client.post(
+        "/v1/payments/deposits",
+        json={"bank_link_id": link_id, "amount": "700.00"},
+        headers=keyed(ann),
+    )
+    assert pulled.status_code == 201, pulled.text
+    path = "/v1/payments/operations/deposits/ach-file"
+    assert_refused(client.post(path, headers=ann.headers), 403, "ACCESS_DENIED")
+    ops = _staff(client, mailbox, clock, app, "otto")
+    sent = client.post(path, headers=ops.headers)
+    assert sent.status_code == 200, sent.text
+    records = sent.text.splitlines()
+    assert [line[0] for line in records[:5]] == ["1", "5", "6", "8", "9"]
+    assert records[1][1:4] == "225"  # a batch of debits only
+    entry = records[2]
+    assert (entry[1:3], entry[3:12], entry[12:29].strip()) == ("27", ROUTING, ACCOUNT_NUMBER)
+    assert entry[29:39] == "0000070000"  # 700.00 from the customer's checking account
+    assert entry[39:54].strip() == pulled.json()["id"][:15].upper()
+    assert records[3][20:32] == "000000070000"  # the batch's total debit
+    again = client.post(path, headers=ops.headers)
+    assert_refused(again, 409, "PAYMENT_STATE_CONFLICT")  # each pull goes once
+    assert (
+        audit_event_types(registry_of(app).services.engine).count("payments.ach_file.created") == 1
+    )
+    assert _differences(app) == []

@@ -170,3 +170,16 @@ def _postgres_dump(vault: RunningVault) -> bytes:
     finally:
         engine.dispose()
     return "\n".join(rows).encode()
+
+
+def test_calls_share_one_kept_mutual_tls_connection_until_closed(vault: RunningVault) -> None:
+    client = vault.client()
+    assert client.context is not None
+    for _ in range(20):
+        assert client.health()["processor"]
+    assert client.context.session_stats()["connect"] == 1  # one handshake for 20 calls
+    client.close()
+    assert not client.connected
+    client.cards("owner-h")  # a call after closing opens a new connection
+    assert client.context.session_stats()["connect"] == 2
+    client.close()

@@ -76,14 +76,21 @@ class RunningVault:
         finally:
             connection.close()
 
-    def add_card(self, owner: str, number: str) -> dict[str, Any]:
-        """Tokenize ``number`` for ``owner`` and confirm it; the vault's card view."""
-        ticket = self.client().issue_ticket(owner)["ticket"]
+    def add_card(
+        self, owner: str, number: str, client: VaultClient | None = None
+    ) -> dict[str, Any]:
+        """Tokenize ``number`` for ``owner`` and confirm it (through ``client`` if given, as
+        the service's kept connections); the vault's card view."""
+        service = client or self.client()
+        ticket = service.issue_ticket(owner)["ticket"]
         status, card = self.tokenize(
             {"ticket": ticket, "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}
         )
         assert status == 201, card
-        return self.client().confirm(owner, card["id"])
+        confirmed = service.confirm(owner, card["id"])
+        if client is None:
+            service.close()
+        return confirmed
 
 
 def _admin_connection() -> psycopg.Connection[Any]:
@@ -157,7 +164,7 @@ def running_vault(workdir: Path, database_url: str | None = None) -> Iterator[Ru
 
 
 def _wait_until_ready(vault: RunningVault, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # its imports alone take seconds on a loaded machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail((vault.workdir / "vault.log").read_text())

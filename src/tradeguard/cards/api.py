@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, status
+from fastapi import APIRouter, Header, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.access.caller import Caller
@@ -73,16 +73,28 @@ def remove_card(
     vault.remove(db, Caller.of(customer, request), card_id)
 
 
-@router.post("/{card_id}/deposits", summary="Deposit by card")
+@router.post(
+    "/{card_id}/deposits",
+    summary="Deposit by card",
+    responses={202: {"description": "Charged; the credit follows (the desk did not answer)"}},
+)
 def deposit(
     card_id: CardId,
     body: CardDeposit,
     customer: Customer,
     request: Request,
+    response: Response,
     db: DbSession,
     vault: CardVaultDep,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=128)],
 ) -> dict[str, Any]:
-    """Charge the card and credit the cash; the same Idempotency-Key never charges twice."""
+    """Charge the card and credit the cash; the same Idempotency-Key never charges twice.
+
+    The deposit is buying power at once and withdrawable once it settles; 202 when the
+    card was charged but the credit is left to the periodic job.
+    """
     caller = Caller.of(customer, request)
-    return vault.deposit(db, caller, card_id, body.amount, idempotency_key)
+    answer = vault.deposit(db, caller, card_id, body.amount, idempotency_key)
+    if not answer["credited"]:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return answer

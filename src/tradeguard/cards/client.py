@@ -4,17 +4,29 @@ Any failure to reach the vault (refused connection, handshake, timeout, an answe
 is not JSON) is ``VaultUnavailableError``, which the card routes answer with
 ``503 PAYMENT_VAULT_UNAVAILABLE``. The vault's own refusals come back as
 ``VaultRefusalError`` with its status and reason code.
+
+Calls share a small pool of kept-alive mutual-TLS connections (an ``httpx2`` client,
+safe across threads), so only a new connection pays the handshake; ``close`` ends them
+(the application's shutdown calls it). Idle connections are dropped by the client
+before the vault would close them.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import ssl
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import httpx2
+
+POOL_CONNECTIONS = 16
+IDLE_SECONDS = 30.0
+"""An idle connection is dropped after this; the vault keeps them longer (its listener's
+keep-alive), so a call never goes out on a connection the vault is closing."""
 
 
 class VaultUnavailableError(Exception):
@@ -54,6 +66,9 @@ class VaultClient:
         self.context = context
         self.timeout_seconds = timeout_seconds
         self.off = False
+        self._pool: httpx2.Client | None = None
+        self._closing: weakref.finalize[[], VaultClient] | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def unconfigured(cls, *, off: bool = False) -> VaultClient:
@@ -100,25 +115,50 @@ class VaultClient:
         """The vault's health answer."""
         return self._call("GET", "/v1/health")
 
+    def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+            closing, self._closing = self._closing, None
+        if pool is not None and closing is not None:
+            closing()  # closes the pool, once
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client holds a pool (open after the first call, until ``close``)."""
+        return self._pool is not None
+
+    def _connections(self, context: ssl.SSLContext) -> httpx2.Client:
+        with self._pool_lock:
+            if self._pool is None:
+                limits = httpx2.Limits(
+                    max_connections=POOL_CONNECTIONS,
+                    max_keepalive_connections=POOL_CONNECTIONS,
+                    keepalive_expiry=IDLE_SECONDS,
+                )
+                self._pool = httpx2.Client(
+                    base_url=f"https://{self.host}:{self.port}",
+                    verify=context,
+                    timeout=self.timeout_seconds,
+                    limits=limits,
+                    trust_env=False,
+                )
+                # a client dropped without ``close`` still closes its sockets
+                self._closing = weakref.finalize(self, self._pool.close)
+            return self._pool
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.context is None:
             if self.off:
                 raise VaultOffError("this installation runs no payment vault")
             raise VaultUnavailableError("no payment vault is configured")
-        connection = http.client.HTTPSConnection(
-            self.host, self.port, context=self.context, timeout=self.timeout_seconds
-        )
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"content-type": "application/json"} if payload is not None else {}
+        pool = self._connections(self.context)
         try:
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            status, raw = response.status, response.read()
-            answer: dict[str, Any] = json.loads(raw)
-        except (OSError, http.client.HTTPException, ValueError) as error:
+            response = pool.request(method, path, json=body)
+            status = response.status_code
+            answer: dict[str, Any] = response.json()
+        except (httpx2.HTTPError, OSError, ValueError) as error:
             raise VaultUnavailableError(type(error).__name__) from None
-        finally:
-            connection.close()
         if status >= 400:  # noqa: PLR2004 - HTTP error statuses
             raise VaultRefusalError(
                 status,

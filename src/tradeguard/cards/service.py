@@ -1,13 +1,13 @@
-"""Cards of the signed-in customer through the vault, and crediting card deposits.
+"""Cards of the signed-in customer through the vault, and card deposits.
 
 Every state change is audited here in the main service's trail; the vault keeps its own
 records of cards and charges. A vault that cannot be reached fails the request closed
-(503 PAYMENT_VAULT_UNAVAILABLE) before anything changes on this side.
+(503 PAYMENT_VAULT_UNAVAILABLE) before anything changes on this side. A succeeded charge
+becomes a deposit of the payments service, credited and held like an ACH pull.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -22,12 +22,9 @@ from tradeguard.cards.client import (
     VaultRefusalError,
     VaultUnavailableError,
 )
-from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError, ProblemType
-from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money
-from tradeguard.ledger.journal import EntryKind, FirmAccount, settled_cash, transfer
-from tradeguard.ledger.movements import CashMovement, CashPosted
+from tradeguard.payments.models import DepositRow
 from tradeguard.trading.models import TradingAccount
 
 UNAVAILABLE = ProblemType("payment-vault-unavailable", "Payment vault unavailable", 503)
@@ -70,11 +67,11 @@ def translated(refusal: VaultRefusalError) -> ProblemError:
     )
 
 
-class CashDesk(Protocol):
-    """What card deposits need of the trading desk: posting cash with its journal entry."""
+class CardDeposits(Protocol):
+    """What card deposits need of payments: a succeeded charge recorded, credited, held."""
 
-    def post_cash(self, caller: Caller, movement: CashMovement) -> CashPosted:
-        """Apply the movement to its account and journal it, once per reference."""
+    def card_charged(self, caller: Caller, charge_id: str, cents: int) -> DepositRow:
+        """The deposit of the charge (once per charge), credited unless the desk failed."""
         ...
 
 
@@ -86,14 +83,12 @@ class CardVault:
         client: VaultClient,
         intake_url: str,
         audit: AuditTrail,
-        clock: Clock,
-        desk: CashDesk,
+        deposits: CardDeposits,
     ) -> None:
         self.client = client
         self.intake_url = intake_url
         self.audit = audit
-        self.clock = clock
-        self.desk = desk
+        self.deposits = deposits
 
     def _ask(self, call: Any, *args: Any) -> Any:  # noqa: ANN401 - the client's answers
         try:
@@ -109,6 +104,10 @@ class CardVault:
             raise vault_unavailable() from None
         except VaultRefusalError as refusal:
             raise translated(refusal) from None
+
+    def close(self) -> None:
+        """Close the connections to the vault (at shutdown)."""
+        self.client.close()
 
     def health(self) -> tuple[bool, str]:
         """Whether the vault answers over mutual TLS, and its processor with it."""
@@ -152,9 +151,14 @@ class CardVault:
     def deposit(
         self, db: Session, caller: Caller, card_id: str, amount: str, idempotency_key: str
     ) -> dict[str, Any]:
-        """Charge the card, then credit the trading account once per charge."""
+        """Charge the card, then credit the trading account once per charge.
+
+        The credit is buying power at once and withdrawable once the deposit settles. If
+        the desk cannot credit it now, the answer says so (``credited`` false) and the
+        payments' periodic job credits it: the card was charged.
+        """
         cents = amount_cents(amount)
-        _account_of(db, caller.user_id, lock=False)  # refuse before charging anything
+        _account_of(db, caller.user_id)  # refuse before charging anything
         charge: dict[str, Any] = self._ask(
             self.client.charge, caller.user_id, card_id, cents, idempotency_key
         )
@@ -168,18 +172,14 @@ class CardVault:
                 data={"outcome": outcome, "amount": str(Money(cents))},
             )
             raise _declined(outcome, charge.get("decline_code"))
-        account = _account_of(db, caller.user_id, lock=False)
-        succeeded = SucceededCharge(charge["id"], cents)
-        credited = credit_card_deposit(self.desk, caller, account.id, succeeded, self.clock)
-        if credited:
-            self.audit.record(
-                db,
-                "payment.card_deposit_credited",
-                caller.actor,
-                subject=charge["id"],
-                data={"account_id": account.id, "amount": str(Money(cents))},
-            )
-        return {"charge_id": charge["id"], "amount": str(Money(cents)), "credited": credited}
+        row = self.deposits.card_charged(caller, charge["id"], cents)
+        return {
+            "charge_id": charge["id"],
+            "deposit_id": row.id,
+            "amount": str(Money(row.amount_cents)),
+            "status": row.status,
+            "credited": row.status != "new",
+        }
 
 
 def amount_cents(text: str) -> int:
@@ -197,38 +197,9 @@ def amount_cents(text: str) -> int:
     return cents
 
 
-@dataclass(frozen=True, slots=True)
-class SucceededCharge:
-    """A card charge the vault reports as succeeded: its id and amount."""
-
-    id: str
-    cents: int
-
-
-def credit_card_deposit(
-    desk: CashDesk, caller: Caller, account_id: str, charge: SucceededCharge, clock: Clock
-) -> bool:
-    """Credit a succeeded card charge to the account's settled cash, once per charge.
-
-    The one place card deposits reach the account's cash: the desk applies it and its
-    journal entry (the processor owes the firm the charge) in one transaction, under the
-    charge's reference, so a retried deposit finds it posted. False when it was before.
-    """
-    entry = transfer(
-        str(new_id(clock)),
-        EntryKind.DEPOSIT,
-        FirmAccount.CARD_RECEIVABLE.value,
-        settled_cash(account_id),
-        charge.cents,
-        account_id=account_id,
-        reference=f"card:{charge.id}",
-    )
-    return desk.post_cash(caller, CashMovement(entry)).posted
-
-
-def _account_of(db: Session, user_id: str, *, lock: bool) -> TradingAccount:
+def _account_of(db: Session, user_id: str) -> TradingAccount:
     query = select(TradingAccount).where(TradingAccount.user_id == user_id)
-    account = db.scalars(query.with_for_update() if lock else query).one_or_none()
+    account = db.scalars(query).one_or_none()
     if account is None:
         raise ProblemError(
             REFUSED, CardReason.NO_ACCOUNT, "Open a brokerage account before depositing."

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tradeguard.cards.client import VaultClient, client_context
-from tradeguard.cards.service import CardVault, CashDesk
+from tradeguard.cards.service import CardDeposits, CardVault
 from tradeguard.config import Settings, VaultMode
 from tradeguard.logs import get_logger
 from tradeguard.services import Services
@@ -41,13 +41,11 @@ def card_intake_origins(settings: Settings) -> tuple[str, ...]:
     return (f"{parts.scheme}://{parts.netloc}",)
 
 
-def build_card_vault(services: Services, ca_cert: Path, desk: CashDesk) -> CardVault:
-    """The card operations over the vault client, audited in the main trail; the desk credits."""
+def build_card_vault(services: Services, ca_cert: Path, deposits: CardDeposits) -> CardVault:
+    """The card operations over the vault client; charges become payments' deposits."""
     settings = services.settings
     client = vault_client(settings, ca_cert)
-    return CardVault(
-        client, settings.effective_vault_intake_url, services.audit, services.clock, desk
-    )
+    return CardVault(client, settings.effective_vault_intake_url, services.audit, deposits)
 
 
 def vault_process_environment(settings: Settings) -> dict[str, str]:

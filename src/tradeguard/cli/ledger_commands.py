@@ -6,6 +6,7 @@ import typer
 
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.ledger.verify import verify
+from tradeguard.payments.reconcile import PAYMENT_CHECKS
 
 app = typer.Typer(help="The double-entry cash journal.", no_args_is_help=True)
 
@@ -14,7 +15,7 @@ app = typer.Typer(help="The double-entry cash journal.", no_args_is_help=True)
 def verify_command() -> None:
     """Check every entry balances and every balance equals the journal; exit 1 on a difference."""
     with command_runtime() as runtime, runtime.sessions() as db:
-        result = verify(db)
+        result = verify(db, PAYMENT_CHECKS)  # and money in flight against its records
     for difference in result.differences:
         typer.echo(f"DIFFERS: {difference}", err=True)
     if not result.agrees:

@@ -87,7 +87,7 @@ class CodeStore:
             return _seconds(times[-1] + gap_ns - now)
         return 0
 
-    def issue(
+    def issue(  # noqa: PLR0913 - for whom, what, how, about what, how long
         self,
         db: Session,
         user_id: str,
@@ -95,15 +95,19 @@ class CodeStore:
         channel: Channel,
         *,
         ref_id: str | None = None,
+        ttl_seconds: int | None = None,
     ) -> str:
-        """A new code to send (earlier ones of the purpose die); 429 past the send limits."""
+        """A new code to send (earlier ones of the purpose die); 429 past the send limits.
+
+        ``ttl_seconds``: the code's lifetime when its purpose has one of its own (else the
+        codes' configured lifetime).
+        """
         wait = self.send_allowed(db, user_id, purpose)
         if wait:
             raise throttled(AuthReason.CODE_SEND_LIMITED, "a code was sent recently", wait)
         self._spend_earlier(db, user_id, purpose)
-        code, state = OneTimeCode.issue(
-            self._key, _bound(purpose, user_id), self._clock, self._limits.ttl_seconds
-        )
+        lifetime = self._limits.ttl_seconds if ttl_seconds is None else ttl_seconds
+        code, state = OneTimeCode.issue(self._key, _bound(purpose, user_id), self._clock, lifetime)
         db.add(
             OneTimeCodeRecord(
                 id=str(new_id(self._clock)),

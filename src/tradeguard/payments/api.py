@@ -336,6 +336,19 @@ def withdrawals_ach_file(
     return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
 
 
+@router.post(
+    "/operations/deposits/ach-file",
+    summary="Credited ACH pulls as a NACHA file of debits for the bank",
+    response_class=PlainTextResponse,
+)
+def deposits_ach_file(
+    principal: Operator, request: Request, payments: PaymentsDep
+) -> PlainTextResponse:
+    """Every credited pull not yet sent (409 when none); they settle only once sent."""
+    text = payments.pull_files.write(Caller.of(principal, request))
+    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
+
+
 @router.post("/operations/withdrawals/settled", summary="Sent withdrawals settled by the bank")
 def withdrawals_settled(
     body: WithdrawalBatch, principal: Operator, request: Request, payments: PaymentsDep

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
@@ -21,6 +24,7 @@ from tradeguard.identity.code_store import CodeStore
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import Notices, address_of
 from tradeguard.payments.decision_points import DecisionPoints
+from tradeguard.payments.models import PaymentHolderRow
 from tradeguard.payments.problems import PaymentReason, forbidden
 from tradeguard.trading.desk_port import DeskPort, TradingControlsPort
 from tradeguard.trading.models import TradingAccount
@@ -72,3 +76,27 @@ def brokerage_account(db: Session, user_id: str) -> TradingAccount:
     if account is None:
         raise forbidden(PaymentReason.NO_ACCOUNT, "open a brokerage account before moving money")
     return account
+
+
+def lock_holder(db: Session, user_id: str, now_ns: int) -> None:
+    """Serialise the customer's money requests: their holder row is written first.
+
+    One statement, ``INSERT ... ON CONFLICT DO UPDATE``: the row is created on first use
+    and written otherwise; on PostgreSQL the write holds the row's lock, on SQLite the
+    database's write lock, until the transaction ends.
+    """
+    connection = db.connection()
+    statement = _HOLDER_WRITES[connection.dialect.name == "postgresql"]
+    connection.execute(statement, {"user_id": user_id, "updated_at_ns": now_ns})
+
+
+def _holder_write(dialect: ModuleType) -> Executable:
+    insert = dialect.insert(PaymentHolderRow.__table__)
+    write: Executable = insert.on_conflict_do_update(
+        index_elements=["user_id"], set_={"updated_at_ns": insert.excluded.updated_at_ns}
+    )
+    return write
+
+
+_HOLDER_WRITES = {True: _holder_write(postgresql), False: _holder_write(sqlite)}
+"""The holder row's write, built once per backend (PostgreSQL, else SQLite)."""

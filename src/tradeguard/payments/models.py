@@ -67,7 +67,7 @@ class BankLinkRow(Base):
 
 
 class DepositRow(Base):
-    """Money in: an ACH pull, an incoming wire or branch cash."""
+    """Money in: an ACH pull, a card charge, an incoming wire or branch cash."""
 
     __tablename__ = "payment_deposits"
 
@@ -77,17 +77,20 @@ class DepositRow(Base):
     method: Mapped[str] = mapped_column(String(8))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), index=True)
-    """``new`` (recorded, not yet credited), ``pending`` (ACH: credited, not withdrawable),
-    ``settled``, ``returned``, or ``failed`` (the desk did not credit it)."""
+    """``new`` (recorded, not yet credited), ``pending`` (ACH, card: credited, not
+    withdrawable), ``settled``, ``returning`` (an ACH return claimed, its reversal not yet
+    done), ``returned``, or ``failed`` (the desk did not credit it)."""
     bank_link_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     reference: Mapped[str | None] = mapped_column(String(64))
-    """The bank advice of a wire, the receipt of branch cash."""
+    """The bank advice of a wire, the receipt of branch cash, the vault's charge of a card."""
     settles_on_day: Mapped[int | None] = mapped_column(Integer)
-    """The business day an ACH pull settles on (``risk.pricing.business_day``)."""
+    """The business day an ACH pull or card deposit settles on (``risk.pricing.business_day``)."""
     return_code: Mapped[str | None] = mapped_column(String(4))
     recorded_by: Mapped[str] = mapped_column(String(96))
     created_at_ns: Mapped[int] = mapped_column(BigInteger)
     settled_at_ns: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at_ns: Mapped[int | None] = mapped_column(BigInteger)
+    """When an ACH pull was written to a NACHA file for the bank (None: not yet)."""
 
 
 class WithdrawalRow(Base):

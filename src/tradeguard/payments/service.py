@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
+from tradeguard.payments.ach_files import PullFiles
 from tradeguard.payments.bank_links import BankLinks
 from tradeguard.payments.deposits import Deposits
 from tradeguard.payments.idempotency import IdempotencyKeys
@@ -16,13 +17,14 @@ from tradeguard.payments.withdrawals import Withdrawals
 
 @dataclass(frozen=True, slots=True)
 class Payments:
-    """Bank links, deposits, withdrawals and the idempotency of their requests."""
+    """Bank links, deposits, withdrawals, the ACH pulls' files and the idempotency of requests."""
 
     kit: PaymentsKit
     links: BankLinks
     deposits: Deposits
     withdrawals: Withdrawals
     keys: IdempotencyKeys
+    pull_files: PullFiles
 
     @classmethod
     def of(cls, kit: PaymentsKit) -> Payments:
@@ -33,6 +35,7 @@ class Payments:
             Deposits(kit),
             Withdrawals(kit),
             IdempotencyKeys(kit.sessions, kit.clock),
+            PullFiles(kit),
         )
 
     def withdrawable_cents(self, db: Session, caller: Caller) -> int:
@@ -41,5 +44,5 @@ class Payments:
         return self.withdrawals.withdrawable_cents(db, caller, account.id)
 
     def settle_due(self) -> int:
-        """The periodic job: ACH pulls whose settlement day has come, and cash owed back."""
+        """The periodic job: deposits and returns left half done, settlements, cash owed back."""
         return self.deposits.settle_due() + self.withdrawals.give_back_abandoned()

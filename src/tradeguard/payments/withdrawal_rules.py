@@ -47,9 +47,14 @@ def limit_refusal(
             week += amount
             if at_ns > now_ns - DAY_NS:
                 day += amount
+    return used_refusal(cents, day, week, limits)
+
+
+def used_refusal(cents: int, day_used: int, week_used: int, limits: Limits) -> Refusal | None:
+    """The first limit ``cents`` would pass, given what the last 24 hours and 7 days used."""
     windows = (
-        (PaymentReason.LIMIT_DAILY, "24 hours", day, limits.daily_cents),
-        (PaymentReason.LIMIT_WEEKLY, "7 days", week, limits.weekly_cents),
+        (PaymentReason.LIMIT_DAILY, "24 hours", day_used, limits.daily_cents),
+        (PaymentReason.LIMIT_WEEKLY, "7 days", week_used, limits.weekly_cents),
     )
     for reason, window, used, limit in windows:
         if used + cents > limit:

@@ -11,16 +11,14 @@ returned gets its cash back through the desk, once.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money
 from tradeguard.db.session import transaction
-from tradeguard.db.upsert import insert_if_absent
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Factor, User
@@ -35,11 +33,12 @@ from tradeguard.ledger.journal import (
 )
 from tradeguard.ledger.models import LedgerEntryRow
 from tradeguard.ledger.movements import CashMovement, insufficient_funds
+from tradeguard.payments.ach_files import FILE_EVENT, file_time, firm_originator, link_entry
 from tradeguard.payments.decision_points import WithdrawalFacts
 from tradeguard.payments.deposits import pending_deposit_cents
-from tradeguard.payments.kit import PaymentsKit, brokerage_account
-from tradeguard.payments.models import BankLinkRow, PaymentHolderRow, WithdrawalRow
-from tradeguard.payments.nacha import AchEntry, Originator, nacha_file
+from tradeguard.payments.kit import PaymentsKit, lock_holder
+from tradeguard.payments.models import WithdrawalRow
+from tradeguard.payments.nacha import nacha_file
 from tradeguard.payments.problems import (
     PaymentReason,
     conflict,
@@ -48,20 +47,19 @@ from tradeguard.payments.problems import (
     not_found,
     unavailable,
 )
+from tradeguard.payments.withdrawal_facts import DecisionFacts, decision_facts
 from tradeguard.payments.withdrawal_rules import (
-    COUNTING,
-    WEEK_NS,
     Limits,
     Refusal,
     cooling_refusal,
-    limit_refusal,
     reviews_needed,
+    used_refusal,
 )
-from tradeguard.trading.models import TradingAccount
 
 PAYABLE = FirmAccount.WITHDRAWALS_PAYABLE.value
 DEBITED = ("verified", "in_review", "approved", "sent")
 SETTLED_EVENT = "payments.withdrawal.settled"
+REFUSED_EVENT = "payments.withdrawal.refused"
 
 
 def refused(refusal: Refusal) -> ProblemError:
@@ -78,16 +76,24 @@ class Withdrawals:
     # -- the customer ----------------------------------------------------------------------
 
     def request(self, caller: Caller, link_id: str, cents: int) -> WithdrawalRow:
-        """Check every rule, record the request and send the two codes."""
+        """Check every rule, record the request and send the two codes; a refusal is audited."""
+        try:
+            return self._request(caller, link_id, cents)
+        except ProblemError as refusal:
+            inputs = {"stage": "request", "link": link_id, "amount": str(Money(cents))}
+            self._record_refusal(caller, caller.user_id, refusal, inputs)
+            raise
+
+    def _request(self, caller: Caller, link_id: str, cents: int) -> WithdrawalRow:
         kit = self.kit
         self._require_step_up(caller)
         with transaction(kit.sessions) as db:
             now = kit.clock.now_ns()
-            account, link = self.decide(db, caller, link_id, cents, now)
+            account_id, link = self.decide(db, caller, link_id, cents, now)
             row = WithdrawalRow(
                 id=kit.new_id(),
                 user_id=caller.user_id,
-                account_id=account.id,
+                account_id=account_id,
                 bank_link_id=link,
                 amount_cents=cents,
                 status="requested",
@@ -99,7 +105,7 @@ class Withdrawals:
             db.add(row)
             db.flush()
             self._send_codes(db, caller.user_id, row)
-            facts = {"account": account.id, "amount": str(Money(cents)), "link": link}
+            facts = {"account": account_id, "amount": str(Money(cents)), "link": link}
             kit.record(db, "payments.withdrawal.requested", caller.actor, row.id, facts)
             self._tell(db, row, "was requested; confirm it with the codes we sent by email and SMS")
         return row
@@ -107,7 +113,20 @@ class Withdrawals:
     def confirm(
         self, caller: Caller, withdrawal_id: str, email_code: str, sms_code: str
     ) -> WithdrawalRow:
-        """Both codes right: the cash leaves the account, then review or approval."""
+        """Both codes right: the cash leaves the account, then review or approval.
+
+        A refusal (wrong codes, not enough cash, a decision point's denial, ...) is audited.
+        """
+        try:
+            return self._confirm(caller, withdrawal_id, email_code, sms_code)
+        except ProblemError as refusal:
+            inputs = {"stage": "confirm", "withdrawal": withdrawal_id}
+            self._record_refusal(caller, withdrawal_id, refusal, inputs)
+            raise
+
+    def _confirm(
+        self, caller: Caller, withdrawal_id: str, email_code: str, sms_code: str
+    ) -> WithdrawalRow:
         kit = self.kit
         with transaction(kit.sessions) as db:
             row = self.own(db, caller.user_id, withdrawal_id, lock=True)
@@ -138,22 +157,32 @@ class Withdrawals:
 
     def decide(
         self, db: Session, caller: Caller, link_id: str, cents: int, now: int
-    ) -> tuple[TradingAccount, str]:
-        """Every rule of a new withdrawal, under the customer's lock; the account and link."""
-        self._lock_holder(db, caller.user_id, now)
-        account = brokerage_account(db, caller.user_id)
-        link = self._own_verified_link(db, caller.user_id, link_id)
-        self._check_rules(db, caller, account.created_at_ns, cents, now)
-        available = self.withdrawable_cents(db, caller, account.id)
+    ) -> tuple[str, str]:
+        """Every rule of a new withdrawal, under the customer's lock; the account and link ids.
+
+        Two statements: the lock, then every stored fact at once; the rules are pure.
+        """
+        lock_holder(db, caller.user_id, now)
+        facts = decision_facts(db, caller.user_id, link_id, now)
+        if facts.account_id is None or facts.opened_ns is None:
+            raise forbidden(
+                PaymentReason.NO_ACCOUNT, "open a brokerage account before moving money"
+            )
+        self._check_link(facts.link_status)
+        self._check_rules(facts, cents, now)
+        view = self.kit.desk.account_view(db, caller)
+        available = _withdrawable(
+            view.settled_cash.cents, view.reserved_cash.cents, facts.held_cents
+        )
         if cents > available:
             raise insufficient_funds(available, cents)
-        return account, link
+        return facts.account_id, link_id
 
     def withdrawable_cents(self, db: Session, caller: Caller, account_id: str) -> int:
         """Settled cash less open-order reservations and deposits not yet settled."""
         view = self.kit.desk.account_view(db, caller)
-        reserved, settled = view.reserved_cash.cents, view.settled_cash.cents
-        return max(settled - reserved - pending_deposit_cents(db, account_id), 0)
+        held = pending_deposit_cents(db, account_id)
+        return _withdrawable(view.settled_cash.cents, view.reserved_cash.cents, held)
 
     def resend_codes(self, caller: Caller, withdrawal_id: str) -> WithdrawalRow:
         """New email and SMS codes (the earlier ones die); after a wrong pair spent them."""
@@ -224,37 +253,20 @@ class Withdrawals:
     def send_file(self, caller: Caller, withdrawal_ids: list[str]) -> str:
         """Operations: approved withdrawals as one NACHA file of credits, marked sent."""
         kit, now = self.kit, self.kit.clock.now_ns()
-        settings = kit.settings
-        firm = Originator(
-            settings.payments_ach_origin_routing,
-            settings.payments_ach_company_id,
-            settings.market_broker_name,
-            "ODFI",
-        )
         with transaction(kit.sessions) as db:
             rows = self._in_status(db, withdrawal_ids, "approved")
-            entries = [self._ach_entry(db, row) for row in rows]
-            when = datetime.fromtimestamp(now / 1e9, UTC)
-            text = nacha_file(firm, entries, when, when)
+            entries = [
+                link_entry(db, row.bank_link_id, row.amount_cents, credit=True, ref=row.id)
+                for row in rows
+            ]
+            when = file_time(now)
+            text = nacha_file(firm_originator(kit.settings), entries, when, when)
             for row in rows:
                 self._move(db, caller, row, "sent", "was sent to your bank")
             total = str(Money(sum(row.amount_cents for row in rows)))
             facts = {"withdrawals": len(rows), "total": total}
-            kit.record(db, "payments.ach_file.created", caller.actor, rows[0].id, facts)
+            kit.record(db, FILE_EVENT, caller.actor, rows[0].id, facts)
         return text
-
-    @staticmethod
-    def _ach_entry(db: Session, row: WithdrawalRow) -> AchEntry:
-        link = db.get_one(BankLinkRow, row.bank_link_id)
-        return AchEntry(
-            link.routing_number,
-            link.account_number,
-            link.account_type,
-            row.amount_cents,
-            credit=True,
-            individual_id=row.id[:15],
-            individual_name=link.holder_name,
-        )
 
     def settle(self, caller: Caller, withdrawal_ids: list[str]) -> list[WithdrawalRow]:
         """Operations: the bank confirmed; the cash leaves the firm's bank account."""
@@ -297,6 +309,18 @@ class Withdrawals:
 
     # -- steps -----------------------------------------------------------------------------
 
+    def _record_refusal(
+        self, caller: Caller, subject: str, refusal: ProblemError, inputs: dict[str, str]
+    ) -> None:
+        """``payments.withdrawal.refused``: the reason code, the inputs and the rule's facts.
+
+        Amounts, windows, limits and ids: never a name or an account number.
+        """
+        facts = {key: str(value) for key, value in refusal.extensions.items()}
+        data = facts | inputs | {"reason_code": refusal.reason_code}
+        with transaction(self.kit.sessions) as db:
+            self.kit.record(db, REFUSED_EVENT, caller.actor, subject, data)
+
     def _require_step_up(self, caller: Caller) -> None:
         state = caller.principal.state
         window = self.kit.settings.step_up_seconds
@@ -305,68 +329,29 @@ class Withdrawals:
                 PaymentReason.STEP_UP, "verify a strong factor again (POST /v1/auth/step-up)"
             )
 
-    def _lock_holder(self, db: Session, user_id: str, now: int) -> None:
-        """Serialise the customer's requests: the row is written first, then everything read."""
-        touch = update(PaymentHolderRow).where(PaymentHolderRow.user_id == user_id)
-        if db.execute(touch.values(updated_at_ns=now)).rowcount == 0:  # type: ignore[attr-defined]
-            insert_if_absent(db, PaymentHolderRow, {"user_id": user_id, "updated_at_ns": now})
-            db.execute(touch.values(updated_at_ns=now))
-
     @staticmethod
-    def _own_verified_link(db: Session, user_id: str, link_id: str) -> str:
-        """The link's id if it is the customer's and verified (its secrets not decrypted)."""
-        query = select(BankLinkRow.status).where(
-            BankLinkRow.id == link_id, BankLinkRow.user_id == user_id
-        )
-        found = db.scalar(query)
-        if found is None or found == "removed":
+    def _check_link(status: str | None) -> None:
+        """The link must be the customer's (else 404) and verified."""
+        if status is None or status == "removed":
             raise not_found("bank link")
-        if found != "verified":
+        if status != "verified":
             raise denied(
                 PaymentReason.LINK_NOT_VERIFIED, "withdrawals go only to a verified bank link"
             )
-        return link_id
 
-    def _check_rules(
-        self, db: Session, caller: Caller, opened_ns: int, cents: int, now: int
-    ) -> None:
+    def _check_rules(self, facts: DecisionFacts, cents: int, now: int) -> None:
         settings = self.kit.settings
-        changes = self._security_changes(db, caller.user_id)
-        cooling = cooling_refusal([opened_ns, *changes], now, settings.payments_cooling_hours)
+        changes = [facts.opened_ns, *facts.changes_ns]
+        cooling = cooling_refusal(changes, now, settings.payments_cooling_hours)
         if cooling is not None:
             raise refused(cooling)
         limits = Limits(
             settings.payments_withdrawal_daily_limit_cents,
             settings.payments_withdrawal_weekly_limit_cents,
         )
-        earlier = db.execute(
-            select(WithdrawalRow.created_at_ns, WithdrawalRow.amount_cents).where(
-                WithdrawalRow.user_id == caller.user_id,
-                WithdrawalRow.status.in_(COUNTING),
-                WithdrawalRow.created_at_ns > now - WEEK_NS,
-            )
-        ).all()
-        limit = limit_refusal(cents, [(at, amount) for at, amount in earlier], now, limits)
+        limit = used_refusal(cents, facts.day_used_cents, facts.week_used_cents, limits)
         if limit is not None:
             raise refused(limit)
-
-    @staticmethod
-    def _security_changes(db: Session, user_id: str) -> list[int | None]:
-        """When the password, a factor, the email or a bank link last changed (no decryption)."""
-        factor = (
-            select(func.max(func.coalesce(Factor.confirmed_at_ns, Factor.created_at_ns)))
-            .where(Factor.user_id == user_id)
-            .scalar_subquery()
-        )
-        link = (
-            select(func.max(BankLinkRow.created_at_ns))
-            .where(BankLinkRow.user_id == user_id)
-            .scalar_subquery()
-        )
-        query = select(User.password_changed_at_ns, User.email_verified_at_ns, factor, link).where(
-            User.id == user_id
-        )
-        return list(db.execute(query).one())
 
     def _send_codes(self, db: Session, user_id: str, row: WithdrawalRow) -> None:
         codes, notices = self.kit.codes, self.kit.notices
@@ -380,10 +365,13 @@ class Withdrawals:
             raise denied(PaymentReason.CODES_WRONG, "withdrawals need a confirmed SMS number")
         user = db.get_one(User, user_id)
         amount = Money(row.amount_cents)
+        ttl = self.kit.settings.payments_withdrawal_code_seconds
         email_code = codes.issue(
-            db, user_id, CodePurpose.WITHDRAWAL_EMAIL, Channel.EMAIL, ref_id=row.id
+            db, user_id, CodePurpose.WITHDRAWAL_EMAIL, Channel.EMAIL, ref_id=row.id, ttl_seconds=ttl
         )
-        sms_code = codes.issue(db, user_id, CodePurpose.WITHDRAWAL_SMS, Channel.SMS, ref_id=row.id)
+        sms_code = codes.issue(
+            db, user_id, CodePurpose.WITHDRAWAL_SMS, Channel.SMS, ref_id=row.id, ttl_seconds=ttl
+        )
         notices.email(
             db,
             address_of(user),
@@ -559,3 +547,8 @@ class Withdrawals:
             f"Withdrawal {row.status.replace('_', ' ')}",
             f"Your withdrawal of {Money(row.amount_cents)} {words}.",
         )
+
+
+def _withdrawable(settled: int, reserved: int, held: int) -> int:
+    """Settled cash less open-order reservations and held deposits, never below zero."""
+    return max(settled - reserved - held, 0)

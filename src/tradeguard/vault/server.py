@@ -57,8 +57,18 @@ def build_vault(settings: VaultSettings, clock: Clock | None = None) -> tuple[Va
     return service, engine
 
 
-def _config(
-    app: FastAPI, host: str, port: int, context: ssl.SSLContext, tls: VaultTls
+INTERNAL_KEEP_ALIVE_SECONDS = 75
+"""The main service keeps its connections (dropping them idle after 30 s): held this long."""
+
+
+def _config(  # noqa: PLR0913 - a listener's parts
+    app: FastAPI,
+    host: str,
+    port: int,
+    context: ssl.SSLContext,
+    tls: VaultTls,
+    *,
+    keep_alive_seconds: int = 5,
 ) -> uvicorn.Config:
     def factory(_config: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         return context
@@ -74,6 +84,7 @@ def _config(
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        timeout_keep_alive=keep_alive_seconds,
         timeout_graceful_shutdown=5,
     )
 
@@ -82,8 +93,16 @@ def vault_servers(
     settings: VaultSettings, service: VaultService, tls: VaultTls
 ) -> tuple[uvicorn.Server, uvicorn.Server]:
     """The internal (mutual TLS) and intake (TLS) servers."""
+    internal_service = internal_app(service)
     internal = uvicorn.Server(
-        _config(internal_app(service), settings.host, settings.port, tls.internal, tls)
+        _config(
+            internal_service,
+            settings.host,
+            settings.port,
+            tls.internal,
+            tls,
+            keep_alive_seconds=INTERNAL_KEEP_ALIVE_SECONDS,
+        )
     )
     intake_service = intake_app(service, settings.allowed_origins, settings.max_body_bytes)
     intake = uvicorn.Server(
