@@ -23,10 +23,12 @@ from functional.payment_flows import (
     withdrawal_codes,
 )
 from support import registry_of
+from tradeguard.access.caller import Caller
 from tradeguard.audit.search import AuditEvent
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
+from tradeguard.risk.model import AccountStatus
 
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 REFUSED = "payments.withdrawal.refused"
@@ -140,3 +142,42 @@ def test_a_withdrawal_without_a_brokerage_account_is_refused_and_audited(
         "PAYMENT_NO_BROKERAGE_ACCOUNT",
         "5.00",
     )
+
+
+def _restrict(app: FastAPI, why: str) -> None:
+    registry = registry_of(app)
+    with registry.services.sessions() as db:
+        account_id = db.scalars(text("SELECT id FROM trading_accounts")).one()
+    registry.trading_controls.change_standing(
+        Caller.automatic("operations"), account_id, why, status=AccountStatus.RESTRICTED
+    )
+
+
+def test_a_restricted_account_keeps_its_cash_at_request_and_at_confirmation(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    asked_before = requested_withdrawal(client, clock, ann, link_id, "50.00")
+    _restrict(app, "ACH return R01")
+
+    confirmed = client.post(
+        f"{asked_before}/confirm", json=withdrawal_codes(mailbox, ann), headers=keyed(ann)
+    )
+    assert_refused(confirmed, 422, "WITHDRAWAL_ACCOUNT_NOT_ACTIVE")
+    listed = client.get("/v1/payments/withdrawals", headers=ann.headers).json()
+    assert [item["status"] for item in listed] == ["requested"]
+    asked = client.post(
+        "/v1/payments/withdrawals",
+        json={"bank_link_id": link_id, "amount": "50.00"},
+        headers=keyed(ann),
+    )
+    assert_refused(asked, 422, "WITHDRAWAL_ACCOUNT_NOT_ACTIVE")
+    assert asked.json()["account_status"] == "restricted"
+    account = client.get("/v1/account", headers=ann.headers).json()
+    assert account["settled_cash"] == "1000.00"  # nothing left the account
+    assert [event.data["reason_code"] for event in _refusals(registry_of(app).services.engine)] == [
+        "WITHDRAWAL_ACCOUNT_NOT_ACTIVE",
+        "WITHDRAWAL_ACCOUNT_NOT_ACTIVE",
+    ]

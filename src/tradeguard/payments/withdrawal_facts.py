@@ -1,7 +1,7 @@
 """What a withdrawal decision reads, in one statement after the customer's lock.
 
-The account and when it opened, the link's status, the last security changes (password,
-email, second factors, bank links), what counting withdrawals used of the rolling
+The account, its standing and when it opened, the link's status, the last security
+changes (password, email, second factors, bank links), what counting withdrawals used of the rolling
 24-hour and 7-day windows, and the deposits held out of withdrawable cash: one round trip
 instead of seven, and nothing decrypted. The rules stay pure functions of these facts
 (``withdrawal_rules``).
@@ -40,6 +40,7 @@ class DecisionFacts:
 
     account_id: str | None
     opened_ns: int | None
+    account_status: str | None
     link_status: str | None
     changes_ns: tuple[int | None, ...]
     """Password changed, email verified, latest factor, latest bank link."""
@@ -87,6 +88,7 @@ def _facts_query() -> Select[Any]:
         select(
             TradingAccount.id,
             TradingAccount.created_at_ns,
+            TradingAccount.status,
             link.scalar_subquery(),
             User.password_changed_at_ns,
             User.email_verified_at_ns,
@@ -120,9 +122,10 @@ def decision_facts(db: Session, user_id: str, link_id: str, now_ns: int) -> Deci
     return DecisionFacts(
         account_id=row[0],
         opened_ns=row[1],
-        link_status=row[2],
-        changes_ns=tuple(row[3:7]),
-        day_used_cents=int(row[7] or 0),
-        week_used_cents=int(row[8] or 0),
-        held_cents=int(row[9] or 0),
+        account_status=row[2],
+        link_status=row[3],
+        changes_ns=tuple(row[4:8]),
+        day_used_cents=int(row[8] or 0),
+        week_used_cents=int(row[9] or 0),
+        held_cents=int(row[10] or 0),
     )

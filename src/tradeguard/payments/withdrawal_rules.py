@@ -77,6 +77,22 @@ def cooling_refusal(changes_ns: Iterable[int | None], now_ns: int, hours: int) -
     )
 
 
+def standing_refusal(status: str) -> Refusal | None:
+    """Cash leaves only an active account: a restricted, suspended or closed one keeps it.
+
+    An account is restricted after an ACH return, a surveillance action or a sanctions
+    potential match, and suspended after a confirmed one: each holds the money in place
+    until someone at the firm has decided.
+    """
+    if status == "active":
+        return None
+    return Refusal(
+        PaymentReason.ACCOUNT_NOT_ACTIVE,
+        f"the account is {status}: withdrawals wait until it is active again; contact support",
+        {"account_status": status},
+    )
+
+
 def reviews_needed(cents: int, review_above: int, second_above: int) -> int:
     """0, 1 or 2 reviewers by amount."""
     if cents > second_above:

@@ -53,8 +53,10 @@ from tradeguard.payments.withdrawal_rules import (
     Refusal,
     cooling_refusal,
     reviews_needed,
+    standing_refusal,
     used_refusal,
 )
+from tradeguard.trading.models import TradingAccount
 
 PAYABLE = FirmAccount.WITHDRAWALS_PAYABLE.value
 DEBITED = ("verified", "in_review", "approved", "sent")
@@ -133,6 +135,7 @@ class Withdrawals:
             if row.status != "requested":
                 raise conflict(PaymentReason.STATE, f"the withdrawal is {row.status}")
             self._check_codes(db, caller.user_id, row.id, email_code, sms_code)
+            _check_standing(db.get_one(TradingAccount, row.account_id).status)
             keep = pending_deposit_cents(db, row.account_id)
         self._debit(caller, row, keep)
         needed = reviews_needed(
@@ -168,6 +171,7 @@ class Withdrawals:
             raise forbidden(
                 PaymentReason.NO_ACCOUNT, "open a brokerage account before moving money"
             )
+        _check_standing(str(facts.account_status))
         self._check_link(facts.link_status)
         self._check_rules(facts, cents, now)
         view = self.kit.desk.account_view(db, caller)
@@ -547,6 +551,12 @@ class Withdrawals:
             f"Withdrawal {row.status.replace('_', ' ')}",
             f"Your withdrawal of {Money(row.amount_cents)} {words}.",
         )
+
+
+def _check_standing(status: str) -> None:
+    refusal = standing_refusal(status)
+    if refusal is not None:
+        raise refused(refusal)
 
 
 def _withdrawable(settled: int, reserved: int, held: int) -> int:
