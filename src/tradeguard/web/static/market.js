@@ -31,7 +31,9 @@ function quoteState(quote) {
 function quoteRow(quote) {
   const [state, stateClass] = quoteState(quote);
   const band = quote.band_low ? `${quote.band_low} – ${quote.band_high}` : "none";
-  const venues = quote.bid_venue ? `${quote.bid_venue} / ${quote.ask_venue}` : null;
+  const venues = quote.bid_venues.length
+    ? `${quote.bid_venues.join(", ")} / ${quote.ask_venues.join(", ")}`
+    : null;
   const line = row([
     symbolCell(quote.symbol),
     cell(quote.bid, "number"),
