@@ -16,11 +16,10 @@ from tradeguard.core.money import Price
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
-from tradeguard.market.rule606 import Quarter
-from tradeguard.routing.disclosure import net_payment, quarterly_disclosure
-from tradeguard.routing.install import configured_terms
+from tradeguard.routing.disclosure import net_payment
 from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
 from tradeguard.routing.quality import VenueQuality, execution_quality
+from tradeguard.routing.reports_api import quarterly_order_routing
 from tradeguard.trading.orders.problems import order_not_found
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -141,19 +140,15 @@ def routing_quality(
     responses={200: {"content": {XML: {}}, "description": "SEC schema oh-20191231.xsd"}, **ERRORS},
 )
 def rule606_with_payments(
-    principal: Reviewer,  # noqa: ARG001 - the permission is the point
+    principal: Reviewer,
     db: DbSession,
     settings: SettingsDep,
     clock: ClockDep,
     year: Annotated[int, Query(ge=2000, le=9999)],
     quarter: Annotated[int, Query(ge=1, le=4)],
 ) -> Response:
-    """Per month: order types, venues, and the net payment for order flow received."""
-    terms = configured_terms(settings)
-    report = quarterly_disclosure(
-        db, settings.market_broker_name, Quarter(year, quarter), clock.now_ns(), terms
-    )
-    return Response(report, media_type=XML)
+    """The report of ``GET /v1/compliance/reports/order-routing``, under routing's paths."""
+    return quarterly_order_routing(principal, db, settings, clock, year, quarter)
 
 
 def _view(db: DbSession, row: RoutingDecisionRow) -> RoutingDecisionView:
