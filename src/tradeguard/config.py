@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, StringConstraints, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,16 @@ VAULT_ENV_PREFIX = "TRADEGUARD_PAYMENTS_"
 MASK = "**********"
 STAFF_IDLE_SECONDS = 900
 """The longest a staff session may stay idle, whatever is configured."""
+OrderTypeTerms = dict[
+    Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^[A-Z0-9]{1,16}:(market|marketable_limit|non_marketable_limit|other)$"
+        ),
+    ],
+    dict[Literal["access_fee", "rebate", "pfof"], Annotated[int, Field(ge=0, le=10_000)]],
+]
+"""Per-share terms of a venue for one Rule 606 order type, keyed ``VENUE:type``."""
 
 
 class Environment(StrEnum):
@@ -741,6 +751,14 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Payment for order flow received per share by venue, in 1/10,000 dollar "
         "(recorded per order and disclosed in Rule 606 reports; never a routing criterion)",
+    )
+    # -- routing follow-ups: terms per order type (tradeguard.routing) --
+    routing_order_type_terms: OrderTypeTerms = Field(
+        default_factory=dict,
+        description="Access fee, rebate and payment for order flow per share (1/10,000 "
+        "dollar) of one venue for one Rule 606 order type, replacing the venue's own for "
+        'that type; keys VENUE:type, e.g. {"XNYS:non_marketable_limit": {"access_fee": 0, '
+        '"rebate": 20}} (an item left out keeps the venue\'s own)',
     )
     # -- a provider's market data stream (tradeguard.market.stream) --
     market_alpaca_url: str = Field(

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from tradeguard.access.runtime_settings import RUNTIME_KEYS
-from tradeguard.config import ENV_PREFIX, Settings
+from tradeguard.config import ENV_PREFIX, OrderTypeTerms, Settings
 from tradeguard.core.rate_notation import RateLimitText
 
 REGENERATE = "tradeguard config docs > docs/configuration.md"
@@ -192,6 +192,7 @@ PLAIN_TYPES: dict[Any, str] = {
     SecretStr: "secret",
     tuple[str, ...]: "JSON list of text",
     dict[str, int]: "JSON object of integers",
+    OrderTypeTerms: "JSON object (VENUE:type) of objects of integers",
 }
 
 

@@ -37,11 +37,12 @@ from tradeguard.market import api as market_api
 from tradeguard.market import pages as market_pages
 from tradeguard.payments import api as payments_api
 from tradeguard.routing import api as routing_api
+from tradeguard.routing import pages as routing_pages
+from tradeguard.routing import reports_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
-from tradeguard.trading.orders import reports_api
 from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -83,6 +84,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     aml_api.router,
     market_api.router,
     market_pages.router,
+    routing_pages.router,
     cards_api.router,
     payments_api.router,
     fraud_api.router,

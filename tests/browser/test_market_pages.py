@@ -1,6 +1,7 @@
 """The market pages in a real Chromium against ``tradeguard serve`` (gateway workers and a
-desk process running the quote simulator, as ``make run`` does): a trader's live quotes,
-positions at market after a trade, and the public Rule 606 report page."""
+desk process running the quote simulator and routing to the simulated venues, as ``make
+run`` does): a trader's live quotes, the order ticket, positions at market after a trade,
+the public Rule 606 report page, and compliance's routing and execution quality page."""
 
 from __future__ import annotations
 
@@ -13,11 +14,21 @@ from decimal import Decimal
 import pytest
 from browser_kit import chromium, new_tab, sign_in_with_totp
 from playwright.sync_api import Browser, expect
+from test_onboarding_pages import reviewer_signed_in_with_a_key
 
 from live_api import Api, Person, eventually, var_dir_of
-from support import TRADEGUARD, LiveServer
+from support import TRADEGUARD, LiveServer, running_server
 
 pytestmark = pytest.mark.live_server
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
+    workdir = tmp_path_factory.mktemp("live")
+    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
+    with running_server(workdir) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +116,54 @@ def test_anyone_reads_the_quarterly_order_routing_report(
         older.click()
         expect(heading).not_to_have_text(latest)  # the quarter before
         assert errors == []
+
+
+def test_a_trader_places_an_order_from_the_ticket_and_compliance_sees_its_route(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    api = Api(live_server)
+    carol, carol_token = trader(api, live_server, "cash")
+    reference_of(api, carol_token, "MSFT")
+    with new_tab(browser, live_server) as tab:
+        sign_in_with_totp(tab, carol)
+        page = tab.open("/quotes")
+        expect(page.locator("#quotes tr[data-symbol=MSFT] td").nth(7)).to_have_text("trading")
+        page.get_by_role("button", name="MSFT", exact=True).click()
+        expect(page.get_by_label("Symbol")).to_have_value("MSFT")
+        expect(page.get_by_label("Limit price")).to_have_value(re.compile(r"^\d+\.\d{2,4}$"))
+        page.get_by_label("Type").select_option("market")
+        expect(page.get_by_label("Limit price")).to_be_disabled()
+        page.get_by_label("Quantity (shares)").fill("2")
+        page.get_by_role("button", name="Place order").click()
+        expect(page.locator("#ticket-result")).to_have_text(
+            re.compile(r"^Order MSFT buy 2: (open|filled|partially_filled)")
+        )
+    orders = api.expect("GET", "/v1/orders", token=carol_token)
+    [order] = [item for item in orders if item["symbol"] == "MSFT"]
+    officer = Person()
+    api.sign_up(officer)
+    with new_tab(browser, live_server) as tab:
+        reviewer_signed_in_with_a_key(tab, officer)
+        page = tab.open("/staff/routing")
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        decision = page.locator(f"#decisions tr[data-key='{order['id']}']")
+        expect(decision.locator("td").nth(3)).to_have_text("market")
+        venue = decision.locator("td").nth(5).text_content() or ""
+        assert venue in {"XNYS", "XNAS", "ARCX", "INTERNAL"}, venue
+        expect(page.locator(f"#quality tr[data-key='{venue}']")).to_be_visible()
+        page.get_by_label("Symbol").fill("NONE")
+        page.get_by_role("button", name="Show the latest").click()
+        expect(page.locator("#decisions-empty")).to_be_visible()
+
+
+def test_a_customer_opening_the_routing_page_sees_no_routing_record(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    api = Api(live_server)
+    dave, _ = trader(api, live_server, "cash")
+    with new_tab(browser, live_server) as tab:
+        sign_in_with_totp(tab, dave)
+        page = tab.open("/staff/routing")
+        expect(page.get_by_role("alert")).not_to_be_empty()
+        assert page.locator("#decisions tr").count() == 0
+        assert page.locator("#quality tr").count() == 0

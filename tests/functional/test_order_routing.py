@@ -50,6 +50,7 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
         routing_venue_latency_ms=1.0,
         routing_venue_partial_fill_pct=50,
         routing_pfof={"XNAS": 20},
+        routing_order_type_terms={"XNAS:market": {"access_fee": 10}},
     )
 
 
@@ -246,6 +247,7 @@ def test_execution_quality_and_the_606_report_show_the_venue_and_its_payment(
     assert xnas["price_improvement_per_share"] == "0.0000"  # filled at the NBBO offer
     assert xnas["effective_spread_per_share"] == "0.0400"  # twice 2 cents from the midpoint
     assert xnas["pfof_received"] == "0.20"  # $0.002 a share on 100 shares
+    assert xnas["access_fees_paid"] == "0.10"  # XNAS's fee for market orders, not its own
     quarter = (now.month - 1) // 3 + 1
     report = client.get(
         f"{ROUTING}/rule606?year={now.year}&quarter={quarter}", headers=officer.headers
@@ -255,8 +257,42 @@ def test_execution_quality_and_the_606_report_show_the_venue_and_its_payment(
     schema = etree.XMLSchema(etree.parse(str(SCHEMA / "oh-20191231.xsd")))
     assert schema.validate(document), schema.error_log
     [venue] = [v for v in document.iter("rVenue") if v.findtext("mic") == "XNAS"]
-    assert venue.findtext("netPmtPaidRecvMarketOrdersUsd") == "0.20"
-    assert venue.findtext("netPmtPaidRecvMarketOrdersCph") == "20.0000"
+    assert venue.findtext("netPmtPaidRecvMarketOrdersUsd") == "0.10"  # $0.002 less $0.001
+    assert venue.findtext("netPmtPaidRecvMarketOrdersCph") == "10.0000"
+
+
+def test_the_606_reports_and_the_public_page_come_from_the_routing_records(
+    client: TestClient, clock: FixedClock, app: FastAPI, alice: Person, officer: Person
+) -> None:
+    quote_aapl(app, clock)
+    order = market_buy(client, alice)
+    decision = client.get(f"{ROUTING}/orders/{order['id']}", headers=officer.headers).json()
+    assert (decision["order_kind"], decision["access_fee_per_share"]) == ("market", "0.001")
+    assert decision["net_payment"] == "0.10"  # 100 shares at $0.002 less $0.001
+    mine = client.get("/v1/reports/order-routing", headers=alice.headers)
+    assert mine.status_code == 200, mine.text
+    [route] = etree.fromstring(mine.content).iter("route")
+    assert (route.findtext("venueName"), route.findtext("mic")) == ("XNAS (simulated)", "XNAS")
+    assert route.find("transaction") is not None
+    now = clock.now()
+    quarter = (now.month - 1) // 3 + 1
+    compliance = client.get(
+        f"/v1/compliance/reports/order-routing?year={now.year}&quarter={quarter}",
+        headers=officer.headers,
+    )
+    routed = client.get(
+        f"{ROUTING}/rule606?year={now.year}&quarter={quarter}", headers=officer.headers
+    )
+    assert compliance.content.split(b"<timestamp>")[0] == routed.content.split(b"<timestamp>")[0]
+    names = [
+        venue.findtext("name") for venue in etree.fromstring(compliance.content).iter("rVenue")
+    ]
+    assert names == ["XNAS (simulated)"]
+    clock.advance(seconds=100 * 24 * 3600)  # the quarter has ended: the page publishes it
+    page = client.get(f"/disclosures/order-routing?year={now.year}&quarter={quarter}")
+    assert page.status_code == 200, page.text
+    assert "XNAS (simulated)" in page.text
+    assert "TradeGuard internal order book" not in page.text  # no longer every order internal
 
 
 def test_routing_records_are_for_compliance_only(

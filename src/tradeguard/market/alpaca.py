@@ -36,7 +36,15 @@ import orjson
 from tradeguard.audit.search import parse_rfc3339_ns
 from tradeguard.core.money import PRICE_SCALE
 from tradeguard.logs import get_logger
-from tradeguard.market.events import DropReason, LastSale, MarketEvent, Quote, VenueHalt
+from tradeguard.market.events import (
+    DropReason,
+    LastSale,
+    MarketEvent,
+    Quote,
+    QuoteFields,
+    QuoteRun,
+    VenueHalt,
+)
 
 log = get_logger("tradeguard.market")
 HALT_CODES = frozenset({"H", "P", "2"})
@@ -56,6 +64,28 @@ OFF_GRID = 1e-6
 """How far from a whole price unit a scaled JSON number may be (binary floating point)."""
 AUTH_FAILED = 402
 """The error code of refused credentials: no use retrying them quickly."""
+EXCHANGE_MICS = {
+    "A": "XASE",
+    "B": "XBOS",
+    "C": "XCIS",
+    "D": "XADF",
+    "H": "MPRL",
+    "I": "XISX",
+    "J": "EDGA",
+    "K": "EDGX",
+    "L": "LTSE",
+    "M": "XCHI",
+    "N": "XNYS",
+    "P": "ARCX",
+    "Q": "XNAS",
+    "T": "XNAS",
+    "U": "MEMX",
+    "V": "IEXG",
+    "X": "XPSX",
+    "Y": "BATY",
+    "Z": "BATS",
+}
+"""The exchange (participant) codes of quotes and trades as MICs; another code names none."""
 
 
 class MalformedMessageError(ValueError):
@@ -107,39 +137,65 @@ class AlpacaDecoder:
     sequence: int = 0
 
     def __post_init__(self) -> None:
-        self._last_ns: dict[tuple[str, str], int] = {}
+        self._last_ns: dict[str, dict[str, int]] = {kind: {} for kind in DATA_KINDS}
+        """The time of the last message of each kind, by symbol."""
+        self._last_quote_ns = self._last_ns[QUOTE]
         self._symbols: set[str] = set()
         """Symbols of messages already taken: their form need not be checked again."""
 
     def decode(self, frame: str | bytes) -> list[MarketEvent]:
-        """The events of one frame, in order; malformed messages are counted and skipped."""
+        """The events of one frame, in order; malformed messages are counted and skipped.
+
+        Consecutive quotes taken the short way come as one ``QuoteRun`` (fields, no
+        object per quote); anything else as its own event, between runs.
+        """
         try:
             messages = _messages(frame)
         except StreamProtocolError:
             self.drops[DropReason.MALFORMED] += 1
             return []
         events: list[MarketEvent] = []
-        fast_quote = self._fast_quote
+        rows: list[QuoteFields] = []
+        fast_row = self._fast_row
         for message in messages:
-            event: MarketEvent | None = fast_quote(message) if type(message) is dict else None
-            if event is None:
-                event = self._event(message)
+            row = fast_row(message) if type(message) is dict else None
+            if row is not None:
+                rows.append(row)
+                continue
+            event = self._event(message)
             if event is not None:
+                rows = self._flush(rows, events)
                 events.append(event)
+        self._flush(rows, events)
         return events
 
-    def _fast_quote(self, message: dict[str, Any]) -> Quote | None:
+    def _flush(self, rows: list[QuoteFields], events: list[MarketEvent]) -> list[QuoteFields]:
+        """Close the run of ``rows`` into ``events``; the list for the next run."""
+        if not rows:
+            return rows
+        events.append(QuoteRun(self.venue, rows))
+        return []
+
+    def _fast_row(self, message: dict[str, Any]) -> QuoteFields | None:
         """A well-formed, in-order quote the short way; None sends it the long way.
 
         Nearly every message is one: its fields typed as expected, its symbol seen
-        before, its time ``...SS.fffffffffZ``. Anything else takes ``_event``, which
-        decides what the message is and counts it when it is dropped.
+        before, its time ``...SS.fffffffffZ``, its prices on the grid. Anything else takes
+        ``_event``, which decides what the message is and counts it when it is dropped.
+        One function, fields by subscript: this runs for every quote of a busy stream.
         """
-        symbol, stamp = message.get("S"), message.get("t")
-        bid, ask = message.get("bp"), message.get("ap")
-        bid_size, ask_size = message.get("bs"), message.get("as")
+        try:
+            kind, symbol, stamp = message["T"], message["S"], message["t"]
+            bid, ask, bid_size, ask_size = (
+                message["bp"],
+                message["ap"],
+                message["bs"],
+                message["as"],
+            )
+        except KeyError:
+            return None
         if (
-            message.get("T") != QUOTE
+            kind != QUOTE
             or symbol not in self._symbols
             or type(stamp) is not str
             or type(bid) is not float
@@ -149,37 +205,33 @@ class AlpacaDecoder:
             or len(stamp) != STREAM_STAMP_CHARS
             or stamp[SECOND_END] != "."
             or stamp[-1] != "Z"
-            or not stamp[SECOND_END + 1 : -1].isdigit()
         ):
             return None
-        at_ns = _second_ns(stamp[:SECOND_END]) + int(stamp[SECOND_END + 1 : -1])
-        return self._quote_of(message, symbol, at_ns)
-
-    def _quote_of(self, message: dict[str, Any], symbol: str, at_ns: int) -> Quote | None:
-        key = (QUOTE, symbol)
-        last = self._last_ns
-        if at_ns < last.get(key, 0):
-            return None  # the long way counts it
-        bid, ask = message["bp"] * PRICE_SCALE, message["ap"] * PRICE_SCALE
+        nanos, bid, ask = stamp[SECOND_END + 1 : -1], bid * PRICE_SCALE, ask * PRICE_SCALE
+        if not (nanos.isdigit() and abs(bid) <= MAX_PRICE_UNITS and abs(ask) <= MAX_PRICE_UNITS):
+            return None  # also NaN
         bid_units, ask_units = round(bid), round(ask)
+        at_ns = _second_ns(stamp[:SECOND_END]) + int(nanos)
+        last = self._last_quote_ns
         if (
             abs(bid - bid_units) > OFF_GRID
             or abs(ask - ask_units) > OFF_GRID
-            or not abs(bid) <= MAX_PRICE_UNITS
-            or not abs(ask) <= MAX_PRICE_UNITS
+            or at_ns < last.get(symbol, 0)
         ):
-            return None
-        last[key] = at_ns
-        self.sequence += 1
-        return Quote(
-            self.venue,
+            return None  # the long way counts it
+        last[symbol] = at_ns
+        self.sequence = sequence = self.sequence + 1
+        bid_market, ask_market = message.get("bx"), message.get("ax")
+        return (
             symbol,
             bid_units,
-            message["bs"],
+            bid_size,
             ask_units,
-            message["as"],
-            self.sequence,
+            ask_size,
+            sequence,
             at_ns,
+            EXCHANGE_MICS.get(bid_market, "") if type(bid_market) is str else "",
+            EXCHANGE_MICS.get(ask_market, "") if type(ask_market) is str else "",
         )
 
     def _event(self, message: object) -> MarketEvent | None:
@@ -211,11 +263,11 @@ class AlpacaDecoder:
 
     def _in_order(self, kind: str, symbol: str, at_ns: int) -> bool:
         """Whether the message is no older than the last of its kind for the symbol."""
-        key = (kind, symbol)
-        if at_ns < self._last_ns.get(key, 0):
+        last = self._last_ns[kind]
+        if at_ns < last.get(symbol, 0):
             self.drops[DropReason.OUT_OF_SEQUENCE] += 1
             return False
-        self._last_ns[key] = at_ns
+        last[symbol] = at_ns
         return True
 
     def _build(
@@ -241,6 +293,8 @@ class AlpacaDecoder:
             ask_size=_size(message, "as"),
             sequence=self._next(),
             at_ns=at_ns,
+            bid_market=_market(message, "bx"),
+            ask_market=_market(message, "ax"),
         )
 
     def _trade(self, message: dict[str, Any], symbol: str, at_ns: int) -> LastSale:
@@ -324,6 +378,12 @@ def _price(message: dict[str, Any], name: str) -> int:
     if abs(scaled - units) > OFF_GRID:
         raise MalformedMessageError(f"{name} has more than four decimal places")
     return units
+
+
+def _market(message: dict[str, Any], name: str) -> str:
+    """The MIC of an exchange code (empty for a code that names none, or none given)."""
+    code = message.get(name)
+    return EXCHANGE_MICS.get(code, "") if isinstance(code, str) else ""
 
 
 def _size(message: dict[str, Any], name: str) -> int:

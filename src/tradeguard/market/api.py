@@ -34,10 +34,14 @@ class QuoteView(BaseModel):
     symbol: str
     bid: str | None = Field(description="The best bid; null before the first quote")
     bid_size: int | None
-    bid_venue: str | None
+    bid_venue: str | None = Field(description="The market whose quote at the best bid came first")
     ask: str | None = Field(description="The best offer; null before the first quote")
     ask_size: int | None
-    ask_venue: str | None
+    ask_venue: str | None = Field(description="The market whose quote at the best offer came first")
+    bid_venues: list[str] = Field(
+        description="Every market quoting the best bid (for a provider's feed, the exchanges)"
+    )
+    ask_venues: list[str] = Field(description="Every market quoting the best offer")
     quoted_at: str | None = Field(description="When the older of the two best quotes was made")
     fresh: bool = Field(description="Uncrossed and no older than the reference age limit (5 s)")
     reference_price: str | None = Field(description="What market orders and collars go by")

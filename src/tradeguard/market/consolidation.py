@@ -11,7 +11,15 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from tradeguard.market.events import DropReason, LastSale, Nbbo, Quote, VenueHalt
+from tradeguard.market.events import (
+    DropReason,
+    LastSale,
+    Nbbo,
+    Quote,
+    QuoteFields,
+    QuoteRun,
+    VenueHalt,
+)
 
 BASIS_POINTS = 10_000
 
@@ -46,6 +54,50 @@ class QuoteBook:
             venues = self._quotes[quote.symbol] = {}
         venues[quote.venue] = quote
         return True
+
+    def accept_run(self, run: QuoteRun, now_ns: int, quoted: set[str]) -> int:
+        """Take in a run of one venue's quotes, each screened as ``accept_quote`` does.
+
+        Only each symbol's last good quote of the run becomes a ``Quote`` in the book (the
+        ones before it would be replaced at once); ``quoted`` gets the symbols. Returns
+        how many quotes were good.
+        """
+        latest: dict[str, QuoteFields] = {}
+        sequence = self._sequences.get(run.venue, 0)
+        symbols, oldest, good = self.symbols, now_ns - self.rules.max_age_ns, 0
+        for row in run.rows:
+            symbol, bid, bid_size, ask, ask_size, number, at_ns, _, _ = row
+            # the common case at a glance (an uncrossed quote is within any tolerance);
+            # anything else is screened in full, in the order ``accept_quote`` checks
+            fine = symbol in symbols and number > sequence and at_ns >= oldest
+            if not (fine and 0 < bid <= ask and bid_size > 0 and ask_size > 0):
+                reason = self._row_problem(row, sequence, now_ns)
+                if reason is not None:
+                    self.drops[reason] += 1
+                    continue
+            latest[symbol] = row
+            sequence = number
+            good += 1
+        self._sequences[run.venue] = sequence
+        self._keep(run.venue, latest)
+        quoted.update(latest)
+        return good
+
+    def _row_problem(self, row: QuoteFields, sequence: int, now_ns: int) -> DropReason | None:
+        """Why a quote of a run is dropped (the checks of ``accept_quote``), or None."""
+        symbol, bid, bid_size, ask, ask_size, number, at_ns = row[:7]
+        return self._screened(symbol, number, sequence, now_ns - at_ns) or _sides_problem(
+            bid, bid_size, ask, ask_size, self.rules
+        )
+
+    def _keep(self, venue: str, latest: dict[str, QuoteFields]) -> None:
+        """Store each symbol's last good quote of a run as the venue's quote."""
+        books = self._quotes
+        for symbol, row in latest.items():
+            venues = books.get(symbol)
+            if venues is None:
+                venues = books[symbol] = {}
+            venues[venue] = Quote(venue, *row)
 
     def accept_sale(self, sale: LastSale, now_ns: int) -> bool:
         """Whether a last sale is good: in sequence, fresh, positive and inside the NBBO."""
@@ -87,20 +139,31 @@ class QuoteBook:
 
     def _screen(self, event: Quote | LastSale | VenueHalt, now_ns: int) -> DropReason | None:
         """The checks every event passes: a listed symbol, in sequence, not too old."""
-        if event.symbol not in self.symbols:
+        last = self._sequences.get(event.venue, 0)
+        return self._screened(event.symbol, event.sequence, last, now_ns - event.at_ns)
+
+    def _screened(self, symbol: str, sequence: int, last: int, age_ns: int) -> DropReason | None:
+        if symbol not in self.symbols:
             return DropReason.UNKNOWN_SYMBOL
-        if event.sequence <= self._sequences.get(event.venue, 0):
+        if sequence <= last:
             return DropReason.OUT_OF_SEQUENCE
-        if now_ns - event.at_ns > self.rules.max_age_ns:
+        if age_ns > self.rules.max_age_ns:
             return DropReason.STALE
         return None
 
 
 def _quote_problem(quote: Quote, rules: QuoteRules) -> DropReason | None:
     """Why a venue quote is unusable on its own terms, or None."""
-    if min(quote.bid, quote.ask, quote.bid_size, quote.ask_size) <= 0:
+    return _sides_problem(quote.bid, quote.bid_size, quote.ask, quote.ask_size, rules)
+
+
+def _sides_problem(
+    bid: int, bid_size: int, ask: int, ask_size: int, rules: QuoteRules
+) -> DropReason | None:
+    """A price or size that is not positive, or a bid above the offer beyond the tolerance."""
+    if bid <= 0 or ask <= 0 or bid_size <= 0 or ask_size <= 0:
         return DropReason.NOT_POSITIVE
-    if quote.bid - quote.ask > quote.ask * rules.crossed_tolerance_bps // BASIS_POINTS:
+    if bid - ask > ask * rules.crossed_tolerance_bps // BASIS_POINTS:
         return DropReason.CROSSED
     return None
 
@@ -109,13 +172,26 @@ def _nbbo(symbol: str, quotes: Collection[Quote]) -> Nbbo:
     """The best bid and the best offer across ``quotes`` (the earlier quote wins a tie)."""
     best_bid = max(quotes, key=lambda quote: (quote.bid, -quote.at_ns))
     best_ask = min(quotes, key=lambda quote: (quote.ask, quote.at_ns))
+    bid_venues = _at_best(
+        [(q.bid_market or q.venue, q.at_ns) for q in quotes if q.bid == best_bid.bid]
+    )
+    ask_venues = _at_best(
+        [(q.ask_market or q.venue, q.at_ns) for q in quotes if q.ask == best_ask.ask]
+    )
     return Nbbo(
         symbol=symbol,
         bid=best_bid.bid,
         bid_size=best_bid.bid_size,
-        bid_venue=best_bid.venue,
+        bid_venue=bid_venues[0],
         ask=best_ask.ask,
         ask_size=best_ask.ask_size,
-        ask_venue=best_ask.venue,
+        ask_venue=ask_venues[0],
         at_ns=min(best_bid.at_ns, best_ask.at_ns),
+        bid_venues=bid_venues,
+        ask_venues=ask_venues,
     )
+
+
+def _at_best(markets: list[tuple[str, int]]) -> tuple[str, ...]:
+    """The markets at a best price, the earliest quote first, each named once."""
+    return tuple(dict.fromkeys(name for name, _ in sorted(markets, key=lambda item: item[1])))

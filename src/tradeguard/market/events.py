@@ -11,7 +11,11 @@ from enum import StrEnum
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """One venue's best bid and offer in a symbol, numbered in that venue's sequence."""
+    """One venue's best bid and offer in a symbol, numbered in that venue's sequence.
+
+    A provider's feed is one venue that relays exchanges' quotes: ``bid_market`` and
+    ``ask_market`` then name the exchange at each side (a MIC); empty, the venue itself.
+    """
 
     venue: str
     symbol: str
@@ -21,6 +25,8 @@ class Quote:
     ask_size: int
     sequence: int
     at_ns: int
+    bid_market: str = ""
+    ask_market: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,28 @@ class VenueHalt:
     at_ns: int
 
 
-MarketEvent = Quote | LastSale | VenueHalt
+QuoteFields = tuple[str, int, int, int, int, int, int, str, str]
+"""A quote's fields after its venue, in ``Quote``'s order: symbol, bid, bid size, ask, ask
+size, sequence, time, bid market, ask market."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRun:
+    """Consecutive quotes of one venue, as plain fields: no object per quote.
+
+    A provider's frame carries many quotes of the same symbols; the book screens each and
+    keeps each symbol's last good one, the only one its NBBO can use.
+    """
+
+    venue: str
+    rows: list[QuoteFields]
+
+    def quotes(self) -> list[Quote]:
+        """The run as ``Quote`` events, in order."""
+        return [Quote(self.venue, *row) for row in self.rows]
+
+
+MarketEvent = Quote | LastSale | VenueHalt | QuoteRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,10 @@ class Nbbo:
     ask_size: int
     ask_venue: str
     at_ns: int
+    bid_venues: tuple[str, ...] = ()
+    """Every market quoting the best bid (``bid_venue`` first); empty: ``bid_venue`` alone."""
+    ask_venues: tuple[str, ...] = ()
+    """Every market quoting the best offer (``ask_venue`` first)."""
 
     @property
     def crossed(self) -> bool:

@@ -19,7 +19,7 @@ from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
 from tradeguard.logs import get_logger
 from tradeguard.market.consolidation import QuoteBook
-from tradeguard.market.events import LastSale, MarketEvent, Quote, VenueHalt
+from tradeguard.market.events import LastSale, MarketEvent, Quote, QuoteRun, VenueHalt
 from tradeguard.market.metrics import MarketMetrics
 from tradeguard.market.quotes import QuoteRows, RemoteQuotes, market_data_off, unavailable
 from tradeguard.market.reference import ReferencePrices
@@ -58,9 +58,11 @@ class MarketFeed:
         now = self.clock.now_ns()
         quoted: set[str] = set()
         accepted = 0
-        accept_quote = self.book.accept_quote
+        accept_quote, accept_run = self.book.accept_quote, self.book.accept_run
         for event in events:
-            if type(event) is Quote:
+            if type(event) is QuoteRun:
+                accepted += accept_run(event, now, quoted)
+            elif type(event) is Quote:
                 if accept_quote(event, now):
                     quoted.add(event.symbol)
                     accepted += 1

@@ -5,7 +5,7 @@ extend identity's base page; their behaviour is ``/static/web/market.js``, which
 the JSON API with the signed-in session like every other page. The order-routing page
 is public, as Rule 606(a)(1) asks: the quarterly report rendered on the server from its
 own XML (aggregates only, no customer's data), for quarters that have ended; its route
-is beside the reports' API (``trading.orders.reports_api``), which reads the orders.
+is beside the reports' API (``routing.reports_api``), which reads the routing records.
 """
 
 from __future__ import annotations

@@ -66,6 +66,8 @@ def quote_row(
         "ask": None if nbbo is None else str(Price(nbbo.ask)),
         "ask_size": None if nbbo is None else nbbo.ask_size,
         "ask_venue": None if nbbo is None else nbbo.ask_venue,
+        "bid_venues": [] if nbbo is None else list(nbbo.bid_venues or (nbbo.bid_venue,)),
+        "ask_venues": [] if nbbo is None else list(nbbo.ask_venues or (nbbo.ask_venue,)),
         "quoted_at": None if nbbo is None else ns_to_rfc3339(nbbo.at_ns),
         "fresh": fresh,
         "reference_price": _price(instrument.reference_price),

@@ -11,7 +11,7 @@ decides where the records come from.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -42,8 +42,22 @@ class Venue:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """One place an order went, and when it executed there."""
+
+    venue: Venue
+    executed_at_ns: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RoutedOrder:
-    """One held, non-directed order: when, what kind, where it went and its executions."""
+    """One held, non-directed order: when, what kind, where it went and its executions.
+
+    ``venue`` is where it was routed (606(a)(1)); ``net_payment`` is what the broker
+    received for it there (payment for order flow and rebates less fees paid, 1/10,000
+    dollar; negative when paid) over ``shares_executed`` shares. ``routes`` lists every
+    place it went, in order, for 606(b)(1); empty: ``venue`` with ``executed_at_ns``.
+    """
 
     order_id: str
     placed_at_ns: int
@@ -51,6 +65,9 @@ class RoutedOrder:
     kind: OrderKind
     venue: Venue
     executed_at_ns: tuple[int, ...] = ()
+    net_payment: int = 0
+    shares_executed: int = 0
+    routes: tuple[Route, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +84,16 @@ class Quarter:
 
 
 def held_order_report(
-    broker: str, quarter: Quarter, orders: Iterable[RoutedOrder], now_ns: int
+    broker: str,
+    quarter: Quarter,
+    orders: Iterable[RoutedOrder],
+    now_ns: int,
+    aspects: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The 606(a)(1) report of ``quarter`` over ``orders`` (others are left out)."""
+    """The 606(a)(1) report of ``quarter`` over ``orders`` (others are left out).
+
+    ``aspects`` gives the material aspects of the relationship with a venue, by name.
+    """
     root = ET.Element("heldOrderRoutingPublicReport")
     _texts(root, version=VERSION, bd=broker, year=str(quarter.year), qtr=str(quarter.number))
     _text(root, "timestamp", _timestamp(now_ns))
@@ -81,7 +105,7 @@ def held_order_report(
         for tag, sp500 in (("rSP500", True), ("rOtherStocks", False)):
             section = [order for order in listed if order.sp500 is sp500]
             if section:
-                _routing_section(ET.SubElement(monthly, tag), section)
+                _routing_section(ET.SubElement(monthly, tag), section, aspects or {})
     return _document(root)
 
 
@@ -106,14 +130,18 @@ def customer_routing_report(  # noqa: PLR0913 - who, by whom, over when, what, s
     return _document(root)
 
 
-def _routing_section(section: ET.Element, orders: Sequence[RoutedOrder]) -> None:
+def _routing_section(
+    section: ET.Element, orders: Sequence[RoutedOrder], aspects: Mapping[str, str]
+) -> None:
     kinds = [order.kind for order in orders]
     _text(section, "ndoPct", _percent(len(orders), len(orders)))  # every order is non-directed
     for tag, kind in _KIND_TAGS:
         _text(section, tag, _percent(kinds.count(kind), len(kinds)))
     venues = ET.SubElement(section, "rVenues")
     for venue in sorted({order.venue for order in orders}, key=lambda venue: venue.name):
-        _venue(ET.SubElement(venues, "rVenue"), venue, orders)
+        element = ET.SubElement(venues, "rVenue")
+        _venue(element, venue, orders)
+        _text(element, "materialAspects", aspects.get(venue.name, MATERIAL_ASPECTS))
 
 
 _KIND_TAGS = (
@@ -143,19 +171,43 @@ def _venue(element: ET.Element, venue: Venue, orders: Sequence[RoutedOrder]) -> 
     for tag, kind, _ in _VENUE_KIND_TAGS:
         of_kind = sum(1 for order in orders if order.kind is kind)
         _text(element, tag, _percent(sum(1 for order in here if order.kind is kind), of_kind))
-    for _, _, payment in _VENUE_KIND_TAGS:
-        _text(element, f"netPmtPaidRecv{payment}Usd", "0.00")
-        _text(element, f"netPmtPaidRecv{payment}Cph", "0.0000")
-    _text(element, "materialAspects", MATERIAL_ASPECTS)
+    for _, kind, payment in _VENUE_KIND_TAGS:
+        paid = [order for order in here if order.kind is kind]
+        units = sum(order.net_payment for order in paid)
+        shares = sum(order.shares_executed for order in paid)
+        _text(element, f"netPmtPaidRecv{payment}Usd", _dollars(units))
+        _text(element, f"netPmtPaidRecv{payment}Cph", _cents_per_hundred(units, shares))
+
+
+def _dollars(units: int) -> str:
+    """1/10,000 dollars as dollars and cents, half away from zero."""
+    cents = (abs(units) + 50) // 100
+    return f"{'-' if units < 0 and cents else ''}{cents // 100}.{cents % 100:02d}"
+
+
+def _cents_per_hundred(units: int, shares: int) -> str:
+    """A net payment over ``shares`` in cents per hundred shares, to four places.
+
+    A unit is a hundredth of a cent, so units per share are cents per hundred shares.
+    """
+    if shares == 0:
+        return "0.0000"
+    ten_thousandths = (abs(units) * 10_000 * 2 + shares) // (2 * shares)
+    sign = "-" if units < 0 and ten_thousandths else ""
+    return f"{sign}{ten_thousandths // 10_000}.{ten_thousandths % 10_000:04d}"
 
 
 def _customer_order(element: ET.Element, order: RoutedOrder) -> None:
     _texts(element, orderId=order.order_id, directed="N")
-    route = ET.SubElement(element, "route")
-    _text(route, "venueName", order.venue.name)
-    if order.venue.mic:
-        _text(route, "mic", order.venue.mic)
-    for executed in order.executed_at_ns:
+    for route in order.routes or (Route(order.venue, order.executed_at_ns),):
+        _route(ET.SubElement(element, "route"), route)
+
+
+def _route(route: ET.Element, went: Route) -> None:
+    _text(route, "venueName", went.venue.name)
+    if went.venue.mic:
+        _text(route, "mic", went.venue.mic)
+    for executed in went.executed_at_ns:
         moment = ns_to_datetime(_nearest_second(executed))
         transaction = ET.SubElement(route, "transaction")
         _texts(transaction, date=moment.date().isoformat(), time=moment.strftime("%H:%M:%S"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from tradeguard.config import Settings
@@ -15,12 +16,10 @@ from tradeguard.core.money import Price
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
-from tradeguard.market.rule606 import Quarter
-from tradeguard.market.simulator import SIMULATED_VENUES
-from tradeguard.routing.disclosure import quarterly_disclosure
-from tradeguard.routing.install import venue_terms
+from tradeguard.routing.disclosure import net_payment
 from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
 from tradeguard.routing.quality import VenueQuality, execution_quality
+from tradeguard.routing.reports_api import quarterly_order_routing
 from tradeguard.trading.orders.problems import order_not_found
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
@@ -31,6 +30,8 @@ SettingsDep = Annotated[Settings, provided(Settings)]
 ClockDep = Annotated[Clock, provided(Clock)]
 XML = "application/xml"
 DECEMBER = 12
+PRICE_SCALE = Decimal(10_000)
+CENTS = Decimal("0.01")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token or signature (problem+json, AUTH_*, APIKEY_*)"},
     403: {"description": "Refused (ACCESS_DENIED, APIKEY_SCOPE)"},
@@ -61,8 +62,17 @@ class RoutingDecisionView(BaseModel):
     nbbo_bid: str | None
     nbbo_ask: str | None
     sent_limit: str | None
+    order_kind: str | None = Field(
+        description="The Rule 606 order type on receipt: market, marketable_limit, "
+        "non_marketable_limit or other (null for orders routed before it was recorded)"
+    )
     pfof_per_share: str
     access_fee_per_share: str
+    rebate_per_share: str
+    net_payment: str = Field(
+        description="Payment for order flow and rebates received less access fees paid on "
+        "the shares executed at the venue, in dollars (negative: paid)"
+    )
     status: str
     venue_text: str | None
     routed_at_ns: int
@@ -130,19 +140,15 @@ def routing_quality(
     responses={200: {"content": {XML: {}}, "description": "SEC schema oh-20191231.xsd"}, **ERRORS},
 )
 def rule606_with_payments(
-    principal: Reviewer,  # noqa: ARG001 - the permission is the point
+    principal: Reviewer,
     db: DbSession,
     settings: SettingsDep,
     clock: ClockDep,
     year: Annotated[int, Query(ge=2000, le=9999)],
     quarter: Annotated[int, Query(ge=1, le=4)],
 ) -> Response:
-    """Per month: order types, venues, and the net payment for order flow received."""
-    terms = venue_terms(settings, SIMULATED_VENUES)
-    report = quarterly_disclosure(
-        db, settings.market_broker_name, Quarter(year, quarter), clock.now_ns(), terms
-    )
-    return Response(report, media_type=XML)
+    """The report of ``GET /v1/compliance/reports/order-routing``, under routing's paths."""
+    return quarterly_order_routing(principal, db, settings, clock, year, quarter)
 
 
 def _view(db: DbSession, row: RoutingDecisionRow) -> RoutingDecisionView:
@@ -160,8 +166,11 @@ def _view(db: DbSession, row: RoutingDecisionRow) -> RoutingDecisionView:
         nbbo_bid=_price(row.nbbo_bid),
         nbbo_ask=_price(row.nbbo_ask),
         sent_limit=_price(row.sent_limit),
+        order_kind=row.order_kind,
         pfof_per_share=str(Price(row.pfof).to_decimal()),
         access_fee_per_share=str(Price(row.access_fee).to_decimal()),
+        rebate_per_share=str(Price(row.rebate or 0).to_decimal()),
+        net_payment=_dollars(net_payment(row, fills)),
         status=row.status,
         venue_text=row.venue_text,
         routed_at_ns=row.routed_at_ns,
@@ -177,6 +186,10 @@ def _view(db: DbSession, row: RoutingDecisionRow) -> RoutingDecisionView:
             for fill in fills
         ],
     )
+
+
+def _dollars(units: int) -> str:
+    return str((Decimal(units) / PRICE_SCALE).quantize(CENTS, ROUND_HALF_UP))
 
 
 def _price(units: int | None) -> str | None:

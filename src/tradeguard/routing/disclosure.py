@@ -1,80 +1,156 @@
-"""Rule 606 reports with the venues orders were routed to and the payments received.
+"""Rule 606 reports from the routing records: where each order went and what it earned there.
 
-The 606(a)(1) report is the one ``market.rule606`` builds, over the stored orders with
-each order's venue from its routing decision (the internal book when it stayed there);
-then, per month, section (S&P 500 or other stocks), venue and order type, the net
-payment for order flow received (USD, and cents per hundred shares executed) goes into
-the venue's payment fields, and its material aspects describe the venue's terms. A
-payment received is positive; an access fee is not a payment for order flow.
+One generator for every 606 report, the API's and the public page's. An order's 606
+record comes from its routing decision when it has one (the venue, the order type on
+receipt, the venue's terms for that type when routed) and from its executions; an order
+placed while routing was off has none and stays in the internal book, typed from how it
+traded (``trading.orders.routing_reports``).
+
+The net payment per order is, as Rule 606(a)(1)(iii) counts it, the payment for order
+flow and the rebates received less the access fees paid, per share executed at the venue
+the order was routed to: positive when received, negative when paid. The 606(b)(1)
+report lists each place an order went: the venue, and the internal book where the rest
+of a limit order came back to rest, each with its executions.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeguard.core.clock import datetime_to_ns, ns_to_datetime
-from tradeguard.market.rule606 import OrderKind, Quarter, RoutedOrder, Venue, held_order_report
-from tradeguard.routing.models import RoutingDecisionRow
-from tradeguard.routing.policy import INTERNAL, VenueTerms
+from tradeguard.market.rule606 import (
+    OrderKind,
+    Quarter,
+    Route,
+    RoutedOrder,
+    Venue,
+    customer_routing_report,
+    held_order_report,
+)
+from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
+from tradeguard.routing.policy import INTERNAL, FeeTerms, VenueTerms
 from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.routing_reports import INTERNAL_BOOK, routed_orders
 
+Row = TypeVar("Row", RoutingDecisionRow, VenueFillRow)
 PRICE_SCALE = Decimal(10_000)
-CENTS_PER_HUNDRED_SHARES = Decimal(10_000)
-"""Dollars per share times this is cents per hundred shares."""
-SECTIONS = {"rSP500": True, "rOtherStocks": False}
-PAYMENT_TAGS = {
-    OrderKind.MARKET: "MarketOrders",
-    OrderKind.MARKETABLE_LIMIT: "MarketableLimitOrders",
-    OrderKind.NON_MARKETABLE_LIMIT: "NonMarketableLimitOrders",
-    OrderKind.OTHER: "OtherOrders",
-}
+CUSTOMER_REPORT_DAYS = 183
+"""606(b)(1) covers the six months before the request."""
+CHUNK = 500
+MIC_LENGTH = 4
 INTERNAL_ASPECTS = (
     "Orders are executed in the broker's own order book against other customers' orders "
-    "only at or better than the national best bid or offer; no payment for order flow."
+    "only at or better than the national best bid or offer; no payment for order flow, "
+    "fee or rebate."
 )
-
-
-@dataclass(slots=True)
-class _Payment:
-    units: int = 0
-    shares: int = 0
-
-
-PaymentKey = tuple[int, bool, str, OrderKind]
-"""Month, S&P 500 or not, venue name, order kind."""
 
 
 def venue_of(code: str, terms: Mapping[str, VenueTerms]) -> Venue:
     """The 606 venue of a routing venue code."""
-    if code == INTERNAL or code not in terms:
+    if code == INTERNAL:
         return INTERNAL_BOOK
-    return Venue(terms[code].name[:80], code if len(code) == 4 else None)  # noqa: PLR2004 - a MIC
+    name = terms[code].name[:80] if code in terms else code  # a venue no longer configured
+    return Venue(name, code if len(code) == MIC_LENGTH else None)
 
 
 def quarterly_disclosure(
     db: Session, broker: str, quarter: Quarter, now_ns: int, terms: Mapping[str, VenueTerms]
 ) -> bytes:
-    """The 606(a)(1) report of ``quarter`` with routed venues and payments received."""
+    """The 606(a)(1) report of ``quarter``: venues, order types and net payments."""
     orders = _orders_of(db, quarter)
-    decisions = _decisions(db, [order.id for order in orders])
-    routed = [
-        replace(record, venue=venue_of(decisions[record.order_id].venue, terms))
-        if record.order_id in decisions
-        else record
+    records = disclosed_orders(db, orders, terms)
+    return held_order_report(broker, quarter, records, now_ns, material_aspects(terms))
+
+
+def customer_disclosure(
+    db: Session, broker: str, account_id: str, now_ns: int, terms: Mapping[str, VenueTerms]
+) -> bytes:
+    """The 606(b)(1) report of one account's orders over the last six months."""
+    end = ns_to_datetime(now_ns).date()
+    start = end - timedelta(days=CUSTOMER_REPORT_DAYS)
+    first = datetime_to_ns(datetime(start.year, start.month, start.day, tzinfo=UTC))
+    query = select(OrderRow).where(
+        OrderRow.account_id == account_id, OrderRow.created_at_ns >= first
+    )
+    orders = db.scalars(query.order_by(OrderRow.created_at_ns, OrderRow.id)).all()
+    records = disclosed_orders(db, orders, terms)
+    return customer_routing_report(
+        account_id, broker, start=start, end=end, orders=records, now_ns=now_ns
+    )
+
+
+def disclosed_orders(
+    db: Session, orders: Sequence[OrderRow], terms: Mapping[str, VenueTerms]
+) -> list[RoutedOrder]:
+    """``orders`` as 606 records, from their routing decisions where they have one."""
+    ids = [order.id for order in orders]
+    decisions = {row.order_id: row for row in _chunked(db, RoutingDecisionRow, ids)}
+    fills: dict[str, list[VenueFillRow]] = {}
+    for fill in _chunked(db, VenueFillRow, ids):
+        fills.setdefault(fill.order_id, []).append(fill)
+    return [
+        _disclosed(record, decisions.get(record.order_id), fills.get(record.order_id, []), terms)
         for record in routed_orders(db, orders)
     ]
-    payments = _payments(routed, orders, decisions)
-    report = held_order_report(broker, quarter, routed, now_ns)
-    return _with_payments(report, payments, terms)
+
+
+def material_aspects(terms: Mapping[str, VenueTerms]) -> dict[str, str]:
+    """What the report says of the broker's relationship with each venue, by 606 name."""
+    aspects = {INTERNAL_BOOK.name: INTERNAL_ASPECTS}
+    for code, venue in terms.items():
+        aspects[venue_of(code, terms).name] = _aspects(venue)
+    return aspects
+
+
+def _disclosed(
+    record: RoutedOrder,
+    decision: RoutingDecisionRow | None,
+    fills: Sequence[VenueFillRow],
+    terms: Mapping[str, VenueTerms],
+) -> RoutedOrder:
+    if decision is None or decision.venue == INTERNAL:
+        kind = OrderKind(decision.order_kind) if decision and decision.order_kind else record.kind
+        return replace(record, kind=kind)
+    venue = venue_of(decision.venue, terms)
+    shares = sum(fill.quantity for fill in fills)
+    at_venue = tuple(sorted(fill.executed_at_ns for fill in fills))
+    return replace(
+        record,
+        kind=OrderKind(decision.order_kind) if decision.order_kind else record.kind,
+        venue=venue,
+        net_payment=net_payment(decision, fills),
+        shares_executed=shares,
+        routes=_routes(venue, at_venue, record.executed_at_ns),
+    )
+
+
+def _routes(
+    venue: Venue, at_venue: tuple[int, ...], executed: tuple[int, ...]
+) -> tuple[Route, ...]:
+    """The venue's route, then the internal book's when executions happened there too."""
+    internal = Counter(executed)
+    internal.subtract(at_venue)
+    rest = tuple(sorted(internal.elements()))
+    routes = (Route(venue, at_venue),)
+    return (*routes, Route(INTERNAL_BOOK, rest)) if rest else routes
+
+
+def net_payment(decision: RoutingDecisionRow, fills: Sequence[VenueFillRow]) -> int:
+    """What the broker received for an order at its venue, 1/10,000 dollar (negative: paid).
+
+    Payment for order flow and rebate less access fee, per share executed there, on the
+    terms recorded when the order was routed.
+    """
+    terms = FeeTerms(decision.access_fee, decision.rebate or 0, decision.pfof)
+    return terms.net_payment * sum(fill.quantity for fill in fills)
 
 
 def _orders_of(db: Session, quarter: Quarter) -> Sequence[OrderRow]:
@@ -88,83 +164,31 @@ def _orders_of(db: Session, quarter: Quarter) -> Sequence[OrderRow]:
     return db.scalars(query.order_by(OrderRow.id)).all()
 
 
-def _decisions(db: Session, order_ids: list[str]) -> dict[str, RoutingDecisionRow]:
-    found: dict[str, RoutingDecisionRow] = {}
-    for start in range(0, len(order_ids), 500):
-        chunk = order_ids[start : start + 500]
-        query = select(RoutingDecisionRow).where(RoutingDecisionRow.order_id.in_(chunk))
-        found.update((row.order_id, row) for row in db.scalars(query))
+def _chunked(db: Session, table: type[Row], order_ids: list[str]) -> list[Row]:
+    found: list[Row] = []
+    for start in range(0, len(order_ids), CHUNK):
+        chunk = order_ids[start : start + CHUNK]
+        found.extend(db.scalars(select(table).where(table.order_id.in_(chunk))))
     return found
 
 
-def _payments(
-    routed: Sequence[RoutedOrder],
-    orders: Sequence[OrderRow],
-    decisions: Mapping[str, RoutingDecisionRow],
-) -> dict[PaymentKey, _Payment]:
-    filled = {order.id: order.filled_quantity for order in orders}
-    payments: dict[PaymentKey, _Payment] = defaultdict(_Payment)
-    for record in routed:
-        decision = decisions.get(record.order_id)
-        if decision is None:
-            continue
-        month = ns_to_datetime(record.placed_at_ns).month
-        payment = payments[month, record.sp500, record.venue.name, record.kind]
-        shares = filled.get(record.order_id, 0)
-        payment.units += decision.pfof * shares
-        payment.shares += shares
-    return payments
-
-
-def _with_payments(
-    report: bytes, payments: Mapping[PaymentKey, _Payment], terms: Mapping[str, VenueTerms]
-) -> bytes:
-    root = ET.fromstring(report)  # noqa: S314 - the report this module just built
-    aspects = {venue_of(code, terms).name: _aspects(item) for code, item in terms.items()}
-    for monthly in root.iter("rMonthly"):
-        month = int(monthly.findtext("mon") or 0)
-        for tag, sp500 in SECTIONS.items():
-            for venue in monthly.findall(f"{tag}/rVenues/rVenue"):
-                name = venue.findtext("name") or ""
-                _fill_venue(venue, name, month, sp500=sp500, payments=payments)
-                material = venue.find("materialAspects")
-                if material is not None:
-                    material.text = aspects.get(name, INTERNAL_ASPECTS)
-    ET.indent(root)
-    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return document
-
-
-def _fill_venue(
-    venue: ET.Element,
-    name: str,
-    month: int,
-    *,
-    sp500: bool,
-    payments: Mapping[PaymentKey, _Payment],
-) -> None:
-    for kind, suffix in PAYMENT_TAGS.items():
-        payment = payments.get((month, sp500, name, kind))
-        if payment is None:
-            continue
-        dollars = Decimal(payment.units) / PRICE_SCALE
-        usd, cph = (
-            venue.find(f"netPmtPaidRecv{suffix}Usd"),
-            venue.find(f"netPmtPaidRecv{suffix}Cph"),
-        )
-        if usd is not None:
-            usd.text = str(dollars.quantize(Decimal("0.01")))
-        if cph is not None:
-            per_share = dollars / payment.shares if payment.shares else Decimal(0)
-            cph.text = str((per_share * CENTS_PER_HUNDRED_SHARES).quantize(Decimal("0.0001")))
-
-
 def _aspects(terms: VenueTerms) -> str:
-    pfof = Decimal(terms.pfof) / PRICE_SCALE
-    fee = Decimal(terms.access_fee - terms.rebate) / PRICE_SCALE
+    kinds = "; ".join(
+        f"{kind.value.replace('_', ' ')} orders: {_terms_text(terms.fees(kind))}"
+        for kind in OrderKind
+    )
     return (
-        f"Payment for order flow received: ${pfof} per share executed. Net access fee paid: "
-        f"${fee} per share. Orders are routed by the best-execution policy (price, then "
-        "likelihood and speed of execution, then fees); payment for order flow is never "
-        "a routing criterion."
+        f"Per share executed, {kinds}. Orders are routed by the best-execution policy "
+        "(price, then likelihood and speed of execution, then fees); payment for order "
+        "flow is never a routing criterion."
+    )
+
+
+def _terms_text(fees: FeeTerms) -> str:
+    def dollars(units: int) -> str:
+        return f"${Decimal(units) / PRICE_SCALE}"
+
+    return (
+        f"payment for order flow received {dollars(fees.pfof)}, rebate received "
+        f"{dollars(fees.rebate)}, access fee paid {dollars(fees.access_fee)}"
     )

@@ -9,16 +9,18 @@ in the internal book.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
+from tradeguard.market.rule606 import OrderKind
 from tradeguard.market.simulator import SIMULATED_VENUES
 from tradeguard.market.venue_book import VenueQuoteBook
 from tradeguard.routing.fix.initiator import VenueLink
 from tradeguard.routing.fix.tls import LOOPBACK
-from tradeguard.routing.policy import VenueQuote, VenueTerms
+from tradeguard.routing.policy import FeeTerms, VenueQuote, VenueTerms
 from tradeguard.routing.router import Router
 from tradeguard.routing.venue import QuoteOf, SimulatedVenue, VenueBehaviour
 from tradeguard.services import Services
@@ -26,6 +28,7 @@ from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.trading.wiring import TradingPorts
 
 LOGON_WAIT_SECONDS = 5.0
+FeeItem = Literal["access_fee", "rebate", "pfof"]
 MICROS_PER_MILLI = 1000
 MILLIS_PER_SECOND = 1000
 
@@ -47,20 +50,48 @@ class Routing:
             venue.shut_down()
 
 
+def configured_terms(settings: Settings) -> dict[str, VenueTerms]:
+    """The terms of the venues this installation routes to (the simulated venues)."""
+    return venue_terms(settings, SIMULATED_VENUES)
+
+
 def venue_terms(settings: Settings, codes: tuple[str, ...]) -> dict[str, VenueTerms]:
-    """Each venue's terms from the settings."""
+    """Each venue's terms from the settings, with its terms per order type."""
     latency = round(settings.routing_venue_latency_ms * MICROS_PER_MILLI)
-    return {
-        code: VenueTerms(
-            code=code,
-            name=f"{code} (simulated)",
-            access_fee=settings.routing_access_fees.get(code, 0),
-            rebate=settings.routing_rebates.get(code, 0),
-            pfof=settings.routing_pfof.get(code, 0),
-            latency_us=latency,
+    terms = {}
+    for code in codes:
+        own = FeeTerms(
+            settings.routing_access_fees.get(code, 0),
+            settings.routing_rebates.get(code, 0),
+            settings.routing_pfof.get(code, 0),
         )
-        for code in codes
-    }
+        by_kind = _by_kind(settings.routing_order_type_terms, code, own)
+        terms[code] = VenueTerms(
+            code,
+            f"{code} (simulated)",
+            own.access_fee,
+            own.rebate,
+            own.pfof,
+            latency_us=latency,
+            by_kind=by_kind,
+        )
+    return terms
+
+
+def _by_kind(
+    configured: Mapping[str, Mapping[FeeItem, int]], code: str, own: FeeTerms
+) -> dict[OrderKind, FeeTerms]:
+    """The venue's terms of the order types configured apart (items left out: its own)."""
+    by_kind = {}
+    for key, items in configured.items():
+        venue, kind = key.split(":")
+        if venue == code:
+            by_kind[OrderKind(kind)] = FeeTerms(
+                items.get("access_fee", own.access_fee),
+                items.get("rebate", own.rebate),
+                items.get("pfof", own.pfof),
+            )
+    return by_kind
 
 
 def install_routing(services: Services, trading: TradingPorts) -> TradingPorts:

@@ -19,7 +19,9 @@ EXEC_ID_LENGTH = 64
 class RoutingDecisionRow(Base):
     """Where an order was routed, with the NBBO at routing and the decision's reasons.
 
-    Prices in 1/10,000 dollar; ``pfof`` and ``access_fee`` per share in the same units.
+    Prices in 1/10,000 dollar; ``pfof``, ``access_fee`` and ``rebate`` per share in the same
+    units, the venue's terms for the order's Rule 606 type (``order_kind``) when it was
+    routed.
     ``status``: ``internal`` (handled by the internal book), ``sent`` (at the venue),
     ``done`` (the venue finished with it).
     """
@@ -39,6 +41,8 @@ class RoutingDecisionRow(Base):
     sent_limit: Mapped[int | None] = mapped_column(BigInteger)
     pfof: Mapped[int] = mapped_column(BigInteger, default=0)
     access_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    rebate: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    order_kind: Mapped[str | None] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(12), index=True)
     venue_text: Mapped[str | None] = mapped_column(String(200))
     routed_at_ns: Mapped[int] = mapped_column(BigInteger, index=True)

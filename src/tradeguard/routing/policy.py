@@ -12,7 +12,8 @@ reachable venue's own quote and terms, and what the internal book offers. In ord
 3. **Likelihood and speed.** Among venues at the best price: the one whose displayed
    size covers more of the order, then the one with the better fill rate, then the
    faster one.
-4. **Fees and rebates.** Then the lower access fee net of rebate.
+4. **Fees and rebates.** Then the lower access fee net of rebate, as the venue charges
+   them for the order's Rule 606 type (market or marketable limit here).
 
 Payment for order flow never decides a route: it is recorded with the route and
 disclosed (Rule 606). A non-marketable limit order rests in the internal book. With no
@@ -22,10 +23,12 @@ the NBBO and the rest is cancelled: it fails closed, never at a worse price.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
+
+from tradeguard.market.rule606 import OrderKind
 
 INTERNAL = "INTERNAL"
 """The venue code of the internal order book."""
@@ -50,10 +53,31 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FeeTerms:
+    """What a venue charges and pays per share for one order type (1/10,000 dollar)."""
+
+    access_fee: int = 0
+    rebate: int = 0
+    pfof: int = 0
+
+    @property
+    def net_fee(self) -> int:
+        """Access fee less rebate, per share."""
+        return self.access_fee - self.rebate
+
+    @property
+    def net_payment(self) -> int:
+        """Payment for order flow and rebate received less the fee paid, per share (606)."""
+        return self.pfof + self.rebate - self.access_fee
+
+
+@dataclass(frozen=True, slots=True)
 class VenueTerms:
     """A venue's terms: fees, rebates, payment for order flow, fill rate, latency.
 
-    Money per share is in price units (1/10,000 dollar).
+    Money per share is in price units (1/10,000 dollar). ``by_kind`` holds the terms of
+    the Rule 606 order types the venue charges differently; the others pay the venue's
+    own ``access_fee``, ``rebate`` and ``pfof``.
     """
 
     code: str
@@ -63,11 +87,17 @@ class VenueTerms:
     pfof: int = 0
     fill_rate_pct: int = PERCENT
     latency_us: int = 1_000
+    by_kind: Mapping[OrderKind, FeeTerms] = field(default_factory=dict)
 
     @property
     def net_fee(self) -> int:
         """Access fee less rebate, per share."""
         return self.access_fee - self.rebate
+
+    def fees(self, kind: OrderKind) -> FeeTerms:
+        """The fee, rebate and payment for order flow per share of an order of ``kind``."""
+        found = self.by_kind.get(kind)
+        return found if found is not None else FeeTerms(self.access_fee, self.rebate, self.pfof)
 
 
 class QuoteLike(Protocol):
@@ -131,6 +161,11 @@ class RouteAsk:
     buy: bool
     quantity: int
     limit: int | None
+
+    @property
+    def marketable_kind(self) -> OrderKind:
+        """The Rule 606 type the order has when it goes out marketable."""
+        return OrderKind.MARKET if self.limit is None else OrderKind.MARKETABLE_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +232,8 @@ def _best_venue(
     if ask.limit is not None and not _within(ask.buy, top, ask.limit):
         return None
     at_best = [(size, venue) for price, size, venue in candidates if price == top]
-    ranked = sorted(at_best, key=lambda item: _rank(ask.quantity, item[0], item[1]))
+    kind = ask.marketable_kind
+    ranked = sorted(at_best, key=lambda item: _rank(ask.quantity, item[0], item[1], kind))
     chosen = ranked[0][1]
     reasons = [Reason.AT_NBBO if top == nbbo else Reason.NBBO_VENUE_UNREACHABLE]
     reasons.append(Reason.BEST_PRICE)
@@ -206,14 +242,17 @@ def _best_venue(
     return Decision(chosen.code, None, tuple(reasons))
 
 
-def _rank(quantity: int, size: int, venue: VenueTerms) -> tuple[int, int, int, int]:
-    return (-min(size, quantity), -venue.fill_rate_pct, venue.latency_us, venue.net_fee)
+def _rank(
+    quantity: int, size: int, venue: VenueTerms, kind: OrderKind
+) -> tuple[int, int, int, int]:
+    net_fee = venue.fees(kind).net_fee if venue.by_kind else venue.net_fee
+    return (-min(size, quantity), -venue.fill_rate_pct, venue.latency_us, net_fee)
 
 
 def _tie_break(
     quantity: int, first: tuple[int, VenueTerms], second: tuple[int, VenueTerms]
 ) -> Reason:
-    """Which criterion put the chosen venue ahead of the runner-up."""
+    """Which criterion put the chosen venue ahead of the runner-up (fees come last)."""
     (size_a, a), (size_b, b) = first, second
     if min(size_a, quantity) != min(size_b, quantity):
         return Reason.LARGER_SIZE
@@ -222,6 +261,19 @@ def _tie_break(
     if a.latency_us != b.latency_us:
         return Reason.FASTER
     return Reason.LOWER_FEE
+
+
+def order_kind(ask: RouteAsk, opposite: int | None) -> OrderKind:
+    """The order's Rule 606 type on receipt against the best opposite price (None: none).
+
+    A limit order is marketable when it could trade at once: a buy at or above the best
+    offer, a sell at or below the best bid.
+    """
+    if ask.limit is None:
+        return OrderKind.MARKET
+    if opposite is not None and _within(ask.buy, opposite, ask.limit):
+        return OrderKind.MARKETABLE_LIMIT
+    return OrderKind.NON_MARKETABLE_LIMIT
 
 
 def _capped(ask: RouteAsk, best: int) -> int | None:

@@ -5,7 +5,8 @@ shares, the fill rate, price improvement against the NBBO at routing (per share 
 the share of filled orders improved), the effective spread (twice the distance from
 the NBBO midpoint at routing), the realised spread (twice the signed distance from the
 midpoint when the venue's report arrived), the mean time from routing to the first
-fill, and the payment for order flow received and access fees paid. Money in dollars.
+fill, and the payment for order flow and rebates received and access fees paid, each on
+the terms recorded for the order's type when it was routed. Money in dollars.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _Totals:
     latency_ns: list[int] = field(default_factory=list)
     pfof_units: int = 0
     fee_units: int = 0
+    rebate_units: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class VenueQuality:
     mean_time_to_fill_ms: str | None
     pfof_received: str
     access_fees_paid: str
+    rebates_received: str
 
 
 def execution_quality(db: Session, start_ns: int, end_ns: int) -> list[VenueQuality]:
@@ -98,6 +101,7 @@ def _add(total: _Totals, decision: RoutingDecisionRow, fills: Sequence[Execution
     total.latency_ns.append(min(fill.at_ns for fill in fills) - decision.routed_at_ns)
     total.pfof_units += decision.pfof * filled
     total.fee_units += decision.access_fee * filled
+    total.rebate_units += (decision.rebate or 0) * filled
     if decision.nbbo_bid is None or decision.nbbo_ask is None:
         return
     best = decision.nbbo_ask if buy else decision.nbbo_bid
@@ -139,6 +143,7 @@ def _quality(venue: str, total: _Totals) -> VenueQuality:
         ),
         pfof_received=_ratio(total.pfof_units, PRICE_SCALE, "0.01"),
         access_fees_paid=_ratio(total.fee_units, PRICE_SCALE, "0.01"),
+        rebates_received=_ratio(total.rebate_units, PRICE_SCALE, "0.01"),
     )
 
 

@@ -29,6 +29,7 @@ from tradeguard.audit.records import Actor
 from tradeguard.core.clock import Clock
 from tradeguard.core.money import Price
 from tradeguard.logs import get_logger
+from tradeguard.market.rule606 import OrderKind
 from tradeguard.market.venue_book import VenueQuoteBook
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.routing.fix.messages import (
@@ -44,10 +45,12 @@ from tradeguard.routing.fix.messages import (
 from tradeguard.routing.models import RoutingDecisionRow, VenueFillRow
 from tradeguard.routing.policy import (
     Decision,
+    FeeTerms,
     Market,
     RouteAsk,
     VenueTerms,
     decide,
+    order_kind,
 )
 from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.trading.matching.engine import OrderBook
@@ -162,16 +165,14 @@ class Router:
 
     def decide(self, row: OrderRow, book: OrderBook, now: int) -> tuple[Decision, Market]:
         """The policy's decision for ``row`` on the market as it stands at ``now``."""
-        buy = row.side == Side.BUY
         fresh = self.quotes.venue_quotes(row.symbol, now)
         market = Market(
             max((quote.bid for quote in fresh), default=None),
             min((quote.ask for quote in fresh), default=None),
             [quote for quote in fresh if self.reachable(quote.venue)],
-            _depth(book, buy=buy),
+            _depth(book, buy=row.side == Side.BUY),
         )
-        ask = RouteAsk(buy, row.quantity, row.limit_price if row.type == OrderType.LIMIT else None)
-        return decide(ask, market, self.terms), market
+        return decide(_ask(row), market, self.terms), market
 
     def at_venue(self, order_id: str) -> bool:
         """Whether the order is working at a venue now."""
@@ -352,6 +353,8 @@ class Router:
         limit: int,
     ) -> None:
         terms = self.terms.get(decision.venue)
+        kind = _kind(row, market)
+        fees = terms.fees(kind) if terms else FeeTerms()
         reasons = [reason.value for reason in decision.reasons]
         booking.context.db.add(
             RoutingDecisionRow(
@@ -366,8 +369,10 @@ class Router:
                 nbbo_bid=market.nbbo_bid,
                 nbbo_ask=market.nbbo_ask,
                 sent_limit=None if decision.internal else limit,
-                pfof=terms.pfof if terms else 0,
-                access_fee=terms.access_fee if terms else 0,
+                pfof=fees.pfof,
+                access_fee=fees.access_fee,
+                rebate=fees.rebate,
+                order_kind=kind.value,
                 status=INTERNAL_STATUS if decision.internal else ROUTED_STATUS,
                 routed_at_ns=booking.now_ns,
             )
@@ -402,6 +407,20 @@ class Router:
                 order = self._orders.get(order_id)
                 if order is not None and venue in self.links:
                     self.links[venue].cancel(order)
+
+
+def _ask(row: OrderRow) -> RouteAsk:
+    limit = row.limit_price if row.type == OrderType.LIMIT else None
+    return RouteAsk(row.side == Side.BUY, row.quantity, limit)
+
+
+def _kind(row: OrderRow, market: Market) -> OrderKind:
+    """The order's Rule 606 type on receipt: against the NBBO, or the internal book's best."""
+    ask = _ask(row)
+    opposite = market.nbbo_ask if ask.buy else market.nbbo_bid
+    if opposite is None and market.internal_depth:
+        opposite = market.internal_depth[0][0]
+    return order_kind(ask, opposite)
 
 
 def _depth(book: OrderBook, *, buy: bool) -> list[tuple[int, int]]:

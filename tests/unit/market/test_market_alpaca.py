@@ -41,7 +41,7 @@ def quote(**fields: Any) -> dict[str, Any]:
 
 def test_a_quote_becomes_a_venue_quote_in_price_units_at_the_providers_time() -> None:
     [event] = decoder().decode(frame(quote()))
-    assert event == Quote("ALPACA", "AMD", 876_600, 1, 876_800, 4, 1, STAMP_NS)
+    assert event == Quote("ALPACA", "AMD", 876_600, 1, 876_800, 4, 1, STAMP_NS, "MEMX", "XNAS")
 
 
 def test_a_sub_penny_price_keeps_its_four_places_and_a_finer_one_is_malformed() -> None:

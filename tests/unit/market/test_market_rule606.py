@@ -12,6 +12,7 @@ from tradeguard.core.clock import datetime_to_ns
 from tradeguard.market.rule606 import (
     OrderKind,
     Quarter,
+    Route,
     RoutedOrder,
     Venue,
     customer_routing_report,
@@ -116,3 +117,39 @@ def test_execution_times_round_half_a_second_up(schema: etree.XMLSchema) -> None
     )
     root = valid(schema, report)
     assert root.findtext("held/order/route/transaction/time") == "15:30:01"
+
+
+def routed(order_id: str, kind: OrderKind, **paid: int) -> RoutedOrder:
+    return RoutedOrder(order_id, at(4, 7), SP500, kind, NYSE, **paid)  # type: ignore[arg-type]
+
+
+def test_net_payments_received_and_paid_per_venue_and_order_type(schema: etree.XMLSchema) -> None:
+    paid = [  # 300 shares at $0.0012 received net; 100 at $0.0030 and 3 for $0.0001 paid net
+        routed("p1", OrderKind.MARKET, net_payment=12 * 300, shares_executed=300),
+        routed("p2", OrderKind.MARKETABLE_LIMIT, net_payment=-30 * 100, shares_executed=100),
+        routed("p3", OrderKind.MARKETABLE_LIMIT, net_payment=-1, shares_executed=3),
+    ]
+    aspects = {NYSE.name: "Rebates of $0.002 a share on resting orders."}
+    report = held_order_report("B", Quarter(2026, 2), paid, NOW, aspects)
+    [venue] = valid(schema, report).iter("rVenue")
+    assert venue.findtext("netPmtPaidRecvMarketOrdersUsd") == "0.36"
+    assert venue.findtext("netPmtPaidRecvMarketOrdersCph") == "12.0000"  # units per share
+    assert venue.findtext("netPmtPaidRecvMarketableLimitOrdersUsd") == "-0.30"
+    assert venue.findtext("netPmtPaidRecvMarketableLimitOrdersCph") == "-29.1359"  # 3,001 / 103
+    assert venue.findtext("netPmtPaidRecvOtherOrdersUsd") == "0.00"
+    assert venue.findtext("netPmtPaidRecvOtherOrdersCph") == "0.0000"
+    assert venue.findtext("materialAspects") == aspects[NYSE.name]
+
+
+def test_an_order_that_went_to_a_venue_and_then_rested_here_shows_both_routes(
+    schema: etree.XMLSchema,
+) -> None:
+    routes = (Route(NYSE, (at(4, 7),)), Route(BOOK, (at(4, 7, 30),)))
+    order = RoutedOrder("r1", at(4, 7), SP500, OrderKind.MARKETABLE_LIMIT, NYSE, routes=routes)
+    report = customer_routing_report(
+        "acct-1", "B", start=date(2026, 4, 1), end=date(2026, 4, 30), orders=[order], now_ns=NOW
+    )
+    first, second = valid(schema, report).iter("route")
+    assert (first.findtext("venueName"), first.findtext("mic")) == (NYSE.name, "XNYS")
+    assert (second.findtext("venueName"), second.findtext("mic")) == (BOOK.name, None)
+    assert second.findtext("transaction/time") == "15:30:30"

@@ -4,13 +4,16 @@ never a venue worse than a reachable better one, ties by size, fill rate, speed,
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tradeguard.market.rule606 import OrderKind
 from tradeguard.routing.policy import (
+    FeeTerms,
     Market,
     Reason,
     RouteAsk,
     VenueQuote,
     VenueTerms,
     decide,
+    order_kind,
 )
 
 BUY, SELL = True, False
@@ -101,6 +104,36 @@ def test_payment_for_order_flow_never_decides_a_route() -> None:
     }
     seen = market(quote("PAYS", 99, 102), quote("FAIR", 99, 101))
     assert decide(RouteAsk(BUY, 100, None), seen, terms).venue == "FAIR"
+
+
+def test_the_fee_that_breaks_a_tie_is_the_one_for_the_orders_type() -> None:
+    cheap_for_market = {OrderKind.MARKET: FeeTerms(access_fee=5)}
+    cheap_for_limits = {OrderKind.MARKETABLE_LIMIT: FeeTerms(access_fee=5)}
+    terms = {
+        "A": VenueTerms("A", "A", access_fee=30, by_kind=cheap_for_market),
+        "B": VenueTerms("B", "B", access_fee=30, by_kind=cheap_for_limits),
+    }
+    same = market(quote("A", 99, 101), quote("B", 99, 101))
+    assert decide(RouteAsk(BUY, 100, None), same, terms).venue == "A"
+    assert decide(RouteAsk(BUY, 100, 101), same, terms).venue == "B"
+
+
+def test_a_venues_terms_for_a_type_replace_its_own_and_the_others_keep_them() -> None:
+    venue = VenueTerms("A", "A", access_fee=30, rebate=2, pfof=10, by_kind={
+        OrderKind.NON_MARKETABLE_LIMIT: FeeTerms(access_fee=0, rebate=20, pfof=10),
+    })  # fmt: skip
+    assert venue.fees(OrderKind.NON_MARKETABLE_LIMIT).net_payment == 30  # received
+    assert venue.fees(OrderKind.MARKET) == FeeTerms(30, 2, 10)
+    assert venue.fees(OrderKind.MARKET).net_payment == -18  # paid: fee above the rest
+
+
+def test_an_orders_606_type_is_read_against_the_best_opposite_price_on_receipt() -> None:
+    assert order_kind(RouteAsk(BUY, 100, None), 101) is OrderKind.MARKET
+    assert order_kind(RouteAsk(BUY, 100, 101), 101) is OrderKind.MARKETABLE_LIMIT
+    assert order_kind(RouteAsk(BUY, 100, 100), 101) is OrderKind.NON_MARKETABLE_LIMIT
+    assert order_kind(RouteAsk(SELL, 100, 99), 99) is OrderKind.MARKETABLE_LIMIT
+    assert order_kind(RouteAsk(SELL, 100, 100), 99) is OrderKind.NON_MARKETABLE_LIMIT
+    assert order_kind(RouteAsk(SELL, 100, 100), None) is OrderKind.NON_MARKETABLE_LIMIT
 
 
 QUOTES = st.lists(

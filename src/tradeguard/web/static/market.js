@@ -1,6 +1,6 @@
 // Behaviour of the market pages: quotes refreshed every second, positions at market.
 // Text from the server is only ever placed with textContent, never parsed as HTML.
-import { byId, complain, describe, make, signedInCall } from "/static/web/auth.js";
+import { byId, complain, describe, guarded, make, signedInCall } from "/static/web/auth.js";
 
 const QUOTES = "/v1/market/quotes";
 const QUOTES_EVERY_MS = 1000;
@@ -22,6 +22,21 @@ function symbolCell(symbol) {
   return header;
 }
 
+// The quote's symbol as a button that puts it on the order ticket at the price to trade at.
+function ticketCell(quote) {
+  const header = symbolCell("");
+  const choose = make("button", quote.symbol, "button-quiet");
+  choose.type = "button";
+  choose.addEventListener("click", () => {
+    byId("ticket-symbol").value = quote.symbol;
+    const buying = byId("ticket-side").value === "buy";
+    byId("ticket-limit").value = (buying ? quote.ask : quote.bid) || "";
+    byId("ticket-quantity").focus();
+  });
+  header.append(choose);
+  return header;
+}
+
 function quoteState(quote) {
   if (quote.halted) return ["halted", "state-halted"];
   if (!quote.bid) return ["no quote yet", "state-stale"];
@@ -31,9 +46,11 @@ function quoteState(quote) {
 function quoteRow(quote) {
   const [state, stateClass] = quoteState(quote);
   const band = quote.band_low ? `${quote.band_low} – ${quote.band_high}` : "none";
-  const venues = quote.bid_venue ? `${quote.bid_venue} / ${quote.ask_venue}` : null;
+  const venues = quote.bid_venues.length
+    ? `${quote.bid_venues.join(", ")} / ${quote.ask_venues.join(", ")}`
+    : null;
   const line = row([
-    symbolCell(quote.symbol),
+    ticketCell(quote),
     cell(quote.bid, "number"),
     cell(quote.bid_size, "number"),
     cell(quote.ask, "number"),
@@ -101,8 +118,50 @@ async function refreshPositions() {
   byId("positions-empty").hidden = positions.length > 0;
 }
 
+function ticketOrder() {
+  const type = byId("ticket-type").value;
+  const order = {
+    client_order_id: `web-${crypto.randomUUID()}`,
+    symbol: byId("ticket-symbol").value.trim().toUpperCase(),
+    side: byId("ticket-side").value,
+    type,
+    quantity: Number(byId("ticket-quantity").value),
+  };
+  if (type === "limit") order.limit_price = byId("ticket-limit").value.trim();
+  return order;
+}
+
+function placed(order) {
+  const filled = order.filled_quantity ? `, ${order.filled_quantity} filled` : "";
+  const average = order.average_price ? ` at ${order.average_price}` : "";
+  return `Order ${order.symbol} ${order.side} ${order.quantity}: ${order.status}${filled}${average}`;
+}
+
+async function placeFromTicket() {
+  const result = byId("ticket-result");
+  result.hidden = true;
+  const order = await signedInCall("POST", "/v1/orders", ticketOrder());
+  result.textContent = placed(order);
+  result.hidden = false;
+}
+
+function startTicket() {
+  const form = byId("ticket");
+  const limit = byId("ticket-limit");
+  byId("ticket-type").addEventListener("change", (event) => {
+    limit.disabled = event.target.value === "market";
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(byId("ticket-place"), placeFromTicket);
+  });
+}
+
 const PAGES = {
-  quotes: () => every(QUOTES_EVERY_MS, refreshQuotes),
+  quotes: () => {
+    startTicket();
+    return every(QUOTES_EVERY_MS, refreshQuotes);
+  },
   positions: () => every(POSITIONS_EVERY_MS, refreshPositions),
 };
 

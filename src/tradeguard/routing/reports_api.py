@@ -1,4 +1,7 @@
-"""Rule 606 reports over HTTP: a customer's 606(b)(1) and compliance's 606(a)(1), as XML."""
+"""Rule 606 reports over HTTP: a customer's 606(b)(1) and compliance's 606(a)(1), as XML.
+
+Both, and the public page, come from the routing records (``routing.disclosure``).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.market.pages import order_routing_page, published
 from tradeguard.market.rule606 import Quarter
+from tradeguard.routing.disclosure import customer_disclosure, quarterly_disclosure
+from tradeguard.routing.install import configured_terms
 from tradeguard.trading.desk_port import DeskPort
-from tradeguard.trading.orders.routing_reports import customer_report, quarterly_report
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import PUBLIC, require
 
@@ -52,7 +56,8 @@ def my_order_routing(
 ) -> Response:
     """Where each of your orders of the last six months was routed and when it executed."""
     account_id = desk.account_id(db, Caller.of(principal, request))
-    report = customer_report(db, settings.market_broker_name, account_id, clock.now_ns())
+    terms = configured_terms(settings)
+    report = customer_disclosure(db, settings.market_broker_name, account_id, clock.now_ns(), terms)
     return Response(report, media_type=XML)
 
 
@@ -71,8 +76,12 @@ def quarterly_order_routing(
     quarter: Annotated[int, Query(ge=1, le=4)],
 ) -> Response:
     """Per month of the quarter: order types, venues and net payments, as the SEC's XML."""
-    report = quarterly_report(
-        db, settings.market_broker_name, Quarter(year, quarter), clock.now_ns()
+    report = quarterly_disclosure(
+        db,
+        settings.market_broker_name,
+        Quarter(year, quarter),
+        clock.now_ns(),
+        configured_terms(settings),
     )
     return Response(report, media_type=XML)
 
@@ -90,5 +99,6 @@ def public_order_routing(
     chosen = published(now, year, quarter)
     if chosen is None:
         return order_routing_page(now, Quarter(year or 0, quarter or 0), None)
-    report = quarterly_report(db, settings.market_broker_name, chosen, now)
+    terms = configured_terms(settings)
+    report = quarterly_disclosure(db, settings.market_broker_name, chosen, now, terms)
     return order_routing_page(now, chosen, report)
