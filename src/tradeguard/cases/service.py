@@ -217,6 +217,8 @@ class AlertFilter:
     symbol: str | None = None
     min_score: float = 0.0
     limit: int = 100
+    hidden_sources: tuple[str, ...] = ()
+    """Sources the reader may not see (``aml.sar`` without ``aml:sar``)."""
 
 
 def alert_queue(db: Session, wanted: AlertFilter) -> list[AlertRow]:
@@ -231,5 +233,7 @@ def alert_queue(db: Session, wanted: AlertFilter) -> list[AlertRow]:
             query = query.where(column == value)
     if wanted.min_score > 0:
         query = query.where(AlertRow.score >= wanted.min_score)
+    if wanted.hidden_sources:
+        query = query.where(AlertRow.source.not_in(wanted.hidden_sources))
     order = (AlertRow.score.desc(), AlertRow.start_ns.desc())
     return list(db.scalars(query.order_by(*order).limit(wanted.limit)).all())
