@@ -452,6 +452,9 @@ def test_sar_clock_over_http_when_due_then_reminded_overdue_reviewed_and_hidden_
     assert late["id"] not in json.dumps(hidden)
     one = client.get(f"/v1/compliance/alerts/{seen[0]['id']}", headers=reviewer.headers)
     assert one.status_code == 404
+    hidden_alert = {"alert_ids": [seen[0]["id"]], "title": "Probe"}
+    probe = client.post("/v1/compliance/cases", json=hidden_alert, headers=reviewer.headers)
+    assert (probe.status_code, probe.json()["reason_code"]) == (422, "ALERT_NOT_FOUND")
     trail = client.get(
         "/v1/audit/events", params={"event_type": "aml.sar.*"}, headers=reviewer.headers
     )

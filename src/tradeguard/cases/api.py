@@ -100,7 +100,8 @@ def open_case(
     body: OpenCaseRequest, officer: Officer, request: Request, db: DbSession, cases: CasesDep
 ) -> CaseView:
     """A case holding the given open alerts."""
-    case = cases.open_case(db, Caller.of(officer, request).actor, body.alert_ids, body.title)
+    actor, hidden = Caller.of(officer, request).actor, hidden_sources(officer)
+    case = cases.open_case(db, actor, body.alert_ids, body.title, hidden)
     return case_view(case, cases.clock.now_ns())
 
 
@@ -177,7 +178,8 @@ def attach(
     cases: CasesDep,
 ) -> CaseView:
     """Add open alerts to the case."""
-    case = cases.attach(db, Caller.of(officer, request).actor, case_id, body.alert_ids)
+    actor, hidden = Caller.of(officer, request).actor, hidden_sources(officer)
+    case = cases.attach(db, actor, case_id, body.alert_ids, hidden)
     return case_view(case, cases.clock.now_ns())
 
 
