@@ -23,11 +23,14 @@ from tradeguard.access.grants import Grants, active_grants_of
 from tradeguard.access.staff_enrolment import StaffEnrolment
 from tradeguard.access.staff_invites import StaffInvites
 from tradeguard.access.support import SupportDesk
+from tradeguard.aml.sar_clock import SarClock
 from tradeguard.aml.wiring import (
+    aml_jobs_periodically,
     build_aml_retention,
     build_ctr_reports,
     build_filing_batches,
     build_parameter_book,
+    build_sar_clock,
     build_sar_reports,
     register_aml_watcher,
 )
@@ -269,7 +272,7 @@ def _registry(
         watchers=watchers,
         sar_reports=build_sar_reports(services),
         aml_parameters=build_parameter_book(services),
-        ctr_reports=build_ctr_reports(services),
+        ctr_reports=build_ctr_reports(services, alert_store),
         aml_retention=build_aml_retention(services),
         aml_batches=build_filing_batches(services),
         card_vault=build_card_vault(
@@ -371,7 +374,12 @@ def _background_tasks(
         asyncio.create_task(watch_periodically(registry.watchers, services.settings)),
         asyncio.create_task(_watch_market_feed(registry.market_data)),
         asyncio.create_task(settle_deposits_periodically(registry.payments)),
+        asyncio.create_task(aml_jobs_periodically(services, _sar_clock(registry))),
     )
+
+
+def _sar_clock(registry: Registry) -> SarClock:
+    return build_sar_clock(registry.services, registry.alert_store, registry.identity.notices)
 
 
 def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:

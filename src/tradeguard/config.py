@@ -628,6 +628,29 @@ class Settings(BaseSettings):
         pattern=r"^[A-Z0-9]{8}$",
         description="FinCEN Transmitter Control Code (TCC) of the batch files",
     )
+    # -- AML follow-ups: the SAR clock and continuing-activity reviews (tradeguard.aml) --
+    aml_sar_reminder_days: tuple[int, ...] = Field(
+        default=(10, 3, 1),
+        max_length=10,
+        description="Days before an unfiled SAR's deadline on which compliance_email is "
+        "reminded (each once)",
+    )
+    aml_jobs_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        description="How often the AML job runs: SAR reminders, the overdue alert and due "
+        "continuing-activity reviews",
+    )
+
+    @field_validator("aml_sar_reminder_days")
+    @classmethod
+    def _reminder_days_in_range(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        """Each reminder falls within the 60 days a SAR may take at most."""
+        if any(not 1 <= day <= 60 for day in days):  # noqa: PLR2004 - the longest filing window
+            raise ValueError("each reminder is 1 to 60 days before the deadline")
+        return days
+
     # -- watchers over the audit trail (tradeguard.watch) --
     watch_embedded: bool = Field(
         default=True,

@@ -191,6 +191,7 @@ PLAIN_TYPES: dict[Any, str] = {
     Path: "path",
     SecretStr: "secret",
     tuple[str, ...]: "JSON list of text",
+    tuple[int, ...]: "JSON list of integers",
     dict[str, int]: "JSON object of integers",
     OrderTypeTerms: "JSON object (VENUE:type) of objects of integers",
 }

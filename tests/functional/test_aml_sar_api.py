@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from staff_flows import tradeguard_command
 from support import registry_of
 from tradeguard.aml.profiles import approved_profile
 from tradeguard.aml.transactions import BusinessDays
+from tradeguard.aml.wiring import build_sar_clock, run_aml_jobs
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
@@ -105,8 +107,10 @@ def test_sar_flow_when_drafted_generated_and_filed_then_valid_xml_and_audited_ha
     generated = client.post(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
     assert generated.status_code == 200, generated.text
     path = settings.var_dir / "aml" / f"sar-{sar['id']}.xml"
-    document = path.read_bytes()
     assert is_private(path)
+    assert b"<?xml" not in path.read_bytes()  # sealed at rest
+    download = client.get(f"/v1/compliance/aml/sars/{sar['id']}/xml", headers=officer.headers)
+    document = download.content
     assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(etree.fromstring(document))
     digest = hashlib.sha256(document).hexdigest()
     assert generated.json()["xml_sha256"] == digest
@@ -114,8 +118,12 @@ def test_sar_flow_when_drafted_generated_and_filed_then_valid_xml_and_audited_ha
         audited = db.scalars(
             select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.sar.generated")
         ).all()
+        downloads = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.sar.downloaded")
+        ).all()
     assert len(audited) == 1
     assert digest.encode() in bytes(audited[0])
+    assert len(downloads) == 1
     filed = client.post(f"/v1/compliance/aml/sars/{sar['id']}/filing",
                         json=FILING, headers=officer.headers)  # fmt: skip
     assert filed.status_code == 200, filed.text
@@ -239,7 +247,11 @@ def test_sar_when_revised_generated_downloaded_and_filed_then_kept_five_years_fr
     downloaded = client.get(f"{one}/xml", headers=officer.headers)
     assert downloaded.status_code == 200
     assert downloaded.headers["content-type"].startswith("application/xml")
-    assert downloaded.content == (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").read_bytes()
+    sealed = (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").read_bytes()
+    assert downloaded.content.startswith(b"<?xml")
+    assert b"<?xml" not in sealed
+    assert b"MARCHETTI" in downloaded.content.upper()
+    assert b"MARCHETTI" not in sealed.upper()
     back = client.put(one, json=edits, headers=officer.headers).json()
     assert (back["status"], back["xml_sha256"]) == ("draft", None)
     assert not (settings.var_dir / "aml" / f"sar-{sar['id']}.xml").exists()
@@ -403,5 +415,71 @@ def test_purge_command_when_nothing_has_outlived_its_retention_then_nothing_dele
     run = tradeguard_command(settings, monkeypatch, capsys)
     assert run("aml", "ctr", "--date", day)[0] == 0
     code, output = run("aml", "purge")
-    assert (code, output.strip()) == (0, "0 SARs, 0 CTRs deleted")
+    assert (code, output.strip()) == (0, "0 SARs, 0 CTRs, 0 cases, 0 alerts deleted")
     assert list((settings.var_dir / "aml" / "ctr").glob("ctr-acct-9-*.xml"))
+
+
+def test_sar_clock_over_http_when_due_then_reminded_overdue_reviewed_and_hidden_from_readers(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, clean_database, settings: Settings
+) -> None:
+    officer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="operator")
+    reviewer = staff(client, mailbox, clock, clean_database.engine, "COMPLIANCE", level="read-only")
+    registry = registry_of(client.app)  # type: ignore[arg-type]
+    sar_clock = build_sar_clock(registry.services, registry.alert_store, registry.identity.notices)
+    case_id = case_with_alert(client, officer)
+    late = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                       json=sar_body(), headers=officer.headers).json()  # fmt: skip
+    soon = client.post(f"/v1/compliance/aml/cases/{case_id}/sar",
+                       json=sar_body(detected_on="2026-10-24"),
+                       headers=officer.headers).json()  # fmt: skip
+    # the test clock stands on 2026-11-21: long after the first deadline (2026-04-09),
+    # two days before the second (2026-11-23)
+    done = run_aml_jobs(registry.services, sar_clock)
+    assert (done.overdue, done.reminded) == ([late["id"]], [soon["id"]])
+    assert run_aml_jobs(registry.services, sar_clock).overdue == []  # once
+    (reminder,) = [m for m in mailbox.emails if m.kind == "aml.sar.reminder"]
+    assert (reminder.to, reminder.subject) == (settings.compliance_email, "SAR due in 2 days")
+    assert soon["id"] in reminder.text
+    for secret in (NAME, "user-9", "acct-1", "teacher"):
+        assert secret not in reminder.text
+    seen = client.get("/v1/compliance/alerts", params={"source": "aml.sar"},
+                      headers=officer.headers).json()  # fmt: skip
+    assert [(a["typology"], a["evidence"]["sar"]) for a in seen] == [
+        ("aml.sar.overdue", late["id"])
+    ]
+    hidden = client.get("/v1/compliance/alerts", headers=reviewer.headers).json()
+    assert all(a["source"] != "aml.sar" for a in hidden)
+    assert late["id"] not in json.dumps(hidden)
+    one = client.get(f"/v1/compliance/alerts/{seen[0]['id']}", headers=reviewer.headers)
+    assert one.status_code == 404
+    hidden_alert = {"alert_ids": [seen[0]["id"]], "title": "Probe"}
+    probe = client.post("/v1/compliance/cases", json=hidden_alert, headers=reviewer.headers)
+    assert (probe.status_code, probe.json()["reason_code"]) == (422, "ALERT_NOT_FOUND")
+    trail = client.get(
+        "/v1/audit/events", params={"event_type": "aml.sar.*"}, headers=reviewer.headers
+    )
+    assert late["id"] not in trail.text
+    client.post(f"/v1/compliance/aml/sars/{late['id']}/xml", headers=officer.headers)
+    filed = client.post(f"/v1/compliance/aml/sars/{late['id']}/filing", json=FILING,
+                        headers=officer.headers).json()  # fmt: skip
+    early = client.post(f"/v1/compliance/aml/sars/{late['id']}/continuing-review",
+                        json={"outcome": "sideways"}, headers=officer.headers)  # fmt: skip
+    assert early.status_code == 422
+    assert run_aml_jobs(registry.services, sar_clock).reviews == [late["id"]]  # due 2026-06-18
+    review = client.get("/v1/compliance/alerts", params={"typology": "aml.sar.continuing_review"},
+                        headers=officer.headers).json()  # fmt: skip
+    assert [a["evidence"]["review_due"] for a in review] == [filed["continuing_review_due"]]
+    reviewing = f"/v1/compliance/aml/sars/{late['id']}/continuing-review"
+    refused = client.post(reviewing, json={"outcome": "file_continuing"}, headers=reviewer.headers)
+    assert refused.status_code == 403
+    continuing = client.post(reviewing, json={"outcome": "file_continuing"},
+                             headers=officer.headers)  # fmt: skip
+    assert continuing.status_code == 200, continuing.text
+    new = continuing.json()
+    assert (new["prior_sar_id"], new["status"]) == (late["id"], "draft")
+    deadline = date.fromisoformat(new["detected_on"]) + timedelta(days=30)
+    assert new["deadline"] == deadline.isoformat()
+    assert [p["field"] for p in new["problems"]] == ["narrative"]
+    assert all(
+        m.to == settings.compliance_email for m in mailbox.emails if m.kind.startswith("aml")
+    )

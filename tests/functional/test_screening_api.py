@@ -12,9 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person, reason_of, signed_up_with_totp, staff_signed_in
+from sqlalchemy import select
 
 from support import registry_of
+from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
+from tradeguard.audit.search import trusted_event
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.screening.service import SanctionsScreening
@@ -148,3 +151,29 @@ def test_screen_when_anonymous_then_401(client: TestClient, app: FastAPI) -> Non
     response = client.post(SCREEN, json={"name": "Vladimir Putin"})
 
     assert response.status_code == 401
+
+
+def test_screen_when_staff_screen_a_name_then_audited_with_a_keyed_digest_never_the_name(
+    client: TestClient, app: FastAPI, officer: Person
+) -> None:
+    load_sample(app)
+    for name in ("Nicolás Maduro", "  nicolás   MADURO ", "Ada Quinterra"):
+        answer = client.post(SCREEN, json={"name": name, "dob": "1962-11-23"},
+                             headers=officer.headers)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+    with registry_of(app).services.sessions() as db:
+        rows = db.execute(
+            select(AuditEventRow.seq, AuditEventRow.record)
+            .where(AuditEventRow.event_type == "screening.screened")
+            .order_by(AuditEventRow.seq)
+        ).all()
+    events = [trusted_event(seq, bytes(record)) for seq, record in rows]
+    assert len(events) == 3
+    digests = [e.data["name_digest"] for e in events if e is not None]
+    assert digests[0] == digests[1] != digests[2]
+    assert all(e is not None and e.actor.id for e in events)
+    assert events[0] is not None
+    assert events[0].data["match"] is True
+    raw = b"".join(bytes(record) for _, record in rows).lower()
+    for secret in ("maduro", "quinterra", "1962"):
+        assert secret.encode() not in raw

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from tradeguard.access.caller import Caller
 from tradeguard.aml.batches import Batch, FilingBatches
+from tradeguard.aml.continuing_review import ContinuingReviews
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.parameter_book import ParameterBook
 from tradeguard.aml.parameters import MonitorParameters
@@ -21,6 +22,7 @@ from tradeguard.aml.schemas import (
     FilingRequest,
     ParametersRequest,
     ParameterVersionView,
+    ReviewRequest,
     SarEditRequest,
     SarRequest,
     SarView,
@@ -48,12 +50,16 @@ ObjectPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "The route's permission is missing (ACCESS_DENIED, APIKEY_SCOPE)"},
-    404: {"description": "No such case or SAR (CASE_NOT_FOUND, SAR_NOT_FOUND)"},
+    404: {
+        "description": "No such case, alert or SAR (CASE_NOT_FOUND, ALERT_NOT_FOUND, SAR_NOT_FOUND)"
+    },
     409: {
         "description": "Nothing is ready to batch (AML_NOTHING_TO_FILE);"
-        " only a generated SAR can be filed (SAR_NOT_GENERATED); a record is"
+        " only a generated SAR can be filed (SAR_NOT_GENERATED), only a filed one"
+        " reviewed (SAR_NO_REVIEW); a record is"
         " kept five years (AML_RETENTION_ACTIVE); a filing is recorded once"
-        " (SAR_ALREADY_FILED, CTR_ALREADY_FILED)"
+        " (SAR_ALREADY_FILED, CTR_ALREADY_FILED); an alert goes with its case"
+        " (AML_ALERT_IN_CASE); another watcher's record (AML_NOT_AML_RECORD)"
     },
     422: {"description": "Invalid request, or the SAR is incomplete (SAR_INCOMPLETE)"},
 }
@@ -122,9 +128,12 @@ def list_sars(
 
 
 @router.get("/sars/{sar_id}", summary="One SAR with what it still lacks")
-def get_sar(sar_id: ObjectPath, _officer: SarOfficer, db: DbSession, reports: Reports) -> SarView:
-    """The SAR and its problems, field by field."""
-    return sar_view(reports.get(db, sar_id), _today(reports))
+def get_sar(
+    sar_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession, reports: Reports
+) -> SarView:
+    """The SAR and its problems, field by field; the reading is audited."""
+    row = reports.viewed(db, Caller.of(officer, request).actor, sar_id)
+    return sar_view(row, _today(reports))
 
 
 @router.post("/sars/{sar_id}/xml", summary="Generate the SAR's FinCEN XML")
@@ -153,11 +162,11 @@ def revise_sar(
 
 @router.get("/sars/{sar_id}/xml", summary="Download the SAR's FinCEN XML")
 def download_sar(
-    sar_id: ObjectPath, _officer: SarOfficer, db: DbSession, reports: Reports
+    sar_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession, reports: Reports
 ) -> Response:
-    """The generated SARX file (409 SAR_NOT_GENERATED before it exists)."""
-    row = reports.get(db, sar_id)
-    return _xml(reports.xml_of(row), f"sar-{row.id}.xml")
+    """The generated SARX file (409 SAR_NOT_GENERATED before it exists); audited."""
+    document = reports.downloaded(db, Caller.of(officer, request).actor, sar_id)
+    return _xml(document, f"sar-{sar_id}.xml")
 
 
 @router.delete("/sars/{sar_id}", summary="Delete a SAR after its retention", status_code=204)
@@ -168,6 +177,36 @@ def delete_sar(
     """Refused with AML_RETENTION_ACTIVE until five years after its filing have passed."""
     row = reports.get(db, sar_id)
     retention.delete_sar(db, Caller.of(officer, request).actor, row, _today(reports))
+    return Response(status_code=204)
+
+
+@router.delete("/cases/{case_id}", summary="Delete an AML case after its retention",
+               status_code=204)  # fmt: skip
+def delete_case(
+    case_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession,
+    reports: Reports, retention: Retention,
+) -> Response:  # fmt: skip
+    """The case with its alerts and notes, once its retention has ended.
+
+    AML_RETENTION_ACTIVE until five years after its closure (and while a SAR of it is
+    kept); AML_NOT_AML_RECORD for a case holding another watcher's alerts.
+    """
+    retention.delete_case(db, Caller.of(officer, request).actor, case_id, _today(reports))
+    return Response(status_code=204)
+
+
+@router.delete("/alerts/{alert_id}", summary="Delete an AML alert in no case after its retention",
+               status_code=204)  # fmt: skip
+def delete_alert(
+    alert_id: ObjectPath, officer: SarOfficer, request: Request, db: DbSession,
+    reports: Reports, retention: Retention,
+) -> Response:  # fmt: skip
+    """The alert, once its retention has ended.
+
+    AML_RETENTION_ACTIVE while open and until five years after its last change;
+    AML_ALERT_IN_CASE when a case holds it (it goes with the case).
+    """
+    retention.delete_alert(db, Caller.of(officer, request).actor, alert_id, _today(reports))
     return Response(status_code=204)
 
 
@@ -184,6 +223,21 @@ def record_filing(
     """The BSA ID and the filing date: the clock stops, the 90-day review starts."""
     actor = Caller.of(officer, request).actor
     row = reports.record_filing(db, actor, sar_id, body.bsa_id, body.filed_on)
+    return sar_view(row, _today(reports))
+
+
+@router.post("/sars/{sar_id}/continuing-review", summary="Record a continuing-activity review")
+def review_continuing_activity(
+    sar_id: ObjectPath, body: ReviewRequest, officer: SarOfficer, request: Request,
+    db: DbSession, reports: Reports,
+) -> SarView:  # fmt: skip
+    """``no_further_activity`` (next review in 90 days) or ``file_continuing`` (a new draft).
+
+    The answer is the SAR to work on: the new draft, linked to this one, or this one.
+    409 SAR_NO_REVIEW unless the SAR is filed and under review.
+    """
+    actor = Caller.of(officer, request).actor
+    row = ContinuingReviews(reports).record(db, actor, sar_id, body.outcome, _today(reports))
     return sar_view(row, _today(reports))
 
 

@@ -7,6 +7,11 @@ the batch's totals (``TotalAmount``, ``PartyCount``, ``ActivityCount`` and, for 
 attachment counts) summed over them. Each export is one ``aml.batch.exported`` audit
 (``aml.sar.batch_exported`` for SARs, shown only to holders of ``aml:sar``)
 event with the reports it holds, the totals and the file's SHA-256.
+
+SAR files and SARX batches are sealed (encrypted, ``aml/sealed_files.py``); CTRX files
+are read and written as they are. Deleting a SAR deletes the batches that hold it
+(``batches_holding``): a batch is a copy made for the upload, and every other report in
+it keeps its own file.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from sqlalchemy.orm import Session
 
 from tradeguard.aml.fincen_xml import NAMESPACE, new_batch, serialize
 from tradeguard.aml.models import CtrRow, SarRow
+from tradeguard.aml.sealed_files import SealedFiles
+from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
+from tradeguard.audit.search import trusted_event
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
 from tradeguard.core.secure_files import write_atomically
@@ -33,6 +41,7 @@ TOTALS = ("TotalAmount", "PartyCount", "ActivityCount", "ActivityAttachmentCount
           "AttachmentCount")  # fmt: skip
 BATCH_NAME = re.compile(r"^batch-(CTRX|SARX)-[0-9]{8}T[0-9]{6}-[0-9]{1,9}\.xml$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+SAR_BATCH_EXPORTED = "aml.sar.batch_exported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +80,17 @@ def merge(form: str, documents: list[bytes]) -> tuple[bytes, dict[str, int]]:
 class FilingBatches:
     """Exports the SARs or the CTRs ready to file as one batch file under ``out_dir``."""
 
-    def __init__(self, audit: AuditTrail, clock: Clock, out_dir: Path) -> None:
-        self.audit, self.clock, self.out_dir = audit, clock, out_dir
+    def __init__(self, audit: AuditTrail, clock: Clock, out_dir: Path, files: SealedFiles) -> None:
+        self.audit, self.clock, self.out_dir, self.files = audit, clock, out_dir, files
+
+    def _read(self, path: Path, form: str) -> bytes:
+        return self.files.read(path) if form == "SARX" else path.read_bytes()
+
+    def _write(self, path: Path, document: bytes, form: str) -> None:
+        if form == "SARX":
+            self.files.write(path, document)
+        else:
+            write_atomically(path, document)
 
     def ready(self, db: Session, form: str) -> list[tuple[str, Path]]:
         """The reports of ``form`` generated and not yet filed, with their files."""
@@ -93,18 +111,16 @@ class FilingBatches:
             raise ProblemError(
                 CONFLICT, "AML_NOTHING_TO_FILE", f"no {form} report is ready to file"
             )
-        document, totals = merge(form, [path.read_bytes() for _, path in ready])
+        document, totals = merge(form, [self._read(path, form) for _, path in ready])
         now = self.clock.now_ns()
         stamp = datetime.fromtimestamp(now // 10**9, UTC).strftime("%Y%m%dT%H%M%S")
         name = f"batch-{form}-{stamp}-{now % 10**9}.xml"
-        write_atomically(self.out_dir / "batches" / name, document)
+        self._write(self.out_dir / "batches" / name, document, form)
         batch = Batch(name, form, [report for report, _ in ready], totals,
                       hashlib.sha256(document).hexdigest())  # fmt: skip
         data = {"form": form, "file": name, "reports": batch.reports, "sha256": batch.sha256,
                 **{key: str(value) for key, value in totals.items()}}  # fmt: skip
-        kind = (
-            "aml.sar.batch_exported" if form == "SARX" else "aml.batch.exported"
-        )  # SARs: confidential
+        kind = SAR_BATCH_EXPORTED if form == "SARX" else "aml.batch.exported"  # SARs: confidential
         self.audit.record(db, kind, actor, subject=f"batch:{name}", data=data)
         return batch
 
@@ -114,4 +130,17 @@ class FilingBatches:
         found = BATCH_NAME.fullmatch(name)
         if found is None or found.group(1) != form or not path.is_file():
             raise ProblemError(NOT_FOUND, "AML_BATCH_NOT_FOUND", "no such batch")
-        return path.read_bytes()
+        return self._read(path, form)
+
+
+def batches_holding(db: Session, sar_id: str) -> list[str]:
+    """The names of the SARX batches exported with ``sar_id`` in them (from the trail)."""
+    query = select(AuditEventRow.seq, AuditEventRow.record).where(
+        AuditEventRow.event_type == SAR_BATCH_EXPORTED
+    )
+    events = (trusted_event(seq, bytes(record)) for seq, record in db.execute(query))
+    return [
+        str(event.data["file"])
+        for event in events
+        if event is not None and sar_id in event.data.get("reports", ())
+    ]

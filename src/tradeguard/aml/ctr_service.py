@@ -5,7 +5,10 @@ separately, over all the customer's accounts. Each CTR file is written owner-onl
 ``var_dir/aml/ctr`` and recorded as one ``aml.ctr.generated`` event with its SHA-256 and
 its due date (15 calendar days after the transactions, 31 CFR 1010.306(a)(3)), and kept
 as a row (``aml_ctrs``) that FinCEN's acknowledgement (the BSA ID) is recorded against.
-Writing a day again replaces its files and rows; a filed CTR is never rewritten.
+Writing a day again replaces its files and rows; a filed CTR is never rewritten. A
+deposit or withdrawal event of the day that cannot be read raises the operations alert
+``aml.event_unreadable`` (the same one the live watcher raises) when an alert store is
+given: the day's CTRs may then be incomplete.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from tradeguard.aml.models import CtrRow
 from tradeguard.aml.replay import ctr_file_name
 from tradeguard.aml.retention import retained_until
 from tradeguard.aml.transactions import BUSINESS_ZONE, CustomerProfile, format_dollars
-from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, transactions_of
+from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, WATCHER_NAME, read_event
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent, trusted_event
+from tradeguard.cases.model import AlertDraft
+from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
 from tradeguard.core.ids import new_id
@@ -62,9 +67,10 @@ def _ns(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp()) * 10**9
 
 
-def _events(
+def trail_events(
     db: Session, types: set[str], since_ns: int = 0, until_ns: int | None = None
 ) -> list[AuditEvent]:
+    """The trusted events of ``types`` in ``[since_ns, until_ns)``, in trail order."""
     query = select(AuditEventRow.seq, AuditEventRow.record).where(
         AuditEventRow.event_type.in_(sorted(types)), AuditEventRow.ts_ns >= since_ns
     )
@@ -78,22 +84,31 @@ class CtrReports:
     """Generates the CTRs of a business day from the trail."""
 
     def __init__(
-        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path
-    ) -> None:
+        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path,
+        alerts: AlertStore | None = None,
+    ) -> None:  # fmt: skip
         self.audit, self.clock, self.filer, self.out_dir = audit, clock, filer, out_dir
+        self.alerts = alerts
 
     def cash_days(self, db: Session, day: date) -> list[CashDay]:
-        """The customers' cash on ``day`` that needs a CTR."""
+        """The customers' cash on ``day`` that needs a CTR (unreadable events alerted)."""
         owners = {
             e.subject: str(e.data.get("user_id"))
-            for e in _events(db, {ACCOUNT_OPENED})
+            for e in trail_events(db, {ACCOUNT_OPENED})
             if e.subject
         }
         ledger = CashLedger()
-        for event in _events(db, set(MONEY_EVENTS), *day_bounds_ns(day)):
-            for txn in transactions_of(event, lambda account: owners.get(account, account)):
+        for event in trail_events(db, set(MONEY_EVENTS), *day_bounds_ns(day)):
+            txns, unreadable = read_event(event, lambda account: owners.get(account, account))
+            for txn in txns:
                 ledger.add(txn)
+            if unreadable is not None:
+                self._unreadable(db, unreadable)
         return ledger.reportable()
+
+    def _unreadable(self, db: Session, draft: AlertDraft) -> None:
+        if self.alerts is not None:
+            self.alerts.raise_alert(db, draft, WATCHER_NAME)
 
     def generate(self, db: Session, actor: Actor, day: date) -> list[GeneratedCtr]:
         """Write every CTR of ``day`` and audit each file's hash; filed ones stay as they are."""

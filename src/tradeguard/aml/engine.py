@@ -46,10 +46,7 @@ ROUTE_KEYS: list[RouteKey] = [
 ]
 
 
-def route_of(txn: Transaction) -> RouteKey:
-    """What the engine dispatches ``txn`` by."""
-    return (txn.kind, txn.method is Method.CASH, bool(txn.counterparty),
-            bool(txn.counterparty_country), bool(txn.price_micros))  # fmt: skip
+_CASH = Method.CASH
 
 
 def _route(monitors: list[Monitor], key: RouteKey) -> list[Monitor]:
@@ -77,9 +74,12 @@ class AmlEngine:
 
     def observe(self, txn: Transaction) -> list[tuple[Episode, bool]]:
         """Feed ``txn`` to the monitors; each episode a finding opened (True) or extended."""
+        # the transaction's RouteKey, built inline: this runs once per transaction
+        route = (txn.kind, txn.method is _CASH, bool(txn.counterparty),
+                 bool(txn.counterparty_country), bool(txn.price_micros))  # fmt: skip
         profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
         touched: list[tuple[Episode, bool]] = []
-        for monitor in self._routes[route_of(txn)]:
+        for monitor in self._routes[route]:
             finding = monitor.observe(txn, profile)
             if finding is not None and not self._explained(finding):
                 touched.append(self.episodes.add(finding))

@@ -41,6 +41,10 @@ class SarRow(Base):
     filed_on: Mapped[str | None] = mapped_column(String(DATE_LENGTH))
     bsa_id: Mapped[str | None] = mapped_column(String(14))
     prior_bsa_id: Mapped[str | None] = mapped_column(String(14))
+    prior_sar_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The SAR a continuing report follows (its BSA ID is ``prior_bsa_id``)."""
+    review_due: Mapped[str | None] = mapped_column(String(DATE_LENGTH), index=True)
+    """A filed SAR's next continuing-activity review; None once a continuing SAR follows it."""
     retain_until: Mapped[str | None] = mapped_column(String(DATE_LENGTH))
     """Kept at least until this date: five years from the draft, then from the filing."""
     created_by: Mapped[str] = mapped_column(String(96))

@@ -26,6 +26,8 @@ ACCOUNT_COLUMNS = ("account", "customer", "opened")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _KINDS = {k.value: k for k in Kind}
 _METHODS = {m.value: m for m in Method}
+_new_tuple = tuple.__new__
+"""Builds a ``Transaction`` from its fields without the named tuple's Python-level ``__new__``."""
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
@@ -82,7 +84,7 @@ def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transactio
         raw = orjson.loads(line)
         account = raw["account"]
         price = raw.get("price")
-        return Transaction(
+        fields = (
             int(raw["ts"]),
             str(raw["txn_id"]),
             account,
@@ -95,6 +97,7 @@ def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transactio
             raw.get("symbol") or None,
             parse_micros(price) if price else 0,
         )
+        return _new_tuple(Transaction, fields)
     except (ValueError, KeyError, TypeError, AttributeError, AmlInputError) as exc:
         raise AmlInputError(f"transactions.jsonl line {number}: {_why(exc)}") from None
 

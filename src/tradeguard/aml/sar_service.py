@@ -24,11 +24,13 @@ from tradeguard.aml.sar import (
     FieldProblem,
     FilingState,
     SarDraft,
+    continuing_review_due,
     draft_problems,
     filing_deadline,
     filing_state,
 )
 from tradeguard.aml.sar_xml import build_sar
+from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.aml.transactions import BusinessDays, CustomerProfile
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
@@ -36,7 +38,6 @@ from tradeguard.cases.models import AlertRow, CaseRow
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
 from tradeguard.core.ids import new_id
-from tradeguard.core.secure_files import write_atomically
 
 INCOMPLETE = ProblemType("sar-incomplete", "The SAR cannot be filed yet", 422)
 
@@ -64,9 +65,11 @@ class SarReports:
     """Drafts SARs from cases, writes their XML, records their filing."""
 
     def __init__(
-        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path
-    ) -> None:
+        self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path,
+        files: SealedFiles,
+    ) -> None:  # fmt: skip
         self.audit, self.clock, self.filer, self.out_dir = audit, clock, filer, out_dir
+        self.files = files
 
     def draft(self, db: Session, actor: Actor, case_id: str, form: SarForm) -> SarRow:
         """A SAR for ``case_id`` from its alerts (accounts, typologies, window) and ``form``."""
@@ -79,8 +82,12 @@ class SarReports:
         row.retain_until = retained_until(BusinessDays().of(now)).isoformat()
         db.add(row)
         db.flush()
-        self._record(db, actor, "aml.sar.drafted", row)
+        self.record_draft(db, actor, row)
         return row
+
+    def record_draft(self, db: Session, actor: Actor, row: SarRow) -> None:
+        """Audit a new draft (``aml.sar.drafted``), naming the SAR it continues if any."""
+        self._record(db, actor, "aml.sar.drafted", row, prior_sar_id=row.prior_sar_id or "")
 
     def revise(self, db: Session, actor: Actor, sar_id: str, form: SarForm) -> SarRow:
         """New subject, narrative and amount; a generated SAR goes back to draft."""
@@ -96,7 +103,7 @@ class SarReports:
         return row
 
     def generate(self, db: Session, actor: Actor, sar_id: str, today: date) -> Path:
-        """Write the SAR's XML (owner-only) once nothing is missing; its hash is audited."""
+        """Write the SAR's XML (encrypted) once nothing is missing; its plain hash is audited."""
         row = self.get(db, sar_id)
         draft = draft_of(row)
         problems = draft_problems(draft)
@@ -104,7 +111,7 @@ class SarReports:
             raise incomplete(problems)
         document = build_sar(draft, self.filer, today)
         path = self.out_dir / f"sar-{row.id}.xml"
-        write_atomically(path, document)
+        self.files.write(path, document)
         row.xml_sha256 = hashlib.sha256(document).hexdigest()
         row.status, row.updated_at_ns = "generated", self.clock.now_ns()
         self._record(db, actor, "aml.sar.generated", row, sha256=row.xml_sha256)
@@ -119,6 +126,7 @@ class SarReports:
             raise ProblemError(CONFLICT, "SAR_NOT_GENERATED", "only a generated SAR can be filed")
         row.bsa_id, row.filed_on, row.status = bsa_id, filed_on.isoformat(), "filed"
         row.retain_until = max(row.retain_until or "", retained_until(filed_on).isoformat())
+        row.review_due = continuing_review_due(filed_on).isoformat()
         row.updated_at_ns = self.clock.now_ns()
         self._record(db, actor, "aml.sar.filed", row, bsa_id=bsa_id)
         return row
@@ -131,6 +139,19 @@ class SarReports:
             raise sar_not_found()
         return row
 
+    def viewed(self, db: Session, actor: Actor, sar_id: str) -> SarRow:
+        """The SAR, its reading audited (``aml.sar.viewed``)."""
+        row = self.get(db, sar_id)
+        self._record(db, actor, "aml.sar.viewed", row)
+        return row
+
+    def downloaded(self, db: Session, actor: Actor, sar_id: str) -> bytes:
+        """The SAR's plain XML, its download audited (``aml.sar.downloaded``)."""
+        row = self.get(db, sar_id)
+        document = self.xml_of(row)
+        self._record(db, actor, "aml.sar.downloaded", row, sha256=row.xml_sha256 or "")
+        return document
+
     @staticmethod
     def listed(db: Session, limit: int) -> list[SarRow]:
         """SARs by deadline, nearest first."""
@@ -141,7 +162,7 @@ class SarReports:
         path = self.out_dir / f"sar-{row.id}.xml"
         if row.status == "draft" or not path.is_file():
             raise ProblemError(CONFLICT, "SAR_NOT_GENERATED", "the SAR's XML is not generated")
-        return path.read_bytes()
+        return self.files.read(path)
 
     def _record(self, db: Session, actor: Actor, event: str, row: SarRow, **extra: str) -> None:
         data = {"case_id": row.case_id, "deadline": row.deadline, "status": row.status,

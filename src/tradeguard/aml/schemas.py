@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
 
+from tradeguard.aml.continuing_review import ReviewOutcome
 from tradeguard.aml.models import CtrRow, SarRow
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.sar import MAX_NARRATIVE, continuing_review_due, draft_problems
+from tradeguard.aml.sar import MAX_NARRATIVE, draft_problems
 from tradeguard.aml.sar_service import draft_of, state_of
 from tradeguard.core.money import Money, MoneyStr
 from tradeguard.core.reasons import Reason
@@ -53,6 +54,12 @@ class SarEditRequest(Body):
     amount: MoneyStr = Money(0)
 
 
+class ReviewRequest(Body):
+    """The outcome of a continuing-activity review of a filed SAR."""
+
+    outcome: ReviewOutcome
+
+
 class FilingRequest(Body):
     """FinCEN's acknowledgement of a filed SAR or CTR."""
 
@@ -84,13 +91,12 @@ class SarView(BaseModel):
     bsa_id: str | None
     filed_on: str | None
     continuing_review_due: str | None
+    """The next continuing-activity review of a filed SAR (none once a continuing one follows)."""
+    prior_sar_id: str | None
+    """The SAR this continuing report follows."""
     days_left: int
     """Calendar days to the deadline (negative once overdue)."""
     retain_until: str | None
-
-
-def _review_due(filed_on: str | None) -> str | None:
-    return continuing_review_due(date.fromisoformat(filed_on)).isoformat() if filed_on else None
 
 
 def sar_view(row: SarRow, today: date) -> SarView:
@@ -106,7 +112,7 @@ def sar_view(row: SarRow, today: date) -> SarView:
         "subject_occupation": row.subject_occupation, "narrative": row.narrative,
         "problems": problems,
         "xml_sha256": row.xml_sha256, "bsa_id": row.bsa_id, "filed_on": row.filed_on,
-        "continuing_review_due": _review_due(row.filed_on),
+        "continuing_review_due": row.review_due, "prior_sar_id": row.prior_sar_id,
         "days_left": (date.fromisoformat(row.deadline) - today).days,
         "retain_until": row.retain_until,
     }  # fmt: skip

@@ -6,7 +6,9 @@ and ``payments.withdrawal.settled``, whose ``data`` carries ``account``, ``amoun
 (decimal dollars), ``method`` (``cash``, ``ach``, ``wire``, ``check`` or ``card``) and
 optionally ``counterparty`` and ``counterparty_country``. It turns each into the
 monitors' transactions, runs the same engine as ``tradeguard aml replay`` and raises one
-alert per episode in the shared case queue.
+alert per episode in the shared case queue. A money-movement or trade event it cannot
+read is not dropped in silence: it raises an operations alert (``aml.event_unreadable``,
+one per event) naming the event and what was wrong, never its data.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ WITHDRAWAL_SETTLED = "payments.withdrawal.settled"
 MONEY_EVENTS = {DEPOSIT_SETTLED: Kind.DEPOSIT, WITHDRAWAL_SETTLED: Kind.WITHDRAWAL}
 MONEY_METHODS = frozenset(Method) - {Method.TRADE}
 WATCHER_NAME = "aml"
+UNREADABLE = "aml.event_unreadable"
 MICROS_PER_PRICE_UNIT = 100
 """A price unit is 1/10,000 of a dollar; the monitors count millionths."""
 
@@ -65,8 +68,9 @@ class AmlWatcher:
         if event.event_type == ACCOUNT_OPENED:
             self._learn_owner(event)
             return ()
-        drafts: list[AlertDraft] = []
-        for txn in self.transactions(event):
+        txns, unreadable = read_event(event, self.customer_of)
+        drafts = [] if unreadable is None else [unreadable]
+        for txn in txns:
             drafts.extend(
                 alert_of(episode, self.parameters) for episode, _ in self.engine.observe(txn)
             )
@@ -88,11 +92,27 @@ class AmlWatcher:
 
 def transactions_of(event: AuditEvent, owner: Callable[[str], str]) -> list[Transaction]:
     """The transactions a trade or money-movement event holds; none when it is not understood."""
+    return read_event(event, owner)[0]
+
+
+def read_event(
+    event: AuditEvent, owner: Callable[[str], str]
+) -> tuple[list[Transaction], AlertDraft | None]:
+    """The event's transactions, or none and the operations alert saying it was unreadable."""
     reader = _trade_sides if event.event_type == TRADE_EXECUTED else _money_movement
     try:
-        return list(reader(event, owner))
-    except (AmlInputError, KeyError, TypeError, ValueError):
-        return []
+        return list(reader(event, owner)), None
+    except (AmlInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return [], unreadable_alert(event, exc)
+
+
+def unreadable_alert(event: AuditEvent, exc: Exception) -> AlertDraft:
+    """The operations alert of an event the monitors cannot read: which, and the kind of fault."""
+    fault = f"missing {exc.args[0]!r}" if isinstance(exc, KeyError) else type(exc).__name__
+    evidence = {"seq": event.seq, "event_type": event.event_type, "fault": fault,
+                "effect": "not seen by the AML monitors or the CTR rule"}  # fmt: skip
+    return AlertDraft(UNREADABLE, 1.0, Subject(), event.ts_ns, event.ts_ns, UNREADABLE,
+                      f"seq:{event.seq}", evidence)  # fmt: skip
 
 
 def _trade_sides(event: AuditEvent, owner: Callable[[str], str]) -> Iterator[Transaction]:

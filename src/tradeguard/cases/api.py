@@ -30,7 +30,7 @@ from tradeguard.cases.schemas import (
     note_view,
 )
 from tradeguard.cases.service import AlertFilter, Cases, Decision, alert_queue
-from tradeguard.cases.store import AlertStore, alerts_by_id
+from tradeguard.cases.store import CONFIDENTIAL_SOURCES, AlertStore, alerts_by_id
 from tradeguard.core.errors import NOT_FOUND, ProblemError
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
@@ -61,7 +61,7 @@ router = APIRouter(prefix="/v1/compliance", tags=["Alerts and cases"], responses
 
 @router.get("/alerts", summary="The alert queue")
 def list_alerts(
-    _officer: Officer,
+    officer: Officer,
     db: DbSession,
     status: Literal["open", "in_case", "closed"] = "open",
     source: Name = None,
@@ -71,14 +71,20 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertView]:
     """Alerts of every source (surveillance, AML, sanctions, fraud, access), best score first."""
-    wanted = AlertFilter(status, source, typology, symbol, min_score, limit)
+    hidden = hidden_sources(officer)
+    wanted = AlertFilter(status, source, typology, symbol, min_score, limit, hidden)
     return [alert_view(row) for row in alert_queue(db, wanted)]
 
 
+def hidden_sources(reader: Principal) -> tuple[str, ...]:
+    """Alert sources ``reader`` may not see: a SAR's alerts without ``aml:sar``."""
+    return () if Permission.AML_SAR.value in reader.permissions else tuple(CONFIDENTIAL_SOURCES)
+
+
 @router.get("/alerts/{alert_id}", summary="One alert with its evidence")
-def get_alert(alert_id: ObjectPath, _officer: Officer, db: DbSession, store: StoreDep) -> AlertView:
+def get_alert(alert_id: ObjectPath, officer: Officer, db: DbSession, store: StoreDep) -> AlertView:
     """The alert, its rule, parameters and evidence, and the evidence as a reviewer reads it."""
-    found = alerts_by_id(db, [alert_id])
+    found = [a for a in alerts_by_id(db, [alert_id]) if a.source not in hidden_sources(officer)]
     if not found:
         raise ProblemError(NOT_FOUND, CaseReason.ALERT_NOT_FOUND, "no such alert")
     return presented(store, found[0])
@@ -94,7 +100,8 @@ def open_case(
     body: OpenCaseRequest, officer: Officer, request: Request, db: DbSession, cases: CasesDep
 ) -> CaseView:
     """A case holding the given open alerts."""
-    case = cases.open_case(db, Caller.of(officer, request).actor, body.alert_ids, body.title)
+    actor, hidden = Caller.of(officer, request).actor, hidden_sources(officer)
+    case = cases.open_case(db, actor, body.alert_ids, body.title, hidden)
     return case_view(case, cases.clock.now_ns())
 
 
@@ -124,7 +131,11 @@ def get_case(
     case = cases.viewed(db, Caller.of(officer, request).actor, case_id)
     return CaseDetail(
         case=case_view(case, cases.clock.now_ns()),
-        alerts=[presented(store, row) for row in cases.alerts(db, case_id)],
+        alerts=[
+            presented(store, row)
+            for row in cases.alerts(db, case_id)
+            if row.source not in hidden_sources(officer)
+        ],
         notes=[note_view(row) for row in cases.notes(db, case_id)],
         history=history_view(cases.history(db, case_id)),
     )
@@ -167,7 +178,8 @@ def attach(
     cases: CasesDep,
 ) -> CaseView:
     """Add open alerts to the case."""
-    case = cases.attach(db, Caller.of(officer, request).actor, case_id, body.alert_ids)
+    actor, hidden = Caller.of(officer, request).actor, hidden_sources(officer)
+    case = cases.attach(db, actor, case_id, body.alert_ids, hidden)
     return case_view(case, cases.clock.now_ns())
 
 

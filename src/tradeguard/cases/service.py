@@ -57,9 +57,15 @@ class Cases:
         self.clock = clock
         self.policy = policy or CasePolicy()
 
-    def open_case(self, db: Session, actor: Actor, alert_ids: Sequence[str], title: str) -> CaseRow:
-        """A new case holding ``alert_ids`` (each open and in no other case)."""
-        alerts = _free_alerts(db, alert_ids)
+    def open_case(
+        self, db: Session, actor: Actor, alert_ids: Sequence[str], title: str,
+        hidden: Sequence[str] = (),
+    ) -> CaseRow:  # fmt: skip
+        """A new case holding ``alert_ids`` (each open and in no other case).
+
+        An alert of a source in ``hidden`` (one the actor may not see) counts as missing.
+        """
+        alerts = _free_alerts(db, alert_ids, hidden)
         now = self.clock.now_ns()
         case = CaseRow(
             id=str(new_id(self.clock)),
@@ -102,10 +108,13 @@ class Cases:
         self._record(db, actor, case, "case.commented", {"note": note.id, "length": len(body)})
         return note
 
-    def attach(self, db: Session, actor: Actor, case_id: str, alert_ids: Sequence[str]) -> CaseRow:
-        """Add more open alerts to the case."""
+    def attach(
+        self, db: Session, actor: Actor, case_id: str, alert_ids: Sequence[str],
+        hidden: Sequence[str] = (),
+    ) -> CaseRow:  # fmt: skip
+        """Add more open alerts to the case (those of a ``hidden`` source count as missing)."""
         case = self._open(db, case_id)
-        alerts = _free_alerts(db, alert_ids)
+        alerts = _free_alerts(db, alert_ids, hidden)
         _take(alerts, case)
         case.score = max([case.score, *(alert.score for alert in alerts)])
         self._record(db, actor, case, "case.alerts.attached", {"alerts": list(alert_ids)})
@@ -190,9 +199,11 @@ class Cases:
         self.audit.record(db, event, actor, subject=case.id, data=data)
 
 
-def _free_alerts(db: Session, alert_ids: Sequence[str]) -> list[AlertRow]:
-    """The alerts named, each existing and still open; 422 or 409 otherwise."""
-    alerts = alerts_by_id(db, alert_ids)
+def _free_alerts(
+    db: Session, alert_ids: Sequence[str], hidden: Sequence[str] = ()
+) -> list[AlertRow]:
+    """The alerts named, each existing (and visible) and still open; 422 or 409 otherwise."""
+    alerts = [alert for alert in alerts_by_id(db, alert_ids) if alert.source not in hidden]
     missing = sorted(set(alert_ids) - {alert.id for alert in alerts})
     if missing or not alerts:
         raise alert_not_found(missing)
@@ -217,6 +228,8 @@ class AlertFilter:
     symbol: str | None = None
     min_score: float = 0.0
     limit: int = 100
+    hidden_sources: tuple[str, ...] = ()
+    """Sources the reader may not see (``aml.sar`` without ``aml:sar``)."""
 
 
 def alert_queue(db: Session, wanted: AlertFilter) -> list[AlertRow]:
@@ -231,5 +244,7 @@ def alert_queue(db: Session, wanted: AlertFilter) -> list[AlertRow]:
             query = query.where(column == value)
     if wanted.min_score > 0:
         query = query.where(AlertRow.score >= wanted.min_score)
+    if wanted.hidden_sources:
+        query = query.where(AlertRow.source.not_in(wanted.hidden_sources))
     order = (AlertRow.score.desc(), AlertRow.start_ns.desc())
     return list(db.scalars(query.order_by(*order).limit(wanted.limit)).all())

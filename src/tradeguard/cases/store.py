@@ -6,6 +6,11 @@ accounts are merged) when the watcher sees more of it; a draft
 that changes nothing writes nothing, so delivering an event twice is harmless. Each
 insert or change writes one audit event in the same transaction. Listeners (the email
 to compliance, the action policy) run in that transaction too.
+
+The alerts of a confidential source (``aml.sar``: a SAR's deadline and review) are
+audited under the source's own prefix (``aml.sar.alert.raised``), which the audit search
+hides from readers without the source's permission, and their listeners are told that
+name, so the high-score email does not mail them.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ log = get_logger("tradeguard.cases")
 ALERT_RAISED = "alert.raised"
 ALERT_UPDATED = "alert.updated"
 OPEN, IN_CASE, CLOSED = "open", "in_case", "closed"
+CONFIDENTIAL_SOURCES = frozenset({"aml.sar"})
+"""Sources whose alerts only holders of their permission see (``aml:sar``)."""
 CommittedListener = Callable[[Sequence[AlertRow]], None]
 """Called after the transaction that stored these alerts committed (actions that run
 in a transaction of their own, such as a trading-state change)."""
@@ -94,7 +101,7 @@ class AlertStore:
             created = False
         else:
             return None
-        event = ALERT_RAISED if created else ALERT_UPDATED
+        event = alert_event(source, ALERT_RAISED if created else ALERT_UPDATED)
         self._record(db, row, source, event)
         for listener in self.listeners:
             listener(db, row, event)
@@ -127,6 +134,11 @@ class AlertStore:
 
     def _record(self, db: Session, row: AlertRow, source: str, event: str) -> None:
         self.audit.record(db, event, Actor.system(source), subject=row.id, data=alert_facts(row))
+
+
+def alert_event(source: str, event: str) -> str:
+    """The audit event type of ``event`` for an alert of ``source`` (prefixed if confidential)."""
+    return f"{source}.{event}" if source in CONFIDENTIAL_SOURCES else event
 
 
 def alert_facts(row: AlertRow) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tradeguard.aml.replay import ReplaySettings, replay
 from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.transactions import BUSINESS_ZONE, AmlInputError
 from tradeguard.audit.records import Actor
+from tradeguard.cases.store import AlertStore
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.config import load_settings
 from tradeguard.db.session import transaction
@@ -95,8 +96,9 @@ def ctr_command(
     except ValueError:
         raise AmlInputError(f"--date {day!r} is not YYYY-MM-DD") from None
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
+        alerts = AlertStore(runtime.audit, runtime.clock)
         reports = CtrReports(runtime.audit, runtime.clock, filer_from(runtime.settings),
-                             runtime.settings.var_dir / "aml")  # fmt: skip
+                             runtime.settings.var_dir / "aml", alerts)  # fmt: skip
         for ctr in reports.generate(db, Actor.system("cli"), wanted):
             typer.echo(
                 f"{ctr.customer},{ctr.day},{ctr.cash_in},{ctr.cash_out},{ctr.file},{ctr.sha256}"
@@ -105,9 +107,16 @@ def ctr_command(
 
 @app.command("purge")
 def purge_command() -> None:
-    """Delete the SARs and CTRs (rows and files) whose five-year retention has ended."""
+    """Delete the AML records whose five-year retention has ended.
+
+    SARs and CTRs (rows and files), closed AML cases (with their alerts and notes) and
+    closed AML alerts in no case.
+    """
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
         today = datetime.fromtimestamp(runtime.clock.now_ns() / 1e9, BUSINESS_ZONE).date()
         retention = AmlRetention(runtime.audit, runtime.settings.var_dir / "aml")
         purged = retention.purge(db, Actor.system("cli"), today)
-    typer.echo(f"{len(purged.sars)} SARs, {len(purged.ctrs)} CTRs deleted")
+    typer.echo(
+        f"{len(purged.sars)} SARs, {len(purged.ctrs)} CTRs, {len(purged.cases)} cases, "
+        f"{len(purged.alerts)} alerts deleted"
+    )

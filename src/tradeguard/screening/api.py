@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
+from tradeguard.db.session import DbSession
 from tradeguard.screening.schemas import ListVersionView, ScreeningResultView, ScreenRequest
 from tradeguard.screening.service import SanctionsScreening
+from tradeguard.screening.staff_screening import screen_audited
+from tradeguard.services import ServicesDep
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
@@ -31,10 +35,18 @@ router = APIRouter(prefix="/v1/screening", tags=["Sanctions screening"], respons
 
 @router.post("/screen", summary="Screen a name against the sanctions lists")
 def screen_name(
-    body: ScreenRequest, _principal: Screener, screening: Screening
-) -> ScreeningResultView:
-    """The screening decision for a name, with its date of birth and country when known."""
-    return ScreeningResultView.of(screening.screen(body.subject()))
+    body: ScreenRequest, principal: Screener, request: Request, db: DbSession,
+    screening: Screening, services: ServicesDep,
+) -> ScreeningResultView:  # fmt: skip
+    """The screening decision for a name, with its date of birth and country when known.
+
+    Audited as ``screening.screened`` with the name as a keyed digest, never in clear.
+    """
+    actor = Caller.of(principal, request).actor
+    decision = screen_audited(
+        db, screening, services.audit, services.crypto.keyring, actor=actor, subject=body.subject()
+    )
+    return ScreeningResultView.of(decision)
 
 
 @router.get("/lists", summary="Loaded sanctions list versions")

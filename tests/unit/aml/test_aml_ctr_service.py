@@ -13,6 +13,8 @@ from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.models import AlertRow
+from tradeguard.cases.store import AlertStore
 from tradeguard.core.secure_files import is_private
 from tradeguard.db.session import transaction
 from unit.audit.audit_kit import AuditKit
@@ -81,3 +83,20 @@ def test_ctr_day_when_no_cash_over_the_threshold_then_nothing_written(
             == []
         )
     assert not (tmp_path / "ctr").exists()
+
+
+def test_ctr_day_when_a_cash_event_is_unreadable_then_operations_alert_not_silence(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
+    cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "deposit", "acct-1", "9,000.00")
+    store = AlertStore(kit.trail, kit.clock)
+    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path, store)
+    for _ in range(2):
+        with transaction(kit.sessions) as db:
+            (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+    assert ctr.cash_in == "12000.00"
+    with kit.sessions() as db:
+        (alert,) = db.scalars(select(AlertRow)).all()
+    assert (alert.typology, alert.source, alert.status) == ("aml.event_unreadable", "aml", "open")
+    assert "9,000.00" not in alert.evidence

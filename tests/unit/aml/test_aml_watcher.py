@@ -84,7 +84,7 @@ def test_watcher_when_deposit_then_trades_then_withdrawal_then_rapid_movement_ju
     assert [(a.typology, a.customer) for a in alerts] == [("rapid_movement", "acct-1")]
 
 
-def test_watcher_when_event_data_is_malformed_then_skipped_not_failed(
+def test_watcher_when_event_data_is_malformed_then_operations_alert_per_event_not_failure(
     kit: AuditKit, store: AlertStore
 ) -> None:
     deposit(kit, "acct-1", "not money")
@@ -92,7 +92,19 @@ def test_watcher_when_event_data_is_malformed_then_skipped_not_failed(
     record(kit, "trade.executed", "ACME", {"symbol": "ACME"})
     deposit(kit, "acct-1", "60000.00", "wire", counterparty="X", counterparty_country="IR")
     alerts = run(kit, store)
-    assert [a.typology for a in alerts] == ["high_risk_geography", "large_transaction"]
+    assert [a.typology for a in alerts] == [
+        "aml.event_unreadable", "aml.event_unreadable", "aml.event_unreadable",
+        "high_risk_geography", "large_transaction",
+    ]  # fmt: skip
+    faults = [json.loads(a.evidence) for a in alerts if a.typology == "aml.event_unreadable"]
+    assert sorted(f["event_type"] for f in faults) == [
+        "payments.deposit.settled", "payments.deposit.settled", "trade.executed",
+    ]  # fmt: skip
+    assert {f["fault"] for f in faults} == {"AmlInputError", "ValueError", "missing 'price'"}
+    for alert in alerts[:3]:
+        assert "not money" not in alert.evidence
+        assert "barter" not in alert.evidence
+    assert len(run(kit, store)) == 5  # delivered again: the same alerts
 
 
 def test_watcher_when_penny_stock_bought_and_sold_within_days_then_low_priced_alert(

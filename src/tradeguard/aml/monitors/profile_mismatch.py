@@ -7,12 +7,23 @@ amounts inconsistent with the customer's profile".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tradeguard.aml.findings import Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.parameters import LargeTransactionParameters, UnusualActivityParameters
 from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
 from tradeguard.aml.transactions import format_dollars as dollars
 from tradeguard.aml.windows import RollingWindow, accounts_of, ids_of, rolling
+
+
+@dataclass(slots=True)
+class Measure:
+    """One customer's limit and windows: what the profile explains, what moved each way."""
+
+    limit: int
+    deposits: RollingWindow
+    withdrawals: RollingWindow
 
 
 class UnusualActivityMonitor(Monitor):
@@ -25,8 +36,7 @@ class UnusualActivityMonitor(Monitor):
     def __init__(self, parameters: UnusualActivityParameters) -> None:
         self.parameters = parameters
         self._span = parameters.window_days * NS_PER_DAY
-        self._windows: dict[tuple[str, Kind], RollingWindow] = {}
-        self._limits: dict[str, int] = {}
+        self._measures: dict[str, Measure] = {}
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
         """A finding when the window's total in one direction passes what the profile explains.
@@ -35,17 +45,16 @@ class UnusualActivityMonitor(Monitor):
         """
         if not profile.declared:
             return None
-        key = (txn.customer, txn.kind)
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = rolling(self._span)
+        measure = self._measures.get(txn.customer)
+        if measure is None:
+            span = self._span
+            measure = Measure(self.limit_for(profile), rolling(span), rolling(span))
+            self._measures[txn.customer] = measure
+        window = measure.deposits if txn.kind is Kind.DEPOSIT else measure.withdrawals
         window.add(txn)
-        limit = self._limits.get(profile.customer)
-        if limit is None:
-            limit = self._limits[profile.customer] = self.limit_for(profile)
-        if window.total <= limit:
+        if window.total <= measure.limit:
             return None
-        return self._finding(txn, window, profile, limit)
+        return self._finding(txn, window, profile, measure.limit)
 
     def limit_for(self, profile: CustomerProfile) -> int:
         """The most (cents) the profile explains over the window."""

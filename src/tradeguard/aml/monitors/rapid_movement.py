@@ -7,6 +7,7 @@ the FFIEC manual names the same pattern (the account used as a pass-through).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from tradeguard.aml.findings import Finding, Typology
@@ -16,14 +17,27 @@ from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Trans
 from tradeguard.aml.transactions import format_dollars as dollars
 from tradeguard.aml.windows import RollingWindow, rolling
 
+TRADES_BEFORE_PRUNE = 64
+"""Trades are only appended; the list is pruned when judged or when it grows this long."""
+
 
 @dataclass(slots=True)
 class Flows:
-    """A customer's deposits, withdrawals and trades over the window."""
+    """A customer's deposits, withdrawals and trades over the window.
+
+    Trades are half of all transactions and matter only when a withdrawal is judged, so
+    they are kept as a plain list (no running total): appending is all a trade costs.
+    """
 
     deposits: RollingWindow
     withdrawals: RollingWindow
-    trades: RollingWindow
+    trades: deque[Transaction]
+
+
+def prune(trades: deque[Transaction], oldest: int) -> None:
+    """Drop the trades before ``oldest``."""
+    while trades and trades[0].ts < oldest:
+        trades.popleft()
 
 
 class RapidMovementMonitor(Monitor):
@@ -43,12 +57,16 @@ class RapidMovementMonitor(Monitor):
         flows = self._flows.get(txn.customer)
         if flows is None:
             span = self._span
-            flows = self._flows[txn.customer] = Flows(rolling(span), rolling(span), rolling(span))
-        if txn.kind is Kind.DEPOSIT:
+            flows = self._flows[txn.customer] = Flows(rolling(span), rolling(span), deque())
+        kind = txn.kind
+        if kind is Kind.DEPOSIT:
             flows.deposits.add(txn)
             return None
-        if txn.kind is not Kind.WITHDRAWAL:
-            flows.trades.add(txn)
+        if kind is not Kind.WITHDRAWAL:
+            trades = flows.trades
+            trades.append(txn)
+            if len(trades) > TRADES_BEFORE_PRUNE:
+                prune(trades, txn.ts - self._span)
             return None
         flows.withdrawals.add(txn)
         flows.deposits.prune(txn.ts)
@@ -65,8 +83,8 @@ class RapidMovementMonitor(Monitor):
             return None
         start = flows.deposits.start_ts
         outflow = flows.withdrawals.since(start)
-        flows.trades.prune(txn.ts)
-        traded = flows.trades.since(start)
+        prune(flows.trades, txn.ts - self._span)
+        traded = sum(t.cents for t in flows.trades if t.ts >= start)
         if outflow < p.min_outflow_ratio * inflow or traded > p.max_trading_ratio * inflow:
             return None
         return self._finding(txn, flows, (inflow, outflow, traded))
