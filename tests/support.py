@@ -56,7 +56,7 @@ def provision_keysets(settings: Settings, engine: Engine, clock: Clock) -> None:
 
 
 TRADEGUARD = str(Path(sys.executable).with_name("tradeguard"))
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 180
 
 
 @dataclass(frozen=True)
