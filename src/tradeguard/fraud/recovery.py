@@ -3,10 +3,11 @@
 ``recover`` does in one transaction: end every session (their refresh tokens with
 them) and every API key (identity's credential-reset subscribers), make the password
 unusable so that only the emailed reset sets a new one, require identity
-re-verification, keep the fraud lock on, and tell the customer. ``recent_activity`` is
-the customer's trail for the review (sign-ins, changes, orders, decisions). Fraudulent
-trades are reversed through the trading controls' compensating entries, as
-docs/fraud.md describes. Every step is audited with the staff member as actor.
+re-verification (enforced: ``reverification``), keep the fraud lock on, and tell the
+customer. ``recent_activity`` is the customer's trail for the review (sign-ins, changes,
+orders, decisions). ``bust`` reverses a fraudulent execution of the customer's through
+the trading controls' compensating entries (``trading.controls.busts``). Every step is
+audited with the staff member as actor.
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from tradeguard.access.caller import Caller
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent, AuditQuery, search
 from tradeguard.core.errors import NOT_FOUND, ProblemError
+from tradeguard.fraud import reverification
 from tradeguard.fraud.guard import LOCK_MINUTES, FraudGuard
 from tradeguard.fraud.profiles import NS
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
+from tradeguard.trading.controls.busts import Busted
+from tradeguard.trading.desk_port import TradingControlsPort
+from tradeguard.trading.models import ExecutionRow, TradingAccount
 
 RECOVERY = "fraud_recovery"
 ACTIVITY_DAYS = 7
@@ -66,6 +72,7 @@ def recover(db: Session, identity: Identity, guard: FraudGuard, asked: Recovery)
     identity.credential_resets.reset(db, user, origin, RECOVERY)
     user.password_hash = identity.hasher.hash(secrets.token_urlsafe(32))
     until = guard.lock(user.id, LOCK_MINUTES * 60 * NS * 48)
+    reverification.require(db, user.id, staff, guard.clock.now_ns())
     facts = {
         "reason": reason,
         "sessions_ended": ended,
@@ -103,3 +110,16 @@ def decisions_of(db: Session, guard: FraudGuard, staff: Actor, user_id: str) -> 
     )
     guard.audit.record(db, "fraud.decisions.viewed", staff, subject=user_id, data={})
     return list(found.events)
+
+
+def bust(
+    db: Session, controls: TradingControlsPort, staff: Caller, user_id: str, asked: tuple[str, str]
+) -> Busted:
+    """Reverse one of the customer's executions (``asked``: its id, why); 404 if not theirs."""
+    execution_id, reason = asked
+    user_or_404(db, user_id)
+    execution = db.get(ExecutionRow, execution_id)
+    account = None if execution is None else db.get(TradingAccount, execution.account_id)
+    if account is None or account.user_id != user_id:
+        raise ProblemError(NOT_FOUND, "TRADE_NOT_FOUND", "no such execution of this customer")
+    return controls.bust_trade(staff, execution_id, reason)

@@ -21,6 +21,7 @@ from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money
 from tradeguard.db.session import transaction
 from tradeguard.db.upsert import insert_if_absent
+from tradeguard.fraud import reverification
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Factor, User
@@ -82,6 +83,7 @@ class Withdrawals:
         kit = self.kit
         self._require_step_up(caller)
         with transaction(kit.sessions) as db:
+            reverification.enforce(db, caller.user_id, "withdrawal")
             now = kit.clock.now_ns()
             account, link = self.decide(db, caller, link_id, cents, now)
             row = WithdrawalRow(
@@ -113,6 +115,7 @@ class Withdrawals:
             row = self.own(db, caller.user_id, withdrawal_id, lock=True)
             if row.status != "requested":
                 raise conflict(PaymentReason.STATE, f"the withdrawal is {row.status}")
+            reverification.enforce(db, caller.user_id, "withdrawal")
             self._check_codes(db, caller.user_id, row.id, email_code, sms_code)
             keep = pending_deposit_cents(db, row.account_id)
         self._debit(caller, row, keep)
