@@ -43,7 +43,7 @@ from tradeguard.fraud.labels import labelled_history
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import TrainingConfig, train
 from tradeguard.fraud.wiring import model_directory, model_key
-from tradeguard.identity.models import User
+from tradeguard.identity.models import AuthSession, User
 from tradeguard.notify.notifier import MemorySender
 
 HOME, ELSEWHERE = "198.51.100.7", "203.0.113.9"
@@ -244,3 +244,64 @@ def test_withdrawal_when_blocked_then_review_alert_and_its_outcome_becomes_a_lab
         (line,) = list(labelled_history(db))
     assert json.loads(line)["label"] == 0
     assert guard.decide(Action.LOGIN, ctx).rules == ("locked",)
+
+
+class ScorerSpy:
+    """The guard's scorer, with every decision it is asked for remembered."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+        self.asked: list[tuple[Action, DecisionContext]] = []
+
+    def decide(self, action: Action, context: DecisionContext) -> Any:
+        self.asked.append((action, context))
+        return self.scorer.decide(action, context)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.scorer, name)
+
+
+@pytest.fixture
+def spy(fraud_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> ScorerSpy:
+    guard = registry_of(fraud_app).fraud_guard  # type: ignore[arg-type]
+    watching = ScorerSpy(guard.scorer)
+    monkeypatch.setattr(guard, "scorer", watching)
+    return watching
+
+
+def test_order_when_stepped_up_decision_then_scored_once_and_recorded_as_made(
+    attacker: TestClient, alice: Person, spy: ScorerSpy, clean_database
+) -> None:
+    refused = place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
+    assert reason_of(refused) == (403, "FRAUD_STEP_UP_REQUIRED")
+    assert [action for action, _ in spy.asked] == [Action.ORDER]
+    assert _decision_events(clean_database.engine)[-1]["outcome"] == "step_up"
+
+
+def test_market_order_when_scored_then_valued_at_the_reference_price(
+    home: TestClient, alice: Person, spy: ScorerSpy
+) -> None:
+    place(home, alice, side="buy", type="market", quantity=10, limit_price=None)
+    ((action, context),) = spy.asked
+    assert action is Action.ORDER
+    assert context.amount_cents == 10 * 100_00  # 10 shares at the 100.00 reference price
+
+
+def test_password_change_when_scored_then_session_and_its_device_passed(
+    home: TestClient, alice: Person, spy: ScorerSpy, clock: FixedClock, clean_database
+) -> None:
+    step_up_with_totp(home, alice, clock)
+    home.post(
+        "/v1/auth/password",
+        json={"new_password": "amber-Canyon-violin-82-moss"},
+        headers=alice.headers,
+    )
+    (context,) = [ctx for action, ctx in spy.asked if action is Action.CREDENTIAL_CHANGE]
+    with clean_database.engine.connect() as connection:
+        query = select(AuthSession.id, AuthSession.device_id).where(
+            AuthSession.user_id == user_id(clean_database.engine, "alice")
+        )
+        sessions = {row.id: row.device_id for row in connection.execute(query)}
+    assert context.session in sessions
+    assert context.device is not None
+    assert context.device == sessions[context.session]
