@@ -38,6 +38,7 @@ from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import Outcome
+from tradeguard.fraud.drift import profile
 from tradeguard.fraud.events import FraudEvent, Kind
 from tradeguard.fraud.labels import labelled_history
 from tradeguard.fraud.synthetic import generate
@@ -305,3 +306,23 @@ def test_password_change_when_scored_then_session_and_its_device_passed(
     assert context.session in sessions
     assert context.device is not None
     assert context.device == sessions[context.session]
+
+
+def test_decision_when_champion_has_feature_bins_then_recorded_with_each_features_bin(
+    attacker: TestClient, alice: Person, fraud_app: FastAPI, clean_database
+) -> None:
+    registry = registry_of(fraud_app)  # type: ignore[arg-type]
+    services = registry.services
+    models = ModelRegistry(model_directory(services.settings), model_key(services.crypto.keyring))
+    rows = [(s.features, s.label) for s in generate(5, 60, fraud_share=0.3)]
+    trained = train(rows, rows, TrainingConfig(trees=4), review_rate=0.01)
+    metadata = {"drift": profile([features for features, _ in rows], FEATURE_NAMES)}
+    models.store("v1", model_document("v1", trained.trees, FEATURE_NAMES, metadata))
+    models.name(CHAMPION, "v1")
+    with transaction(services.sessions) as db:
+        registry.fraud_guard.reload(db, Actor.system("test"))
+    place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
+    decision = _decision_events(clean_database.engine)[-1]
+    assert decision["model_version"] == "v1"
+    assert len(decision["feature_bins"]) == len(FEATURE_NAMES)
+    assert "features" not in decision  # the bins, never the values
