@@ -32,7 +32,7 @@ from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.service import AlertFilter, Decision, alert_queue
 from tradeguard.config import Settings
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
@@ -107,6 +107,8 @@ def test_order_when_stolen_session_used_from_another_network_then_step_up_requir
     refused = place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
     assert reason_of(refused) == (403, "FRAUD_STEP_UP_REQUIRED")
     assert "score" not in refused.text
+    assert refused.json()["why"] == "session_moved"
+    assert refused.json()["verify_at"] == "/account/verify?action=order&why=session_moved"
     decisions = _decision_events(clean_database.engine)
     assert decisions
     assert decisions[-1]["outcome"] == "step_up"
@@ -160,8 +162,11 @@ def test_login_when_customer_locked_then_blocked_and_audited(
     home: TestClient, alice: Person, fraud_app: FastAPI, clean_database
 ) -> None:
     guard = registry_of(fraud_app).fraud_guard  # type: ignore[arg-type]
-    guard.lock(user_id(clean_database.engine, "alice"), 60 * 10**9)
-    assert reason_of(login(home, alice)) == (403, "FRAUD_BLOCKED")
+    until = guard.lock(user_id(clean_database.engine, "alice"), 60 * 10**9)
+    refused = login(home, alice)
+    assert reason_of(refused) == (403, "FRAUD_BLOCKED")
+    assert refused.json()["locked_until"] == ns_to_rfc3339(until)
+    assert refused.json()["recover_at"] == "/reset-password"
     assert _decision_events(clean_database.engine)[-1]["rules"] == ["locked"]
 
 

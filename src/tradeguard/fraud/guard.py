@@ -170,9 +170,9 @@ def _named(values: tuple[float, ...]) -> dict[str, float]:
     return dict(zip(FEATURE_NAMES, values, strict=True)) if values else {}
 
 
-def screen(decision: FraudDecision, *, stepped_up: bool) -> None:
+def screen(decision: FraudDecision, *, stepped_up: bool, locked_until_ns: int = 0) -> None:
     """Let an allowed (or already stepped-up) action through; 403 otherwise."""
     if decision.outcome is Outcome.BLOCK:
-        raise fraud_blocked(decision)
+        raise fraud_blocked(decision, locked_until_ns)
     if decision.outcome is Outcome.STEP_UP and not stepped_up:
         raise fraud_step_up(decision)

@@ -52,7 +52,7 @@ def identity_check(guard: FraudGuard) -> RiskCheck:
         actor = Actor("user", user.id, ip=origin.ip, session_id=origin.session_id, device_id=device)
         decision = guard.check(db, Action(point), ctx, actor)
         if decision.outcome is Outcome.BLOCK:
-            raise fraud_blocked(decision).kept()
+            raise fraud_blocked(decision, guard.locked_until(user.id)).kept()
 
     return check
 
@@ -87,4 +87,4 @@ def screen_order(
         guard.record_alone(decision, ctx, actor)
     state = principal.state
     stepped = state is not None and state.stepped_up_within(now, guard.step_up_seconds)
-    screen(decision, stepped_up=stepped)
+    screen(decision, stepped_up=stepped, locked_until_ns=guard.locked_until(principal.user_id))
