@@ -39,6 +39,7 @@ from tradeguard.payments import api as payments_api
 from tradeguard.routing import api as routing_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
+from tradeguard.trading.controls import bust_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
 from tradeguard.trading.orders import reports_api
@@ -86,5 +87,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     cards_api.router,
     payments_api.router,
     fraud_api.router,
+    bust_api.router,
     docs.router,
 )

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from tradeguard.access.caller import Caller
-from tradeguard.core.money import Money
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
@@ -19,14 +18,12 @@ from tradeguard.fraud import reverification
 from tradeguard.fraud.guard import FraudGuard
 from tradeguard.fraud.recovery import (
     Recovery,
-    bust,
     decisions_of,
     recent_activity,
     recover,
     user_or_404,
 )
 from tradeguard.fraud.schemas import (
-    BustView,
     EventView,
     ModelView,
     ReasonBody,
@@ -36,8 +33,6 @@ from tradeguard.fraud.schemas import (
 )
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.origin import Origin
-from tradeguard.trading.controls.busts import COUNTERPARTY
-from tradeguard.trading.desk_port import TradingControlsPort
 from tradeguard.web.provide import provided
 from tradeguard.web.routing import require
 
@@ -46,12 +41,10 @@ Recoverer = Annotated[Principal, require(Permission.FRAUD_RECOVER)]
 GuardDep = Annotated[FraudGuard, provided(FraudGuard)]
 IdentityDep = Annotated[Identity, provided(Identity)]
 UserPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
-ExecutionPath = Annotated[str, Path(pattern=r"^[0-9a-zA-Z-]{1,36}$")]
-ControlsDep = Annotated[TradingControlsPort, provided(TradingControlsPort)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid access token (problem+json, AUTH_*)"},
     403: {"description": "fraud:review or fraud:recover is missing (ACCESS_DENIED)"},
-    404: {"description": "No such user or execution (FRAUD_USER_NOT_FOUND, TRADE_NOT_FOUND)"},
+    404: {"description": "No such user (FRAUD_USER_NOT_FOUND)"},
     422: {"description": "Invalid request (VALIDATION_FAILED)"},
 }
 router = APIRouter(prefix="/v1/fraud", tags=["Fraud"], responses=PROBLEMS)
@@ -108,33 +101,6 @@ def start_recovery(
         user_id=done.user_id,
         sessions_ended=done.sessions_ended,
         locked_until_ns=done.locked_until_ns,
-    )
-
-
-@router.post(
-    "/users/{user_id}/trades/{execution_id}/bust",
-    summary="Bust a fraudulent trade of the customer's",
-    responses={409: {"description": "Busted before, or its shares are gone (TRADE_*)"}},
-)
-def bust_trade(
-    user_id: UserPath,
-    execution_id: ExecutionPath,
-    body: ReasonBody,
-    staff: Recoverer,
-    request: Request,
-    db: DbSession,
-    controls: ControlsDep,
-) -> BustView:
-    """Reverse one execution on the customer's books; the counterparty keeps its fill."""
-    done = bust(db, controls, Caller.of(staff, request), user_id, (execution_id, body.reason))
-    return BustView(
-        execution_id=done.execution_id,
-        account_id=done.account_id,
-        symbol=done.symbol,
-        shares_change=done.shares_change,
-        cash_change=str(Money(done.cash_change_cents)),
-        position_after=done.position_after,
-        counterparty=COUNTERPARTY,
     )
 
 

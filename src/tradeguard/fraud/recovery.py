@@ -5,9 +5,9 @@ them) and every API key (identity's credential-reset subscribers), make the pass
 unusable so that only the emailed reset sets a new one, require identity
 re-verification (enforced: ``reverification``), keep the fraud lock on, and tell the
 customer. ``recent_activity`` is the customer's trail for the review (sign-ins, changes,
-orders, decisions). ``bust`` reverses a fraudulent execution of the customer's through
-the trading controls' compensating entries (``trading.controls.busts``). Every step is
-audited with the staff member as actor.
+orders, decisions). A fraudulent execution is reversed by the trading controls'
+compensating entries (``trading.controls.busts``). Every step is audited with the staff
+member as actor.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from tradeguard.access.caller import Caller
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent, AuditQuery, search
 from tradeguard.core.errors import NOT_FOUND, ProblemError
@@ -28,9 +27,6 @@ from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
 from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
-from tradeguard.trading.controls.busts import Busted
-from tradeguard.trading.desk_port import TradingControlsPort
-from tradeguard.trading.models import ExecutionRow, TradingAccount
 
 RECOVERY = "fraud_recovery"
 ACTIVITY_DAYS = 7
@@ -110,16 +106,3 @@ def decisions_of(db: Session, guard: FraudGuard, staff: Actor, user_id: str) -> 
     )
     guard.audit.record(db, "fraud.decisions.viewed", staff, subject=user_id, data={})
     return list(found.events)
-
-
-def bust(
-    db: Session, controls: TradingControlsPort, staff: Caller, user_id: str, asked: tuple[str, str]
-) -> Busted:
-    """Reverse one of the customer's executions (``asked``: its id, why); 404 if not theirs."""
-    execution_id, reason = asked
-    user_or_404(db, user_id)
-    execution = db.get(ExecutionRow, execution_id)
-    account = None if execution is None else db.get(TradingAccount, execution.account_id)
-    if account is None or account.user_id != user_id:
-        raise ProblemError(NOT_FOUND, "TRADE_NOT_FOUND", "no such execution of this customer")
-    return controls.bust_trade(staff, execution_id, reason)

@@ -58,18 +58,6 @@ def event_view(event: AuditEvent) -> EventView:
     )
 
 
-class BustView(BaseModel):
-    """A busted execution: what came back to or left the customer, and the position after."""
-
-    execution_id: str
-    account_id: str
-    symbol: str
-    shares_change: int
-    cash_change: str
-    position_after: int
-    counterparty: str
-
-
 class ReverifiedView(BaseModel):
     """The customer's identity verified again: withdrawals and credential changes reopen."""
 

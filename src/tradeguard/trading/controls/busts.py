@@ -14,8 +14,10 @@ bust happen once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
 from tradeguard.core.errors import NOT_FOUND, ProblemError, ProblemType
@@ -175,3 +177,23 @@ def _facts(execution: ExecutionRow, account: AccountRisk, reversal: Reversal) ->
         "firm_position_change": -reversal.shares,
         "counterparty": COUNTERPARTY,
     }
+
+
+class BustPort(Protocol):
+    """What busts for a customer need of the controls (in this process or over the channel)."""
+
+    def bust_trade(self, caller: Caller, execution_id: str, reason: str) -> Busted:
+        """Reverse one execution on its account's books."""
+        ...
+
+
+def bust_for_customer(
+    db: Session, controls: BustPort, staff: Caller, user_id: str, asked: tuple[str, str]
+) -> Busted:
+    """Reverse one of the customer's executions (``asked``: its id, why); 404 if not theirs."""
+    execution_id, reason = asked
+    execution = db.get(ExecutionRow, execution_id)
+    account = None if execution is None else db.get(TradingAccount, execution.account_id)
+    if account is None or account.user_id != user_id:
+        raise ProblemError(NOT_FOUND, "TRADE_NOT_FOUND", "no such execution of this customer")
+    return controls.bust_trade(staff, execution_id, reason)
