@@ -41,6 +41,7 @@ from tradeguard.fraud.decisions import Outcome
 from tradeguard.fraud.drift import profile
 from tradeguard.fraud.events import FraudEvent, Kind
 from tradeguard.fraud.labels import labelled_history
+from tradeguard.fraud.models import ReverificationRow
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import TrainingConfig, train
 from tradeguard.fraud.wiring import model_directory, model_key
@@ -156,6 +157,11 @@ def test_recovery_when_officer_recovers_then_stolen_session_ends(  # noqa: PLR09
     assert recovered.json()["sessions_ended"] >= 1
     assert attacker.get("/v1/account", headers=alice.headers).status_code == 401
     assert login(home, alice).status_code == 401  # the password must be reset first
+    with clean_database.engine.connect() as connection:
+        row = connection.execute(
+            select(ReverificationRow).where(ReverificationRow.user_id == victim)
+        ).one()
+    assert row.verified_at_ns is None  # withdrawals and credential changes stay closed
 
 
 def test_login_when_customer_locked_then_blocked_and_audited(
