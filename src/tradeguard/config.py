@@ -933,6 +933,11 @@ class Settings(BaseSettings):
     fraud_review_rate: float = Field(
         default=0.01, gt=0.0, le=1.0, description="Share of decisions staff can review (metrics)"
     )
+    fraud_geoip_database: Path | None = Field(
+        default=None,
+        description="A MaxMind-format GeoIP2 or GeoLite2 Country or City database file; "
+        "fraud_geo_networks answers for addresses it does not know",
+    )
 
     @field_validator("log_level")
     @classmethod

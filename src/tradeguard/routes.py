@@ -41,6 +41,7 @@ from tradeguard.routing import pages as routing_pages
 from tradeguard.routing import reports_api
 from tradeguard.screening import api as screening_api
 from tradeguard.trading.controls import api as controls_api
+from tradeguard.trading.controls import bust_api
 from tradeguard.trading.feed import api as feed_api
 from tradeguard.trading.orders import api as trading_api
 from tradeguard.web import docs
@@ -88,5 +89,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     cards_api.router,
     payments_api.router,
     fraud_api.router,
+    bust_api.router,
     docs.router,
 )

@@ -7,6 +7,7 @@ from tradeguard.audit import models as audit_models
 from tradeguard.cases import models as case_models
 from tradeguard.crypto import models as crypto_models
 from tradeguard.db import installation
+from tradeguard.fraud import models as fraud_models
 from tradeguard.identity import models as identity_models
 from tradeguard.kyc import models as kyc_models
 from tradeguard.ledger import models as ledger_models
@@ -24,6 +25,7 @@ __all__ = [
     "audit_models",
     "case_models",
     "crypto_models",
+    "fraud_models",
     "identity_models",
     "installation",
     "kyc_models",

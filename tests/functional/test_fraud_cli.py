@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 
 from support import TestDatabase, provision_keysets
+from tradeguard.audit.records import Actor
 from tradeguard.cli.main import main
+from tradeguard.cli.runtime import command_runtime
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.db.session import transaction
+from tradeguard.fraud.artifact import CHAMPION, ModelRegistry
+from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.drift import codes
+from tradeguard.fraud.synthetic import generate
+from tradeguard.fraud.wiring import load_role, model_directory, model_key
 
 Tradeguard = Callable[..., tuple[int, str, str]]
 
@@ -74,3 +82,40 @@ def test_report_when_no_decisions_then_zero_counts_and_no_precision(
     assert code == 0, err
     assert "fraud decisions of the last 7 days: 0" in out
     assert "no reviewed fraud case yet" in out
+
+
+def test_report_when_decisions_drift_then_the_moved_feature_is_named_shifted(
+    tradeguard: Tradeguard,
+) -> None:
+    """Decisions recorded with one feature far above training: the report ranks it first."""
+    code, _, err = tradeguard("fraud", "train", "--customers", "60", "--trees", "3")
+    assert code == 0, err
+    with command_runtime() as rt:
+        registry = ModelRegistry(model_directory(rt.settings), model_key(rt.crypto.keyring))
+        champion = load_role(registry, CHAMPION)
+        assert champion is not None
+        assert champion.bins is not None
+        moved = max(range(len(FEATURE_NAMES)), key=lambda i: len(champion.bins[i].edges))
+        with transaction(rt.sessions) as db:
+            for sample in generate(7, 30, fraud_share=0.0)[:200]:
+                values = list(sample.features)
+                values[moved] = 1e12
+                data = {"action": "login", "outcome": "allow", "score": "0.0100"}
+                data |= {"model_version": champion.version}
+                data["feature_bins"] = codes(champion.bins, values)
+                rt.audit.record(db, "fraud.decision", Actor.system("test"), "u", data=data)
+    code, out, err = tradeguard("fraud", "report", "--days", "1")
+    assert code == 0, err
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("feature drift against"))
+    top = lines[head + 1].split()
+    assert (top[0], top[2]) == (FEATURE_NAMES[moved], "shifted")
+
+
+def test_report_when_champion_has_no_decisions_yet_then_drift_says_so(
+    tradeguard: Tradeguard,
+) -> None:
+    assert tradeguard("fraud", "train", "--customers", "40", "--trees", "3")[0] == 0
+    code, out, err = tradeguard("fraud", "report")
+    assert code == 0, err
+    assert "recorded its features yet" in out

@@ -32,18 +32,20 @@ from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.service import AlertFilter, Decision, alert_queue
 from tradeguard.config import Settings
-from tradeguard.core.clock import FixedClock
+from tradeguard.core.clock import FixedClock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import Outcome
+from tradeguard.fraud.drift import profile
 from tradeguard.fraud.events import FraudEvent, Kind
 from tradeguard.fraud.labels import labelled_history
+from tradeguard.fraud.models import ReverificationRow
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import TrainingConfig, train
 from tradeguard.fraud.wiring import model_directory, model_key
-from tradeguard.identity.models import User
+from tradeguard.identity.models import AuthSession, User
 from tradeguard.notify.notifier import MemorySender
 
 HOME, ELSEWHERE = "198.51.100.7", "203.0.113.9"
@@ -106,6 +108,8 @@ def test_order_when_stolen_session_used_from_another_network_then_step_up_requir
     refused = place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
     assert reason_of(refused) == (403, "FRAUD_STEP_UP_REQUIRED")
     assert "score" not in refused.text
+    assert refused.json()["why"] == "session_moved"
+    assert refused.json()["verify_at"] == "/account/verify?action=order&why=session_moved"
     decisions = _decision_events(clean_database.engine)
     assert decisions
     assert decisions[-1]["outcome"] == "step_up"
@@ -153,14 +157,22 @@ def test_recovery_when_officer_recovers_then_stolen_session_ends(  # noqa: PLR09
     assert recovered.json()["sessions_ended"] >= 1
     assert attacker.get("/v1/account", headers=alice.headers).status_code == 401
     assert login(home, alice).status_code == 401  # the password must be reset first
+    with clean_database.engine.connect() as connection:
+        row = connection.execute(
+            select(ReverificationRow).where(ReverificationRow.user_id == victim)
+        ).one()
+    assert row.verified_at_ns is None  # withdrawals and credential changes stay closed
 
 
 def test_login_when_customer_locked_then_blocked_and_audited(
     home: TestClient, alice: Person, fraud_app: FastAPI, clean_database
 ) -> None:
     guard = registry_of(fraud_app).fraud_guard  # type: ignore[arg-type]
-    guard.lock(user_id(clean_database.engine, "alice"), 60 * 10**9)
-    assert reason_of(login(home, alice)) == (403, "FRAUD_BLOCKED")
+    until = guard.lock(user_id(clean_database.engine, "alice"), 60 * 10**9)
+    refused = login(home, alice)
+    assert reason_of(refused) == (403, "FRAUD_BLOCKED")
+    assert refused.json()["locked_until"] == ns_to_rfc3339(until)
+    assert refused.json()["recover_at"] == "/reset-password"
     assert _decision_events(clean_database.engine)[-1]["rules"] == ["locked"]
 
 
@@ -244,3 +256,84 @@ def test_withdrawal_when_blocked_then_review_alert_and_its_outcome_becomes_a_lab
         (line,) = list(labelled_history(db))
     assert json.loads(line)["label"] == 0
     assert guard.decide(Action.LOGIN, ctx).rules == ("locked",)
+
+
+class ScorerSpy:
+    """The guard's scorer, with every decision it is asked for remembered."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+        self.asked: list[tuple[Action, DecisionContext]] = []
+
+    def decide(self, action: Action, context: DecisionContext) -> Any:
+        self.asked.append((action, context))
+        return self.scorer.decide(action, context)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.scorer, name)
+
+
+@pytest.fixture
+def spy(fraud_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> ScorerSpy:
+    guard = registry_of(fraud_app).fraud_guard  # type: ignore[arg-type]
+    watching = ScorerSpy(guard.scorer)
+    monkeypatch.setattr(guard, "scorer", watching)
+    return watching
+
+
+def test_order_when_stepped_up_decision_then_scored_once_and_recorded_as_made(
+    attacker: TestClient, alice: Person, spy: ScorerSpy, clean_database
+) -> None:
+    refused = place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
+    assert reason_of(refused) == (403, "FRAUD_STEP_UP_REQUIRED")
+    assert [action for action, _ in spy.asked] == [Action.ORDER]
+    assert _decision_events(clean_database.engine)[-1]["outcome"] == "step_up"
+
+
+def test_market_order_when_scored_then_valued_at_the_reference_price(
+    home: TestClient, alice: Person, spy: ScorerSpy
+) -> None:
+    place(home, alice, side="buy", type="market", quantity=10, limit_price=None)
+    ((action, context),) = spy.asked
+    assert action is Action.ORDER
+    assert context.amount_cents == 10 * 100_00  # 10 shares at the 100.00 reference price
+
+
+def test_password_change_when_scored_then_session_and_its_device_passed(
+    home: TestClient, alice: Person, spy: ScorerSpy, clock: FixedClock, clean_database
+) -> None:
+    step_up_with_totp(home, alice, clock)
+    home.post(
+        "/v1/auth/password",
+        json={"new_password": "amber-Canyon-violin-82-moss"},
+        headers=alice.headers,
+    )
+    (context,) = [ctx for action, ctx in spy.asked if action is Action.CREDENTIAL_CHANGE]
+    with clean_database.engine.connect() as connection:
+        query = select(AuthSession.id, AuthSession.device_id).where(
+            AuthSession.user_id == user_id(clean_database.engine, "alice")
+        )
+        sessions = {row.id: row.device_id for row in connection.execute(query)}
+    assert context.session in sessions
+    assert context.device is not None
+    assert context.device == sessions[context.session]
+
+
+def test_decision_when_champion_has_feature_bins_then_recorded_with_each_features_bin(
+    attacker: TestClient, alice: Person, fraud_app: FastAPI, clean_database
+) -> None:
+    registry = registry_of(fraud_app)  # type: ignore[arg-type]
+    services = registry.services
+    models = ModelRegistry(model_directory(services.settings), model_key(services.crypto.keyring))
+    rows = [(s.features, s.label) for s in generate(5, 60, fraud_share=0.3)]
+    trained = train(rows, rows, TrainingConfig(trees=4), review_rate=0.01)
+    metadata = {"drift": profile([features for features, _ in rows], FEATURE_NAMES)}
+    models.store("v1", model_document("v1", trained.trees, FEATURE_NAMES, metadata))
+    models.name(CHAMPION, "v1")
+    with transaction(services.sessions) as db:
+        registry.fraud_guard.reload(db, Actor.system("test"))
+    place(attacker, alice, side="buy", quantity=1, limit_price="99.00")
+    decision = _decision_events(clean_database.engine)[-1]
+    assert decision["model_version"] == "v1"
+    assert len(decision["feature_bins"]) == len(FEATURE_NAMES)
+    assert "features" not in decision  # the bins, never the values

@@ -10,13 +10,13 @@ import typer
 from tradeguard.audit.records import Actor
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.db.session import transaction
-from tradeguard.fraud.artifact import ModelRegistry, ModelRejectedError
+from tradeguard.fraud.artifact import CHAMPION, ModelRegistry, ModelRejectedError
 from tradeguard.fraud.catalog import catalog_markdown
 from tradeguard.fraud.labels import labelled_history
 from tradeguard.fraud.lifecycle import TrainingRun, promote, synthetic_run, train_model
 from tradeguard.fraud.report import decision_report
 from tradeguard.fraud.training import TrainingConfig, new_version, read_history
-from tradeguard.fraud.wiring import model_directory, model_key
+from tradeguard.fraud.wiring import load_role, model_directory, model_key
 
 app = typer.Typer(help="Fraud and account-takeover defence: the model and its report.")
 
@@ -99,6 +99,8 @@ def labels_command(
 def report_command(
     days: Annotated[int, typer.Option(min=1, max=366, help="How far back")] = 30,
 ) -> None:
-    """Decision rates, score distribution and the precision of past blocks."""
+    """Decision rates, score distribution, feature drift and the precision of past blocks."""
     with command_runtime() as rt, rt.sessions() as db:
-        typer.echo(decision_report(db, rt.clock.now_ns(), days))
+        registry = ModelRegistry(model_directory(rt.settings), model_key(rt.crypto.keyring))
+        champion = load_role(registry, CHAMPION)
+        typer.echo(decision_report(db, rt.clock.now_ns(), days, champion))

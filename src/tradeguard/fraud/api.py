@@ -14,13 +14,21 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
+from tradeguard.fraud import reverification
 from tradeguard.fraud.guard import FraudGuard
-from tradeguard.fraud.recovery import Recovery, decisions_of, recent_activity, recover, user_or_404
+from tradeguard.fraud.recovery import (
+    Recovery,
+    decisions_of,
+    recent_activity,
+    recover,
+    user_or_404,
+)
 from tradeguard.fraud.schemas import (
     EventView,
     ModelView,
     ReasonBody,
     RecoveryView,
+    ReverifiedView,
     event_view,
 )
 from tradeguard.identity.kit import Identity
@@ -94,6 +102,24 @@ def start_recovery(
         sessions_ended=done.sessions_ended,
         locked_until_ns=done.locked_until_ns,
     )
+
+
+@router.post("/users/{user_id}/reverified", summary="Mark the identity verified again")
+def mark_reverified(
+    user_id: UserPath,
+    body: ReasonBody,
+    staff: Recoverer,
+    request: Request,
+    db: DbSession,
+    guard: GuardDep,
+) -> ReverifiedView:
+    """After a recovery: withdrawals and credential changes are open to the customer again."""
+    user_or_404(db, user_id)
+    actor = Caller.of(staff, request).actor
+    at = reverification.complete(
+        db, guard.audit, actor, user_id, reason=body.reason, now_ns=guard.clock.now_ns()
+    )
+    return ReverifiedView(user_id=user_id, verified_at_ns=at)
 
 
 @router.get("/model", summary="The fraud models in use")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradeguard.fraud.drift import FeatureBins, bins_of
 from tradeguard.fraud.model import Forest, ModelFormatError, Tree
 
 FORMAT = "tradeguard-fraud-model/1"
@@ -38,6 +39,8 @@ class FraudModel:
     forest: Forest
     features: tuple[str, ...]
     metadata: Mapping[str, Any]
+    bins: tuple[FeatureBins, ...] | None = None
+    """Each feature's bins and training shares, for drift (None: trained without them)."""
 
 
 def model_document(
@@ -72,7 +75,9 @@ def parse_model(content: bytes, expected_features: Sequence[str]) -> FraudModel:
         raise ModelRejectedError(f"the model file is malformed ({exc})") from None
     if features != tuple(expected_features):
         raise ModelRejectedError("the model was trained on another feature list")
-    return FraudModel(version, Forest(trees, len(features)), features, metadata)
+    bins = bins_of(metadata, features)
+    forest = Forest(trees, len(features))
+    return FraudModel(version, forest, features, metadata, None if bins is None else tuple(bins))
 
 
 class ModelRegistry:

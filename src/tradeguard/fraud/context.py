@@ -53,9 +53,13 @@ class DecisionContext:
 
 @dataclass(frozen=True, slots=True)
 class OrderFacts:
-    """What order entry tells the fraud check: symbol, side, quantity, limit price (1/10,000 $)."""
+    """What order entry tells the fraud check: symbol, side, quantity and price (1/10,000 $).
+
+    ``price`` is a limit order's limit and a market order's reference price (None when the
+    symbol has none), so that a market order is valued at what it will trade near.
+    """
 
     symbol: str
     sell: bool
     quantity: int
-    limit_price: int | None
+    price: int | None

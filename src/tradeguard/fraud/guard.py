@@ -24,6 +24,7 @@ from tradeguard.fraud.artifact import FraudModel
 from tradeguard.fraud.catalog import FEATURE_NAMES
 from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import FraudDecision, FraudScorer, Outcome
+from tradeguard.fraud.drift import codes
 from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.locks import Locks
 from tradeguard.fraud.problems import fraud_blocked, fraud_step_up
@@ -66,15 +67,27 @@ class FraudGuard:
     ) -> FraudDecision:
         """Decide, record the decision, and on a block open a review and lock the customer."""
         decision = self.decide(action, context)
-        self.audit.record(db, "fraud.decision", actor, subject=context.user, data=decision.facts())
+        self.record(db, decision, context, actor)
+        return decision
+
+    def record(
+        self, db: Session, decision: FraudDecision, context: DecisionContext, actor: Actor
+    ) -> None:
+        """Record a decision made by ``decide``; a block opens a review and locks the customer."""
+        facts = decision.facts() | self._bins(decision)
+        self.audit.record(db, "fraud.decision", actor, subject=context.user, data=facts)
         if decision.outcome is Outcome.BLOCK and "locked" not in decision.rules:
             self._review(db, context, decision)
-        return decision
 
     def check_alone(self, action: Action, context: DecisionContext, actor: Actor) -> FraudDecision:
         """``check`` in a transaction of its own (for callers that hold none)."""
         with transaction(self.sessions) as db:
             return self.check(db, action, context, actor)
+
+    def record_alone(self, decision: FraudDecision, context: DecisionContext, actor: Actor) -> None:
+        """``record`` in a transaction of its own (the decision is not made again)."""
+        with transaction(self.sessions) as db:
+            self.record(db, decision, context, actor)
 
     def _load_once(self) -> None:
         """Load the models before the first decision; a failed load fails closed, then retries."""
@@ -143,14 +156,23 @@ class FraudGuard:
             data={"until_ns": until},
         )
 
+    def _bins(self, decision: FraudDecision) -> dict[str, str]:
+        """The bin of each feature the champion decided on (for ``fraud report``'s drift)."""
+        champion = self.scorer.champion
+        if champion is None or champion.bins is None or not decision.features:
+            return {}
+        if champion.version != decision.model_version:
+            return {}
+        return {"feature_bins": codes(champion.bins, decision.features)}
+
 
 def _named(values: tuple[float, ...]) -> dict[str, float]:
     return dict(zip(FEATURE_NAMES, values, strict=True)) if values else {}
 
 
-def screen(decision: FraudDecision, *, stepped_up: bool) -> None:
+def screen(decision: FraudDecision, *, stepped_up: bool, locked_until_ns: int = 0) -> None:
     """Let an allowed (or already stepped-up) action through; 403 otherwise."""
     if decision.outcome is Outcome.BLOCK:
-        raise fraud_blocked(decision)
+        raise fraud_blocked(decision, locked_until_ns)
     if decision.outcome is Outcome.STEP_UP and not stepped_up:
         raise fraud_step_up(decision)

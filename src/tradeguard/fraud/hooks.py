@@ -2,11 +2,13 @@
 
 Sign-in: once the password is right, a block refuses the sign-in (kept: the decision and
 the review are committed) and a step-up is the second factor the sign-in asks anyway.
-Password and email changes: a block refuses the change (kept); they already require a
-recent step-up, which is what a step-up outcome asks.
-Order entry: before the desk, from the session's address; a step-up answers 403 until
-the session verifies a strong factor, a block answers 403 and opens a review. Allowed
-orders are not written to the trail (the order's own event is); every other decision is.
+Password and email changes: scored with the session they are made in and its device; a
+block refuses the change (kept); they already require a recent step-up, which is what a
+step-up outcome asks. While a recovery's re-verification is pending they are refused.
+Order entry: before the desk, from the session's address, scored once (a market order
+valued at its reference price); a step-up answers 403 until the session verifies a strong
+factor, a block answers 403 and opens a review. Allowed orders are not written to the
+trail (the order's own event is); every other decision is, as it was made.
 """
 
 from __future__ import annotations
@@ -16,43 +18,55 @@ from starlette.requests import Request
 
 from tradeguard.audit.records import Actor
 from tradeguard.core.principal import Principal
+from tradeguard.fraud import reverification
 from tradeguard.fraud.context import Action, DecisionContext, OrderFacts
 from tradeguard.fraud.decisions import Outcome
 from tradeguard.fraud.guard import FraudGuard, screen
 from tradeguard.fraud.problems import fraud_blocked
 from tradeguard.identity.kit import RiskCheck
-from tradeguard.identity.models import User
+from tradeguard.identity.models import AuthSession, User
 from tradeguard.identity.origin import Origin
 
 PRICE_UNITS_PER_CENT = 100
+REVERIFIED_POINTS = frozenset({Action.CREDENTIAL_CHANGE.value, Action.PROFILE_CHANGE.value})
+"""Points closed while a recovery's identity re-verification is pending."""
 
 
 def identity_check(guard: FraudGuard) -> RiskCheck:
     """The check identity runs at sign-in (password right) and before credential changes."""
 
     def check(db: Session, user: User, origin: Origin, point: str, device_id: str | None) -> None:
+        if point in REVERIFIED_POINTS:
+            reverification.enforce(db, user.id, point)
         if not guard.enabled:
             return
-        action = Action(point)
+        device = device_id or _session_device(db, origin.session_id)
         ctx = DecisionContext(
             user=user.id,
             ts_ns=guard.clock.now_ns(),
-            device=device_id,
+            device=device,
             network=guard.geo.locate(origin.ip),
+            session=origin.session_id,
             account_created_ns=user.created_at_ns,
         )
-        actor = Actor("user", user.id, ip=origin.ip, device_id=device_id)
-        decision = guard.check(db, action, ctx, actor)
+        actor = Actor("user", user.id, ip=origin.ip, session_id=origin.session_id, device_id=device)
+        decision = guard.check(db, Action(point), ctx, actor)
         if decision.outcome is Outcome.BLOCK:
-            raise fraud_blocked(decision).kept()
+            raise fraud_blocked(decision, guard.locked_until(user.id)).kept()
 
     return check
+
+
+def _session_device(db: Session, session_id: str | None) -> str | None:
+    """The device a session signed in on (a credential change names no device itself)."""
+    session = None if session_id is None else db.get(AuthSession, session_id)
+    return None if session is None else session.device_id
 
 
 def screen_order(
     guard: FraudGuard, principal: Principal, request: Request, ask: OrderFacts
 ) -> None:
-    """Score an order before the desk sees it; 403 on a step-up or a block."""
+    """Score an order once before the desk sees it; 403 on a step-up or a block."""
     if not guard.enabled:
         return
     now = guard.clock.now_ns()
@@ -62,7 +76,7 @@ def screen_order(
         ts_ns=now,
         network=guard.geo.locate(ip),
         session=principal.session_id,
-        amount_cents=ask.quantity * (ask.limit_price or 0) // PRICE_UNITS_PER_CENT,
+        amount_cents=ask.quantity * (ask.price or 0) // PRICE_UNITS_PER_CENT,
         symbol=ask.symbol,
         sell=ask.sell,
         quantity=ask.quantity,
@@ -70,7 +84,7 @@ def screen_order(
     decision = guard.decide(Action.ORDER, ctx)
     if decision.outcome is not Outcome.ALLOW:
         actor = Actor("user", principal.user_id, ip=ip, session_id=principal.session_id)
-        decision = guard.check_alone(Action.ORDER, ctx, actor)
+        guard.record_alone(decision, ctx, actor)
     state = principal.state
     stepped = state is not None and state.stepped_up_within(now, guard.step_up_seconds)
-    screen(decision, stepped_up=stepped)
+    screen(decision, stepped_up=stepped, locked_until_ns=guard.locked_until(principal.user_id))

@@ -16,6 +16,7 @@ from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.fraud.artifact import CHALLENGER, CHAMPION, ModelRegistry, model_document
 from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.drift import profile
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import Trained, TrainingConfig, train
 
@@ -56,6 +57,7 @@ def train_model(
         "positives": trained.positives,
         "metrics": trained.metrics,
         "trees": len(trained.trees),
+        "drift": profile([f for f, label in run.rows if label == 0], FEATURE_NAMES),
     }
     registry.store(version, model_document(version, trained.trees, FEATURE_NAMES, metadata))
     role = CHALLENGER if registry.named(CHAMPION) else CHAMPION

@@ -1,8 +1,12 @@
-"""The fraud review page for staff: the fraud alerts, a decision's why, recovery.
+"""The fraud pages: staff review (alerts, a decision's why, recovery), customers' step-up.
 
-Static HTML from a Jinja2 template (autoescaped) extending identity's base page; its
-behaviour is ``/static/web/fraud.js``, which reads the shared alert queue and the fraud
-routes with the signed-in session; the routes check the permissions.
+Static HTML from Jinja2 templates (autoescaped) extending identity's base page. The
+review page's behaviour is ``/static/web/fraud.js``, which reads the shared alert queue
+and the fraud routes with the signed-in session; the routes check the permissions. The
+step-up screen (``/account/verify``, where a ``FRAUD_STEP_UP_REQUIRED`` problem points)
+is driven by ``auth.js``: it explains the fixed reason code in its address and runs the
+same second-factor dialog as the account page. The lock screen is part of the sign-in
+page (``auth.js`` shows it when sign-in answers ``FRAUD_BLOCKED``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,15 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@router.get("/account/verify")
+def verify_page() -> HTMLResponse:
+    """The customer's step-up screen: why an action was held, then a second factor."""
+    page = _templates.get_template("customer_verify.html").render(
+        page="fraud-verify", title="Confirm it is you"
+    )
+    return HTMLResponse(page)
 
 
 @router.get("/staff/fraud")

@@ -3,10 +3,11 @@
 ``recover`` does in one transaction: end every session (their refresh tokens with
 them) and every API key (identity's credential-reset subscribers), make the password
 unusable so that only the emailed reset sets a new one, require identity
-re-verification, keep the fraud lock on, and tell the customer. ``recent_activity`` is
-the customer's trail for the review (sign-ins, changes, orders, decisions). Fraudulent
-trades are reversed through the trading controls' compensating entries, as
-docs/fraud.md describes. Every step is audited with the staff member as actor.
+re-verification (enforced: ``reverification``), keep the fraud lock on, and tell the
+customer. ``recent_activity`` is the customer's trail for the review (sign-ins, changes,
+orders, decisions). A fraudulent execution is reversed by the trading controls'
+compensating entries (``trading.controls.busts``). Every step is audited with the staff
+member as actor.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent, AuditQuery, search
 from tradeguard.core.errors import NOT_FOUND, ProblemError
+from tradeguard.fraud import reverification
 from tradeguard.fraud.guard import LOCK_MINUTES, FraudGuard
 from tradeguard.fraud.profiles import NS
 from tradeguard.identity.kit import Identity
@@ -66,6 +68,7 @@ def recover(db: Session, identity: Identity, guard: FraudGuard, asked: Recovery)
     identity.credential_resets.reset(db, user, origin, RECOVERY)
     user.password_hash = identity.hasher.hash(secrets.token_urlsafe(32))
     until = guard.lock(user.id, LOCK_MINUTES * 60 * NS * 48)
+    reverification.require(db, user.id, staff, guard.clock.now_ns())
     facts = {
         "reason": reason,
         "sessions_ended": ended,

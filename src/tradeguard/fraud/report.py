@@ -1,8 +1,9 @@
-"""``tradeguard fraud report``: decision rates, score distribution, precision of blocks.
+"""``tradeguard fraud report``: decision rates, scores, feature drift, precision of blocks.
 
 Read from the audit trail (``fraud.decision`` events) and the alert store (the fraud
 alerts' cases: a case decided ``false_positive`` is a wrong block, any other decision a
-right one). Feature drift against the training data is not computed yet.
+right one). Drift compares the feature bins recorded with the champion's decisions to
+the champion's training data (``fraud.drift``).
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ from sqlalchemy.orm import Session
 
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.cases.models import AlertRow, CaseRow
+from tradeguard.fraud.artifact import FraudModel
+from tradeguard.fraud.catalog import FEATURE_NAMES
+from tradeguard.fraud.drift import drift, level
 from tradeguard.fraud.profiles import NS
 
 PAGE = 1000
 BUCKETS = 10
+TOP_DRIFTING = 10
 
 
-def decision_report(db: Session, now_ns: int, days: int) -> str:
-    """The report's text."""
+def decision_report(db: Session, now_ns: int, days: int, champion: FraudModel | None = None) -> str:
+    """The report's text (drift against ``champion``'s training data when it has bins)."""
     since = max(now_ns - days * 86_400 * NS, 0)
     outcomes: Counter[tuple[str, str]] = Counter()
     scores: Counter[int] = Counter()
+    recorded: list[str] = []
+    version = None if champion is None else champion.version
     after = 0
     while True:
         page = search(
@@ -33,6 +40,9 @@ def decision_report(db: Session, now_ns: int, days: int) -> str:
         for event in page.events:
             outcomes[(str(event.data.get("action")), str(event.data.get("outcome")))] += 1
             scores[min(int(float(event.data.get("score", 0)) * BUCKETS), BUCKETS - 1)] += 1
+            bins = event.data.get("feature_bins")
+            if isinstance(bins, str) and event.data.get("model_version") == version:
+                recorded.append(bins)
             after = event.seq
         if len(page.events) < PAGE:
             break
@@ -43,8 +53,22 @@ def decision_report(db: Session, now_ns: int, days: int) -> str:
     ]
     lines.append("score distribution:")
     lines += [f"  {b / BUCKETS:.1f}-{(b + 1) / BUCKETS:.1f} {scores[b]}" for b in range(BUCKETS)]
+    lines += _drift(champion, recorded)
     lines.append(_precision(db, since))
     return "\n".join(lines)
+
+
+def _drift(champion: FraudModel | None, recorded: list[str]) -> list[str]:
+    if champion is None or champion.bins is None:
+        return ["feature drift: no champion trained with feature bins"]
+    seen, ranked = drift(champion.bins, FEATURE_NAMES, recorded)
+    if seen == 0:
+        return [f"feature drift: no decision of {champion.version} recorded its features yet"]
+    shifted = sum(1 for _, index in ranked if level(index) == "shifted")
+    head = f"feature drift against {champion.version}'s training data"
+    lines = [f"{head} ({seen} decisions; PSI; {shifted} features shifted):"]
+    lines += [f"  {name:<40} {index:.3f} {level(index)}" for name, index in ranked[:TOP_DRIFTING]]
+    return lines
 
 
 def _precision(db: Session, since: int) -> str:

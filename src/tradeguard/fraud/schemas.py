@@ -56,3 +56,10 @@ def event_view(event: AuditEvent) -> EventView:
         ip=event.actor.ip,
         data=dict(event.data),
     )
+
+
+class ReverifiedView(BaseModel):
+    """The customer's identity verified again: withdrawals and credential changes reopen."""
+
+    user_id: str
+    verified_at_ns: int

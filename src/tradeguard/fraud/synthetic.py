@@ -15,7 +15,7 @@ new bank links, money in and straight out; Notices 22-21 and 23-06).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tradeguard.fraud.catalog import vector
@@ -52,6 +52,10 @@ class Sample:
     context: DecisionContext
 
 
+Observer = Callable[[Sample, ProfileStore], None]
+"""Called at each decision point with the profiles as they stand before its event."""
+
+
 @dataclass(slots=True)
 class Step:
     """One simulated event, with who did it and the balance at the time."""
@@ -64,9 +68,10 @@ class Step:
 class Simulator:
     """Plays customers' histories through one profile store and records decision points."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, observe: Observer | None = None) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
         self.store = ProfileStore()
+        self.observe = observe
         self.samples: list[Sample] = []
         self.events: list[FraudEvent] = []
         self.mule_devices = [f"mule-dev-{seed}-{i}" for i in range(3)]
@@ -77,6 +82,8 @@ class Simulator:
             action = DECIDED.get(step.event.kind)
             if action is not None:
                 self.samples.append(self._sample(step, action, scenario, opened_ns))
+                if self.observe is not None:
+                    self.observe(self.samples[-1], self.store)
             self.store.apply(step.event)
             self.events.append(step.event)
 
@@ -337,9 +344,14 @@ def _mule(sim: Simulator, user: str) -> tuple[list[Step], int]:
     return steps, opened
 
 
-def simulate(seed: int, customers: int, fraud_share: float = 0.1) -> Simulator:
-    """``customers`` simulated customers (SYNTHETIC), seeded: their profiles and samples."""
-    sim = Simulator(seed)
+def simulate(
+    seed: int, customers: int, fraud_share: float = 0.1, observe: Observer | None = None
+) -> Simulator:
+    """``customers`` simulated customers (SYNTHETIC), seeded: their profiles and samples.
+
+    ``observe`` sees each decision point with the profiles as they were at that moment.
+    """
+    sim = Simulator(seed, observe)
     for index in range(customers):
         user = f"syn-{seed}-{index}"
         roll = sim.rng.random()

@@ -78,7 +78,7 @@ def build_fraud(
     With Redis the profiles live there, read by every process; else in this process.
     """
     settings = services.settings
-    geo = GeoLocator.parse(settings.fraud_geo_networks)
+    geo = GeoLocator.configured(settings.fraud_geo_networks, settings.fraud_geoip_database)
     in_redis = None if shared is None else RedisProfileStore(shared, settings.redis_key_prefix)
     scorer = FraudScorer(
         in_redis or ProfileStore(),

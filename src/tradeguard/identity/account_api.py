@@ -350,7 +350,8 @@ def change_email(
 ) -> Accepted:
     """Send a code to the new address; confirm it to switch."""
     user = service.user_of(db, principal)
-    service.accounts.start_email_change(db, user, body.email, Origin.of(request))
+    origin = Origin.of(request).in_session(principal.session_id)
+    service.accounts.start_email_change(db, user, body.email, origin)
     return Accepted(detail="A code was sent to the new address.")
 
 

@@ -224,7 +224,11 @@ def change_password(
     user = service.user_of(db, principal)
     before = len(service.identity.sessions.live_sessions(db, user.id))
     service.accounts.change_password(
-        db, user, body.new_password, Origin.of(request), reason=RevokeReason.PASSWORD_CHANGED
+        db,
+        user,
+        body.new_password,
+        Origin.of(request).in_session(principal.session_id),
+        reason=RevokeReason.PASSWORD_CHANGED,
     )
     return Revoked(revoked=before)
 

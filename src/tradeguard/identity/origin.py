@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from starlette.requests import HTTPConnection
 
@@ -19,6 +19,12 @@ class Origin:
     accept_language: str
     request_id: str | None
     device_hints: dict[str, str] = field(default_factory=dict)
+    session_id: str | None = None
+    """The session the request acts in, where a route knows it (credential changes)."""
+
+    def in_session(self, session_id: str) -> Origin:
+        """This origin, acting in the session ``session_id``."""
+        return replace(self, session_id=session_id)
 
     @property
     def device_label(self) -> str:

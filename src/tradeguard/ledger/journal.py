@@ -40,6 +40,8 @@ class FirmAccount(StrEnum):
     CARD_RECEIVABLE = "firm:card_receivable"
     """Card charges credited to customers and not yet paid out by the processor."""
     FEES = "firm:fee_income"
+    TRADE_ERRORS = "firm:trade_errors"
+    """Busted trades' cash: the firm holds the other side of each reversed execution."""
     OPENING = "firm:opening_balances"
     """Balances brought in when an account opens with a deposit or the ledger starts."""
 
@@ -57,6 +59,7 @@ class EntryKind(StrEnum):
     WITHDRAWAL_SETTLED = "withdrawal_settled"
     WITHDRAWAL_REVERSED = "withdrawal_reversed"
     FEE = "fee"
+    TRADE_BUST = "trade_bust"
 
 
 class UnbalancedEntryError(TradeGuardError):

@@ -19,6 +19,7 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money
 from tradeguard.db.session import transaction
+from tradeguard.fraud import reverification
 from tradeguard.identity.code_store import Channel, CodePurpose
 from tradeguard.identity.mfa.codes import CodeCheck
 from tradeguard.identity.models import Factor, User
@@ -90,6 +91,7 @@ class Withdrawals:
         kit = self.kit
         self._require_step_up(caller)
         with transaction(kit.sessions) as db:
+            reverification.enforce(db, caller.user_id, "withdrawal")
             now = kit.clock.now_ns()
             account_id, link = self.decide(db, caller, link_id, cents, now)
             row = WithdrawalRow(
@@ -134,6 +136,7 @@ class Withdrawals:
             row = self.own(db, caller.user_id, withdrawal_id, lock=True)
             if row.status != "requested":
                 raise conflict(PaymentReason.STATE, f"the withdrawal is {row.status}")
+            reverification.enforce(db, caller.user_id, "withdrawal")
             self._check_codes(db, caller.user_id, row.id, email_code, sms_code)
             _check_standing(db.get_one(TradingAccount, row.account_id).status)
             keep = pending_deposit_cents(db, row.account_id)

@@ -17,6 +17,7 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.money import Money
 from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
+from tradeguard.trading.controls.busts import Busted
 from tradeguard.trading.controls.limits_store import LimitValue
 from tradeguard.trading.controls.risk_controls import Listing
 from tradeguard.trading.controls.trading_controls import (
@@ -104,6 +105,10 @@ class TradingControlsPort(Protocol):
         self, caller: Caller, account_id: str, reason: str
     ) -> ControlChange:
         """Lift the PDT restriction and start the day-trade count afresh."""
+        ...
+
+    def bust_trade(self, caller: Caller, execution_id: str, reason: str) -> Busted:
+        """Reverse one execution on its account's books; the firm takes the other side."""
         ...
 
     def standing(self, db: Session, account_id: str) -> AccountStanding:

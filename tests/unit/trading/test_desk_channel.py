@@ -23,9 +23,15 @@ from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.desk_side import shared_state_handlers
-from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, RemoteDesk
+from tradeguard.trading.channel.remote import (
+    DeskCounters,
+    DeskKeyState,
+    RemoteDesk,
+    RemoteTradingControls,
+)
 from tradeguard.trading.channel.server import DeskServer, Handler
 from tradeguard.trading.channel.wire import HEADER, MAX_FRAME_BYTES, Codec, WireError, read_frame
+from tradeguard.trading.controls.busts import Busted
 from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.desk import OrderAsk, Placed
 from tradeguard.trading.orders.problems import order_not_found
@@ -297,5 +303,27 @@ def test_desk_server_when_a_frame_is_not_a_call_then_answered_unavailable(
             raw.connect(str(socket_path))
             raw.sendall(CODEC.dumps([1, 2, 3]))
             assert read_frame(raw) == {"i": None, "u": "WireError"}
+    finally:
+        server.stop()
+
+
+def test_remote_controls_when_a_worker_busts_a_trade_then_the_desk_does_it(
+    socket_path: Path,
+) -> None:
+    """A gateway worker's bust reaches the desk process and its answer comes back whole."""
+    asked: list[tuple[Any, ...]] = []
+    done = Busted("exec-1", "acct-1", "ACME", 10, -90_000, 10)
+
+    def bust(who: Caller, execution_id: str, reason: str) -> Busted:
+        asked.append((who, execution_id, reason))
+        return done
+
+    server = serve(socket_path, {"controls.bust_trade": bust})
+    try:
+        answer = RemoteTradingControls(channel_to(socket_path)).bust_trade(
+            caller(), "exec-1", "takeover"
+        )
+        assert answer == done
+        assert asked == [(caller(), "exec-1", "takeover")]
     finally:
         server.stop()

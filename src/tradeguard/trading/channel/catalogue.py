@@ -15,6 +15,7 @@ from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Instrument, Locate, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.wire import Codec
+from tradeguard.trading.controls.busts import Busted
 from tradeguard.trading.controls.risk_controls import Listing
 from tradeguard.trading.controls.trading_controls import (
     AccountStanding,
@@ -50,6 +51,7 @@ CATALOGUE: tuple[type[Any], ...] = (
     AccountView,
     ControlChange,
     AccountStanding,
+    Busted,
     Listing,
     InstrumentRow,
     Instrument,

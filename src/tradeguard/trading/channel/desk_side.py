@@ -51,6 +51,7 @@ def desk_handlers(
         "controls.change_standing": controls.change_standing,
         "controls.reset_pdt": controls.reset_pattern_day_trader,
         "controls.standing": with_session(sessions, controls.standing),
+        "controls.bust_trade": controls.bust_trade,
         "risk.change_limit": risk.change_limit,
         "risk.set_flags": risk.set_flags,
         "risk.listed": with_session(sessions, risk.listed),

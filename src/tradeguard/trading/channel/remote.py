@@ -28,6 +28,7 @@ from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.wire import WireError
+from tradeguard.trading.controls.busts import Busted
 from tradeguard.trading.controls.limits_store import (
     LimitValue,
     effective_limits,
@@ -172,6 +173,10 @@ class RemoteTradingControls:
         return forwarded(
             self.channel, ControlChange, "controls.reset_pdt", caller, account_id, reason
         )
+
+    def bust_trade(self, caller: Caller, execution_id: str, reason: str) -> Busted:
+        """The desk's ``bust_trade``."""
+        return forwarded(self.channel, Busted, "controls.bust_trade", caller, execution_id, reason)
 
     def standing(self, db: Session, account_id: str) -> AccountStanding:
         """The desk's ``standing``."""

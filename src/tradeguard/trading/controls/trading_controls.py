@@ -22,6 +22,7 @@ from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.risk.pricing import business_day
+from tradeguard.trading.controls.busts import Busted, bust_trade
 from tradeguard.trading.controls.problems import account_not_found, instrument_not_found
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount, TradingStateRow
 from tradeguard.trading.orders.booking import Booking
@@ -228,6 +229,10 @@ class TradingControls(DeskControls):
             return recorded(booking, caller, change)
 
         return self.run(caller, work)
+
+    def bust_trade(self, caller: Caller, execution_id: str, reason: str) -> Busted:
+        """Reverse one execution on its account's books (``busts``: the firm takes the side)."""
+        return bust_trade(self.desk, caller, execution_id, reason)
 
     def standing(self, db: Session, account_id: str) -> AccountStanding:
         """An account as the checks see it now (404 if there is no such account)."""

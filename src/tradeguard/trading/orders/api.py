@@ -91,7 +91,10 @@ def place_order(
         quantity=body.quantity,
         limit_price=None if body.limit_price is None else body.limit_price.units,
     )
-    facts = OrderFacts(ask.symbol, ask.side.value.startswith("sell"), ask.quantity, ask.limit_price)
+    price = ask.limit_price
+    if price is None and fraud.enabled:  # a market order is valued at its reference price
+        price = desk.market_prices([ask.symbol]).get(ask.symbol)
+    facts = OrderFacts(ask.symbol, ask.side.value.startswith("sell"), ask.quantity, price)
     screen_order(fraud, principal, request, facts)
     placed = desk.place(Caller.of(principal, request), ask)
     if not placed.created:

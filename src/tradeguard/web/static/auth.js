@@ -10,6 +10,8 @@ const STRONG_METHODS = ["webauthn", "totp"];
 const CODE_METHODS = ["sms", "email"];
 const EXPIRED = "AUTH_TOKEN_EXPIRED";
 const STEP_UP_REQUIRED = "AUTH_STEP_UP_REQUIRED";
+const FRAUD_STEP_UP = "FRAUD_STEP_UP_REQUIRED";
+const FRAUD_BLOCKED = "FRAUD_BLOCKED";
 const ENROLMENT_REQUIRED = "AUTH_MFA_ENROLLMENT_REQUIRED";
 const STEP_UP_ATTEMPTS = 6;
 const STEP_UP_RETRY_MS = 400;
@@ -415,6 +417,20 @@ async function signInWithPasskey() {
   finishSignIn(await publicCall("POST", "/v1/auth/passkey/login", body));
 }
 
+// A fraud lock: say what happened, until when, and what to do (the sign-in form goes).
+function lockScreen(error) {
+  if (!(error instanceof ApiError) || error.reason !== FRAUD_BLOCKED) throw error;
+  byId("password-step").hidden = true;
+  const until = Date.parse(error.problem.locked_until || "");
+  if (!Number.isNaN(until)) {
+    const when = new Date(until).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    byId("fraud-lock-until").textContent = `The pause ends at ${when} at the latest.`;
+  }
+  byId("fraud-lock").hidden = false;
+  byId("fraud-lock-heading").focus();
+  return new Promise(() => {}); // nothing more to do on this page
+}
+
 function initSignin() {
   onSubmit(byId("password-form"), async (data) => {
     const body = {
@@ -422,7 +438,7 @@ function initSignin() {
       password: String(data.get("password") || ""),
       device: deviceHints(),
     };
-    const answer = await publicCall("POST", "/v1/auth/login", body);
+    const answer = await publicCall("POST", "/v1/auth/login", body).catch(lockScreen);
     if (answer.status === "mfa_required") showSecondFactorStep(answer);
     else finishSignIn(answer);
   });
@@ -437,7 +453,7 @@ function initSignin() {
 // ---------------------------------------------------------------- step-up
 
 function stepUpRequired(error) {
-  return error instanceof ApiError && error.reason === STEP_UP_REQUIRED;
+  return error instanceof ApiError && [STEP_UP_REQUIRED, FRAUD_STEP_UP].includes(error.reason);
 }
 
 function pause(milliseconds) {
@@ -534,6 +550,33 @@ async function finishStepUp(dialog, done, body) {
   await signedInCall("POST", "/v1/auth/step-up", body);
   done.verified = true;
   dialog.close();
+}
+
+// ---------------------------------------------------------------- fraud step-up screen
+
+const WHY = {
+  session_moved: "Your session was used from a different network or device than the one you signed in on.",
+  new_device_and_new_country: "You are using a new device in a country we have not seen you in.",
+  impossible_travel: "Your request came from a country you could not have reached since your last sign-in.",
+  unusual: "The request was unusual for your account.",
+};
+const HELD = { order: "an order", withdrawal: "a withdrawal", login: "a sign-in" };
+
+async function initFraudVerify() {
+  if (!requireTokens()) return;
+  const asked = new URLSearchParams(window.location.search);
+  const held = HELD[asked.get("action")] || "a request";
+  byId("verify-what").textContent = `We held ${held} on your account before doing anything.`;
+  byId("verify-why").textContent = WHY[asked.get("why")] || WHY.unusual;
+  const start = byId("verify-start");
+  start.addEventListener("click", () =>
+    guarded(start, async () => {
+      await stepUp();
+      start.hidden = true;
+      byId("verify-done").hidden = false;
+      byId("verify-done-heading").focus();
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- account security
@@ -911,6 +954,7 @@ const PAGES = {
   "device-link": initDeviceLink,
   "reset-password": initResetPassword,
   "staff-enrolment": initStaffEnrolment,
+  "fraud-verify": initFraudVerify,
 };
 
 async function start() {
