@@ -9,7 +9,8 @@ const HINT_MAX = 128;
 const STRONG_METHODS = ["webauthn", "totp"];
 const CODE_METHODS = ["sms", "email"];
 const EXPIRED = "AUTH_TOKEN_EXPIRED";
-const STEP_UP_REQUIRED = "AUTH_STEP_UP_REQUIRED";
+// A sensitive route asks for a fresh second factor with one of these reasons.
+const STEP_UP_REASONS = ["AUTH_STEP_UP_REQUIRED", "WITHDRAWAL_STEP_UP_REQUIRED"];
 const ENROLMENT_REQUIRED = "AUTH_MFA_ENROLLMENT_REQUIRED";
 const STEP_UP_ATTEMPTS = 6;
 const STEP_UP_RETRY_MS = 400;
@@ -150,8 +151,8 @@ function describe(error) {
   return error && error.message ? error.message : "Something went wrong; please try again.";
 }
 
-async function send(method, path, body, accessToken) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, body, accessToken, extraHeaders) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   const response = await fetch(path, {
@@ -191,22 +192,23 @@ function freshTokens(expired) {
   return refreshing;
 }
 
-async function signedInCall(method, path, body) {
+// ``headers`` adds request headers (an Idempotency-Key on money-moving calls).
+async function signedInCall(method, path, body, headers) {
   let tokens = loadTokens();
   if (!tokens) return signedOut("Please sign in.");
   try {
-    return await send(method, path, body, tokens.access_token);
+    return await send(method, path, body, tokens.access_token, headers);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     if (error.reason !== EXPIRED) return signedOut(error.message);
     tokens = await freshTokens(tokens).catch(() => signedOut("Your session has ended."));
-    return sendOrSignOut(method, path, body, tokens.access_token);
+    return sendOrSignOut(method, path, body, tokens.access_token, headers);
   }
 }
 
-async function sendOrSignOut(method, path, body, accessToken) {
+async function sendOrSignOut(method, path, body, accessToken, headers) {
   try {
-    return await send(method, path, body, accessToken);
+    return await send(method, path, body, accessToken, headers);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return signedOut(error.message);
     throw error;
@@ -437,7 +439,7 @@ function initSignin() {
 // ---------------------------------------------------------------- step-up
 
 function stepUpRequired(error) {
-  return error instanceof ApiError && error.reason === STEP_UP_REQUIRED;
+  return error instanceof ApiError && STEP_UP_REASONS.includes(error.reason);
 }
 
 function pause(milliseconds) {
@@ -927,4 +929,19 @@ async function start() {
 }
 
 start();
-export { ApiError, byId, button, complain, describe, guarded, loadTokens, make, say, signedInCall };
+export {
+  ApiError,
+  byId,
+  button,
+  complain,
+  describe,
+  field,
+  formatTime,
+  guarded,
+  loadTokens,
+  make,
+  onSubmit,
+  say,
+  signedInCall,
+  withStepUp,
+};
