@@ -4,7 +4,7 @@ job, withdraws with a step-up and both codes (a wrong pair first), cancels one; 
 link in another name is held. A staff reviewer approves one withdrawal, gives the first of
 two approvals to a larger one and is refused the second, and rejects the held link. A
 trader opening the staff page is refused and sees nothing. No page shows a full account
-number."""
+number, and none is in the database, the log or the outbox."""
 
 from __future__ import annotations
 
@@ -273,6 +273,17 @@ def staff_review(tab: Tab) -> None:
     assert OTHER_ACCOUNT not in page.content()
 
 
+def assert_no_account_number(workdir: Path) -> None:
+    """Raw bytes of the database, the server's log and the outbox hold no account number."""
+    var = workdir / "var"
+    places = [*var.glob("tradeguard.db*"), workdir / "server.log", *(var / "outbox").glob("*")]
+    assert any(path.name == "tradeguard.db" for path in places)
+    for path in places:
+        raw = path.read_bytes()
+        assert OWN_ACCOUNT.encode() not in raw, path
+        assert OTHER_ACCOUNT.encode() not in raw, path
+
+
 def test_a_trader_funds_and_withdraws_and_staff_review_the_held_withdrawals(
     server: LiveServer, browser: Browser, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -296,3 +307,4 @@ def test_a_trader_funds_and_withdraws_and_staff_review_the_held_withdrawals(
         listed = page.get_by_role("list", name="Withdrawals")
         expect(listed).to_contain_text("in review (1 of 2 reviews)")
         expect(page.locator("[data-status=approved]")).to_have_count(4)  # 2 listed, 2 in history
+    assert_no_account_number(workdir)
