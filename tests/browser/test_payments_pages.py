@@ -1,10 +1,11 @@
 """Money movement pages in Chromium, against ``serve``: a trader links a bank account,
 confirms its micro-deposits (a wrong pair first), deposits by ACH and waits for the settle
-job, withdraws with a step-up and both codes (a wrong pair first), cancels one; a second
-link in another name is held. A staff reviewer approves one withdrawal, gives the first of
-two approvals to a larger one and is refused the second, and rejects the held link. A
-trader opening the staff page is refused and sees nothing. No page shows a full account
-number, and none is in the database, the log or the outbox."""
+job, withdraws with a step-up and both codes (a wrong pair first, then new codes), cancels
+one; a second link in another name is held. A staff reviewer approves one withdrawal,
+gives the first of two approvals to a larger one and is refused the second, and rejects
+the held link, which its owner then removes. A trader opening the staff page is refused
+and sees nothing. No page shows a full account number, and none is in the database, the
+log or the outbox."""
 
 from __future__ import annotations
 
@@ -222,7 +223,9 @@ def withdrawals(tab: Tab, server: LiveServer, trader: Trader) -> None:
     page.get_by_label("Code from the text message").fill("000000")
     page.get_by_role("button", name="Confirm withdrawal").click()
     expect(page.get_by_role("alert")).to_contain_text("Send new codes")
-    enter_codes(page, server, trader, 0)
+    page.get_by_role("button", name="Send new codes").click()
+    expect(page.get_by_role("status")).to_contain_text("New codes are on their way")
+    enter_codes(page, server, trader, 1)
     expect(page.get_by_role("status")).to_have_text("The withdrawal of 50.00 is approved.")
     withdraw(page, server, trader, "150.00")
     expect(page.get_by_role("status")).to_have_text("The withdrawal of 150.00 is in review.")
@@ -307,4 +310,11 @@ def test_a_trader_funds_and_withdraws_and_staff_review_the_held_withdrawals(
         listed = page.get_by_role("list", name="Withdrawals")
         expect(listed).to_contain_text("in review (1 of 2 reviews)")
         expect(page.locator("[data-status=approved]")).to_have_count(4)  # 2 listed, 2 in history
+        page = tab.open("/funding")
+        page.locator("body[data-ready=true]").wait_for()
+        links = page.get_by_role("list", name="Bank accounts")
+        expect(links).to_contain_text("not linked: not in your legal name")
+        page.get_by_role("button", name="Remove Checking ending 2221").click()
+        expect(page.get_by_role("status")).to_have_text("Checking ending 2221 was removed.")
+        expect(links.get_by_role("listitem")).to_have_count(1)
     assert_no_account_number(workdir)
