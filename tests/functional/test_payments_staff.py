@@ -73,6 +73,8 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     queue = client.get("/v1/payments/review", headers=first.headers).json()
     assert [item["id"] for item in queue] == [withdrawal_id]
     review = f"/v1/payments/review/{withdrawal_id}"
+    blank = client.post(review, json={**APPROVE, "reason": " \t "}, headers=first.headers)
+    assert_refused(blank, 422, "VALIDATION_FAILED")
     once = client.post(review, json=APPROVE, headers=first.headers)
     assert once.json()["status"] == "in_review", once.text
     twice = client.post(review, json=APPROVE, headers=first.headers)
@@ -210,8 +212,12 @@ def test_a_link_held_for_its_holder_name_is_listed_for_staff_and_rejected_with_a
     listed = client.get(held, headers=rita.headers).json()
     assert [(item["id"], item["last4"]) for item in listed] == [(link_id, "0123")]
     assert "9876543210123" not in str(listed)
-    no_reason = client.post(f"{held}/{link_id}", json={"decision": "reject"}, headers=rita.headers)
-    assert no_reason.status_code == 422, no_reason.text
+    unreasoned = [{}, *({"reason": text} for text in ("   ", "ok \x1b[2J", "a\u202eb", "x" * 201))]
+    for body in unreasoned:  # none, blank, a terminal escape, a direction override, too long
+        decision = {"decision": "approve", **body}
+        refused = client.post(f"{held}/{link_id}", json=decision, headers=rita.headers)
+        assert_refused(refused, 422, "VALIDATION_FAILED")
+    assert [item["status"] for item in client.get(held, headers=rita.headers).json()] == ["review"]
     decision = {"decision": "reject", "reason": "holder is someone else"}
     rejected = client.post(f"{held}/{link_id}", json=decision, headers=rita.headers)
     assert rejected.json()["status"] == "rejected", rejected.text

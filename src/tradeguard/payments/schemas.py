@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Money
+from tradeguard.core.reasons import Reason
 from tradeguard.payments.models import BankLinkRow, DepositRow, WithdrawalRow
 
 AmountIn = str | int | float
@@ -62,7 +63,7 @@ class ReviewDecision(Strict):
     """A reviewer's decision and why (kept in the audit trail)."""
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 class ArrivalRecord(Strict):
