@@ -18,6 +18,7 @@ from functional.payment_flows import (
     verified_link,
     withdrawal_codes,
 )
+from functional.rate_limit_flows import audit_events
 from support import registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.cases.models import CaseRow
@@ -82,6 +83,8 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     second = _staff(client, mailbox, clock, app, "sam")
     approved = client.post(review, json=APPROVE, headers=second.headers)
     assert approved.json()["status"] == "approved", approved.text
+    reviews = audit_events(app, "payments.withdrawal.reviewed")
+    assert [event["data"]["reason"] for event in reviews] == [APPROVE["reason"]] * 2
     sent = client.post(
         "/v1/payments/operations/withdrawals/ach-file",
         json={"withdrawal_ids": [withdrawal_id]},
@@ -226,4 +229,7 @@ def test_a_link_held_for_its_holder_name_is_listed_for_staff_and_rejected_with_a
     deposit = {"bank_link_id": link_id, "amount": "10.00"}
     refused = client.post("/v1/payments/deposits", json=deposit, headers=keyed(ann))
     assert_refused(refused, 409, "PAYMENT_BANK_LINK_NOT_VERIFIED")
-    assert "payments.bank_link.rejected" in audit_event_types(registry_of(app).services.engine)
+    events = audit_events(app, "payments.bank_link.rejected")
+    assert [(event["subject"], event["data"]) for event in events] == [
+        (link_id, {"reason": "holder is someone else"})
+    ]
