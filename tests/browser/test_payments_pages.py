@@ -5,22 +5,24 @@ one; a second link in another name is held. A staff reviewer approves one withdr
 gives the first of two approvals to a larger one and is refused the second, and rejects
 the held link, which its owner then removes. A trader opening the staff page is refused
 and sees nothing. No page shows a full account number, and none is in the database, the
-log or the outbox."""
+log or the outbox. A deposit whose answer was lost is pressed again and made once."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from browser_kit import Tab, chromium, new_tab, sign_in_with_totp
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 from test_onboarding_pages import reviewer_signed_in_with_a_key
 
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.live_server
 ROUTING = "021000021"
 OWN_ACCOUNT = "9876543210123"
 OTHER_ACCOUNT = "5554443332221"
+LOST_ACCOUNT = "1122334455667"
 CODE_KIND = "payments.withdrawal.code"
 SETTLE_WAIT_SECONDS = 30.0
 SETTINGS = {
@@ -94,6 +97,26 @@ def ready_trader(server: LiveServer, workdir: Path) -> Trader:
     api.expect("POST", f"/v1/mfa/factors/{factor['id']}/confirm", {"code": code}, token)
     _cli(workdir, "accounts", "open", trader.email, "--kind", "cash")
     return trader
+
+
+def answer_lost(server: LiveServer) -> Callable[[Route], None]:
+    """A route handler: the request reaches the server, its answer never reaches the page."""
+
+    def handle(route: Route) -> None:
+        request, kept = route.request, ("authorization", "content-type", "idempotency-key")
+        headers = {k: v for k, v in request.all_headers().items() if k in kept}
+        connection = http.client.HTTPSConnection(
+            "localhost", server.port, context=server.client_context(), timeout=15
+        )
+        try:
+            path = urlsplit(request.url).path
+            connection.request(request.method, path, body=request.post_data, headers=headers)
+            connection.getresponse().read()
+        finally:
+            connection.close()
+        route.abort()
+
+    return handle
 
 
 def micro_amounts(server: LiveServer, monkeypatch: pytest.MonkeyPatch, last4: str) -> list[str]:
@@ -318,3 +341,29 @@ def test_a_trader_funds_and_withdraws_and_staff_review_the_held_withdrawals(
         expect(page.get_by_role("status")).to_have_text("Checking ending 2221 was removed.")
         expect(links.get_by_role("listitem")).to_have_count(1)
     assert_no_account_number(workdir)
+
+
+def test_a_deposit_whose_answer_was_lost_is_made_once_when_deposit_is_pressed_again(
+    server: LiveServer, browser: Browser, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server took the deposit but the connection dropped before its answer: pressing
+    Deposit again sends the same Idempotency-Key, so the server answers with that deposit
+    instead of pulling the money twice."""
+    trader, last4 = ready_trader(server, workdir), LOST_ACCOUNT[-4:]
+    with new_tab(browser, server) as tab:
+        sign_in_with_totp(tab, trader)
+        page = tab.open("/funding")
+        page.locator("body[data-ready=true]").wait_for()
+        link_account(page, "Ann Lee", LOST_ACCOUNT)
+        confirm_amounts(page, last4, micro_amounts(server, monkeypatch, last4))
+        expect(page.get_by_role("status")).to_contain_text(f"Checking ending {last4} is verified")
+        page.route("**/v1/payments/deposits", answer_lost(server), times=1)
+        page.get_by_label("Deposit amount (dollars)").fill("75.00")
+        deposit = page.get_by_role("button", name="Deposit", exact=True)
+        deposit.click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        deposit.click()
+        expect(page.get_by_role("status")).to_contain_text("Deposit of 75.00 requested")
+        page = tab.open("/funding/withdrawals")
+        page.locator("body[data-ready=true]").wait_for()
+        expect(page.locator("#history tbody tr")).to_have_count(1)

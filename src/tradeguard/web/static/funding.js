@@ -86,8 +86,23 @@ async function advised(action, overrides = {}) {
   }
 }
 
-function keyed() {
-  return { "Idempotency-Key": crypto.randomUUID() };
+// One Idempotency-Key per money-moving call the customer means to make: when no answer came
+// back (the connection dropped), pressing the button again sends the same request with the
+// same key, so the server runs it once. Any answer, done or refused, ends the key.
+const unanswered = new Map();
+
+async function once(method, path, body) {
+  const intent = JSON.stringify([method, path, body]);
+  const key = unanswered.get(intent) || crypto.randomUUID();
+  unanswered.set(intent, key);
+  try {
+    const answer = await signedInCall(method, path, body, { "Idempotency-Key": key });
+    unanswered.delete(intent);
+    return answer;
+  } catch (error) {
+    if (error instanceof ApiError) unanswered.delete(intent);
+    throw error;
+  }
 }
 
 function linkName(link) {
@@ -174,7 +189,7 @@ async function depositByAch(data, form) {
   const linkId = field(data, "link");
   if (!linkId) throw new Error("Link and verify a bank account first.");
   const body = { bank_link_id: linkId, amount: field(data, "amount") };
-  const deposit = await advised(() => signedInCall("POST", `${API}/deposits`, body, keyed()));
+  const deposit = await advised(() => once("POST", `${API}/deposits`, body));
   form.reset();
   say(`Deposit of ${deposit.amount} requested: you can trade with it now and withdraw it once it settles.`);
 }
@@ -262,7 +277,7 @@ async function requestWithdrawal(data) {
   const linkId = field(data, "link");
   if (!linkId) throw new Error("Link and verify a bank account first (Funding page).");
   const body = { bank_link_id: linkId, amount: field(data, "amount") };
-  const ask = () => signedInCall("POST", `${API}/withdrawals`, body, keyed());
+  const ask = () => once("POST", `${API}/withdrawals`, body);
   const withdrawal = await advised(() => withStepUp(ask), ON_REQUEST);
   await refresh();
   askForCodes(withdrawal);
@@ -272,7 +287,7 @@ async function requestWithdrawal(data) {
 async function confirmWithdrawal(data, form) {
   const path = `${API}/withdrawals/${state.pending.id}/confirm`;
   const body = { email_code: field(data, "email_code"), sms_code: field(data, "sms_code") };
-  const done = await advised(() => signedInCall("POST", path, body, keyed()));
+  const done = await advised(() => once("POST", path, body));
   form.hidden = true;
   state.pending = null;
   await refresh();
@@ -288,7 +303,7 @@ async function resendCodes() {
 async function cancelWithdrawal(withdrawal) {
   const path = `${API}/withdrawals/${withdrawal.id}/cancel`;
   try {
-    await advised(() => signedInCall("POST", path, undefined, keyed()));
+    await advised(() => once("POST", path));
   } finally {
     await refresh();
   }
