@@ -287,6 +287,7 @@ def staff_review(tab: Tab) -> None:
     review(page, "Review the withdrawal of 150.00", "Salary on file covers it", "Approve")
     expect(page.get_by_role("status")).to_have_text("The withdrawal is approved.")
     expect(page.locator("#withdrawal-queue tbody tr")).to_have_count(1)
+    expect(page.locator("#decision")).to_be_hidden()  # decided: it cannot be decided again
     review(page, "Review the withdrawal of 250.00", "Matches the deposit pattern", "Approve")
     expect(page.get_by_role("status")).to_contain_text("1 of 2 approvals")
     expect(page.locator("#decision-state")).to_have_text("in review: 1 of 2 approvals")
@@ -296,6 +297,7 @@ def staff_review(tab: Tab) -> None:
     review(page, "Review the bank link Checking ending 2221", "Not the customer's name", "Reject")
     expect(page.get_by_role("status")).to_have_text("The bank link is rejected.")
     expect(page.locator("#link-queue tbody tr")).to_have_count(0)
+    expect(page.locator("#decision")).to_be_hidden()
     assert OTHER_ACCOUNT not in page.content()
 
 

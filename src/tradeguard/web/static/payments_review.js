@@ -119,15 +119,20 @@ function decisionPath() {
   return kind === "withdrawal" ? `${API}/${item.id}` : `${API}/bank-links/${item.id}`;
 }
 
-// After a decision (or a refusal) the queues and the open item show the present state.
+// After a decision (or a refusal) the queues and the open item show the present state; an
+// item that has left its queue is closed, so it is not offered for a decision again.
 async function reload() {
-  const { withdrawals } = await loadQueues();
-  if (!current || current.kind !== "withdrawal") return;
-  const found = withdrawals.find((each) => each.id === current.item.id);
-  if (found) {
-    current.item = found;
-    showDecision();
+  const { withdrawals, links } = await loadQueues();
+  if (!current) return;
+  const queue = current.kind === "withdrawal" ? withdrawals : links;
+  const found = queue.find((each) => each.id === current.item.id);
+  if (!found) {
+    current = null;
+    byId("decision").hidden = true;
+    return;
   }
+  current.item = found;
+  showDecision();
 }
 
 function outcome(kind, answer) {
