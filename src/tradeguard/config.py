@@ -906,6 +906,14 @@ class Settings(BaseSettings):
         description="Business days after which a card deposit settles (buying power at "
         "once, withdrawable only then)",
     )
+    # -- money movement: the periodic settle job (tradeguard.payments.wiring) --
+    payments_settle_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds between runs of the job that settles due ACH pulls and gives "
+        "back cash owed",
+    )
 
     # -- fraud and account-takeover defence (tradeguard.fraud) --
     fraud_enabled: bool = Field(

@@ -36,6 +36,7 @@ from tradeguard.kyc import review_api as kyc_review_api
 from tradeguard.market import api as market_api
 from tradeguard.market import pages as market_pages
 from tradeguard.payments import api as payments_api
+from tradeguard.payments import pages as payments_pages
 from tradeguard.routing import api as routing_api
 from tradeguard.routing import pages as routing_pages
 from tradeguard.routing import reports_api
@@ -57,6 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases_pages.router,
     aml_pages.router,
     cards_pages.router,
+    payments_pages.router,
     fraud_pages.router,
     staff_invites_api.pages_router,
     staff_invites_api.enrolment_router,

@@ -20,6 +20,7 @@ from functional.payment_flows import (
     verified_link,
     withdrawal_codes,
 )
+from functional.rate_limit_flows import audit_events
 from support import registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.cases.models import CaseRow
@@ -35,6 +36,7 @@ from tradeguard.payments.reconcile import PAYMENT_CHECKS
 from tradeguard.payments.service import Payments
 
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+APPROVE = {"decision": "approve", "reason": "source of funds on file"}
 
 
 def _staff(
@@ -74,13 +76,17 @@ def test_large_withdrawal_needs_two_different_reviewers_and_a_trader_cannot_revi
     queue = client.get("/v1/payments/review", headers=first.headers).json()
     assert [item["id"] for item in queue] == [withdrawal_id]
     review = f"/v1/payments/review/{withdrawal_id}"
-    once = client.post(review, json={"decision": "approve"}, headers=first.headers)
+    blank = client.post(review, json={**APPROVE, "reason": " \t "}, headers=first.headers)
+    assert_refused(blank, 422, "VALIDATION_FAILED")
+    once = client.post(review, json=APPROVE, headers=first.headers)
     assert once.json()["status"] == "in_review", once.text
-    twice = client.post(review, json={"decision": "approve"}, headers=first.headers)
+    twice = client.post(review, json=APPROVE, headers=first.headers)
     assert_refused(twice, 409, "WITHDRAWAL_ALREADY_REVIEWED")
     second = _staff(client, mailbox, clock, app, "sam")
-    approved = client.post(review, json={"decision": "approve"}, headers=second.headers)
+    approved = client.post(review, json=APPROVE, headers=second.headers)
     assert approved.json()["status"] == "approved", approved.text
+    reviews = audit_events(app, "payments.withdrawal.reviewed")
+    assert [event["data"]["reason"] for event in reviews] == [APPROVE["reason"]] * 2
     sent = client.post(
         "/v1/payments/operations/withdrawals/ach-file",
         json={"withdrawal_ids": [withdrawal_id]},
@@ -115,7 +121,7 @@ def _assert_no_self_review(app: FastAPI, withdrawal_id: str) -> None:
     principal = Principal(owner, "s", "COMPLIANCE", frozenset(), ("pwd",), False, None)  # noqa: FBT003 - Principal's field order
     caller = Caller(principal, Origin(None, "", "", None))
     with pytest.raises(ProblemError) as refused:
-        payments.withdrawals.review(caller, withdrawal_id, approve=True)
+        payments.withdrawals.review(caller, withdrawal_id, approve=True, reason="my own")
     assert refused.value.reason_code == "WITHDRAWAL_SELF_REVIEW"
 
 
@@ -186,8 +192,9 @@ def test_a_link_held_for_its_holder_name_is_approved_by_staff_never_by_its_owner
     def approve_as(user_id: str) -> BankLinkRow:
         principal = Principal(user_id, "s", "COMPLIANCE", frozenset(), ("pwd",), False, None)  # noqa: FBT003 - Principal's field order
         with transaction(registry.services.sessions) as db:
-            return payments.links.approve_name(
-                db, Caller(principal, Origin(None, "", "", None)), link_id
+            caller = Caller(principal, Origin(None, "", "", None))
+            return payments.links.review_name(
+                db, caller, link_id, approve=True, reason="statement shows the legal name"
             )
 
     with pytest.raises(ProblemError) as refused:
@@ -227,3 +234,37 @@ def test_ach_pulls_go_to_the_bank_once_as_debits_of_a_nacha_file(
         audit_event_types(registry_of(app).services.engine).count("payments.ach_file.created") == 1
     )
     assert _differences(app) == []
+
+
+def test_a_link_held_for_its_holder_name_is_listed_for_staff_and_rejected_with_a_reason(
+    client: TestClient, mailbox: MemorySender, clock: FixedClock, app: FastAPI
+) -> None:
+    clock.set(MONDAY)
+    ann = customer(client, mailbox, clock, app, "ann")
+    link_id = verified_link(client, app, ann)
+    with transaction(registry_of(app).services.sessions) as db:
+        db.get_one(BankLinkRow, link_id).status = "review"  # as when the holder name differed
+    held = "/v1/payments/review/bank-links"
+    assert_refused(client.get(held, headers=ann.headers), 403, "ACCESS_DENIED")
+    rita = _staff(client, mailbox, clock, app, "rita")
+    listed = client.get(held, headers=rita.headers).json()
+    assert [(item["id"], item["last4"]) for item in listed] == [(link_id, "0123")]
+    assert "9876543210123" not in str(listed)
+    unreasoned = [{}, *({"reason": text} for text in ("   ", "ok \x1b[2J", "a\u202eb", "x" * 201))]
+    for body in unreasoned:  # none, blank, a terminal escape, a direction override, too long
+        decision = {"decision": "approve", **body}
+        refused = client.post(f"{held}/{link_id}", json=decision, headers=rita.headers)
+        assert_refused(refused, 422, "VALIDATION_FAILED")
+    assert [item["status"] for item in client.get(held, headers=rita.headers).json()] == ["review"]
+    decision = {"decision": "reject", "reason": "holder is someone else"}
+    rejected = client.post(f"{held}/{link_id}", json=decision, headers=rita.headers)
+    assert rejected.json()["status"] == "rejected", rejected.text
+    assert client.get(held, headers=rita.headers).json() == []
+    assert mailbox.last_email(to=ann.email, kind="payments.bank_link.rejected")
+    deposit = {"bank_link_id": link_id, "amount": "10.00"}
+    refused = client.post("/v1/payments/deposits", json=deposit, headers=keyed(ann))
+    assert_refused(refused, 409, "PAYMENT_BANK_LINK_NOT_VERIFIED")
+    events = audit_events(app, "payments.bank_link.rejected")
+    assert [(event["subject"], event["data"]) for event in events] == [
+        (link_id, {"reason": "holder is someone else"})
+    ]

@@ -29,6 +29,7 @@ from tradeguard.payments.schemas import (
     ConfirmWithdrawal,
     DepositRequest,
     DepositView,
+    LinkInReview,
     ReviewDecision,
     VerifyBankLink,
     Withdrawable,
@@ -37,6 +38,7 @@ from tradeguard.payments.schemas import (
     WithdrawalReturn,
     WithdrawalView,
     deposit_view,
+    link_in_review,
     link_view,
     withdrawal_view,
 )
@@ -132,14 +134,6 @@ def remove_link(
 ) -> BankLinkView:
     """The link can no longer be used; the customer is emailed."""
     return link_view(payments.links.remove(db, Caller.of(principal, request), link_id))
-
-
-@router.post("/bank-links/{link_id}/approve-name", summary="Accept a link whose name differed")
-def approve_link_name(
-    link_id: ObjectId, principal: Reviewer, request: Request, db: DbSession, payments: PaymentsDep
-) -> BankLinkView:
-    """Staff: the holder name was checked by hand and is the customer's."""
-    return link_view(payments.links.approve_name(db, Caller.of(principal, request), link_id))
 
 
 # -- deposits -----------------------------------------------------------------------------
@@ -277,8 +271,32 @@ def review_withdrawal(
 ) -> WithdrawalView:
     """Never one's own; above the second threshold two different reviewers approve."""
     caller = Caller.of(principal, request)
-    row = payments.withdrawals.review(caller, withdrawal_id, approve=body.decision == "approve")
+    approve = body.decision == "approve"
+    row = payments.withdrawals.review(caller, withdrawal_id, approve=approve, reason=body.reason)
     return withdrawal_view(row)
+
+
+@router.get("/review/bank-links", summary="Bank links held because the holder name differed")
+def links_in_review(
+    _reviewer: Reviewer, db: DbSession, payments: PaymentsDep
+) -> list[LinkInReview]:
+    """Oldest first; account numbers show only their last four digits."""
+    return [link_in_review(row) for row in payments.links.in_review(db)]
+
+
+@router.post("/review/bank-links/{link_id}", summary="Accept or reject a held bank link")
+def review_link(
+    link_id: ObjectId,
+    body: ReviewDecision,
+    principal: Reviewer,
+    request: Request,
+    db: DbSession,
+    payments: PaymentsDep,
+) -> BankLinkView:
+    """The holder name was checked by hand; never one's own link; a rejection emails the owner."""
+    caller, approve = Caller.of(principal, request), body.decision == "approve"
+    row = payments.links.review_name(db, caller, link_id, approve=approve, reason=body.reason)
+    return link_view(row)
 
 
 @router.post(

@@ -137,16 +137,40 @@ class BankLinks:
         )
         return link
 
-    def approve_name(self, db: Session, caller: Caller, link_id: str) -> BankLinkRow:
-        """Staff: accept a verified link whose holder name differed (after checking it)."""
+    def review_name(
+        self, db: Session, caller: Caller, link_id: str, *, approve: bool, reason: str
+    ) -> BankLinkRow:
+        """Staff: accept a link whose holder name differed (checked by hand), or reject it."""
         link = db.get(BankLinkRow, link_id, with_for_update=True)
         if link is None or link.status != "review":
             raise not_found("bank link in review")
         if link.user_id == caller.user_id:
             raise forbidden(PaymentReason.LINK_SELF_APPROVAL, "no one approves their own bank link")
-        link.status, link.verified_at_ns = "verified", self.kit.clock.now_ns()
-        self.kit.record(db, "payments.bank_link.approved", caller.actor, link.id, {})
+        if approve:
+            link.status, link.verified_at_ns = "verified", self.kit.clock.now_ns()
+        else:
+            link.status = "rejected"
+        event = "approved" if approve else "rejected"
+        facts = {"reason": reason}
+        self.kit.record(db, f"payments.bank_link.{event}", caller.actor, link.id, facts)
+        if not approve:
+            self._email_rejected(db, link)
         return link
+
+    def _email_rejected(self, db: Session, link: BankLinkRow) -> None:
+        self.kit.email(
+            db,
+            link.user_id,
+            "bank_link.rejected",
+            "A bank account could not be linked",
+            f"The bank account ending {link.last4} is not in your legal name and was not "
+            "linked.\nLink an account held in your own name, or contact us.",
+        )
+
+    def in_review(self, db: Session) -> list[BankLinkRow]:
+        """Links held because the holder name differed, oldest first."""
+        query = select(BankLinkRow).where(BankLinkRow.status == "review")
+        return list(db.scalars(query.order_by(BankLinkRow.created_at_ns).limit(500)))
 
     def listed(self, db: Session, user_id: str) -> list[BankLinkRow]:
         """The customer's links that are not removed, oldest first."""

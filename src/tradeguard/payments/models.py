@@ -43,8 +43,8 @@ class BankLinkRow(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    """``pending`` (micro-deposits sent), ``verified``, ``review`` (name differs), ``failed``
-    or ``removed``."""
+    """``pending`` (micro-deposits sent), ``verified``, ``review`` (name differs), ``failed``,
+    ``rejected`` (on review) or ``removed``."""
     routing_number: Mapped[str] = mapped_column(String(9))
     account_type: Mapped[str] = mapped_column(String(8))
     account_number: Mapped[str] = mapped_column(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.money import Money
+from tradeguard.core.reasons import Reason
 from tradeguard.payments.models import BankLinkRow, DepositRow, WithdrawalRow
 
 AmountIn = str | int | float
@@ -58,9 +60,10 @@ class ConfirmWithdrawal(Strict):
 
 
 class ReviewDecision(Strict):
-    """A reviewer's decision."""
+    """A reviewer's decision and why (kept in the audit trail)."""
 
     decision: Literal["approve", "reject"]
+    reason: Reason
 
 
 class ArrivalRecord(Strict):
@@ -103,6 +106,12 @@ class BankLinkView(BaseModel):
     created_at: str
 
 
+class LinkInReview(BankLinkView):
+    """A link held because its holder name differed, as a reviewer sees it."""
+
+    user_id: str
+
+
 class DepositView(BaseModel):
     """A deposit and where it stands."""
 
@@ -121,6 +130,8 @@ class WithdrawalView(BaseModel):
     amount: str
     status: str
     reviews_needed: int
+    reviews_done: int = 0
+    """Approvals so far (0 in answers stored before it was counted)."""
     created_at: str
 
 
@@ -142,6 +153,11 @@ def link_view(row: BankLinkRow) -> BankLinkView:
     )
 
 
+def link_in_review(row: BankLinkRow) -> LinkInReview:
+    """A held link's public fields and whose it is."""
+    return LinkInReview(**link_view(row).model_dump(), user_id=row.user_id)
+
+
 def deposit_view(row: DepositRow) -> DepositView:
     """A deposit's public fields."""
     return DepositView(
@@ -161,5 +177,6 @@ def withdrawal_view(row: WithdrawalRow) -> WithdrawalView:
         amount=str(Money(row.amount_cents)),
         status=row.status,
         reviews_needed=row.reviews_needed,
+        reviews_done=len(json.loads(row.reviewers)),
         created_at=ns_to_rfc3339(row.created_at_ns),
     )

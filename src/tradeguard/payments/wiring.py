@@ -16,7 +16,6 @@ from tradeguard.payments.service import Payments
 from tradeguard.services import Services
 from tradeguard.trading.wiring import TradingPorts
 
-SETTLE_SECONDS = 60.0
 log = get_logger("tradeguard.payments")
 
 
@@ -50,9 +49,9 @@ def build_payments(
 
 
 async def settle_deposits_periodically(payments: Payments) -> None:
-    """In the desk's process: settle the ACH pulls whose day has come, once a minute."""
+    """In the desk's process: settle the due ACH pulls every ``payments_settle_seconds``."""
     while True:
-        await asyncio.sleep(SETTLE_SECONDS)
+        await asyncio.sleep(payments.kit.settings.payments_settle_seconds)
         try:
             await run_in_threadpool(payments.settle_due)
         except Exception:

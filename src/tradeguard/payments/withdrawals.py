@@ -224,7 +224,9 @@ class Withdrawals:
 
     # -- staff -----------------------------------------------------------------------------
 
-    def review(self, caller: Caller, withdrawal_id: str, *, approve: bool) -> WithdrawalRow:
+    def review(
+        self, caller: Caller, withdrawal_id: str, *, approve: bool, reason: str
+    ) -> WithdrawalRow:
         """A reviewer's decision: never on one's own withdrawal, one vote each."""
         with transaction(self.kit.sessions) as db:
             row = db.get(WithdrawalRow, withdrawal_id, with_for_update=True)
@@ -237,7 +239,12 @@ class Withdrawals:
                 raise conflict(PaymentReason.ALREADY_REVIEWED, "a second reviewer must decide")
             reviewers.append(caller.user_id)
             row.reviewers = json.dumps(reviewers)
-            facts = {"approve": approve, "reviews": len(reviewers), "needed": row.reviews_needed}
+            facts = {
+                "approve": approve,
+                "reviews": len(reviewers),
+                "needed": row.reviews_needed,
+                "reason": reason,
+            }
             self.kit.record(db, "payments.withdrawal.reviewed", caller.actor, row.id, facts)
             complete = len(reviewers) >= row.reviews_needed
         if not approve:

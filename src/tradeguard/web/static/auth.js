@@ -12,6 +12,8 @@ const EXPIRED = "AUTH_TOKEN_EXPIRED";
 const STEP_UP_REQUIRED = "AUTH_STEP_UP_REQUIRED";
 const FRAUD_STEP_UP = "FRAUD_STEP_UP_REQUIRED";
 const FRAUD_BLOCKED = "FRAUD_BLOCKED";
+// A sensitive route (or the fraud guard) asks for a fresh second factor with one of these.
+const STEP_UP_REASONS = [STEP_UP_REQUIRED, "WITHDRAWAL_STEP_UP_REQUIRED", FRAUD_STEP_UP];
 const ENROLMENT_REQUIRED = "AUTH_MFA_ENROLLMENT_REQUIRED";
 const STEP_UP_ATTEMPTS = 6;
 const STEP_UP_RETRY_MS = 400;
@@ -152,8 +154,8 @@ function describe(error) {
   return error && error.message ? error.message : "Something went wrong; please try again.";
 }
 
-async function send(method, path, body, accessToken) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, body, accessToken, extraHeaders) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   const response = await fetch(path, {
@@ -193,22 +195,23 @@ function freshTokens(expired) {
   return refreshing;
 }
 
-async function signedInCall(method, path, body) {
+// ``headers`` adds request headers (an Idempotency-Key on money-moving calls).
+async function signedInCall(method, path, body, headers) {
   let tokens = loadTokens();
   if (!tokens) return signedOut("Please sign in.");
   try {
-    return await send(method, path, body, tokens.access_token);
+    return await send(method, path, body, tokens.access_token, headers);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     if (error.reason !== EXPIRED) return signedOut(error.message);
     tokens = await freshTokens(tokens).catch(() => signedOut("Your session has ended."));
-    return sendOrSignOut(method, path, body, tokens.access_token);
+    return sendOrSignOut(method, path, body, tokens.access_token, headers);
   }
 }
 
-async function sendOrSignOut(method, path, body, accessToken) {
+async function sendOrSignOut(method, path, body, accessToken, headers) {
   try {
-    return await send(method, path, body, accessToken);
+    return await send(method, path, body, accessToken, headers);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return signedOut(error.message);
     throw error;
@@ -453,7 +456,7 @@ function initSignin() {
 // ---------------------------------------------------------------- step-up
 
 function stepUpRequired(error) {
-  return error instanceof ApiError && [STEP_UP_REQUIRED, FRAUD_STEP_UP].includes(error.reason);
+  return error instanceof ApiError && STEP_UP_REASONS.includes(error.reason);
 }
 
 function pause(milliseconds) {
@@ -971,4 +974,19 @@ async function start() {
 }
 
 start();
-export { ApiError, byId, button, complain, describe, guarded, loadTokens, make, say, signedInCall };
+export {
+  ApiError,
+  byId,
+  button,
+  complain,
+  describe,
+  field,
+  formatTime,
+  guarded,
+  loadTokens,
+  make,
+  onSubmit,
+  say,
+  signedInCall,
+  withStepUp,
+};
