@@ -178,6 +178,13 @@ def test_reverification_when_pending_then_password_change_refused_until_staff_ma
         headers=alice.headers,
     )
     assert by_alice.status_code == 403
+    for reason in ("   ", "ok \x1b[2J", "a\u202eb"):  # blank, a terminal escape, an override
+        unfit = client.post(
+            f"/v1/fraud/users/{scene['alice_id']}/reverified",
+            json={"reason": reason},
+            headers=officer.headers,
+        )
+        assert reason_of(unfit) == (422, "VALIDATION_FAILED")
     marked = client.post(
         f"/v1/fraud/users/{scene['alice_id']}/reverified",
         json={"reason": "passport checked on a video call"},

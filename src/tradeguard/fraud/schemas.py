@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from tradeguard.audit.search import AuditEvent
+from tradeguard.core.reasons import Reason
 
 
 class ReasonBody(BaseModel):
@@ -14,7 +15,7 @@ class ReasonBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 class EventView(BaseModel):
