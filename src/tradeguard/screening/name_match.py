@@ -3,11 +3,11 @@
 Each token of the screened name is paired with at most one token of the listed name
 (or with two adjacent ones written as one word: ABDUL RAHMAN, ABDULRAHMAN). A pair
 counts when the tokens are equal, sound alike (same skeleton and a close spelling),
-differ by a typo (the mean of Jaro-Winkler and Levenshtein similarity, so a shared
-prefix alone is not enough, less first-letter, length and short-token penalties) or one
-is the other's initial. Tokens weigh by rarity: titles are gone, particles, initials
-and generic business words weigh little, so ``BELLETECH CORP`` against ``11420 CORP``
-shares only a word that weighs nothing.
+differ by a typo (the mean of Jaro-Winkler and edit similarity, two letters swapped
+counting as one slip, so a shared prefix alone is not enough, less first-letter, length
+and short-token penalties) or one is the other's initial. Tokens weigh by rarity: titles
+are gone, particles, initials and generic business words weigh little, so
+``BELLETECH CORP`` against ``11420 CORP`` shares only a word that weighs nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from tradeguard.screening.names import name_tokens, skeleton
 from tradeguard.screening.romanisation import pinyin_readings
@@ -111,7 +111,14 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
         left in pinyin_readings(right) or right in pinyin_readings(left)
     ):
         return ROMANISATION, "romanisation"
+    if similarity < SOUND_ALIKE and _y_for_i(left) == _y_for_i(right):
+        return SOUND_ALIKE, "phonetic"
     return similarity, how
+
+
+def _y_for_i(token: str) -> str:
+    """Y and I written one way: romanisations of Й, Vietnamese and Turkish swap them (MYN, MIN)."""
+    return token.replace("Y", "I")
 
 
 def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
@@ -128,7 +135,7 @@ def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
         return SHORT_VOWEL_VARIANT, "vowel"
     if OSA.distance(left, right, score_cutoff=MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
         return 0.0, ""
-    edits = Levenshtein.normalized_similarity(left, right)
+    edits = OSA.normalized_similarity(left, right)
     return _penalised(left, right, (similarity + edits) / 2)
 
 
