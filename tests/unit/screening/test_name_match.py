@@ -121,6 +121,8 @@ def test_token_similarity_when_an_initial_then_it_counts_a_little() -> None:
         ("LY", "LE"),
         ("TATAR", "TAR"),
         ("DERIPASKAAKA", "DERIPASKA"),
+        ("ROTENBERG", "ROTENBERGVO"),
+        ("MOHAMMADI", "MOHAMMADIAN"),
     ],
 )
 def test_token_similarity_when_different_then_zero(left: str, right: str) -> None:
