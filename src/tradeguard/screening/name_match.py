@@ -173,6 +173,7 @@ def _sound_alike(left: str, right: str, similarity: float) -> tuple[str, str] | 
         for one in _readings(left)
         for other in _readings(right)
         if (one, other) != (left, right)
+        and skeleton(one) == skeleton(other)
         and _spoken_alike(one, other, JaroWinkler.normalized_similarity(one, other))
     ]
     return min(alike, key=lambda pair: abs(len(pair[0]) - len(pair[1])), default=None)
