@@ -248,11 +248,11 @@ def write_csv(corpus: Corpus, directory: Path, seed: int = SEED) -> None:
 def transliterate(rng: random.Random, name: str) -> str:
     """``name`` with one spelling rule of transliteration applied where it fits."""
     lowered = name.lower()
-    rules = [rule for rule in TRANSLITERATIONS if rule[0] in lowered[1:]]
+    rules = [rule for rule in TRANSLITERATIONS if rule[0] in _spelled_apart(lowered)[1:]]
     if not rules:
         return name
     source, target = rng.choice(rules)
-    at = lowered.index(source, 1)
+    at = _spelled_apart(lowered).index(source, 1)
     changed = lowered[:at] + target + lowered[at + len(source) :]
     return (
         changed.capitalize()
@@ -261,6 +261,14 @@ def transliterate(rng: random.Random, name: str) -> str:
         if name.isupper()
         else changed
     )
+
+
+def _spelled_apart(lowered: str) -> str:
+    """``lowered`` with the German SCH out of reach of the rules for CH.
+
+    SCHNEIDER is never written STCHNEIDER: TCH is the French CH of Russian names.
+    """
+    return lowered.replace("sch", "s__")
 
 
 def typo(rng: random.Random, name: str) -> str:

@@ -16,12 +16,20 @@ from dataclasses import dataclass, field
 
 from tradeguard.screening.birth_dates import BirthEvidence, birth_evidence
 from tradeguard.screening.countries import mentions_country
-from tradeguard.screening.decisions import NO_MATCH, ScreeningDecision, ScreeningSubject
+from tradeguard.screening.decisions import (
+    NO_MATCH,
+    OtherMatch,
+    ScreeningDecision,
+    ScreeningSubject,
+)
 from tradeguard.screening.name_match import NameComparison, compare, prepare
 from tradeguard.screening.watchlist import EntryKind, IndexedName, NameKind, Watchlist
 
 ASSESSED = 6
-"""How many of the best names by name score are weighed with dates and countries."""
+"""How many of the best names by name score are weighed with dates and countries (and
+every other name that reaches the threshold by name alone: namesakes on the list)."""
+OTHERS_NAMED = 5
+"""How many other entries that also reach the threshold the reasons name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +75,38 @@ def decide(
         for candidate in watchlist.candidates(screened)
     ]
     compared.sort(key=lambda item: item[0].score, reverse=True)
+    assessed = [
+        (assess(subject, comparison, candidate, parameters), watchlist)
+        for rank, (comparison, candidate, watchlist) in enumerate(compared)
+        if rank < ASSESSED or comparison.score >= parameters.match_threshold
+    ]
     best: tuple[Assessment, Watchlist] | None = None
-    for comparison, candidate, watchlist in compared[:ASSESSED]:
-        assessment = assess(subject, comparison, candidate, parameters)
+    for assessment, watchlist in assessed:
         if best is None or _better(assessment, best[0]):
             best = (assessment, watchlist)
     if best is None:
         return NO_MATCH
-    return _decision(*best, parameters)
+    others = _others_matching(best[0], [assessment for assessment, _ in assessed], parameters)
+    return _decision(*best, parameters, others)
+
+
+def _others_matching(
+    best: Assessment, assessed: list[Assessment], parameters: ScreeningParameters
+) -> list[Assessment]:
+    """Other entries that reach the threshold too (namesakes): best name of each, best first.
+
+    A name alone cannot tell two listed people of one name apart; the reviewer sees
+    them all.
+    """
+    by_entry: dict[str, Assessment] = {}
+    for assessment in assessed:
+        ent_num = assessment.name.entry.ent_num
+        matching = assessment.score >= parameters.match_threshold and not assessment.cleared
+        better = ent_num not in by_entry or assessment.score > by_entry[ent_num].score
+        if ent_num != best.name.entry.ent_num and matching and better:
+            by_entry[ent_num] = assessment
+    others = sorted(by_entry.values(), key=lambda assessment: assessment.score, reverse=True)
+    return others[:OTHERS_NAMED]
 
 
 def _better(assessment: Assessment, incumbent: Assessment) -> bool:
@@ -181,11 +213,16 @@ def _weigh_country(
 
 
 def _decision(
-    assessment: Assessment, watchlist: Watchlist, parameters: ScreeningParameters
+    assessment: Assessment,
+    watchlist: Watchlist,
+    parameters: ScreeningParameters,
+    others: list[Assessment],
 ) -> ScreeningDecision:
     """The decision from the best assessment; the entry is named only above the floor."""
     match = assessment.score >= parameters.match_threshold and not assessment.cleared
     reasons = [*assessment.reasons, _verdict(assessment, match=match, parameters=parameters)]
+    if match and others:
+        reasons.append(_others_reason(others))
     if assessment.score <= parameters.report_floor:
         return ScreeningDecision(
             match=False,
@@ -203,7 +240,19 @@ def _decision(
         list_name=watchlist.list_name,
         list_version=watchlist.version,
         entry_digest=assessment.name.entry.digest(),
+        also_matched=tuple(_other(other) for other in others) if match else (),
     )
+
+
+def _other(assessment: Assessment) -> OtherMatch:
+    return OtherMatch(assessment.name.entry.ent_num, assessment.name.name.text, assessment.score)
+
+
+def _others_reason(others: list[Assessment]) -> str:
+    named = ", ".join(
+        f"{other.name.entry.ent_num} '{other.name.name.text}' {other.score:.2f}" for other in others
+    )
+    return f"other entries also reach the threshold: {named}"
 
 
 def _verdict(assessment: Assessment, *, match: bool, parameters: ScreeningParameters) -> str:

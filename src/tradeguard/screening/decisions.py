@@ -20,6 +20,15 @@ class ScreeningSubject:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherMatch:
+    """Another entry that reaches the threshold for the same subject, and its score."""
+
+    ent_num: str
+    matched_name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class ScreeningDecision:
     """The outcome of screening one subject against the loaded lists.
 
@@ -38,6 +47,8 @@ class ScreeningDecision:
     list_version: str | None = None
     entry_digest: str | None = None
     """The named entry's fingerprint (``ListEntry.digest``): unchanged while the entry is."""
+    also_matched: tuple[OtherMatch, ...] = ()
+    """Other entries that reach the threshold too (namesakes), best first; also in ``reasons``."""
 
 
 NO_MATCH = ScreeningDecision(

@@ -3,11 +3,11 @@
 Each token of the screened name is paired with at most one token of the listed name
 (or with two adjacent ones written as one word: ABDUL RAHMAN, ABDULRAHMAN). A pair
 counts when the tokens are equal, sound alike (same skeleton and a close spelling),
-differ by a typo (the mean of Jaro-Winkler and Levenshtein similarity, so a shared
-prefix alone is not enough, less first-letter, length and short-token penalties) or one
-is the other's initial. Tokens weigh by rarity: titles are gone, particles, initials
-and generic business words weigh little, so ``BELLETECH CORP`` against ``11420 CORP``
-shares only a word that weighs nothing.
+differ by a typo (the mean of Jaro-Winkler and edit similarity, two letters swapped
+counting as one slip, so a shared prefix alone is not enough, less first-letter, length
+and short-token penalties) or one is the other's initial. Tokens weigh by rarity: titles
+are gone, particles, initials and generic business words weigh little, so
+``BELLETECH CORP`` against ``11420 CORP`` shares only a word that weighs nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from tradeguard.screening.names import name_tokens, skeleton
 from tradeguard.screening.romanisation import pinyin_readings
@@ -33,6 +33,8 @@ LENGTH_PENALTY = 0.05
 MAX_TYPO_EDITS = 2
 """A typo is one or two slips (a letter added, dropped, changed, or two swapped); names
 further apart agree only by sound."""
+ENDING = 3
+"""Two edits within this many last letters are another ending (KARIMI, KARIMOV), no typo."""
 SOUND_ALIKE = 0.92
 CLOSE_SPELLING = 0.8
 SHORT_NAME = 4
@@ -111,7 +113,14 @@ def token_similarity(left: str, right: str) -> tuple[float, str]:
         left in pinyin_readings(right) or right in pinyin_readings(left)
     ):
         return ROMANISATION, "romanisation"
+    if similarity < SOUND_ALIKE and _y_for_i(left) == _y_for_i(right):
+        return SOUND_ALIKE, "phonetic"
     return similarity, how
+
+
+def _y_for_i(token: str) -> str:
+    """Y and I written one way: romanisations of Й, Vietnamese and Turkish swap them (MYN, MIN)."""
+    return token.replace("Y", "I")
 
 
 def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
@@ -121,31 +130,53 @@ def _spelling_similarity(left: str, right: str) -> tuple[float, str]:
     if left.isdigit() or right.isdigit():
         return 0.0, ""
     similarity = JaroWinkler.normalized_similarity(left, right)
-    if _sound_alike(left, right, similarity):
-        sounded = max(similarity, SOUND_ALIKE) - _length_penalty(left, right)
+    alike = _sound_alike(left, right, similarity)
+    if alike is not None:
+        sounded = max(similarity, SOUND_ALIKE) - _length_penalty(*alike)
         return (sounded, "phonetic") if sounded >= TOKEN_FLOOR else (0.0, "")
     if _vowel_variant(left, right):
         return SHORT_VOWEL_VARIANT, "vowel"
-    if OSA.distance(left, right, score_cutoff=MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
+    distance = OSA.distance(left, right, score_cutoff=MAX_TYPO_EDITS)
+    if distance > MAX_TYPO_EDITS or (distance == MAX_TYPO_EDITS and _other_ending(left, right)):
         return 0.0, ""
-    edits = Levenshtein.normalized_similarity(left, right)
+    edits = OSA.normalized_similarity(left, right)
     return _penalised(left, right, (similarity + edits) / 2)
 
 
-def _sound_alike(left: str, right: str, similarity: float) -> bool:
-    """Same skeleton, and either a close spelling or the same Metaphone code.
+def _other_ending(left: str, right: str) -> bool:
+    """The two names agree up to their last letters: another suffix, not two slips.
+
+    Surnames are built from one stem with different endings (PETROV, PETROVA; KARIMI,
+    KARIMOV; MOHAMMADI, MOHAMMADIAN); two letters that differ only in the last
+    ``ENDING`` letters of the shorter name are such an ending.
+    """
+    same = 0
+    for one, other in zip(left, right, strict=False):
+        if one != other:
+            break
+        same += 1
+    return same >= min(len(left), len(right)) - ENDING
+
+
+def _sound_alike(left: str, right: str, similarity: float) -> tuple[str, str] | None:
+    """The spellings that sound alike: same skeleton, and a close spelling or Metaphone code.
 
     The tokens as written are compared, then their readings in other orthographies
-    (French CH for SH, Polish W, CZ, SZ), each reading pair on its own spelling.
+    (French CH for SH and OU for U, Polish W, CZ, SZ), each reading pair on its own
+    spelling; the length penalty is then taken on the readings (IOUSSOUPOV is written
+    longer than YUSUPOV only because French writes U as OU). ``None`` when none does.
     """
     if _spoken_alike(left, right, similarity):
-        return True
-    return any(
-        _spoken_alike(one, other, JaroWinkler.normalized_similarity(one, other))
+        return left, right
+    alike = [
+        (one, other)
         for one in _readings(left)
         for other in _readings(right)
         if (one, other) != (left, right)
-    )
+        and skeleton(one) == skeleton(other)
+        and _spoken_alike(one, other, JaroWinkler.normalized_similarity(one, other))
+    ]
+    return min(alike, key=lambda pair: abs(len(pair[0]) - len(pair[1])), default=None)
 
 
 def _spoken_alike(left: str, right: str, similarity: float) -> bool:
@@ -161,14 +192,21 @@ def _spoken_alike(left: str, right: str, similarity: float) -> bool:
 def _readings(token: str) -> frozenset[str]:
     """The token as written and as other orthographies would write it in English letters.
 
-    French writes SH as CH (CHERIF, SHARIF); Polish, recognised by its CZ or SZ, writes
-    CH as CZ, SH as SZ and V as W (WIACZESLAW, VYACHESLAV).
+    French writes SH as CH (CHERIF, SHARIF) and U as OU (IOURI, YURI; OUSSAMA, USAMA);
+    Polish, recognised by its CZ or SZ, writes CH as CZ, SH as SZ and V as W
+    (WIACZESLAW, VYACHESLAV). Arabic's short U is written O or U, first letter included
+    (OBAIDA, UBAYDA; OMAR, UMAR), and Й or Vietnamese Y as Y or I.
     """
     readings = {token}
     if "CH" in token:
         readings.add(token.replace("CH", "SH"))
     if "CZ" in token or "SZ" in token:
         readings.add(_polish_reading(token))
+    if "OU" in token:
+        readings.add(token.replace("OU", "U"))
+    if token.startswith("O"):
+        readings.add("U" + token[1:])
+    readings.update({_y_for_i(reading) for reading in readings})
     return frozenset(readings)
 
 
@@ -230,9 +268,21 @@ def _align(screened: NameForm, listed: NameForm) -> tuple[TokenPair, ...]:
     chosen = _greedy(screened, singles)
     left_screened = len(screened.tokens) - sum(len(pair.screened) for pair in chosen)
     left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
-    if left_screened and left_listed and max(left_screened, left_listed) > 1:
+    if left_screened and left_listed and _may_join(screened, listed, chosen):
         chosen = _greedy(screened, singles + _merged_pairs(screened, listed), fillers_last=True)
     return chosen
+
+
+def _may_join(screened: NameForm, listed: NameForm, chosen: tuple[TokenPair, ...]) -> bool:
+    """Whether tokens left unpaired could be a word written apart on one side.
+
+    Two or more left on one side, or a single letter (the O of O SULLIVAN, OSULLIVAN).
+    """
+    paired = {i for pair in chosen for i in pair.screened}
+    left = [token for i, token in enumerate(screened.tokens) if i not in paired]
+    left_listed = len(listed.tokens) - sum(len(pair.listed) for pair in chosen)
+    initials = any(pair.how == "initial" for pair in chosen)
+    return max(len(left), left_listed) > 1 or initials or any(len(token) == 1 for token in left)
 
 
 def _greedy(

@@ -172,7 +172,9 @@ def skeleton(token: str) -> str:
 
     Digraphs of transliteration (KH, ZH, PH, DJ, ...) are written one way, letters
     that transliterations swap (Q/K/G/C, Z/S, D/T, B/P/F/V, J) share a class, vowels
-    are dropped after the first letter and repeats collapse.
+    are dropped after the first letter and a doubled letter counts once (HASSAN,
+    HASAN). A consonant repeated across a vowel stays: KAKA is not KA, nor
+    DERIPASKAAKA DERIPASKA.
     """
     if token.isdigit():
         return token
@@ -180,7 +182,9 @@ def skeleton(token: str) -> str:
         token = token.replace(digraph, single)
     head = "A" if token[0] in _VOWELS else token[0].translate(_CLASSES)
     classes = [head]
+    previous = head
     for char in token[1:].translate(_CLASSES):
-        if char not in _VOWELS and char != classes[-1]:
+        if char not in _VOWELS and char != previous:
             classes.append(char)
+        previous = char
     return "".join(classes)

@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 from screening_kit import sample_watchlist
 
+from tradeguard.screening.birth_dates import BirthSpan, birth_spans
 from tradeguard.screening.decide import ScreeningParameters, decide
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
-from tradeguard.screening.watchlist import Watchlist
+from tradeguard.screening.watchlist import EntryKind, ListedName, ListEntry, NameKind, Watchlist
 
 SAMPLE = sample_watchlist()
 PARAMETERS = ScreeningParameters()
@@ -148,3 +149,48 @@ def test_decide_when_threshold_raised_then_partial_names_no_longer_match() -> No
 def test_decide_when_only_the_patronymic_is_missing_then_still_a_strong_match() -> None:
     strict = ScreeningParameters(match_threshold=0.95)
     assert decide(ScreeningSubject("Vladimir Putin"), [SAMPLE], strict).match
+
+
+def _namesakes(count: int) -> Watchlist:
+    """``count`` listed people of one name, born ten years apart (1940, 1950, ...)."""
+    entries = [
+        ListEntry(
+            ent_num=str(100 + number),
+            kind=EntryKind.INDIVIDUAL,
+            names=(ListedName("DEMIR, Ismail", NameKind.PRIMARY),),
+            births=(_born(1940 + 10 * number),),
+        )
+        for number in range(count)
+    ]
+    return Watchlist("ofac-sdn", "namesakes", entries)
+
+
+def _born(year: int) -> BirthSpan:
+    return birth_spans(f"DOB 15 Mar {year}")[0]
+
+
+def test_decide_when_namesakes_then_each_other_entry_named_and_explained() -> None:
+    decision = decide(ScreeningSubject("Ismail Demir"), [_namesakes(3)], PARAMETERS)
+
+    assert decision.match
+    named = {decision.ent_num, *(other.ent_num for other in decision.also_matched)}
+    assert named == {"100", "101", "102"}
+    assert decision.reasons[-1].startswith("other entries also reach the threshold: ")
+
+
+def test_decide_when_more_namesakes_than_assessed_then_the_date_of_birth_finds_its_own() -> None:
+    decision = decide(
+        ScreeningSubject("Ismail Demir", date(2010, 3, 15)), [_namesakes(10)], PARAMETERS
+    )
+
+    assert (decision.match, decision.ent_num) == (True, "107")
+    assert decision.also_matched == ()
+
+
+def test_decide_when_no_match_then_no_other_entry_named() -> None:
+    decision = decide(
+        ScreeningSubject("Ismail Demir", date(2040, 3, 15)), [_namesakes(3)], PARAMETERS
+    )
+
+    assert not decision.match
+    assert decision.also_matched == ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradeguard.screening.name_match import TOKEN_FLOOR, compare, prepare, token_similarity
+from tradeguard.screening.names import skeleton
 from tradeguard.screening.token_weights import TokenWeights
 
 WEIGHTS = TokenWeights([])
@@ -91,6 +92,10 @@ def test_compare_when_generic_words_only_then_they_weigh_little() -> None:
         ("CHIH", "ZHI", "romanisation"),
         ("CHERIF", "SHARIF", "phonetic"),
         ("WIACZESLAW", "VYACHESLAV", "phonetic"),
+        ("MYN", "MIN", "phonetic"),
+        ("LY", "LI", "phonetic"),
+        ("DAZNAR", "DANZAR", "typo"),
+        ("DOMREX", "DORMEX", "typo"),
     ],
 )
 def test_token_similarity_when_related_then_counts_and_says_how(
@@ -107,7 +112,18 @@ def test_token_similarity_when_an_initial_then_it_counts_a_little() -> None:
 
 @pytest.mark.parametrize(
     ("left", "right"),
-    [("JOHN", "JANE"), ("J", "MARY"), ("11420", "11421"), ("TAYLOR", "TAYLOROMI"), ("HUY", "HAI")],
+    [
+        ("JOHN", "JANE"),
+        ("J", "MARY"),
+        ("11420", "11421"),
+        ("TAYLOR", "TAYLOROMI"),
+        ("HUY", "HAI"),
+        ("LY", "LE"),
+        ("TATAR", "TAR"),
+        ("DERIPASKAAKA", "DERIPASKA"),
+        ("ROTENBERG", "ROTENBERGVO"),
+        ("MOHAMMADI", "MOHAMMADIAN"),
+    ],
 )
 def test_token_similarity_when_different_then_zero(left: str, right: str) -> None:
     assert token_similarity(left, right) == (0.0, "")
@@ -145,3 +161,9 @@ def test_compare_when_a_real_naming_variant_then_above_threshold(
 
 def test_compare_when_a_nickname_of_another_surname_then_below_threshold() -> None:
     assert score("Billy Anderson", "HENDERSON, William Robert") < 0.85
+
+
+def test_skeleton_when_a_letter_doubled_then_once_but_repeated_across_a_vowel_then_kept() -> None:
+    assert skeleton("HASSAN") == skeleton("HASAN")
+    assert skeleton("MUHAMMAD") == skeleton("MOHAMED") == "MMT"
+    assert skeleton("TATAR") != skeleton("TAR")

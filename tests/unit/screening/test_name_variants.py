@@ -30,14 +30,18 @@ def test_pairs_when_screened_then_recall_and_false_positives_hold(
 ) -> None:
     recall, false_positives = rates(results, THRESHOLD)
     missed = [result.pair.screened for result in results if not result.right(THRESHOLD)]
-    assert recall >= 0.95, missed
-    assert false_positives <= 0.07, missed
+    assert recall >= 0.97, missed
+    assert false_positives <= 0.08, missed
 
 
 @pytest.mark.parametrize(
     "kind",
     [
         "order",
+        "arabic",
+        "cyrillic",
+        "european",
+        "vietnamese",
         "persian",
         "turkish",
         "chinese",
