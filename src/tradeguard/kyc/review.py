@@ -154,7 +154,8 @@ class Review:
         found = screening.get("decision")
         if not found or not found.get("match"):
             raise conflict(KycReason.NO_POTENTIAL_MATCH, "there is no potential match to clear")
-        screening["cleared"] = sorted({*screening.get("cleared", []), found["key"]})
+        keys = (found["key"], *found.get("also_keys", []))  # the namesakes shown with it too
+        screening["cleared"] = sorted({*screening.get("cleared", []), *keys})
         screening["clear"] = True
         held = screening.pop(HELD_ACCOUNT, None)
         application.screening = json.dumps(screening)

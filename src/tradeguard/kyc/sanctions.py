@@ -76,6 +76,19 @@ def hit_key(decision: ScreeningDecision) -> str:
     )
 
 
+def hit_keys(decision: ScreeningDecision) -> list[str]:
+    """The keys a clearance must hold: the named entry's, then each namesake's that matches.
+
+    A false positive cleared for one listed person does not clear another person of the
+    same name on the list: each must have been seen and cleared.
+    """
+    others = (
+        f"{decision.list_name}|{other.ent_num}|{other.matched_name}|{other.entry_digest}"
+        for other in decision.also_matched
+    )
+    return [hit_key(decision), *others]
+
+
 def evidence_of(decision: ScreeningDecision) -> dict[str, Any]:
     """A decision as stored with the application and shown to reviewers."""
     return {
@@ -87,6 +100,7 @@ def evidence_of(decision: ScreeningDecision) -> dict[str, Any]:
         "matched_name": decision.matched_name,
         "reasons": list(decision.reasons),
         "key": hit_key(decision),
+        "also_keys": hit_keys(decision)[1:],
     }
 
 
@@ -117,7 +131,7 @@ class KycScreening:
                 clear=False, near_miss=False, evidence={"status": refused.reason_code}
             )
         evidence = {"status": "screened", "decision": evidence_of(decision)}
-        if decision.match and hit_key(decision) in _cleared(application):
+        if decision.match and _all_cleared(application, decision):
             return ScreeningOutcome(
                 clear=True, near_miss=True, evidence=evidence | {"cleared_before": True}
             )
@@ -138,7 +152,7 @@ class KycScreening:
         One cleared for the same entry stays cleared.
         """
         application = session.get(KycApplication, party_id, with_for_update=True)
-        if application is None or hit_key(decision) in _cleared(application):
+        if application is None or _all_cleared(application, decision):
             return
         screening = json.loads(application.screening)
         screening |= {"clear": False, "status": "screened", "decision": evidence_of(decision)}
@@ -179,6 +193,10 @@ class KycScreening:
 
         event.listen(session, "after_commit", restrict, once=True)
         return {HELD_ACCOUNT: account_id}
+
+
+def _all_cleared(application: KycApplication, decision: ScreeningDecision) -> bool:
+    return set(hit_keys(decision)) <= _cleared(application)
 
 
 def _cleared(application: KycApplication) -> set[str]:

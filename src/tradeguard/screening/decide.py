@@ -245,7 +245,8 @@ def _decision(
 
 
 def _other(assessment: Assessment) -> OtherMatch:
-    return OtherMatch(assessment.name.entry.ent_num, assessment.name.name.text, assessment.score)
+    entry = assessment.name.entry
+    return OtherMatch(entry.ent_num, assessment.name.name.text, assessment.score, entry.digest())
 
 
 def _others_reason(others: list[Assessment]) -> str:

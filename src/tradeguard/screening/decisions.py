@@ -26,6 +26,8 @@ class OtherMatch:
     ent_num: str
     matched_name: str
     score: float
+    entry_digest: str = ""
+    """The entry's fingerprint, as ``ScreeningDecision.entry_digest`` (clearances name it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tradeguard.kyc.sanctions import alpha2, evidence_of, hit_key, subject_of
+from tradeguard.kyc.sanctions import alpha2, evidence_of, hit_key, hit_keys, subject_of
 from tradeguard.kyc.sanctions_alerts import alert_evidence, matched_fields
-from tradeguard.screening.decisions import ScreeningDecision
+from tradeguard.screening.decisions import OtherMatch, ScreeningDecision
 
 
 def test_the_subject_when_built_then_name_in_order_birth_date_and_two_letter_country() -> None:
@@ -50,6 +50,25 @@ def test_a_clearance_key_when_the_matched_name_changes_then_differs() -> None:
     first = hit(0.93, "MADURO MOROS, Nicolas")
     assert hit_key(first) != hit_key(hit(0.93, "MADURO, Nicolas"))
     assert hit_key(first) == hit_key(hit(0.99, "MADURO MOROS, Nicolas"))
+
+
+def test_clearance_keys_when_namesakes_also_match_then_each_must_be_cleared() -> None:
+    namesake = OtherMatch("30001", "MADURO MOROS, Nicolas", 0.9, "d9")
+    decision = hit(0.93, "MADURO MOROS, Nicolas")
+    with_namesake = ScreeningDecision(
+        match=True,
+        score=0.93,
+        ent_num="22151",
+        matched_name="MADURO MOROS, Nicolas",
+        list_name="ofac-sdn",
+        entry_digest="d1",
+        also_matched=(namesake,),
+    )
+    assert hit_keys(decision) == [hit_key(decision)]
+    keys = hit_keys(with_namesake)
+    assert keys[0] == hit_key(decision)
+    assert keys[1] == "ofac-sdn|30001|MADURO MOROS, Nicolas|d9"
+    assert evidence_of(with_namesake)["also_keys"] == keys[1:]
 
 
 def test_the_evidence_when_stored_then_the_score_is_a_decimal_string() -> None:
