@@ -24,8 +24,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from market_scenarios import Config, generate  # noqa: E402 - after the tests folder is on the path
 from tradeguard.surveillance.engine import Surveillance  # noqa: E402
 from tradeguard.surveillance.parameters import SurveillanceParameters  # noqa: E402
+from tradeguard.core.collector import collector_paused  # noqa: E402
 from tradeguard.surveillance.replay import (  # noqa: E402
     ReplayResult,
+    feeds_of,
     load_directory,
     parsed_lines,
 )
@@ -40,13 +42,16 @@ def _write_day(directory: Path) -> int:
 
 
 def _detectors_only(directory: Path) -> float:
-    with (directory / "events.jsonl").open() as handle:
-        events = [event for _, event in parsed_lines(handle, ReplayResult(), None)]
+    with (directory / "events.jsonl").open("rb") as handle:
+        events = [(kind, args) for _, kind, args in parsed_lines(handle, ReplayResult(), None)]
     engine = Surveillance(load_directory(directory), SurveillanceParameters())
-    started = time.process_time()  # CPU time: the machine may be shared
-    for event in events:
-        engine.process(event)
-    return len(events) / (time.process_time() - started)
+    feeds = feeds_of(engine)
+    with collector_paused():  # as the replay runs them
+        started = time.process_time()  # CPU time: the machine may be shared
+        for kind, args in events:
+            feeds[kind](*args)
+        seconds = time.process_time() - started
+    return len(events) / seconds
 
 
 def _full_replay(directory: Path) -> tuple[float, float]:

@@ -425,8 +425,8 @@ def scores(
     for typology in sorted({t.typology for t in truths} | {a["typology"] for a in alerts}):
         wanted = [t for t in truths if t.typology == typology]
         raised = [a for a in alerts if a["typology"] == typology]
-        hits = [a for a in raised if any(_matches(a, t, slack_ns) for t in wanted)]
-        found = [t for t in wanted if any(_matches(a, t, slack_ns) for a in raised)]
+        hits = [a for a in raised if any(matches(a, t, slack_ns) for t in wanted)]
+        found = [t for t in wanted if any(matches(a, t, slack_ns) for a in raised)]
         precision = len(hits) / len(raised) if raised else 1.0
         recall = len(found) / len(wanted) if wanted else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -448,7 +448,8 @@ def tagged(
     return marked, [alert | {"symbol": f"{seed}:{alert['symbol']}"} for alert in alerts]
 
 
-def _matches(alert: dict[str, Any], truth: Truth, slack: int) -> bool:
+def matches(alert: dict[str, Any], truth: Truth, slack: int = 60 * S) -> bool:
+    """Whether the alert is about the true episode: symbol, overlapping window, an account."""
     return (
         alert["symbol"] == truth.symbol
         and alert["start_ts"] <= truth.end + slack
