@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from market_scenarios import Config, generate  # noqa: E402 - after the tests folder is on the path
+from tradeguard.core.collector import collector_paused  # noqa: E402
 from tradeguard.surveillance.engine import Surveillance  # noqa: E402
 from tradeguard.surveillance.parameters import SurveillanceParameters  # noqa: E402
-from tradeguard.core.collector import collector_paused  # noqa: E402
 from tradeguard.surveillance.replay import (  # noqa: E402
     ReplayResult,
     feeds_of,
