@@ -1,8 +1,7 @@
 """Pump and dump: accumulate, drive price and volume far above the baseline, sell the peak.
 
 Checked on every sale: an account that bought in the symbol and now sold at least
-``min_sold_fraction`` of it at ``min_sell_premium`` above its average buy price, or above
-the price of its first buy if lower (a promoter who bought the ramp itself), is a
+``min_sold_fraction`` of it at ``min_sell_premium`` above its average buy price is a
 candidate. Its group (same owner, linked accounts) and the other candidates whose
 accumulation began within ``coordination_seconds`` of its own and who each bought
 ``min_member_share`` of the volume act together; together they alert when the peak
@@ -124,10 +123,7 @@ class PumpDetector:
         if position.most_held < params.min_accumulation * position.bought:
             return False  # it turned over (a market maker, a day trader), it did not accumulate
         average_sell = position.proceeds / position.sold
-        # above what it paid, or above where it started buying: a promoter who bought the
-        # ramp itself pays near the peak on average, yet sells far above where it began
-        paid = min(position.cost / position.bought, position.first_price)
-        return average_sell >= paid * (1 + params.min_sell_premium)
+        return average_sell >= position.cost / position.bought * (1 + params.min_sell_premium)
 
     def _check(self, symbol: str, account: str, now: int) -> list[AlertDraft]:
         own = self.positions[(symbol, account)]
