@@ -53,7 +53,9 @@ class SpoofDetector:
 
     def on_cancel(self, order: Order, ts: int, left: int) -> list[AlertDraft]:
         """Whether this cancellation completes a spoofing or layering cycle."""
-        if not self._looks_placed_to_cancel(order, ts):
+        fills = self.market.fills.get((order.symbol, order.group))
+        # the commonest case first: no fill of the group since the order came
+        if not fills or fills[-1].ts < order.placed or not self._looks_placed_to_cancel(order, ts):
             return []
         genuine = self._genuine_fill(order, ts)
         if genuine is None:
