@@ -275,9 +275,7 @@ class Generator:
             genuine = self.submit(ts + 2 * S, spoofer, symbol, genuine_side, genuine_qty, near)
             taker = self.rng.choice(self.noise)
             filled_at = ts + self.rng.randint(3, 8) * S
-            self.schedule.at(
-                filled_at, lambda t: self.submit(t, taker, symbol, spoof_side, genuine_qty, None)
-            )
+            self.schedule.at(filled_at, lambda t: self.take(t, taker, symbol, spoof_side, genuine))
             cancel_at = filled_at + self.rng.randint(1, 10) * S
             for order_id in spoofs:
                 self.schedule.at(cancel_at, lambda t, o=order_id: self.venue.cancel(t, symbol, o))
@@ -288,52 +286,67 @@ class Generator:
         typology = "layering" if levels >= 3 else "spoofing"
         self.truth(typology, symbol, (spoofer,), start, times[-1] + 30 * S)
 
+    def take(self, ts: int, taker: str, symbol: str, side: str, order_id: str) -> None:
+        """The traders the spoof drew in: they trade through the queue up to the order."""
+        queue = self.venue.book(symbol)["sell" if side == "buy" else "buy"]
+        ahead = 0
+        for resting in queue:
+            ahead += resting.left
+            if resting.order_id == order_id:
+                self.submit(ts, taker, symbol, side, ahead, None)
+                return
+
     def pump_and_dump(self, symbol: str, start: int) -> None:
         owner = f"P{next(self.owner_counter):04d}"
         group = [self.account(owner=owner), self.account(owner=owner)]
         third = self.account()
         self.link(group[1], third, "same_device")
         group.append(third)
-        accumulate, pump, dump = start, start + 40 * 60 * S, start + 65 * 60 * S
+        accumulate, pump = start, start + 40 * 60 * S
+        orders: dict[str, list[tuple[str, int]]] = {account: [] for account in group}
+        rise = self.rng.uniform(0.3, 0.8)
+
+        def held(account: str) -> int:
+            return sum(sign * self.venue.filled.get(o, 0) for o, sign in orders[account])
+
+        def order(  # noqa: PLR0913, PLR0917 - an order's terms
+            ts: int, account: str, side: str, qty: int, price: int, life: int
+        ) -> None:
+            order_id = self.submit(ts, account, symbol, side, qty, price)
+            orders[account].append((order_id, 1 if side == "buy" else -1))
+            self.schedule.at(ts + life * S, lambda t: self.venue.cancel(t, symbol, order_id))
 
         def buy_quietly(ts: int, n: int) -> None:
             bid = self.venue.best(symbol, "buy") or self.price(symbol)
-            order_id = self.submit(
-                ts, self.rng.choice(group), symbol, "buy", self.shares(2, 6), bid
-            )
-            self.schedule.at(ts + 50 * S, lambda t: self.venue.cancel(t, symbol, order_id))
+            order(ts, self.rng.choice(group), "buy", self.shares(2, 6), bid, 50)
             if n < 20:
                 self.schedule.at(
                     ts + self.rng.randint(60, 150) * S, lambda t: buy_quietly(t, n + 1)
                 )
 
-        def push(ts: int, n: int) -> None:
+        def push(ts: int, n: int, target: int) -> None:
+            # the promoters ramp the price until it stands where they mean to sell
             price = self.price(symbol) * 1012 // 1000
-            order_id = self.submit(
-                ts, self.rng.choice(group), symbol, "buy", self.shares(6, 14), price - price % TICK
-            )
-            self.schedule.at(ts + 4 * S, lambda t: self.venue.cancel(t, symbol, order_id))
-            if n < 60:
-                self.schedule.at(ts + self.rng.randint(5, 20) * S, lambda t: push(t, n + 1))
+            order(ts, self.rng.choice(group), "buy", self.shares(6, 14), price - price % TICK, 4)
+            later = ts + self.rng.randint(5, 20) * S
+            if n < 120 and self.price(symbol) < target:
+                self.schedule.at(later, lambda t: push(t, n + 1, target))
+            else:  # and sell into the peak they made, no more than they hold
+                self.schedule.at(later, lambda t: sell(t, 0))
 
         def sell(ts: int, n: int) -> None:
+            holders = [account for account in group if held(account) > 0]
+            if not holders or n > 60:
+                return
+            account = self.rng.choice(holders)
             price = self.price(symbol) * 997 // 1000
-            order_id = self.submit(
-                ts,
-                self.rng.choice(group),
-                symbol,
-                "sell",
-                self.shares(10, 20),
-                price - price % TICK,
-            )
-            self.schedule.at(ts + 8 * S, lambda t: self.venue.cancel(t, symbol, order_id))
-            if n < 60:
-                self.schedule.at(ts + self.rng.randint(10, 30) * S, lambda t: sell(t, n + 1))
+            qty = min(self.shares(10, 20), held(account))
+            order(ts, account, "sell", qty, price - price % TICK, 8)
+            self.schedule.at(ts + self.rng.randint(10, 30) * S, lambda t: sell(t, n + 1))
 
         self.schedule.at(accumulate, lambda t: buy_quietly(t, 0))
-        self.schedule.at(pump, lambda t: push(t, 0))
-        self.schedule.at(dump, lambda t: sell(t, 0))
-        self.truth("pump_and_dump", symbol, tuple(group), accumulate, dump + 60 * 30 * S)
+        self.schedule.at(pump, lambda t: push(t, 0, int(self.price(symbol) * (1 + rise))))
+        self.truth("pump_and_dump", symbol, tuple(group), accumulate, start + 105 * 60 * S)
 
     def front_run(self, symbol: str, start: int) -> None:
         client = self.account()
@@ -425,8 +438,8 @@ def scores(
     for typology in sorted({t.typology for t in truths} | {a["typology"] for a in alerts}):
         wanted = [t for t in truths if t.typology == typology]
         raised = [a for a in alerts if a["typology"] == typology]
-        hits = [a for a in raised if any(_matches(a, t, slack_ns) for t in wanted)]
-        found = [t for t in wanted if any(_matches(a, t, slack_ns) for a in raised)]
+        hits = [a for a in raised if any(matches(a, t, slack_ns) for t in wanted)]
+        found = [t for t in wanted if any(matches(a, t, slack_ns) for a in raised)]
         precision = len(hits) / len(raised) if raised else 1.0
         recall = len(found) / len(wanted) if wanted else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -448,7 +461,8 @@ def tagged(
     return marked, [alert | {"symbol": f"{seed}:{alert['symbol']}"} for alert in alerts]
 
 
-def _matches(alert: dict[str, Any], truth: Truth, slack: int) -> bool:
+def matches(alert: dict[str, Any], truth: Truth, slack: int = 60 * S) -> bool:
+    """Whether the alert is about the true episode: symbol, overlapping window, an account."""
     return (
         alert["symbol"] == truth.symbol
         and alert["start_ts"] <= truth.end + slack

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +19,7 @@ from tradeguard.aml.findings import REPLAY_TYPOLOGIES
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay_input import read_accounts, read_customers, read_transactions
 from tradeguard.aml.transactions import CustomerProfile, format_dollars
+from tradeguard.core.collector import collector_paused
 from tradeguard.core.secure_files import write_atomically, write_private
 
 INDEX_HEADER = ("customer", "date", "cash_in", "cash_out", "file")
@@ -67,23 +65,6 @@ def _replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings)
     days = ledger.reportable()
     write_ctrs(ctr_dir, days, profiles, run)
     return ReplaySummary(count, len(alerts), len(days))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Hold the cycle collector while a replay runs.
-
-    The monitors build windows of transactions (tuples without cycles) by the hundred thousand, and
-    the collector's passes over that growing heap cost a quarter of the replay's time;
-    reference counting still frees everything the windows drop.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _jsonl(records: list[dict[str, object]]) -> bytes:

@@ -12,7 +12,6 @@ from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.events import (
     MarketEvent,
     OrderCancelled,
-    OrderModified,
     OrderPlaced,
     TradeExecuted,
 )
@@ -46,38 +45,67 @@ class Surveillance:
 
     def process(self, event: MarketEvent) -> list[AlertDraft]:
         """Take in one event; the alerts it raised or extended."""
-        self._seen += 1
-        if self._seen % EVICT_EVERY == 0:
-            self.evict(event.ts)
         if isinstance(event, OrderPlaced):  # the commonest first
-            self._place(event)
+            self.place(
+                event.ts,
+                event.order_id,
+                event.account,
+                event.symbol,
+                event.side,
+                event.qty,
+                event.price,
+            )
             return []
         if isinstance(event, OrderCancelled):
-            return self._cancel(event)
+            return self.cancel(event.ts, event.order_id)
         if isinstance(event, TradeExecuted):
-            return self._trade(event)
-        self._modify(event)
+            return self.trade(event)
+        return self.modify(event.ts, event.order_id, event.qty, event.price)
+
+    def place(  # noqa: PLR0913, PLR0917 - an order's terms
+        self,
+        ts: int,
+        order_id: str,
+        account: str,
+        symbol: str,
+        side: str,
+        qty: int,
+        price: int | None,
+    ) -> list[AlertDraft]:
+        """A new order (``side`` is ``buy`` or ``sell``); it raises no alert by itself."""
+        self._seen += 1  # _count, inline on the two commonest events
+        if self._seen % EVICT_EVERY == 0:
+            self.evict(ts)
+        average = self.market.order_size.get(symbol)
+        order = self.market.place(ts, order_id, account, symbol, side, qty, price)
+        if average is not None and qty >= self.front_running.params.large_order_min_qty:
+            self.front_running.on_order(order, average)
         return []
 
-    def _place(self, event: OrderPlaced) -> None:
-        average = self.market.order_size.get(event.symbol)
-        order = self.market.place(event)
-        self.front_running.on_order(order, average)
+    def modify(self, ts: int, order_id: str, qty: int, price: int | None) -> list[AlertDraft]:
+        """A cancel/replace: the new total quantity and price."""
+        self._count(ts)
+        order = self._order(order_id)
+        self.market.modify(order, ts, qty, price)
+        return []
 
-    def _modify(self, event: OrderModified) -> None:
-        order = self._order(event.order_id)
-        self.market.modify(order, event.ts, event.qty, event.price)
-
-    def _cancel(self, event: OrderCancelled) -> list[AlertDraft]:
-        order = self._order(event.order_id)
+    def cancel(self, ts: int, order_id: str) -> list[AlertDraft]:
+        """Whatever is still open of the order is cancelled."""
+        self._seen += 1
+        if self._seen % EVICT_EVERY == 0:
+            self.evict(ts)
+        order = self._order(order_id)
         if not order.open:
             return []
-        alerts = self.spoofing.on_cancel(order, event.ts, order.remaining)
-        self.market.cancel(order, event.ts)
-        self.front_running.on_close(order, event.ts)
+        alerts = self.spoofing.on_cancel(order, ts, order.remaining)
+        self.market.cancel(order, ts)
+        if order.watched:
+            self.front_running.on_close(order, ts)
         return alerts
 
-    def _trade(self, event: TradeExecuted) -> list[AlertDraft]:
+    def trade(self, event: TradeExecuted) -> list[AlertDraft]:
+        """A trade between a buy order and a sell order."""
+        self._count(event.ts)
         buy, sell = self._order(event.buy_order_id), self._order(event.sell_order_id)
         buy_fill, sell_fill = self.market.trade(event, buy, sell)
         alerts = self.wash.on_trade(event, buy, sell)
@@ -85,6 +113,12 @@ class Surveillance:
         alerts += self.front_running.on_fill(buy_fill, buy)
         alerts += self.front_running.on_fill(sell_fill, sell)
         return alerts
+
+    def _count(self, ts: int) -> None:
+        """Count an event; every ``EVICT_EVERY`` events, evict first."""
+        self._seen += 1
+        if self._seen % EVICT_EVERY == 0:
+            self.evict(ts)
 
     def _order(self, order_id: str) -> Order:
         order = self.market.orders.get(order_id)

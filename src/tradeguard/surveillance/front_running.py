@@ -61,6 +61,7 @@ class FrontRunDetector:
         large = max(params.large_order_min_qty, params.large_order_multiple * average_size)
         if order.qty >= large and not self.directory.is_firm_side(order.account):
             self.watched.setdefault(order.symbol, {})[order.order_id] = ClientOrder(order)
+            order.watched = True
 
     def on_fill(self, fill: Fill, order: Order) -> list[AlertDraft]:
         """Follow a fill of a watched client order or of a firm-side account."""
@@ -82,7 +83,8 @@ class FrontRunDetector:
 
     def on_close(self, order: Order, ts: int) -> None:
         """A watched client order is done."""
-        client = self.watched.get(order.symbol, {}).get(order.order_id)
+        orders = self.watched.get(order.symbol)
+        client = orders.get(order.order_id) if orders else None
         if client is not None and client.done is None:
             client.done = ts
 

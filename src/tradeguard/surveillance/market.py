@@ -7,10 +7,11 @@ it, fills older than ``memory_ns`` are dropped. The book keeps only open limit o
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tradeguard.surveillance.accounts import AccountDirectory
-from tradeguard.surveillance.events import BUY, OrderPlaced, TradeExecuted
+from tradeguard.surveillance.events import BUY, TradeExecuted
 
 SIZE_EMA_WEIGHT = 0.02
 
@@ -28,15 +29,33 @@ class Order:
     price: int | None
     placed: int
     changed: int
+    holder: GroupSide
+    """The group's open orders on this side of the symbol (this one while it is open)."""
+    book: Book
+    """The symbol's book."""
     filled: int = 0
     open: bool = True
     best_at_placement: int | None = None
+    watched: bool = False
+    """Whether the front-running detector follows it (a large client order)."""
 
     @property
     def remaining(self) -> int:
         """Shares still open."""
         left = self.qty - self.filled
         return left if self.open and left > 0 else 0
+
+
+@dataclass(slots=True)
+class GroupSide:
+    """A group's open orders on one side of one symbol, and the shares they hold open.
+
+    Each order keeps a reference to its own, so placing and cancelling touch it directly
+    instead of looking it up by symbol, group and side.
+    """
+
+    volume: int = 0
+    orders: dict[str, Order] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,37 +154,70 @@ class Market:
         self.memory_ns = memory_ns
         self.orders: dict[str, Order] = {}
         self.books: defaultdict[str, Book] = defaultdict(Book)
-        self.open_volume: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self.sides: dict[tuple[str, str, str], GroupSide] = {}
         self.fills: defaultdict[tuple[str, str], deque[Fill]] = defaultdict(deque)
         self.order_size: dict[str, float] = {}
-        self.open_orders: defaultdict[tuple[str, str, str], dict[str, Order]] = defaultdict(dict)
         self._closed: deque[tuple[int, str]] = deque()
+        self._placing: dict[tuple[str, str, str], tuple[str, GroupSide, Book]] = {}
+        """Where an account's orders go, by symbol, account and side (groups do not change)."""
 
-    def place(self, event: OrderPlaced) -> Order:
+    @property
+    def open_volume(self) -> dict[tuple[str, str, str], int]:
+        """Open shares by symbol, group and side."""
+        return {key: holder.volume for key, holder in self.sides.items()}
+
+    def place(  # noqa: PLR0913, PLR0917 - an order's terms
+        self,
+        ts: int,
+        order_id: str,
+        account: str,
+        symbol: str,
+        side: str,
+        qty: int,
+        price: int | None,
+    ) -> Order:
         """A new order enters the book."""
-        group = self.directory.group(event.account)
-        book = self.books[event.symbol]
+        placing = self._placing.get((symbol, account, side))
+        if placing is None:
+            placing = self._placing[(symbol, account, side)] = self._where(symbol, account, side)
+        group, holder, book = placing
         order = Order(
-            event.order_id,
-            event.account,
+            order_id,
+            account,
             group,
-            event.symbol,
-            event.side,
-            event.qty,
-            event.price,
-            event.ts,
-            event.ts,
-            best_at_placement=book.best(event.side),
+            symbol,
+            side,
+            qty,
+            price,
+            ts,
+            ts,
+            holder,
+            book,
+            best_at_placement=book.best(side),
         )
-        self.orders[event.order_id] = order
-        self._open(order, order.remaining)
-        average = self.order_size.get(event.symbol)
-        self.order_size[event.symbol] = (
-            float(event.qty)
-            if average is None
-            else average + SIZE_EMA_WEIGHT * (event.qty - average)
+        self.orders[order_id] = order
+        if qty > 0:
+            holder.volume += qty
+            holder.orders[order_id] = order
+            if price is not None:
+                if side == BUY:
+                    book.add_bid(price, qty)
+                else:
+                    book.add_ask(price, qty)
+        average = self.order_size.get(symbol)
+        self.order_size[symbol] = (
+            float(qty) if average is None else average + SIZE_EMA_WEIGHT * (qty - average)
         )
         return order
+
+    def _where(self, symbol: str, account: str, side: str) -> tuple[str, GroupSide, Book]:
+        """The account's group, the group's side of the symbol and the symbol's book."""
+        group = self.directory.group(account)
+        book = self.books[symbol]
+        holder = self.sides.get((symbol, group, side))
+        if holder is None:
+            holder = self.sides[(symbol, group, side)] = GroupSide()
+        return group, holder, book
 
     def modify(self, order: Order, ts: int, qty: int, price: int | None) -> None:
         """A cancel/replace: new total quantity and price."""
@@ -177,7 +229,15 @@ class Market:
         """Close the order; the shares that were still open."""
         left = order.remaining
         order.open = False
-        self._open(order, -left)
+        if left:
+            order.holder.volume -= left
+            price = order.price
+            if price is not None:
+                if order.side == BUY:
+                    order.book.add_bid(price, -left)
+                else:
+                    order.book.add_ask(price, -left)
+        order.holder.orders.pop(order.order_id, None)
         self._closed.append((ts, order.order_id))
         return left
 
@@ -187,12 +247,12 @@ class Market:
             taken = min(event.qty, order.remaining)
             order.filled += event.qty
             self._open(order, -taken)
-        self.books[event.symbol].last_price = event.price
+        buy.book.last_price = event.price
         return self._fill(event, buy, sell), self._fill(event, sell, buy)
 
-    def recent_fills(self, symbol: str, group: str) -> deque[Fill]:
+    def recent_fills(self, symbol: str, group: str) -> Sequence[Fill]:
         """The group's fills in the symbol that are still remembered."""
-        return self.fills[(symbol, group)]
+        return self.fills.get((symbol, group), ())
 
     def evict(self, now: int) -> None:
         """Forget closed orders and fills older than ``memory_ns``."""
@@ -205,7 +265,7 @@ class Market:
 
     def _fill(self, event: TradeExecuted, order: Order, other_order: Order) -> Fill:
         other = "sell" if order.side == BUY else BUY
-        opposite = self.open_orders[(order.symbol, order.group, other)]
+        opposite = self.group_open_orders(order.symbol, order.group, other)
         fill = Fill(
             event.ts,
             order.order_id,
@@ -213,8 +273,8 @@ class Market:
             order.side,
             event.qty,
             event.price,
-            self.open_volume[(order.symbol, order.group, other)],
-            self.open_volume[(order.symbol, order.group, order.side)],
+            self._open_shares(order.symbol, order.group, other),
+            order.holder.volume,
             other_order.account,
             order.changed > other_order.changed,
             len({open_order.price for open_order in opposite.values()}) if opposite else 0,
@@ -225,25 +285,26 @@ class Market:
             fills.popleft()
         if order.qty <= order.filled and order.open:
             order.open = False
-            self.open_orders[(order.symbol, order.group, order.side)].pop(order.order_id, None)
+            order.holder.orders.pop(order.order_id, None)
             self._closed.append((event.ts, order.order_id))
         return fill
 
     def group_open_orders(self, symbol: str, group: str, side: str) -> dict[str, Order]:
         """The group's open orders on one side of a symbol, by id."""
-        return self.open_orders[(symbol, group, side)]
+        holder = self.sides.get((symbol, group, side))
+        return {} if holder is None else holder.orders
+
+    def _open_shares(self, symbol: str, group: str, side: str) -> int:
+        holder = self.sides.get((symbol, group, side))
+        return 0 if holder is None else holder.volume
 
     def _open(self, order: Order, qty: int) -> None:
-        key = (order.symbol, order.group, order.side)
-        self.open_volume[key] += qty
+        holder = order.holder
+        holder.volume += qty
         price = order.price
         if price is not None and qty != 0:
-            book = self.books[order.symbol]
-            if order.side == BUY:
-                book.add_bid(price, qty)
-            else:
-                book.add_ask(price, qty)
+            order.book.add(order.side, price, qty)
         if order.open and order.qty > order.filled:
-            self.open_orders[key][order.order_id] = order
+            holder.orders[order.order_id] = order
         else:
-            self.open_orders[key].pop(order.order_id, None)
+            holder.orders.pop(order.order_id, None)

@@ -11,22 +11,21 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from tradeguard.cases.model import AlertDraft
+from tradeguard.core.collector import collector_paused
 from tradeguard.surveillance.accounts import LINK_KINDS, AccountDirectory
 from tradeguard.surveillance.engine import Surveillance, UnknownOrderError
 from tradeguard.surveillance.events import (
-    MarketEvent,
-    OrderCancelled,
-    OrderModified,
-    OrderPlaced,
+    BUY,
+    SELL,
     TradeExecuted,
     price_units,
-    side_of,
 )
 from tradeguard.surveillance.parameters import SurveillanceParameters
 
@@ -73,74 +72,114 @@ def replay(
 ) -> ReplayResult:
     """Run every event of ``directory`` through the engine; the episodes' final alerts."""
     engine = Surveillance(load_directory(directory), params)
+    feeds = feeds_of(engine)
     result = ReplayResult()
-    with (directory / "events.jsonl").open(encoding="utf-8") as handle:
-        for number, event in parsed_lines(handle, result, report):
+    alerts = result.alerts
+    with (directory / "events.jsonl").open("rb") as handle, collector_paused():
+        for number, kind, arguments in parsed_lines(handle, result, report):
             try:
-                drafts = engine.process(event)
+                drafts = feeds[kind](*arguments)
             except UnknownOrderError as error:
                 _skip(result, report, (number, str(error)))
                 continue
             result.events += 1
             for draft in drafts:
-                result.alerts[draft.key("replay")] = draft
+                alerts[draft.key("replay")] = draft
     return result
 
 
+Feed = Callable[..., list[AlertDraft]]
+"""One of the engine's entry points, called with a parsed line's arguments."""
+
+
+def feeds_of(engine: Surveillance) -> dict[str, Feed]:
+    """The engine's entry point for each event type."""
+    return {
+        "order": engine.place,
+        "modify": engine.modify,
+        "cancel": engine.cancel,
+        "trade": engine.trade,
+    }
+
+
 def parsed_lines(
-    lines: Iterable[str], result: ReplayResult, report: Callable[[Problem], None] | None
-) -> Iterator[tuple[int, MarketEvent]]:
-    """The events of ``lines`` with their line numbers; malformed lines are reported."""
+    lines: Iterable[bytes | str],
+    result: ReplayResult,
+    report: Callable[[Problem], None] | None,
+) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
+    """Each event of ``lines``: its line number, type and the engine's arguments.
+
+    A line is parsed straight into the arguments of the engine's entry point for its type
+    (no event object in between); malformed lines are reported and skipped, lines of a
+    type the detectors do not read are skipped silently.
+    """
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
         try:
-            event = parse_event(orjson.loads(line))
+            parsed = _parse(line)
         except (ValueError, KeyError, TypeError) as error:
-            _skip(result, report, (number, _reason(error)))
+            if line.strip():  # a blank line is no event, and no error
+                _skip(result, report, (number, _reason(error)))
             continue
-        if event is not None:
-            yield number, event
+        if parsed is not None:
+            yield number, parsed[0], parsed[1]
 
 
-def parse_event(document: Any) -> MarketEvent | None:  # noqa: ANN401 - parsed JSON
-    """One event line as an event; None for a type the detectors do not read."""
-    if not isinstance(document, dict):
+def _parse(line: bytes | str) -> tuple[str, tuple[Any, ...]] | None:
+    document = orjson.loads(line)
+    if type(document) is not dict:
         raise TypeError("a line is a JSON object")
-    parse = PARSERS.get(document.get("type"))  # type: ignore[arg-type]
-    return None if parse is None else parse(document)
+    kind = document.get("type")
+    if not isinstance(kind, str):
+        return None
+    parse = PARSERS.get(kind)
+    return None if parse is None else (kind, parse(document))
 
 
-def _order(d: dict[str, Any]) -> OrderPlaced:
-    price = price_units(d.get("price"))
-    if d["order_type"] not in {"limit", "market"} or (d["order_type"] == "limit") != (
-        price is not None
-    ):
+SIDES = {"buy": BUY, "sell": SELL, "short": SELL, "sell_short": SELL}
+ORDER_TYPES = frozenset({"limit", "market"})
+TS_ERROR = "ts is a non-negative integer of nanoseconds"
+QTY_ERROR = "qty is a positive integer"
+
+
+def _order(d: dict[str, Any]) -> tuple[Any, ...]:
+    price = _price(d.get("price"))
+    order_type = d["order_type"]
+    if order_type not in ORDER_TYPES or (order_type == "limit") != (price is not None):
         raise ValueError("a limit order has a price, a market order none")
-    return OrderPlaced(
-        _ts(d),
-        _text(d, "order_id"),
-        _text(d, "account"),
-        _text(d, "symbol"),
-        side_of(d["side"]),
-        _qty(d),
-        price,
-    )
+    ts, qty = d["ts"], d["qty"]
+    if type(ts) is not int or ts < 0:
+        raise ValueError(TS_ERROR)
+    order_id, account, symbol = d["order_id"], d["account"], d["symbol"]
+    if not (type(order_id) is str and order_id and type(account) is str and account):
+        order_id, account = _text(d, "order_id"), _text(d, "account")
+    if not (type(symbol) is str and symbol):
+        symbol = _text(d, "symbol")
+    side = SIDES.get(d["side"]) if type(d["side"]) is str else None
+    if side is None:
+        raise ValueError(f"unknown side {d['side']!r}")
+    if type(qty) is not int or qty <= 0:
+        raise ValueError(QTY_ERROR)
+    return ts, order_id, account, symbol, side, qty, price
 
 
-def _modify(d: dict[str, Any]) -> OrderModified:
-    return OrderModified(_ts(d), _text(d, "order_id"), _qty(d), price_units(d.get("price")))
+def _modify(d: dict[str, Any]) -> tuple[Any, ...]:
+    return _ts(d), _text(d, "order_id"), _qty(d), _price(d.get("price"))
 
 
-def _cancel(d: dict[str, Any]) -> OrderCancelled:
-    return OrderCancelled(_ts(d), _text(d, "order_id"))
+def _cancel(d: dict[str, Any]) -> tuple[Any, ...]:
+    ts, order_id = d["ts"], d["order_id"]
+    if type(ts) is not int or ts < 0:
+        raise ValueError(TS_ERROR)
+    if not (type(order_id) is str and order_id):
+        order_id = _text(d, "order_id")
+    return ts, order_id
 
 
-def _trade(d: dict[str, Any]) -> TradeExecuted:
-    price = price_units(d["price"])
+def _trade(d: dict[str, Any]) -> tuple[Any, ...]:
+    price = _price(d["price"])
     if price is None:
         raise ValueError("a trade has a price")
-    return TradeExecuted(
+    trade = TradeExecuted(
         _ts(d),
         _text(d, "trade_id"),
         _text(d, "symbol"),
@@ -149,9 +188,10 @@ def _trade(d: dict[str, Any]) -> TradeExecuted:
         _text(d, "buy_order_id"),
         _text(d, "sell_order_id"),
     )
+    return (trade,)
 
 
-PARSERS: dict[str, Callable[[dict[str, Any]], MarketEvent]] = {
+PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {
     "order": _order,
     "modify": _modify,
     "cancel": _cancel,
@@ -159,17 +199,27 @@ PARSERS: dict[str, Callable[[dict[str, Any]], MarketEvent]] = {
 }
 
 
+def _price(value: object) -> int | None:
+    """``price_units``, remembered for the decimal strings a day repeats."""
+    return _price_text(value) if type(value) is str else price_units(value)
+
+
+@lru_cache(maxsize=65_536)
+def _price_text(text: str) -> int | None:
+    return price_units(text)
+
+
 def _ts(d: dict[str, Any]) -> int:
     value = d["ts"]
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError("ts is a non-negative integer of nanoseconds")
+        raise ValueError(TS_ERROR)
     return value
 
 
 def _qty(d: dict[str, Any]) -> int:
     value = d["qty"]
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError("qty is a positive integer")
+        raise ValueError(QTY_ERROR)
     return value
 
 

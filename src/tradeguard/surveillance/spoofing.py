@@ -49,10 +49,13 @@ class SpoofDetector:
         self.params = params
         self.episodes = Episodes(gap_ns)
         self.cycles: dict[str, Cycle] = {}
+        self._max_lifetime_ns = params.max_lifetime_seconds * NS
 
     def on_cancel(self, order: Order, ts: int, left: int) -> list[AlertDraft]:
         """Whether this cancellation completes a spoofing or layering cycle."""
-        if not self._looks_placed_to_cancel(order, ts):
+        fills = self.market.fills.get((order.symbol, order.group))
+        # the commonest case first: no fill of the group since the order came
+        if not fills or fills[-1].ts < order.placed or not self._looks_placed_to_cancel(order, ts):
             return []
         genuine = self._genuine_fill(order, ts)
         if genuine is None:
@@ -71,22 +74,24 @@ class SpoofDetector:
         return self._alert(order, cycle, genuine_qty, ts)
 
     def _looks_placed_to_cancel(self, order: Order, ts: int) -> bool:
-        params = self.params
-        if order.price is None or ts - order.placed > params.max_lifetime_seconds * NS:
+        if order.price is None or ts - order.placed > self._max_lifetime_ns:
             return False
-        if order.filled > params.max_fill_fraction * order.qty:
+        if order.filled and order.filled > self.params.max_fill_fraction * order.qty:
             return False
         best = order.best_at_placement
         if best is None:
             return True
-        reach = best * params.near_touch_bps // BPS
+        reach = best * self.params.near_touch_bps // BPS
         return order.price >= best - reach if order.side == BUY else order.price <= best + reach
 
     def _genuine_fill(self, order: Order, ts: int) -> Fill | None:
         """The group's latest opposite execution while the order was open, not long ago."""
+        fills = self.market.recent_fills(order.symbol, order.group)
+        if not fills or fills[-1].ts < order.placed:
+            return None  # the commonest case: no fill of the group since the order came
         wanted = opposite(order.side)
         horizon = ts - self.params.max_cancel_after_fill_seconds * NS
-        for fill in reversed(self.market.recent_fills(order.symbol, order.group)):
+        for fill in reversed(fills):
             if fill.ts < max(order.placed, horizon):
                 return None
             if fill.side == wanted and fill.ts <= ts:
