@@ -15,7 +15,18 @@ from collections.abc import Callable, Collection, Iterable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Table, Update, bindparam, delete, insert, select
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from tradeguard.risk.context import RiskContext
@@ -26,6 +37,7 @@ from tradeguard.trading.models import (
     PositionRow,
     TradingAccount,
 )
+from tradeguard.trading.orders.order_rows import order_row_of
 from tradeguard.trading.orders.risk_state import account_values
 
 ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
@@ -54,6 +66,12 @@ ObserveCash = Callable[[str, Cash, Cash], None]
 """Told each written account's settled and unsettled cash, before and after."""
 
 
+def load_order(connection: Connection, order_id: str) -> OrderRow | None:
+    """A stored order as a row outside the session (the batch writes it back itself)."""
+    found = connection.execute(_select_order(), {"key_id": order_id}).one_or_none()
+    return None if found is None else order_row_of(**found._asdict())
+
+
 def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
     """The batch's new orders, as they stand after the whole batch (fills included)."""
     values = [{name: getattr(row, name) for name in ORDER_COLUMNS} for row in rows]
@@ -62,7 +80,7 @@ def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
 
 
 def update_orders(db: Session, rows: Iterable[OrderRow]) -> None:
-    """Stored orders the batch changed; they leave the session, which would write them again."""
+    """Stored orders the batch read or changed (any in the session leave it: written here)."""
     values = []
     for row in rows:
         change = {name: getattr(row, name) for name in ORDER_CHANGES}
@@ -160,6 +178,11 @@ def _execute_many(
 ) -> None:
     if values:
         connection.execute(statement, values)
+
+
+@cache
+def _select_order() -> Select[Any]:
+    return select(ORDERS).where(ORDERS.c.id == bindparam("key_id"))
 
 
 @cache

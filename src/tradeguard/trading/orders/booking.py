@@ -31,12 +31,13 @@ from tradeguard.trading.models import ExecutionRow, OrderRow
 from tradeguard.trading.orders.batch_rows import (
     insert_executions,
     insert_orders,
+    load_order,
     update_orders,
     write_accounts,
     write_positions,
     write_references,
 )
-from tradeguard.trading.orders.views import execution_view, order_status, order_view
+from tradeguard.trading.orders.views import execution_view, order_json, order_status
 
 MATCHING = Actor.system("matching")
 FeedEvent = tuple[str, dict[str, Any]]
@@ -115,12 +116,22 @@ class Booking:
 
     def order(self, order_id: str) -> OrderRow:
         """An order of this batch, or the stored one (read once per batch)."""
+        row = self.stored_order(order_id)
+        if row is None:
+            raise LookupError(f"order {order_id} is not stored")
+        return row
+
+    def stored_order(self, order_id: str) -> OrderRow | None:
+        """An order of this batch, or the stored one, or None; written back with the batch."""
         row = self._orders.get(order_id)
         if row is None:
             known = self.context.batch.orders
             row = known.get(order_id)
             if row is None:
-                row = known[order_id] = self.context.db.get_one(OrderRow, order_id)
+                row = load_order(self.context.db.connection(), order_id)
+                if row is None:
+                    return None
+                known[order_id] = row
             self._orders[order_id] = row
         return row
 
@@ -214,7 +225,7 @@ class Booking:
             self._flag_pattern_day_trader(account_id)
         for row in self._orders.values():
             row.status = order_status(row)
-            self.feed.append((row.account_id, {"type": "order", "order": _json(order_view(row))}))
+            self.feed.append((row.account_id, {"type": "order", "order": order_json(row)}))
 
     def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:
         context = self.context
