@@ -1,12 +1,18 @@
-"""The feed's order JSON is exactly the API's order view, whatever state the order is in."""
+"""The feed's order and execution JSON is exactly the API's views, whatever the state."""
 
 from __future__ import annotations
 
 import pytest
 
-from tradeguard.trading.models import OrderRow
+from tradeguard.trading.models import ExecutionRow, OrderRow
 from tradeguard.trading.orders.order_rows import order_row_of
-from tradeguard.trading.orders.views import order_json, order_status, order_view
+from tradeguard.trading.orders.views import (
+    execution_json,
+    execution_view,
+    order_json,
+    order_status,
+    order_view,
+)
 
 CREATED_NS = 1_795_000_000_123_456_789
 
@@ -63,3 +69,23 @@ def test_order_row_of_when_values_change_later_then_reads_see_them() -> None:
     row.filled_quantity += 4
 
     assert (row.filled_quantity, row.quantity, row.symbol) == (4, 10, "AAPL")
+
+
+@pytest.mark.parametrize(("side", "liquidity"), [("buy", "maker"), ("sell_short", "taker")])
+def test_execution_json_when_built_directly_then_equals_the_views_json(
+    side: str, liquidity: str
+) -> None:
+    row = ExecutionRow(
+        id="0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
+        trade_sequence=7,
+        order_id="0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        account_id="acct",
+        symbol="AAPL",
+        side=side,
+        quantity=3,
+        price=2_290_001,
+        liquidity=liquidity,
+        executed_at_ns=CREATED_NS,
+    )
+
+    assert execution_json(row) == execution_view(row).model_dump(mode="json")

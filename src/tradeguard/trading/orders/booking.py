@@ -37,7 +37,7 @@ from tradeguard.trading.orders.batch_rows import (
     write_positions,
     write_references,
 )
-from tradeguard.trading.orders.views import execution_view, order_json, order_status
+from tradeguard.trading.orders.views import execution_json, order_json, order_status
 
 MATCHING = Actor.system("matching")
 FeedEvent = tuple[str, dict[str, Any]]
@@ -249,7 +249,7 @@ class Booking:
         context.batch.executions.append(execution)
         self.touch_account(row.account_id)
         context.batch.positions.add((row.account_id, row.symbol))
-        event = {"type": "execution", "execution": _json(execution_view(execution))}
+        event = {"type": "execution", "execution": execution_json(execution)}
         self.feed.append((row.account_id, event))
 
     def touch(self, row: OrderRow) -> None:
@@ -300,8 +300,3 @@ def _sides(fill: Fill) -> tuple[dict[str, str], dict[str, str]]:
     maker = {"order": fill.maker_order_id, "account": fill.maker_account}
     taker = {"order": fill.taker_order_id, "account": fill.taker_account}
     return (taker, maker) if fill.aggressor_side is Side.BUY else (maker, taker)
-
-
-def _json(view: Any) -> dict[str, Any]:  # noqa: ANN401 - any response model
-    dumped: dict[str, Any] = view.model_dump(mode="json")
-    return dumped

@@ -88,6 +88,20 @@ def execution_view(row: ExecutionRow) -> ExecutionView:
     )
 
 
+def execution_json(row: ExecutionRow) -> dict[str, Any]:
+    """``execution_view(row)`` as JSON, built directly for the feed."""
+    return {
+        "id": row.id,
+        "order_id": row.order_id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "quantity": row.quantity,
+        "price": str(Price(row.price)),
+        "liquidity": row.liquidity,
+        "executed_at": ns_to_rfc3339(row.executed_at_ns),
+    }
+
+
 def position_view(row: PositionRow, market_price: int | None) -> PositionView:
     """One position, valued at ``market_price`` (the reference price) when there is one."""
     value = None if market_price is None else market_value_cents(row.quantity, market_price)
