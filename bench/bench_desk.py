@@ -76,10 +76,16 @@ class Result:
     outcomes: Counter[str]
     events: int
     batches: int
+    cpu_seconds: float = 0.0
+    """CPU time of the whole process (every thread) while the orders ran."""
 
     @property
     def rate(self) -> float:
         return self.orders / self.seconds
+
+    @property
+    def cpu_us_per_order(self) -> float:
+        return self.cpu_seconds / self.orders * 1e6
 
 
 def ask(number: int) -> OrderAsk:
@@ -218,13 +224,14 @@ def drive(
             outcomes.update(seen)
 
     threads = [threading.Thread(target=sender, args=(i,)) for i in range(THREADS)]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - started
-    return Result(per_thread * THREADS, seconds, outcomes, _count_events(desk), _batches(desk))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    events, batches = _count_events(desk), _batches(desk)
+    return Result(per_thread * THREADS, seconds, outcomes, events, batches, cpu)
 
 
 def _count_events(desk: TradingDesk) -> int:
@@ -249,7 +256,8 @@ def measure(database_url: str | None) -> Result:
             stored = int(db.scalar(select(func.count()).select_from(OrderRow)) or 0)
         print(
             f"desk {desk.sessions.kw['bind'].dialect.name}: {result.outcomes}, {stored} orders "
-            f"stored, {result.events} audit events, {result.batches - before} batches"
+            f"stored, {result.events} audit events, {result.batches - before} batches, "
+            f"{result.cpu_us_per_order:.0f} µs of process CPU per order"
         )
         return result
 
@@ -263,10 +271,13 @@ def run() -> list[Measurement]:
             "orders/s",
             target=TARGET,
             lower_is_better=False,
-        )
+        ),
+        Measurement("desk, SQLite, process CPU per order", sqlite.cpu_us_per_order, "µs"),
     ]
     with scratch_postgres() as url:
         if url is not None:
             postgres = measure(url)
             found.append(Measurement("desk in process, PostgreSQL", postgres.rate, "orders/s"))
+            cpu = postgres.cpu_us_per_order
+            found.append(Measurement("desk, PostgreSQL, process CPU per order", cpu, "µs"))
     return found

@@ -15,7 +15,7 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select, text
@@ -277,6 +277,7 @@ class AuditTrail:
         return checkpoint
 
 
+@lru_cache(maxsize=512)  # the types are the code's own names: a few dozen
 def _checked_type(event_type: str) -> str:
     parts = event_type.split(".")
     if len(parts) < 2 or not all(part.replace("_", "").isalnum() for part in parts):  # noqa: PLR2004 - at least domain.action

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 NS_PER_MICROSECOND = 1_000
@@ -98,8 +99,13 @@ def to_rfc3339(when: datetime) -> str:
 def ns_to_rfc3339(ns: int) -> str:
     """RFC 3339 UTC text with nine fractional digits: ``2026-11-21T09:30:00.000000001Z``."""
     seconds, fraction = divmod(_require_int("ns", ns), NS_PER_SECOND)
-    moment = _EPOCH + timedelta(seconds=seconds)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
+    return f"{_second_text(seconds)}.{fraction:09d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _second_text(seconds: int) -> str:
+    """The date and time of a whole second (cached: timestamps cluster around now)."""
+    return f"{_EPOCH + timedelta(seconds=seconds):%Y-%m-%dT%H:%M:%S}"
 
 
 def _to_ns(when: datetime | int) -> int:

@@ -27,15 +27,17 @@ from tradeguard.risk.order_terms import Side
 from tradeguard.risk.pricing import business_day
 from tradeguard.trading.controls.locate_store import sync_locate
 from tradeguard.trading.matching.model import Cancellation, Fill, SubmitResult
-from tradeguard.trading.models import (
-    ExecutionRow,
-    InstrumentRow,
-    OrderRow,
-    PositionRow,
-    TradingAccount,
+from tradeguard.trading.models import ExecutionRow, OrderRow
+from tradeguard.trading.orders.batch_rows import (
+    insert_executions,
+    insert_orders,
+    load_order,
+    update_orders,
+    write_accounts,
+    write_positions,
+    write_references,
 )
-from tradeguard.trading.orders.risk_state import write_account
-from tradeguard.trading.orders.views import execution_view, order_status, order_view
+from tradeguard.trading.orders.views import execution_json, order_json, order_status
 
 MATCHING = Actor.system("matching")
 FeedEvent = tuple[str, dict[str, Any]]
@@ -57,20 +59,28 @@ class BatchWrites:
     cash: DeskCash = field(default_factory=DeskCash)
     """The batch's cash movements, journaled with its rows."""
 
+    references: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The last sale of each symbol traded in the batch: price and time."""
+
     def write(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
-        """Positions, locates, accounts and their cash journal, the rows, then the events."""
-        window = risk.limits.pdt_window_business_days
+        """The rows from memory, one statement per table; the cash journal; the events.
+
+        New orders are not in the session: they are inserted here, as the batch left them.
+        Stored orders it changed are updated and leave the session; whatever else the units
+        of work changed through the session (controls, routing, locates) is flushed before
+        the accounts and positions are written from memory, so memory has the last word.
+        """
+        connection = db.connection()
+        placed = {row.id for row in self.placed.values()}
+        insert_orders(connection, self.placed.values())
+        update_orders(db, [row for key, row in self.orders.items() if key not in placed])
         for account_id, symbol in self.positions:
-            _write_position(db, risk, account_id, symbol, now_ns)
             sync_locate(db, risk.accounts[account_id], symbol)
-        for account_id in self.accounts:
-            account_row = db.get_one(TradingAccount, account_id)
-            before = account_row.settled_cash_cents, account_row.unsettled_cash_cents
-            write_account(account_row, risk.accounts[account_id], now_ns, window)
-            after = account_row.settled_cash_cents, account_row.unsettled_cash_cents
-            self.cash.observe(account_id, before, after)
-        db.flush()  # the orders first: executions refer to them
-        db.add_all(self.executions)
+        db.flush()
+        write_positions(connection, risk, self.positions, now_ns)
+        write_accounts(connection, risk, self.accounts, now_ns, self.cash.observe)
+        insert_executions(connection, self.executions)
+        write_references(connection, self.references)
         traded = {execution.account_id for execution in self.executions}
         self.cash.write(db, traded, lambda: str(new_id()), now_ns)
         audit.append_batch(db, self.events)
@@ -106,12 +116,22 @@ class Booking:
 
     def order(self, order_id: str) -> OrderRow:
         """An order of this batch, or the stored one (read once per batch)."""
+        row = self.stored_order(order_id)
+        if row is None:
+            raise LookupError(f"order {order_id} is not stored")
+        return row
+
+    def stored_order(self, order_id: str) -> OrderRow | None:
+        """An order of this batch, or the stored one, or None; written back with the batch."""
         row = self._orders.get(order_id)
         if row is None:
             known = self.context.batch.orders
             row = known.get(order_id)
             if row is None:
-                row = known[order_id] = self.context.db.get_one(OrderRow, order_id)
+                row = load_order(self.context.db.connection(), order_id)
+                if row is None:
+                    return None
+                known[order_id] = row
             self._orders[order_id] = row
         return row
 
@@ -123,7 +143,6 @@ class Booking:
 
     def placed(self, row: OrderRow) -> None:
         """A new order: written with the batch, found by its client order id until then."""
-        self.context.db.add(row)
         self.context.batch.placed[row.account_id, row.client_order_id] = row
         self.track(row)
 
@@ -206,7 +225,7 @@ class Booking:
             self._flag_pattern_day_trader(account_id)
         for row in self._orders.values():
             row.status = order_status(row)
-            self.feed.append((row.account_id, {"type": "order", "order": _json(order_view(row))}))
+            self.feed.append((row.account_id, {"type": "order", "order": order_json(row)}))
 
     def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:
         context = self.context
@@ -230,7 +249,7 @@ class Booking:
         context.batch.executions.append(execution)
         self.touch_account(row.account_id)
         context.batch.positions.add((row.account_id, row.symbol))
-        event = {"type": "execution", "execution": _json(execution_view(execution))}
+        event = {"type": "execution", "execution": execution_json(execution)}
         self.feed.append((row.account_id, event))
 
     def touch(self, row: OrderRow) -> None:
@@ -247,9 +266,7 @@ class Booking:
             risk.add_instrument(
                 replace(instrument, reference_price=price, reference_at_ns=self.now_ns)
             )
-        row = self.context.db.get(InstrumentRow, symbol)
-        if row is not None:
-            row.reference_price, row.reference_at_ns = price, self.now_ns
+        self.context.batch.references[symbol] = (price, self.now_ns)
 
     def _flag_pattern_day_trader(self, account_id: str) -> None:
         """A margin account under the equity minimum that made its 4th day trade is flagged."""
@@ -279,27 +296,7 @@ class Booking:
         )
 
 
-def _write_position(
-    db: Session, risk: RiskContext, account_id: str, symbol: str, now_ns: int
-) -> None:
-    position = risk.accounts[account_id].positions.get(symbol)
-    row = db.get(PositionRow, (account_id, symbol))
-    if position is None or position.quantity == 0:
-        if row is not None:
-            db.delete(row)
-        return
-    if row is None:
-        row = PositionRow(account_id=account_id, symbol=symbol)
-        db.add(row)
-    row.quantity, row.cost_cents, row.updated_at_ns = position.quantity, position.cost_cents, now_ns
-
-
 def _sides(fill: Fill) -> tuple[dict[str, str], dict[str, str]]:
     maker = {"order": fill.maker_order_id, "account": fill.maker_account}
     taker = {"order": fill.taker_order_id, "account": fill.taker_account}
     return (taker, maker) if fill.aggressor_side is Side.BUY else (maker, taker)
-
-
-def _json(view: Any) -> dict[str, Any]:  # noqa: ANN401 - any response model
-    dumped: dict[str, Any] = view.model_dump(mode="json")
-    return dumped

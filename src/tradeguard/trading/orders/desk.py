@@ -637,7 +637,7 @@ class TradingDesk:
     def _own_open_order(self, booking: Booking, caller: Caller, order_id: str) -> OrderRow:
         """One of the caller's open orders, placed earlier in this batch or stored."""
         db = booking.context.db
-        row = booking.context.batch.orders.get(order_id) or db.get(OrderRow, order_id)
+        row = booking.stored_order(order_id)
         if row is None or row.account_id != self.account_id(db, caller):
             raise order_not_found()
         if row.status not in OPEN_STATUSES:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from tradeguard.access.caller import Caller
 from tradeguard.core.money import Price
@@ -19,6 +20,8 @@ from tradeguard.risk.model import OrderRequest
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.problems import TradingReason, order_conflict
+
+_ORDER_ROWS = manager_of_class(OrderRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,7 @@ def new_order_row(
     order_id: str, caller: Caller, account_id: str, ask: OrderAsk, now_ns: int
 ) -> OrderRow:
     """The row of a new, accepted order: open, nothing filled yet."""
-    return OrderRow(
+    return order_row_of(
         id=order_id,
         account_id=account_id,
         client_order_id=ask.client_order_id,
@@ -60,6 +63,19 @@ def new_order_row(
         updated_at_ns=now_ns,
         placed_via=caller.principal.api_key_id or "session",
     )
+
+
+def order_row_of(**values: Any) -> OrderRow:  # noqa: ANN401 - the columns' own types
+    """An order row outside any session, from all its columns' values.
+
+    The desk keeps new and changed orders out of the session and writes them itself
+    (``batch_rows``), so their values go in as they are: no change tracking on the way.
+    """
+    if not _ORDER_ROWS.mapper.configured:  # the constructor would configure it first
+        configure_mappers()
+    row: OrderRow = _ORDER_ROWS.new_instance()
+    vars(row).update(values)
+    return row
 
 
 def request_of_ask(account_id: str, ask: OrderAsk) -> OrderRequest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 from tradeguard.risk.account import AccountRisk, Position
 from tradeguard.risk.model import AccountKind, AccountStatus
@@ -40,29 +41,28 @@ def account_risk_of(row: TradingAccount, positions: Iterable[PositionRow]) -> Ac
     return account
 
 
-def write_account(row: TradingAccount, account: AccountRisk, now_ns: int, window: int) -> None:
-    """Copy the in-memory state onto the row; day trades older than ``window`` days are dropped."""
+def account_values(account: AccountRisk, now_ns: int, window: int) -> dict[str, Any]:
+    """An account row's columns from its in-memory state (day trades within ``window`` days)."""
     recent_days = account.day_trade_days
     if recent_days:
         newest = max(recent_days)
         account.day_trade_days = [day for day in recent_days if day > newest - window]
-    row.status = account.status.value
-    row.kind = account.kind.value
-    row.trading_permission = account.trading_permission
-    row.settled_cash_cents = account.settled_cash_cents
-    row.unsettled_cash_cents = account.unsettled_cash_cents
-    row.reserved_cents = account.reserved_cents
-    row.equity_cents = account.equity_cents
-    row.pdt_restricted_until_ns = account.pdt_restricted_until_ns
-    row.risk_state = json.dumps(
-        {
-            "unsettled": [list(item) for item in account.unsettled],
-            "activity_day": account.activity_day,
-            "executed_today_cents": account.executed_today_cents,
-            "opened_today": account.opened_today,
-            "day_trade_days": account.day_trade_days,
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    row.updated_at_ns = now_ns
+    risk_state = {
+        "unsettled": [list(item) for item in account.unsettled],
+        "activity_day": account.activity_day,
+        "executed_today_cents": account.executed_today_cents,
+        "opened_today": account.opened_today,
+        "day_trade_days": account.day_trade_days,
+    }
+    return {
+        "status": account.status.value,
+        "kind": account.kind.value,
+        "trading_permission": account.trading_permission,
+        "settled_cash_cents": account.settled_cash_cents,
+        "unsettled_cash_cents": account.unsettled_cash_cents,
+        "reserved_cents": account.reserved_cents,
+        "equity_cents": account.equity_cents,
+        "pdt_restricted_until_ns": account.pdt_restricted_until_ns,
+        "risk_state": json.dumps(risk_state, separators=(",", ":"), sort_keys=True),
+        "updated_at_ns": now_ns,
+    }

@@ -1,0 +1,213 @@
+"""A batch's rows written with one multi-row statement per table, from the desk's memory.
+
+The desk already holds everything a batch changed: its new orders, the stored orders it
+filled or cancelled, the risk state of every touched account and position, the last
+sale of each traded symbol. Writing them through the ORM's unit of work cost a read per
+account and position, an identity-map entry and change tracking per row, and one flush
+that sorted it all out again. Here each table gets one ``executemany`` (its SQL compiled
+once and cached): the rows' values come straight from memory, and only the stored cash
+of the touched accounts is read, in one statement, for the cash journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from tradeguard.risk.context import RiskContext
+from tradeguard.trading.models import (
+    ExecutionRow,
+    InstrumentRow,
+    OrderRow,
+    PositionRow,
+    TradingAccount,
+)
+from tradeguard.trading.orders.order_rows import order_row_of
+from tradeguard.trading.orders.risk_state import account_values
+
+ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = TradingAccount.__table__  # type: ignore[assignment]
+POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
+INSTRUMENTS: Table = InstrumentRow.__table__  # type: ignore[assignment]
+
+ORDER_COLUMNS = tuple(column.name for column in ORDERS.columns)
+EXECUTION_COLUMNS = tuple(column.name for column in EXECUTIONS.columns)
+ORDER_CHANGES = (
+    "quantity",
+    "limit_price",
+    "reserve_price",
+    "filled_quantity",
+    "filled_units",
+    "status",
+    "cancel_reason",
+    "book_sequence",
+    "updated_at_ns",
+)
+"""What a stored order can change after it is placed (modify, fills, cancellation)."""
+
+Cash = tuple[int, int]
+ObserveCash = Callable[[str, Cash, Cash], None]
+"""Told each written account's settled and unsettled cash, before and after."""
+
+
+def load_order(connection: Connection, order_id: str) -> OrderRow | None:
+    """A stored order as a row outside the session (the batch writes it back itself)."""
+    found = connection.execute(_select_order(), {"key_id": order_id}).one_or_none()
+    return None if found is None else order_row_of(**found._asdict())
+
+
+def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
+    """The batch's new orders, as they stand after the whole batch (fills included)."""
+    values = [{name: getattr(row, name) for name in ORDER_COLUMNS} for row in rows]
+    if values:
+        connection.execute(_insert(ORDERS), values)
+
+
+def update_orders(db: Session, rows: Iterable[OrderRow]) -> None:
+    """Stored orders the batch read or changed (any in the session leave it: written here)."""
+    values = []
+    for row in rows:
+        change = {name: getattr(row, name) for name in ORDER_CHANGES}
+        change["key_id"] = row.id
+        values.append(change)
+        if row in db:
+            db.expunge(row)
+    if values:
+        db.connection().execute(_update_by_id(ORDERS), values)
+
+
+def insert_executions(connection: Connection, rows: Iterable[ExecutionRow]) -> None:
+    """The batch's executions (after its orders: they refer to them)."""
+    values = [{name: getattr(row, name) for name in EXECUTION_COLUMNS} for row in rows]
+    if values:
+        connection.execute(_insert(EXECUTIONS), values)
+
+
+def write_accounts(
+    connection: Connection,
+    risk: RiskContext,
+    account_ids: Collection[str],
+    now_ns: int,
+    observe: ObserveCash,
+) -> None:
+    """Each touched account's row from its risk state; ``observe`` sees its cash change."""
+    if not account_ids:
+        return
+    window = risk.limits.pdt_window_business_days
+    stored = _stored_cash(connection, account_ids)
+    values = []
+    for account_id in account_ids:
+        row = account_values(risk.accounts[account_id], now_ns, window)
+        after = row["settled_cash_cents"], row["unsettled_cash_cents"]
+        observe(account_id, stored[account_id], after)
+        row["key_id"] = account_id
+        values.append(row)
+    connection.execute(_update_by_id(ACCOUNTS), values)
+
+
+def write_positions(
+    connection: Connection, risk: RiskContext, touched: Collection[tuple[str, str]], now_ns: int
+) -> None:
+    """Each touched position as memory holds it: inserted, updated, or deleted when flat."""
+    if not touched:
+        return
+    existing = _stored_positions(connection, {account_id for account_id, _ in touched})
+    inserts, updates, deletes = [], [], []
+    for account_id, symbol in touched:
+        position = risk.accounts[account_id].positions.get(symbol)
+        key = {"key_account": account_id, "key_symbol": symbol}
+        if position is None or position.quantity == 0:
+            if (account_id, symbol) in existing:
+                deletes.append(key)
+            continue
+        values = {
+            "quantity": position.quantity,
+            "cost_cents": position.cost_cents,
+            "updated_at_ns": now_ns,
+        }
+        if (account_id, symbol) in existing:
+            updates.append(values | key)
+        else:
+            inserts.append(values | {"account_id": account_id, "symbol": symbol})
+    _execute_many(connection, _delete_positions(), deletes)
+    _execute_many(connection, _update_positions(), updates)
+    _execute_many(connection, _insert(POSITIONS), inserts)
+
+
+def write_references(connection: Connection, marks: dict[str, tuple[int, int]]) -> None:
+    """The last sale of each traded symbol (price and time) on its stored instrument."""
+    values = [
+        {"key_id": symbol, "reference_price": price, "reference_at_ns": at_ns}
+        for symbol, (price, at_ns) in marks.items()
+    ]
+    _execute_many(connection, _update_by_id(INSTRUMENTS, key="symbol"), values)
+
+
+def _stored_cash(connection: Connection, account_ids: Collection[str]) -> dict[str, Cash]:
+    query = select(
+        ACCOUNTS.c.id, ACCOUNTS.c.settled_cash_cents, ACCOUNTS.c.unsettled_cash_cents
+    ).where(ACCOUNTS.c.id.in_(list(account_ids)))
+    return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
+
+
+def _stored_positions(connection: Connection, account_ids: set[str]) -> set[tuple[str, str]]:
+    query = select(POSITIONS.c.account_id, POSITIONS.c.symbol).where(
+        POSITIONS.c.account_id.in_(list(account_ids))
+    )
+    return {(row[0], row[1]) for row in connection.execute(query)}
+
+
+def _execute_many(
+    connection: Connection, statement: Insert | Update | Delete, values: list[dict[str, Any]]
+) -> None:
+    if values:
+        connection.execute(statement, values)
+
+
+@cache
+def _select_order() -> Select[Any]:
+    return select(ORDERS).where(ORDERS.c.id == bindparam("key_id"))
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+@cache
+def _update_by_id(table: Table, key: str = "id") -> Update:
+    """UPDATE where ``key`` equals the parameter ``key_id``, setting the other parameters."""
+    return table.update().where(table.c[key] == bindparam("key_id"))
+
+
+@cache
+def _update_positions() -> Update:
+    return (
+        POSITIONS.update()
+        .where(POSITIONS.c.account_id == bindparam("key_account"))
+        .where(POSITIONS.c.symbol == bindparam("key_symbol"))
+    )
+
+
+@cache
+def _delete_positions() -> Delete:
+    return delete(POSITIONS).where(
+        POSITIONS.c.account_id == bindparam("key_account"),
+        POSITIONS.c.symbol == bindparam("key_symbol"),
+    )
