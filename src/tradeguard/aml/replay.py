@@ -17,7 +17,11 @@ from tradeguard.aml.engine import AmlEngine
 from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.findings import REPLAY_TYPOLOGIES
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.replay_input import read_accounts, read_customers, read_transactions
+from tradeguard.aml.replay_input import (
+    read_accounts,
+    read_customers,
+    read_transaction_batches,
+)
 from tradeguard.aml.transactions import CustomerProfile, format_dollars
 from tradeguard.core.collector import collector_paused
 from tradeguard.core.secure_files import write_atomically, write_private
@@ -56,10 +60,10 @@ def _replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings)
     engine = AmlEngine(run.parameters, profiles, REPLAY_TYPOLOGIES)
     ledger = CashLedger()
     count = 0
-    for txn in read_transactions(source / "transactions.jsonl", owners):
-        engine.observe(txn)
-        ledger.add(txn)
-        count += 1
+    for batch in read_transaction_batches(source / "transactions.jsonl", owners):
+        engine.observe_all(batch)
+        ledger.add_all(batch)
+        count += len(batch)
     alerts = [episode.as_alert() for episode in engine.episodes.all_episodes()]
     write_atomically(alerts_path, _jsonl(alerts))
     days = ledger.reportable()
