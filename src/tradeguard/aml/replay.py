@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr
+from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr, ctr_template
 from tradeguard.aml.currency_reports import CashDay, CashLedger
 from tradeguard.aml.engine import AmlEngine
 from tradeguard.aml.filer import FilingInstitution
@@ -91,11 +91,12 @@ def write_ctrs(
     index = io.StringIO()
     writer = csv.writer(index, lineterminator="\n")
     writer.writerow(INDEX_HEADER)
+    template = ctr_template(run.filer, run.filed_on)
     for day in days:
         profile = profiles.get(day.customer) or CustomerProfile(day.customer)
         report = CurrencyReport(profile, day, day.reportable_in(), day.reportable_out())
         name = ctr_file_name(day.customer, day.day)
-        write_private(ctr_dir / name, build_ctr(report, run.filer, run.filed_on))
+        write_private(ctr_dir / name, build_ctr(report, run.filer, run.filed_on, template))
         writer.writerow(_index_row(report, name))
     write_atomically(ctr_dir / "index.csv", index.getvalue().encode())
 
