@@ -116,7 +116,7 @@ def _batch(lines: list[bytes], owners: dict[str, str]) -> list[Transaction]:
 
 def _cents(text: str) -> int:
     """``parse_cents`` for the common ``dddd.cc`` shape in one step; the others through it."""
-    digits = text[:-3] + text[-2:]
+    digits = text.replace(".", "", 1)
     if (
         text[-3:-2] == "."
         and digits.isdigit()

@@ -38,6 +38,9 @@ class FanMonitor(Monitor):
         self.typology = Typology.FAN_IN if kind is Kind.DEPOSIT else Typology.FAN_OUT
         self._span = parameters.window_days * NS_PER_DAY
         self._parties: dict[str, Counterparties] = {}
+        # the distinct counterparties that alert, for a customer without and with a business
+        self._needed_personal = parameters.min_counterparties
+        self._needed_business = parameters.min_counterparties * parameters.business_multiplier
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
         """A finding when the window holds enough distinct counterparties and money."""
@@ -47,7 +50,7 @@ class FanMonitor(Monitor):
         if parties is None:
             parties = self._parties[txn.customer] = Counterparties()
         self._add(parties, txn)
-        needed = self._needed(profile)
+        needed = self._needed_business if profile.business else self._needed_personal
         if len(parties.counts) < needed or parties.total < self.parameters.min_total_cents:
             return None
         return self._finding(txn, parties, needed)
@@ -68,10 +71,6 @@ class FanMonitor(Monitor):
         parties.total += txn.cents
         name = txn.counterparty or ""
         counts[name] = counts.get(name, 0) + 1
-
-    def _needed(self, profile: CustomerProfile) -> int:
-        p = self.parameters
-        return p.min_counterparties * (p.business_multiplier if profile.business else 1)
 
     def _finding(self, txn: Transaction, parties: Counterparties, needed: int) -> Finding:
         distinct = len(parties.counts)
