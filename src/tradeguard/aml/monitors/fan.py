@@ -20,11 +20,15 @@ from tradeguard.aml.transactions import format_dollars as dollars
 
 @dataclass(slots=True)
 class Counterparties:
-    """The window's transactions with a counterparty, and how often each counterparty appears."""
+    """The window's transactions with a counterparty, and how often each counterparty appears.
+
+    ``first_ts`` is the oldest one's time while there are any (see ``RollingWindow``).
+    """
 
     items: deque[Transaction] = field(default_factory=deque)
     counts: dict[str, int] = field(default_factory=dict)
     total: int = 0
+    first_ts: int = 0
 
 
 class FanMonitor(Monitor):
@@ -58,15 +62,19 @@ class FanMonitor(Monitor):
     def _add(self, parties: Counterparties, txn: Transaction) -> None:
         items, oldest = parties.items, txn.ts - self._span
         counts = parties.counts
-        while items and items[0].ts < oldest:
-            gone = items.popleft()
-            parties.total -= gone.cents
-            name = gone.counterparty or ""
-            left = counts[name] - 1
-            if left:
-                counts[name] = left
-            else:
-                del counts[name]
+        if items and parties.first_ts < oldest:
+            while items and items[0].ts < oldest:
+                gone = items.popleft()
+                parties.total -= gone.cents
+                name = gone.counterparty or ""
+                left = counts[name] - 1
+                if left:
+                    counts[name] = left
+                else:
+                    del counts[name]
+            parties.first_ts = items[0].ts if items else txn.ts
+        elif not items:
+            parties.first_ts = txn.ts
         items.append(txn)
         parties.total += txn.cents
         name = txn.counterparty or ""
