@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from pathlib import Path
 
 from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr, ctr_template
@@ -22,11 +23,19 @@ from tradeguard.aml.replay_input import (
     read_customers,
     read_transaction_batches,
 )
-from tradeguard.aml.transactions import CustomerProfile, format_dollars
+from tradeguard.aml.transactions import CustomerProfile, Transaction, format_dollars
 from tradeguard.core.collector import collector_paused
 from tradeguard.core.secure_files import write_atomically, write_private
 
 INDEX_HEADER = ("customer", "date", "cash_in", "cash_out", "file")
+GROUP_TRANSACTIONS = 500_000
+"""How many transactions are read before they are run through the monitors, customer by customer.
+
+Every monitor, the episodes and the CTR ledger keep their state per customer, so running
+one customer's transactions together (each customer's in file order) gives exactly what
+file order gives, while that customer's windows are still in the processor's cache. A
+group costs about half a kilobyte of memory a transaction.
+"""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -60,15 +69,37 @@ def _replay(source: Path, alerts_path: Path, ctr_dir: Path, run: ReplaySettings)
     engine = AmlEngine(run.parameters, profiles, REPLAY_TYPOLOGIES)
     ledger = CashLedger()
     count = 0
+    pending: list[Transaction] = []
     for batch in read_transaction_batches(source / "transactions.jsonl", owners):
-        engine.observe_all(batch)
-        ledger.add_all(batch)
-        count += len(batch)
+        pending += batch
+        if len(pending) >= GROUP_TRANSACTIONS:
+            count += _run(engine, ledger, pending)
+            pending = []
+    count += _run(engine, ledger, pending)
     alerts = [episode.as_alert() for episode in engine.episodes.all_episodes()]
     write_atomically(alerts_path, _jsonl(alerts))
     days = ledger.reportable()
     write_ctrs(ctr_dir, days, profiles, run)
     return ReplaySummary(count, len(alerts), len(days))
+
+
+def _run(engine: AmlEngine, ledger: CashLedger, txns: list[Transaction]) -> int:
+    """Run ``txns`` through the monitors and the CTR rule customer by customer; how many."""
+    grouped = by_customer(txns)
+    engine.observe_all(grouped)
+    ledger.add_all(grouped)
+    return len(grouped)
+
+
+def by_customer(txns: list[Transaction]) -> list[Transaction]:
+    """``txns`` with each customer's together, in order of first appearance, each in its order."""
+    groups: dict[str, list[Transaction]] = {}
+    for txn in txns:
+        group = groups.get(txn.customer)
+        if group is None:
+            group = groups[txn.customer] = []
+        group.append(txn)
+    return list(chain.from_iterable(groups.values()))
 
 
 def _jsonl(records: list[dict[str, object]]) -> bytes:

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from aml_kit import FILER, MONDAY_NOON_NY, Txns
 
+from tradeguard.aml import replay as replay_module
 from tradeguard.aml import synthetic
 from tradeguard.aml.ctr_xml import CurrencyReport, build_ctr, ctr_template
 from tradeguard.aml.currency_reports import CashLedger
 from tradeguard.aml.engine import AmlEngine
 from tradeguard.aml.findings import REPLAY_TYPOLOGIES
 from tradeguard.aml.parameters import MonitorParameters
+from tradeguard.aml.replay import ReplaySettings, by_customer, replay
 from tradeguard.aml.replay_input import (
     BATCH_BYTES,
     read_accounts,
@@ -128,3 +130,31 @@ def test_rolling_window_when_emptied_by_a_gap_then_restarts_from_the_next_transa
     assert (window.total, window.start_ts, window.items) == (0, 0, deque())
     window.add(txns.make(21, "deposit", "32.00"))
     assert (window.total, window.start_ts) == (3200, MONDAY_NOON_NY + 21 * NS_PER_DAY)
+
+
+def _outputs(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*.*")}
+
+
+def test_replay_when_run_customer_by_customer_in_groups_then_same_files_as_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synthetic.write(synthetic.generate(23, customers=400), tmp_path / "in")
+    run = ReplaySettings(MonitorParameters(), FILER, date(2026, 6, 1))
+    monkeypatch.setattr(replay_module, "GROUP_TRANSACTIONS", 2_000)  # several groups
+    replay(
+        tmp_path / "in", tmp_path / "grouped" / "alerts.jsonl", tmp_path / "grouped" / "ctr", run
+    )
+    monkeypatch.setattr(replay_module, "by_customer", list)  # file order, as read
+    replay(tmp_path / "in", tmp_path / "plain" / "alerts.jsonl", tmp_path / "plain" / "ctr", run)
+    grouped = _outputs(tmp_path / "grouped")
+    assert grouped == _outputs(tmp_path / "plain")
+    assert len(grouped["alerts.jsonl"].splitlines()) > 10
+    assert len(grouped) > 3  # alerts, index and CTRs
+
+
+def test_by_customer_when_customers_interleave_then_each_kept_in_its_order() -> None:
+    a, b = Txns("CA"), Txns("CB")
+    txns = [a.make(0, "deposit", "1.00"), b.make(0.1, "deposit", "2.00"),
+            a.make(0.2, "withdrawal", "1.00"), b.make(0.3, "buy", "2.00", "trade")]  # fmt: skip
+    assert by_customer(txns) == [txns[0], txns[2], txns[1], txns[3]]
