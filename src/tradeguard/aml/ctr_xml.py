@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
+
+from lxml import etree
 
 from tradeguard.aml.currency_reports import CashDay, CashDirection
 from tradeguard.aml.filer import FilingInstitution
@@ -54,8 +57,20 @@ def _amount(cents: int) -> str:
     return whole_dollars(cents) if cents else ""
 
 
-def build_ctr(report: CurrencyReport, filer: FilingInstitution, filed_on: date) -> bytes:
-    """The CTR as one batch file holding one activity."""
+@dataclass(frozen=True, slots=True)
+class CtrTemplate:
+    """What every CTR of one filer and filing date holds before its subject: built once.
+
+    ``root`` is the batch with its activity open after the filer's parties; ``next_seq`` the
+    SeqNum its subject party takes.
+    """
+
+    root: etree._Element
+    next_seq: int
+
+
+def ctr_template(filer: FilingInstitution, filed_on: date) -> CtrTemplate:
+    """The filer's part of the CTRs it files on ``filed_on``."""
     w = new_batch("CTRX")
     with w.element("Activity"):
         w.text("FilingDateText", yyyymmdd(filed_on))
@@ -67,8 +82,25 @@ def build_ctr(report: CurrencyReport, filer: FilingInstitution, filed_on: date) 
         institution_party(w, filer, PartyType.FILING_INSTITUTION)
         contact_party(w, filer)
         institution_party(w, filer, PartyType.TRANSACTION_LOCATION)
-        _subject_party(w, report)
-        _activity(w, report)
+    return CtrTemplate(w.root, w.next_seq)
+
+
+def build_ctr(
+    report: CurrencyReport,
+    filer: FilingInstitution,
+    filed_on: date,
+    template: CtrTemplate | None = None,
+) -> bytes:
+    """The CTR as one batch file holding one activity.
+
+    ``template`` (from ``ctr_template`` for the same filer and date) saves building the
+    filer's parties again for each of many CTRs; the document is the same without it.
+    """
+    template = template or ctr_template(filer, filed_on)
+    root = deepcopy(template.root)
+    w = BatchWriter(root, template.next_seq, stack=[root[-1]])  # into the open activity
+    _subject_party(w, report)
+    _activity(w, report)
     total = _whole(report.cash_in_cents) + _whole(report.cash_out_cents)
     w.root.set("TotalAmount", str(total))
     w.root.set("PartyCount", "1")

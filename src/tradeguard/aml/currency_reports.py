@@ -7,11 +7,18 @@ $10,000. The two directions are totalled separately and never netted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from tradeguard.aml.parameters import CTR_THRESHOLD_CENTS
-from tradeguard.aml.transactions import BusinessDays, Kind, Transaction
+from tradeguard.aml.transactions import (
+    CASH,
+    DEPOSIT,
+    MONEY_KINDS,
+    BusinessDays,
+    Transaction,
+)
 
 
 @dataclass(slots=True)
@@ -57,15 +64,22 @@ class CashLedger:
 
     def add(self, txn: Transaction) -> CashDay | None:
         """Count a cash deposit or withdrawal; its day, or None for anything else."""
-        if not txn.is_cash or txn.kind not in (Kind.DEPOSIT, Kind.WITHDRAWAL):
+        if txn.method is not CASH or txn.kind not in MONEY_KINDS:
             return None
         day = self._calendar.of(txn.ts)
         key = (txn.customer, day)
         cash_day = self._days.get(key)
         if cash_day is None:
             cash_day = self._days[key] = CashDay(txn.customer, day)
-        (cash_day.cash_in if txn.is_inflow else cash_day.cash_out).add(txn)
+        (cash_day.cash_in if txn.kind is DEPOSIT else cash_day.cash_out).add(txn)
         return cash_day
+
+    def add_all(self, txns: Iterable[Transaction]) -> None:
+        """Count the cash deposits and withdrawals among ``txns`` (replay's loop)."""
+        add = self.add
+        for txn in txns:
+            if txn.method is CASH:
+                add(txn)
 
     def reportable(self) -> list[CashDay]:
         """The days that need a CTR, by date then customer."""

@@ -5,7 +5,7 @@ Replay and the live watcher run this same code.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from itertools import product
 
 from tradeguard.aml.findings import Episode, EpisodeBook, Finding, Typology
@@ -20,7 +20,7 @@ from tradeguard.aml.monitors.profile_mismatch import (
 from tradeguard.aml.monitors.rapid_movement import RapidMovementMonitor
 from tradeguard.aml.monitors.structuring import StructuringMonitor
 from tradeguard.aml.parameters import MonitorParameters
-from tradeguard.aml.transactions import CustomerProfile, Kind, Method, Transaction
+from tradeguard.aml.transactions import CASH, CustomerProfile, Kind, Transaction
 
 
 def build_monitors(parameters: MonitorParameters) -> list[Monitor]:
@@ -46,9 +46,6 @@ ROUTE_KEYS: list[RouteKey] = [
 ]
 
 
-_CASH = Method.CASH
-
-
 def _route(monitors: list[Monitor], key: RouteKey) -> list[Monitor]:
     """The monitors that transactions of ``key`` concern."""
     kind, *present = key
@@ -71,11 +68,12 @@ class AmlEngine:
         monitors = [m for m in build_monitors(parameters) if m.typology in typologies]
         self._missing: dict[str, CustomerProfile] = {}
         self._routes = {key: _route(monitors, key) for key in ROUTE_KEYS}
+        self._calls = {key: tuple(m.observe for m in route) for key, route in self._routes.items()}
 
     def observe(self, txn: Transaction) -> list[tuple[Episode, bool]]:
         """Feed ``txn`` to the monitors; each episode a finding opened (True) or extended."""
         # the transaction's RouteKey, built inline: this runs once per transaction
-        route = (txn.kind, txn.method is _CASH, bool(txn.counterparty),
+        route = (txn.kind, txn.method is CASH, bool(txn.counterparty),
                  bool(txn.counterparty_country), bool(txn.price_micros))  # fmt: skip
         profile = self.profiles.get(txn.customer) or self._unknown(txn.customer)
         touched: list[tuple[Episode, bool]] = []
@@ -84,6 +82,23 @@ class AmlEngine:
             if finding is not None and not self._explained(finding):
                 touched.append(self.episodes.add(finding))
         return touched
+
+    def observe_all(self, txns: Iterable[Transaction]) -> None:
+        """Feed each of ``txns`` in order, as ``observe`` does, without listing the episodes.
+
+        Replay's loop: the routes hold the monitors' bound ``observe`` and the lookups are
+        bound once, not once per transaction.
+        """
+        calls, profiles, unknown = self._calls, self.profiles, self._unknown
+        explained, add = self._explained, self.episodes.add
+        for txn in txns:
+            route = (txn.kind, txn.method is CASH, bool(txn.counterparty),
+                     bool(txn.counterparty_country), bool(txn.price_micros))  # fmt: skip
+            profile = profiles.get(txn.customer) or unknown(txn.customer)
+            for observe in calls[route]:
+                finding = observe(txn, profile)
+                if finding is not None and not explained(finding):
+                    add(finding)
 
     def _unknown(self, customer: str) -> CustomerProfile:
         """An empty profile for a customer without one (nothing declared explains anything)."""

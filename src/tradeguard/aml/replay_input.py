@@ -26,6 +26,10 @@ ACCOUNT_COLUMNS = ("account", "customer", "opened")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _KINDS = {k.value: k for k in Kind}
 _METHODS = {m.value: m for m in Method}
+BATCH_BYTES = 1 << 20
+"""About how much of ``transactions.jsonl`` is read and parsed at a time."""
+_MIN_CENT_DIGITS, _MAX_CENT_DIGITS = 3, 15
+"""``parse_cents``'s limits: one to 13 whole digits, and two of cents."""
 _new_tuple = tuple.__new__
 """Builds a ``Transaction`` from its fields without the named tuple's Python-level ``__new__``."""
 
@@ -71,12 +75,64 @@ def read_accounts(path: Path) -> dict[str, str]:
 
 def read_transactions(path: Path, owners: dict[str, str]) -> Iterator[Transaction]:
     """The transactions of ``path`` in file order, each with its account's customer."""
+    for batch in read_transaction_batches(path, owners):
+        yield from batch
+
+
+def read_transaction_batches(path: Path, owners: dict[str, str]) -> Iterator[list[Transaction]]:
+    """The transactions of ``path`` in file order, about ``BATCH_BYTES`` at a time."""
     if not path.is_file():
         raise AmlInputError(f"{path.name} is missing")
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                yield _transaction(line, number, owners)
+        first = 1
+        while lines := handle.readlines(BATCH_BYTES):
+            try:
+                yield _batch(lines, owners)
+            except (ValueError, KeyError, TypeError, AttributeError, AmlInputError, IndexError):
+                yield _checked_batch(lines, first, owners)  # names the line that is wrong
+            first += len(lines)
+
+
+def _batch(lines: list[bytes], owners: dict[str, str]) -> list[Transaction]:
+    """The lines' transactions, for well-formed lines only: anything else raises.
+
+    The same fields as ``_transaction`` with the loop's lookups bound once; a blank or bad
+    line makes the caller read the batch again line by line, for the error's line number.
+    """
+    loads, kinds, methods, cents_of, new = orjson.loads, _KINDS, _METHODS, _cents, _new_tuple
+    batch: list[Transaction] = []
+    append = batch.append
+    for line in lines:
+        raw = loads(line)
+        account, price = raw["account"], raw.get("price")
+        append(new(Transaction, (
+            int(raw["ts"]), str(raw["txn_id"]), account, owners[account],
+            kinds[raw["kind"]], methods[raw["method"]], cents_of(raw["amount"]),
+            raw.get("counterparty") or None, raw.get("counterparty_country") or None,
+            raw.get("symbol") or None, parse_micros(price) if price else 0,
+        )))  # fmt: skip
+    return batch
+
+
+def _cents(text: str) -> int:
+    """``parse_cents`` for the common ``dddd.cc`` shape in one step; the others through it."""
+    digits = text.replace(".", "", 1)
+    if (
+        text[-3:-2] == "."
+        and digits.isdigit()
+        and digits.isascii()
+        and _MIN_CENT_DIGITS <= len(digits) <= _MAX_CENT_DIGITS
+    ):
+        return int(digits)
+    return parse_cents(text)
+
+
+def _checked_batch(lines: list[bytes], first: int, owners: dict[str, str]) -> list[Transaction]:
+    return [
+        _transaction(line, number, owners)
+        for number, line in enumerate(lines, first)
+        if line.strip()
+    ]
 
 
 def _transaction(line: bytes, number: int, owners: dict[str, str]) -> Transaction:

@@ -10,11 +10,17 @@ from tradeguard.aml.transactions import Transaction
 
 @dataclass(slots=True)
 class RollingWindow:
-    """The transactions of the last ``span_ns`` nanoseconds and their total in cents."""
+    """The transactions of the last ``span_ns`` nanoseconds and their total in cents.
+
+    ``first_ts`` is the oldest transaction's time while the window holds any: whether
+    anything fell out is answered without reading that transaction, which a monitor last
+    touched long ago (a cache miss on every call).
+    """
 
     span_ns: int
     items: deque[Transaction]
     total: int = 0
+    first_ts: int = 0
 
     def add(self, txn: Transaction) -> None:
         """Append ``txn`` (transactions arrive in time order) and drop what fell out of the span."""
@@ -22,14 +28,20 @@ class RollingWindow:
         items.append(txn)
         self.total += txn.cents
         oldest = txn.ts - self.span_ns
-        while items[0].ts < oldest:
-            self.total -= items.popleft().cents
+        if self.first_ts < oldest or len(items) == 1:
+            while items[0].ts < oldest:
+                self.total -= items.popleft().cents
+            self.first_ts = items[0].ts
 
     def prune(self, now: int) -> None:
         """Drop the transactions older than ``now - span_ns``."""
         items, oldest = self.items, now - self.span_ns
+        if not items or self.first_ts >= oldest:
+            return
         while items and items[0].ts < oldest:
             self.total -= items.popleft().cents
+        if items:
+            self.first_ts = items[0].ts
 
     def since(self, ts: int) -> int:
         """The total of the transactions at or after ``ts``."""
@@ -38,7 +50,7 @@ class RollingWindow:
     @property
     def start_ts(self) -> int:
         """When the oldest transaction in the window happened (0 when empty)."""
-        return self.items[0].ts if self.items else 0
+        return self.first_ts if self.items else 0
 
 
 def rolling(span_ns: int) -> RollingWindow:

@@ -20,11 +20,15 @@ from tradeguard.aml.transactions import format_dollars as dollars
 
 @dataclass(slots=True)
 class Counterparties:
-    """The window's transactions with a counterparty, and how often each counterparty appears."""
+    """The window's transactions with a counterparty, and how often each counterparty appears.
+
+    ``first_ts`` is the oldest one's time while there are any (see ``RollingWindow``).
+    """
 
     items: deque[Transaction] = field(default_factory=deque)
     counts: dict[str, int] = field(default_factory=dict)
     total: int = 0
+    first_ts: int = 0
 
 
 class FanMonitor(Monitor):
@@ -38,6 +42,9 @@ class FanMonitor(Monitor):
         self.typology = Typology.FAN_IN if kind is Kind.DEPOSIT else Typology.FAN_OUT
         self._span = parameters.window_days * NS_PER_DAY
         self._parties: dict[str, Counterparties] = {}
+        # the distinct counterparties that alert, for a customer without and with a business
+        self._needed_personal = parameters.min_counterparties
+        self._needed_business = parameters.min_counterparties * parameters.business_multiplier
 
     def observe(self, txn: Transaction, profile: CustomerProfile) -> Finding | None:
         """A finding when the window holds enough distinct counterparties and money."""
@@ -47,7 +54,7 @@ class FanMonitor(Monitor):
         if parties is None:
             parties = self._parties[txn.customer] = Counterparties()
         self._add(parties, txn)
-        needed = self._needed(profile)
+        needed = self._needed_business if profile.business else self._needed_personal
         if len(parties.counts) < needed or parties.total < self.parameters.min_total_cents:
             return None
         return self._finding(txn, parties, needed)
@@ -55,23 +62,23 @@ class FanMonitor(Monitor):
     def _add(self, parties: Counterparties, txn: Transaction) -> None:
         items, oldest = parties.items, txn.ts - self._span
         counts = parties.counts
-        while items and items[0].ts < oldest:
-            gone = items.popleft()
-            parties.total -= gone.cents
-            name = gone.counterparty or ""
-            left = counts[name] - 1
-            if left:
-                counts[name] = left
-            else:
-                del counts[name]
+        if items and parties.first_ts < oldest:
+            while items and items[0].ts < oldest:
+                gone = items.popleft()
+                parties.total -= gone.cents
+                name = gone.counterparty or ""
+                left = counts[name] - 1
+                if left:
+                    counts[name] = left
+                else:
+                    del counts[name]
+            parties.first_ts = items[0].ts if items else txn.ts
+        elif not items:
+            parties.first_ts = txn.ts
         items.append(txn)
         parties.total += txn.cents
         name = txn.counterparty or ""
         counts[name] = counts.get(name, 0) + 1
-
-    def _needed(self, profile: CustomerProfile) -> int:
-        p = self.parameters
-        return p.min_counterparties * (p.business_multiplier if profile.business else 1)
 
     def _finding(self, txn: Transaction, parties: Counterparties, needed: int) -> Finding:
         distinct = len(parties.counts)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tradeguard.aml.findings import Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.parameters import LowPricedSecuritiesParameters
-from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import BUY, NS_PER_DAY, CustomerProfile, Kind, Transaction
 from tradeguard.aml.transactions import format_dollars as dollars
 
 
@@ -64,7 +64,7 @@ class LowPricedSecuritiesMonitor(Monitor):
         buys = trading.buys.setdefault(txn.symbol, deque())
         while buys and buys[0].ts < txn.ts - self._trip_span:
             buys.popleft()
-        if txn.kind is Kind.BUY:
+        if txn.kind is BUY:
             buys.append(txn)
             return None
         opened = next((b for b in buys if self._low(b) or self._low(txn)), None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tradeguard.aml.findings import Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.parameters import LargeTransactionParameters, UnusualActivityParameters
-from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import DEPOSIT, NS_PER_DAY, CustomerProfile, Kind, Transaction
 from tradeguard.aml.transactions import format_dollars as dollars
 from tradeguard.aml.windows import RollingWindow, accounts_of, ids_of, rolling
 
@@ -50,7 +50,7 @@ class UnusualActivityMonitor(Monitor):
             span = self._span
             measure = Measure(self.limit_for(profile), rolling(span), rolling(span))
             self._measures[txn.customer] = measure
-        window = measure.deposits if txn.kind is Kind.DEPOSIT else measure.withdrawals
+        window = measure.deposits if txn.kind is DEPOSIT else measure.withdrawals
         window.add(txn)
         if window.total <= measure.limit:
             return None

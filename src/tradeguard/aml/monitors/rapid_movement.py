@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from tradeguard.aml.findings import Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.parameters import RapidMovementParameters
-from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import (
+    DEPOSIT,
+    NS_PER_DAY,
+    WITHDRAWAL,
+    CustomerProfile,
+    Kind,
+    Transaction,
+)
 from tradeguard.aml.transactions import format_dollars as dollars
 from tradeguard.aml.windows import RollingWindow, rolling
 
@@ -59,10 +66,10 @@ class RapidMovementMonitor(Monitor):
             span = self._span
             flows = self._flows[txn.customer] = Flows(rolling(span), rolling(span), deque())
         kind = txn.kind
-        if kind is Kind.DEPOSIT:
+        if kind is DEPOSIT:
             flows.deposits.add(txn)
             return None
-        if kind is not Kind.WITHDRAWAL:
+        if kind is not WITHDRAWAL:
             trades = flows.trades
             trades.append(txn)
             if len(trades) > TRADES_BEFORE_PRUNE:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from tradeguard.aml.findings import Finding, Typology
 from tradeguard.aml.monitors import Monitor
 from tradeguard.aml.parameters import StructuringParameters
-from tradeguard.aml.transactions import NS_PER_DAY, CustomerProfile, Kind, Transaction
+from tradeguard.aml.transactions import CASH, NS_PER_DAY, CustomerProfile, Kind, Transaction
 from tradeguard.aml.transactions import format_dollars as dollars
 from tradeguard.aml.windows import RollingWindow, accounts_of, ids_of, rolling
 
@@ -36,7 +36,7 @@ class StructuringMonitor(Monitor):
         Also when cash under the threshold, split within one day, together exceeds it.
         """
         p = self.parameters
-        if not txn.is_cash or not p.same_day_floor_cents <= txn.cents < p.threshold_cents:
+        if txn.method is not CASH or not p.same_day_floor_cents <= txn.cents < p.threshold_cents:
             return None
         key = (txn.customer, txn.kind)
         split = self._same_day(key, txn)
