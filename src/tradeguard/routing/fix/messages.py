@@ -6,7 +6,7 @@ ExecutionReport and OrderCancelReject; prices in 1/10,000 dollar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from tradeguard.core.money import Price
@@ -147,12 +147,7 @@ def cancel_request(cl_ord_id: str, order: VenueOrder) -> list[tuple[int, str]]:
 def replace_request(cl_ord_id: str, order: VenueOrder, new: VenueOrder) -> list[tuple[int, str]]:
     """An OrderCancelReplaceRequest turning ``order`` into ``new`` (ClOrdID ``cl_ord_id``)."""
     return [
-        (Tag.ORIG_CL_ORD_ID, order.cl_ord_id),
-        (Tag.CL_ORD_ID, cl_ord_id),
-        (Tag.SYMBOL, order.symbol),
-        (Tag.SIDE, order.side),
-        (Tag.TRANSACT_TIME, sending_time()),
-        (Tag.ORDER_QTY, str(new.quantity)),
+        *cancel_request(cl_ord_id, replace(order, quantity=new.quantity)),
         (Tag.ORD_TYPE, FIX_LIMIT),
         (Tag.PRICE, str(Price(new.limit))),
         (Tag.TIME_IN_FORCE, new.time_in_force),
