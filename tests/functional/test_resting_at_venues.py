@@ -157,6 +157,17 @@ def test_a_cancel_goes_to_the_venue_and_the_order_ends_when_it_confirms(
     assert {"order.cancel.requested", "order.cancelled", "order.route.done"} <= set(kinds)
 
 
+def test_cancel_all_asks_the_venue_to_cancel_the_orders_resting_there(
+    client: TestClient, clock: FixedClock, app: FastAPI, alice: Person
+) -> None:
+    order_id = resting_buy(client, app, clock, alice)
+    answer = client.delete("/v1/orders", headers=alice.headers)
+    assert answer.status_code == 200, answer.text
+    order = settled(client, alice, order_id)
+    assert (order["status"], order["cancel_reason"]) == ("cancelled", "requested")
+    assert router_of(app).simulated["XNAS"].orders[order_id].done
+
+
 def test_a_modify_goes_to_the_venue_and_the_order_takes_the_terms_it_confirms(
     client: TestClient, clock: FixedClock, app: FastAPI, alice: Person, officer: Person
 ) -> None:

@@ -238,6 +238,10 @@ class Router:
         """Whether the order rests at a venue with no cancel or replace pending."""
         return order_id in self._resting and order_id not in self._pending
 
+    def resting_orders(self) -> list[str]:
+        """The orders resting at venues with no cancel or replace pending."""
+        return [order_id for order_id in self._resting if order_id not in self._pending]
+
     def request_cancel(self, booking: Booking, row: OrderRow, actor: Actor) -> None:
         """Record a cancel of ``row`` resting at its venue; it is sent after commit."""
         self._request(booking, row, None, actor)

@@ -124,6 +124,10 @@ class OrderRouter(Protocol):
         """Whether the order rests at an outside venue with no request pending there."""
         ...
 
+    def resting_orders(self) -> list[str]:
+        """The orders resting at outside venues with no request pending there."""
+        ...
+
     def request_cancel(self, booking: Booking, row: OrderRow, actor: Actor) -> None:
         """Record a cancel of an order resting at a venue (sent there after commit)."""
         ...
@@ -357,11 +361,27 @@ class TradingDesk:
         account: str | None = None,
         symbol: str | None = None,
     ) -> list[OrderRow]:
-        """Cancel open orders of an account and/or symbol (all when neither) inside ``run``."""
+        """Cancel open orders of an account and/or symbol (all when neither) inside ``run``.
+
+        Orders resting at outside venues get a cancel request; they end when it is confirmed.
+        """
         cancelled: list[Cancellation] = self.exchange.cancel_all(account=account, symbol=symbol)
         for cancellation in cancelled:
             booking.cancelled(cancellation, actor)
+        if self.router is not None:
+            self._withdraw_at_venues(self.router, booking, actor, (account, symbol))
         return [booking.order(cancellation.order_id) for cancellation in cancelled]
+
+    @staticmethod
+    def _withdraw_at_venues(
+        router: OrderRouter, booking: Booking, actor: Actor, scope: tuple[str | None, str | None]
+    ) -> None:
+        """Ask venues to cancel the resting orders of an account and/or symbol (``scope``)."""
+        account, symbol = scope
+        for order_id in router.resting_orders():
+            row = booking.order(order_id)
+            if account in {None, row.account_id} and symbol in {None, row.symbol}:
+                router.request_cancel(booking, row, actor)
 
     def expire_day_orders(self, created_before_ns: int) -> int:
         """At the close: cancel open DAY orders placed before ``created_before_ns``."""
