@@ -86,7 +86,8 @@ RESTING_STATUS = "resting"
 CANCELLING_STATUS = "cancelling"
 REPLACING_STATUS = "replacing"
 DONE_STATUS = "done"
-WORKING_STATUSES = (ROUTED_STATUS, RESTING_STATUS, CANCELLING_STATUS, REPLACING_STATUS)
+REQUEST_STATUSES = (CANCELLING_STATUS, REPLACING_STATUS)
+WORKING_STATUSES = (ROUTED_STATUS, RESTING_STATUS, *REQUEST_STATUSES)
 """The decisions of orders a venue works now."""
 DEPTH_LEVELS = 10
 WATCH_SECONDS = 0.05
@@ -294,11 +295,8 @@ class Router:
         working = db.scalars(query).all()
         self._working = {row.order_id: row.venue for row in working}
         self._resting = {row.order_id for row in working if row.status != ROUTED_STATUS}
-        self._pending = {
-            order_id: proposal
-            for order_id, proposal in self._pending.items()
-            if order_id in self._resting
-        }
+        asking = {row.order_id for row in working if row.status in REQUEST_STATUSES}
+        self._pending = {o: request for o, request in self._pending.items() if o in asking}
         if not self._watchdog.is_alive():
             self._recover = [row.order_id for row in working]
             self._orders.update(_venue_orders(db, working))
@@ -392,7 +390,7 @@ class Router:
         """The venue refused a cancel or replace: the order stays as it was."""
         decision = booking.context.db.get(RoutingDecisionRow, order_id)
         self._pending.pop(order_id, None)
-        if decision is None or decision.status not in {CANCELLING_STATUS, REPLACING_STATUS}:
+        if decision is None or decision.status not in REQUEST_STATUSES:
             return
         decision.status = RESTING_STATUS
         data = {"venue": decision.venue, "replace": reject.replace, "unknown": reject.unknown_order}
