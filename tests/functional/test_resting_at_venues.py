@@ -191,6 +191,24 @@ def test_a_modify_goes_to_the_venue_and_the_order_takes_the_terms_it_confirms(
     )
 
 
+def test_a_modify_the_venue_refuses_leaves_the_order_as_it_was(
+    client: TestClient, clock: FixedClock, app: FastAPI, alice: Person, officer: Person
+) -> None:
+    order_id = resting_buy(client, app, clock, alice, quantity=100)
+    venue = router_of(app).simulated["XNAS"]
+    venue.orders[order_id].done = True  # the venue is done with it and will say so
+    asked = client.patch(
+        f"/v1/orders/{order_id}", json={"limit_price": "229.50"}, headers=alice.headers
+    )
+    assert asked.status_code == 200, asked.text
+    wait_until(lambda: decision_of(client, officer, order_id)["status"] == "resting")
+    order = order_of(client, alice, order_id)
+    assert (order["status"], order["limit_price"], order["quantity"]) == ("open", LIMIT, 100)
+    kinds = audit_event_types(registry_of(app).services.engine)
+    assert "order.venue_request.refused" in kinds
+    assert "order.modified" not in kinds
+
+
 def test_a_modify_the_risk_checks_refuse_never_reaches_the_venue(
     client: TestClient, clock: FixedClock, app: FastAPI, alice: Person
 ) -> None:
