@@ -783,6 +783,14 @@ class Settings(BaseSettings):
         'that type; keys VENUE:type, e.g. {"XNYS:non_marketable_limit": {"access_fee": 0, '
         '"rebate": 20}} (an item left out keeps the venue\'s own)',
     )
+    # -- resting at outside venues (tradeguard.routing) --
+    routing_rest_venue: str = Field(
+        default="",
+        pattern=r"^[A-Z]{0,8}$",
+        description="The venue where a non-marketable DAY limit order rests (sent DAY, "
+        "cancelled and modified there over FIX) while it is in reach; empty: such orders "
+        "rest in the internal book",
+    )
     # -- a provider's market data stream (tradeguard.market.stream) --
     market_alpaca_url: str = Field(
         default="wss://stream.data.alpaca.markets/v2/sip",

@@ -121,6 +121,7 @@ def start_routing(
         quotes,
         clock,
         ack_timeout_seconds=settings.routing_ack_timeout_ms / MILLIS_PER_SECOND,
+        rest_venue=settings.routing_rest_venue or None,
     )
     venues = {
         code: SimulatedVenue(code, quote_source(quotes, code), behaviour)
@@ -132,8 +133,9 @@ def start_routing(
         )
         for code, venue in venues.items()
     }
-    for link in links.values():
+    for code, link in links.items():
         link.on_cancel_reject = router.on_cancel_reject
+        link.on_change = _reconciler(router, code)
     router.attach(desk, links, venues)
     desk.start()  # orders left at venues by an earlier run leave the internal book
     for link in links.values():
@@ -154,6 +156,15 @@ def quote_source(quotes: VenueQuoteBook, venue: str) -> QuoteOf:
         return VenueQuote(venue, quote.bid, quote.bid_size, quote.ask, quote.ask_size)
 
     return quote_of
+
+
+def _reconciler(router: Router, venue: str) -> Callable[[bool], None]:
+    """The link's callback: on logon, the router reconciles what rests at ``venue``."""
+
+    def changed(up: bool) -> None:  # noqa: FBT001 - the link's callback
+        router.venue_changed(venue, up)
+
+    return changed
 
 
 def _then(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:

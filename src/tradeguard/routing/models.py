@@ -22,8 +22,10 @@ class RoutingDecisionRow(Base):
     Prices in 1/10,000 dollar; ``pfof``, ``access_fee`` and ``rebate`` per share in the same
     units, the venue's terms for the order's Rule 606 type (``order_kind``) when it was
     routed.
-    ``status``: ``internal`` (handled by the internal book), ``sent`` (at the venue),
-    ``done`` (the venue finished with it).
+    ``status``: ``internal`` (handled by the internal book), ``routed`` (sent out
+    immediate-or-cancel), ``resting`` (a DAY order the venue holds), ``cancelling`` or
+    ``replacing`` (a cancel or replace request awaits the venue's answer), ``done`` (the
+    venue finished with it).
     """
 
     __tablename__ = "routing_decisions"

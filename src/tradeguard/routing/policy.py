@@ -16,7 +16,8 @@ reachable venue's own quote and terms, and what the internal book offers. In ord
    them for the order's Rule 606 type (market or marketable limit here).
 
 Payment for order flow never decides a route: it is recorded with the route and
-disclosed (Rule 606). A non-marketable limit order rests in the internal book. With no
+disclosed (Rule 606). A non-marketable limit order rests in the internal book, or, a DAY
+order, at the venue the settings name for resting orders (``rest_at``). With no
 venue reachable, a marketable order trades in the internal book only at or better than
 the NBBO and the rest is cancelled: it fails closed, never at a worse price.
 """
@@ -40,6 +41,7 @@ class Reason(StrEnum):
 
     NO_NBBO = "no_consolidated_quote"
     NOT_MARKETABLE = "not_marketable_rests_internally"
+    REST_AT_VENUE = "not_marketable_rests_at_venue"
     INTERNAL_IMPROVES = "internal_book_improves_on_nbbo"
     INTERNAL_AT_NBBO = "internal_book_at_nbbo"
     BEST_PRICE = "venue_at_best_reachable_price"
@@ -200,6 +202,17 @@ def decide(ask: RouteAsk, market: Market, terms: dict[str, VenueTerms]) -> Decis
     if venue is not None:
         return venue
     return Decision(INTERNAL, _capped(ask, best), (Reason.NO_VENUE,))
+
+
+def rest_at(decision: Decision, venue: str | None) -> Decision:
+    """``decision``, or resting at ``venue`` when it keeps a non-marketable order inside.
+
+    ``venue`` is None when the order may not rest outside (not a DAY order, no resting
+    venue configured, or that venue out of reach).
+    """
+    if venue is None or decision.reasons != (Reason.NOT_MARKETABLE,):
+        return decision
+    return Decision(venue, None, (Reason.REST_AT_VENUE,))
 
 
 def _internal(ask: RouteAsk, depth: Sequence[tuple[int, int]], best: int) -> Decision | None:

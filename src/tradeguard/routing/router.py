@@ -6,8 +6,20 @@ commit together; only then is the NewOrderSingle sent (the desk writes before it
 routes). Each execution report is booked in a unit of work of the desk like an internal
 execution (order, execution, position, account, audit, the customer's feed); its
 venue and ExecID are stored, so a report sent again is never booked twice, and a fill
-beyond the order's quantity is refused. When the venue is done, the unfilled rest of a
-DAY or GTC limit order rests in the internal book; any other rest is cancelled.
+beyond the order's quantity is refused. When the venue is done with an order sent
+immediate-or-cancel, the unfilled rest of a DAY or GTC limit order rests in the internal
+book; any other rest is cancelled.
+
+A non-marketable DAY limit order rests at the venue ``rest_venue`` when it is in reach
+(decision 76): it is sent DAY and stays ``resting`` there; the venue fills it later
+(unsolicited reports, booked the same way). The customer's cancel or modify of it is
+recorded, then sent after commit as an OrderCancelRequest or OrderCancelReplaceRequest
+(ClOrdID ``<order id>:<n>``); the decision shows ``cancelling`` or ``replacing`` until the
+venue answers, and a refusal leaves the order as it was. The risk reservation stays
+on the order's terms while it rests and moves to the new ones when the venue confirms a
+replace. When a venue's session logs on again, each order resting there is asked for
+its status (35=H) and the venue stays out of routing until all have answered or the
+acknowledgement timeout passed; an order the venue no longer knows ends cancelled.
 
 A venue whose session is down, or that left an order unacknowledged past the timeout,
 is out of routing until it answers again; an order sent to it is not lost: the session
@@ -20,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +46,8 @@ from tradeguard.market.venue_book import VenueQuoteBook
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.routing.fix.messages import (
     FIX_BUY,
+    FIX_DAY,
+    FIX_IOC,
     FIX_SELL,
     FIX_SELL_SHORT,
     CancelReject,
@@ -47,10 +61,12 @@ from tradeguard.routing.policy import (
     Decision,
     FeeTerms,
     Market,
+    Reason,
     RouteAsk,
     VenueTerms,
     decide,
     order_kind,
+    rest_at,
 )
 from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.trading.matching.engine import OrderBook
@@ -66,7 +82,13 @@ ROUTE_INTENT = ""
 """The feed's account id of a routed order: no customer's feed, the router after commit."""
 INTERNAL_STATUS = "internal"
 ROUTED_STATUS = "routed"
+RESTING_STATUS = "resting"
+CANCELLING_STATUS = "cancelling"
+REPLACING_STATUS = "replacing"
 DONE_STATUS = "done"
+REQUEST_STATUSES = (CANCELLING_STATUS, REPLACING_STATUS)
+WORKING_STATUSES = (ROUTED_STATUS, RESTING_STATUS, *REQUEST_STATUSES)
+"""The decisions of orders a venue works now."""
 DEPTH_LEVELS = 10
 WATCH_SECONDS = 0.05
 FIX_SIDES = {Side.BUY: FIX_BUY, Side.SELL: FIX_SELL, Side.SELL_SHORT: FIX_SELL_SHORT}
@@ -91,6 +113,22 @@ class Link(Protocol):
         """Send an OrderCancelRequest."""
         ...
 
+    def replace(self, order: VenueOrder, new: VenueOrder) -> None:
+        """Send an OrderCancelReplaceRequest turning ``order`` into ``new``."""
+        ...
+
+    def status(self, order: VenueOrder) -> None:
+        """Send an OrderStatusRequest."""
+        ...
+
+
+class VenueProposal(NamedTuple):
+    """New terms asked of a venue for a resting order, applied when it confirms."""
+
+    order: VenueOrder
+    quantity: int
+    limit: int
+
 
 class Router:
     """Best-execution routing for one desk over the venues' FIX sessions."""
@@ -102,11 +140,14 @@ class Router:
         clock: Clock,
         *,
         ack_timeout_seconds: float = 2.0,
+        rest_venue: str | None = None,
     ) -> None:
         self.terms = dict(terms)
         self.quotes = quotes
         self.clock = clock
         self.ack_timeout_seconds = ack_timeout_seconds
+        self.rest_venue = rest_venue or None
+        """Where non-marketable DAY limit orders rest (None: in the internal book)."""
         self.links: dict[str, Link] = {}
         self.desk: TradingDesk | None = None
         self.simulated: dict[str, SimulatedVenue] = {}
@@ -118,6 +159,11 @@ class Router:
         self._waiting: dict[str, float] = {}
         self._acked_ns: dict[str, int] = {}
         self._recover: list[str] = []
+        self._resting: set[str] = set()
+        self._pending: dict[str, VenueProposal | None] = {}
+        """Orders with a request at their venue: new terms asked, or None (a cancel)."""
+        self._reconciling: dict[str, set[str]] = {}
+        self._reconcile_until: dict[str, float] = {}
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="router")
 
@@ -147,7 +193,8 @@ class Router:
     def reachable(self, venue: str) -> bool:
         """Whether ``venue`` takes orders now: its session is up and it answers."""
         link = self.links.get(venue)
-        return link is not None and link.up and venue not in self.silent
+        reconciling = bool(self._reconciling.get(venue))
+        return link is not None and link.up and venue not in self.silent and not reconciling
 
     # -- inside the desk's batch ---------------------------------------------------------
 
@@ -157,7 +204,12 @@ class Router:
         self._record(booking, row, decision, market, limit)
         if decision.internal:
             return RouteChoice(internal=True, cap=decision.cap)
-        order = VenueOrder(row.id, row.symbol, FIX_SIDES[Side(row.side)], row.quantity, limit)
+        rests = Reason.REST_AT_VENUE in decision.reasons
+        side = FIX_SIDES[Side(row.side)]
+        tif = FIX_DAY if rests else FIX_IOC
+        order = VenueOrder(row.id, row.symbol, side, row.quantity, limit, tif)
+        if rests:
+            self._resting.add(row.id)
         self._working[row.id] = decision.venue
         self._orders[row.id] = order
         booking.feed.append((ROUTE_INTENT, {"venue": decision.venue, "order": order}))
@@ -172,11 +224,66 @@ class Router:
             [quote for quote in fresh if self.reachable(quote.venue)],
             _depth(book, buy=row.side == Side.BUY),
         )
-        return decide(_ask(row), market, self.terms), market
+        decision = rest_at(decide(_ask(row), market, self.terms), self._rest_venue_of(row))
+        return decision, market
 
     def at_venue(self, order_id: str) -> bool:
-        """Whether the order is working at a venue now."""
-        return order_id in self._working
+        """Whether the order is at a venue and out of the customer's reach now.
+
+        An order resting at a venue with no request pending is not: it is cancelled and
+        modified through the venue (``request_cancel``, ``request_replace``).
+        """
+        return order_id in self._working and not self.rests_at_venue(order_id)
+
+    def rests_at_venue(self, order_id: str) -> bool:
+        """Whether the order rests at a venue with no cancel or replace pending."""
+        return order_id in self._resting and order_id not in self._pending
+
+    def resting_orders(self) -> list[str]:
+        """The orders resting at venues with no cancel or replace pending."""
+        return [order_id for order_id in self._resting if order_id not in self._pending]
+
+    def request_cancel(self, booking: Booking, row: OrderRow, actor: Actor) -> None:
+        """Record a cancel of ``row`` resting at its venue; it is sent after commit."""
+        self._request(booking, row, None, actor)
+
+    def request_replace(
+        self, booking: Booking, row: OrderRow, quantity: int, limit: int, actor: Actor
+    ) -> None:
+        """Record new terms for ``row`` resting at its venue (already risk-checked)."""
+        current = self._orders[row.id]
+        number = int(current.cl_ord_id.partition(":")[2] or 0) + 1
+        new = VenueOrder(f"{row.id}:{number}", row.symbol, current.side, quantity, limit, FIX_DAY)
+        self._request(booking, row, VenueProposal(new, quantity, limit), actor)
+
+    def _request(
+        self, booking: Booking, row: OrderRow, proposal: VenueProposal | None, actor: Actor
+    ) -> None:
+        decision = booking.context.db.get(RoutingDecisionRow, row.id)
+        venue, order = self._working[row.id], self._orders[row.id]
+        if decision is None:
+            raise LookupError(f"order {row.id} rests at {venue} without a routing decision")
+        decision.status = CANCELLING_STATUS if proposal is None else REPLACING_STATUS
+        self._pending[row.id] = proposal
+        event = "order.cancel.requested" if proposal is None else "order.replace.requested"
+        data: dict[str, Any] = {"venue": venue, "symbol": row.symbol}
+        if proposal is not None:
+            data |= {"quantity": proposal.quantity, "limit_price": _text(proposal.limit)}
+        booking.record(event, row.id, data, actor)
+        intent = {"venue": venue, "order": order, "request": proposal or "cancel"}
+        booking.feed.append((ROUTE_INTENT, intent))
+
+    def venue_changed(self, venue: str, up: bool) -> None:  # noqa: FBT001 - the link's callback
+        """When ``venue`` logs on again, ask it where each order resting there stands."""
+        asked = [o for o, v in list(self._working.items()) if v == venue and o in self._resting]
+        if not up or not asked or venue not in self.links:
+            return
+        self._reconciling[venue] = set(asked)
+        self._reconcile_until[venue] = time.monotonic() + self.ack_timeout_seconds
+        for order_id in asked:
+            order = self._orders.get(order_id)
+            if order is not None:
+                self.links[venue].status(order)
 
     def reload(self, db: Session) -> set[str]:
         """The orders working at venues, as stored (the desk keeps them out of its book).
@@ -184,9 +291,12 @@ class Router:
         Before the router started (a start of the process), they are the orders to send
         again to their venues.
         """
-        query = select(RoutingDecisionRow).where(RoutingDecisionRow.status == ROUTED_STATUS)
+        query = select(RoutingDecisionRow).where(RoutingDecisionRow.status.in_(WORKING_STATUSES))
         working = db.scalars(query).all()
         self._working = {row.order_id: row.venue for row in working}
+        self._resting = {row.order_id for row in working if row.status != ROUTED_STATUS}
+        asking = {row.order_id for row in working if row.status in REQUEST_STATUSES}
+        self._pending = {o: request for o, request in self._pending.items() if o in asking}
         if not self._watchdog.is_alive():
             self._recover = [row.order_id for row in working]
             self._orders.update(_venue_orders(db, working))
@@ -195,17 +305,28 @@ class Router:
     def after_commit(self, feed: list[FeedEvent]) -> None:
         """Send the orders the committed batch routed out."""
         for account_id, event in feed:
-            if account_id == ROUTE_INTENT:
-                order: VenueOrder = event["order"]
+            if account_id != ROUTE_INTENT:
+                continue
+            order: VenueOrder = event["order"]
+            link, request = self.links[event["venue"]], event.get("request")
+            if isinstance(request, VenueProposal):
+                link.replace(order, request.order)
+            elif request is not None:
+                link.cancel(order)
+            else:
                 self._waiting[order.cl_ord_id] = time.monotonic()
-                self.links[event["venue"]].send_order(order)
+                link.send_order(order)
 
     # -- reports from venues -------------------------------------------------------------
 
     def on_report(self, venue: str, report: ExecutionReport) -> None:
         """Book a venue's execution report (on its session's thread)."""
         self.silent.discard(venue)
-        order_id = report.cl_ord_id
+        order_id = _order_id(report.cl_ord_id)
+        if report.exec_type is ExecType.ORDER_STATUS:
+            self._reconciling.get(venue, set()).discard(order_id)
+            if not report.done:
+                return  # still resting there: nothing to book
         if order_id in self._waiting:
             self._acked_ns.setdefault(order_id, self.clock.now_ns())
             if report.done:
@@ -220,8 +341,15 @@ class Router:
     def on_cancel_reject(self, venue: str, reject: CancelReject) -> None:
         """A venue that never had an order: the order ends here, unfilled (it cannot fill)."""
         self.silent.discard(venue)
-        order_id = reject.orig_cl_ord_id
-        if not reject.unknown_order or self._working.get(order_id) != venue:
+        order_id = _order_id(reject.orig_cl_ord_id)
+        if self._working.get(order_id) != venue:
+            return
+        if order_id in self._pending and self.desk is not None:
+            desk = self.desk
+            desk.run(ROUTER, None, lambda booking: self._refused(booking, order_id, reject))
+            if not reject.unknown_order:
+                return
+        if not reject.unknown_order:
             return
         self._waiting.pop(order_id, None)
         unknown = ExecutionReport(
@@ -234,14 +362,39 @@ class Router:
         self, booking: Booking, desk: TradingDesk, venue: str, report: ExecutionReport
     ) -> None:
         db = booking.context.db
-        decision = db.get(RoutingDecisionRow, report.cl_ord_id)
+        decision = db.get(RoutingDecisionRow, _order_id(report.cl_ord_id))
         if decision is None or decision.venue != venue:
             log.warning("routing.report.unknown_order", venue=venue, order=report.cl_ord_id)
             return
+        if report.exec_type is ExecType.REPLACED:
+            self._replaced(booking, desk, decision)
+            return
         if report.last_qty > 0:
             self._fill(booking, decision, report)
-        if report.done and decision.status == ROUTED_STATUS:
+        if report.done and decision.status in WORKING_STATUSES:
             self._done(booking, desk, decision, report)
+
+    def _replaced(self, booking: Booking, desk: TradingDesk, decision: RoutingDecisionRow) -> None:
+        """The venue took the new terms: the order (and its reservation) takes them too."""
+        proposal = self._pending.pop(decision.order_id, None)
+        if proposal is None or decision.status != REPLACING_STATUS:
+            log.warning("routing.replace.unasked", order=decision.order_id)
+            return
+        self._orders[decision.order_id] = proposal.order
+        decision.status = RESTING_STATUS
+        decision.sent_limit = proposal.limit
+        row = booking.order(decision.order_id)
+        desk.replaced_at_venue(booking, row, proposal.quantity, proposal.limit, ROUTER)
+
+    def _refused(self, booking: Booking, order_id: str, reject: CancelReject) -> None:
+        """The venue refused a cancel or replace: the order stays as it was."""
+        decision = booking.context.db.get(RoutingDecisionRow, order_id)
+        self._pending.pop(order_id, None)
+        if decision is None or decision.status not in REQUEST_STATUSES:
+            return
+        decision.status = RESTING_STATUS
+        data = {"venue": decision.venue, "replace": reject.replace, "unknown": reject.unknown_order}
+        booking.record("order.venue_request.refused", order_id, data, ROUTER)
 
     def _fill(
         self, booking: Booking, decision: RoutingDecisionRow, report: ExecutionReport
@@ -310,14 +463,16 @@ class Router:
         decision.venue_text = report.text[:200] or None
         self._working.pop(row.id, None)
         self._orders.pop(row.id, None)
+        at_venue = row.id in self._resting
+        self._resting.discard(row.id)
+        cancelling = row.id in self._pending
+        self._pending.pop(row.id, None)
         remaining = row.quantity - row.filled_quantity
-        rests = row.type == OrderType.LIMIT and row.time_in_force in RESTING
+        rests = row.type == OrderType.LIMIT and row.time_in_force in RESTING and not at_venue
         if remaining > 0 and rests and row.limit_price is not None:
             booking.apply(desk.exchange.submit(resting_order(row, remaining)))
         elif remaining > 0:
-            reason = (
-                CancelReason.IOC_REMAINDER if row.filled_quantity else CancelReason.NO_LIQUIDITY
-            )
+            reason = _cancel_reason(row, report, at_venue=at_venue, requested=cancelling)
             cancellation = Cancellation(
                 row.id,
                 row.symbol,
@@ -373,13 +528,21 @@ class Router:
                 access_fee=fees.access_fee,
                 rebate=fees.rebate,
                 order_kind=kind.value,
-                status=INTERNAL_STATUS if decision.internal else ROUTED_STATUS,
+                status=_status_of(decision),
                 routed_at_ns=booking.now_ns,
             )
         )
         nbbo = {"bid": _text(market.nbbo_bid), "ask": _text(market.nbbo_ask)}
         data = {"venue": decision.venue, "reasons": reasons, "nbbo": nbbo, "symbol": row.symbol}
         booking.record("order.routed", row.id, data, ROUTER)
+
+    def _rest_venue_of(self, row: OrderRow) -> str | None:
+        """The venue ``row`` may rest at, if it is a DAY limit and that venue is in reach."""
+        venue = self.rest_venue
+        day_limit = row.type == OrderType.LIMIT and row.time_in_force == TimeInForce.DAY.value
+        if venue is None or not day_limit or venue not in self.terms:
+            return None
+        return venue if self.reachable(venue) else None
 
     def _resend(self, order_id: str) -> None:
         venue, order = self._working.get(order_id), self._orders.get(order_id)
@@ -395,6 +558,7 @@ class Router:
         cancel, its fills, or a refusal saying it never had the order.
         """
         while not self._stop.wait(WATCH_SECONDS):
+            self._end_overdue_reconciliations()
             cutoff = time.monotonic() - self.ack_timeout_seconds
             for order_id, sent in list(self._waiting.items()):
                 venue = self._working.get(order_id)
@@ -407,6 +571,40 @@ class Router:
                 order = self._orders.get(order_id)
                 if order is not None and venue in self.links:
                     self.links[venue].cancel(order)
+
+    def _end_overdue_reconciliations(self) -> None:
+        """A venue whose status answers are overdue goes back into routing all the same."""
+        now = time.monotonic()
+        for venue, until in list(self._reconcile_until.items()):
+            if until <= now or not self._reconciling.get(venue):
+                if self._reconciling.get(venue):
+                    log.error("routing.reconcile.timed_out", venue=venue)
+                self._reconciling.pop(venue, None)
+                self._reconcile_until.pop(venue, None)
+
+
+def _order_id(cl_ord_id: str) -> str:
+    """The order a ClOrdID names (a replace's is ``<order id>:<n>``)."""
+    return cl_ord_id.partition(":")[0]
+
+
+def _status_of(decision: Decision) -> str:
+    if decision.internal:
+        return INTERNAL_STATUS
+    return RESTING_STATUS if Reason.REST_AT_VENUE in decision.reasons else ROUTED_STATUS
+
+
+def _cancel_reason(
+    row: OrderRow, report: ExecutionReport, *, at_venue: bool, requested: bool
+) -> CancelReason:
+    """Why the unfilled rest of an order a venue finished is cancelled here."""
+    if not at_venue:
+        return CancelReason.IOC_REMAINDER if row.filled_quantity else CancelReason.NO_LIQUIDITY
+    if requested and report.status is OrdStatus.CANCELED:
+        return CancelReason.REQUESTED
+    if report.status is OrdStatus.EXPIRED:
+        return CancelReason.EXPIRED
+    return CancelReason.VENUE_CANCELLED
 
 
 def _ask(row: OrderRow) -> RouteAsk:
@@ -442,7 +640,8 @@ def _venue_orders(db: Session, decisions: Sequence[RoutingDecisionRow]) -> dict[
             continue
         remaining = row.quantity - row.filled_quantity
         side = FIX_SIDES[Side(row.side)]
-        orders[row.id] = VenueOrder(row.id, row.symbol, side, remaining, decision.sent_limit)
+        tif = FIX_IOC if decision.status == ROUTED_STATUS else FIX_DAY
+        orders[row.id] = VenueOrder(row.id, row.symbol, side, remaining, decision.sent_limit, tif)
     return orders
 
 

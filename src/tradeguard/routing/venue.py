@@ -1,8 +1,12 @@
 """A simulated venue: a FIX 4.4 acceptor over TLS on loopback, filling against its quote.
 
-Every order is an immediate-or-cancel limit: after ``latency_ms`` it fills at the
-venue's quote for the size displayed there (if the limit reaches it), in two
-executions ``partial_fill_pct`` of the time, and the rest is cancelled. A ClOrdID seen
+An order is a limit: after ``latency_ms`` it fills at the venue's quote for the size
+displayed there (if the limit reaches it), in two executions ``partial_fill_pct`` of
+the time. The rest of an immediate-or-cancel order is cancelled; a DAY order rests in
+the venue's book and fills later, unsolicited, when the venue's quote crosses its limit
+(checked every ``SWEEP_SECONDS``), until it is filled, cancelled (35=F), replaced with
+new terms (35=G) or expired at the close (``close``). An OrderStatusRequest (35=H) is
+answered with a status report (150=I), of an unknown order too. A ClOrdID seen
 before is never filled again: a NewOrderSingle marked PossResend has the order's
 reports sent again instead (same ExecIDs). ``answering`` set to False makes the venue
 swallow messages (a venue that does not answer); ``stop`` takes it down.
@@ -24,6 +28,7 @@ from tradeguard.logs import get_logger
 from tradeguard.routing.fix.codec import Message, MsgType, Tag
 from tradeguard.routing.fix.messages import (
     FIX_BUY,
+    UNKNOWN_ORDER_TEXT,
     ExecType,
     ExecutionReport,
     OrdStatus,
@@ -38,6 +43,8 @@ from tradeguard.routing.policy import VenueQuote
 
 log = get_logger("tradeguard.routing.venue")
 PERCENT = 100
+SWEEP_SECONDS = 0.01
+"""How often resting orders are matched against the venue's quote."""
 QuoteOf = Callable[[str], VenueQuote | None]
 """A symbol's quote at this venue now (None when it quotes none)."""
 
@@ -58,7 +65,14 @@ class _Working:
     venue_order_id: str
     cum_qty: int = 0
     done: bool = False
+    resting: bool = False
+    status: OrdStatus = OrdStatus.NEW
     reports: list[ExecutionReport] = field(default_factory=list)
+
+    @property
+    def leaves(self) -> int:
+        """What is left of the order."""
+        return 0 if self.done else self.order.quantity - self.cum_qty
 
 
 class Scheduler:
@@ -121,6 +135,7 @@ class SimulatedVenue:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._scheduler = Scheduler()
+        self._scheduler.later(SWEEP_SECONDS, self._sweep)
         self._listener: socket.socket | None = None
         self.port = 0
 
@@ -173,6 +188,10 @@ class SimulatedVenue:
             self._new_order(message)
         elif message.msg_type == MsgType.ORDER_CANCEL_REQUEST:
             self._cancel(message)
+        elif message.msg_type == MsgType.ORDER_CANCEL_REPLACE_REQUEST:
+            self._replace(message)
+        elif message.msg_type == MsgType.ORDER_STATUS_REQUEST:
+            self._status(message)
 
     def _new_order(self, message: Message) -> None:
         order = venue_order_of(message)
@@ -201,6 +220,9 @@ class SimulatedVenue:
         size = 0 if quote is None else (quote.ask_size if buy else quote.bid_size)
         reachable = price is not None and (price <= order.limit if buy else price >= order.limit)
         quantity = min(order.quantity, size) if reachable and price is not None else 0
+        if (quantity <= 0 or price is None) and order.rests:
+            self._rest(working)
+            return
         if quantity <= 0 or price is None:
             self._finish(
                 working, ExecType.CANCELED, OrdStatus.CANCELED, "no liquidity at the limit"
@@ -216,23 +238,106 @@ class SimulatedVenue:
         with self._lock:
             if working.done:
                 return
-            working.cum_qty += parts[0]
+            part = min(parts[0], working.leaves)  # a replace may have lowered the quantity
+            working.cum_qty += part
             leaves = working.order.quantity - working.cum_qty
             last = len(parts) == 1
             status = OrdStatus.FILLED if leaves == 0 else OrdStatus.PARTIALLY_FILLED
             working.done = leaves == 0
-        self._report(working, ExecType.TRADE, status, parts[0], price, leaves=leaves)
+        self._report(working, ExecType.TRADE, status, part, price, leaves=leaves)
         if not last:
             self._scheduler.later(
                 self._latency(), lambda: self._fill_parts(working, price, parts[1:])
             )
+        elif leaves > 0 and working.order.rests:
+            self._rest(working)
         elif leaves > 0:
             self._finish(working, ExecType.CANCELED, OrdStatus.CANCELED, "immediate or cancel")
+
+    def _rest(self, working: _Working) -> None:
+        with self._lock:
+            working.resting = not working.done
+
+    def _sweep(self) -> None:
+        """Fill the resting orders the venue's quote crosses now; then again later."""
+        with self._lock:
+            resting = [w for w in self.orders.values() if w.resting and not w.done]
+        for working in {id(w): w for w in resting}.values():
+            self._cross(working)
+        self._scheduler.later(SWEEP_SECONDS, self._sweep)
+
+    def _cross(self, working: _Working) -> None:
+        order = working.order
+        quote = self.quote_of(order.symbol)
+        if quote is None or not self.answering:
+            return
+        buy = order.side == FIX_BUY
+        price, size = (quote.ask, quote.ask_size) if buy else (quote.bid, quote.bid_size)
+        if size <= 0 or (price > order.limit if buy else price < order.limit):
+            return
+        with self._lock:
+            quantity = min(working.leaves, size)
+            if quantity <= 0:
+                return
+            working.cum_qty += quantity
+            leaves = working.order.quantity - working.cum_qty
+            working.done = leaves == 0
+        status = OrdStatus.FILLED if leaves == 0 else OrdStatus.PARTIALLY_FILLED
+        self._report(working, ExecType.TRADE, status, quantity, price, leaves=leaves)
+
+    def close(self) -> int:
+        """The close: every resting DAY order expires (150=C); how many did."""
+        with self._lock:
+            resting = {id(w): w for w in self.orders.values() if w.resting and not w.done}
+        for working in resting.values():
+            self._finish(working, ExecType.EXPIRED, OrdStatus.EXPIRED, "expired at the close")
+        return len(resting)
+
+    def _replace(self, message: Message) -> None:
+        new = venue_order_of(message)
+        original = message.get(Tag.ORIG_CL_ORD_ID, "") or ""
+        with self._lock:
+            working = self.orders.get(original)
+            fits = (
+                working is not None
+                and not working.done
+                and working.order.cl_ord_id == original
+                and new.quantity > working.cum_qty
+            )
+            if working is not None and fits:
+                working.order = new
+                self.orders[new.cl_ord_id] = working
+        if working is None or not fits:
+            fields = cancel_reject_fields(
+                working.venue_order_id if working else "NONE",
+                new.cl_ord_id,
+                original,
+                known=working is not None,
+                replace=True,
+            )
+            self.session.send(MsgType.ORDER_CANCEL_REJECT, fields)
+            return
+        status = OrdStatus.PARTIALLY_FILLED if working.cum_qty else OrdStatus.NEW
+        self._report(working, ExecType.REPLACED, status, 0, 0, text="replaced on request")
+
+    def _status(self, message: Message) -> None:
+        cl_ord_id = message.require(Tag.CL_ORD_ID)
+        working = self.orders.get(cl_ord_id)
+        if working is None:
+            symbol, side = message.require(Tag.SYMBOL), message.require(Tag.SIDE)
+            asked = VenueOrder(cl_ord_id, symbol, side, 0, 0)
+            unknown = _Working(asked, "NONE", status=OrdStatus.REJECTED, done=True)
+            self._report(
+                unknown, ExecType.ORDER_STATUS, OrdStatus.REJECTED, 0, 0,
+                text=UNKNOWN_ORDER_TEXT, leaves=0,
+            )  # fmt: skip
+            return
+        self._report(working, ExecType.ORDER_STATUS, working.status, 0, 0, leaves=working.leaves)
 
     def _cancel(self, message: Message) -> None:
         original = message.get(Tag.ORIG_CL_ORD_ID, "") or ""
         working = self.orders.get(original)
-        if working is None or working.done:
+        if working is None or working.done or working.order.cl_ord_id != original:
             fields = cancel_reject_fields(
                 working.venue_order_id if working else "NONE",
                 message.get(Tag.CL_ORD_ID) or "",
@@ -248,6 +353,7 @@ class SimulatedVenue:
             if working.done:
                 return
             working.done = True
+            working.resting = False
         self._report(working, kind, status, 0, 0, text=text, leaves=0)
 
     def _report(  # noqa: PLR0913 - the fields of a report
@@ -272,6 +378,8 @@ class SimulatedVenue:
             cum_qty=working.cum_qty,
             text=text,
         )
+        if kind is not ExecType.ORDER_STATUS:
+            working.status = status
         working.reports.append(report)
         self._send(working, report)
 

@@ -14,6 +14,7 @@ from tradeguard.routing.policy import (
     VenueTerms,
     decide,
     order_kind,
+    rest_at,
 )
 
 BUY, SELL = True, False
@@ -183,3 +184,26 @@ def test_never_a_worse_price_when_a_better_one_is_reachable(
     assert price[decision.venue] == best
     if limit is not None:
         assert (best <= limit) if buy else (best >= limit)
+
+
+def test_a_non_marketable_order_rests_at_the_resting_venue_when_one_is_given() -> None:
+    seen = market(quote("XNYS", 9_990, 10_010), quote("XNAS", 9_995, 10_005))
+    inside = decide(RouteAsk(BUY, quantity=100, limit=9_900), seen, TERMS)
+    assert inside.internal
+    rests = rest_at(inside, "ARCX")
+    assert (rests.venue, rests.reasons) == ("ARCX", (Reason.REST_AT_VENUE,))
+    assert rest_at(inside, None) == inside  # no venue to rest at: the internal book
+
+
+@given(st.integers(9_800, 10_200), st.sampled_from([BUY, SELL]))
+def test_resting_never_takes_a_marketable_order_away_from_the_best_price(
+    limit: int,
+    buy: bool,  # noqa: FBT001 - drawn by hypothesis
+) -> None:
+    seen = market(quote("XNYS", 9_990, 10_010), quote("XNAS", 9_995, 10_005))
+    decided = decide(RouteAsk(buy, quantity=100, limit=limit), seen, TERMS)
+    rested = rest_at(decided, "XNYS")
+    if decided.reasons != (Reason.NOT_MARKETABLE,):
+        assert rested == decided
+    else:
+        assert rested.venue == "XNYS"

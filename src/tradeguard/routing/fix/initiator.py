@@ -22,6 +22,8 @@ from tradeguard.routing.fix.messages import (
     cancel_request,
     execution_report_of,
     new_order_single,
+    replace_request,
+    status_request,
 )
 from tradeguard.routing.fix.session import FixSession, SessionStore
 
@@ -90,6 +92,15 @@ class VenueLink:
         self._cancels += 1
         cl_ord_id = f"{order.cl_ord_id}-C{self._cancels}"
         self.session.send(MsgType.ORDER_CANCEL_REQUEST, cancel_request(cl_ord_id, order))
+
+    def replace(self, order: VenueOrder, new: VenueOrder) -> None:
+        """Ask the venue to turn resting ``order`` into ``new`` (its ClOrdID the new one)."""
+        fields = replace_request(new.cl_ord_id, order, new)
+        self.session.send(MsgType.ORDER_CANCEL_REPLACE_REQUEST, fields)
+
+    def status(self, order: VenueOrder) -> None:
+        """Ask the venue where ``order`` stands (answered by an ExecutionReport 150=I)."""
+        self.session.send(MsgType.ORDER_STATUS_REQUEST, status_request(order))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -1,11 +1,12 @@
 """The application messages routing uses, to and from plain values.
 
-NewOrderSingle, OrderCancelRequest and ExecutionReport; prices in 1/10,000 dollar.
+NewOrderSingle, OrderCancelRequest, OrderCancelReplaceRequest, OrderStatusRequest,
+ExecutionReport and OrderCancelReject; prices in 1/10,000 dollar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from tradeguard.core.money import Price
@@ -16,6 +17,7 @@ FIX_SELL = "2"
 FIX_SELL_SHORT = "5"
 FIX_LIMIT = "2"
 FIX_IOC = "3"
+FIX_DAY = "0"
 
 
 class ExecType(StrEnum):
@@ -23,7 +25,9 @@ class ExecType(StrEnum):
 
     NEW = "0"
     CANCELED = "4"
+    REPLACED = "5"
     REJECTED = "8"
+    EXPIRED = "C"
     TRADE = "F"
     ORDER_STATUS = "I"
 
@@ -36,15 +40,22 @@ class OrdStatus(StrEnum):
     FILLED = "2"
     CANCELED = "4"
     REJECTED = "8"
+    EXPIRED = "C"
 
 
-DONE_STATUSES = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED})
+DONE_STATUSES = frozenset(
+    {OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED}
+)
 UNKNOWN_ORDER = "1"
 """CxlRejReason (102): the venue does not know the order."""
 TOO_LATE = "0"
 """CxlRejReason (102): the order is already done."""
 CANCEL_RESPONSE = "1"
 """CxlRejResponseTo (434): an OrderCancelRequest."""
+REPLACE_RESPONSE = "2"
+"""CxlRejResponseTo (434): an OrderCancelReplaceRequest."""
+UNKNOWN_ORDER_TEXT = "unknown order"
+"""The text of a status report on an order the venue does not know."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +64,25 @@ class CancelReject:
 
     orig_cl_ord_id: str
     unknown_order: bool
+    replace: bool = False
+    """Whether it refuses an OrderCancelReplaceRequest (else an OrderCancelRequest)."""
 
 
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
-    """An order sent to a venue: always an immediate-or-cancel limit."""
+    """An order sent to a venue: a limit, immediate-or-cancel or (resting) DAY."""
 
     cl_ord_id: str
     symbol: str
     side: str
     quantity: int
     limit: int
+    time_in_force: str = FIX_IOC
+
+    @property
+    def rests(self) -> bool:
+        """Whether the venue keeps what does not fill at once (a DAY order)."""
+        return self.time_in_force == FIX_DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +115,7 @@ def new_order_single(order: VenueOrder, *, resend: bool = False) -> list[tuple[i
         (Tag.ORDER_QTY, str(order.quantity)),
         (Tag.ORD_TYPE, FIX_LIMIT),
         (Tag.PRICE, str(Price(order.limit))),
-        (Tag.TIME_IN_FORCE, FIX_IOC),
+        (Tag.TIME_IN_FORCE, order.time_in_force),
     ]
     return [(Tag.POSS_RESEND, "Y"), *fields] if resend else fields
 
@@ -109,6 +128,7 @@ def venue_order_of(message: Message) -> VenueOrder:
         side=message.require(Tag.SIDE),
         quantity=int(message.require(Tag.ORDER_QTY)),
         limit=Price.parse(message.require(Tag.PRICE)).units,
+        time_in_force=message.get(Tag.TIME_IN_FORCE, FIX_IOC) or FIX_IOC,
     )
 
 
@@ -124,17 +144,41 @@ def cancel_request(cl_ord_id: str, order: VenueOrder) -> list[tuple[int, str]]:
     ]
 
 
+def replace_request(cl_ord_id: str, order: VenueOrder, new: VenueOrder) -> list[tuple[int, str]]:
+    """An OrderCancelReplaceRequest turning ``order`` into ``new`` (ClOrdID ``cl_ord_id``)."""
+    return [
+        *cancel_request(cl_ord_id, replace(order, quantity=new.quantity)),
+        (Tag.ORD_TYPE, FIX_LIMIT),
+        (Tag.PRICE, str(Price(new.limit))),
+        (Tag.TIME_IN_FORCE, new.time_in_force),
+    ]
+
+
+def status_request(order: VenueOrder) -> list[tuple[int, str]]:
+    """An OrderStatusRequest for ``order``."""
+    return [
+        (Tag.CL_ORD_ID, order.cl_ord_id),
+        (Tag.SYMBOL, order.symbol),
+        (Tag.SIDE, order.side),
+    ]
+
+
 def cancel_reject_fields(
-    venue_order_id: str, cl_ord_id: str, orig_cl_ord_id: str, *, known: bool
+    venue_order_id: str,
+    cl_ord_id: str,
+    orig_cl_ord_id: str,
+    *,
+    known: bool,
+    replace: bool = False,
 ) -> list[tuple[int, str]]:
-    """The body of an OrderCancelReject."""
+    """The body of an OrderCancelReject (of a cancel, or of a replace when ``replace``)."""
     status = OrdStatus.FILLED if known else OrdStatus.REJECTED
     return [
         (Tag.ORDER_ID, venue_order_id),
         (Tag.CL_ORD_ID, cl_ord_id),
         (Tag.ORIG_CL_ORD_ID, orig_cl_ord_id),
         (Tag.ORD_STATUS, status.value),
-        (Tag.CXL_REJ_RESPONSE_TO, CANCEL_RESPONSE),
+        (Tag.CXL_REJ_RESPONSE_TO, REPLACE_RESPONSE if replace else CANCEL_RESPONSE),
         (Tag.CXL_REJ_REASON, TOO_LATE if known else UNKNOWN_ORDER),
     ]
 
@@ -142,7 +186,9 @@ def cancel_reject_fields(
 def cancel_reject_of(message: Message) -> CancelReject:
     """The refusal an OrderCancelReject carries."""
     return CancelReject(
-        message.require(Tag.ORIG_CL_ORD_ID), message.get(Tag.CXL_REJ_REASON) == UNKNOWN_ORDER
+        message.require(Tag.ORIG_CL_ORD_ID),
+        message.get(Tag.CXL_REJ_REASON) == UNKNOWN_ORDER,
+        replace=message.get(Tag.CXL_REJ_RESPONSE_TO) == REPLACE_RESPONSE,
     )
 
 

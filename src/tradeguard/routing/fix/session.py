@@ -181,6 +181,10 @@ class FixSession:
         elif message.msg_type == MsgType.SEQUENCE_RESET:
             self._on_sequence_reset(message)
             return
+        elif message.msg_type == MsgType.RESEND_REQUEST and message.seq_num > self.store.next_in:
+            # Answered at once, ahead of its place: when each side missed messages of the
+            # other, each would otherwise wait for the other's resend for ever.
+            self._dispatch(message)
         if not self._in_sequence(message):
             return
         self._dispatch(message)

@@ -32,6 +32,7 @@ class CancelReason(StrEnum):
     SELF_TRADE = "self_trade"
     MASS_CANCEL = "mass_cancel"
     EXPIRED = "expired"
+    VENUE_CANCELLED = "venue_cancelled"
 
 
 class MatchingReason(StrEnum):

@@ -120,6 +120,24 @@ class OrderRouter(Protocol):
         """The orders working at venues, as stored (the desk loads them but not in its book)."""
         ...
 
+    def rests_at_venue(self, order_id: str) -> bool:
+        """Whether the order rests at an outside venue with no request pending there."""
+        ...
+
+    def resting_orders(self) -> list[str]:
+        """The orders resting at outside venues with no request pending there."""
+        ...
+
+    def request_cancel(self, booking: Booking, row: OrderRow, actor: Actor) -> None:
+        """Record a cancel of an order resting at a venue (sent there after commit)."""
+        ...
+
+    def request_replace(
+        self, booking: Booking, row: OrderRow, quantity: int, limit: int, actor: Actor
+    ) -> None:
+        """Record new, checked terms for an order resting at a venue (sent after commit)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Placed:
@@ -272,6 +290,9 @@ class TradingDesk:
             )
             denial = self.engine.check(self.risk, request)
             self._deny_if(booking, caller, "order.modify.denied", request, denial, order=row.id)
+            if self.router is not None and self._rests_at_venue(row.id):
+                self.router.request_replace(booking, row, total, price or 0, caller.actor)
+                return row  # the venue's answer changes it (or leaves it as it was)
             before = {"quantity": row.quantity, "limit_price": price_text(row.limit_price)}
             result = self._requeue(row, request, total)
             row.quantity, row.limit_price = total, price
@@ -294,11 +315,34 @@ class TradingDesk:
 
         def work(booking: Booking) -> OrderRow:
             row = self._own_open_order(booking, caller, order_id)
+            if self.router is not None and self._rests_at_venue(row.id):
+                self.router.request_cancel(booking, row, caller.actor)
+                return row  # ends when the venue confirms the cancel
             cancellation = self.exchange.cancel(row.symbol, row.id)
             booking.cancelled(cancellation, caller.actor)
             return row
 
         return self._submit(caller, work)
+
+    def replaced_at_venue(
+        self, booking: Booking, row: OrderRow, quantity: int, limit: int, actor: Actor
+    ) -> None:
+        """A venue confirmed new terms for ``row`` resting there: the order takes them.
+
+        The risk reservation moves to the new terms (checked when they were asked for).
+        """
+        request = replace(
+            stored_request(row, quantity - row.filled_quantity, modifies=row.id),
+            limit_price=limit,
+        )
+        self.risk.accept(request, row.id)
+        before = {"quantity": row.quantity, "limit_price": price_text(row.limit_price)}
+        row.quantity, row.limit_price = quantity, limit
+        row.reserve_price = self.risk.open_order(row.id).price
+        after = {"quantity": quantity, "limit_price": price_text(limit)}
+        booking.touch(row)
+        data = {"account": row.account_id, "symbol": row.symbol, "before": before, "after": after}
+        booking.record("order.modified", row.id, data, actor)
 
     def cancel_all(self, caller: Caller) -> list[OrderRow]:
         """Cancel every open order of the caller's account."""
@@ -317,11 +361,27 @@ class TradingDesk:
         account: str | None = None,
         symbol: str | None = None,
     ) -> list[OrderRow]:
-        """Cancel open orders of an account and/or symbol (all when neither) inside ``run``."""
+        """Cancel open orders of an account and/or symbol (all when neither) inside ``run``.
+
+        Orders resting at outside venues get a cancel request; they end when it is confirmed.
+        """
         cancelled: list[Cancellation] = self.exchange.cancel_all(account=account, symbol=symbol)
         for cancellation in cancelled:
             booking.cancelled(cancellation, actor)
+        if self.router is not None:
+            self._withdraw_at_venues(self.router, booking, actor, (account, symbol))
         return [booking.order(cancellation.order_id) for cancellation in cancelled]
+
+    @staticmethod
+    def _withdraw_at_venues(
+        router: OrderRouter, booking: Booking, actor: Actor, scope: tuple[str | None, str | None]
+    ) -> None:
+        """Ask venues to cancel the resting orders of an account and/or symbol (``scope``)."""
+        account, symbol = scope
+        for order_id in router.resting_orders():
+            row = booking.order(order_id)
+            if account in {None, row.account_id} and symbol in {None, row.symbol}:
+                router.request_cancel(booking, row, actor)
 
     def expire_day_orders(self, created_before_ns: int) -> int:
         """At the close: cancel open DAY orders placed before ``created_before_ns``."""
@@ -335,8 +395,8 @@ class TradingDesk:
                 )
             ).all()
             for row in due:
-                if self._at_venue(row.id):
-                    continue
+                if self._at_venue(row.id) or self._rests_at_venue(row.id):
+                    continue  # the venue ends it (a venue expires DAY orders at its close)
                 cancelled = self.exchange.cancel(row.symbol, row.id)
                 expired = replace(cancelled, reason=CancelReason.EXPIRED)
                 booking.cancelled(expired, MARKET_CLOSE)
@@ -581,6 +641,9 @@ class TradingDesk:
 
     def _at_venue(self, order_id: str) -> bool:
         return self.router is not None and self.router.at_venue(order_id)
+
+    def _rests_at_venue(self, order_id: str) -> bool:
+        return self.router is not None and self.router.rests_at_venue(order_id)
 
     def _book_order(self, row: OrderRow, cap: int | None = None) -> Order:
         """The book's order; a market order trades as IOC at its collar bound, never beyond.
