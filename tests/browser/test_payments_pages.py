@@ -127,6 +127,16 @@ def micro_amounts(server: LiveServer, monkeypatch: pytest.MonkeyPatch, last4: st
         return [f"0.{int(cents):02d}" for cents in link.micro_amounts.split(",")]
 
 
+def ach_file_sent(server: LiveServer) -> None:
+    """As when operations send the day's NACHA file of pulls: a pull settles once sent."""
+    with sqlite3.connect(var_dir_of(server) / "tradeguard.db") as database:
+        database.execute(
+            "UPDATE payment_deposits SET sent_at_ns = ? "
+            "WHERE method = 'ach' AND sent_at_ns IS NULL",
+            (time.time_ns(),),
+        )
+
+
 def wrong(amounts: list[str]) -> list[str]:
     """A pair that is not the right one: the first amount a cent off."""
     return [f"0.{int(amounts[0][2:]) % 99 + 1:02d}", amounts[1]]
@@ -178,6 +188,7 @@ def fund(tab: Tab, server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     page.get_by_label("Deposit amount (dollars)").fill("1000.50")
     page.get_by_role("button", name="Deposit", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Deposit of 1000.50 requested")
+    ach_file_sent(server)
 
     link_account(page, "Bob Stone", OTHER_ACCOUNT)
     confirm_amounts(page, OTHER_ACCOUNT[-4:], micro_amounts(server, monkeypatch, "2221"))
