@@ -43,6 +43,8 @@ const NEXT_STEPS = {
     "Withdraw at most the amount shown as withdrawable; deposits count once settled.",
   WITHDRAWAL_CODES_WRONG: "Check both codes, or press “Send new codes”.",
   WITHDRAWAL_LINK_NOT_OWN_NAME: "Withdraw only to a bank account in your own name.",
+  WITHDRAWAL_ACCOUNT_NOT_ACTIVE: "Nothing was sent. Contact support to find out when your account is active again.",
+  FRAUD_REVERIFICATION_REQUIRED: "Nothing was sent. We need to confirm your identity again first: contact support.",
   WITHDRAWAL_DECISION_DENIED: "Nothing was sent. Contact support to find out more.",
   WITHDRAWAL_DECISION_UNAVAILABLE: "Nothing was sent. Try again in a few minutes.",
   AUTH_CODE_SEND_LIMITED: "Codes are sent only so often: wait a minute, then try again.",
