@@ -11,21 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
-_templates = Environment(
-    loader=ChoiceLoader(
-        [PackageLoader("tradeguard.aml", "templates"), PackageLoader("tradeguard.identity")]
-    ),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.aml")
 
 
 def _page(template: str, page: str, title: str) -> HTMLResponse:

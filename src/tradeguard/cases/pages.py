@@ -10,22 +10,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from tradeguard.cases.service import Decision
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
-_templates = Environment(
-    loader=ChoiceLoader(
-        [PackageLoader("tradeguard.cases", "templates"), PackageLoader("tradeguard.identity")]
-    ),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.cases")
 ALERT_SOURCES = ("surveillance", "aml", "sanctions", "fraud", "access")
 """Sources offered in the queue's filter; any other source's alerts are listed too."""
 ALERT_STATUSES = ("open", "in_case", "closed")

@@ -12,22 +12,16 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 MAX_LINK_VALUE = 256
 """Longer values from a link are cut: no address, code or token of ours is that long."""
 
-_templates = Environment(
-    loader=PackageLoader("tradeguard.identity", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.identity")
 
 
 def render_page(template: str, **context: Any) -> HTMLResponse:  # noqa: ANN401 - template values of any type

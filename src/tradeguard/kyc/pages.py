@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from tradeguard.kyc.answers import AGREEMENT_VERSIONS
 from tradeguard.kyc.schemas import (
@@ -21,18 +20,11 @@ from tradeguard.kyc.schemas import (
     SourceOfFunds,
 )
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
-_templates = Environment(
-    loader=ChoiceLoader(
-        [PackageLoader("tradeguard.kyc", "templates"), PackageLoader("tradeguard.identity")]
-    ),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.kyc")
 CHOICES = {
     "employment_statuses": list(EmploymentStatus),
     "industries": list(Industry),

@@ -14,24 +14,16 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from tradeguard.market.rule606 import Quarter
 from tradeguard.market.rule606_page import ORDER_TYPES, published_quarters, read_report
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 NOT_PUBLISHED = 404
 
-_templates = Environment(
-    loader=ChoiceLoader(
-        [PackageLoader("tradeguard.market", "templates"), PackageLoader("tradeguard.identity")]
-    ),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.market")
 
 
 def _page(template: str, **context: Any) -> HTMLResponse:  # noqa: ANN401 - template values

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from tradeguard.web.routing import PUBLIC
+from tradeguard.web.templates import page_templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
-_templates = Environment(
-    loader=ChoiceLoader(
-        [PackageLoader("tradeguard.routing", "templates"), PackageLoader("tradeguard.identity")]
-    ),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("tradeguard.routing")
 
 
 @router.get("/staff/routing")
