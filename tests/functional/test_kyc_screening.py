@@ -197,15 +197,7 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
     load_sample_lists(app)
     application = submitted(client, ann)
     assert application["status"] == "approved"
-    load_changed_sdn(
-        app,
-        tmp_path / "lists",
-        lambda sdn: (
-            sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
-            + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
-            b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
-        ),
-    )
+    add_ann_lee_to_the_sdn(app, tmp_path / "lists")
 
     queue = client.get(QUEUE, headers=reviewer.headers).json()
     assert [(item["id"], item["status"]) for item in queue] == [
