@@ -9,12 +9,15 @@ time of the thread (the machine is shared: preemption is not the code's) and in 
 Quality: ROC AUC and recall at a 1% review rate; takeover detection recall is the share
 of taken-over customers with at least one of the attacker's decisions stepped up or
 blocked, at the threshold where 1% of legitimate decisions are stepped up. Then the
-decisions as served: on held-out seeds 2, 3 and 4, every decision point is decided by
+decisions as served: on held-out seeds 2, 3 and 4, and on 5, 6 and 7 (never looked at
+while the withdrawal rules were designed), every decision point is decided by
 ``FraudScorer.decide`` (model, takeover rules and the default thresholds of the
 settings) against the profiles as they stood at that moment; reported are the takeover
-recall, the share of legitimate sessions (a sign-in and the decisions that follow in it)
-with at least one decision stepped up or blocked (the issue's target: ≤ 1%), the share
-of legitimate decisions and of legitimate customers with any; and, on seed 2, which
+recall, the share of taken-over customers with one of the attacker's decisions blocked
+(a withdrawal's step-up is the verification it asks anyway), the share of legitimate
+sessions (a sign-in and the decisions that follow in it) with at least one decision
+stepped up or blocked (the issue's target: ≤ 1%), the share of legitimate decisions and
+of legitimate customers with any; and, on seed 2, which
 rules or score stepped up or blocked each legitimate decision.
 """
 
@@ -126,6 +129,8 @@ def _takeover_recall(forest: Forest, samples: Sequence[Sample]) -> float:
 
 
 SERVED_SEEDS = (2, 3, 4)
+UNSEEN_SEEDS = (5, 6, 7)
+"""Seeds never looked at while the withdrawal rules were designed (decision 87)."""
 BREAKDOWN_SEED = 2
 
 
@@ -175,6 +180,7 @@ def _served(decided: Sequence[Served]) -> dict[str, float]:
     counted apart, as the sessions of nobody would hide them.
     """
     caught: dict[tuple[str, str | None], bool] = {}
+    blocked: dict[tuple[str, str | None], bool] = {}
     legit: list[bool] = []
     sessions: dict[tuple[str, str | None], bool] = {}
     customers: dict[tuple[str, str | None], bool] = {}
@@ -184,6 +190,8 @@ def _served(decided: Sequence[Served]) -> dict[str, float]:
         hit = served.challenged
         if served.sample.scenario == "takeover" and served.sample.label == 1:
             caught[user, None] = caught.get((user, None), False) or hit
+            stopped = served.decision.outcome is Outcome.BLOCK
+            blocked[user, None] = blocked.get((user, None), False) or stopped
         elif served.legitimate:
             legit.append(hit)
             customers[user, None] = customers.get((user, None), False) or hit
@@ -193,6 +201,7 @@ def _served(decided: Sequence[Served]) -> dict[str, float]:
                 sessions[user, session] = sessions.get((user, session), False) or hit
     return {
         "takeover": _share_any(caught),
+        "takeover blocked": _share_any(blocked),
         "decisions": sum(legit) / max(len(legit), 1),
         "sessions": _share_any(sessions),
         "session count": len(sessions),
@@ -205,7 +214,8 @@ def _cause(served: Served, step_up: float) -> str:
     """Why a decision was challenged: the rules that fired, else the score's top feature."""
     if served.decision.rules:
         scored = " + score" if served.decision.score >= step_up else ""
-        return "rule " + " + ".join(served.decision.rules) + scored
+        evidence = f" [{', '.join(served.decision.evidence)}]" if served.decision.evidence else ""
+        return "rule " + " + ".join(served.decision.rules) + evidence + scored
     top = served.decision.reasons[0][0] if served.decision.reasons else "?"
     return f"score (top feature {top})"
 
@@ -233,7 +243,7 @@ def _breakdown(decided: Sequence[Served], seed: int) -> None:
 
 def _served_quality(model: FraudModel) -> list[Measurement]:
     found = []
-    for seed in SERVED_SEEDS:
+    for seed in (*SERVED_SEEDS, *UNSEEN_SEEDS):
         decided = _decided(model, seed)
         if seed == BREAKDOWN_SEED:
             _breakdown(decided, seed)
@@ -245,6 +255,12 @@ def _served_quality(model: FraudModel) -> list[Measurement]:
                 shares["takeover"] * 100,
                 "%",
                 95,
+                lower_is_better=False,
+            ),
+            Measurement(
+                f"fraud served takeovers blocked somewhere {name}",
+                shares["takeover blocked"] * 100,
+                "%",
                 lower_is_better=False,
             ),
             Measurement(

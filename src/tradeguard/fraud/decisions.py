@@ -16,6 +16,11 @@ from enum import StrEnum
 from tradeguard.fraud.artifact import FraudModel
 from tradeguard.fraud.catalog import FEATURE_NAMES, vector
 from tradeguard.fraud.context import CREDENTIAL_ACTIONS, MONEY_ACTIONS, Action, DecisionContext
+from tradeguard.fraud.corroboration import (
+    Corroboration,
+    after_credential_change,
+    after_liquidation,
+)
 from tradeguard.fraud.features import Snapshot, snapshot
 from tradeguard.fraud.model import sigmoid
 from tradeguard.fraud.profiles import ProfileStore
@@ -25,13 +30,10 @@ from tradeguard.fraud.signals import (
     impossible_travel,
     session_device_mismatch,
     session_network_mismatch,
-    withdrawal_after_credential_change,
-    withdrawal_after_liquidation,
 )
 
 TOP_REASONS = 5
 RULES_ONLY = "rules-only"
-LIQUIDATION_SELLS = 3
 
 
 class Outcome(StrEnum):
@@ -76,6 +78,8 @@ class FraudDecision:
     challenger: tuple[str, float] | None = None
     features: tuple[float, ...] = ()
     """The feature values decided on (kept with a review, becoming a label once decided)."""
+    evidence: tuple[str, ...] = ()
+    """What corroborated the withdrawal rules that fired (decision 87)."""
 
     def facts(self) -> dict[str, object]:
         """The decision as its audit event records it (numbers as text: no floats in a record)."""
@@ -86,6 +90,7 @@ class FraudDecision:
             "model_version": self.model_version,
             "reasons": [[name, f"{value:+.4f}"] for name, value in self.reasons],
             "rules": list(self.rules),
+            "evidence": list(self.evidence),
             "challenger": None
             if self.challenger is None
             else [self.challenger[0], f"{self.challenger[1]:.4f}"],
@@ -93,13 +98,42 @@ class FraudDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a rule that fired does at least, and the evidence it fired on."""
+
+    outcome: Outcome
+    evidence: tuple[str, ...] = ()
+
+
+Judge = Callable[[Snapshot, bool], Verdict | None]
+"""A rule's test: the snapshot and whether the score reached the step-up threshold."""
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
-    """An account-takeover rule: where it applies, when it fires, what it does at least."""
+    """An account-takeover rule: where it applies, and its verdict when it fires."""
 
     name: str
     actions: frozenset[Action]
-    fires: Callable[[Snapshot], bool]
-    outcome: Outcome
+    judge: Judge
+
+
+def plain(fires: Callable[[Snapshot], bool], outcome: Outcome) -> Judge:
+    """A rule that does ``outcome`` at least whenever ``fires``."""
+    return lambda snap, _elevated: Verdict(outcome) if fires(snap) else None
+
+
+def corroborated(found: Callable[..., Corroboration | None]) -> Judge:
+    """A withdrawal rule: block when strongly corroborated, step up when weakly (decision 87)."""
+
+    def judge(snap: Snapshot, elevated: bool) -> Verdict | None:  # noqa: FBT001 - the score's part
+        corroboration = found(snap, elevated=elevated)
+        if corroboration is None or not corroboration.names:
+            return None
+        outcome = Outcome.BLOCK if corroboration.blocks else Outcome.STEP_UP
+        return Verdict(outcome, corroboration.names)
+
+    return judge
 
 
 ALL = frozenset(Action)
@@ -107,29 +141,31 @@ RULES = (
     Rule(
         "new_device_and_new_country",
         frozenset({Action.LOGIN, Action.NEW_DEVICE}),
-        lambda s: (
-            s.user.last_login_ns is not None and device_is_new(s) > 0 and country_is_new(s) > 0
+        plain(
+            lambda s: (
+                s.user.last_login_ns is not None and device_is_new(s) > 0 and country_is_new(s) > 0
+            ),
+            Outcome.STEP_UP,
         ),
-        Outcome.STEP_UP,
     ),
-    Rule("impossible_travel", ALL, lambda s: impossible_travel(s) > 0, Outcome.STEP_UP),
+    Rule("impossible_travel", ALL, plain(lambda s: impossible_travel(s) > 0, Outcome.STEP_UP)),
     Rule(
         "session_moved",
         ALL - {Action.LOGIN},
-        lambda s: session_device_mismatch(s) > 0 or session_network_mismatch(s) > 0,
-        Outcome.STEP_UP,
+        plain(
+            lambda s: session_device_mismatch(s) > 0 or session_network_mismatch(s) > 0,
+            Outcome.STEP_UP,
+        ),
     ),
     Rule(
         "credential_change_then_withdrawal",
         frozenset({Action.WITHDRAWAL}),
-        lambda s: withdrawal_after_credential_change(s) > 0,
-        Outcome.BLOCK,
+        corroborated(after_credential_change),
     ),
     Rule(
         "liquidation_then_withdrawal",
         frozenset({Action.WITHDRAWAL}),
-        lambda s: withdrawal_after_liquidation(s) >= LIQUIDATION_SELLS,
-        Outcome.BLOCK,
+        corroborated(after_liquidation),
     ),
 )
 
@@ -157,7 +193,6 @@ class FraudScorer:
         if self.champion is None and self.champion_expected:
             return failed(action)
         snap = snapshot(self.profiles, action, context)
-        fired = tuple(rule for rule in RULES if action in rule.actions and rule.fires(snap))
         score, version = 0.0, RULES_ONLY
         reasons: tuple[tuple[str, float], ...] = ()
         challenger = None
@@ -169,11 +204,26 @@ class FraudScorer:
             if self.challenger is not None:
                 shadow = self.challenger.forest.raw(x)
                 challenger = (self.challenger.version, sigmoid(shadow))
-        outcome = self.thresholds.get(action, self.default).outcome(score)
-        for rule in fired:
-            outcome = max(outcome, rule.outcome, key=RANK.__getitem__)
-        names = tuple(rule.name for rule in fired)
-        return FraudDecision(action, outcome, score, version, reasons, names, challenger, tuple(x))
+        thresholds = self.thresholds.get(action, self.default)
+        outcome = thresholds.outcome(score)
+        fired = judged(action, snap, elevated=score >= thresholds.step_up)
+        for _, verdict in fired:
+            outcome = max(outcome, verdict.outcome, key=RANK.__getitem__)
+        names = tuple(name for name, _ in fired)
+        evidence = tuple(dict.fromkeys(e for _, verdict in fired for e in verdict.evidence))
+        return FraudDecision(
+            action, outcome, score, version, reasons, names, challenger, tuple(x), evidence
+        )
+
+
+def judged(action: Action, snap: Snapshot, *, elevated: bool) -> list[tuple[str, Verdict]]:
+    """The rules of ``action`` that fire on ``snap``, with their verdicts."""
+    fired = []
+    for rule in RULES:
+        verdict = rule.judge(snap, elevated) if action in rule.actions else None
+        if verdict is not None:
+            fired.append((rule.name, verdict))
+    return fired
 
 
 def failed(action: Action) -> FraudDecision:

@@ -47,6 +47,11 @@ class Occurrences:
         high = bisect.bisect_right(self.times, now_ns)
         return high - low
 
+    def first_within(self, now_ns: int, window_ns: int) -> int | None:
+        """The earliest time in ``(now - window, now]``, or None when there is none."""
+        low = bisect.bisect_right(self.times, now_ns - window_ns)
+        return self.times[low] if low < bisect.bisect_right(self.times, now_ns) else None
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSeen:

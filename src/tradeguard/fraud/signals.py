@@ -218,12 +218,17 @@ def credential_changes_24h(snap: Snapshot) -> float:
     return float(sum(snap.user.occurrences(kind).within(now, DAY_NS) for kind in CREDENTIAL_KINDS))
 
 
+def latest_credential_change_ns(snap: Snapshot) -> int | None:
+    """When the latest password, reset, email, phone or factor change happened, or None."""
+    lasts = [snap.user.occurrences(kind).last_ns for kind in CREDENTIAL_KINDS]
+    known = [last for last in lasts if last is not None]
+    return max(known) if known else None
+
+
 @feature("credentials")
 def hours_since_any_credential_change(snap: Snapshot) -> float:
     """Hours since the latest password, email, phone or factor change."""
-    lasts = [snap.user.occurrences(kind).last_ns for kind in CREDENTIAL_KINDS]
-    known = [last for last in lasts if last is not None]
-    return since_hours(snap, max(known)) if known else NEVER_HOURS
+    return since_hours(snap, latest_credential_change_ns(snap))
 
 
 @feature("credentials")

@@ -64,11 +64,12 @@ def test_decide_when_password_changed_then_withdrawal_then_blocked() -> None:
     assert "credential_change_then_withdrawal" in decision.rules
 
 
-def test_decide_when_liquidated_then_withdrawal_then_blocked() -> None:
+def test_decide_when_liquidated_from_a_new_device_then_withdrawal_then_blocked() -> None:
     store = _customer()
     for n in range(3):
         store.apply(FraudEvent(Kind.SELL_ORDER, "u1", NOW - HOUR_NS + n, symbol="ACME", quantity=9))
-    decision = FraudScorer(store).decide(Action.WITHDRAWAL, DecisionContext("u1", NOW))
+    ctx = DecisionContext("u1", NOW, "laptop-x", ABROAD)
+    decision = FraudScorer(store).decide(Action.WITHDRAWAL, ctx)
     assert decision.outcome is Outcome.BLOCK
     assert "liquidation_then_withdrawal" in decision.rules
 
