@@ -110,7 +110,7 @@ def test_review_when_reviewer_recovers_a_blocked_customer_then_sessions_end(
             "withdrawal_after_credential_change"
         )
         expect(page.locator("#review-activity")).to_contain_text("auth.login.succeeded")
-        page.get_by_label("Reason").fill("new device abroad, then a password change")
+        page.get_by_label("Reason", exact=True).fill("new device abroad, then a password change")
         page.get_by_role("button", name="Recover the account").click()
         expect(page.get_by_role("status")).to_contain_text("The account is secured")
 

@@ -127,6 +127,22 @@ def test_bust_when_asked_twice_then_refused_and_nothing_moves_again(
     assert _position(client, alice) == 10
 
 
+def test_trades_when_reviewer_lists_them_then_newest_first_and_busted_marked(
+    client: TestClient, scene: dict[str, Any]
+) -> None:
+    officer, alice_id = scene["officer"], scene["alice_id"]
+    path = f"/v1/fraud/users/{alice_id}/trades"
+    listed = client.get(path, headers=officer.headers)
+    assert listed.status_code == 200, listed.text
+    sale, purchase = listed.json()
+    assert (sale["execution_id"], sale["side"], sale["price"]) == (scene["sale"], "sell", "90.00")
+    assert (purchase["side"], purchase["quantity"], purchase["busted"]) == ("buy", 10, False)
+    assert not sale["busted"]
+    assert _bust(client, officer, alice_id, scene["sale"]).status_code == 200
+    assert client.get(path, headers=officer.headers).json()[0]["busted"]
+    assert client.get(path, headers=scene["alice"].headers).status_code == 403
+
+
 def test_bust_when_trader_asks_then_forbidden_and_nothing_moves(
     client: TestClient, scene: dict[str, Any]
 ) -> None:

@@ -41,6 +41,7 @@ from tradeguard.trading.orders.desk import TradingDesk
 
 BUST_REFUSED = ProblemType("trade-bust-refused", "Trade bust refused", 409)
 COUNTERPARTY = "keeps its fill; the firm's trade-error account takes the position"
+TRADES_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,32 @@ class BustPort(Protocol):
     def bust_trade(self, caller: Caller, execution_id: str, reason: str) -> Busted:
         """Reverse one execution on its account's books."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTrade:
+    """One of a customer's executions, and whether it was busted."""
+
+    execution: ExecutionRow
+    busted: bool
+
+
+def customer_trades(db: Session, user_id: str, limit: int = TRADES_LIMIT) -> list[CustomerTrade]:
+    """The customer's latest executions, newest first, each marked busted or not."""
+    account = db.scalar(select(TradingAccount.id).where(TradingAccount.user_id == user_id))
+    if account is None:
+        return []
+    query = (
+        select(ExecutionRow)
+        .where(ExecutionRow.account_id == account)
+        .order_by(ExecutionRow.executed_at_ns.desc(), ExecutionRow.id.desc())
+        .limit(limit)
+    )
+    rows = db.scalars(query).all()
+    references = [reference_of(row.id) for row in rows]
+    found = select(LedgerEntryRow.reference).where(LedgerEntryRow.reference.in_(references))
+    busted = set(db.scalars(found)) if references else set()
+    return [CustomerTrade(row, reference_of(row.id) in busted) for row in rows]
 
 
 def bust_for_customer(

@@ -1,12 +1,24 @@
 // Behaviour of the fraud review page: the fraud alerts of the shared queue, one decision's
-// score, rules and top features, the customer's decisions and activity, lock and recovery.
+// score, rules and top features, the customer's decisions, activity and trades, lock,
+// recovery, and busting a trade (confirmed in a dialog, with a reason).
 // Text from the server is only ever placed with textContent, never parsed as HTML.
-import { byId, button, complain, describe, guarded, make, say, signedInCall } from "/static/web/auth.js";
+import {
+  byId,
+  button,
+  complain,
+  describe,
+  guarded,
+  make,
+  onSubmit,
+  say,
+  signedInCall,
+} from "/static/web/auth.js";
 
 const ALERTS = "/v1/compliance/alerts";
 const FRAUD = "/v1/fraud/users";
 
 let current = null;
+let bustTarget = null;
 
 function fill(list, lines) {
   list.replaceChildren(...lines.map((line) => make("li", line)));
@@ -41,7 +53,8 @@ function showDecision(alert) {
   byId("review-outcome").textContent = decision.outcome.replaceAll("_", " ");
   byId("review-score").textContent = decision.score;
   byId("review-model").textContent = decision.model_version;
-  byId("review-rules").textContent = decision.rules.join(", ") || "none";
+  const evidence = decision.evidence && decision.evidence.length ? ` (with ${decision.evidence.join(", ")})` : "";
+  byId("review-rules").textContent = (decision.rules.join(", ") || "none") + evidence;
   fill(byId("review-reasons"), decision.reasons.map(([name, value]) => `${name}: ${value}`));
 }
 
@@ -58,8 +71,66 @@ async function openAlert(alert) {
     byId("review-activity"),
     activity.map((event) => `${when(event.ts_ns)} ${event.type} from ${event.ip || "—"}`),
   );
+  await loadTrades();
   byId("review").hidden = false;
   byId("review-heading").focus();
+}
+
+function tradeLabel(trade) {
+  return `${trade.side} ${trade.quantity} ${trade.symbol} at ${trade.price}`;
+}
+
+async function loadTrades() {
+  const trades = await signedInCall("GET", `${FRAUD}/${current.customer}/trades`);
+  byId("review-trades-empty").hidden = trades.length > 0;
+  byId("review-trades").replaceChildren(
+    ...trades.map((trade) => {
+      const row = make("li", `${when(trade.executed_at_ns)} ${tradeLabel(trade)} `);
+      if (trade.busted) {
+        row.append(make("strong", "busted"));
+      } else {
+        row.append(button(`Bust ${tradeLabel(trade)}`, () => askBust(trade), "button-danger"));
+      }
+      return row;
+    }),
+  );
+}
+
+function askBust(trade) {
+  bustTarget = trade;
+  byId("bust-trade").textContent = `${tradeLabel(trade)}, executed ${when(trade.executed_at_ns)} (execution ${trade.execution_id}).`;
+  byId("bust-reason").value = byId("review-reason").value.trim();
+  byId("bust-alert").hidden = true;
+  byId("bust").showModal();
+}
+
+async function bust() {
+  const reason = byId("bust-reason").value.trim();
+  if (!reason) {
+    byId("bust-alert").textContent = "Say why the trade is busted.";
+    byId("bust-alert").hidden = false;
+    return;
+  }
+  const trade = bustTarget;
+  const path = `${FRAUD}/${current.customer}/trades/${trade.execution_id}/bust`;
+  try {
+    const done = await signedInCall("POST", path, { reason });
+    byId("bust").close();
+    say(
+      `The trade is busted: ${done.shares_change} shares and ${done.cash_change} in cash; ` +
+        `position now ${done.position_after}.`,
+    );
+  } catch (error) {
+    byId("bust-alert").textContent = describe(error);
+    byId("bust-alert").hidden = false;
+    return;
+  }
+  await loadTrades();
+}
+
+function initBust() {
+  onSubmit(byId("bust-form"), bust);
+  byId("bust-cancel").addEventListener("click", () => byId("bust").close());
 }
 
 async function act(path, done) {
@@ -70,6 +141,7 @@ async function act(path, done) {
 }
 
 async function initReview() {
+  initBust();
   await loadQueue();
   clickable("review-unlock", () => act("unlock", () => "The lock is released."));
   clickable("review-recover", () =>
