@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tradeguard.market.rule606 import OrderKind
 
@@ -163,8 +163,9 @@ class VenueQuote:
     ask_size: int
 
 
-@dataclass(frozen=True, slots=True)
-class Market:
+# What is made on every decision is a named tuple: immutable like the dataclasses above,
+# and made at about half their cost.
+class Market(NamedTuple):
     """What the policy sees: the NBBO (None without one), venue quotes, the internal book.
 
     ``internal_depth`` is the internal book's opposite side, best first, as (price,
@@ -177,8 +178,7 @@ class Market:
     internal_depth: Sequence[tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True)
-class RouteAsk:
+class RouteAsk(NamedTuple):
     """The order to route: ``buy`` or not, shares, and its limit (None: a market order)."""
 
     buy: bool
@@ -191,8 +191,7 @@ class RouteAsk:
         return OrderKind.MARKET if self.limit is None else OrderKind.MARKETABLE_LIMIT
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """Where the order goes, the price it may trade at, at most, and why.
 
     ``cap`` is the worst price the order may trade at where it goes (None: its own
