@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import count
 
 from tradeguard.market.events import (
     DropReason,
@@ -41,6 +42,9 @@ class QuoteBook:
         self.drops: Counter[DropReason] = Counter()
         self._quotes: dict[str, dict[str, Quote]] = {}
         self._sequences: dict[str, int] = {}
+        self._stamps: dict[str, int] = {}
+        """A new number for a symbol after each change of its quotes (for views of them)."""
+        self._next_stamp = count(1)
 
     def accept_quote(self, quote: Quote, now_ns: int) -> bool:
         """Take in a venue quote (``nbbo`` then includes it); False if it was dropped."""
@@ -53,6 +57,7 @@ class QuoteBook:
         if venues is None:
             venues = self._quotes[quote.symbol] = {}
         venues[quote.venue] = quote
+        self._stamps[quote.symbol] = next(self._next_stamp)
         return True
 
     def accept_run(self, run: QuoteRun, now_ns: int, quoted: set[str]) -> int:
@@ -92,12 +97,13 @@ class QuoteBook:
 
     def _keep(self, venue: str, latest: dict[str, QuoteFields]) -> None:
         """Store each symbol's last good quote of a run as the venue's quote."""
-        books = self._quotes
+        books, stamps, stamp = self._quotes, self._stamps, self._next_stamp
         for symbol, row in latest.items():
             venues = books.get(symbol)
             if venues is None:
                 venues = books[symbol] = {}
             venues[venue] = Quote(venue, *row)
+            stamps[symbol] = next(stamp)
 
     def accept_sale(self, sale: LastSale, now_ns: int) -> bool:
         """Whether a last sale is good: in sequence, fresh, positive and inside the NBBO."""

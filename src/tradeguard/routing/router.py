@@ -93,6 +93,8 @@ DEPTH_LEVELS = 10
 WATCH_SECONDS = 0.05
 FIX_SIDES = {Side.BUY: FIX_BUY, Side.SELL: FIX_SELL, Side.SELL_SHORT: FIX_SELL_SHORT}
 RESTING = frozenset({TimeInForce.DAY.value, TimeInForce.GTC.value})
+BUY, LIMIT, DAY = Side.BUY, OrderType.LIMIT, TimeInForce.DAY.value
+"""Members read on every decision, bound once (an enum's member is slow to read)."""
 
 
 class Link(Protocol):
@@ -193,8 +195,8 @@ class Router:
     def reachable(self, venue: str) -> bool:
         """Whether ``venue`` takes orders now: its session is up and it answers."""
         link = self.links.get(venue)
-        reconciling = bool(self._reconciling.get(venue))
-        return link is not None and link.up and venue not in self.silent and not reconciling
+        up = link is not None and link.up and venue not in self.silent
+        return up and not self._reconciling.get(venue)
 
     # -- inside the desk's batch ---------------------------------------------------------
 
@@ -217,14 +219,16 @@ class Router:
 
     def decide(self, row: OrderRow, book: OrderBook, now: int) -> tuple[Decision, Market]:
         """The policy's decision for ``row`` on the market as it stands at ``now``."""
-        fresh = self.quotes.venue_quotes(row.symbol, now)
+        ask = _ask(row)
+        view = self.quotes.venue_view(row.symbol, now)
+        reachable = self.reachable
         market = Market(
-            max((quote.bid for quote in fresh), default=None),
-            min((quote.ask for quote in fresh), default=None),
-            [quote for quote in fresh if self.reachable(quote.venue)],
-            _depth(book, buy=row.side == Side.BUY),
+            view.bid,
+            view.ask,
+            [quote for quote in view.quotes if reachable(quote.venue)],
+            book.top_levels(asks=ask.buy, levels=DEPTH_LEVELS),
         )
-        decision = rest_at(decide(_ask(row), market, self.terms), self._rest_venue_of(row))
+        decision = rest_at(decide(ask, market, self.terms), self._rest_venue_of(row))
         return decision, market
 
     def at_venue(self, order_id: str) -> bool:
@@ -539,8 +543,10 @@ class Router:
     def _rest_venue_of(self, row: OrderRow) -> str | None:
         """The venue ``row`` may rest at, if it is a DAY limit and that venue is in reach."""
         venue = self.rest_venue
-        day_limit = row.type == OrderType.LIMIT and row.time_in_force == TimeInForce.DAY.value
-        if venue is None or not day_limit or venue not in self.terms:
+        if venue is None:
+            return None
+        day_limit = row.type == LIMIT and row.time_in_force == DAY
+        if not day_limit or venue not in self.terms:
             return None
         return venue if self.reachable(venue) else None
 
@@ -608,8 +614,8 @@ def _cancel_reason(
 
 
 def _ask(row: OrderRow) -> RouteAsk:
-    limit = row.limit_price if row.type == OrderType.LIMIT else None
-    return RouteAsk(row.side == Side.BUY, row.quantity, limit)
+    limit = row.limit_price if row.type == LIMIT else None
+    return RouteAsk(row.side == BUY, row.quantity, limit)
 
 
 def _kind(row: OrderRow, market: Market) -> OrderKind:
@@ -619,16 +625,6 @@ def _kind(row: OrderRow, market: Market) -> OrderKind:
     if opposite is None and market.internal_depth:
         opposite = market.internal_depth[0][0]
     return order_kind(ask, opposite)
-
-
-def _depth(book: OrderBook, *, buy: bool) -> list[tuple[int, int]]:
-    """The internal book's side an order of ``buy`` would trade against, best first."""
-    best = book.best_ask if buy else book.best_bid
-    if best is None:
-        return []
-    depth = book.depth(DEPTH_LEVELS)
-    levels = depth.asks if buy else depth.bids
-    return [(level.price.units, level.quantity) for level in levels]
 
 
 def _venue_orders(db: Session, decisions: Sequence[RoutingDecisionRow]) -> dict[str, VenueOrder]:

@@ -1,7 +1,9 @@
 """The best-execution policy: price first, internalise only at or better than the NBBO,
 never a venue worse than a reachable better one, ties by size, fill rate, speed, fee."""
 
-from hypothesis import given
+from typing import Any
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeguard.market.rule606 import OrderKind
@@ -96,6 +98,18 @@ def test_ties_on_price_go_to_size_then_fill_rate_then_speed_then_fee() -> None:
     same = market(quote("A", 99, 101), quote("B", 99, 101), quote("C", 99, 101))
     chosen = decide(RouteAsk(BUY, 100, None), same, terms)
     assert (chosen.venue, chosen.reasons[-1]) == ("B", Reason.LOWER_FEE)
+
+
+def test_the_tie_break_named_is_against_the_runner_up_wherever_its_quote_comes() -> None:
+    terms = {
+        "A": VenueTerms("A", "A", access_fee=10),
+        "B": VenueTerms("B", "B", access_fee=10, fill_rate_pct=80),
+        "C": VenueTerms("C", "C", access_fee=20),
+    }
+    for order in ("ABC", "ACB", "BAC", "BCA", "CAB", "CBA"):
+        same = market(*(quote(code, 99, 101) for code in order))
+        chosen = decide(RouteAsk(BUY, 100, None), same, terms)
+        assert (chosen.venue, chosen.reasons[-1]) == ("A", Reason.LOWER_FEE), order
 
 
 def test_payment_for_order_flow_never_decides_a_route() -> None:
@@ -207,3 +221,91 @@ def test_resting_never_takes_a_marketable_order_away_from_the_best_price(
         assert rested == decided
     else:
         assert rested.venue == "XNYS"
+
+
+VENUE_TERMS = st.builds(
+    lambda fill, latency, fee, rebate, market_fee: {
+        "fill_rate_pct": fill,
+        "latency_us": latency,
+        "access_fee": fee,
+        "rebate": rebate,
+        "by_kind": {} if market_fee is None else {OrderKind.MARKET: FeeTerms(market_fee)},
+    },
+    st.sampled_from([90, 100]),
+    st.sampled_from([100, 500]),
+    st.integers(0, 3),
+    st.integers(0, 2),
+    st.one_of(st.none(), st.integers(0, 3)),
+)
+CLOSE_QUOTES = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", "C", "D"]),
+        st.just(100),
+        st.sampled_from([0, 0, 1]),
+        st.sampled_from([0, 100, 300]),
+    ),
+    max_size=4,
+    unique_by=lambda item: item[0],
+)
+
+
+@settings(max_examples=1_000)
+@given(
+    st.dictionaries(st.sampled_from(["A", "B", "C"]), VENUE_TERMS),
+    CLOSE_QUOTES,
+    st.booleans(),
+    st.sampled_from([100, 200, 400]),
+    st.one_of(st.none(), st.integers(99, 101)),
+)
+def test_the_venue_chosen_is_the_first_of_the_venues_at_the_best_price_ranked_in_full(
+    drawn_terms: dict[str, dict[str, Any]],
+    drawn: list[tuple[str, int, int, int]],
+    buy: bool,  # noqa: FBT001 - drawn
+    quantity: int,
+    limit: int | None,
+) -> None:
+    terms = {code: VenueTerms(code, code, **fields) for code, fields in drawn_terms.items()}
+    quotes = tuple(VenueQuote(v, bid, size, bid + gap, size) for v, bid, gap, size in drawn)
+    ask, seen = RouteAsk(buy, quantity, limit), market(*quotes)
+    decision = decide(ask, seen, terms)
+    quoting = [q for q in quotes if q.venue in terms and q.bid_size > 0]
+    price = {q.venue: q.ask if buy else q.bid for q in quoting}
+    top = (min if buy else max)(price.values(), default=None)
+    if top is None or (limit is not None and (top > limit if buy else top < limit)):
+        assert decision.internal
+        return
+
+    def rank(venue: str) -> tuple[int, int, int, int]:
+        shown, own = min(q.bid_size for q in quoting if q.venue == venue), terms[venue]
+        net_fee = own.fees(ask.marketable_kind).net_fee
+        return (-min(shown, quantity), -own.fill_rate_pct, own.latency_us, net_fee)
+
+    ranked = sorted((q.venue for q in quoting if price[q.venue] == top), key=rank)  # stable
+    assert decision.venue == ranked[0]
+    at_nbbo = top == (seen.nbbo_ask if buy else seen.nbbo_bid)
+    assert decision.reasons[:2] == (
+        Reason.AT_NBBO if at_nbbo else Reason.NBBO_VENUE_UNREACHABLE,
+        Reason.BEST_PRICE,
+    )
+    if len(ranked) == 1:
+        assert len(decision.reasons) == 2
+        return
+    first, second = rank(ranked[0]), rank(ranked[1])
+    differs = next((index for index in range(3) if first[index] != second[index]), 3)
+    reasons = (Reason.LARGER_SIZE, Reason.FILL_RATE, Reason.FASTER, Reason.LOWER_FEE)
+    assert decision.reasons[2] is reasons[differs]
+
+
+def test_a_venues_terms_for_each_type_and_its_rank_are_read_once_when_made() -> None:
+    by_kind = {OrderKind.MARKETABLE_LIMIT: FeeTerms(access_fee=5, rebate=1)}
+    venue = VenueTerms("A", "A", access_fee=30, rebate=2, fill_rate_pct=90, latency_us=400,
+                       by_kind=by_kind)  # fmt: skip
+    assert venue.rank(OrderKind.MARKET) == (-90, 400, 28)
+    assert venue.rank(OrderKind.MARKETABLE_LIMIT) == (-90, 400, 4)
+    assert [venue.fees(kind) for kind in OrderKind] == [
+        FeeTerms(30, 2),
+        FeeTerms(5, 1),
+        FeeTerms(30, 2),
+        FeeTerms(30, 2),
+    ]
+    assert venue == VenueTerms("A", "A", 30, 2, 0, 90, 400, by_kind)

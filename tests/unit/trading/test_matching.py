@@ -416,6 +416,26 @@ def test_depth_when_levels_exceed_count_then_top_levels_aggregated_best_first() 
     assert depth.asks == (DepthLevel(Price.parse("10.00"), 3, 1),)
 
 
+def test_top_levels_when_asked_for_one_side_then_that_side_of_depth_as_plain_numbers() -> None:
+    book = book_with(
+        limit("b1", BUY, 5, "9.00", "alice"),
+        limit("b2", BUY, 7, "9.00", "bob"),
+        limit("b3", BUY, 1, "9.50", "bob"),
+        limit("s1", SELL, 3, "10.00", "bob"),
+        limit("s2", SELL, 4, "10.25", "bob"),
+    )
+
+    assert book.top_levels(asks=False, levels=10) == [(95_000, 1), (90_000, 12)]
+    assert book.top_levels(asks=True, levels=1) == [(100_000, 3)]
+    assert book.top_levels(asks=True, levels=0) == []
+    for asks, levels in ((True, 1), (True, 5), (False, 1), (False, 2)):
+        depth = book.depth(levels)
+        shown = depth.asks if asks else depth.bids
+        expected = [(level.price.units, level.quantity) for level in shown]
+        assert book.top_levels(asks=asks, levels=levels) == expected
+    assert OrderBook(SYMBOL).top_levels(asks=True, levels=10) == []
+
+
 def test_exchange_when_orders_for_two_symbols_then_books_independent() -> None:
     exchange = Exchange()
     exchange.submit(limit("s1", SELL, 5, "10.00", "bob"))

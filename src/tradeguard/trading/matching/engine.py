@@ -152,6 +152,14 @@ class OrderBook:
         """The top ``levels`` price levels of each side, aggregated."""
         return Depth(self.symbol, _top(self._bids, levels), _top(self._asks, levels))
 
+    def top_levels(self, *, asks: bool, levels: int) -> list[tuple[int, int]]:
+        """One side's top ``levels`` as (price units, open quantity), best price first.
+
+        What ``depth`` shows of that side, without the other side or objects per level.
+        """
+        side = self._asks if asks else self._bids
+        return [(level.price.units, level.quantity) for level in side.best_levels(levels)]
+
     def _withdraw_all(self, chosen: list[WorkingOrder], reason: CancelReason) -> list[Cancellation]:
         chosen.sort(key=lambda working: working.sequence)
         for working in chosen:
@@ -282,12 +290,9 @@ def _remainder_reason(taker: WorkingOrder) -> CancelReason:
 
 
 def _top(side: BookSide, count: int) -> tuple[DepthLevel, ...]:
-    top: list[DepthLevel] = []
-    for level in side.levels_best_first():
-        if len(top) >= count:
-            break
-        top.append(DepthLevel(level.price, level.quantity, level.live))
-    return tuple(top)
+    return tuple(
+        DepthLevel(level.price, level.quantity, level.live) for level in side.best_levels(count)
+    )
 
 
 class Exchange:

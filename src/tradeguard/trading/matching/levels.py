@@ -147,6 +147,11 @@ class BookSide:
         """The best price on this side, or None when it is empty."""
         return self.levels[self.keys[-1]].price if self.keys else None
 
+    def best_levels(self, count: int) -> list[PriceLevel]:
+        """The ``count`` best levels (fewer when the side has fewer), best price first."""
+        levels = self.levels
+        return [levels[key] for key in self.keys[: -count - 1 : -1]] if count > 0 else []
+
     def levels_best_first(self) -> Iterator[PriceLevel]:
         """Every level, best price first."""
         levels = self.levels
