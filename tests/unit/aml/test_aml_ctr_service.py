@@ -10,6 +10,7 @@ from aml_kit import FILER, schema_errors
 from sqlalchemy import select
 
 from tradeguard.aml.ctr_service import CtrReports
+from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
@@ -37,6 +38,11 @@ def cash(  # noqa: PLR0913, PLR0917 - one settled movement, field by field
        {"account": account, "amount": amount, "method": method})  # fmt: skip
 
 
+def ctr_reports(kit: AuditKit, out_dir: Path, alerts: AlertStore | None = None) -> CtrReports:
+    """CTR reports writing sealed files under ``out_dir``."""
+    return CtrReports(kit.trail, kit.clock, FILER, out_dir, SealedFiles(kit.crypto.keyring), alerts)
+
+
 def test_ctr_day_when_cash_over_accounts_then_one_ctr_per_customer_valid_and_audited(
     kit: AuditKit, tmp_path: Path
 ) -> None:
@@ -51,17 +57,22 @@ def test_ctr_day_when_cash_over_accounts_then_one_ctr_per_customer_valid_and_aud
     )  # the next day there
     cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "withdrawal", "acct-3", "10000.00")
     cash(kit, datetime(2026, 3, 2, 17, tzinfo=UTC), "deposit", "acct-3", "50000.00", "wire")
-    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path)
+    reports = ctr_reports(kit, tmp_path)
     with transaction(kit.sessions) as db:
         (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+        (row,) = reports.listed(db, date(2026, 3, 2), 10)
     assert (ctr.customer, ctr.cash_in, ctr.cash_out, ctr.due) == (
         "user-9",
         "10000.01",
         "",
         date(2026, 3, 17),
     )
-    document = ctr.file.read_bytes()
+    document = reports.xml_of(row)
     assert is_private(ctr.file)
+    on_disk = ctr.file.read_bytes()
+    for clear in (b"acct-1", b"acct-2", b">10001<", b"EFilingBatchXML"):
+        assert clear in document
+        assert clear not in on_disk  # sealed: neither the accounts, the cash nor the XML
     assert schema_errors("CTRX", document) == []
     assert ctr.sha256 == hashlib.sha256(document).hexdigest()
     with kit.sessions() as db:
@@ -76,12 +87,7 @@ def test_ctr_day_when_no_cash_over_the_threshold_then_nothing_written(
 ) -> None:
     cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "10000.00")
     with transaction(kit.sessions) as db:
-        assert (
-            CtrReports(kit.trail, kit.clock, FILER, tmp_path).generate(
-                db, Actor.system("cli"), date(2026, 3, 2)
-            )
-            == []
-        )
+        assert ctr_reports(kit, tmp_path).generate(db, Actor.system("cli"), date(2026, 3, 2)) == []
     assert not (tmp_path / "ctr").exists()
 
 
@@ -91,7 +97,7 @@ def test_ctr_day_when_a_cash_event_is_unreadable_then_operations_alert_not_silen
     cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
     cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "deposit", "acct-1", "9,000.00")
     store = AlertStore(kit.trail, kit.clock)
-    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path, store)
+    reports = ctr_reports(kit, tmp_path, store)
     for _ in range(2):
         with transaction(kit.sessions) as db:
             (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
