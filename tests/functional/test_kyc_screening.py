@@ -31,6 +31,7 @@ from tradeguard.access.caller import Caller
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountStatus
+from tradeguard.trading.controls.restrictions import ACH_RETURN
 
 COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
@@ -281,3 +282,51 @@ def test_a_suspended_customer_when_a_rescreen_hit_is_cleared_then_still_suspende
     assert account_status(clean_database) == ["suspended"]  # a hold never loosens
     assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
     assert account_status(clean_database) == ["suspended"]
+
+
+def restrictions(database: TestDatabase) -> list[tuple[str, str]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT holder, reason FROM account_restrictions ORDER BY holder")
+        )
+        return [(str(holder), str(reason)) for holder, reason in rows]
+
+
+def test_a_held_customer_when_restricted_for_another_reason_too_then_clearing_lifts_only_its_own(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    controls, account = app.state.registry.trading_controls, application_account(clean_database)
+    controls.change_standing(
+        Caller.automatic("risk"), account, "staff review", status=AccountStatus.RESTRICTED
+    )
+    add_ann_lee_to_the_sdn(app, tmp_path / "lists")  # the hold joins the staff restriction
+    controls.change_standing(
+        Caller.automatic("payments"), account, "ACH return R01",
+        status=AccountStatus.RESTRICTED, restriction=ACH_RETURN,
+    )  # fmt: skip
+    assert [holder for holder, _ in restrictions(clean_database)] == [
+        "ach_return", "sanctions", "staff",
+    ]  # fmt: skip
+
+    assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
+    assert account_status(clean_database) == ["restricted"]  # the others still stand
+    assert restrictions(clean_database) == [
+        ("ach_return", "ACH return R01"), ("staff", "staff review"),
+    ]  # fmt: skip
+    lifted = controls.change_standing(
+        Caller.automatic("payments"), account, "ACH return resolved",
+        status=AccountStatus.ACTIVE, restriction=ACH_RETURN,
+    )  # fmt: skip
+    assert (lifted.after, lifted.context["restrictions"]) == (lifted.before, "staff")
+    assert account_status(clean_database) == ["restricted"]
+    controls.change_standing(
+        Caller.automatic("risk"), account, "review done", status=AccountStatus.ACTIVE
+    )
+    assert (account_status(clean_database), restrictions(clean_database)) == (["active"], [])
