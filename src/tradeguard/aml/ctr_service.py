@@ -186,6 +186,21 @@ class CtrReports:
             raise ProblemError(NOT_FOUND, "CTR_FILE_MISSING", "the CTR's file is not there")
         return self.files.read(path)
 
+    def seal_clear_files(self, db: Session, actor: Actor) -> list[str]:
+        """Seal each CTR file written in clear before files were sealed; their names.
+
+        Only a file whose bytes hash to its row's audited SHA-256 is sealed (one that does
+        not is left as it is and keeps answering ``AML_FILE_UNREADABLE``); each is audited.
+        """
+        sealed = []
+        for row in db.scalars(select(CtrRow).order_by(CtrRow.day, CtrRow.customer)):
+            path = self.out_dir / "ctr" / row.file
+            if self.files.seal_clear(path, row.sha256):
+                data = {"file": row.file, "sha256": row.sha256}
+                self.audit.record(db, "aml.ctr.sealed", actor, subject=f"ctr:{row.id}", data=data)
+                sealed.append(row.file)
+        return sealed
+
     def record_filing(
         self, db: Session, actor: Actor, ctr_id: str, bsa_id: str, filed_on: date
     ) -> CtrRow:

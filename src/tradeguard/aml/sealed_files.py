@@ -10,6 +10,7 @@ written in clear before files were sealed) is refused with 409 ``AML_FILE_UNREAD
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import tink
@@ -49,6 +50,16 @@ class SealedFiles:
         except tink.TinkError:
             raise unreadable(path) from None
         return plain
+
+    def seal_clear(self, path: Path, sha256: str) -> bool:
+        """Seal the clear file at ``path`` if its bytes are those hashed to ``sha256``."""
+        if not path.is_file():
+            return False
+        document = path.read_bytes()
+        if hashlib.sha256(document).hexdigest() != sha256:
+            return False  # sealed already, or not the document that was audited
+        self.write(path, document)
+        return True
 
 
 def _context(path: Path) -> bytes:

@@ -105,6 +105,17 @@ def ctr_command(
             )
 
 
+@app.command("seal-ctrs")
+def seal_ctrs_command() -> None:
+    """Encrypt the CTR files written in clear before CTR files were sealed (audited)."""
+    with command_runtime() as runtime, transaction(runtime.sessions) as db:
+        alerts = AlertStore(runtime.audit, runtime.clock)
+        reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
+                                   runtime.crypto.keyring, alerts)  # fmt: skip
+        sealed = reports.seal_clear_files(db, Actor.system("cli"))
+    typer.echo(f"{len(sealed)} CTR files sealed")
+
+
 @app.command("purge")
 def purge_command() -> None:
     """Delete the AML records whose five-year retention has ended.

@@ -106,3 +106,24 @@ def test_ctr_day_when_a_cash_event_is_unreadable_then_operations_alert_not_silen
         (alert,) = db.scalars(select(AlertRow)).all()
     assert (alert.typology, alert.source, alert.status) == ("aml.event_unreadable", "aml", "open")
     assert "9,000.00" not in alert.evidence
+
+
+def test_ctr_files_when_written_in_clear_before_then_sealed_only_if_their_hash_holds(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
+    cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "deposit", "acct-2", "11000.00")
+    at(kit, datetime(2026, 3, 1, tzinfo=UTC), "account.opened", "acct-2", {"user_id": "user-2"})
+    reports = ctr_reports(kit, tmp_path)
+    with transaction(kit.sessions) as db:
+        first, second = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+        rows = {row.file: row for row in reports.listed(db, date(2026, 3, 2), 10)}
+    documents = {ctr.file: reports.xml_of(rows[ctr.file.name]) for ctr in (first, second)}
+    first.file.write_bytes(documents[first.file])  # as written before files were sealed
+    second.file.write_bytes(documents[second.file].replace(b"11000", b"1100"))  # altered
+    with transaction(kit.sessions) as db:
+        assert reports.seal_clear_files(db, Actor.system("cli")) == [first.file.name]
+        assert reports.seal_clear_files(db, Actor.system("cli")) == []  # once
+    assert b"acct-1" not in first.file.read_bytes()
+    assert reports.xml_of(rows[first.file.name]) == documents[first.file]
+    assert b"acct-2" in second.file.read_bytes()  # not the audited document: left alone
