@@ -321,6 +321,8 @@ def test_a_held_customer_when_restricted_for_another_reason_too_then_clearing_li
 
     assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
     assert account_status(clean_database) == ["restricted"]  # the others still stand
+    with app.state.registry.services.sessions() as db:
+        assert controls.standing(db, account).restrictions == ("ach_return", "staff")
     assert restrictions(clean_database) == [
         ("ach_return", "ACH return R01"), ("staff", "staff review"),
     ]  # fmt: skip

@@ -90,6 +90,8 @@ class AccountStanding:
     account_state: TradingState
     """The account's own trading state (the platform's and symbols' apply on top)."""
     open_orders: int
+    restrictions: tuple[str, ...] = ()
+    """Who holds a restriction of the account (``restrictions.py``)."""
 
 
 class DeskControls:
@@ -258,7 +260,12 @@ class TradingControls(DeskControls):
             )
             own = self.desk.risk.account_states.get(account_id, TradingState.ACTIVE)
             return AccountStanding(
-                view, row.user_id, account.trading_permission, own, len(account.open_orders)
+                view,
+                row.user_id,
+                account.trading_permission,
+                own,
+                len(account.open_orders),
+                tuple(holders(db, account_id)),
             )
 
     # -- helpers -------------------------------------------------------------------------
