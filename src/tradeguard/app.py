@@ -64,9 +64,8 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
-from tradeguard.kyc.sanctions import KycScreening
 from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
-from tradeguard.kyc.wiring import build_kyc
+from tradeguard.kyc.wiring import build_kyc, screening_of_customers
 from tradeguard.logs import get_logger
 from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.market.stall_alert import stall_alert
@@ -82,7 +81,6 @@ from tradeguard.risk.engine import RiskEngine
 from tradeguard.routes import ROUTERS
 from tradeguard.routing.install import install_routing
 from tradeguard.screening.service import SanctionsScreening
-from tradeguard.screening.wiring import build_screening
 from tradeguard.services import Services
 from tradeguard.shared_state import connect_redis
 from tradeguard.surveillance.wiring import install_surveillance
@@ -215,9 +213,7 @@ def _registry(
     alert_store = AlertStore(services.audit, services.clock)
     cases = Cases(services.audit, services.clock)
     sanctions_alerts = SanctionsAlerts(alert_store, cases)
-    sanctions = build_screening(services)
-    screening = KycScreening(sanctions, services.audit, sanctions_alerts, trading.controls)
-    sanctions.parties = screening
+    sanctions, screening = screening_of_customers(services, sanctions_alerts, trading.controls)
     kyc = build_kyc(services, identity.notices, trading.controls, sanctions_alerts, screening)
     watchers = build_watchers(services, alert_store)
     install_surveillance(services, watchers, alert_store, trading.controls, identity.notices)

@@ -17,6 +17,7 @@ from staff_flows import tradeguard_command
 
 from support import registry_of
 from tradeguard.aml.profiles import approved_profile
+from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.aml.transactions import BusinessDays
 from tradeguard.aml.wiring import build_sar_clock, run_aml_jobs
 from tradeguard.audit.models import AuditEventRow
@@ -226,7 +227,9 @@ def test_ctr_command_when_a_day_had_cash_over_the_threshold_then_prints_the_file
     assert code == 0, output
     customer, when, cash_in, cash_out, path, digest = output.strip().split(",")
     assert (customer, when, cash_in, cash_out) == ("acct-8", day, "", "10000.01")
-    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+    assert b"acct-8" not in Path(path).read_bytes()  # sealed on disk
+    document = SealedFiles(registry.services.crypto.keyring).read(Path(path))
+    assert hashlib.sha256(document).hexdigest() == digest
 
 
 def test_sar_when_revised_generated_downloaded_and_filed_then_kept_five_years_from_filing(

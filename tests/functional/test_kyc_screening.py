@@ -25,12 +25,16 @@ from functional.kyc_flows import (
     reviewer_named,
     submitted,
 )
+from functional.staff_flows import tradeguard_command
 from functional.trading_flows import add_instrument
 from support import TestDatabase
 from tradeguard.access.caller import Caller
+from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountStatus
+from tradeguard.trading.controls.restrictions import ACH_RETURN
+from unit.screening.screening_kit import copy_sample
 
 COMPLIANCE = "compliance@tradeguard.localhost"
 MADURO = {
@@ -221,17 +225,18 @@ def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirmin
     assert len({case_id for _, _, case_id, _ in alerts}) == 1
 
 
-def add_ann_lee_to_the_sdn(app: FastAPI, directory: Path) -> None:
-    """A new SDN entry that names Ann Lee (born 3 February 1990, a US national)."""
-    load_changed_sdn(
-        app,
-        directory,
-        lambda sdn: (
-            sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
-            + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
-            b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
-        ),
+def with_ann_lee(sdn: bytes) -> bytes:
+    """The SDN file with a new entry that names Ann Lee (born 3 February 1990, a US national)."""
+    return (
+        sdn.rstrip(b"\x1a")  # OFAC's files end with a SUB byte
+        + b'99001,"LEE, Ann Marie","individual","SDGT","-0- ","-0- ","-0- ",'
+        b'"-0- ","-0- ","-0- ","-0- ","DOB 03 Feb 1990; nationality United States."\r\n\x1a'
     )
+
+
+def add_ann_lee_to_the_sdn(app: FastAPI, directory: Path) -> None:
+    """Load the SDN list with Ann Lee on it as its new version."""
+    load_changed_sdn(app, directory, with_ann_lee)
 
 
 def test_a_held_customer_when_the_match_is_cleared_then_the_account_is_active_again(  # noqa: PLR0913, PLR0917 - fixtures
@@ -281,3 +286,83 @@ def test_a_suspended_customer_when_a_rescreen_hit_is_cleared_then_still_suspende
     assert account_status(clean_database) == ["suspended"]  # a hold never loosens
     assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
     assert account_status(clean_database) == ["suspended"]
+
+
+def restrictions(database: TestDatabase) -> list[tuple[str, str]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT holder, reason FROM account_restrictions ORDER BY holder")
+        )
+        return [(str(holder), str(reason)) for holder, reason in rows]
+
+
+def test_a_held_customer_when_restricted_for_another_reason_too_then_clearing_lifts_only_its_own(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    reviewer: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    controls, account = app.state.registry.trading_controls, application_account(clean_database)
+    controls.change_standing(
+        Caller.automatic("risk"), account, "staff review", status=AccountStatus.RESTRICTED
+    )
+    add_ann_lee_to_the_sdn(app, tmp_path / "lists")  # the hold joins the staff restriction
+    controls.change_standing(
+        Caller.automatic("payments"), account, "ACH return R01",
+        status=AccountStatus.RESTRICTED, restriction=ACH_RETURN,
+    )  # fmt: skip
+    assert [holder for holder, _ in restrictions(clean_database)] == [
+        "ach_return", "sanctions", "staff",
+    ]  # fmt: skip
+
+    assert decide(client, reviewer, application["id"], "clear-screening").status_code == 200
+    assert account_status(clean_database) == ["restricted"]  # the others still stand
+    with app.state.registry.services.sessions() as db:
+        assert controls.standing(db, account).restrictions == ("ach_return", "staff")
+    assert restrictions(clean_database) == [
+        ("ach_return", "ACH return R01"), ("staff", "staff review"),
+    ]  # fmt: skip
+    lifted = controls.change_standing(
+        Caller.automatic("payments"), account, "ACH return resolved",
+        status=AccountStatus.ACTIVE, restriction=ACH_RETURN,
+    )  # fmt: skip
+    assert (lifted.after, lifted.context["restrictions"]) == (lifted.before, "staff")
+    assert account_status(clean_database) == ["restricted"]
+    controls.change_standing(
+        Caller.automatic("risk"), account, "review done", status=AccountStatus.ACTIVE
+    )
+    assert (account_status(clean_database), restrictions(clean_database)) == (["active"], [])
+
+
+def test_a_list_loaded_from_the_command_line_when_it_names_a_customer_then_held_for_review(  # noqa: PLR0913, PLR0917 - fixtures
+    app: FastAPI,
+    client: TestClient,
+    ann: Person,
+    clean_database: TestDatabase,
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load_sample_lists(app)
+    application = submitted(client, ann)
+    lists = copy_sample(tmp_path / "lists")
+    (lists / "sdn.csv").write_bytes(with_ann_lee((lists / "sdn.csv").read_bytes()))
+    tradeguard = tradeguard_command(settings, monkeypatch, capsys)
+
+    code, output = tradeguard("sanctions", "load", str(lists), "--list", "ofac-sdn")
+    assert code == 0, output
+    hit = f"  application {application['id']}: ofac-sdn entry 99001 'LEE, Ann Marie', score "
+    assert "rescreened 1 customers: 1 potential matches\n" + hit in output
+    assert account_status(clean_database) == ["restricted"]  # held while a reviewer decides
+    [(typology, status, _, _)] = sanctions_alerts(clean_database)
+    assert (typology, status) == ("sanctions.rescreen_hit", "open")
+
+    code, output = tradeguard("sanctions", "rescreen")
+    assert code == 0, output
+    assert "rescreened 1 customers: 1 potential matches\n" + hit in output
+    assert len(sanctions_alerts(clean_database)) == 1  # the same hit: no second alert

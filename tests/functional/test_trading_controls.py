@@ -280,6 +280,7 @@ def test_restricted_account_when_set_then_it_may_only_reduce(
     change = changed(client, officer, "PATCH", path, status="restricted", reason=WHY)
 
     assert change["cancelled_orders"] == []
+    assert client.get(path, headers=officer.headers).json()["restrictions"] == ["staff"]
     assert reason_of(order(client, clock, alice, quantity=1)) == (422, "RISK_ACCOUNT_RESTRICTED")
     assert order(client, clock, alice, side="sell", quantity=5, limit_price="100.00").is_success
 

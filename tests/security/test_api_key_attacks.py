@@ -16,14 +16,15 @@ from functional.api_key_flows import (
     signature_headers,
     with_probes,
 )
-from functional.identity_flows import Person, audit_event_types, code_in, reason_of
-from support import registry_of
+from functional.identity_flows import Person, audit_event_types, build_app, code_in, reason_of
+from support import TestDatabase, registry_of
 from tradeguard.apikeys.signing import (
     HEADER_KEY,
     HEADER_NONCE,
     HEADER_SIGNATURE,
     signed_headers,
 )
+from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 
@@ -65,6 +66,29 @@ def test_replay_when_the_nonce_is_reused_with_a_new_signature_then_refused(
     clock.advance(seconds=2)
     again = signature_headers(key, clock, "POST", ORDERS, body=ORDER, nonce=first[HEADER_NONCE])
     assert reason_of(_post(client, ORDERS, ORDER, again)) == (401, "APIKEY_REPLAY")
+
+
+def test_replay_when_the_nonce_store_restarted_since_then_refused_and_a_fresh_request_served(  # noqa: PLR0913, PLR0917 - the app's fixtures and a second app's
+    client: TestClient,
+    key: dict[str, Any],
+    clock: FixedClock,
+    settings: Settings,
+    clean_database: TestDatabase,
+    mailbox: MemorySender,
+) -> None:
+    captured = signature_headers(key, clock, "POST", ORDERS, body=ORDER)
+    assert _post(client, ORDERS, ORDER, captured).status_code == 200
+    clock.advance(seconds=2)  # the process keeping nonces in memory (no Redis) restarts
+    restarted = with_probes(build_app(settings, clean_database.engine, clock, mailbox))
+    with TestClient(
+        restarted, base_url="https://testserver", raise_server_exceptions=False
+    ) as after:
+        replayed = _post(after, ORDERS, ORDER, captured)
+        assert reason_of(replayed) == (401, "APIKEY_NONCES_RESTARTED")
+        assert replayed.json()["nonces_since_ms"] == clock.now_ns() // 1_000_000
+        assert "fresh timestamp" in replayed.json()["detail"]
+        fresh = signature_headers(key, clock, "POST", ORDERS, body=ORDER)
+        assert _post(after, ORDERS, ORDER, fresh).status_code == 200
 
 
 @pytest.mark.parametrize("shift_ms", [6_000, -6_000, 3_600_000])

@@ -8,10 +8,10 @@ attachment counts) summed over them. Each export is one ``aml.batch.exported`` a
 (``aml.sar.batch_exported`` for SARs, shown only to holders of ``aml:sar``)
 event with the reports it holds, the totals and the file's SHA-256.
 
-SAR files and SARX batches are sealed (encrypted, ``aml/sealed_files.py``); CTRX files
-are read and written as they are. Deleting a SAR deletes the batches that hold it
-(``batches_holding``): a batch is a copy made for the upload, and every other report in
-it keeps its own file.
+SAR and CTR files and their batches are sealed (encrypted, ``aml/sealed_files.py``): a
+batch is merged from its reports' decrypted files and written sealed, and a download
+decrypts it. Deleting a SAR deletes the batches that hold it (``batches_holding``): a
+batch is a copy made for the upload, and every other report in it keeps its own file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from tradeguard.audit.records import Actor
 from tradeguard.audit.search import trusted_event
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
-from tradeguard.core.secure_files import write_atomically
 
 TOTALS = ("TotalAmount", "PartyCount", "ActivityCount", "ActivityAttachmentCount",
           "AttachmentCount")  # fmt: skip
@@ -83,15 +82,6 @@ class FilingBatches:
     def __init__(self, audit: AuditTrail, clock: Clock, out_dir: Path, files: SealedFiles) -> None:
         self.audit, self.clock, self.out_dir, self.files = audit, clock, out_dir, files
 
-    def _read(self, path: Path, form: str) -> bytes:
-        return self.files.read(path) if form == "SARX" else path.read_bytes()
-
-    def _write(self, path: Path, document: bytes, form: str) -> None:
-        if form == "SARX":
-            self.files.write(path, document)
-        else:
-            write_atomically(path, document)
-
     def ready(self, db: Session, form: str) -> list[tuple[str, Path]]:
         """The reports of ``form`` generated and not yet filed, with their files."""
         if form == "SARX":
@@ -111,11 +101,11 @@ class FilingBatches:
             raise ProblemError(
                 CONFLICT, "AML_NOTHING_TO_FILE", f"no {form} report is ready to file"
             )
-        document, totals = merge(form, [self._read(path, form) for _, path in ready])
+        document, totals = merge(form, [self.files.read(path) for _, path in ready])
         now = self.clock.now_ns()
         stamp = datetime.fromtimestamp(now // 10**9, UTC).strftime("%Y%m%dT%H%M%S")
         name = f"batch-{form}-{stamp}-{now % 10**9}.xml"
-        self._write(self.out_dir / "batches" / name, document, form)
+        self.files.write(self.out_dir / "batches" / name, document)
         batch = Batch(name, form, [report for report, _ in ready], totals,
                       hashlib.sha256(document).hexdigest())  # fmt: skip
         data = {"form": form, "file": name, "reports": batch.reports, "sha256": batch.sha256,
@@ -130,7 +120,7 @@ class FilingBatches:
         found = BATCH_NAME.fullmatch(name)
         if found is None or found.group(1) != form or not path.is_file():
             raise ProblemError(NOT_FOUND, "AML_BATCH_NOT_FOUND", "no such batch")
-        return self._read(path, form)
+        return self.files.read(path)
 
 
 def batches_holding(db: Session, sar_id: str) -> list[str]:

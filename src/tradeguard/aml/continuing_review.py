@@ -30,18 +30,17 @@ from tradeguard.aml.ctr_service import day_bounds_ns, trail_events
 from tradeguard.aml.models import SarRow
 from tradeguard.aml.retention import retained_until
 from tradeguard.aml.sar import CONTINUING_REVIEW_DAYS, filing_deadline
-from tradeguard.aml.sar_service import SarReports
+from tradeguard.aml.sar_service import SAR_SOURCE, SarReports
 from tradeguard.aml.transactions import Kind, Method
 from tradeguard.aml.watcher import MONEY_EVENTS, WATCHER_NAME, read_event
 from tradeguard.audit.records import Actor
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cases.models import AlertRow
-from tradeguard.cases.store import CLOSED, OPEN
+from tradeguard.cases.store import close_alert
 from tradeguard.core.errors import CONFLICT, ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.money import Money
 
-SAR_SOURCE = "aml.sar"
 CONTINUING_REVIEW = "aml.sar.continuing_review"
 REVIEWED = "aml.sar.continuing_reviewed"
 
@@ -134,7 +133,9 @@ class ContinuingReviews:
         row = self.reports.get(db, sar_id)
         if row.status != "filed" or row.review_due is None:
             raise ProblemError(CONFLICT, "SAR_NO_REVIEW", "only a filed SAR under review has one")
-        _close_review_alert(db, row, row.review_due)
+        note = f"continuing-activity review recorded: {outcome.value}"
+        key = review_alert_key(row, row.review_due)
+        close_alert(db, self.reports.audit, key, actor, note, self.reports.clock.now_ns())
         result = row
         if outcome is ReviewOutcome.FILE_CONTINUING:
             result = self._continue(db, actor, row, today)
@@ -169,10 +170,3 @@ class ContinuingReviews:
         db.flush()
         self.reports.record_draft(db, actor, row)
         return row
-
-
-def _close_review_alert(db: Session, row: SarRow, review_due: str) -> None:
-    key = review_alert_key(row, review_due)
-    alert = db.scalars(select(AlertRow).where(AlertRow.alert_key == key)).one_or_none()
-    if alert is not None and alert.status == OPEN:
-        alert.status = CLOSED

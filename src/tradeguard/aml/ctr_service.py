@@ -2,9 +2,12 @@
 
 The same aggregation as the replay (``CashLedger``): per customer, cash in and cash out
 separately, over all the customer's accounts. Each CTR file is written owner-only under
-``var_dir/aml/ctr`` and recorded as one ``aml.ctr.generated`` event with its SHA-256 and
-its due date (15 calendar days after the transactions, 31 CFR 1010.306(a)(3)), and kept
-as a row (``aml_ctrs``) that FinCEN's acknowledgement (the BSA ID) is recorded against.
+``var_dir/aml/ctr``, sealed like a SAR's (``aml/sealed_files.py``: it names the customer,
+their accounts and their cash, so on disk it is only ciphertext; downloads and batches
+decrypt it). It is recorded as one ``aml.ctr.generated`` event with the SHA-256 of its
+plain XML and its due date (15 calendar days after the transactions, 31 CFR
+1010.306(a)(3)), and kept as a row (``aml_ctrs``) that FinCEN's acknowledgement (the
+BSA ID) is recorded against.
 Writing a day again replaces its files and rows; a filed CTR is never rewritten. A
 deposit or withdrawal event of the day that cannot be read raises the operations alert
 ``aml.event_unreadable`` (the same one the live watcher raises) when an alert store is
@@ -27,6 +30,7 @@ from tradeguard.aml.filer import FilingInstitution
 from tradeguard.aml.models import CtrRow
 from tradeguard.aml.replay import ctr_file_name
 from tradeguard.aml.retention import retained_until
+from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.aml.transactions import BUSINESS_ZONE, CustomerProfile, format_dollars
 from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, WATCHER_NAME, read_event
 from tradeguard.audit.models import AuditEventRow
@@ -38,7 +42,6 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
 from tradeguard.core.ids import new_id
-from tradeguard.core.secure_files import write_atomically
 
 CTR_DUE_DAYS = 15
 
@@ -83,12 +86,12 @@ def trail_events(
 class CtrReports:
     """Generates the CTRs of a business day from the trail."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917 - the trail, the clock, the filer, where and how
         self, audit: AuditTrail, clock: Clock, filer: FilingInstitution, out_dir: Path,
-        alerts: AlertStore | None = None,
+        files: SealedFiles, alerts: AlertStore | None = None,
     ) -> None:  # fmt: skip
         self.audit, self.clock, self.filer, self.out_dir = audit, clock, filer, out_dir
-        self.alerts = alerts
+        self.files, self.alerts = files, alerts
 
     def cash_days(self, db: Session, day: date) -> list[CashDay]:
         """The customers' cash on ``day`` that needs a CTR (unreadable events alerted)."""
@@ -127,7 +130,7 @@ class CtrReports:
         )
         document = build_ctr(report, self.filer, today)
         path = self.out_dir / "ctr" / ctr_file_name(cash_day.customer, cash_day.day)
-        write_atomically(path, document)
+        self.files.write(path, document)
         generated = GeneratedCtr(
             cash_day.customer, cash_day.day,
             format_dollars(report.cash_in_cents) if report.report_in else "",
@@ -177,11 +180,26 @@ class CtrReports:
         return row
 
     def xml_of(self, row: CtrRow) -> bytes:
-        """The CTR's file as written."""
+        """The CTR's XML as written (decrypted); 409 ``AML_FILE_UNREADABLE`` if it does not open."""
         path = self.out_dir / "ctr" / row.file
         if not path.is_file():
             raise ProblemError(NOT_FOUND, "CTR_FILE_MISSING", "the CTR's file is not there")
-        return path.read_bytes()
+        return self.files.read(path)
+
+    def seal_clear_files(self, db: Session, actor: Actor) -> list[str]:
+        """Seal each CTR file written in clear before files were sealed; their names.
+
+        Only a file whose bytes hash to its row's audited SHA-256 is sealed (one that does
+        not is left as it is and keeps answering ``AML_FILE_UNREADABLE``); each is audited.
+        """
+        sealed = []
+        for row in db.scalars(select(CtrRow).order_by(CtrRow.day, CtrRow.customer)):
+            path = self.out_dir / "ctr" / row.file
+            if self.files.seal_clear(path, row.sha256):
+                data = {"file": row.file, "sha256": row.sha256}
+                self.audit.record(db, "aml.ctr.sealed", actor, subject=f"ctr:{row.id}", data=data)
+                sealed.append(row.file)
+        return sealed
 
     def record_filing(
         self, db: Session, actor: Actor, ctr_id: str, bsa_id: str, filed_on: date

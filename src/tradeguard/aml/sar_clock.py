@@ -6,7 +6,10 @@
   A job that missed several of them sends one email. The email goes to the compliance
   address only and names the SAR, its case and its deadline: never the subject, the
   customer or the narrative.
-- The day after the deadline, an unfiled SAR raises one ``aml.sar.overdue`` alert.
+- The day after the deadline, an unfiled SAR raises one ``aml.sar.overdue`` alert. Filing
+  the SAR closes it at once (``SarReports.record_filing``); closing the SAR's case closes
+  it at the clock's next run, and a SAR whose case is closed raises none. Either closing
+  is an ``aml.sar.alert.closed`` audit event with a note saying why.
 - When a filed SAR's continuing-activity review is due, one ``aml.sar.continuing_review``
   alert carries the activity since the filing (``continuing_review.py``).
 
@@ -25,34 +28,34 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradeguard.aml.continuing_review import (
-    CONTINUING_REVIEW,
-    SAR_SOURCE,
-    ActivitySince,
-    activity_since,
-)
+from tradeguard.aml.continuing_review import CONTINUING_REVIEW, ActivitySince, activity_since
 from tradeguard.aml.ctr_service import day_bounds_ns
 from tradeguard.aml.models import SarRow
+from tradeguard.aml.sar_service import SAR_SOURCE, close_overdue, overdue_alert
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import trusted_event
 from tradeguard.cases.model import AlertDraft, Subject
-from tradeguard.cases.store import AlertStore
+from tradeguard.cases.models import CaseRow
+from tradeguard.cases.store import CLOSED, AlertStore
 from tradeguard.identity.notices import Notices, VerifiedAddress
 
 REMINDED = "aml.sar.reminded"
-OVERDUE = "aml.sar.overdue"
 UNFILED = ("draft", "generated")
 CLOCK = Actor.system("aml.sar.clock")
 
 
 @dataclass(slots=True)
 class ClockRun:
-    """What one run of the clock did: the SARs reminded, found overdue, due for review."""
+    """What one run of the clock did: the SARs reminded, found overdue, due for review.
+
+    ``settled`` are the SARs whose overdue alert was closed because their case closed.
+    """
 
     reminded: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
 
 
@@ -87,7 +90,10 @@ class SarClock:
         for row in unfiled:
             if self._remind(db, row, today):
                 done.reminded.append(row.id)
-            if self._overdue(db, row, today):
+            if _case_closed(db, row):
+                if close_overdue(db, self.audit, CLOCK, row, "the SAR's case is closed"):
+                    done.settled.append(row.id)
+            elif self._overdue(db, row, today):
                 done.overdue.append(row.id)
         due = db.scalars(select(SarRow).where(SarRow.review_due <= today.isoformat()))
         for row in due:
@@ -116,11 +122,7 @@ class SarClock:
         deadline = date.fromisoformat(row.deadline)
         if today <= deadline:
             return False
-        start = day_start_ns(deadline + timedelta(days=1))
-        evidence = {"sar": row.id, "case": row.case_id, "deadline": row.deadline,
-                    "detected_on": row.detected_on}  # fmt: skip
-        draft = AlertDraft(OVERDUE, 1.0, Subject(row.customer, tuple(_accounts(row))), start,
-                           start, OVERDUE, f"sar:{row.id}", evidence)  # fmt: skip
+        draft = overdue_alert(row, day_start_ns(deadline + timedelta(days=1)))
         return self.store.raise_alert(db, draft, SAR_SOURCE) is not None
 
     def _review(self, db: Session, row: SarRow) -> bool:
@@ -154,6 +156,11 @@ def reminders_sent(db: Session, sar_id: str) -> set[int]:
         if event is not None:
             sent.update(int(d) for d in event.data.get("days_before", ()))
     return sent
+
+
+def _case_closed(db: Session, row: SarRow) -> bool:
+    case = db.get(CaseRow, row.case_id)
+    return case is not None and case.status == CLOSED
 
 
 def _accounts(row: SarRow) -> list[str]:

@@ -34,12 +34,16 @@ from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.aml.transactions import BusinessDays, CustomerProfile
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
+from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cases.models import AlertRow, CaseRow
+from tradeguard.cases.store import close_alert
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError, ProblemType
 from tradeguard.core.ids import new_id
 
 INCOMPLETE = ProblemType("sar-incomplete", "The SAR cannot be filed yet", 422)
+SAR_SOURCE = "aml.sar"
+OVERDUE = "aml.sar.overdue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class SarReports:
         row.review_due = continuing_review_due(filed_on).isoformat()
         row.updated_at_ns = self.clock.now_ns()
         self._record(db, actor, "aml.sar.filed", row, bsa_id=bsa_id)
+        close_overdue(db, self.audit, actor, row, f"SAR filed on {row.filed_on}, BSA ID {bsa_id}")
         return row
 
     @staticmethod
@@ -168,6 +173,21 @@ class SarReports:
         data = {"case_id": row.case_id, "deadline": row.deadline, "status": row.status,
                 "retain_until": row.retain_until or "", **extra}  # fmt: skip
         self.audit.record(db, event, actor, subject=f"sar:{row.id}", data=data)
+
+
+def overdue_alert(row: SarRow, start_ns: int = 0) -> AlertDraft:
+    """The ``aml.sar.overdue`` alert of an unfiled SAR (one per SAR: its identity)."""
+    evidence = {"sar": row.id, "case": row.case_id, "deadline": row.deadline,
+                "detected_on": row.detected_on}  # fmt: skip
+    accounts = tuple(str(account) for account in json.loads(row.accounts))
+    return AlertDraft(OVERDUE, 1.0, Subject(row.customer, accounts), start_ns, start_ns, OVERDUE,
+                      f"sar:{row.id}", evidence)  # fmt: skip
+
+
+def close_overdue(db: Session, audit: AuditTrail, actor: Actor, row: SarRow, note: str) -> bool:
+    """Close the SAR's open overdue alert with ``note`` (audited); whether there was one."""
+    key = overdue_alert(row).key(SAR_SOURCE)
+    return close_alert(db, audit, key, actor, note, audit.clock.now_ns()) is not None
 
 
 def incomplete(problems: list[FieldProblem]) -> ProblemError:

@@ -1,14 +1,16 @@
-"""SAR files at rest: encrypted under the documents keys, bound to their file name.
+"""SAR and CTR files at rest: encrypted under the documents keys, bound to their file name.
 
-A SAR's XML (and a SARX batch holding SARs) names the subject and tells the narrative:
-on disk it is only ever ciphertext of the ``documents`` data class, whose associated data
-is the file's name, so one SAR's file moved over another's does not open. Downloads
+A SAR's XML (and a SARX batch holding SARs) names the subject and tells the narrative; a
+CTR's (and a CTRX batch's) names the customer with their TIN and address. Either file is
+on disk only ever ciphertext of the ``documents`` data class, whose associated data is the
+file's name, so one report's file moved over another's does not open. Downloads
 decrypt it; FinCEN receives the plain XML. A file that does not open (tampered with, or
 written in clear before files were sealed) is refused with 409 ``AML_FILE_UNREADABLE``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import tink
@@ -48,6 +50,16 @@ class SealedFiles:
         except tink.TinkError:
             raise unreadable(path) from None
         return plain
+
+    def seal_clear(self, path: Path, sha256: str) -> bool:
+        """Seal the clear file at ``path`` if its bytes are those hashed to ``sha256``."""
+        if not path.is_file():
+            return False
+        document = path.read_bytes()
+        if hashlib.sha256(document).hexdigest() != sha256:
+            return False  # sealed already, or not the document that was audited
+        self.write(path, document)
+        return True
 
 
 def _context(path: Path) -> bytes:

@@ -21,7 +21,11 @@ from tradeguard.aml.sar_service import SarReports
 from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.aml.transactions import BusinessDays
 from tradeguard.aml.watcher import AmlWatcher
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.cases.store import AlertStore
+from tradeguard.config import Settings
+from tradeguard.core.clock import Clock
+from tradeguard.crypto.keyring import Keyring
 from tradeguard.db.session import transaction
 from tradeguard.identity.notices import Notices
 from tradeguard.logs import get_logger
@@ -66,10 +70,17 @@ def build_sar_reports(services: Services) -> SarReports:
 
 
 def build_ctr_reports(services: Services, alerts: AlertStore) -> CtrReports:
-    """CTRs of a day with the configured filer; files go to ``var_dir/aml/ctr``."""
-    settings = services.settings
-    out_dir = settings.var_dir / "aml"
-    return CtrReports(services.audit, services.clock, filer_from(settings), out_dir, alerts)
+    """CTRs of a day with the configured filer; sealed files go to ``var_dir/aml/ctr``."""
+    return ctr_reports_over(services.settings, services.audit, services.clock,
+                            services.crypto.keyring, alerts)  # fmt: skip
+
+
+def ctr_reports_over(
+    settings: Settings, audit: AuditTrail, clock: Clock, keyring: Keyring, alerts: AlertStore
+) -> CtrReports:
+    """CTR reports over these collaborators (the server's and the ``aml ctr`` command's)."""
+    files = SealedFiles(keyring)
+    return CtrReports(audit, clock, filer_from(settings), settings.var_dir / "aml", files, alerts)
 
 
 def build_aml_retention(services: Services) -> AmlRetention:

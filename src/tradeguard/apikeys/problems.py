@@ -25,6 +25,7 @@ class ApiKeyReason(StrEnum):
     SCOPE = "APIKEY_SCOPE"
     IP_NOT_ALLOWED = "APIKEY_IP_NOT_ALLOWED"
     UNAVAILABLE = "APIKEY_CHECK_UNAVAILABLE"
+    NONCES_RESTARTED = "APIKEY_NONCES_RESTARTED"
 
 
 def refused(reason: ApiKeyReason, detail: str, **extensions: Any) -> ProblemError:  # noqa: ANN401 - problem extensions are JSON of any shape

@@ -17,16 +17,21 @@ from typing import Protocol
 import redis
 
 from tradeguard.apikeys.problems import unavailable
+from tradeguard.core.clock import Clock
 
 MAX_MEMORY_NONCES = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """What the shared state says of a signed request: is the key revoked, the nonce new."""
+    """What the shared state says of a signed request: is the key revoked, the nonce new.
+
+    ``since_ms``: when the store began remembering nonces (Unix ms; 0 for always).
+    """
 
     revoked: bool
     nonce_fresh: bool
+    since_ms: int = 0
 
 
 class KeyStateStore(Protocol):
@@ -40,10 +45,13 @@ class KeyStateStore(Protocol):
 
 
 class MemoryKeyState:
-    """In-process nonces and revocations (one node)."""
+    """In-process nonces and revocations (one node), remembered since ``started_ms``."""
 
-    def __init__(self, monotonic_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, monotonic_ms: Callable[[], int] | None = None, started_ms: int | None = None
+    ) -> None:
         self._now_ms = monotonic_ms or (lambda: time.monotonic_ns() // 1_000_000)
+        self.started_ms = time.time_ns() // 1_000_000 if started_ms is None else started_ms
         self._nonces: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
@@ -59,7 +67,7 @@ class MemoryKeyState:
             if fresh:
                 self._nonces[entry] = now + ttl_ms
                 self._nonces.move_to_end(entry)
-        return Admission(revoked=key_id in self._revoked, nonce_fresh=fresh)
+        return Admission(key_id in self._revoked, fresh, self.started_ms)
 
     def mark_revoked(self, key_id: str, ttl_ms: int) -> None:
         """Remember the revocation for the life of the process (the database keeps it too)."""
@@ -107,8 +115,8 @@ class RedisKeyState:
         return f"{self._prefix}apikey:revoked:{key_id}"
 
 
-def key_state_store(client: redis.Redis | None, prefix: str) -> KeyStateStore:
-    """Redis-backed state when a client is configured, else in-process."""
+def key_state_store(client: redis.Redis | None, prefix: str, clock: Clock) -> KeyStateStore:
+    """Redis-backed state when a client is configured, else in-process from now on ``clock``."""
     if client is None:
-        return MemoryKeyState()
+        return MemoryKeyState(started_ms=clock.now_ns() // 1_000_000)
     return RedisKeyState(client, prefix)

@@ -104,7 +104,7 @@ class RequestVerifier:
         self._check_signature(key, headers, request)
         if not allowed(key.ip_allowlist, request.ip):
             raise not_allowed(ApiKeyReason.IP_NOT_ALLOWED, "this key may not be used from here")
-        self._claim_nonce(key, headers.nonce)
+        self._claim_nonce(key, headers)
         return _owner_principal(key, request.ip)
 
     def _check_timestamp(self, timestamp: str, now_ns: int) -> None:
@@ -136,13 +136,20 @@ class RequestVerifier:
         if not signatures_match(signature(key.secret, canonical), headers.signature):
             raise refused(ApiKeyReason.BAD_SIGNATURE, "the signature does not match the request")
 
-    def _claim_nonce(self, key: KeyRecord, nonce: str) -> None:
-        admission = self._store.admit(key.key_id, nonce, self._nonce_ttl_ms)
+    def _claim_nonce(self, key: KeyRecord, headers: SigningHeaders) -> None:
+        admission = self._store.admit(key.key_id, headers.nonce, self._nonce_ttl_ms)
         if admission.revoked:
             self._directory.forget(key.key_id)
             raise refused(ApiKeyReason.INVALID, "the API key is unknown, revoked or expired")
         if not admission.nonce_fresh:
             raise refused(ApiKeyReason.REPLAY, "this nonce was already used")
+        if int(headers.timestamp) < admission.since_ms:
+            raise refused(
+                ApiKeyReason.NONCES_RESTARTED,
+                "the nonce store restarted after this request was signed, so it cannot tell it "
+                "from a replay: sign the request again with a fresh timestamp and nonce",
+                nonces_since_ms=admission.since_ms,
+            )
 
 
 def _owner_principal(key: KeyRecord, ip: str | None) -> Principal:

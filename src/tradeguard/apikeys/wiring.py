@@ -35,7 +35,7 @@ def build_api_keys(
     ``store``, when given, keeps them instead (the desk process, for workers without Redis).
     """
     settings = services.settings
-    store = store or key_state_store(shared, settings.redis_key_prefix)
+    store = store or key_state_store(shared, settings.redis_key_prefix, services.clock)
     directory = KeyDirectory(services.sessions)
     verifier = RequestVerifier(
         directory,

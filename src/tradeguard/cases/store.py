@@ -36,6 +36,7 @@ log = get_logger("tradeguard.cases")
 
 ALERT_RAISED = "alert.raised"
 ALERT_UPDATED = "alert.updated"
+ALERT_CLOSED = "alert.closed"
 OPEN, IN_CASE, CLOSED = "open", "in_case", "closed"
 CONFIDENTIAL_SOURCES = frozenset({"aml.sar"})
 """Sources whose alerts only holders of their permission see (``aml:sar``)."""
@@ -134,6 +135,23 @@ class AlertStore:
 
     def _record(self, db: Session, row: AlertRow, source: str, event: str) -> None:
         self.audit.record(db, event, Actor.system(source), subject=row.id, data=alert_facts(row))
+
+
+def close_alert(  # noqa: PLR0913, PLR0917 - which alert, who closes it, why and when
+    db: Session, audit: AuditTrail, key: str, actor: Actor, note: str, now_ns: int
+) -> AlertRow | None:
+    """Close the open alert of identity ``key`` with ``note``, audited; None if none is open.
+
+    Its audit event (``alert.closed``, under the source's prefix if confidential) carries
+    the note. An alert already in a case is left to the case.
+    """
+    row = db.scalars(select(AlertRow).where(AlertRow.alert_key == key)).one_or_none()
+    if row is None or row.status != OPEN:
+        return None
+    row.status, row.updated_at_ns = CLOSED, now_ns
+    event = alert_event(row.source, ALERT_CLOSED)
+    audit.record(db, event, actor, subject=row.id, data=alert_facts(row) | {"note": note})
+    return row
 
 
 def alert_event(source: str, event: str) -> str:

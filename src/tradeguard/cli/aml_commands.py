@@ -10,12 +10,12 @@ import typer
 from pydantic import ValidationError
 
 from tradeguard.aml import synthetic
-from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay import ReplaySettings, replay
 from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.transactions import BUSINESS_ZONE, AmlInputError
+from tradeguard.aml.wiring import ctr_reports_over
 from tradeguard.audit.records import Actor
 from tradeguard.cases.store import AlertStore
 from tradeguard.cli.runtime import command_runtime
@@ -97,12 +97,23 @@ def ctr_command(
         raise AmlInputError(f"--date {day!r} is not YYYY-MM-DD") from None
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
         alerts = AlertStore(runtime.audit, runtime.clock)
-        reports = CtrReports(runtime.audit, runtime.clock, filer_from(runtime.settings),
-                             runtime.settings.var_dir / "aml", alerts)  # fmt: skip
+        reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
+                                   runtime.crypto.keyring, alerts)  # fmt: skip
         for ctr in reports.generate(db, Actor.system("cli"), wanted):
             typer.echo(
                 f"{ctr.customer},{ctr.day},{ctr.cash_in},{ctr.cash_out},{ctr.file},{ctr.sha256}"
             )
+
+
+@app.command("seal-ctrs")
+def seal_ctrs_command() -> None:
+    """Encrypt the CTR files written in clear before CTR files were sealed (audited)."""
+    with command_runtime() as runtime, transaction(runtime.sessions) as db:
+        alerts = AlertStore(runtime.audit, runtime.clock)
+        reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
+                                   runtime.crypto.keyring, alerts)  # fmt: skip
+        sealed = reports.seal_clear_files(db, Actor.system("cli"))
+    typer.echo(f"{len(sealed)} CTR files sealed")
 
 
 @app.command("purge")

@@ -15,7 +15,7 @@ import signal
 from fastapi import FastAPI
 from limits.storage import MemoryStorage
 
-from tradeguard.apikeys.replay import MemoryKeyState
+from tradeguard.apikeys.replay import key_state_store
 from tradeguard.app import DeskMode, create_app
 from tradeguard.config import Settings
 from tradeguard.market.feed import MarketData
@@ -41,8 +41,9 @@ def run_desk_process(settings: Settings) -> None:
         )
     )
     server.handlers["market.quotes"] = registry.find(MarketData).quotes
-    if settings.redis_url is None:
-        server.handlers.update(shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    if settings.redis_url is None:  # nonces since this start only: older requests are refused
+        keys = key_state_store(None, settings.redis_key_prefix, registry.find(Services).clock)
+        server.handlers.update(shared_state_handlers(keys, MemoryStorage()))
     asyncio.run(_serve(app, server))
 
 

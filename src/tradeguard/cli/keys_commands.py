@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from tradeguard import tables
+from tradeguard.cli.progress import progress_bar
 from tradeguard.cli.runtime import command_runtime
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.crypto.keyring import DataClass, KeysetStatus
@@ -74,7 +74,7 @@ def reencrypt(
 ) -> None:
     """Re-encrypt values under old keys, resumably; disable old keys when none remain."""
     classes = None if data_class is None else [data_class]
-    with command_runtime() as runtime, _progress_bar() as bar:
+    with command_runtime() as runtime, progress_bar() as bar:
         tasks: dict[str, object] = {}
 
         def advance(label: str, done: int, total: int) -> None:
@@ -111,9 +111,3 @@ def rotate_signing(
     with command_runtime() as runtime, runtime.sessions() as session, session.begin():
         key = runtime.crypto.signing.rotate(session, purpose)
     typer.echo(f"{purpose.value}: new signing key {key.key_id}")
-
-
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
-    )

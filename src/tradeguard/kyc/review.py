@@ -33,6 +33,7 @@ from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.schemas import Decision, QueueItem, Rejection, ReviewView
 from tradeguard.kyc.workflow import Workflow
 from tradeguard.risk.model import AccountStatus
+from tradeguard.trading.controls.restrictions import SANCTIONS
 from tradeguard.trading.desk_port import TradingControlsPort
 
 
@@ -177,10 +178,12 @@ class Review:
         return application
 
     def _release(self, db: Session, caller: Caller, account_id: str) -> None:
-        """Lift a rescreen's hold once the clearance commits, if the hold is still all there is."""
+        """Lift the rescreen's sanctions restriction once the clearance commits.
+
+        Only that one: the account stays restricted while another restriction stands, and
+        a suspended or closed account stays as it is.
+        """
         controls = self._controls
-        if controls.standing(db, account_id).view.status != AccountStatus.RESTRICTED:
-            return  # suspended or closed since: not the hold's to lift
 
         def release(_session: Session) -> None:
             controls.change_standing(
@@ -188,6 +191,7 @@ class Review:
                 account_id,
                 "sanctions: potential match cleared",
                 status=AccountStatus.ACTIVE,
+                restriction=SANCTIONS,
             )
 
         event.listen(db, "after_commit", release, once=True)

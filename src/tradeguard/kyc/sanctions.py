@@ -8,8 +8,9 @@ again, and a potential match that a reviewer has not cleared for that list entry
 the application (an open customer's too) back in the review queue, audited, and raises
 a ``sanctions.rescreen_hit`` alert in the alert store. An open customer's active account
 is restricted (orders that reduce positions only; no withdrawals) once the rescreen has
-committed, until a reviewer clears the match (the account is active again) or confirms
-it (the account is suspended).
+committed, until a reviewer clears the match (the sanctions restriction is lifted: the
+account is active again unless another restriction stands) or confirms it (the account
+is suspended).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tradeguard.risk.model import AccountStatus
 from tradeguard.screening.decisions import ScreeningDecision, ScreeningSubject
 from tradeguard.screening.parties import ScreenedParty
 from tradeguard.screening.service import SanctionsScreening
+from tradeguard.trading.controls.restrictions import SANCTIONS
 from tradeguard.trading.desk_port import TradingControlsPort
 
 HOLD_REASON = "sanctions rescreen: potential match under review"
@@ -176,11 +178,16 @@ class KycScreening:
         self._alerts.rescreen_hit(session, application, evidence_of(decision))
 
     def _hold(self, session: Session, account_id: str | None) -> dict[str, str]:
-        """Restrict an active account once the hit commits; what to remember of it."""
+        """Place the sanctions restriction once the hit commits; what to remember of it.
+
+        An account already restricted for another reason holds this one too, so lifting
+        the other does not free it; a suspended or closed one stays as it is.
+        """
         if account_id is None:
             return {}
-        if self._controls.standing(session, account_id).view.status != AccountStatus.ACTIVE:
-            return {}  # already restricted, suspended or closed: never loosened here
+        status = self._controls.standing(session, account_id).view.status
+        if status in {AccountStatus.SUSPENDED, AccountStatus.CLOSED}:
+            return {}  # never loosened here
         controls = self._controls
 
         def restrict(_session: Session) -> None:
@@ -189,6 +196,7 @@ class KycScreening:
                 account_id,
                 HOLD_REASON,
                 status=AccountStatus.RESTRICTED,
+                restriction=SANCTIONS,
             )
 
         event.listen(session, "after_commit", restrict, once=True)

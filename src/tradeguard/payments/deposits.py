@@ -43,6 +43,7 @@ from tradeguard.payments.models import DepositRow
 from tradeguard.payments.problems import PaymentReason, conflict, invalid, not_found
 from tradeguard.risk.model import AccountStatus
 from tradeguard.risk.pricing import business_day
+from tradeguard.trading.controls.restrictions import ACH_RETURN
 from tradeguard.trading.models import TradingAccount
 
 RETURN_CODE = re.compile(r"^R[0-9]{2}$")
@@ -208,7 +209,7 @@ class Deposits:
         return_code = str(row.return_code)
         reason = f"ACH return {return_code} of deposit {row.id}"
         kit.controls.change_standing(
-            caller, row.account_id, reason, status=AccountStatus.RESTRICTED
+            caller, row.account_id, reason, status=AccountStatus.RESTRICTED, restriction=ACH_RETURN
         )
         with transaction(kit.sessions) as db:
             row = db.get_one(DepositRow, deposit_id, with_for_update=True)

@@ -50,11 +50,20 @@ class LoadReport:
 
 
 @dataclass(frozen=True, slots=True)
+class RescreenHit:
+    """One party a rescreen found a potential match for, and the entry it matched."""
+
+    party_id: str
+    decision: ScreeningDecision
+
+
+@dataclass(frozen=True, slots=True)
 class RescreenReport:
-    """How many parties a rescreen looked at and how many potential matches it raised."""
+    """How many parties a rescreen looked at, how many potential matches, and which."""
 
     screened: int
     hits: int
+    found: tuple[RescreenHit, ...] = ()
 
 
 class Screener:
@@ -152,29 +161,32 @@ class SanctionsScreening:
         """Screen every party again; each potential match goes to the parties' owner."""
         screener = self.screener()
         with transaction(self._sessions) as session:
-            screened, hits = self._rescreen_parties(session, screener, progress)
-            report = RescreenReport(screened, hits)
+            report = self._rescreen_parties(session, screener, progress)
             self._audit.record(
                 session,
                 "screening.rescreen.completed",
                 actor,
-                data={"screened": screened, "hits": hits, "versions": _versions(screener)},
+                data={
+                    "screened": report.screened,
+                    "hits": report.hits,
+                    "versions": _versions(screener),
+                },
             )
         return report
 
     def _rescreen_parties(
         self, session: Session, screener: Screener, progress: Progress | None
-    ) -> tuple[int, int]:
-        screened = hits = 0
+    ) -> RescreenReport:
+        screened, found = 0, []
         for party in self.parties.parties(session):
             decision = screener.screen(party.subject)
             screened += 1
             if decision.match:
                 self.parties.raise_hit(session, party.party_id, decision)
-                hits += 1
+                found.append(RescreenHit(party.party_id, decision))
             if progress is not None:
                 progress(1)
-        return screened, hits
+        return RescreenReport(screened, len(found), tuple(found))
 
     def versions(self) -> list[ListVersionRow]:
         """The current version of every loaded list."""

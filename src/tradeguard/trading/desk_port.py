@@ -89,7 +89,7 @@ class TradingControlsPort(Protocol):
         """Set a kill switch (ACTIVE deletes it); optionally cancel the open orders in scope."""
         ...
 
-    def change_standing(
+    def change_standing(  # noqa: PLR0913 - who, which account, why, and each part of standing
         self,
         caller: Caller,
         account_id: str,
@@ -97,8 +97,9 @@ class TradingControlsPort(Protocol):
         *,
         status: AccountStatus | None = None,
         trading_permission: bool | None = None,
+        restriction: str | None = None,
     ) -> ControlChange:
-        """Set an account's status and/or trading permission."""
+        """Set an account's status and/or trading permission; ``restriction``: whose hold."""
         ...
 
     def reset_pattern_day_trader(

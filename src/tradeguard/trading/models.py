@@ -58,6 +58,24 @@ class TradingAccount(Base):
     updated_at_ns: Mapped[int] = mapped_column(BigInteger)
 
 
+class AccountRestrictionRow(Base):
+    """One reason an account is restricted, held by whoever placed it until they lift it.
+
+    The account's status stays ``restricted`` while any of its restrictions stands.
+    """
+
+    __tablename__ = "account_restrictions"
+
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("trading_accounts.id"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """``sanctions``, ``ach_return``, ``staff`` (``trading/controls/restrictions.py``)."""
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(96))
+    placed_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
 class PositionRow(Base):
     """Signed shares held in one symbol and their signed cost in cents."""
 

@@ -10,6 +10,7 @@ from aml_kit import FILER, schema_errors
 from sqlalchemy import select
 
 from tradeguard.aml.ctr_service import CtrReports
+from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
@@ -37,6 +38,11 @@ def cash(  # noqa: PLR0913, PLR0917 - one settled movement, field by field
        {"account": account, "amount": amount, "method": method})  # fmt: skip
 
 
+def ctr_reports(kit: AuditKit, out_dir: Path, alerts: AlertStore | None = None) -> CtrReports:
+    """CTR reports writing sealed files under ``out_dir``."""
+    return CtrReports(kit.trail, kit.clock, FILER, out_dir, SealedFiles(kit.crypto.keyring), alerts)
+
+
 def test_ctr_day_when_cash_over_accounts_then_one_ctr_per_customer_valid_and_audited(
     kit: AuditKit, tmp_path: Path
 ) -> None:
@@ -51,17 +57,22 @@ def test_ctr_day_when_cash_over_accounts_then_one_ctr_per_customer_valid_and_aud
     )  # the next day there
     cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "withdrawal", "acct-3", "10000.00")
     cash(kit, datetime(2026, 3, 2, 17, tzinfo=UTC), "deposit", "acct-3", "50000.00", "wire")
-    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path)
+    reports = ctr_reports(kit, tmp_path)
     with transaction(kit.sessions) as db:
         (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+        (row,) = reports.listed(db, date(2026, 3, 2), 10)
     assert (ctr.customer, ctr.cash_in, ctr.cash_out, ctr.due) == (
         "user-9",
         "10000.01",
         "",
         date(2026, 3, 17),
     )
-    document = ctr.file.read_bytes()
+    document = reports.xml_of(row)
     assert is_private(ctr.file)
+    on_disk = ctr.file.read_bytes()
+    for clear in (b"acct-1", b"acct-2", b">10001<", b"EFilingBatchXML"):
+        assert clear in document
+        assert clear not in on_disk  # sealed: neither the accounts, the cash nor the XML
     assert schema_errors("CTRX", document) == []
     assert ctr.sha256 == hashlib.sha256(document).hexdigest()
     with kit.sessions() as db:
@@ -76,12 +87,7 @@ def test_ctr_day_when_no_cash_over_the_threshold_then_nothing_written(
 ) -> None:
     cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "10000.00")
     with transaction(kit.sessions) as db:
-        assert (
-            CtrReports(kit.trail, kit.clock, FILER, tmp_path).generate(
-                db, Actor.system("cli"), date(2026, 3, 2)
-            )
-            == []
-        )
+        assert ctr_reports(kit, tmp_path).generate(db, Actor.system("cli"), date(2026, 3, 2)) == []
     assert not (tmp_path / "ctr").exists()
 
 
@@ -91,7 +97,7 @@ def test_ctr_day_when_a_cash_event_is_unreadable_then_operations_alert_not_silen
     cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
     cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "deposit", "acct-1", "9,000.00")
     store = AlertStore(kit.trail, kit.clock)
-    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path, store)
+    reports = ctr_reports(kit, tmp_path, store)
     for _ in range(2):
         with transaction(kit.sessions) as db:
             (ctr,) = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
@@ -100,3 +106,24 @@ def test_ctr_day_when_a_cash_event_is_unreadable_then_operations_alert_not_silen
         (alert,) = db.scalars(select(AlertRow)).all()
     assert (alert.typology, alert.source, alert.status) == ("aml.event_unreadable", "aml", "open")
     assert "9,000.00" not in alert.evidence
+
+
+def test_ctr_files_when_written_in_clear_before_then_sealed_only_if_their_hash_holds(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
+    cash(kit, datetime(2026, 3, 2, 16, tzinfo=UTC), "deposit", "acct-2", "11000.00")
+    at(kit, datetime(2026, 3, 1, tzinfo=UTC), "account.opened", "acct-2", {"user_id": "user-2"})
+    reports = ctr_reports(kit, tmp_path)
+    with transaction(kit.sessions) as db:
+        first, second = reports.generate(db, Actor.system("cli"), date(2026, 3, 2))
+        rows = {row.file: row for row in reports.listed(db, date(2026, 3, 2), 10)}
+    documents = {ctr.file: reports.xml_of(rows[ctr.file.name]) for ctr in (first, second)}
+    first.file.write_bytes(documents[first.file])  # as written before files were sealed
+    second.file.write_bytes(documents[second.file].replace(b"11000", b"1100"))  # altered
+    with transaction(kit.sessions) as db:
+        assert reports.seal_clear_files(db, Actor.system("cli")) == [first.file.name]
+        assert reports.seal_clear_files(db, Actor.system("cli")) == []  # once
+    assert b"acct-1" not in first.file.read_bytes()
+    assert reports.xml_of(rows[first.file.name]) == documents[first.file]
+    assert b"acct-2" in second.file.read_bytes()  # not the audited document: left alone

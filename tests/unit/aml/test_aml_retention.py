@@ -6,9 +6,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from aml_kit import FILER
 from sqlalchemy import func, select
-from test_aml_ctr_service import cash
+from test_aml_ctr_service import cash, ctr_reports
 
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.models import CtrRow
@@ -27,7 +26,7 @@ def written_ctr(kit: AuditKit, tmp_path: Path) -> tuple[CtrReports, str]:
     """One CTR written on 2026-03-10 for cash on 2026-03-02; the reports and its id."""
     cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
     kit.clock.set(datetime(2026, 3, 10, 15, tzinfo=UTC))
-    reports = CtrReports(kit.trail, kit.clock, FILER, tmp_path)
+    reports = ctr_reports(kit, tmp_path)
     with transaction(kit.sessions) as db:
         reports.generate(db, CLI, DAY)
         (row,) = reports.listed(db, DAY, 10)

@@ -14,14 +14,15 @@ from test_aml_ctr_service import cash
 
 from tradeguard.aml.continuing_review import ContinuingReviews, ReviewOutcome
 from tradeguard.aml.models import SarRow
-from tradeguard.aml.sar_clock import OVERDUE, SarClock, pending_reminders
-from tradeguard.aml.sar_service import SarForm, SarReports
+from tradeguard.aml.sar_clock import SarClock, pending_reminders
+from tradeguard.aml.sar_service import OVERDUE, SarForm, SarReports
 from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
+from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cases.models import AlertRow
-from tradeguard.cases.service import Cases
+from tradeguard.cases.service import Cases, Decision
 from tradeguard.cases.store import AlertStore
 from tradeguard.core.errors import ProblemError
 from tradeguard.db.session import transaction
@@ -148,6 +149,54 @@ def test_overdue_when_the_deadline_passed_then_one_confidential_alert(desk: Desk
     assert json.loads(alert.evidence)["deadline"] == "2026-04-09"
     assert count(desk.kit, "aml.sar.alert.raised") == 1
     assert count(desk.kit, "alert.raised") == 1  # the structuring alert only
+
+
+def overdue_alerts(desk: Desk) -> list[str]:
+    with desk.kit.sessions() as db:
+        return list(db.scalars(select(AlertRow.status).where(AlertRow.typology == OVERDUE)))
+
+
+def closing_notes(kit: AuditKit) -> list[str]:
+    with kit.sessions() as db:
+        query = select(AuditEventRow.record).where(
+            AuditEventRow.event_type == "aml.sar.alert.closed"
+        )
+        return [AuditEvent.from_record(bytes(record)).data["note"] for record in db.scalars(query)]
+
+
+def test_overdue_when_the_sar_is_filed_late_then_its_alert_closes_with_a_note(
+    desk: Desk,
+) -> None:
+    sar_id = drafted_sar(desk)
+    run(desk, date(2026, 4, 10))
+    with transaction(desk.kit.sessions) as db:
+        desk.reports.generate(db, OFFICER, sar_id, date(2026, 4, 11))
+        desk.reports.record_filing(db, OFFICER, sar_id, "31000123456789", date(2026, 4, 11))
+    assert overdue_alerts(desk) == ["closed"]
+    assert closing_notes(desk.kit) == ["SAR filed on 2026-04-11, BSA ID 31000123456789"]
+    assert count(desk.kit, "alert.closed") == 0  # confidential: under the source's prefix
+    assert run(desk, date(2026, 4, 12))[1] == []
+    assert overdue_alerts(desk) == ["closed"]
+
+
+def test_overdue_when_the_case_is_closed_then_the_next_run_closes_its_alert(
+    desk: Desk,
+) -> None:
+    sar_id = drafted_sar(desk)
+    run(desk, date(2026, 4, 10))
+    with desk.kit.sessions() as db:
+        case_id = db.get_one(SarRow, sar_id).case_id
+    with transaction(desk.kit.sessions) as db:
+        Cases(desk.kit.trail, desk.kit.clock).decide(
+            db, OFFICER, case_id, Decision.FALSE_POSITIVE, "explained by payroll"
+        )
+    assert overdue_alerts(desk) == ["open"]
+    with transaction(desk.kit.sessions) as db:
+        done = desk.clock.run(db, date(2026, 4, 11))
+    assert (done.overdue, done.settled) == ([], [sar_id])
+    assert overdue_alerts(desk) == ["closed"]
+    assert closing_notes(desk.kit) == ["the SAR's case is closed"]
+    assert run(desk, date(2026, 4, 12))[1] == []
 
 
 def filed_sar(desk: Desk) -> str:

@@ -154,3 +154,8 @@ def test_memory_key_state_when_revoked_then_admission_says_so() -> None:
     store.mark_revoked("tgk_1", 1000)
     assert store.admit("tgk_1", "n1", 10_000).revoked
     assert not store.admit("tgk_2", "n1", 10_000).revoked
+
+
+def test_memory_key_state_when_admitting_then_says_since_when_it_remembers() -> None:
+    store = MemoryKeyState(lambda: 0, started_ms=1_700_000_000_000)
+    assert store.admit("tgk_1", "n1", 10_000).since_ms == 1_700_000_000_000

@@ -254,6 +254,21 @@ def test_desk_key_state_when_a_nonce_comes_twice_through_two_channels_then_secon
         server.stop()
 
 
+def test_desk_key_state_when_the_desk_restarts_then_the_worker_learns_since_when_it_remembers(
+    socket_path: Path,
+) -> None:
+    for started_ms in (1_000, 2_000):  # the desk process, then the one that replaced it
+        path = socket_path.with_name(f"desk-{started_ms}.sock")
+        server = serve(
+            path, shared_state_handlers(MemoryKeyState(started_ms=started_ms), MemoryStorage())
+        )
+        try:
+            admitted = DeskKeyState(channel_to(path)).admit("key", "n-1", 60_000)
+            assert (admitted.nonce_fresh, admitted.since_ms) == (True, started_ms)
+        finally:
+            server.stop()
+
+
 def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_when_gone(
     socket_path: Path,
 ) -> None:

@@ -145,7 +145,7 @@ class RemoteTradingControls:
             cancel_open_orders=cancel_open_orders,
         )
 
-    def change_standing(
+    def change_standing(  # noqa: PLR0913 - who, which account, why, and each part of standing
         self,
         caller: Caller,
         account_id: str,
@@ -153,6 +153,7 @@ class RemoteTradingControls:
         *,
         status: AccountStatus | None = None,
         trading_permission: bool | None = None,
+        restriction: str | None = None,
     ) -> ControlChange:
         """The desk's ``change_standing``."""
         return forwarded(
@@ -164,6 +165,7 @@ class RemoteTradingControls:
             reason,
             status=status,
             trading_permission=trading_permission,
+            restriction=restriction,
         )
 
     def reset_pattern_day_trader(

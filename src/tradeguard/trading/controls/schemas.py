@@ -171,6 +171,9 @@ class AccountControlView(AccountView):
     trading_permission: bool
     account_trading_state: str = Field(description="The account's own state (without global)")
     open_orders: int
+    restrictions: list[str] = Field(
+        default_factory=list, description="Who holds a restriction of the account"
+    )
 
 
 class LimitView(BaseModel):

@@ -24,6 +24,7 @@ from tradeguard.risk.model import AccountStatus, TradingState
 from tradeguard.risk.pricing import business_day
 from tradeguard.trading.controls.busts import Busted, bust_trade
 from tradeguard.trading.controls.problems import account_not_found, instrument_not_found
+from tradeguard.trading.controls.restrictions import STAFF, holders, lift, place
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount, TradingStateRow
 from tradeguard.trading.orders.booking import Booking
 from tradeguard.trading.orders.desk import TradingDesk
@@ -89,6 +90,8 @@ class AccountStanding:
     account_state: TradingState
     """The account's own trading state (the platform's and symbols' apply on top)."""
     open_orders: int
+    restrictions: tuple[str, ...] = ()
+    """Who holds a restriction of the account (``restrictions.py``)."""
 
 
 class DeskControls:
@@ -177,7 +180,7 @@ class TradingControls(DeskControls):
 
     # -- accounts ------------------------------------------------------------------------
 
-    def change_standing(
+    def change_standing(  # noqa: PLR0913 - who, which account, why, and each part of standing
         self,
         caller: Caller,
         account_id: str,
@@ -185,14 +188,22 @@ class TradingControls(DeskControls):
         *,
         status: AccountStatus | None = None,
         trading_permission: bool | None = None,
+        restriction: str | None = None,
     ) -> ControlChange:
-        """Set ``status`` and/or ``trading_permission``; suspending or closing cancels orders."""
+        """Set ``status`` and/or ``trading_permission``; suspending or closing cancels orders.
+
+        ``restriction`` names who places or lifts a restriction (``restrictions.py``);
+        without it, it is staff's, and setting the account active lifts every one.
+        """
 
         def work(booking: Booking) -> ControlChange:
-            row, account = self.account(booking.context.db, account_id)
+            db = booking.context.db
+            row, account = self.account(db, account_id)
             before = _standing(account)
-            if status is not None:
-                account.status = status
+            held = Held(restriction, reason, caller.actor.id or caller.actor.kind, booking.now_ns)
+            wanted, context = held.apply(db, account_id, account.status, status)
+            if wanted is not None:
+                account.status = wanted
             if trading_permission is not None:
                 account.trading_permission = trading_permission
             cancelled: tuple[OrderRow, ...] = ()
@@ -202,7 +213,7 @@ class TradingControls(DeskControls):
             booking.touch_account(account_id)  # the rest of the row is written as it finishes
             after = _standing(account)
             change = ControlChange(
-                "account.standing.changed", account_id, before, after, reason, cancelled=cancelled
+                "account.standing.changed", account_id, before, after, reason, context, cancelled
             )
             return recorded(booking, caller, change)
 
@@ -249,7 +260,12 @@ class TradingControls(DeskControls):
             )
             own = self.desk.risk.account_states.get(account_id, TradingState.ACTIVE)
             return AccountStanding(
-                view, row.user_id, account.trading_permission, own, len(account.open_orders)
+                view,
+                row.user_id,
+                account.trading_permission,
+                own,
+                len(account.open_orders),
+                tuple(holders(db, account_id)),
             )
 
     # -- helpers -------------------------------------------------------------------------
@@ -296,6 +312,33 @@ def _store_state(  # noqa: PLR0913 - the row's key, its content and who set it w
         row = TradingStateRow(scope=target.scope, key=target.key)
         db.add(row)
     row.state, row.reason, row.set_by, row.set_at_ns = state.value, reason, by, now_ns
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A restriction placed or lifted by one holder (None: staff, who may lift them all)."""
+
+    holder: str | None
+    reason: str
+    by: str
+    now_ns: int
+
+    def apply(
+        self, db: Session, account_id: str, current: AccountStatus, status: AccountStatus | None
+    ) -> tuple[AccountStatus | None, dict[str, JsonScalar]]:
+        """The status to set (None: leave it) and what the audit event says of restrictions."""
+        if status is AccountStatus.RESTRICTED:
+            place(db, account_id, self.holder or STAFF, self.reason, self.by, self.now_ns)
+            loosens = self.holder is not None and current in CANCELLING_STATUSES
+            status = None if loosens else status  # a holder never loosens a suspension
+        elif status is AccountStatus.ACTIVE:
+            remaining = lift(db, account_id, self.holder)
+            others_stand = bool(remaining) or current is not AccountStatus.RESTRICTED
+            status = None if self.holder is not None and others_stand else status
+        else:
+            return status, {}
+        standing = ",".join(holders(db, account_id))
+        return status, {"restriction": self.holder or STAFF, "restrictions": standing}
 
 
 def _standing(account: AccountRisk) -> dict[str, JsonScalar]:

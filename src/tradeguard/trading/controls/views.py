@@ -53,6 +53,7 @@ def standing_view(standing: AccountStanding) -> AccountControlView:
         trading_permission=standing.trading_permission,
         account_trading_state=standing.account_state.value,
         open_orders=standing.open_orders,
+        restrictions=list(standing.restrictions),
     )
 
 
