@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from tradeguard.cli.runtime import CommandRuntime, command_runtime
-from tradeguard.cli.trading_commands import operator
+from tradeguard.cli.runtime import CommandRuntime, command_runtime, operator
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.secure_files import write_atomically
