@@ -10,10 +10,12 @@ from __future__ import annotations
 from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.events import (
+    BUY,
     MarketEvent,
     OrderCancelled,
     OrderPlaced,
     TradeExecuted,
+    VenueExecution,
 )
 from tradeguard.surveillance.front_running import FrontRunDetector
 from tradeguard.surveillance.market import Market, Order
@@ -60,6 +62,8 @@ class Surveillance:
             return self.cancel(event.ts, event.order_id)
         if isinstance(event, TradeExecuted):
             return self.trade(event)
+        if isinstance(event, VenueExecution):
+            return self.venue_trade(event)
         return self.modify(event.ts, event.order_id, event.qty, event.price)
 
     def place(  # noqa: PLR0913, PLR0917 - an order's terms
@@ -112,6 +116,26 @@ class Surveillance:
         alerts += self.pump.on_trade(event, buy_fill, sell_fill)
         alerts += self.front_running.on_fill(buy_fill, buy)
         alerts += self.front_running.on_fill(sell_fill, sell)
+        return alerts
+
+    def venue_trade(self, event: VenueExecution) -> list[AlertDraft]:
+        """An outside venue filled one of our orders: a trade of that order's account.
+
+        The venue's side is no order of ours; the fill feeds every detector that reads
+        one account's trading (pump and dump, front-running), and the wash detector
+        pairs it with an opposite venue fill of the same group (see ``WashDetector``).
+        """
+        self._count(event.ts)
+        order = self._order(event.order_id)
+        outside = event.trade_id  # the venue's side: no order of ours
+        buy, sell = (order.order_id, outside) if order.side == BUY else (outside, order.order_id)
+        trade = TradeExecuted(
+            event.ts, event.trade_id, order.symbol, event.qty, event.price, buy, sell
+        )
+        fill = self.market.outside_trade(trade, order, event.venue)
+        alerts = self.wash.on_venue_fill(trade, order)
+        alerts += self.pump.on_fill(trade, fill)
+        alerts += self.front_running.on_fill(fill, order)
         return alerts
 
     def _count(self, ts: int) -> None:

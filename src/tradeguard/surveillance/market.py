@@ -248,7 +248,21 @@ class Market:
             order.filled += event.qty
             self._open(order, -taken)
         buy.book.last_price = event.price
-        return self._fill(event, buy, sell), self._fill(event, sell, buy)
+        return (
+            self._fill(event, buy, sell.account, aggressor=buy.changed > sell.changed),
+            self._fill(event, sell, buy.account, aggressor=sell.changed > buy.changed),
+        )
+
+    def outside_trade(self, event: TradeExecuted, order: Order, venue: str) -> Fill:
+        """Fill ``order`` at an outside venue (the counterparty is the venue); its fill.
+
+        The order went out to take the venue's liquidity, so it counts as the aggressor.
+        """
+        taken = min(event.qty, order.remaining)
+        order.filled += event.qty
+        self._open(order, -taken)
+        order.book.last_price = event.price
+        return self._fill(event, order, venue, aggressor=True)
 
     def recent_fills(self, symbol: str, group: str) -> Sequence[Fill]:
         """The group's fills in the symbol that are still remembered."""
@@ -263,7 +277,9 @@ class Market:
         for key in [key for key, fills in self.fills.items() if fills and fills[-1].ts < horizon]:
             del self.fills[key]
 
-    def _fill(self, event: TradeExecuted, order: Order, other_order: Order) -> Fill:
+    def _fill(
+        self, event: TradeExecuted, order: Order, counterparty: str, *, aggressor: bool
+    ) -> Fill:
         other = "sell" if order.side == BUY else BUY
         opposite = self.group_open_orders(order.symbol, order.group, other)
         fill = Fill(
@@ -275,8 +291,8 @@ class Market:
             event.price,
             self._open_shares(order.symbol, order.group, other),
             order.holder.volume,
-            other_order.account,
-            order.changed > other_order.changed,
+            counterparty,
+            aggressor,
             len({open_order.price for open_order in opposite.values()}) if opposite else 0,
         )
         fills = self.fills[(order.symbol, order.group)]
