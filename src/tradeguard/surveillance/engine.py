@@ -44,6 +44,7 @@ class Surveillance:
         self.pump = PumpDetector(directory, params.pump, gap)
         self.front_running = FrontRunDetector(self.market, directory, params.front_running, gap)
         self._seen = 0
+        self._large_min_qty = params.front_running.large_order_min_qty
 
     def process(self, event: MarketEvent) -> list[AlertDraft]:
         """Take in one event; the alerts it raised or extended."""
@@ -80,9 +81,11 @@ class Surveillance:
         self._seen += 1  # _count, inline on the two commonest events
         if self._seen % EVICT_EVERY == 0:
             self.evict(ts)
-        average = self.market.order_size.get(symbol)
+        # the symbol's average order size before this one, asked only for a large order
+        large = qty >= self._large_min_qty
+        average = self.market.order_size.get(symbol) if large else None
         order = self.market.place(ts, order_id, account, symbol, side, qty, price)
-        if average is not None and qty >= self.front_running.params.large_order_min_qty:
+        if average is not None:
             self.front_running.on_order(order, average)
         return []
 
@@ -98,10 +101,13 @@ class Surveillance:
         self._seen += 1
         if self._seen % EVICT_EVERY == 0:
             self.evict(ts)
-        order = self._order(order_id)
+        order = self.market.orders.get(order_id)  # _order, inline on the second commonest event
+        if order is None:
+            raise UnknownOrderError(f"no order {order_id} seen")
         if not order.open:
             return []
-        alerts = self.spoofing.on_cancel(order, ts, order.remaining)
+        left = order.qty - order.filled
+        alerts = self.spoofing.on_cancel(order, ts, left if left > 0 else 0)  # noqa: FURB136 - no call on the hot path
         self.market.cancel(order, ts)
         if order.watched:
             self.front_running.on_close(order, ts)
