@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import AccountDirectory
-from tradeguard.surveillance.alerting import capped, episode_alert
+from tradeguard.surveillance.alerting import EVIDENCE_LIMIT, capped, episode_alert
 from tradeguard.surveillance.episodes import Episode, Episodes
 from tradeguard.surveillance.events import BUY, TradeExecuted, dollars
 from tradeguard.surveillance.market import Order
@@ -136,17 +136,12 @@ class WashDetector:
         facts["trades"] = facts.get("trades", 0) + 1
         facts["volume"] = facts.get("volume", 0) + event.qty
         facts["prearranged"] = facts.get("prearranged", 0) + self._matched(event, buy, sell)
-        facts.setdefault("trade_list", []).append(
-            {
-                "trade_id": event.trade_id,
-                "ts": event.ts,
-                "qty": event.qty,
-                "price": dollars(event.price),
-                "buyer": buy.account,
-                "seller": sell.account,
-                "orders_apart_seconds": abs(buy.placed - sell.placed) / NS,
-            }
-        )
+        trades = facts.setdefault("trade_list", [])
+        if len(trades) < EVIDENCE_LIMIT:  # only the first ones are ever shown
+            apart = abs(buy.placed - sell.placed)
+            trades.append(
+                (event.trade_id, event.ts, event.qty, event.price, buy.account, sell.account, apart)
+            )
         return episode
 
     def _matched(self, event: TradeExecuted, buy: Order, sell: Order) -> bool:
@@ -159,7 +154,7 @@ class WashDetector:
     ) -> AlertDraft:
         facts = episode.facts
         evidence = {
-            "trades": capped(facts["trade_list"]),
+            "trades": [_trade_view(*trade) for trade in capped(facts["trade_list"])],
             "trade_count": facts["trades"],
             "volume": facts["volume"],
             "prearranged_trades": facts["prearranged"],
@@ -182,3 +177,18 @@ class WashDetector:
         ]
         for symbol in stale:
             del self.venue_fills[symbol]
+
+
+def _trade_view(  # noqa: PLR0913, PLR0917 - a trade as the episode keeps it
+    trade_id: str, ts: int, qty: int, price: int, buyer: str, seller: str, apart: int
+) -> dict[str, object]:
+    """A trade of the evidence (kept as a tuple until an alert shows it)."""
+    return {
+        "trade_id": trade_id,
+        "ts": ts,
+        "qty": qty,
+        "price": dollars(price),
+        "buyer": buyer,
+        "seller": seller,
+        "orders_apart_seconds": apart / NS,
+    }
