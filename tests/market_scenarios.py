@@ -317,8 +317,10 @@ class Generator:
             self.schedule.at(ts + life * S, lambda t: self.venue.cancel(t, symbol, order_id))
 
         def buy_quietly(ts: int, n: int) -> None:
-            bid = self.venue.best(symbol, "buy") or self.price(symbol)
-            order(ts, self.rng.choice(group), "buy", self.shares(2, 6), bid, 50)
+            # promoters build their position before the ramp, at the prices of before
+            # (taking the offer in small lots): what they later sell into the peak
+            ask = self.venue.best(symbol, "sell") or self.price(symbol)
+            order(ts, self.rng.choice(group), "buy", self.shares(2, 6), ask, 50)
             if n < 20:
                 self.schedule.at(
                     ts + self.rng.randint(60, 150) * S, lambda t: buy_quietly(t, n + 1)

@@ -25,6 +25,7 @@ from trading_flows import desk_of, funded_trader, place
 
 from support import registry_of
 from tradeguard.audit.records import Actor
+from tradeguard.audit.search import AuditQuery, search
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.db.session import transaction
@@ -34,6 +35,9 @@ from tradeguard.notify.notifier import MemorySender
 from tradeguard.routing.fix.messages import ExecType, ExecutionReport, OrdStatus
 from tradeguard.routing.router import Router
 from tradeguard.routing.venue import SimulatedVenue
+from tradeguard.surveillance.accounts import AccountDirectory
+from tradeguard.surveillance.parameters import SurveillanceParameters
+from tradeguard.surveillance.watcher import SurveillanceWatcher
 from tradeguard.trading.reference_data import load_sample_if_empty
 
 WAIT_SECONDS = 10
@@ -141,6 +145,31 @@ def test_a_market_order_is_routed_to_the_best_offer_and_fills_there(
     assert "order.routed" in kinds
     assert "order.route.done" in kinds
     assert "trade.executed" in kinds
+
+
+def test_a_venue_execution_reaches_surveillance_as_a_trade_of_the_customers_account(
+    client: TestClient, clock: FixedClock, app: FastAPI, alice: Person
+) -> None:
+    clock.advance(seconds=60)
+    quote_aapl(app, clock)
+    order = market_buy(client, alice)
+    assert order["status"] == "filled"
+    watcher = SurveillanceWatcher(AccountDirectory(), SurveillanceParameters())
+    with registry_of(app).services.sessions() as db:
+        events = [
+            event
+            for kind in ("order.placed", "trade.executed")
+            for event in search(db, AuditQuery(event_type=kind)).events
+        ]
+    for event in sorted(events, key=lambda event: event.seq):
+        assert watcher.observe(event) == []
+    routed = watcher.engine.market.orders[order["id"]]
+    fills = watcher.engine.market.recent_fills("AAPL", routed.group)
+    assert sum(fill.qty for fill in fills) == 100
+    assert {(fill.account, fill.side, fill.counterparty) for fill in fills} == {
+        (routed.account, "buy", "XNAS")
+    }
+    assert watcher.engine.pump.positions[("AAPL", routed.account)].bought == 100
 
 
 def test_a_report_sent_again_is_never_booked_twice(

@@ -9,18 +9,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from tradeguard.aml import synthetic
 from tradeguard.aml.filer import filer_from
 from tradeguard.aml.parameters import MonitorParameters
 from tradeguard.aml.replay import ReplaySettings, replay
-from tradeguard.aml.retention import AmlRetention
 from tradeguard.aml.transactions import BUSINESS_ZONE, AmlInputError
-from tradeguard.aml.wiring import ctr_reports_over
-from tradeguard.audit.records import Actor
-from tradeguard.cases.store import AlertStore
-from tradeguard.cli.runtime import command_runtime
 from tradeguard.config import load_settings
-from tradeguard.db.session import transaction
+
+# The replay reads files only: what the other commands need (the database, the
+# application's services) is imported by those commands, so the replay starts fast.
 
 app = typer.Typer(help="Anti-money-laundering monitoring and reports.", no_args_is_help=True)
 
@@ -81,6 +77,8 @@ def generate_command(
     days: Annotated[int, typer.Option("--days", min=30, max=366)] = 60,
 ) -> None:
     """Write synthetic activity with planted typologies and traps (and labels.json)."""
+    from tradeguard.aml import synthetic  # noqa: PLC0415 - start-up: see the imports
+
     book = synthetic.generate(seed, customers, days)
     synthetic.write(book, target)
     typer.echo(f"{len(book.customers)} customers, {len(book.txns)} transactions", err=True)
@@ -95,6 +93,12 @@ def ctr_command(
         wanted = date.fromisoformat(day)
     except ValueError:
         raise AmlInputError(f"--date {day!r} is not YYYY-MM-DD") from None
+    from tradeguard.aml.wiring import ctr_reports_over  # noqa: PLC0415 - start-up: see the imports
+    from tradeguard.audit.records import Actor  # noqa: PLC0415
+    from tradeguard.cases.store import AlertStore  # noqa: PLC0415
+    from tradeguard.cli.runtime import command_runtime  # noqa: PLC0415
+    from tradeguard.db.session import transaction  # noqa: PLC0415
+
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
         alerts = AlertStore(runtime.audit, runtime.clock)
         reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
@@ -108,6 +112,12 @@ def ctr_command(
 @app.command("seal-ctrs")
 def seal_ctrs_command() -> None:
     """Encrypt the CTR files written in clear before CTR files were sealed (audited)."""
+    from tradeguard.aml.wiring import ctr_reports_over  # noqa: PLC0415 - start-up: see the imports
+    from tradeguard.audit.records import Actor  # noqa: PLC0415
+    from tradeguard.cases.store import AlertStore  # noqa: PLC0415
+    from tradeguard.cli.runtime import command_runtime  # noqa: PLC0415
+    from tradeguard.db.session import transaction  # noqa: PLC0415
+
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
         alerts = AlertStore(runtime.audit, runtime.clock)
         reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
@@ -123,6 +133,11 @@ def purge_command() -> None:
     SARs and CTRs (rows and files), closed AML cases (with their alerts and notes) and
     closed AML alerts in no case.
     """
+    from tradeguard.aml.retention import AmlRetention  # noqa: PLC0415 - start-up: see the imports
+    from tradeguard.audit.records import Actor  # noqa: PLC0415
+    from tradeguard.cli.runtime import command_runtime  # noqa: PLC0415
+    from tradeguard.db.session import transaction  # noqa: PLC0415
+
     with command_runtime() as runtime, transaction(runtime.sessions) as db:
         today = datetime.fromtimestamp(runtime.clock.now_ns() / 1e9, BUSINESS_ZONE).date()
         retention = AmlRetention(runtime.audit, runtime.settings.var_dir / "aml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.records import Actor
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.runtime import Crypto, load_keys
@@ -43,3 +45,8 @@ def command_runtime() -> Iterator[CommandRuntime]:
         yield CommandRuntime(settings, clock, engine, core.crypto, core.sessions, core.audit)
     finally:
         engine.dispose()
+
+
+def operator() -> Actor:
+    """The person running the command, as the audit trail names them."""
+    return Actor("staff", f"cli:{getpass.getuser()}")

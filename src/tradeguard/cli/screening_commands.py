@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tradeguard.app import build_services
-from tradeguard.cases.service import Cases
-from tradeguard.cases.store import AlertStore
 from tradeguard.cli.progress import progress_bar
-from tradeguard.cli.runtime import CommandRuntime, command_runtime
-from tradeguard.cli.trading_commands import operator
-from tradeguard.config import Settings, load_settings
-from tradeguard.core.clock import SystemClock, ns_to_rfc3339
+from tradeguard.cli.runtime import CommandRuntime, command_runtime, operator
+from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.core.secure_files import write_atomically
-from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
-from tradeguard.kyc.wiring import screening_of_customers
-from tradeguard.risk.engine import RiskEngine
 from tradeguard.screening.batch import read_batch, screened_lines
 from tradeguard.screening.ofac_csv import LIST_FILES
 from tradeguard.screening.service import LoadReport, RescreenReport, SanctionsScreening
 from tradeguard.screening.wiring import screening_over
-from tradeguard.services import Services
-from tradeguard.trading.channel.catalogue import desk_codec
-from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
-from tradeguard.trading.channel.remote import RemoteTradingControls
-from tradeguard.trading.controls.trading_controls import TradingControls
-from tradeguard.trading.desk_port import TradingControlsPort
-from tradeguard.trading.wiring import build_trading_desk
 
 app = typer.Typer(help="Sanctions lists and screening.", no_args_is_help=True)
 ListDir = Annotated[Path, typer.Argument(help="Directory with the list's CSV files as published.")]
@@ -47,6 +30,8 @@ BatchOut = Annotated[Path, typer.Option("--out", help="Where to write one JSON l
 @app.command("load")
 def load(directory: ListDir, list_name: ListName = "ofac-sdn") -> None:
     """Load a list as its new version (all or nothing), audited; then rescreen every customer."""
+    from tradeguard.cli.customer_screening import customers_screening  # noqa: PLC0415 - start-up
+
     with customers_screening() as screening, progress_bar() as bar:
         task = bar.add_task("rescreening", total=screening.party_count())
         report = screening.load(
@@ -76,6 +61,8 @@ def screen(source: BatchIn, out: BatchOut) -> None:
 @app.command("rescreen")
 def rescreen() -> None:
     """Screen every customer again against the current lists; hits go to review."""
+    from tradeguard.cli.customer_screening import customers_screening  # noqa: PLC0415 - start-up
+
     with customers_screening() as screening, progress_bar() as bar:
         task = bar.add_task("rescreening", total=screening.party_count())
         report = screening.rescreen(operator(), lambda done: bar.advance(task, done))
@@ -101,56 +88,6 @@ def versions() -> None:
 def _screening(runtime: CommandRuntime) -> SanctionsScreening:
     """Screening alone (a batch file, the versions): no customers, no desk."""
     return screening_over(runtime.settings, runtime.sessions, runtime.audit, runtime.clock)
-
-
-@contextmanager
-def customers_screening() -> Iterator[SanctionsScreening]:
-    """The server's screening, its parties every customer: what a load or rescreen needs.
-
-    Built as the server builds it (``screening_of_customers``): a hit puts the application
-    up for review, alerts compliance and restricts the customer's account through the
-    desk. The desk is the running desk process when its socket is there (it must answer),
-    else one in this command over the database (no server running, or one that serves
-    without a desk process: ``serve_workers`` 1).
-    """
-    services = build_services(load_settings(), clock=SystemClock(), engine=None)
-    alerts = SanctionsAlerts(
-        AlertStore(services.audit, services.clock), Cases(services.audit, services.clock)
-    )
-    try:
-        controls, close = _controls(services, _running_desk(services.settings))
-        try:
-            yield screening_of_customers(services, alerts, controls)[0]
-        finally:
-            close()
-    finally:
-        services.engine.dispose()
-
-
-def _controls(
-    services: Services, channel: DeskChannel | None
-) -> tuple[TradingControlsPort, Callable[[], None]]:
-    """The running desk's controls, else those of a desk here; and how to let go of them."""
-    if channel is not None:
-        return RemoteTradingControls(channel), channel.close
-    desk = build_trading_desk(services, RiskEngine(services.clock))
-    return TradingControls(desk), desk.close
-
-
-def _running_desk(settings: Settings) -> DeskChannel | None:
-    path = settings.effective_desk_socket
-    if not path.exists():
-        return None
-    channel = DeskChannel(path, desk_codec(), settings.desk_call_timeout_seconds)
-    try:
-        channel.call("desk.ping")
-    except DeskUnreachableError as error:
-        channel.close()
-        raise TradeGuardError(
-            f"the desk process on {path} does not answer ({error}): start the server, or "
-            "remove the socket if no server runs"
-        ) from None
-    return channel
 
 
 def _text(source: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
 from tradeguard.cli.access_commands import printable, table
-from tradeguard.cli.runtime import command_runtime
+from tradeguard.cli.runtime import command_runtime, operator
 from tradeguard.cli.users_commands import identity_of
 from tradeguard.core.clock import Clock, ns_to_rfc3339
 from tradeguard.core.errors import TradeGuardError
@@ -55,11 +54,6 @@ Kind = Annotated[AccountKind, typer.Option("--kind", help="cash, or margin (Reg 
 Deposit = Annotated[
     str, typer.Option("--deposit", help="Opening settled cash in dollars, e.g. 25000.00.")
 ]
-
-
-def operator() -> Actor:
-    """The person running the command, as the audit trail names them."""
-    return Actor("staff", f"cli:{getpass.getuser()}")
 
 
 @instruments_app.command("load")

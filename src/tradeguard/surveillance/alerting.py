@@ -9,6 +9,8 @@ from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.surveillance.episodes import Episode
 
 SOURCE = "surveillance"
+EVIDENCE_LIMIT = 50
+"""The most items of a growing evidence list an alert shows."""
 
 
 def episode_alert(  # noqa: PLR0913, PLR0917 - the parts of an alert
@@ -35,6 +37,6 @@ def episode_alert(  # noqa: PLR0913, PLR0917 - the parts of an alert
     )
 
 
-def capped(items: list[Any], limit: int = 50) -> list[Any]:
+def capped(items: list[Any], limit: int = EVIDENCE_LIMIT) -> list[Any]:
     """At most ``limit`` items of a growing evidence list (the first ones)."""
     return items[:limit]

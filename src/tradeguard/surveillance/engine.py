@@ -10,10 +10,12 @@ from __future__ import annotations
 from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.events import (
+    BUY,
     MarketEvent,
     OrderCancelled,
     OrderPlaced,
     TradeExecuted,
+    VenueExecution,
 )
 from tradeguard.surveillance.front_running import FrontRunDetector
 from tradeguard.surveillance.market import Market, Order
@@ -42,6 +44,7 @@ class Surveillance:
         self.pump = PumpDetector(directory, params.pump, gap)
         self.front_running = FrontRunDetector(self.market, directory, params.front_running, gap)
         self._seen = 0
+        self._large_min_qty = params.front_running.large_order_min_qty
 
     def process(self, event: MarketEvent) -> list[AlertDraft]:
         """Take in one event; the alerts it raised or extended."""
@@ -60,6 +63,8 @@ class Surveillance:
             return self.cancel(event.ts, event.order_id)
         if isinstance(event, TradeExecuted):
             return self.trade(event)
+        if isinstance(event, VenueExecution):
+            return self.venue_trade(event)
         return self.modify(event.ts, event.order_id, event.qty, event.price)
 
     def place(  # noqa: PLR0913, PLR0917 - an order's terms
@@ -76,9 +81,11 @@ class Surveillance:
         self._seen += 1  # _count, inline on the two commonest events
         if self._seen % EVICT_EVERY == 0:
             self.evict(ts)
-        average = self.market.order_size.get(symbol)
+        # the symbol's average order size before this one, asked only for a large order
+        large = qty >= self._large_min_qty
+        average = self.market.order_size.get(symbol) if large else None
         order = self.market.place(ts, order_id, account, symbol, side, qty, price)
-        if average is not None and qty >= self.front_running.params.large_order_min_qty:
+        if average is not None:
             self.front_running.on_order(order, average)
         return []
 
@@ -94,10 +101,13 @@ class Surveillance:
         self._seen += 1
         if self._seen % EVICT_EVERY == 0:
             self.evict(ts)
-        order = self._order(order_id)
+        order = self.market.orders.get(order_id)  # _order, inline on the second commonest event
+        if order is None:
+            raise UnknownOrderError(f"no order {order_id} seen")
         if not order.open:
             return []
-        alerts = self.spoofing.on_cancel(order, ts, order.remaining)
+        left = order.qty - order.filled
+        alerts = self.spoofing.on_cancel(order, ts, left if left > 0 else 0)  # noqa: FURB136 - no call on the hot path
         self.market.cancel(order, ts)
         if order.watched:
             self.front_running.on_close(order, ts)
@@ -112,6 +122,26 @@ class Surveillance:
         alerts += self.pump.on_trade(event, buy_fill, sell_fill)
         alerts += self.front_running.on_fill(buy_fill, buy)
         alerts += self.front_running.on_fill(sell_fill, sell)
+        return alerts
+
+    def venue_trade(self, event: VenueExecution) -> list[AlertDraft]:
+        """An outside venue filled one of our orders: a trade of that order's account.
+
+        The venue's side is no order of ours; the fill feeds every detector that reads
+        one account's trading (pump and dump, front-running), and the wash detector
+        pairs it with an opposite venue fill of the same group (see ``WashDetector``).
+        """
+        self._count(event.ts)
+        order = self._order(event.order_id)
+        outside = event.trade_id  # the venue's side: no order of ours
+        buy, sell = (order.order_id, outside) if order.side == BUY else (outside, order.order_id)
+        trade = TradeExecuted(
+            event.ts, event.trade_id, order.symbol, event.qty, event.price, buy, sell
+        )
+        fill = self.market.outside_trade(trade, order, event.venue)
+        alerts = self.wash.on_venue_fill(trade, order)
+        alerts += self.pump.on_fill(trade, fill)
+        alerts += self.front_running.on_fill(fill, order)
         return alerts
 
     def _count(self, ts: int) -> None:

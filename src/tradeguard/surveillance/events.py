@@ -57,7 +57,24 @@ class TradeExecuted:
     sell_order_id: str
 
 
-MarketEvent = OrderPlaced | OrderModified | OrderCancelled | TradeExecuted
+@dataclass(frozen=True, slots=True)
+class VenueExecution:
+    """An outside venue's execution of one of our orders; the venue's counterparty is unknown.
+
+    Orders routed to another venue fill there: the venue reports each execution of our
+    order (over FIX) and nothing of the order it met.
+    """
+
+    ts: int
+    trade_id: str
+    symbol: str
+    qty: int
+    price: int
+    order_id: str
+    venue: str
+
+
+MarketEvent = OrderPlaced | OrderModified | OrderCancelled | TradeExecuted | VenueExecution
 
 
 def side_of(text: str) -> str:

@@ -93,8 +93,10 @@ class Book:
     last_price: int | None = None
     best_bid: int | None = None
     best_ask: int | None = None
-    _stale_bid: bool = False
-    _stale_ask: bool = False
+    stale_bid: bool = False
+    """Whether the best bid's level emptied (``best`` scans the bids again)."""
+    stale_ask: bool = False
+    """Whether the best ask's level emptied."""
 
     def levels(self, side: str) -> dict[int, int]:
         """The side's price levels."""
@@ -116,10 +118,10 @@ class Book:
         if left > 0:
             levels[price] = left
             best = self.best_bid
-            if not self._stale_bid and (best is None or price > best):
+            if not self.stale_bid and (best is None or price > best):
                 self.best_bid = price
         elif levels.pop(price, None) is not None and price == self.best_bid:
-            self._stale_bid = True
+            self.stale_bid = True
 
     def add_ask(self, price: int, qty: int) -> None:
         """``add`` on the ask side, for a price that is set and a change that is not zero."""
@@ -128,21 +130,21 @@ class Book:
         if left > 0:
             levels[price] = left
             best = self.best_ask
-            if not self._stale_ask and (best is None or price < best):
+            if not self.stale_ask and (best is None or price < best):
                 self.best_ask = price
         elif levels.pop(price, None) is not None and price == self.best_ask:
-            self._stale_ask = True
+            self.stale_ask = True
 
     def best(self, side: str) -> int | None:
         """The best price on a side (highest bid, lowest ask)."""
         if side == BUY:
-            if self._stale_bid:
+            if self.stale_bid:
                 self.best_bid = max(self.bids) if self.bids else None
-                self._stale_bid = False
+                self.stale_bid = False
             return self.best_bid
-        if self._stale_ask:
+        if self.stale_ask:
             self.best_ask = min(self.asks) if self.asks else None
-            self._stale_ask = False
+            self.stale_ask = False
         return self.best_ask
 
 
@@ -181,20 +183,13 @@ class Market:
         if placing is None:
             placing = self._placing[(symbol, account, side)] = self._where(symbol, account, side)
         group, holder, book = placing
-        order = Order(
-            order_id,
-            account,
-            group,
-            symbol,
-            side,
-            qty,
-            price,
-            ts,
-            ts,
-            holder,
-            book,
-            best_at_placement=book.best(side),
-        )
+        # book.best(side), inline: the kept best price unless its level has emptied
+        if side == BUY:
+            best = book.best(BUY) if book.stale_bid else book.best_bid
+        else:
+            best = book.best(side) if book.stale_ask else book.best_ask
+        order = Order(order_id, account, group, symbol, side, qty, price, ts, ts, holder, book)
+        order.best_at_placement = best
         self.orders[order_id] = order
         if qty > 0:
             holder.volume += qty
@@ -227,7 +222,8 @@ class Market:
 
     def cancel(self, order: Order, ts: int) -> int:
         """Close the order; the shares that were still open."""
-        left = order.remaining
+        left = order.qty - order.filled if order.open else 0  # order.remaining, inline
+        left = left if left > 0 else 0  # noqa: FURB136 - no call on the hot path
         order.open = False
         if left:
             order.holder.volume -= left
@@ -248,7 +244,21 @@ class Market:
             order.filled += event.qty
             self._open(order, -taken)
         buy.book.last_price = event.price
-        return self._fill(event, buy, sell), self._fill(event, sell, buy)
+        return (
+            self._fill(event, buy, sell.account, aggressor=buy.changed > sell.changed),
+            self._fill(event, sell, buy.account, aggressor=sell.changed > buy.changed),
+        )
+
+    def outside_trade(self, event: TradeExecuted, order: Order, venue: str) -> Fill:
+        """Fill ``order`` at an outside venue (the counterparty is the venue); its fill.
+
+        The order went out to take the venue's liquidity, so it counts as the aggressor.
+        """
+        taken = min(event.qty, order.remaining)
+        order.filled += event.qty
+        self._open(order, -taken)
+        order.book.last_price = event.price
+        return self._fill(event, order, venue, aggressor=True)
 
     def recent_fills(self, symbol: str, group: str) -> Sequence[Fill]:
         """The group's fills in the symbol that are still remembered."""
@@ -263,7 +273,9 @@ class Market:
         for key in [key for key, fills in self.fills.items() if fills and fills[-1].ts < horizon]:
             del self.fills[key]
 
-    def _fill(self, event: TradeExecuted, order: Order, other_order: Order) -> Fill:
+    def _fill(
+        self, event: TradeExecuted, order: Order, counterparty: str, *, aggressor: bool
+    ) -> Fill:
         other = "sell" if order.side == BUY else BUY
         opposite = self.group_open_orders(order.symbol, order.group, other)
         fill = Fill(
@@ -275,8 +287,8 @@ class Market:
             event.price,
             self._open_shares(order.symbol, order.group, other),
             order.holder.volume,
-            other_order.account,
-            order.changed > other_order.changed,
+            counterparty,
+            aggressor,
             len({open_order.price for open_order in opposite.values()}) if opposite else 0,
         )
         fills = self.fills[(order.symbol, order.group)]

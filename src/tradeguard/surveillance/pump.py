@@ -98,6 +98,17 @@ class PumpDetector:
         """Count the trade; on a sale, check whether the seller is dumping a pump."""
         self._bar(event)
         self._position(event.symbol, buy)
+        return self._sale(event, sell)
+
+    def on_fill(self, event: TradeExecuted, fill: Fill) -> list[AlertDraft]:
+        """A trade of which only one side is followed (the other an outside venue's)."""
+        self._bar(event)
+        if fill.side == BUY:
+            self._position(event.symbol, fill)
+            return []
+        return self._sale(event, fill)
+
+    def _sale(self, event: TradeExecuted, sell: Fill) -> list[AlertDraft]:
         position = self._position(event.symbol, sell)
         if position is None or not self._sold_high(position):
             return []

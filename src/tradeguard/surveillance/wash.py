@@ -10,13 +10,14 @@ Three rules, one alert per episode (typology, symbol, group or pair, gaps under 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict
 
 from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import AccountDirectory
-from tradeguard.surveillance.alerting import capped, episode_alert
+from tradeguard.surveillance.alerting import EVIDENCE_LIMIT, capped, episode_alert
 from tradeguard.surveillance.episodes import Episode, Episodes
-from tradeguard.surveillance.events import TradeExecuted, dollars
+from tradeguard.surveillance.events import BUY, TradeExecuted, dollars
 from tradeguard.surveillance.market import Order
 from tradeguard.surveillance.parameters import NS, WashParameters
 
@@ -31,6 +32,8 @@ class WashDetector:
         self.params = params
         self.episodes = Episodes(gap_ns)
         self.trade_counts: dict[tuple[str, str], int] = {}
+        self.venue_fills: dict[str, deque[tuple[TradeExecuted, Order]]] = {}
+        """Outside venues' fills not yet paired, by symbol, oldest first."""
 
     def on_trade(self, event: TradeExecuted, buy: Order, sell: Order) -> list[AlertDraft]:
         """Count the trade toward its group's or its pair's episode; the alert once it counts."""
@@ -42,6 +45,43 @@ class WashDetector:
         if buy.group == sell.group:
             return self._within_group(event, buy, sell)
         return self._pair(event, buy, sell)
+
+    def on_venue_fill(self, event: TradeExecuted, order: Order) -> list[AlertDraft]:
+        """Pair an outside venue's fill with an opposite one of the same group; count the pair.
+
+        The venue names no counterparty, so two accounts of one group meeting there are
+        seen as two fills. An opposite fill of another account of the group, of the same
+        size at the same price within ``prearranged_seconds``, is taken as their trade
+        with each other: orders of substantially the same size, time and price on both
+        sides for the same parties are the matched orders of the wash-trading cases
+        (Exchange Act section 9(a)(1)). The pair then counts as one trade of the group.
+        """
+        waiting = self.venue_fills.setdefault(event.symbol, deque())
+        horizon = event.ts - self.params.prearranged_seconds * NS
+        while waiting and waiting[0][0].ts < horizon:
+            waiting.popleft()
+        for index, (other_event, other) in enumerate(waiting):
+            if (
+                other.side != order.side
+                and other.group == order.group
+                and other.account != order.account
+                and other_event.qty == event.qty
+                and other_event.price == event.price
+            ):
+                del waiting[index]
+                buy, sell = (order, other) if order.side == BUY else (other, order)
+                pair = TradeExecuted(
+                    event.ts,
+                    f"{other_event.trade_id}+{event.trade_id}",
+                    event.symbol,
+                    event.qty,
+                    event.price,
+                    buy.order_id,
+                    sell.order_id,
+                )
+                return self.on_trade(pair, buy, sell)
+        waiting.append((event, order))
+        return []
 
     def _within_group(self, event: TradeExecuted, buy: Order, sell: Order) -> list[AlertDraft]:
         episode = self._record(("group", event.symbol, buy.group), event, buy, sell)
@@ -96,17 +136,12 @@ class WashDetector:
         facts["trades"] = facts.get("trades", 0) + 1
         facts["volume"] = facts.get("volume", 0) + event.qty
         facts["prearranged"] = facts.get("prearranged", 0) + self._matched(event, buy, sell)
-        facts.setdefault("trade_list", []).append(
-            {
-                "trade_id": event.trade_id,
-                "ts": event.ts,
-                "qty": event.qty,
-                "price": dollars(event.price),
-                "buyer": buy.account,
-                "seller": sell.account,
-                "orders_apart_seconds": abs(buy.placed - sell.placed) / NS,
-            }
-        )
+        trades = facts.setdefault("trade_list", [])
+        if len(trades) < EVIDENCE_LIMIT:  # only the first ones are ever shown
+            apart = abs(buy.placed - sell.placed)
+            trades.append(
+                (event.trade_id, event.ts, event.qty, event.price, buy.account, sell.account, apart)
+            )
         return episode
 
     def _matched(self, event: TradeExecuted, buy: Order, sell: Order) -> bool:
@@ -119,7 +154,7 @@ class WashDetector:
     ) -> AlertDraft:
         facts = episode.facts
         evidence = {
-            "trades": capped(facts["trade_list"]),
+            "trades": [_trade_view(*trade) for trade in capped(facts["trade_list"])],
             "trade_count": facts["trades"],
             "volume": facts["volume"],
             "prearranged_trades": facts["prearranged"],
@@ -132,5 +167,28 @@ class WashDetector:
         )
 
     def evict(self, now: int) -> None:
-        """Forget episodes that ended more than the gap ago."""
+        """Forget episodes that ended more than the gap ago, and unpaired venue fills."""
         self.episodes.evict(now)
+        horizon = now - self.params.prearranged_seconds * NS
+        stale = [
+            symbol
+            for symbol, fills in self.venue_fills.items()
+            if not fills or fills[-1][0].ts < horizon
+        ]
+        for symbol in stale:
+            del self.venue_fills[symbol]
+
+
+def _trade_view(  # noqa: PLR0913, PLR0917 - a trade as the episode keeps it
+    trade_id: str, ts: int, qty: int, price: int, buyer: str, seller: str, apart: int
+) -> dict[str, object]:
+    """A trade of the evidence (kept as a tuple until an alert shows it)."""
+    return {
+        "trade_id": trade_id,
+        "ts": ts,
+        "qty": qty,
+        "price": dollars(price),
+        "buyer": buyer,
+        "seller": seller,
+        "orders_apart_seconds": apart / NS,
+    }

@@ -3,7 +3,9 @@
 ``order.placed``, ``order.modified``, ``order.cancelled`` and ``trade.executed`` become
 the engine's market events; everything else is ignored. An event the engine cannot
 place (an order placed before the watcher's warm-up window), or one whose data is not
-the trading desk's, is skipped and logged: it never stops the watcher.
+the trading desk's, is skipped and logged: it never stops the watcher. An execution an
+outside venue reported for a routed order (``trade.executed`` with a ``venue``) is a
+trade of that order's account against the venue.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tradeguard.surveillance.events import (
     OrderModified,
     OrderPlaced,
     TradeExecuted,
+    VenueExecution,
     price_units,
     side_of,
 )
@@ -89,6 +92,18 @@ def _cancelled(ts: int, order_id: str, data: dict[str, Any]) -> MarketEvent:
 
 def _traded(ts: int, symbol: str, data: dict[str, Any]) -> MarketEvent:
     price = price_units(data["price"])
+    venue = data.get("venue")
+    if venue is not None:  # an outside venue's execution of our order: the other side is its
+        ours = data["sell"] if data["buy"]["account"] == venue else data["buy"]
+        return VenueExecution(
+            ts,
+            str(data["sequence"]),  # the venue's execution, as the router names it
+            str(data["symbol"]),
+            int(data["quantity"]),
+            price or 0,
+            str(ours["order"]),
+            str(venue),
+        )
     return TradeExecuted(
         ts,
         f"{symbol}:{data['sequence']}",
