@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
-from tradeguard.core.ids import new_id
+from tradeguard.core.ids import UUIDv7Generator, new_id_text
 from tradeguard.ledger.desk_cash import DeskCash
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
@@ -82,7 +82,7 @@ class BatchWrites:
         insert_executions(connection, self.executions)
         write_references(connection, self.references)
         traded = {execution.account_id for execution in self.executions}
-        self.cash.write(db, traded, lambda: str(new_id()), now_ns)
+        self.cash.write(db, traded, new_id_text, now_ns)
         audit.append_batch(db, self.events)
 
 
@@ -94,6 +94,8 @@ class Context:
     risk: RiskContext
     audit: AuditTrail
     clock: Clock
+    ids: UUIDv7Generator
+    """Where the clock's ids come from (held: no look-up per id)."""
     actor: Actor
     request_id: str | None
     sequence_base: int
@@ -235,7 +237,7 @@ class Booking:
         row.filled_units += fill.quantity * fill.price.units
         self.touch(row)
         execution = ExecutionRow(
-            id=str(new_id(context.clock)),
+            id=context.ids.new_text(),
             trade_sequence=fill.sequence,
             order_id=row.id,
             account_id=row.account_id,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.core.ids import new_id
+from tradeguard.core.ids import generator_for
 from tradeguard.core.money import Money, Price
 from tradeguard.ledger.models import LedgerEntryRow
 from tradeguard.ledger.movements import (
@@ -163,6 +163,7 @@ class TradingDesk:
         self.sessions = sessions
         self.audit = audit
         self.clock = engine.clock
+        self._ids = generator_for(self.clock)
         self.engine = engine
         self.lock = threading.RLock()
         """Held while a batch runs and commits; reads of the memory take it too.
@@ -254,7 +255,7 @@ class TradingDesk:
             self._deny_if(
                 booking, caller, "order.denied", request, self.engine.check(self.risk, request)
             )
-            order_id = str(new_id(self.clock))
+            order_id = self._ids.new_text()
             row = new_order_row(order_id, caller, account_id, ask, booking.now_ns)
             self._state.client_ids.add(account_id, ask.client_order_id)
             booking.placed(row)
@@ -566,6 +567,7 @@ class TradingDesk:
             state.risk,
             self.audit,
             self.clock,
+            self._ids,
             pending.actor,
             pending.request_id,
             state.sequence_base,
