@@ -171,6 +171,7 @@ class TradingDesk:
         Never call ``place``, ``modify``, ``cancel`` or ``cancel_all`` while holding it.
         """
         self._publish = publish
+        self._watched: Callable[[str], bool] | None = None
         self.router: OrderRouter | None = None
         self._after_load: list[Callable[[], None]] = []
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
@@ -231,9 +232,16 @@ class TradingDesk:
         """Have ``restore`` run (under the lock) each time the memory is loaded again."""
         self._after_load.append(restore)
 
-    def set_publisher(self, publish: Publish | None) -> None:
-        """Where feed events go after each commit (the order feed)."""
-        self._publish = publish
+    def set_publisher(
+        self, publish: Publish | None, watched: Callable[[str], bool] | None = None
+    ) -> None:
+        """Where feed events go after each commit (the order feed).
+
+        ``watched(user_id)`` says whether a user has a live subscriber: events of users
+        nobody watches are not built. ``None`` builds every event (a relay to other
+        processes, which cannot tell).
+        """
+        self._publish, self._watched = publish, watched
 
     def apply_limits(self, limits: RiskLimits) -> None:
         """Swap the firm's limits (under the lock, so no order sees half of a change)."""
@@ -572,6 +580,7 @@ class TradingDesk:
             pending.request_id,
             state.sequence_base,
             writes,
+            self._watching,
         )
         return Booking(context)
 
@@ -600,11 +609,22 @@ class TradingDesk:
         publish = self._publish
         if publish is None:
             return
-        owners = self._state.account_owners
-        for account_id, event in feed:
+        owners, watched = self._state.account_owners, self._watched
+        for account_id, drafted in feed:
             user_id = owners.get(account_id)
-            if user_id is not None:
-                publish(user_id, event)
+            if user_id is None:
+                continue
+            if not callable(drafted):
+                publish(user_id, drafted)
+            elif watched is None or watched(user_id):  # a subscriber arrived since
+                publish(user_id, drafted())
+
+    def _watching(self, account_id: str) -> bool:
+        """Whether the account's feed events must be built when drafted."""
+        if self._publish is None:
+            return False
+        watched, user_id = self._watched, self._state.account_owners.get(account_id)
+        return watched is None or (user_id is not None and watched(user_id))
 
     # -- helpers -------------------------------------------------------------------------
 
