@@ -287,7 +287,9 @@ def _trading(services: Services, engine: RiskEngine, feed: FeedHub, desk: DeskMo
     if desk.channel is None:
         relay = desk.relay
         if relay is None:
-            return local_trading(services, engine, feed.publish, feed.broadcast)
+            return local_trading(
+                services, engine, feed.publish, feed.broadcast, feed.has_subscribers
+            )
         publish = _both(feed.publish, relay)
         return local_trading(services, engine, publish, partial(relay, EVERYONE))
     desk.channel.on_push = feed.deliver

@@ -34,6 +34,7 @@ from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import ExecutionRow, OrderRow
+from tradeguard.trading.orders.booking import BatchWrites
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
 WAIT = 10.0
@@ -237,3 +238,52 @@ def test_a_request_that_fails_is_answered_503_and_the_rest_of_its_batch_commits(
     assert count(app, select(func.count()).select_from(OrderRow)) == 2
     with desk.lock:
         assert len(desk.risk.accounts[account_of(app, alice)].open_orders) == 2
+
+
+def _feed_of(desk: TradingDesk, watching: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The desk's published events, with only the users in ``watching`` subscribed."""
+    published: list[tuple[str, dict[str, Any]]] = []
+    desk.set_publisher(
+        lambda user_id, event: published.append((user_id, dict(event))), watching.__contains__
+    )
+    return published
+
+
+def test_feed_events_of_users_nobody_watches_are_not_published(
+    app: FastAPI, traders: tuple[Caller, Caller]
+) -> None:
+    alice, bob = traders
+    desk = desk_of(app)
+    published = _feed_of(desk, {bob.user_id})
+    with one_batch(desk, bob) as send:
+        send(lambda: desk.place(alice, ask(quantity=10)))
+        send(lambda: desk.place(bob, ask(Side.SELL_SHORT, 4, time_in_force=TimeInForce.IOC)))
+    assert {user for user, _ in published} == {bob.user_id}
+    assert [event["type"] for _, event in published] == ["execution", "order"]
+
+
+def test_a_subscriber_arriving_before_the_commit_gets_the_events_as_committed(
+    app: FastAPI, traders: tuple[Caller, Caller], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = traders
+    desk = desk_of(app)
+    watching = {bob.user_id}
+    published = _feed_of(desk, watching)
+    write = BatchWrites.write
+
+    def write_then_subscribe(self: BatchWrites, *args: Any) -> None:
+        write(self, *args)  # every event of the batch is drafted by now
+        if self.placed:  # the batch of the orders, not the one leading it
+            watching.add(alice.user_id)
+
+    monkeypatch.setattr(BatchWrites, "write", write_then_subscribe)
+    with one_batch(desk, bob) as send:
+        send(lambda: desk.place(alice, ask(quantity=10)))
+        send(lambda: desk.place(bob, ask(Side.SELL_SHORT, 4, time_in_force=TimeInForce.IOC)))
+    to_alice = [event for user, event in published if user == alice.user_id]
+    assert [event["type"] for event in to_alice] == ["order", "execution", "order"]
+    assert all(
+        (event["order"]["status"], event["order"]["filled_quantity"]) == ("partially_filled", 4)
+        for event in to_alice
+        if event["type"] == "order"
+    )

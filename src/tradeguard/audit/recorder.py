@@ -33,7 +33,7 @@ from tradeguard.audit.records import (
 )
 from tradeguard.core.canonical_json import canonical_dumps
 from tradeguard.core.clock import NS_PER_SECOND, Clock
-from tradeguard.core.ids import new_id
+from tradeguard.core.ids import generator_for
 from tradeguard.crypto.keyring import DataClass
 from tradeguard.crypto.signing import SigningKeyManager, SigningPurpose
 from tradeguard.crypto.subjects import SubjectKeys
@@ -95,6 +95,7 @@ class AuditTrail:
         policy: CheckpointPolicy | None = None,
     ) -> None:
         self.clock = clock
+        self._ids = generator_for(clock)
         self.subjects = subjects
         self.signing = signing
         self.witness = witness
@@ -117,7 +118,7 @@ class AuditTrail:
     ) -> RecordedEvent:
         """Append one event in the session's transaction; personal data is encrypted."""
         state = self._state(session)
-        event_id = str(new_id(self.clock))
+        event_id = self._ids.new_text()
         sealed = self._seal_personal(session, event_id, personal, personal_subject or subject)
         draft = EventRecord(
             event_id=event_id,
@@ -144,7 +145,7 @@ class AuditTrail:
     ) -> EventRecord:
         """An event without personal data, numbered and written later by ``append_batch``."""
         return EventRecord(
-            event_id=str(new_id(self.clock)),
+            event_id=self._ids.new_text(),
             ts_ns=self.clock.now_ns(),
             event_type=_checked_type(event_type),
             actor=actor,

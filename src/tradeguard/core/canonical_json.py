@@ -18,6 +18,8 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
+import orjson
+
 from tradeguard.core.clock import to_rfc3339
 from tradeguard.core.money import Money, Price
 
@@ -45,6 +47,19 @@ def canonical_dumps(value: object) -> bytes:
         tree = _fast(value)
     except (_UnsupportedError, RecursionError):
         tree = _located(value)
+    try:
+        return orjson.dumps(tree, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _dumps_slowly(tree)  # ints beyond 64 bits; text orjson refuses
+
+
+def _dumps_slowly(tree: JSONValue) -> bytes:
+    """The standard library's encoding, which ``orjson`` matches byte for byte where it works.
+
+    Both escape only quote, backslash and control characters (the same escapes), write
+    non-ASCII as UTF-8 and sort keys by code point; the standard library also takes ints
+    of any size.
+    """
     try:
         text = json.dumps(
             tree, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")

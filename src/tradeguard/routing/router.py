@@ -309,7 +309,7 @@ class Router:
     def after_commit(self, feed: list[FeedEvent]) -> None:
         """Send the orders the committed batch routed out."""
         for account_id, event in feed:
-            if account_id != ROUTE_INTENT:
+            if account_id != ROUTE_INTENT or callable(event):
                 continue
             order: VenueOrder = event["order"]
             link, request = self.links[event["venue"]], event.get("request")

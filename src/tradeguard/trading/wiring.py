@@ -71,11 +71,18 @@ def build_trading_desk(services: Services, engine: RiskEngine) -> TradingDesk:
 
 
 def local_trading(
-    services: Services, engine: RiskEngine, publish: Publish, announce: Announce
+    services: Services,
+    engine: RiskEngine,
+    publish: Publish,
+    announce: Announce,
+    watched: Callable[[str], bool] | None = None,
 ) -> TradingPorts:
-    """The desk in this process: its events to ``publish``, market-wide news to ``announce``."""
+    """The desk in this process: its events to ``publish``, market-wide news to ``announce``.
+
+    ``watched(user_id)``: whether a user has a live subscriber (None: build every event).
+    """
     desk = build_trading_desk(services, engine)
-    desk.set_publisher(publish)
+    desk.set_publisher(publish, watched)
     return TradingPorts(
         desk,
         AccountReads(desk),

@@ -144,3 +144,28 @@ def test_dumps_when_parsed_by_stdlib_then_equal_and_no_whitespace_added(value: J
         encoded
         == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     )
+
+
+def _stdlib_bytes(value: JSONValue) -> bytes:
+    """The encoding the audit trail's stored records were written with before orjson."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+@given(JSON_VALUES)
+def test_dumps_when_any_plain_value_then_bytes_of_the_standard_library(value: JSONValue) -> None:
+    try:
+        expected = _stdlib_bytes(value)
+    except UnicodeEncodeError:  # a lone surrogate: refused either way
+        with pytest.raises(ValueError, match="surrogate"):
+            canonical_dumps(value)
+        return
+    assert canonical_dumps(value) == expected
+
+
+@pytest.mark.parametrize("code_point", [*range(0x80), 0x7F, 0x2028, 0x2029, 0xFEFF, 0x10FFFF])
+def test_dumps_when_escapable_character_then_bytes_of_the_standard_library(
+    code_point: int,
+) -> None:
+    value = {chr(code_point): [chr(code_point), f"a{chr(code_point)}b"]}
+    assert canonical_dumps(value) == _stdlib_bytes(value)

@@ -1,4 +1,5 @@
 import itertools
+import os
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -8,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tradeguard.core.clock import NS_PER_MILLISECOND, FixedClock, SystemClock
-from tradeguard.core.ids import UUIDv7Generator, id_timestamp_ms, new_id
+from tradeguard.core.ids import (
+    RandomPool,
+    UUIDv7Generator,
+    id_timestamp_ms,
+    new_id,
+    new_id_text,
+)
 
 START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 START_MS = 1_709_294_400_000
@@ -134,3 +141,54 @@ def test_generator_when_any_valid_time_then_timestamp_field_equals_clock_ms(ms: 
     assert value.version == 7
     assert value.variant == uuid.RFC_4122
     assert id_timestamp_ms(value) == ms
+
+
+def test_new_text_when_drawn_then_same_layout_and_order_as_uuids() -> None:
+    generator = UUIDv7Generator(FixedClock(START), randbits=_all_ones)
+    texts = [generator.new_text() for _ in range(3)]
+    values = [uuid.UUID(text) for text in texts]
+    assert texts == [str(value) for value in values]
+    assert all(value.version == 7 and value.int >> 80 == START_MS for value in values)
+    assert [_counter(value) for value in values] == [2047, 2048, 2049]
+    assert all(value.int & ((1 << 62) - 1) == (1 << 62) - 1 for value in values)
+
+
+def test_new_text_when_interleaved_with_new_then_one_increasing_sequence() -> None:
+    clock = FixedClock(START)
+    drawn = [str(new_id(clock)) if index % 2 else new_id_text(clock) for index in range(200)]
+    assert drawn == sorted(drawn)
+    assert len(set(drawn)) == 200
+
+
+def test_random_pool_when_drawn_past_a_block_then_every_draw_fresh_and_in_range() -> None:
+    pool = RandomPool(block_bytes=64)
+    draws = [pool.randbits(62) for _ in range(100)]  # 8 draws per block: 13 blocks
+    assert all(0 <= draw < 1 << 62 for draw in draws)
+    assert len(set(draws)) == 100
+    assert pool.randbits(0) == 0
+
+
+def test_random_pool_when_more_than_64_bits_then_value_error() -> None:
+    with pytest.raises(ValueError, match="at most 64"):
+        RandomPool().randbits(65)
+
+
+def test_random_pool_when_forked_then_child_draws_other_bits() -> None:
+    pool = RandomPool(block_bytes=4096)
+    pool.randbits(62)  # the parent holds a block the child inherits
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writer, pool.randbits(62).to_bytes(8, "little"))
+        os._exit(0)
+    os.close(writer)
+    in_child = int.from_bytes(os.read(reader, 8), "little")
+    os.close(reader)
+    os.waitpid(child, 0)
+    assert in_child != pool.randbits(62)
+
+
+def test_new_id_text_when_system_clock_then_valid_uuid7() -> None:
+    value = uuid.UUID(new_id_text())
+    assert value.version == 7
+    assert value.variant == uuid.RFC_4122

@@ -159,6 +159,10 @@ class FeedHub:
                 for subscription in list(feed.subscriptions):
                     self._post(feed, subscription, text)
 
+    def has_subscribers(self, user_id: str) -> bool:
+        """Whether ``user_id`` has a subscription now (no lock: ``publish`` checks again)."""
+        return user_id in self._feeds
+
     def deliver(self, user_id: str, event: Mapping[str, object]) -> None:
         """An event relayed from the desk process: one user's, or everyone's (``EVERYONE``)."""
         if user_id == EVERYONE:

@@ -73,8 +73,12 @@ def load_order(connection: Connection, order_id: str) -> OrderRow | None:
 
 
 def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
-    """The batch's new orders, as they stand after the whole batch (fills included)."""
-    values = [{name: getattr(row, name) for name in ORDER_COLUMNS} for row in rows]
+    """The batch's new orders, as they stand after the whole batch (fills included).
+
+    A new row never enters the session and holds every column in its ``__dict__``
+    (``order_row_of``): read there, without an instrumented attribute per value.
+    """
+    values = [{name: vars(row)[name] for name in ORDER_COLUMNS} for row in rows]
     if values:
         connection.execute(_insert(ORDERS), values)
 

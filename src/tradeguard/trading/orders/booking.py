@@ -9,9 +9,10 @@ placed or changed through ``BatchWrites.orders``, even before anything is flushe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
-from tradeguard.core.ids import new_id
+from tradeguard.core.ids import UUIDv7Generator, new_id_text
 from tradeguard.ledger.desk_cash import DeskCash
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
@@ -40,8 +41,10 @@ from tradeguard.trading.orders.batch_rows import (
 from tradeguard.trading.orders.views import execution_json, order_json, order_status
 
 MATCHING = Actor.system("matching")
-FeedEvent = tuple[str, dict[str, Any]]
-"""An account id and the event its owner's feed receives."""
+Unbuilt = Callable[[], dict[str, Any]]
+"""A feed event drafted while nobody watched its owner: built at publication if someone does."""
+FeedEvent = tuple[str, dict[str, Any] | Unbuilt]
+"""An account id and the event its owner's feed receives (built, or built when needed)."""
 
 
 @dataclass(slots=True)
@@ -82,7 +85,7 @@ class BatchWrites:
         insert_executions(connection, self.executions)
         write_references(connection, self.references)
         traded = {execution.account_id for execution in self.executions}
-        self.cash.write(db, traded, lambda: str(new_id()), now_ns)
+        self.cash.write(db, traded, new_id_text, now_ns)
         audit.append_batch(db, self.events)
 
 
@@ -94,10 +97,14 @@ class Context:
     risk: RiskContext
     audit: AuditTrail
     clock: Clock
+    ids: UUIDv7Generator
+    """Where the clock's ids come from (held: no look-up per id)."""
     actor: Actor
     request_id: str | None
     sequence_base: int
     batch: BatchWrites
+    watched: Callable[[str], bool]
+    """Whether an account's owner has a live feed subscriber now (their events are built)."""
 
 
 class Booking:
@@ -225,7 +232,7 @@ class Booking:
             self._flag_pattern_day_trader(account_id)
         for row in self._orders.values():
             row.status = order_status(row)
-            self.feed.append((row.account_id, {"type": "order", "order": order_json(row)}))
+            self._publish(row.account_id, partial(order_event, row))
 
     def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:
         context = self.context
@@ -235,7 +242,7 @@ class Booking:
         row.filled_units += fill.quantity * fill.price.units
         self.touch(row)
         execution = ExecutionRow(
-            id=str(new_id(context.clock)),
+            id=context.ids.new_text(),
             trade_sequence=fill.sequence,
             order_id=row.id,
             account_id=row.account_id,
@@ -249,8 +256,15 @@ class Booking:
         context.batch.executions.append(execution)
         self.touch_account(row.account_id)
         context.batch.positions.add((row.account_id, row.symbol))
-        event = {"type": "execution", "execution": execution_json(execution)}
-        self.feed.append((row.account_id, event))
+        self._publish(row.account_id, partial(execution_event, execution))
+
+    def _publish(self, account_id: str, event: Unbuilt) -> None:
+        """Queue a feed event, built now only if the account's owner is watching.
+
+        One drafted unbuilt is built after the commit if a subscriber arrived meanwhile:
+        from the order as the batch left it (the state the database holds).
+        """
+        self.feed.append((account_id, event() if self.context.watched(account_id) else event))
 
     def touch(self, row: OrderRow) -> None:
         """Include an order that changed: its ``updated_at`` moves to now."""
@@ -294,6 +308,16 @@ class Booking:
             },
             MATCHING,
         )
+
+
+def order_event(row: OrderRow) -> dict[str, Any]:
+    """The feed's event for an order as it stands."""
+    return {"type": "order", "order": order_json(row)}
+
+
+def execution_event(row: ExecutionRow) -> dict[str, Any]:
+    """The feed's event for an execution."""
+    return {"type": "execution", "execution": execution_json(row)}
 
 
 def _sides(fill: Fill) -> tuple[dict[str, str], dict[str, str]]:

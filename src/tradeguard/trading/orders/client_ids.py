@@ -13,6 +13,8 @@ MIN_BITS = 1 << 24
 BITS_PER_ID = 16
 HASHES = 4
 _INDEX_BYTES = 4
+_SHIFTS = tuple(range(0, HASHES * _INDEX_BYTES * 8, _INDEX_BYTES * 8))
+"""Where each index's bits start in the digest read as one little-endian integer."""
 
 
 class ClientIdFilter:
@@ -41,7 +43,5 @@ class ClientIdFilter:
     def _indexes(self, account_id: str, client_order_id: str) -> list[int]:
         key = f"{account_id}\x00{client_order_id}".encode()
         digest = hashlib.blake2b(key, digest_size=HASHES * _INDEX_BYTES).digest()
-        return [
-            int.from_bytes(digest[start : start + _INDEX_BYTES], "little") & self._mask
-            for start in range(0, HASHES * _INDEX_BYTES, _INDEX_BYTES)
-        ]
+        value, mask = int.from_bytes(digest, "little"), self._mask
+        return [value >> shift & mask for shift in _SHIFTS]

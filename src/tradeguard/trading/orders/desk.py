@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradeguard.access.caller import Caller
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.core.ids import new_id
+from tradeguard.core.ids import generator_for
 from tradeguard.core.money import Money, Price
 from tradeguard.ledger.models import LedgerEntryRow
 from tradeguard.ledger.movements import (
@@ -163,6 +163,7 @@ class TradingDesk:
         self.sessions = sessions
         self.audit = audit
         self.clock = engine.clock
+        self._ids = generator_for(self.clock)
         self.engine = engine
         self.lock = threading.RLock()
         """Held while a batch runs and commits; reads of the memory take it too.
@@ -170,6 +171,7 @@ class TradingDesk:
         Never call ``place``, ``modify``, ``cancel`` or ``cancel_all`` while holding it.
         """
         self._publish = publish
+        self._watched: Callable[[str], bool] | None = None
         self.router: OrderRouter | None = None
         self._after_load: list[Callable[[], None]] = []
         self._state = DeskState(engine.new_context(limits), Exchange(), {}, {}, 0)
@@ -230,9 +232,16 @@ class TradingDesk:
         """Have ``restore`` run (under the lock) each time the memory is loaded again."""
         self._after_load.append(restore)
 
-    def set_publisher(self, publish: Publish | None) -> None:
-        """Where feed events go after each commit (the order feed)."""
-        self._publish = publish
+    def set_publisher(
+        self, publish: Publish | None, watched: Callable[[str], bool] | None = None
+    ) -> None:
+        """Where feed events go after each commit (the order feed).
+
+        ``watched(user_id)`` says whether a user has a live subscriber: events of users
+        nobody watches are not built. ``None`` builds every event (a relay to other
+        processes, which cannot tell).
+        """
+        self._publish, self._watched = publish, watched
 
     def apply_limits(self, limits: RiskLimits) -> None:
         """Swap the firm's limits (under the lock, so no order sees half of a change)."""
@@ -254,7 +263,7 @@ class TradingDesk:
             self._deny_if(
                 booking, caller, "order.denied", request, self.engine.check(self.risk, request)
             )
-            order_id = str(new_id(self.clock))
+            order_id = self._ids.new_text()
             row = new_order_row(order_id, caller, account_id, ask, booking.now_ns)
             self._state.client_ids.add(account_id, ask.client_order_id)
             booking.placed(row)
@@ -566,10 +575,12 @@ class TradingDesk:
             state.risk,
             self.audit,
             self.clock,
+            self._ids,
             pending.actor,
             pending.request_id,
             state.sequence_base,
             writes,
+            self._watching,
         )
         return Booking(context)
 
@@ -598,11 +609,22 @@ class TradingDesk:
         publish = self._publish
         if publish is None:
             return
-        owners = self._state.account_owners
-        for account_id, event in feed:
+        owners, watched = self._state.account_owners, self._watched
+        for account_id, drafted in feed:
             user_id = owners.get(account_id)
-            if user_id is not None:
-                publish(user_id, event)
+            if user_id is None:
+                continue
+            if not callable(drafted):
+                publish(user_id, drafted)
+            elif watched is None or watched(user_id):  # a subscriber arrived since
+                publish(user_id, drafted())
+
+    def _watching(self, account_id: str) -> bool:
+        """Whether the account's feed events must be built when drafted."""
+        if self._publish is None:
+            return False
+        watched, user_id = self._watched, self._state.account_owners.get(account_id)
+        return watched is None or (user_id is not None and watched(user_id))
 
     # -- helpers -------------------------------------------------------------------------
 

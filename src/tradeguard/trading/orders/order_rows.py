@@ -8,6 +8,7 @@ event carries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from tradeguard.trading.models import OrderRow
 from tradeguard.trading.orders.problems import TradingReason, order_conflict
 
 _ORDER_ROWS = manager_of_class(OrderRow)
+PRICE_TEXTS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,11 @@ def request_terms(request: OrderRequest) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=PRICE_TEXTS)
 def price_text(units: int | None) -> str | None:
-    """A price as the API and the audit events write it."""
+    """A price as the API and the audit events write it.
+
+    The recent ones are kept: orders cluster around a few prices, and every order event
+    writes one.
+    """
     return None if units is None else str(Price(units))
