@@ -297,58 +297,7 @@ class Generator:
                 return
 
     def pump_and_dump(self, symbol: str, start: int) -> None:
-        owner = f"P{next(self.owner_counter):04d}"
-        group = [self.account(owner=owner), self.account(owner=owner)]
-        third = self.account()
-        self.link(group[1], third, "same_device")
-        group.append(third)
-        accumulate, pump = start, start + 40 * 60 * S
-        orders: dict[str, list[tuple[str, int]]] = {account: [] for account in group}
-        rise = self.rng.uniform(0.3, 0.8)
-
-        def held(account: str) -> int:
-            return sum(sign * self.venue.filled.get(o, 0) for o, sign in orders[account])
-
-        def order(  # noqa: PLR0913, PLR0917 - an order's terms
-            ts: int, account: str, side: str, qty: int, price: int, life: int
-        ) -> None:
-            order_id = self.submit(ts, account, symbol, side, qty, price)
-            orders[account].append((order_id, 1 if side == "buy" else -1))
-            self.schedule.at(ts + life * S, lambda t: self.venue.cancel(t, symbol, order_id))
-
-        def buy_quietly(ts: int, n: int) -> None:
-            # promoters build their position before the ramp, at the prices of before
-            # (taking the offer in small lots): what they later sell into the peak
-            ask = self.venue.best(symbol, "sell") or self.price(symbol)
-            order(ts, self.rng.choice(group), "buy", self.shares(2, 6), ask, 50)
-            if n < 20:
-                self.schedule.at(
-                    ts + self.rng.randint(60, 150) * S, lambda t: buy_quietly(t, n + 1)
-                )
-
-        def push(ts: int, n: int, target: int) -> None:
-            # the promoters ramp the price until it stands where they mean to sell
-            price = self.price(symbol) * 1012 // 1000
-            order(ts, self.rng.choice(group), "buy", self.shares(6, 14), price - price % TICK, 4)
-            later = ts + self.rng.randint(5, 20) * S
-            if n < 120 and self.price(symbol) < target:
-                self.schedule.at(later, lambda t: push(t, n + 1, target))
-            else:  # and sell into the peak they made, no more than they hold
-                self.schedule.at(later, lambda t: sell(t, 0))
-
-        def sell(ts: int, n: int) -> None:
-            holders = [account for account in group if held(account) > 0]
-            if not holders or n > 60:
-                return
-            account = self.rng.choice(holders)
-            price = self.price(symbol) * 997 // 1000
-            qty = min(self.shares(10, 20), held(account))
-            order(ts, account, "sell", qty, price - price % TICK, 8)
-            self.schedule.at(ts + self.rng.randint(10, 30) * S, lambda t: sell(t, n + 1))
-
-        self.schedule.at(accumulate, lambda t: buy_quietly(t, 0))
-        self.schedule.at(pump, lambda t: push(t, 0, int(self.price(symbol) * (1 + rise))))
-        self.truth("pump_and_dump", symbol, tuple(group), accumulate, start + 105 * 60 * S)
+        PumpAndDump(self, symbol, start)
 
     def front_run(self, symbol: str, start: int) -> None:
         client = self.account()
@@ -425,6 +374,93 @@ class Generator:
                 self.start_time(20 if make != self.pump_and_dump else 110),
                 **extra,
             )
+
+
+class PumpAndDump:
+    """Promoters accumulate quietly, promote (unrelated investors buy on the promotion and
+    the group marks the price up with them) and sell what they accumulated into that
+    demand at the peak, as the published pump-and-dump cases run."""
+
+    def __init__(self, generator: Generator, symbol: str, start: int) -> None:
+        self.gen, self.symbol, self.rng = generator, symbol, generator.rng
+        owner = f"P{next(generator.owner_counter):04d}"
+        group = [generator.account(owner=owner), generator.account(owner=owner)]
+        third = generator.account()
+        generator.link(group[1], third, "same_device")
+        self.group = [*group, third]
+        self.promoted = [generator.account() for _ in range(self.rng.randint(20, 40))]
+        self.orders: dict[str, list[tuple[str, int]]] = {account: [] for account in self.group}
+        self.rise = self.rng.uniform(0.3, 0.8)
+        self.pump = start + 40 * 60 * S
+        self.promotion_ends = generator.end
+        self.accumulated = 0
+        generator.schedule.at(start, self.buy_quietly)
+        generator.schedule.at(self.pump, self.promote)
+        generator.truth("pump_and_dump", symbol, tuple(self.group), start, start + 105 * 60 * S)
+
+    def held(self, account: str) -> int:
+        filled = self.gen.venue.filled
+        return sum(sign * filled.get(o, 0) for o, sign in self.orders[account])
+
+    def holding(self) -> int:
+        return sum(self.held(account) for account in self.group)
+
+    def order(  # noqa: PLR0913, PLR0917 - an order's terms
+        self, ts: int, account: str, side: str, qty: int, price: int, life: int
+    ) -> None:
+        symbol, venue = self.symbol, self.gen.venue
+        order_id = venue.submit(ts, account, symbol, side, qty, price - price % TICK)
+        if account in self.orders:
+            self.orders[account].append((order_id, 1 if side == "buy" else -1))
+        self.gen.schedule.at(ts + life * S, lambda t: venue.cancel(t, symbol, order_id))
+
+    def buy_quietly(self, ts: int) -> None:
+        # the bulk of the position, before the promotion and at the prices of before
+        # (taking the offer in small lots): what they later sell into the peak
+        ask = self.gen.venue.best(self.symbol, "sell") or self.gen.price(self.symbol)
+        self.order(ts, self.rng.choice(self.group), "buy", self.gen.shares(3, 8), ask, 50)
+        later = ts + self.rng.randint(15, 35) * S
+        if later < self.pump:
+            self.gen.schedule.at(later, self.buy_quietly)
+
+    def promote(self, ts: int) -> None:
+        self.accumulated = self.holding()
+        self.outside(ts)
+        target = int(self.gen.price(self.symbol) * (1 + self.rise))
+        self.push(ts, 0, target)
+
+    def outside(self, ts: int) -> None:
+        # investors unrelated to the group buy on the promotion while it lasts
+        price = self.gen.price(self.symbol) * (1000 + self.rng.randint(5, 12)) // 1000
+        account = self.rng.choice(self.promoted)
+        self.order(ts, account, "buy", self.gen.shares(1, 5), price, 30)
+        if ts < self.promotion_ends:
+            self.gen.schedule.at(ts + self.rng.randint(2, 8) * S, self.outside)
+
+    def push(self, ts: int, n: int, target: int) -> None:
+        # the group marks the price up alongside them until it stands where it sells,
+        # buying on the ramp no more than it accumulated before
+        room = 2 * self.accumulated - self.holding()
+        if room > 0:
+            price = self.gen.price(self.symbol) * 1012 // 1000
+            qty = min(self.gen.shares(2, 5), room)
+            self.order(ts, self.rng.choice(self.group), "buy", qty, price, 4)
+        later = ts + self.rng.randint(5, 20) * S
+        if n < 120 and self.gen.price(self.symbol) < target:
+            self.gen.schedule.at(later, lambda t: self.push(t, n + 1, target))
+        else:  # and sell what it holds into their demand
+            self.gen.schedule.at(later, lambda t: self.sell(t, 0))
+
+    def sell(self, ts: int, n: int) -> None:
+        holders = [account for account in self.group if self.held(account) > 0]
+        if not holders or n > 120:  # the promotion stops; its buyers fade soon after
+            self.promotion_ends = ts + self.rng.randint(2, 6) * 60 * S
+            return
+        account = self.rng.choice(holders)
+        # offered at the price: the promoted buyers' bids above it take it at once
+        qty = min(self.gen.shares(10, 20), self.held(account))
+        self.order(ts, account, "sell", qty, self.gen.price(self.symbol), 10)
+        self.gen.schedule.at(ts + self.rng.randint(10, 30) * S, lambda t: self.sell(t, n + 1))
 
 
 def generate(seed: int, config: Config | None = None) -> Day:
