@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.ids import new_id
 from tradeguard.gateway.problems import internal_error_response
-from tradeguard.logs import get_logger
+from tradeguard.logs import get_logger, info_line
 from tradeguard.web.metrics import UNMATCHED_ROUTE, HttpMetrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -22,7 +22,8 @@ STATIC_PREFIX = "/static/"
 STATIC_CACHE = b"public, max-age=3600"
 NO_STORE = b"no-store"
 
-log = get_logger("tradeguard.http")
+LOGGER_NAME = "tradeguard.http"
+log = get_logger(LOGGER_NAME)
 
 
 class RequestContextMiddleware:
@@ -61,13 +62,13 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - exchange.started
         route = _route_template(scope)
         self.metrics.observe(scope["method"], route, exchange.status, elapsed)
-        log.info(
-            "http.request",
-            method=scope["method"],
-            route=route,
-            status=exchange.status,
-            latency_ms=round(elapsed * 1000, 3),
-        )
+        fields = {
+            "method": scope["method"],
+            "route": route,
+            "status": exchange.status,
+            "latency_ms": round(elapsed * 1000, 3),
+        }
+        info_line(LOGGER_NAME, "http.request", fields)
 
 
 @dataclass(slots=True)
