@@ -43,6 +43,7 @@ def run_desk_process(settings: Settings) -> None:
     server.handlers["market.quotes"] = registry.find(MarketData).quotes
     if settings.redis_url is None:
         server.handlers.update(shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+        server.handlers["sessions.changed"] = server.tell_sessions
     asyncio.run(_serve(app, server))
 
 
