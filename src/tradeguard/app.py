@@ -54,7 +54,7 @@ from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
 from tradeguard.gateway.json_bodies import JsonBodyMiddleware
-from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeaders
 from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
@@ -440,11 +440,10 @@ def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
-    app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(
-        SecurityHeadersMiddleware,
-        hsts_max_age=settings.hsts_max_age,
-        page_connect_sources=card_intake_origins(settings),
+        RequestContextMiddleware,
+        metrics=registry.services.metrics,
+        headers=SecurityHeaders(settings.hsts_max_age, card_intake_origins(settings)),
     )
 
 
