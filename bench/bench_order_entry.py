@@ -15,10 +15,10 @@ a warm-up, and the throughput ratio TradeGuard/bare (target >= 0.5).
 again as one process (``TRADEGUARD_SERVE_WORKERS=1``). Also reported: the server's CPU
 time per order, all its processes together (the database server's not included).
 ``BENCH_ORDER_ENTRY_SECONDS`` changes the measured seconds per run (default 15);
-``BENCH_ORDER_ENTRY_PROFILE=DIR`` adds, per database, two runs of TradeGuard after the
-measured one (``profiled_serve.py``): with timers around the parts of the order path under
-the same load, then under cProfile with one connection for 10 s; both are written to DIR and
-printed as milliseconds per order.
+``BENCH_ORDER_ENTRY_PROFILE=DIR`` adds, per database, two runs of TradeGuard as one process
+after the measured ones (``profiled_serve.py``; the timers see one process only): with
+timers around the parts of the order path under the same load, then under cProfile with
+one connection for 10 s; both are written to DIR and printed as milliseconds per order.
 """
 
 from __future__ import annotations
@@ -137,9 +137,8 @@ def _run_profiled(
     workspace: Workspace, traders: list[Trader], plan: LoadPlan, env: dict[str, str], output: Path
 ) -> LoadResult:
     command = profiled_tradeguard_command()
-    with serving(
-        workspace, command, "profiled", env | {"BENCH_PROFILE_FILE": str(output)}
-    ) as server:
+    profiled = env | SINGLE_PROCESS | {"BENCH_PROFILE_FILE": str(output)}
+    with serving(workspace, command, "profiled", profiled) as server:
         return run_load(workspace, traders, plan, server.cpu_seconds)
 
 

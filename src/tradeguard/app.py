@@ -54,7 +54,7 @@ from tradeguard.gateway.equal_timing import EqualTimingMiddleware
 from tradeguard.gateway.feed_gate import FeedGate
 from tradeguard.gateway.guard import Gateway
 from tradeguard.gateway.json_bodies import JsonBodyMiddleware
-from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from tradeguard.gateway.middleware import RequestContextMiddleware, SecurityHeaders
 from tradeguard.gateway.openapi import install_openapi
 from tradeguard.gateway.problems import install_problem_handlers
 from tradeguard.gateway.rate_limits import RateLimitMiddleware
@@ -64,6 +64,12 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing, deliver_inline
 from tradeguard.identity.service import IdentityService
+from tradeguard.identity.session_news import (
+    EVERY_SESSION,
+    SESSION_NEWS_CHANNEL,
+    DeskSessionNews,
+    RedisSessionNews,
+)
 from tradeguard.kyc.sanctions_alerts import SanctionsAlerts
 from tradeguard.kyc.wiring import build_kyc, screening_of_customers
 from tradeguard.logs import get_logger
@@ -82,7 +88,7 @@ from tradeguard.routes import ROUTERS
 from tradeguard.routing.install import install_routing
 from tradeguard.screening.service import SanctionsScreening
 from tradeguard.services import Services
-from tradeguard.shared_state import connect_redis
+from tradeguard.shared_state import connect_redis, shared_key
 from tradeguard.surveillance.wiring import install_surveillance
 from tradeguard.trading.channel.client import DeskChannel
 from tradeguard.trading.channel.remote import DeskCounters, DeskKeyState, remote_trading
@@ -140,7 +146,14 @@ def create_app(
         redoc_url=None,
         lifespan=_lifespan(
             registry,
-            Duties(trading.housekeeping, trading.close, mode.channel, delivery, shared),
+            Duties(
+                trading.housekeeping,
+                trading.close,
+                mode.channel,
+                delivery,
+                shared,
+                _hear_session_news(registry, Sharing(shared, mode)),
+            ),
             owns_engine=engine is None,
         ),
     )
@@ -182,6 +195,32 @@ class Sharing:
         """Counters in Redis, in the desk process, or in this process."""
         channel = self.via_desk
         return build_counters(settings, self.redis) if channel is None else DeskCounters(channel)
+
+
+def _hear_session_news(registry: Registry, sharing: Sharing) -> RedisSessionNews | None:
+    """Link the session-state cache to every other process (``session_news``).
+
+    Through Redis when configured (the subscription, returned, is started by the
+    lifespan); for a gateway worker without Redis, through the desk process; a single
+    process without Redis has no link and keeps states for a second.
+    """
+    cache = registry.identity.sessions.cache
+    settings = registry.services.settings
+    if sharing.redis is not None:
+        news = RedisSessionNews(
+            sharing.redis, shared_key(settings, SESSION_NEWS_CHANNEL), cache.forget
+        )
+        cache.news = news
+        return news
+    channel = sharing.desk.channel
+    if channel is not None:
+        channel.on_session_news = cache.forget
+        channel.on_connect = partial(cache.forget, EVERY_SESSION)
+        cache.forget(EVERY_SESSION)
+        cache.news = DeskSessionNews(
+            partial(channel.call, "sessions.changed"), lambda: channel.connected
+        )
+    return None
 
 
 def _registry(
@@ -316,6 +355,8 @@ class Duties:
     channel: DeskChannel | None
     delivery: ThreadPoolExecutor | None
     shared: redis.Redis | None
+    session_news: RedisSessionNews | None
+    """The Redis subscription to session-state changes, heard from start-up to shutdown."""
 
 
 def _lifespan(
@@ -331,6 +372,8 @@ def _lifespan(
         tasks = _background_tasks(registry, duties.housekeeping)
         checks.start()
         market.start()
+        if duties.session_news is not None:
+            duties.session_news.start()
         yield
         registry.trading_feed.close()
         for task in tasks:
@@ -347,6 +390,8 @@ def _lifespan(
 
 
 def _close(duties: Duties) -> None:
+    if duties.session_news is not None:
+        duties.session_news.stop()
     if duties.close_desk is not None:
         duties.close_desk()
     if duties.channel is not None:
@@ -393,11 +438,10 @@ def _add_gateway_middleware(app: FastAPI, registry: Registry) -> None:
     app.add_middleware(RateLimitMiddleware, limits=registry.rate_limits)
     app.add_middleware(EqualTimingMiddleware, floor=settings.equal_time_floor_ms / 1000)
     app.add_middleware(RequestLimitsMiddleware, limits=RequestLimits.from_settings(settings))
-    app.add_middleware(RequestContextMiddleware, metrics=registry.services.metrics)
     app.add_middleware(
-        SecurityHeadersMiddleware,
-        hsts_max_age=settings.hsts_max_age,
-        page_connect_sources=card_intake_origins(settings),
+        RequestContextMiddleware,
+        metrics=registry.services.metrics,
+        headers=SecurityHeaders(settings.hsts_max_age, card_intake_origins(settings)),
     )
 
 

@@ -520,6 +520,15 @@ class Settings(BaseSettings):
         description="Longest wait for the desk process to answer a worker (then 503 "
         "TRADING_UNAVAILABLE; a retry with the same client order id is safe)",
     )
+    # -- session state cached per request (tradeguard.identity.session_news) --
+    session_state_cache_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="How long a process keeps a session's state (revoked, suspended, "
+        "allowlist, grants) while every change reaches it as a message (Redis, or the desk "
+        "process for gateway workers); one second while it cannot hear them",
+    )
     # -- the order feed, WebSocket /v1/stream (tradeguard.trading.feed.api) --
     feed_max_connections: int = Field(
         default=500,

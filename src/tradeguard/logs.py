@@ -25,9 +25,13 @@ import functools
 import logging
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, TextIO
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
+import orjson
 import structlog
 from pydantic import BaseModel, Secret, SecretBytes, SecretStr
 
@@ -123,6 +127,8 @@ def configure_logging(
     )
     target = stream if stream is not None else sys.stderr
     handler = _TradeGuardHandler(target)
+    global _direct  # noqa: PLW0603 - the one configuration of this process's logging
+    _direct = _DirectLines(tuple(structlog.get_config()["processors"]), handler) if json else None
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -139,6 +145,52 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """Return a structlog logger named ``name`` that follows `configure_logging`."""
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
     return logger
+
+
+def info_line(logger_name: str, event: str, fields: dict[str, Any]) -> None:
+    """Log one INFO event with ``fields``, as ``get_logger(logger_name).info`` would.
+
+    For the lines written on every request. With the JSON renderer that
+    `configure_logging` set up still in force, the line is built here: the context
+    variables, level, logger name and timestamp added to ``fields``, the same
+    `redact_event`, one ``orjson`` encoding, written through the same handler. Any other
+    configuration (the console renderer, a test's capture) takes the structlog chain.
+    """
+    direct = _direct
+    if direct is None or not direct.in_force():
+        get_logger(logger_name).info(event, **fields)
+        return
+    if not logging.getLogger(logger_name).isEnabledFor(logging.INFO):
+        return
+    line = {"event": event, **fields}
+    for name, value in structlog.contextvars.get_contextvars().items():
+        line.setdefault(name, value)
+    line["level"] = "info"
+    line["logger"] = logger_name
+    line["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    direct.write(orjson.dumps(redact_event(None, "info", line), default=str))
+
+
+@dataclass(frozen=True, slots=True)
+class _DirectLines:
+    """The chain `configure_logging` installed (to tell it is still in force) and its handler."""
+
+    processors: tuple[object, ...]
+    handler: logging.StreamHandler[TextIO]
+
+    def in_force(self) -> bool:
+        """Whether structlog still runs the chain this was made for (a capture changes it)."""
+        return tuple(structlog.get_config()["processors"]) == self.processors
+
+    def write(self, line: bytes) -> None:
+        handler = self.handler
+        with handler.lock or _NO_LOCK:
+            handler.stream.write(line.decode() + handler.terminator)
+            handler.flush()
+
+
+_NO_LOCK = threading.Lock()
+_direct: _DirectLines | None = None
 
 
 def redact_event(

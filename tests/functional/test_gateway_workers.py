@@ -155,6 +155,34 @@ def test_signed_request_when_replayed_with_redis_then_refused_on_the_other_worke
     assert redis.Redis.from_url(REDIS_URL).keys(f"{prefix}apikey:nonce:*")
 
 
+def assert_sign_out_refused_at_once_on_the_other_worker(layout: Layout) -> None:
+    _, token = trader(layout)
+    assert layout.api("B").status_of(token) == 200  # B now holds the session's state
+    layout.api("A").expect("POST", "/v1/auth/logout", token=token)
+    status, problem = layout.api("B").call("GET", "/v1/me", token=token)
+    assert (status, problem["reason_code"]) == (401, "AUTH_SESSION_REVOKED")
+
+
+def test_sign_out_when_done_through_a_then_b_refuses_the_session_at_once(layout: Layout) -> None:
+    # B keeps session states for a minute: only the news of the sign-out can make it refuse.
+    assert_sign_out_refused_at_once_on_the_other_worker(layout)
+
+
+def test_sign_out_when_done_through_a_with_redis_then_b_refuses_the_session_at_once(
+    tmp_path: Path,
+) -> None:
+    import redis  # noqa: PLC0415 - only the Redis tests need the client
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        require_service(f"Redis not reachable at {REDIS_URL}: {error}")
+    prefix = f"tgw{uuid.uuid4().hex[:8]}:"
+    settings = SETTINGS | {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix}
+    with worker_layout(tmp_path, settings) as redis_layout:
+        assert_sign_out_refused_at_once_on_the_other_worker(redis_layout)
+
+
 # -- orders, the feed and halts ---------------------------------------------------------
 
 

@@ -509,3 +509,49 @@ _FRAGMENTS = st.sampled_from(
 def test_redact_when_fast_path_skips_text_then_no_rule_would_have_matched(text: str) -> None:
     if logs._TRIGGER_RE.search(text) is None:
         assert logs._apply_text_rules(text) == text
+
+
+def test_info_line_when_json_configured_then_same_line_as_the_structlog_chain(
+    stream: io.StringIO,
+) -> None:
+    structlog.contextvars.bind_contextvars(request_id="req-7")
+    fields = {"method": "POST", "route": "/v1/orders", "status": 201, "latency_ms": 1.5}
+    logs.get_logger("tradeguard.http").info("http.request", **fields)
+    logs.info_line("tradeguard.http", "http.request", dict(fields))
+
+    chained, direct = _lines(stream)
+    assert direct.pop("timestamp").endswith("Z")
+    chained.pop("timestamp")
+    assert direct == chained
+    assert direct["request_id"] == "req-7"
+
+
+def test_info_line_when_values_hold_secrets_then_redacted_like_any_line(
+    stream: io.StringIO,
+) -> None:
+    card = _luhn_complete([4, 1, 1, 1] * 3 + [1, 1, 1])
+    structlog.contextvars.bind_contextvars(request_id=card)
+    logs.info_line("tradeguard.http", "http.request", {"token": "abc", "route": "/x"})
+
+    line = _only_line(stream)
+    assert line["token"] == logs.REDACTED
+    assert line["request_id"] == logs.REDACTED_PAN
+    assert card not in stream.getvalue()
+
+
+def test_info_line_when_level_above_info_then_nothing_written() -> None:
+    buffer = io.StringIO()
+    logs.configure_logging(level="WARNING", stream=buffer)
+    try:
+        logs.info_line("tradeguard.http", "http.request", {"status": 200})
+    finally:
+        _reset_logging()
+    assert buffer.getvalue() == ""
+
+
+def test_info_line_when_logs_captured_then_goes_through_structlog(stream: io.StringIO) -> None:
+    with structlog.testing.capture_logs() as captured:
+        logs.info_line("tradeguard.http", "http.request", {"status": 200})
+
+    assert captured == [{"event": "http.request", "status": 200, "log_level": "info"}]
+    assert stream.getvalue() == ""

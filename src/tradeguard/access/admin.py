@@ -37,6 +37,7 @@ from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, NOT_FOUND, not_found
 from tradeguard.identity.service import IdentityService
+from tradeguard.identity.session_news import EVERY_SESSION
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
 
 ROLE_CHANGE_REQUESTED = "requested"
@@ -239,7 +240,7 @@ class Administration:
         user.permission_version += 1
         if promoted:
             self._id.sessions.revoke_all(db, user.id, ROLE_CHANGED, origin)
-        self._id.sessions.cache.clear()
+        self._id.sessions.cache.changed_on_commit(db, EVERY_SESSION)
         self._id.notices.security(
             db,
             address_of(user),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, event, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from tradeguard.access.alerts import AccessAlerts, AlertKind
@@ -40,6 +40,7 @@ from tradeguard.core.permissions import STAFF_ROLES, Permission
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.models import User
 from tradeguard.identity.problems import ACCESS_DENIED, CONFLICT, not_found
+from tradeguard.identity.session_news import EVERY_SESSION
 
 GRANT_EXPIRED = "expired"
 """Shown, never stored: an approved grant whose time is up."""
@@ -274,14 +275,12 @@ class Grants:
         return alert.id if alert is not None else None
 
     def _take_effect(self, db: Session) -> None:
-        """Drop cached session states now and again once the change commits.
+        """Drop cached session states now, and in every process once the change commits.
 
         Clearing only before the commit would let a request in between cache the old
-        grants for up to a second; clearing after it makes the very next request see them.
+        grants; clearing after it makes the very next request see them.
         """
-        cache = self._identity.sessions.cache
-        cache.clear()
-        event.listen(db, "after_commit", lambda _db: cache.clear(), once=True)
+        self._identity.sessions.cache.changed_on_commit(db, EVERY_SESSION)
 
 
 def grant_status(grant: AccessGrant, now_ns: int) -> str:

@@ -44,6 +44,7 @@ def run_desk_process(settings: Settings) -> None:
     if settings.redis_url is None:  # nonces since this start only: older requests are refused
         keys = key_state_store(None, settings.redis_key_prefix, registry.find(Services).clock)
         server.handlers.update(shared_state_handlers(keys, MemoryStorage()))
+        server.handlers["sessions.changed"] = server.tell_sessions
     asyncio.run(_serve(app, server))
 
 

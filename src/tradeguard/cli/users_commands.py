@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from limits.storage import MemoryStorage
 from tradeguard.access.grants import active_grants_of
 from tradeguard.audit.records import Actor
 from tradeguard.cli.runtime import CommandRuntime, command_runtime
+from tradeguard.config import Settings
 from tradeguard.core.errors import TradeGuardError
 from tradeguard.db.session import transaction
 from tradeguard.identity.accounts import Accounts
@@ -18,8 +20,19 @@ from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.kit import Identity, IdentityParts, build_identity, build_recipient_cap
 from tradeguard.identity.notices import Outgoing
 from tradeguard.identity.origin import Origin
+from tradeguard.identity.session_news import (
+    SESSION_NEWS_CHANNEL,
+    DeskSessionNews,
+    Forget,
+    RedisSessionNews,
+    SessionNews,
+)
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
 from tradeguard.notify.notifier import build_notifier
+from tradeguard.shared_state import connect_redis, shared_key
+from tradeguard.trading.channel.catalogue import desk_codec
+from tradeguard.trading.channel.client import DeskChannel
+from tradeguard.trading.channel.server import socket_answers
 
 app = typer.Typer(help="Suspend and reactivate accounts.", no_args_is_help=True)
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
@@ -66,4 +79,23 @@ def identity_of(runtime: CommandRuntime) -> Identity:
         outgoing=outgoing,
         active_grants=active_grants_of,
     )
-    return build_identity(parts)
+    identity = build_identity(parts)
+    cache = identity.sessions.cache
+    cache.news = _running_service(runtime.settings, cache.forget)
+    return identity
+
+
+def _running_service(settings: Settings, forget: Forget) -> SessionNews | None:
+    """Where a command tells the running service of a session-state change it commits.
+
+    Through Redis when configured, else through the desk process of gateway workers when
+    its socket answers; a single process without either keeps states for a second.
+    """
+    shared = connect_redis(settings)
+    if shared is not None:
+        return RedisSessionNews(shared, shared_key(settings, SESSION_NEWS_CHANNEL), forget)
+    path = settings.effective_desk_socket
+    if not socket_answers(path):
+        return None
+    channel = DeskChannel(path, desk_codec(), settings.desk_call_timeout_seconds)
+    return DeskSessionNews(partial(channel.call, "sessions.changed"), lambda: True)

@@ -31,11 +31,15 @@ class ShortLivedCache(Generic[V]):
         self._entries: dict[str, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
+    def ttl(self) -> float:
+        """How long a value is kept now."""
+        return self._ttl
+
     def get(self, key: str, load: Callable[[], V]) -> V:
         """The cached value of ``key``, loaded when absent or older than the TTL."""
         now = self._monotonic()
         entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < self._ttl:
+        if entry is not None and now - entry[0] < self.ttl():
             return entry[1]
         value = load()
         with self._lock:

@@ -1,4 +1,4 @@
-"""Middleware every request passes: request id, access log, metrics, error net, security headers."""
+"""The layer every request passes first: request id, access log, metrics, error net, headers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeguard.core.ids import new_id
 from tradeguard.gateway.problems import internal_error_response
-from tradeguard.logs import get_logger
+from tradeguard.logs import get_logger, info_line
 from tradeguard.web.metrics import UNMATCHED_ROUTE, HttpMetrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -22,15 +22,24 @@ STATIC_PREFIX = "/static/"
 STATIC_CACHE = b"public, max-age=3600"
 NO_STORE = b"no-store"
 
-log = get_logger("tradeguard.http")
+LOGGER_NAME = "tradeguard.http"
+log = get_logger(LOGGER_NAME)
 
 
 class RequestContextMiddleware:
-    """Give each request an id, log and measure it, and turn any crash into a problem 500."""
+    """The outermost layer: request id, log line, metrics, error net and security headers.
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    One layer does all five, with one wrapper of ``send``: each layer of its own costs a
+    call and a wrapper per message of every request. ``headers`` None leaves the
+    response's headers as they are (tests of the inner layers).
+    """
+
+    def __init__(
+        self, app: ASGIApp, metrics: HttpMetrics, headers: SecurityHeaders | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -45,6 +54,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                if self.headers is not None:
+                    message["headers"] = self.headers.of(message["headers"], scope["path"])
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -61,13 +72,13 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - exchange.started
         route = _route_template(scope)
         self.metrics.observe(scope["method"], route, exchange.status, elapsed)
-        log.info(
-            "http.request",
-            method=scope["method"],
-            route=route,
-            status=exchange.status,
-            latency_ms=round(elapsed * 1000, 3),
-        )
+        fields = {
+            "method": scope["method"],
+            "route": route,
+            "status": exchange.status,
+            "latency_ms": round(elapsed * 1000, 3),
+        }
+        info_line(LOGGER_NAME, "http.request", fields)
 
 
 @dataclass(slots=True)
@@ -111,13 +122,10 @@ def page_policy(connect_sources: tuple[str, ...] = ()) -> str:
 PAGE_POLICY = page_policy()
 
 
-class SecurityHeadersMiddleware:
-    """Add HSTS, CSP, nosniff, referrer, framing and cache headers to every response."""
+class SecurityHeaders:
+    """HSTS, CSP, nosniff, referrer, framing and cache headers, for every response."""
 
-    def __init__(
-        self, app: ASGIApp, hsts_max_age: int, page_connect_sources: tuple[str, ...] = ()
-    ) -> None:
-        self.app = app
+    def __init__(self, hsts_max_age: int, page_connect_sources: tuple[str, ...] = ()) -> None:
         self.page_policy = page_policy(page_connect_sources)
         fixed = {
             "strict-transport-security": f"max-age={hsts_max_age}; includeSubDomains",
@@ -134,23 +142,9 @@ class SecurityHeadersMiddleware:
             b"cache-control",
         }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection scope."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cache_control = STATIC_CACHE if scope["path"].startswith(STATIC_PREFIX) else NO_STORE
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = self._headers(message.get("headers", []), cache_control)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-    def _headers(
-        self, original: list[tuple[bytes, bytes]], cache_control: bytes
-    ) -> list[tuple[bytes, bytes]]:
+    def of(self, original: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+        """The response headers for ``path``: the answer's own, with ours in their place."""
+        cache_control = STATIC_CACHE if path.startswith(STATIC_PREFIX) else NO_STORE
         kept = [(name, value) for name, value in original if name.lower() not in self.managed]
         content_type = next((value for name, value in kept if name.lower() == b"content-type"), b"")
         policy = self.page_policy if content_type.startswith(b"text/html") else API_POLICY

@@ -30,6 +30,7 @@ from tradeguard.identity.notices import address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import WeakPasswordError, normalize_password
 from tradeguard.identity.problems import CONFLICT, WEAK_PASSWORD, AuthReason, invalid, unprocessable
+from tradeguard.identity.session_news import EVERY_SESSION
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED, RevokeReason
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
@@ -223,7 +224,7 @@ class Accounts:
         user.status = status
         if status == SUSPENDED:
             self._id.sessions.revoke_all(db, user.id, RevokeReason.SUSPENDED, origin)
-        self._id.sessions.cache.clear()
+        self._id.sessions.cache.changed_on_commit(db, EVERY_SESSION)
         self._id.events.record(
             db,
             STATUS_EVENTS[status],
@@ -243,7 +244,7 @@ class Accounts:
                 AuthReason.IP_NOT_ALLOWED, "the allowlist must include the address you use now"
             )
         user.ip_allowlist = json.dumps(networks) if networks else None
-        self._id.sessions.cache.clear()
+        self._id.sessions.cache.changed_on_commit(db, EVERY_SESSION)
         self._id.events.record(
             db, "auth.ip_allowlist.changed", origin, user_id=user.id, data={"networks": networks}
         )

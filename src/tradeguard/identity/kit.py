@@ -20,7 +20,8 @@ from tradeguard.identity.models import User
 from tradeguard.identity.notices import Counters, Notices, Outgoing, RecipientCap, address_of
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from tradeguard.identity.sessions import ActiveGrants, SessionManager, SessionStateCache
+from tradeguard.identity.session_news import SessionStateCache
+from tradeguard.identity.sessions import ActiveGrants, SessionManager
 from tradeguard.identity.throttle import LoginThrottler, ThrottleLimits
 from tradeguard.identity.tokens import TokenIssuer, TokenSettings, TokenVerifier
 
@@ -142,7 +143,7 @@ def build_identity(parts: IdentityParts) -> Identity:
             clock=clock,
             issuer=TokenIssuer(signing, clock, token_settings),
             events=parts.events,
-            cache=SessionStateCache(),
+            cache=SessionStateCache(long_ttl_seconds=settings.session_state_cache_seconds),
             on_token_reuse=lambda db, user: _warn_token_reuse(notices, db, user),
             active_grants=parts.active_grants,
         ),

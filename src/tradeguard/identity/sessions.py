@@ -3,8 +3,8 @@
 A session is made per sign-in. Its refresh tokens form one family: each use returns a
 new token and spends the old one; presenting a spent token is taken as theft and ends
 the whole session. Every request checks the session's state (revoked, idle, suspended,
-IP allowlist) from a per-process cache that lives at most one second, so a revocation
-made on any node takes effect everywhere within a second.
+IP allowlist) from a per-process cache; every change drops the cached state in every
+process once it commits (``session_news``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, Clock
@@ -22,13 +22,13 @@ from tradeguard.core.errors import ProblemError
 from tradeguard.core.ids import new_id
 from tradeguard.core.permissions import permissions_of
 from tradeguard.core.principal import SessionState
-from tradeguard.core.short_lived_cache import ShortLivedCache
 from tradeguard.identity.allowlist import allowed, parse_allowlist
 from tradeguard.identity.events import AuthEvents
 from tradeguard.identity.models import AuthSession, RefreshToken, User
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import AuthReason, forbidden, not_found, unauthenticated
 from tradeguard.identity.secrets import random_token, token_digest
+from tradeguard.identity.session_news import SessionStateCache
 from tradeguard.identity.tokens import TokenIssuer
 
 TOUCH_INTERVAL_NS = 30 * NS_PER_SECOND
@@ -114,10 +114,6 @@ ActiveGrants = Callable[[Session, str, int], tuple[tuple[str, int], ...]]
 """A user's approved grants in force at a time: (permission, expiry in epoch nanoseconds)."""
 
 
-class SessionStateCache(ShortLivedCache["SessionState | None"]):
-    """Session states per process for at most a second; local changes drop them at once."""
-
-
 class SessionManager:
     """Starts, refreshes, lists and revokes sessions."""
 
@@ -186,7 +182,7 @@ class SessionManager:
 
     def reissue(self, db: Session, row: AuthSession, user: User) -> IssuedTokens:
         """New tokens for a session whose standing changed (a first factor enrolled)."""
-        self.cache.drop(row.id)
+        self.cache.changed_on_commit(db, row.id)
         return self._issue(db, row, user)
 
     def refresh(self, db: Session, refresh_token: str, origin: Origin) -> IssuedTokens:
@@ -203,7 +199,7 @@ class SessionManager:
             raise self._reused(db, row, user, origin)
         self._require_live(db, row, user, now, origin)
         row.last_active_ns = now
-        self.cache.drop(row.id)
+        self.cache.changed_on_commit(db, row.id)
         self._events.record(db, "auth.token.refreshed", origin, user_id=user.id, session_id=row.id)
         return self._issue(db, row, user)
 
@@ -215,7 +211,7 @@ class SessionManager:
             return
         row.revoked_at_ns = self._clock.now_ns()
         row.revoke_reason = reason
-        self.cache.drop(row.id)
+        self.cache.changed_on_commit(db, row.id)
         self._events.record(
             db,
             "auth.session.revoked",
@@ -284,12 +280,16 @@ class SessionManager:
                 .where(AuthSession.last_active_ns < now)
                 .values(last_active_ns=now)
             )
-        self.cache.drop(state.session_id)
+        self.cache.changed(state.session_id)
 
     def mark_step_up(self, row: AuthSession) -> None:
         """Record a fresh strong-factor verification in this session."""
         row.step_up_at_ns = self._clock.now_ns()
-        self.cache.drop(row.id)
+        db = object_session(row)
+        if db is None:
+            self.cache.changed(row.id)
+        else:
+            self.cache.changed_on_commit(db, row.id)
 
     def _issue(self, db: Session, row: AuthSession, user: User) -> IssuedTokens:
         now = self._clock.now_ns()

@@ -1,11 +1,13 @@
 """A gateway worker's end of the desk channel: calls with answers, and the desk's pushes.
 
 One Unix-socket connection carries every call of the worker's threads, each with its
-own id; a reader thread hands each answer to the thread waiting for it and each pushed
-feed event to ``on_push``. When the desk is gone (no socket, connection lost, no answer
-within the timeout) a call raises ``DeskUnreachableError`` at once and the callers turn
-it into their own refusal (503); a keeper thread reconnects on its own, so the feed
-resumes without a request having to come first.
+own id; a reader thread hands each answer to the thread waiting for it, each pushed
+feed event to ``on_push`` and each session-state change to ``on_session_news``; every
+new connection calls ``on_connect`` (pushes sent while it was down are lost). When the
+desk is gone (no socket, connection lost, no answer within the timeout) a call raises
+``DeskUnreachableError`` at once and the callers turn it into their own refusal (503);
+a keeper thread reconnects on its own, so the feed resumes without a request having to
+come first.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class DeskChannel:
         self.codec = codec
         self.timeout = timeout_seconds
         self.on_push: Push | None = None
+        self.on_session_news: Callable[[str], None] | None = None
+        self.on_connect: Callable[[], None] | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._connection: _Connection | None = None
@@ -131,6 +135,8 @@ class DeskChannel:
                 raise DeskUnreachableError(f"the desk process is not reachable: {error}") from None
             connection = _Connection(sock)
             self._connection = connection
+            if self.on_connect is not None:
+                self.on_connect()
         threading.Thread(
             target=self._read, args=(connection,), name="desk-reader", daemon=True
         ).start()
@@ -151,6 +157,9 @@ class DeskChannel:
         if "f" in message:
             self._push(message["f"])
             return
+        if "s" in message:
+            self._session_news(message["s"])
+            return
         call = connection.pending.pop(message.get("i", 0), None)
         if call is not None:
             call.settle(message)
@@ -162,6 +171,11 @@ class DeskChannel:
         user_id, event = pushed[0], self.codec.decode(pushed[1])
         if isinstance(user_id, str) and isinstance(event, dict):
             on_push(user_id, event)
+
+    def _session_news(self, key: Json) -> None:
+        heard = self.on_session_news
+        if heard is not None and isinstance(key, str):
+            heard(key)
 
     def _drop(self, connection: _Connection) -> None:
         connection.closed = True

@@ -96,11 +96,17 @@ class DeskServer:
 
     def publish(self, user_id: str, event: Mapping[str, Any]) -> None:
         """Push one feed event to every connected worker (each fans it out to its clients)."""
-        frame = self.codec.dumps({"f": [user_id, self.codec.encode(dict(event))]})
+        self._to_every_worker(self.codec.dumps({"f": [user_id, self.codec.encode(dict(event))]}))
+
+    def _to_every_worker(self, frame: bytes) -> None:
         with self._peers_lock:
             peers = list(self._peers)
         for peer in peers:
             peer.send(frame)
+
+    def tell_sessions(self, key: str) -> None:
+        """Push a session-state change (``session_news``) to every connected worker."""
+        self._to_every_worker(self.codec.dumps({"s": key}))
 
     @property
     def workers(self) -> int:
