@@ -80,6 +80,18 @@ def test_card_number_members_are_found_at_any_depth(body: bytes, *, holds: bool)
     assert (refusal is not None and refusal.reason_code == "PAYMENT_PAN_REFUSED") is holds
 
 
+def test_the_refusal_names_the_member_and_not_its_number(client: TestClient) -> None:
+    """A client whose own id reads as a card number is told which member, never the number."""
+    body = {
+        "login": "someone@example.com",
+        "ids": ["a", {"client_order_id": "4000-0000-0000-0002"}],
+    }
+    refused = client.post("/v1/auth/login", json=body)
+    assert reason_of(refused) == (422, "PAYMENT_PAN_REFUSED")
+    assert refused.json()["errors"][0]["location"] == ["body", "ids", 1, "client_order_id"]
+    assert "4000" not in refused.text
+
+
 def test_log_lines_never_carry_a_card_number() -> None:
     stream = io.StringIO()
     configure_logging(level="INFO", stream=stream)

@@ -69,33 +69,58 @@ def body_refusal(body: bytes) -> ProblemError | None:
         return duplicate_member_refusal()
     except (ValueError, RecursionError):
         return None
-    return card_number_refusal() if _holds_card_number(document) else None
+    found = card_number_member(document)
+    return None if found is None else card_number_refusal(found)
 
 
-def _holds_card_number(document: Any) -> bool:  # noqa: ANN401 - any JSON value
-    pending: list[Any] = [document]
+Location = tuple[str | int, ...]
+"""Where a member sits in a JSON document: object member names and array indexes."""
+
+
+def card_number_member(document: Any) -> Location | None:  # noqa: ANN401 - any JSON value
+    """Where the first member holding a card number is in ``document``; None if none does.
+
+    Members that hold a bank account's numbers are not looked at (see ``BANK_NUMBER_MEMBERS``).
+    """
+    pending: list[tuple[Location, Any]] = [((), document)]
     while pending:
-        value = pending.pop()
+        where, value = pending.pop()
         if isinstance(value, dict):
-            pending.extend(v for k, v in value.items() if k not in BANK_NUMBER_MEMBERS)
+            pending.extend(
+                ((*where, k), v) for k, v in value.items() if k not in BANK_NUMBER_MEMBERS
+            )
         elif isinstance(value, list):
-            pending.extend(value)
+            pending.extend(((*where, i), v) for i, v in enumerate(value))
         elif (
             isinstance(value, str | int)
             and not isinstance(value, bool)
             and holds_network_card_number(value)
         ):
-            return True
-    return False
+            return where
+    return None
 
 
-def card_number_refusal() -> ProblemError:
-    """``422 PAYMENT_PAN_REFUSED``: a member holds a card number."""
+def card_number_refusal(where: Location) -> ProblemError:
+    """``422 PAYMENT_PAN_REFUSED``: the member at ``where`` holds a card number.
+
+    The answer names the member (never its value), so that a client whose own id happens
+    to look like a card number (13 to 19 digits passing the Luhn check) can tell which one.
+    """
     return ProblemError(
         VALIDATION_FAILED,
         ReasonCode.PAYMENT_PAN_REFUSED,
         "Card numbers are not accepted by this API; cards are added through the payment "
-        "vault's card page.",
+        "vault's card page. If the member named is not a card number (an id of your own), "
+        "put a letter in it so that its digits do not read as one.",
+        extensions={
+            "errors": [
+                {
+                    "location": ["body", *where],
+                    "message": "holds a card number",
+                    "type": "card_number",
+                }
+            ]
+        },
     )
 
 
