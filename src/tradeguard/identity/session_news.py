@@ -45,8 +45,11 @@ class SessionNews(Protocol):
         """Whether news reaches this process now (else states are kept a second)."""
         ...
 
-    def tell(self, key: str) -> None:
-        """Tell every process that ``key``'s state (``EVERY_SESSION``: any) changed."""
+    def tell(self, key: str) -> bool:
+        """Tell every process that ``key``'s state (``EVERY_SESSION``: any) changed.
+
+        False when the news could not be sent (the cache sends it again).
+        """
         ...
 
 
@@ -62,10 +65,12 @@ class SessionStateCache(ShortLivedCache[SessionState | None]):
         long_ttl_seconds: float = DEFAULT_TTL_SECONDS,
         short_ttl_seconds: float = DEFAULT_TTL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         super().__init__(short_ttl_seconds, monotonic)
         self._long_ttl = long_ttl_seconds
         self._short_ttl = short_ttl_seconds
+        self._retry_seconds = retry_seconds
         self.news: SessionNews | None = None
 
     def ttl(self) -> float:
@@ -94,8 +99,26 @@ class SessionStateCache(ShortLivedCache[SessionState | None]):
         """Drop ``key``'s state (``EVERY_SESSION``: all) here and in every process."""
         self.forget(key)
         news = self.news
-        if news is not None:
-            news.tell(key)
+        if news is not None and not news.tell(key):
+            self._tell_again(news, key)
+
+    def _tell_again(self, news: SessionNews, key: str) -> None:
+        """Send news that failed again, every ``retry_seconds``, until it goes through.
+
+        A link can fail to send while other processes still hear (a timeout, a partition
+        of this process alone): they would keep the old state for the long time. Sending
+        stops once it succeeds or once the long time has passed, when every state cached
+        before the change has expired anyway.
+        """
+        give_up_at = time.monotonic() + self._long_ttl
+
+        def again() -> None:
+            while time.monotonic() < give_up_at:
+                time.sleep(self._retry_seconds)
+                if news.tell(key):
+                    return
+
+        threading.Thread(target=again, name="session-news-again", daemon=True).start()
 
 
 class DeskSessionNews:
@@ -114,12 +137,14 @@ class DeskSessionNews:
         """Whether the desk connection is open."""
         return self._connected()
 
-    def tell(self, key: str) -> None:
-        """Send the news; a desk that is gone has no worker listening to miss it."""
+    def tell(self, key: str) -> bool:
+        """Send the news; False if it could not be sent."""
         try:
             self._tell(key)
         except Exception:
             log.warning("identity.session_news_not_sent", exc_info=True)
+            return False
+        return True
 
 
 class RedisSessionNews:
@@ -145,12 +170,14 @@ class RedisSessionNews:
         """Stop listening (within a second)."""
         self._stopped.set()
 
-    def tell(self, key: str) -> None:
-        """Publish the news; when Redis is gone every listener is down and keeps a second."""
+    def tell(self, key: str) -> bool:
+        """Publish the news; False if Redis could not be reached."""
         try:
             self._client.publish(self._channel, key)
         except redis.RedisError:
             log.warning("identity.session_news_not_sent", exc_info=True)
+            return False
+        return True
 
     def _listen(self) -> None:
         while not self._stopped.is_set():

@@ -24,8 +24,15 @@ class FakeNews:
     listening: bool = True
     told: list[str] = field(default_factory=list)
 
-    def tell(self, key: str) -> None:
+    failures: int = 0
+    """How many sends fail before one goes through."""
+
+    def tell(self, key: str) -> bool:
+        if self.failures:
+            self.failures -= 1
+            return False
         self.told.append(key)
+        return True
 
 
 @dataclass
@@ -136,3 +143,11 @@ def test_redis_news_when_told_by_one_process_then_heard_by_the_other() -> None:
         eventually(lambda: heard == [EVERY_SESSION, "s1"])
     finally:
         listener.stop()
+
+
+def test_news_that_failed_to_send_when_the_link_works_again_then_is_sent() -> None:
+    news = FakeNews(failures=2)
+    cache = SessionStateCache(LONG, SHORT, Clock(), retry_seconds=0.01)
+    cache.news = news
+    cache.changed("s1")
+    eventually(lambda: news.told == ["s1"], seconds=5)
