@@ -9,30 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_kit import chromium, new_tab
+from browser_kit import new_tab, running_with_simulated_venues
 from playwright.sync_api import Browser, expect
 from test_fraud_pages import blocked_withdrawal, reviewer_signed_in_with_a_key, user_id
 from test_market_pages import reference_of, trader
 
 from live_api import Api, Person
-from support import LiveServer, running_server
+from support import LiveServer
 
 pytestmark = pytest.mark.live_server
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
-    workdir = tmp_path_factory.mktemp("live")
-    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
-    with running_server(workdir) as server:
+    with running_with_simulated_venues(tmp_path_factory.mktemp("live")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def aapl_held(api: Api, token: str) -> int:

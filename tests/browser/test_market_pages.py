@@ -12,29 +12,20 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from browser_kit import chromium, new_tab, sign_in_with_totp
+from browser_kit import new_tab, running_with_simulated_venues, sign_in_with_totp
 from playwright.sync_api import Browser, expect
 from test_onboarding_pages import reviewer_signed_in_with_a_key
 
 from live_api import Api, Person, eventually, var_dir_of
-from support import TRADEGUARD, LiveServer, running_server
+from support import TRADEGUARD, LiveServer
 
 pytestmark = pytest.mark.live_server
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
-    workdir = tmp_path_factory.mktemp("live")
-    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
-    with running_server(workdir) as server:
+    with running_with_simulated_venues(tmp_path_factory.mktemp("live")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def trader(api: Api, server: LiveServer, kind: str) -> tuple[Person, str]:
