@@ -57,20 +57,27 @@ def reference_of(api: Api, token: str, symbol: str) -> Decimal:
     return found[0]
 
 
+def bought_three_aapl(api: Api, server: LiveServer) -> tuple[Person, str]:
+    """A cash trader whose bid at the reference price filled 3 AAPL against a margin
+    trader's market short sale; the buyer and the buyer's token."""
+    buyer, buyer_token = trader(api, server, "cash")
+    _, seller_token = trader(api, server, "margin")
+    price = reference_of(api, buyer_token, "AAPL")
+    bid = {"client_order_id": "buyer-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
+           "quantity": 3, "limit_price": str(price)}  # fmt: skip
+    assert api.call("POST", "/v1/orders", bid, buyer_token)[0] == 201
+    sell = {"client_order_id": "seller-sell", "symbol": "AAPL", "side": "sell_short",
+            "type": "market", "quantity": 3}  # fmt: skip
+    status, sold = api.call("POST", "/v1/orders", sell, seller_token)
+    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    return buyer, buyer_token
+
+
 def test_a_trader_watches_live_quotes_and_sees_a_fill_at_market(
     browser: Browser, live_server: LiveServer
 ) -> None:
     api = Api(live_server)
-    alice, alice_token = trader(api, live_server, "cash")
-    _, bob_token = trader(api, live_server, "margin")
-    price = reference_of(api, alice_token, "AAPL")
-    bid = {"client_order_id": "alice-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
-           "quantity": 3, "limit_price": str(price)}  # fmt: skip
-    assert api.call("POST", "/v1/orders", bid, alice_token)[0] == 201
-    sell = {"client_order_id": "bob-sell", "symbol": "AAPL", "side": "sell_short",
-            "type": "market", "quantity": 3}  # fmt: skip
-    status, sold = api.call("POST", "/v1/orders", sell, bob_token)
-    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    alice, _ = bought_three_aapl(api, live_server)
     with new_tab(browser, live_server) as tab:
         sign_in_with_totp(tab, alice)
         page = tab.open("/quotes")
