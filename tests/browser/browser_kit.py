@@ -26,7 +26,7 @@ from playwright.sync_api import (
 )
 
 from live_api import Person
-from support import LiveServer, require_service
+from support import LiveServer, require_service, running_server
 from tradeguard.gateway.tls import DevCertificatePaths
 
 CHROMIUM = "/usr/bin/chromium"
@@ -80,6 +80,14 @@ def chromium(server: LiveServer) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def running_with_simulated_venues(workdir: Path) -> Iterator[LiveServer]:
+    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
+    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
+    with running_server(workdir) as server:
+        yield server
 
 
 @dataclass

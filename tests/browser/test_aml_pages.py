@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import Tab, chromium, new_tab, sign_in_with_totp
+from browser_kit import Tab, new_tab, sign_in_with_totp
 from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 from test_onboarding_pages import reviewer_signed_in_with_a_key
@@ -32,12 +31,6 @@ NARRATIVE = (
     "amounts of $9,100 to $9,700, $28,300 in all, each kept under the currency reporting "
     "threshold, and made no trade. The declared occupation is a teacher on a modest salary."
 )
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def settle_cash_deposits(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,11 +7,10 @@ them the queue."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_kit import chromium, new_tab, sign_in_with_totp
+from browser_kit import new_tab, sign_in_with_totp
 from playwright.sync_api import Browser, expect
 from test_onboarding_pages import reviewer_signed_in_with_a_key
 
@@ -28,12 +27,6 @@ from tradeguard.surveillance.replay import replay
 
 pytestmark = pytest.mark.live_server
 DAY = Config(symbols=4, hours=2.0, noise_traders=40, wash=1, spoofing=1, layering=1, pump=1)
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def store_replayed_alerts(

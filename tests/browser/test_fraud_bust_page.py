@@ -9,30 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_kit import chromium, new_tab
+from browser_kit import new_tab, running_with_simulated_venues
 from playwright.sync_api import Browser, expect
 from test_fraud_pages import blocked_withdrawal, reviewer_signed_in_with_a_key, user_id
-from test_market_pages import reference_of, trader
+from test_market_pages import bought_three_aapl
 
 from live_api import Api, Person
-from support import LiveServer, running_server
+from support import LiveServer
 
 pytestmark = pytest.mark.live_server
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
-    workdir = tmp_path_factory.mktemp("live")
-    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
-    with running_server(workdir) as server:
+    with running_with_simulated_venues(tmp_path_factory.mktemp("live")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def aapl_held(api: Api, token: str) -> int:
@@ -44,16 +35,7 @@ def test_review_when_reviewer_busts_a_trade_after_confirming_then_shares_reverse
     browser: Browser, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = Api(live_server)
-    victim, victim_token = trader(api, live_server, "cash")
-    _, other_token = trader(api, live_server, "margin")
-    price = reference_of(api, victim_token, "AAPL")
-    bid = {"client_order_id": "ato-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
-           "quantity": 3, "limit_price": str(price)}  # fmt: skip
-    assert api.call("POST", "/v1/orders", bid, victim_token)[0] == 201
-    sell = {"client_order_id": "other-sell", "symbol": "AAPL", "side": "sell_short",
-            "type": "market", "quantity": 3}  # fmt: skip
-    status, sold = api.call("POST", "/v1/orders", sell, other_token)
-    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    victim, victim_token = bought_three_aapl(api, live_server)
     assert aapl_held(api, victim_token) == 3
     victim_id = user_id(live_server, victim.username)
     blocked_withdrawal(live_server, monkeypatch, victim_id)

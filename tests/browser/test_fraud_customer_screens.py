@@ -5,22 +5,15 @@ into a lock screen (what happened, until when, what to do)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from browser_kit import Tab, add_authenticator, chromium, new_tab, sign_in_with_password, sign_out
+from browser_kit import Tab, add_authenticator, new_tab, sign_in_with_password, sign_out
 from playwright.sync_api import Browser, expect
 
 from live_api import Api, Person
 from support import LiveServer
 
 pytestmark = pytest.mark.live_server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def signed_in_with_a_key(tab: Tab, person: Person) -> None:

@@ -5,10 +5,9 @@ account; the customer's sessions end."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
-from browser_kit import Tab, add_authenticator, chromium, new_tab, sign_in_with_password, sign_out
+from browser_kit import Tab, add_authenticator, new_tab, sign_in_with_password, sign_out
 from playwright.sync_api import Browser, expect
 
 from live_api import Api, Person, var_dir_of
@@ -19,12 +18,6 @@ from tradeguard.cli.runtime import command_runtime
 from tradeguard.db.session import transaction
 
 pytestmark = pytest.mark.live_server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def user_id(server: LiveServer, username: str) -> str:

@@ -15,7 +15,6 @@ from browser_kit import (
     Tab,
     add_authenticator,
     answer_once_as_expired,
-    chromium,
     new_tab,
     sign_in_with_password,
     sign_in_with_totp,
@@ -43,12 +42,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     workdir = tmp_path_factory.mktemp("live-pages")
     with running_server(workdir) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -12,29 +12,20 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from browser_kit import chromium, new_tab, sign_in_with_totp
+from browser_kit import new_tab, running_with_simulated_venues, sign_in_with_totp
 from playwright.sync_api import Browser, expect
 from test_onboarding_pages import reviewer_signed_in_with_a_key
 
 from live_api import Api, Person, eventually, var_dir_of
-from support import TRADEGUARD, LiveServer, running_server
+from support import TRADEGUARD, LiveServer
 
 pytestmark = pytest.mark.live_server
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real server as ``make run`` starts it: the simulator and the simulated venues."""
-    workdir = tmp_path_factory.mktemp("live")
-    (workdir / ".env").write_text("TRADEGUARD_ROUTING_SIMULATED_VENUES=true\n")
-    with running_server(workdir) as server:
+    with running_with_simulated_venues(tmp_path_factory.mktemp("live")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 def trader(api: Api, server: LiveServer, kind: str) -> tuple[Person, str]:
@@ -66,20 +57,27 @@ def reference_of(api: Api, token: str, symbol: str) -> Decimal:
     return found[0]
 
 
+def bought_three_aapl(api: Api, server: LiveServer) -> tuple[Person, str]:
+    """A cash trader whose bid at the reference price filled 3 AAPL against a margin
+    trader's market short sale; the buyer and the buyer's token."""
+    buyer, buyer_token = trader(api, server, "cash")
+    _, seller_token = trader(api, server, "margin")
+    price = reference_of(api, buyer_token, "AAPL")
+    bid = {"client_order_id": "buyer-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
+           "quantity": 3, "limit_price": str(price)}  # fmt: skip
+    assert api.call("POST", "/v1/orders", bid, buyer_token)[0] == 201
+    sell = {"client_order_id": "seller-sell", "symbol": "AAPL", "side": "sell_short",
+            "type": "market", "quantity": 3}  # fmt: skip
+    status, sold = api.call("POST", "/v1/orders", sell, seller_token)
+    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    return buyer, buyer_token
+
+
 def test_a_trader_watches_live_quotes_and_sees_a_fill_at_market(
     browser: Browser, live_server: LiveServer
 ) -> None:
     api = Api(live_server)
-    alice, alice_token = trader(api, live_server, "cash")
-    _, bob_token = trader(api, live_server, "margin")
-    price = reference_of(api, alice_token, "AAPL")
-    bid = {"client_order_id": "alice-bid", "symbol": "AAPL", "side": "buy", "type": "limit",
-           "quantity": 3, "limit_price": str(price)}  # fmt: skip
-    assert api.call("POST", "/v1/orders", bid, alice_token)[0] == 201
-    sell = {"client_order_id": "bob-sell", "symbol": "AAPL", "side": "sell_short",
-            "type": "market", "quantity": 3}  # fmt: skip
-    status, sold = api.call("POST", "/v1/orders", sell, bob_token)
-    assert (status, sold["filled_quantity"]) == (201, 3), sold
+    alice, _ = bought_three_aapl(api, live_server)
     with new_tab(browser, live_server) as tab:
         sign_in_with_totp(tab, alice)
         page = tab.open("/quotes")

@@ -5,14 +5,12 @@ address, submits, and a reviewer approves the application from the review queue.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_kit import (
     Tab,
     add_authenticator,
-    chromium,
     new_tab,
     sign_in_with_password,
     sign_in_with_totp,
@@ -31,12 +29,6 @@ from tradeguard.screening.service import SanctionsScreening
 from unit.screening.screening_kit import SAMPLE
 
 pytestmark = pytest.mark.live_server
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 @pytest.fixture

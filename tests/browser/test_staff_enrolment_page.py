@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from browser_kit import Tab, add_authenticator, chromium, new_tab, sign_in_with_password, sign_out
+from browser_kit import Tab, add_authenticator, new_tab, sign_in_with_password, sign_out
 from playwright.sync_api import Browser, expect
 
 from live_api import Person, var_dir_of
@@ -22,12 +22,6 @@ from support import TRADEGUARD, LiveServer
 
 pytestmark = pytest.mark.live_server
 LINK = re.compile(r"https://localhost:\d+(/staff/enrol\?token=[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with chromium(live_server) as launched:
-        yield launched
 
 
 @pytest.fixture

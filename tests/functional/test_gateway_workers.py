@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from websockets.sync.client import connect
 from worker_layout import Layout, worker_layout
 
 from live_api import Api, Person
-from support import REDIS_URL, LiveServer, require_service, running_server
+from support import LiveServer, SharedRedis, running_server
 from tradeguard.access.caller import Caller
 from tradeguard.client import TradeGuardClient
 from tradeguard.core.money import Money, Price
@@ -139,20 +139,20 @@ def test_signed_request_when_replayed_on_the_other_worker_then_refused(layout: L
     assert_nonce_shared(layout, "B", "A")
 
 
+def redis_layout(workdir: Path, shared_redis: SharedRedis) -> AbstractContextManager[Layout]:
+    """Workers A and B and a desk process sharing their state through the test Redis."""
+    shared = {"REDIS_URL": shared_redis.url, "REDIS_KEY_PREFIX": shared_redis.prefix}
+    return worker_layout(workdir, SETTINGS | shared)
+
+
 def test_signed_request_when_replayed_with_redis_then_refused_on_the_other_worker(
-    tmp_path: Path,
+    tmp_path: Path, shared_redis: SharedRedis
 ) -> None:
     import redis  # noqa: PLC0415 - only this test needs the client
 
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        require_service(f"Redis not reachable at {REDIS_URL}: {error}")
-    prefix = f"tgw{uuid.uuid4().hex[:8]}:"
-    settings = SETTINGS | {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix}
-    with worker_layout(tmp_path, settings) as redis_layout:
-        assert_nonce_shared(redis_layout, "A", "B")
-    assert redis.Redis.from_url(REDIS_URL).keys(f"{prefix}apikey:nonce:*")
+    with redis_layout(tmp_path, shared_redis) as layout:
+        assert_nonce_shared(layout, "A", "B")
+    assert redis.Redis.from_url(shared_redis.url).keys(f"{shared_redis.prefix}apikey:nonce:*")
 
 
 def assert_sign_out_refused_at_once_on_the_other_worker(layout: Layout) -> None:
@@ -169,18 +169,10 @@ def test_sign_out_when_done_through_a_then_b_refuses_the_session_at_once(layout:
 
 
 def test_sign_out_when_done_through_a_with_redis_then_b_refuses_the_session_at_once(
-    tmp_path: Path,
+    tmp_path: Path, shared_redis: SharedRedis
 ) -> None:
-    import redis  # noqa: PLC0415 - only the Redis tests need the client
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        require_service(f"Redis not reachable at {REDIS_URL}: {error}")
-    prefix = f"tgw{uuid.uuid4().hex[:8]}:"
-    settings = SETTINGS | {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix}
-    with worker_layout(tmp_path, settings) as redis_layout:
-        assert_sign_out_refused_at_once_on_the_other_worker(redis_layout)
+    with redis_layout(tmp_path, shared_redis) as layout:
+        assert_sign_out_refused_at_once_on_the_other_worker(layout)
 
 
 # -- orders, the feed and halts ---------------------------------------------------------

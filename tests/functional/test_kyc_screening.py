@@ -56,6 +56,13 @@ def reviewer(
     return reviewer_named(client, mailbox, clock, clean_database.engine, "rita")
 
 
+@pytest.fixture
+def application(app: FastAPI, client: TestClient, ann: Person) -> dict[str, Any]:
+    """Ann's application, submitted with the sample lists loaded: approved, no list names her."""
+    load_sample_lists(app)
+    return submitted(client, ann)
+
+
 def sanctions_alerts(database: TestDatabase) -> list[tuple[str, str, str | None, dict[str, Any]]]:
     """Typology, status, case and evidence of each onboarding alert, oldest first."""
     query = text(
@@ -78,10 +85,8 @@ def application_account(database: TestDatabase) -> str:
 
 
 def test_a_clear_low_risk_applicant_when_submitted_then_approved_and_the_account_opens(
-    app: FastAPI, client: TestClient, ann: Person, clean_database: TestDatabase
+    application: dict[str, Any], clean_database: TestDatabase
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     assert application["status"] == "approved"
     assert application["account_id"]
     assert account_status(clean_database) == ["active"]
@@ -193,13 +198,11 @@ def test_a_cleared_match_when_its_entry_changes_then_reviewed_again(  # noqa: PL
 def test_a_customer_when_a_new_list_names_them_then_back_in_review_and_confirming_suspends(  # noqa: PLR0913, PLR0917 - fixtures
     app: FastAPI,
     client: TestClient,
-    ann: Person,
     reviewer: Person,
+    application: dict[str, Any],
     clean_database: TestDatabase,
     tmp_path: Path,
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     assert application["status"] == "approved"
     add_ann_lee_to_the_sdn(app, tmp_path / "lists")
 
@@ -244,11 +247,10 @@ def test_a_held_customer_when_the_match_is_cleared_then_the_account_is_active_ag
     client: TestClient,
     ann: Person,
     reviewer: Person,
+    application: dict[str, Any],
     clean_database: TestDatabase,
     tmp_path: Path,
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     add_ann_lee_to_the_sdn(app, tmp_path / "lists")
     assert account_status(clean_database) == ["restricted"]
     add_instrument(app, "AAPL", "1.00")
@@ -269,13 +271,11 @@ def test_a_held_customer_when_the_match_is_cleared_then_the_account_is_active_ag
 def test_a_suspended_customer_when_a_rescreen_hit_is_cleared_then_still_suspended(  # noqa: PLR0913, PLR0917 - fixtures
     app: FastAPI,
     client: TestClient,
-    ann: Person,
     reviewer: Person,
+    application: dict[str, Any],
     clean_database: TestDatabase,
     tmp_path: Path,
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     app.state.registry.trading_controls.change_standing(
         Caller.automatic("operations"),
         application_account(clean_database),
@@ -299,13 +299,11 @@ def restrictions(database: TestDatabase) -> list[tuple[str, str]]:
 def test_a_held_customer_when_restricted_for_another_reason_too_then_clearing_lifts_only_its_own(  # noqa: PLR0913, PLR0917 - fixtures
     app: FastAPI,
     client: TestClient,
-    ann: Person,
     reviewer: Person,
+    application: dict[str, Any],
     clean_database: TestDatabase,
     tmp_path: Path,
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     controls, account = app.state.registry.trading_controls, application_account(clean_database)
     controls.change_standing(
         Caller.automatic("risk"), account, "staff review", status=AccountStatus.RESTRICTED
@@ -339,17 +337,13 @@ def test_a_held_customer_when_restricted_for_another_reason_too_then_clearing_li
 
 
 def test_a_list_loaded_from_the_command_line_when_it_names_a_customer_then_held_for_review(  # noqa: PLR0913, PLR0917 - fixtures
-    app: FastAPI,
-    client: TestClient,
-    ann: Person,
+    application: dict[str, Any],
     clean_database: TestDatabase,
     tmp_path: Path,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    load_sample_lists(app)
-    application = submitted(client, ann)
     lists = copy_sample(tmp_path / "lists")
     (lists / "sdn.csv").write_bytes(with_ann_lee((lists / "sdn.csv").read_bytes()))
     tradeguard = tradeguard_command(settings, monkeypatch, capsys)

@@ -164,14 +164,19 @@ def closing_notes(kit: AuditKit) -> list[str]:
         return [AuditEvent.from_record(bytes(record)).data["note"] for record in db.scalars(query)]
 
 
+def file_sar(desk: Desk, sar_id: str, on: date) -> None:
+    """Generate the SAR's filing and record it as filed ``on`` with BSA ID 31000123456789."""
+    with transaction(desk.kit.sessions) as db:
+        desk.reports.generate(db, OFFICER, sar_id, on)
+        desk.reports.record_filing(db, OFFICER, sar_id, "31000123456789", on)
+
+
 def test_overdue_when_the_sar_is_filed_late_then_its_alert_closes_with_a_note(
     desk: Desk,
 ) -> None:
     sar_id = drafted_sar(desk)
     run(desk, date(2026, 4, 10))
-    with transaction(desk.kit.sessions) as db:
-        desk.reports.generate(db, OFFICER, sar_id, date(2026, 4, 11))
-        desk.reports.record_filing(db, OFFICER, sar_id, "31000123456789", date(2026, 4, 11))
+    file_sar(desk, sar_id, date(2026, 4, 11))
     assert overdue_alerts(desk) == ["closed"]
     assert closing_notes(desk.kit) == ["SAR filed on 2026-04-11, BSA ID 31000123456789"]
     assert count(desk.kit, "alert.closed") == 0  # confidential: under the source's prefix
@@ -200,10 +205,9 @@ def test_overdue_when_the_case_is_closed_then_the_next_run_closes_its_alert(
 
 
 def filed_sar(desk: Desk) -> str:
+    """A SAR drafted and filed on 2026-03-20."""
     sar_id = drafted_sar(desk)
-    with transaction(desk.kit.sessions) as db:
-        desk.reports.generate(db, OFFICER, sar_id, date(2026, 3, 20))
-        desk.reports.record_filing(db, OFFICER, sar_id, "31000123456789", date(2026, 3, 20))
+    file_sar(desk, sar_id, date(2026, 3, 20))
     return sar_id
 
 

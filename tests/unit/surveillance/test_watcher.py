@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditEvent
+from tradeguard.cases.model import AlertDraft
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.parameters import SurveillanceParameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
 
 DESK = Actor.system("matching")
+TERMS = {"symbol": "ACME", "type": "limit", "quantity": 100, "limit_price": "10.00"}
 
 
 def event(seq: int, event_type: str, subject: str, data: dict[str, object]) -> AuditEvent:
@@ -17,25 +19,32 @@ def event(seq: int, event_type: str, subject: str, data: dict[str, object]) -> A
     )
 
 
-def test_watcher_when_one_owner_trades_with_itself_then_alerts_from_audit_events() -> None:
+def one_owner_watcher() -> SurveillanceWatcher:
+    """A watcher that knows accounts ``a`` and ``b`` as held by the same owner."""
     directory = AccountDirectory()
     directory.add_account("a", "client", "owner")
     directory.add_account("b", "client", "owner")
-    watcher = SurveillanceWatcher(directory, SurveillanceParameters())
+    return SurveillanceWatcher(directory, SurveillanceParameters())
+
+
+def place_crossing_orders(
+    watcher: SurveillanceWatcher, n: int, seller: str, buyer: str
+) -> list[AlertDraft]:
+    """Round ``n``: ``seller`` places sell order ``s{n}``, ``buyer`` buy order ``b{n}``."""
+    sell = TERMS | {"account": seller, "side": "sell"}
+    buy = TERMS | {"account": buyer, "side": "buy"}
+    return [
+        *watcher.observe(event(10 * n + 1, "order.placed", f"s{n}", sell)),
+        *watcher.observe(event(10 * n + 2, "order.placed", f"b{n}", buy)),
+    ]
+
+
+def test_watcher_when_one_owner_trades_with_itself_then_alerts_from_audit_events() -> None:
+    watcher = one_owner_watcher()
     raised = []
     for n in range(2):
         seller, buyer = ("a", "b") if n == 0 else ("b", "a")
-        sell = {
-            "account": seller,
-            "symbol": "ACME",
-            "side": "sell",
-            "type": "limit",
-            "quantity": 100,
-            "limit_price": "10.00",
-        }
-        buy = sell | {"account": buyer, "side": "buy"}
-        raised += watcher.observe(event(10 * n + 1, "order.placed", f"s{n}", sell))
-        raised += watcher.observe(event(10 * n + 2, "order.placed", f"b{n}", buy))
+        raised += place_crossing_orders(watcher, n, seller, buyer)
         trade = {
             "symbol": "ACME",
             "quantity": 100,
@@ -79,20 +88,11 @@ def venue_fill(seq: int, venue_exec: str, order: str, account: str, side: str) -
 
 
 def test_watcher_when_a_wash_pair_fills_at_an_outside_venue_then_alerts() -> None:
-    directory = AccountDirectory()
-    directory.add_account("a", "client", "owner")
-    directory.add_account("b", "client", "owner")
-    watcher = SurveillanceWatcher(directory, SurveillanceParameters())
+    watcher = one_owner_watcher()
     raised = []
     for n in range(2):
         seller, buyer = ("a", "b") if n == 0 else ("b", "a")
-        terms = {"symbol": "ACME", "type": "limit", "quantity": 100, "limit_price": "10.00"}
-        sell, buy = (
-            terms | {"account": seller, "side": "sell"},
-            terms | {"account": buyer, "side": "buy"},
-        )
-        raised += watcher.observe(event(10 * n + 1, "order.placed", f"s{n}", sell))
-        raised += watcher.observe(event(10 * n + 2, "order.placed", f"b{n}", buy))
+        raised += place_crossing_orders(watcher, n, seller, buyer)
         raised += watcher.observe(venue_fill(10 * n + 3, f"E{2 * n}", f"s{n}", seller, "sell"))
         raised += watcher.observe(venue_fill(10 * n + 4, f"E{2 * n + 1}", f"b{n}", buyer, "buy"))
     assert [alert.rule for alert in raised] == ["wash.same_owner"]
@@ -102,8 +102,7 @@ def test_watcher_when_a_wash_pair_fills_at_an_outside_venue_then_alerts() -> Non
 def test_watcher_when_a_customer_trades_at_a_venue_then_its_fills_reach_the_detectors() -> None:
     directory = AccountDirectory()
     watcher = SurveillanceWatcher(directory, SurveillanceParameters())
-    terms = {"symbol": "ACME", "type": "limit", "quantity": 100, "limit_price": "10.00"}
-    buy = terms | {"account": "a", "side": "buy"}
+    buy = TERMS | {"account": "a", "side": "buy"}
     assert watcher.observe(event(1, "order.placed", "o1", buy)) == []
     assert watcher.observe(venue_fill(2, "E1", "o1", "a", "buy")) == []
     fills = watcher.engine.market.recent_fills("ACME", "a")
@@ -115,19 +114,10 @@ def test_watcher_when_a_customer_trades_at_a_venue_then_its_fills_reach_the_dete
 
 
 def test_watcher_when_venue_fills_of_one_group_differ_in_price_then_they_are_no_wash() -> None:
-    directory = AccountDirectory()
-    directory.add_account("a", "client", "owner")
-    directory.add_account("b", "client", "owner")
-    watcher = SurveillanceWatcher(directory, SurveillanceParameters())
+    watcher = one_owner_watcher()
     raised = []
     for n in range(3):
-        terms = {"symbol": "ACME", "type": "limit", "quantity": 100, "limit_price": "10.00"}
-        raised += watcher.observe(
-            event(10 * n + 1, "order.placed", f"s{n}", terms | {"account": "a", "side": "sell"})
-        )
-        raised += watcher.observe(
-            event(10 * n + 2, "order.placed", f"b{n}", terms | {"account": "b", "side": "buy"})
-        )
+        raised += place_crossing_orders(watcher, n, "a", "b")
         raised += watcher.observe(venue_fill(10 * n + 3, f"E{2 * n}", f"s{n}", "a", "sell"))
         moved = venue_fill(10 * n + 4, f"E{2 * n + 1}", f"b{n}", "b", "buy")
         moved.data["price"] = "10.05"
