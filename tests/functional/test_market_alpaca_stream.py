@@ -19,21 +19,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import reason_of
 from sqlalchemy import select
-from trading_flows import desk_of, funded_trader, place
+from trading_flows import client_over_sample, desk_of, funded_trader, place
 
 from alpaca_standin import KEY_ID, SECRET, AlpacaStandIn, quote, running_standin, wait_until
 from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.cases.models import AlertRow
 from tradeguard.config import Settings
 from tradeguard.core.clock import NS_PER_SECOND, FixedClock, ns_to_rfc3339
-from tradeguard.db.session import transaction
 from tradeguard.market import stream as stream_module
 from tradeguard.market.events import DropReason, MarketEvent, Quote
 from tradeguard.market.stream import ProviderStream, StreamAccess
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 STAMP = "2026-12-01T15:51:45.5Z"
 
@@ -152,11 +149,7 @@ def settings(settings_for: Callable[..., Settings], standin: AlpacaStandIn) -> S
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         yield test
 
 

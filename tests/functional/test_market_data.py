@@ -16,19 +16,23 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import audit_event_types, reason_of
-from trading_flows import add_instrument, desk_of, funded_trader, place
+from trading_flows import (
+    add_instrument,
+    client_over_sample,
+    desk_of,
+    funded_trader,
+    place,
+    runner_of,
+)
 
 from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Price
-from tradeguard.db.session import transaction
 from tradeguard.market.events import Quote, VenueHalt
-from tradeguard.market.feed import FeedRunner, MarketFeed
+from tradeguard.market.feed import MarketFeed
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 WAIT_SECONDS = 10
 
@@ -40,18 +44,8 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         yield test
-
-
-def runner_of(app: FastAPI) -> FeedRunner:
-    runner = registry_of(app).market_data.runner
-    assert runner is not None
-    return runner
 
 
 def reference_of(app: FastAPI, symbol: str) -> tuple[int | None, int | None]:

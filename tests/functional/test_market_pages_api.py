@@ -11,19 +11,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import reason_of
-from trading_flows import add_instrument, desk_of, funded_trader, place
+from trading_flows import add_instrument, client_over_sample, funded_trader, place
 
-from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock, ns_to_datetime
 from tradeguard.core.errors import ProblemError
-from tradeguard.db.session import transaction
 from tradeguard.market.feed import MarketData, remote_quotes
 from tradeguard.market.rule606_page import published_quarters
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 QUOTES = "/v1/market/quotes"
 PAGE = "/disclosures/order-routing"
@@ -37,11 +33,7 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         yield test
 
 

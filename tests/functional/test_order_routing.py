@@ -21,16 +21,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person, audit_event_types, reason_of, staff_signed_in
 from lxml import etree
-from trading_flows import desk_of, funded_trader, place
+from trading_flows import client_over_sample, desk_of, funded_trader, place, runner_of
 
 from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.audit.search import AuditQuery, search
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
-from tradeguard.db.session import transaction
 from tradeguard.market.events import Quote
-from tradeguard.market.feed import FeedRunner
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.routing.fix.messages import ExecType, ExecutionReport, OrdStatus
 from tradeguard.routing.router import Router
@@ -38,7 +35,6 @@ from tradeguard.routing.venue import SimulatedVenue
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.parameters import SurveillanceParameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 WAIT_SECONDS = 10
 SCHEMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "sec-606"
@@ -60,11 +56,7 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         runner_of(app).stop()  # quotes by hand from here on
         yield test
 
@@ -80,12 +72,6 @@ def officer(client: TestClient, mailbox: MemorySender, clock: FixedClock, app: F
     return staff_signed_in(
         client, mailbox, clock, engine, role="COMPLIANCE", level="operator", username="officer"
     )
-
-
-def runner_of(app: FastAPI) -> FeedRunner:
-    runner = registry_of(app).market_data.runner
-    assert runner is not None
-    return runner
 
 
 def router_of(app: FastAPI) -> Router:

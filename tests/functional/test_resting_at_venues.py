@@ -17,18 +17,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person, audit_event_types, reason_of, staff_signed_in
-from test_order_routing import SEQUENCE, router_of, runner_of, settled, wait_until
-from trading_flows import desk_of, funded_trader, place
+from test_order_routing import SEQUENCE, router_of, settled, wait_until
+from trading_flows import client_over_sample, desk_of, funded_trader, place, runner_of
 
 from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
-from tradeguard.db.session import transaction
 from tradeguard.market.events import Quote
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.routing.fix.messages import FIX_DAY
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 ROUTING = "/v1/compliance/routing"
 BID, ASK = 2_298_200, 2_298_600  # XNAS quotes 229.82 / 229.86
@@ -48,11 +45,7 @@ def settings(settings_for: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         runner_of(app).stop()  # quotes by hand from here on
         yield test
 

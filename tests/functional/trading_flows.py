@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,11 +17,31 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Money, Price
 from tradeguard.db.session import transaction
 from tradeguard.identity.models import User
+from tradeguard.market.feed import FeedRunner
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
 from tradeguard.trading.models import InstrumentRow
 from tradeguard.trading.orders.accounts import open_account
 from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.trading.reference_data import load_sample_if_empty
+
+
+@contextmanager
+def client_over_sample(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
+    """A client of ``app`` with the sample universe loaded and the desk started."""
+    services = registry_of(app).services
+    with transaction(services.sessions) as db:
+        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
+    desk_of(app).start()
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+        yield test
+
+
+def runner_of(app: FastAPI) -> FeedRunner:
+    """The app's market data runner (the simulator or a provider's stream)."""
+    runner = registry_of(app).market_data.runner
+    assert runner is not None
+    return runner
 
 
 def desk_of(app: FastAPI) -> TradingDesk:
