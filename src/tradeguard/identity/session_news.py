@@ -71,6 +71,10 @@ class SessionStateCache(ShortLivedCache[SessionState | None]):
         self._long_ttl = long_ttl_seconds
         self._short_ttl = short_ttl_seconds
         self._retry_seconds = retry_seconds
+        self._unsent: dict[str, float] = {}
+        """News not sent yet, with when to stop trying."""
+        self._unsent_lock = threading.Lock()
+        self._resending = False
         self.news: SessionNews | None = None
 
     def ttl(self) -> float:
@@ -106,19 +110,36 @@ class SessionStateCache(ShortLivedCache[SessionState | None]):
         """Send news that failed again, every ``retry_seconds``, until it goes through.
 
         A link can fail to send while other processes still hear (a timeout, a partition
-        of this process alone): they would keep the old state for the long time. Sending
-        stops once it succeeds or once the long time has passed, when every state cached
-        before the change has expired anyway.
+        of this process alone): they would keep the old state for the long time. Each
+        piece of news is sent until it succeeds or the long time has passed, when every
+        state cached before the change has expired anyway. One thread sends all that is
+        pending, however many changes fail while the link is down.
         """
-        give_up_at = time.monotonic() + self._long_ttl
+        with self._unsent_lock:
+            self._unsent[key] = time.monotonic() + self._long_ttl
+            if self._resending:
+                return
+            self._resending = True
+        threading.Thread(
+            target=self._resend, args=(news,), name="session-news-again", daemon=True
+        ).start()
 
-        def again() -> None:
-            while time.monotonic() < give_up_at:
-                time.sleep(self._retry_seconds)
-                if news.tell(key):
+    def _resend(self, news: SessionNews) -> None:
+        while True:
+            time.sleep(self._retry_seconds)
+            with self._unsent_lock:
+                pending = dict(self._unsent)
+            now = time.monotonic()
+            done = [
+                key for key, give_up_at in pending.items() if now >= give_up_at or news.tell(key)
+            ]
+            with self._unsent_lock:
+                for key in done:
+                    if self._unsent.get(key) == pending[key]:  # not failed again since
+                        del self._unsent[key]
+                if not self._unsent:
+                    self._resending = False
                     return
-
-        threading.Thread(target=again, name="session-news-again", daemon=True).start()
 
 
 class DeskSessionNews:

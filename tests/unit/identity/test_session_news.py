@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -151,3 +152,17 @@ def test_news_that_failed_to_send_when_the_link_works_again_then_is_sent() -> No
     cache.news = news
     cache.changed("s1")
     eventually(lambda: news.told == ["s1"], seconds=5)
+
+
+def test_news_failing_while_the_link_is_down_when_many_then_one_thread_sends_it_all() -> None:
+    news = FakeNews(failures=1_000_000)
+    cache = SessionStateCache(LONG, SHORT, Clock(), retry_seconds=0.01)
+    cache.news = news
+    keys = [f"s{n}" for n in range(50)]
+    for key in keys:
+        cache.changed(key)
+    resending = [t for t in threading.enumerate() if t.name == "session-news-again"]
+    assert len(resending) == 1
+    news.failures = 0
+    eventually(lambda: sorted(news.told) == sorted(keys), seconds=5)
+    eventually(lambda: not resending[0].is_alive(), seconds=5)
