@@ -1,7 +1,10 @@
 """Order flow over keep-alive HTTPS connections, and what it measured.
 
 Each client thread owns one connection and a share of the traders, and sends their orders
-in turn, one at a time (a closed loop: a new order leaves when the last answer is in).
+in turn, one at a time: as fast as they are answered (a closed loop: a new order leaves when
+the last answer is in), or at a fixed rate (an open loop: each order has its time to leave,
+and its latency counts from that time, so an order held up behind a slow answer counts the
+wait too).
 Per trader, orders go round the symbols; nine in ten are limit DAY orders that rest (buys
 below the reference price, short sales above it, a cent to 40 cents away, sizes 1 to 9
 shares), every tenth is a limit IOC priced 50 cents through the reference, which trades
@@ -20,8 +23,8 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from live_server import Workspace
 from tradeguard.core.money import Price
@@ -128,6 +131,20 @@ class LoadPlan:
     connections: int
     warmup_seconds: float
     seconds: float
+    rate: float | None = None
+    """Orders per second from all connections together; ``None`` sends as fast as answered."""
+
+    def at_rate(self, rate: float) -> LoadPlan:
+        """The same plan with its orders sent at ``rate`` per second."""
+        return replace(self, rate=rate)
+
+    def departures(self, connection: int, start: float) -> Iterator[float]:
+        """When each order of ``connection`` is due to leave (never, in a closed loop)."""
+        if self.rate is None:
+            return itertools.repeat(0.0)
+        interval = self.connections / self.rate
+        first = start + interval * connection / self.connections
+        return (first + interval * number for number in itertools.count())
 
 
 def run_load(
@@ -143,7 +160,10 @@ def run_load(
     now = time.perf_counter()
     window = _Window(now + plan.warmup_seconds, now + plan.warmup_seconds + plan.seconds)
     threads = [
-        threading.Thread(target=_client, args=(workspace, traders[i :: plan.connections], window))
+        threading.Thread(
+            target=_client,
+            args=(workspace, traders[i :: plan.connections], window, plan.departures(i, now)),
+        )
         for i in range(plan.connections)
     ]
     for thread in threads:
@@ -158,11 +178,14 @@ def run_load(
     return LoadResult(plan.seconds, window.latencies_ms, window.failures, sample, cpu_used)
 
 
-def _client(workspace: Workspace, traders: list[Trader], window: _Window) -> None:
+def _client(
+    workspace: Workspace, traders: list[Trader], window: _Window, departures: Iterator[float]
+) -> None:
     connection = workspace.connection()
     clock = time.perf_counter
-    for trader in itertools.cycle(traders):
-        started = clock()
+    for trader, due in zip(itertools.cycle(traders), departures, strict=False):
+        time.sleep(max(0.0, due - clock()))
+        started = due or clock()  # an open loop counts from when the order was due
         if started >= window.end:
             break
         try:
