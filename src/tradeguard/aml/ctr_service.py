@@ -31,6 +31,7 @@ from tradeguard.aml.models import CtrRow
 from tradeguard.aml.replay import ctr_file_name
 from tradeguard.aml.retention import retained_until
 from tradeguard.aml.sealed_files import SealedFiles
+from tradeguard.aml.subjects import verified_subject
 from tradeguard.aml.transactions import BUSINESS_ZONE, CustomerProfile, format_dollars
 from tradeguard.aml.watcher import ACCOUNT_OPENED, MONEY_EVENTS, WATCHER_NAME, read_event
 from tradeguard.audit.models import AuditEventRow
@@ -126,7 +127,11 @@ class CtrReports:
     def _write(self, db: Session, actor: Actor, cash_day: CashDay, today: date) -> GeneratedCtr:
         profile = CustomerProfile(cash_day.customer, declared=False)
         report = CurrencyReport(
-            profile, cash_day, cash_day.reportable_in(), cash_day.reportable_out()
+            profile,
+            cash_day,
+            cash_day.reportable_in(),
+            cash_day.reportable_out(),
+            verified_subject(db, cash_day.customer),
         )
         document = build_ctr(report, self.filer, today)
         path = self.out_dir / "ctr" / ctr_file_name(cash_day.customer, cash_day.day)

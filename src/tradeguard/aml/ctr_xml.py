@@ -14,9 +14,12 @@ from tradeguard.aml.fincen_xml import (
     YES,
     BatchWriter,
     PartyType,
+    address_block,
     clean,
     contact_party,
+    identification_block,
     institution_party,
+    legal_name,
     new_batch,
     person_name,
     serialize,
@@ -31,6 +34,24 @@ CASH_OUT_ACCOUNT = "9"
 DEPOSITS = "55"
 WITHDRAWALS = "56"
 MAX_ACCOUNTS = 198
+SSN_OR_ITIN = "1"
+"""``PartyIdentificationTypeCode`` of a US taxpayer id (SSN or ITIN)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSubject:
+    """What onboarding verified of the person a CTR names (from their approved application)."""
+
+    last_name: str
+    first_name: str
+    middle_name: str
+    dob: str
+    street: str
+    city: str
+    state: str
+    zip_code: str
+    tin: str
+    """The SSN or ITIN, digits only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +62,8 @@ class CurrencyReport:
     cash_day: CashDay
     report_in: bool
     report_out: bool
+    verified: VerifiedSubject | None = None
+    """The person's identity from onboarding; without it the CTR says what is unknown."""
 
     @property
     def cash_in_cents(self) -> int:
@@ -113,19 +136,25 @@ def _whole(cents: int) -> int:
 
 
 def _subject_party(w: BatchWriter, report: CurrencyReport) -> None:
-    profile = report.profile
+    profile, verified = report.profile, report.verified
+    dob = verified.dob if verified is not None else profile.dob
     with w.element("Party"):
         w.text("ActivityPartyTypeCode", PartyType.CONDUCTOR_OWN_BEHALF)
-        if not profile.dob:
+        if not dob:
             w.text("BirthDateUnknownIndicator", YES)
-        w.text("IndividualBirthDateText", profile.dob.replace("-", ""))
+        w.text("IndividualBirthDateText", dob.replace("-", ""))
         w.text("IndividualEntityCashInAmountText", _amount(report.cash_in_cents))
         w.text("IndividualEntityCashOutAmountText", _amount(report.cash_out_cents))
         w.text("UnknownGenderIndicator", YES)
-        person_name(w, profile.name)
-        _unknown_address(w, profile.country)
-        with w.element("PartyIdentification"):
-            w.text("TINUnknownIndicator", YES)
+        if verified is None:
+            person_name(w, profile.name)
+            _unknown_address(w, profile.country)
+            with w.element("PartyIdentification"):
+                w.text("TINUnknownIndicator", YES)
+        else:
+            legal_name(w, verified.last_name, verified.first_name, verified.middle_name)
+            address_block(w, verified)
+            identification_block(w, verified.tin, SSN_OR_ITIN)
         if profile.occupation:
             with w.element("PartyOccupationBusiness"):
                 w.text("OccupationBusinessText", clean(profile.occupation, 50))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from lxml import etree
 
@@ -116,14 +117,38 @@ def name_block(w: BatchWriter, full_name: str, *, code: str = "L") -> None:
         w.text("RawPartyFullName", clean(full_name, 150))
 
 
-def address_block(w: BatchWriter, filer: FilingInstitution) -> None:
-    """The filer's address."""
+class UsAddress(Protocol):
+    """A US postal address (the filer's, or a person's)."""
+
+    @property
+    def street(self) -> str:
+        """Street, number and unit."""
+        ...
+
+    @property
+    def city(self) -> str:
+        """The city."""
+        ...
+
+    @property
+    def state(self) -> str:
+        """The state's two-letter code."""
+        ...
+
+    @property
+    def zip_code(self) -> str:
+        """The ZIP code, five or nine digits."""
+        ...
+
+
+def address_block(w: BatchWriter, place: UsAddress) -> None:
+    """A US address (a ZIP+4 written without its hyphen)."""
     with w.element("Address"):
-        w.text("RawCityText", clean(filer.city, 50))
+        w.text("RawCityText", clean(place.city, 50))
         w.text("RawCountryCodeText", "US")
-        w.text("RawStateCodeText", filer.state)
-        w.text("RawStreetAddress1Text", clean(filer.street, 100))
-        w.text("RawZIPCode", filer.zip_code)
+        w.text("RawStateCodeText", place.state)
+        w.text("RawStreetAddress1Text", clean(place.street, 100))
+        w.text("RawZIPCode", place.zip_code.replace("-", ""))
 
 
 def identification_block(w: BatchWriter, number: str, type_code: str) -> None:
@@ -174,17 +199,29 @@ def contact_party(w: BatchWriter, filer: FilingInstitution) -> None:
 
 
 def person_name(w: BatchWriter, full_name: str) -> None:
-    """A person's legal name split into last, first and middle names."""
+    """A person's legal name given as one text, split into its parts.
+
+    The last word is the last name, the first the first name, any between middle names.
+    """
     parts = [p for p in clean(full_name, 400).split(" ") if p]
+    if len(parts) < 2:  # noqa: PLR2004 - a first name needs a second word
+        legal_name(w, "".join(parts), "", "")
+    else:
+        legal_name(w, parts[-1], parts[0], " ".join(parts[1:-1]))
+
+
+def legal_name(w: BatchWriter, last: str, first: str, middle: str) -> None:
+    """A person's legal name in its parts ("" for a part not known)."""
+    last, first, middle = clean(last, 150), clean(first, 35), clean(middle, 35)
     with w.element("PartyName"):
-        if not parts:
+        if not last:
             w.text("EntityLastNameUnknownIndicator", YES)
-        if len(parts) < 2:  # noqa: PLR2004 - a first name needs a second word
+        if not first:
             w.text("FirstNameUnknownIndicator", YES)
         w.text("PartyNameTypeCode", "L")
-        if parts:
-            w.text("RawEntityIndividualLastName", clean(parts[-1], 150))
-        if len(parts) > 1:
-            w.text("RawIndividualFirstName", clean(parts[0], 35))
-        if len(parts) > 2:  # noqa: PLR2004 - first, middle..., last
-            w.text("RawIndividualMiddleName", clean(" ".join(parts[1:-1]), 35))
+        if last:
+            w.text("RawEntityIndividualLastName", last)
+        if first:
+            w.text("RawIndividualFirstName", first)
+        if middle:
+            w.text("RawIndividualMiddleName", middle)

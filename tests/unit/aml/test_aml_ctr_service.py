@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aml_kit import FILER, schema_errors
-from sqlalchemy import select
+from lxml import etree
+from sqlalchemy import select, text
 
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.sealed_files import SealedFiles
@@ -18,6 +20,8 @@ from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
 from tradeguard.core.secure_files import is_private
 from tradeguard.db.session import transaction
+from tradeguard.identity.models import User
+from tradeguard.kyc.models import KycApplication
 from unit.audit.audit_kit import AuditKit
 
 PAYMENTS = Actor.system("payments")
@@ -36,6 +40,34 @@ def cash(  # noqa: PLR0913, PLR0917 - one settled movement, field by field
     """A settled cash deposit or withdrawal."""
     at(kit, when, f"payments.{kind}.settled", account,
        {"account": account, "amount": amount, "method": method})  # fmt: skip
+
+
+def approved_customer(kit: AuditKit, user_id: str, account: str, tax_id: str) -> None:
+    """A customer whose application, with the identity it verified, was approved."""
+    answers = {
+        "legal_name": {"given": "Maria", "middle": "Luisa", "family": "de la Cruz"},
+        "date_of_birth": "1980-02-29",
+        "residential_address": {"street": "12 MAIN ST", "unit": "APT 4", "city": "SPRINGFIELD",
+                                "state": "IL", "zip": "62701-1234"},
+        "employment": {"status": "employed", "occupation": "Nurse"},
+    }  # fmt: skip
+    with transaction(kit.sessions) as db:
+        db.add(User(id=user_id, username=user_id, email=f"{user_id}@example.com",
+                    password_hash="x", password_changed_at_ns=0, role="TRADER",
+                    status="active", created_at_ns=0))  # fmt: skip
+        db.flush()
+        db.add(KycApplication(id=f"app-{user_id}", user_id=user_id, status="approved",
+                              answers=json.dumps(answers), tax_id=tax_id, created_at_ns=0,
+                              updated_at_ns=0))  # fmt: skip
+    at(kit, datetime(2026, 3, 1, tzinfo=UTC), "account.opened", account, {"user_id": user_id})
+
+
+def subject_party(document: bytes) -> etree._Element:
+    """The CTR's person (party type 50), with FinCEN's namespace taken off the tags."""
+    root = etree.fromstring(document)
+    for element in root.iter():
+        element.tag = etree.QName(element).localname
+    return next(p for p in root.iter("Party") if p.findtext("ActivityPartyTypeCode") == "50")
 
 
 def ctr_reports(kit: AuditKit, out_dir: Path, alerts: AlertStore | None = None) -> CtrReports:
@@ -127,3 +159,40 @@ def test_ctr_files_when_written_in_clear_before_then_sealed_only_if_their_hash_h
     assert b"acct-1" not in first.file.read_bytes()
     assert reports.xml_of(rows[first.file.name]) == documents[first.file]
     assert b"acct-2" in second.file.read_bytes()  # not the audited document: left alone
+
+
+def test_ctr_when_the_customer_was_verified_then_names_them_and_only_unknown_otherwise(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    approved_customer(kit, "user-1", "acct-1", "123-45-6789")
+    at(kit, datetime(2026, 3, 1, tzinfo=UTC), "account.opened", "acct-2", {"user_id": "user-2"})
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "10500.00")
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-2", "10500.00")
+    reports = ctr_reports(kit, tmp_path)
+    with transaction(kit.sessions) as db:
+        generated = {ctr.customer: ctr for ctr in reports.generate(db, PAYMENTS, date(2026, 3, 2))}
+        rows = {row.customer: row for row in reports.listed(db, date(2026, 3, 2), 10)}
+    verified, unknown = (reports.xml_of(rows[user]) for user in ("user-1", "user-2"))
+    assert schema_errors("CTRX", verified) == []
+    assert schema_errors("CTRX", unknown) == []
+    person = subject_party(verified)
+    assert [person.findtext(f"PartyName/{part}") for part in (
+        "RawEntityIndividualLastName", "RawIndividualFirstName", "RawIndividualMiddleName"
+    )] == ["de la Cruz", "Maria", "Luisa"]  # fmt: skip
+    assert person.findtext("IndividualBirthDateText") == "19800229"
+    assert [person.findtext(f"Address/{part}") for part in (
+        "RawStreetAddress1Text", "RawCityText", "RawStateCodeText", "RawZIPCode",
+        "RawCountryCodeText",
+    )] == ["12 MAIN ST APT 4", "SPRINGFIELD", "IL", "627011234", "US"]  # fmt: skip
+    assert person.findtext("PartyIdentification/PartyIdentificationNumberText") == "123456789"
+    assert person.findtext("PartyIdentification/PartyIdentificationTypeCode") == "1"
+    for indicator in ("TINUnknownIndicator", "StreetAddressUnknownIndicator",
+                      "BirthDateUnknownIndicator", "FirstNameUnknownIndicator"):  # fmt: skip
+        assert person.find(f".//{indicator}") is None
+        assert subject_party(unknown).find(f".//{indicator}") is not None
+    on_disk = generated["user-1"].file.read_bytes()
+    for clear in (b"123456789", b"123-45-6789", b"de la Cruz", b"SPRINGFIELD"):
+        assert clear not in on_disk
+    with kit.engine.connect() as db:
+        stored = db.execute(text("SELECT tax_id, answers FROM kyc_applications")).one()
+    assert all(b"6789" not in bytes(value) for value in stored)
