@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor
-from tradeguard.audit.search import trusted_event
+from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import CONFLICT, NOT_FOUND, ProblemError
 
@@ -41,6 +42,7 @@ TOTALS = ("TotalAmount", "PartyCount", "ActivityCount", "ActivityAttachmentCount
 BATCH_NAME = re.compile(r"^batch-(CTRX|SARX)-[0-9]{8}T[0-9]{6}-[0-9]{1,9}\.xml$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 SAR_BATCH_EXPORTED = "aml.sar.batch_exported"
+BATCH_EXPORTED = "aml.batch.exported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +112,26 @@ class FilingBatches:
                       hashlib.sha256(document).hexdigest())  # fmt: skip
         data = {"form": form, "file": name, "reports": batch.reports, "sha256": batch.sha256,
                 **{key: str(value) for key, value in totals.items()}}  # fmt: skip
-        kind = SAR_BATCH_EXPORTED if form == "SARX" else "aml.batch.exported"  # SARs: confidential
+        kind = SAR_BATCH_EXPORTED if form == "SARX" else BATCH_EXPORTED  # SARs: confidential
         self.audit.record(db, kind, actor, subject=f"batch:{name}", data=data)
         return batch
+
+    def seal_clear_ctr_batches(self, db: Session, actor: Actor) -> list[str]:
+        """Seal each CTRX batch file exported in clear before batch files were sealed; their names.
+
+        As for the CTRs themselves: only a file whose bytes hash to its export's audited
+        SHA-256 is sealed, each audited (``aml.batch.sealed``).
+        """
+        sealed = []
+        for event in exports(db, BATCH_EXPORTED):
+            name, sha256 = str(event.data["file"]), str(event.data["sha256"])
+            if event.data.get("form") == "CTRX" and self.files.seal_clear(
+                self.out_dir / "batches" / name, sha256
+            ):
+                data = {"file": name, "sha256": sha256}
+                self.audit.record(db, "aml.batch.sealed", actor, subject=f"batch:{name}", data=data)
+                sealed.append(name)
+        return sealed
 
     def read(self, name: str, form: str) -> bytes:
         """An exported batch file of ``form`` by name; 404 ``AML_BATCH_NOT_FOUND``."""
@@ -125,12 +144,17 @@ class FilingBatches:
 
 def batches_holding(db: Session, sar_id: str) -> list[str]:
     """The names of the SARX batches exported with ``sar_id`` in them (from the trail)."""
-    query = select(AuditEventRow.seq, AuditEventRow.record).where(
-        AuditEventRow.event_type == SAR_BATCH_EXPORTED
-    )
-    events = (trusted_event(seq, bytes(record)) for seq, record in db.execute(query))
     return [
         str(event.data["file"])
-        for event in events
-        if event is not None and sar_id in event.data.get("reports", ())
+        for event in exports(db, SAR_BATCH_EXPORTED)
+        if sar_id in event.data.get("reports", ())
     ]
+
+
+def exports(db: Session, kind: str) -> Iterator[AuditEvent]:
+    """The trail's batch exports of ``kind``, oldest first."""
+    query = select(AuditEventRow.seq, AuditEventRow.record).where(AuditEventRow.event_type == kind)
+    for seq, record in db.execute(query.order_by(AuditEventRow.seq)):
+        event = trusted_event(seq, bytes(record))
+        if event is not None:
+            yield event

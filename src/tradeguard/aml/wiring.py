@@ -90,8 +90,15 @@ def build_aml_retention(services: Services) -> AmlRetention:
 
 def build_filing_batches(services: Services) -> FilingBatches:
     """Batches of SARs or CTRs ready to file, written under ``var_dir/aml/batches``."""
-    files = SealedFiles(services.crypto.keyring)
-    return FilingBatches(services.audit, services.clock, services.settings.var_dir / "aml", files)
+    settings, keyring = services.settings, services.crypto.keyring
+    return filing_batches_over(settings, services.audit, services.clock, keyring)
+
+
+def filing_batches_over(
+    settings: Settings, audit: AuditTrail, clock: Clock, keyring: Keyring
+) -> FilingBatches:
+    """Filing batches over these collaborators (the server's and the ``aml`` commands')."""
+    return FilingBatches(audit, clock, settings.var_dir / "aml", SealedFiles(keyring))
 
 
 def build_sar_clock(services: Services, store: AlertStore, notices: Notices) -> SarClock:

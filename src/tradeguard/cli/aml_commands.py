@@ -111,8 +111,11 @@ def ctr_command(
 
 @app.command("seal-ctrs")
 def seal_ctrs_command() -> None:
-    """Encrypt the CTR files written in clear before CTR files were sealed (audited)."""
-    from tradeguard.aml.wiring import ctr_reports_over  # noqa: PLC0415 - start-up: see the imports
+    """Encrypt the CTR files and CTRX batches written in clear before they were sealed (audited)."""
+    from tradeguard.aml.wiring import (  # noqa: PLC0415 - start-up: see the imports
+        ctr_reports_over,
+        filing_batches_over,
+    )
     from tradeguard.audit.records import Actor  # noqa: PLC0415
     from tradeguard.cases.store import AlertStore  # noqa: PLC0415
     from tradeguard.cli.runtime import command_runtime  # noqa: PLC0415
@@ -123,7 +126,10 @@ def seal_ctrs_command() -> None:
         reports = ctr_reports_over(runtime.settings, runtime.audit, runtime.clock,
                                    runtime.crypto.keyring, alerts)  # fmt: skip
         sealed = reports.seal_clear_files(db, Actor.system("cli"))
-    typer.echo(f"{len(sealed)} CTR files sealed")
+        batches = filing_batches_over(
+            runtime.settings, runtime.audit, runtime.clock, runtime.crypto.keyring
+        ).seal_clear_ctr_batches(db, Actor.system("cli"))
+    typer.echo(f"{len(sealed)} CTR files and {len(batches)} CTRX batch files sealed")
 
 
 @app.command("purge")

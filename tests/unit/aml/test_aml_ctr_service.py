@@ -11,6 +11,7 @@ from aml_kit import FILER, schema_errors
 from lxml import etree
 from sqlalchemy import select, text
 
+from tradeguard.aml.batches import FilingBatches
 from tradeguard.aml.ctr_service import CtrReports
 from tradeguard.aml.sealed_files import SealedFiles
 from tradeguard.audit.models import AuditEventRow
@@ -159,6 +160,35 @@ def test_ctr_files_when_written_in_clear_before_then_sealed_only_if_their_hash_h
     assert b"acct-1" not in first.file.read_bytes()
     assert reports.xml_of(rows[first.file.name]) == documents[first.file]
     assert b"acct-2" in second.file.read_bytes()  # not the audited document: left alone
+
+
+def test_ctr_batches_when_exported_in_clear_before_then_sealed_only_if_their_hash_holds(
+    kit: AuditKit, tmp_path: Path
+) -> None:
+    cash(kit, datetime(2026, 3, 2, 15, tzinfo=UTC), "deposit", "acct-1", "12000.00")
+    batches = FilingBatches(kit.trail, kit.clock, tmp_path, SealedFiles(kit.crypto.keyring))
+    with transaction(kit.sessions) as db:
+        ctr_reports(kit, tmp_path).generate(db, PAYMENTS, date(2026, 3, 2))
+        first = batches.export(db, PAYMENTS, "CTRX")
+    kit.clock.advance(seconds=1)
+    with transaction(kit.sessions) as db:
+        second = batches.export(db, PAYMENTS, "CTRX")
+    clear = {batch.file: batches.read(batch.file, "CTRX") for batch in (first, second)}
+    first_file, second_file = (tmp_path / "batches" / b.file for b in (first, second))
+    first_file.write_bytes(clear[first.file])  # as exported before batches were sealed
+    second_file.write_bytes(clear[second.file].replace(b"12000", b"1200"))  # altered
+    with transaction(kit.sessions) as db:
+        assert batches.seal_clear_ctr_batches(db, PAYMENTS) == [first.file]
+        assert batches.seal_clear_ctr_batches(db, PAYMENTS) == []  # once
+    assert b"acct-1" not in first_file.read_bytes()
+    assert batches.read(first.file, "CTRX") == clear[first.file]
+    assert b"acct-1" in second_file.read_bytes()  # not the audited document: left alone
+    with kit.sessions() as db:
+        (record,) = db.scalars(
+            select(AuditEventRow.record).where(AuditEventRow.event_type == "aml.batch.sealed")
+        )
+    sealed = AuditEvent.from_record(bytes(record)).data
+    assert sealed == {"file": first.file, "sha256": first.sha256}
 
 
 def test_ctr_when_the_customer_was_verified_then_names_them_and_only_unknown_otherwise(
