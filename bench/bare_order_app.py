@@ -14,21 +14,27 @@ are TradeGuard's own.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import socket
 from typing import Annotated
 
 from fastapi import FastAPI, Header, status
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradeguard.config import load_settings
+from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import SystemClock
 from tradeguard.core.ids import new_id
 from tradeguard.db.engine import build_engine
 from tradeguard.db.session import session_factory, transaction
-from tradeguard.gateway.server import serve
+from tradeguard.gateway.server import serve, serve_on
+from tradeguard.gateway.supervisor import listening_socket
 from tradeguard.trading.models import ID_LENGTH, OrderRow
 from tradeguard.trading.orders.schemas import OrderView, PlaceOrderRequest
 from tradeguard.trading.orders.views import order_view
 
+PR_SET_PDEATHSIG = 1
 AccountId = Annotated[str, Header(alias="X-Account-Id", max_length=ID_LENGTH)]
 
 
@@ -78,10 +84,37 @@ def create_bare_app(sessions: sessionmaker[Session]) -> FastAPI:
 
 
 def main() -> None:
-    """Serve the bare app over HTTPS on TradeGuard's configured address and database."""
+    """Serve the bare app over HTTPS on TradeGuard's configured address and database.
+
+    With ``BENCH_BARE_WORKERS`` above 1, that many processes share one listening socket,
+    as ``tradeguard serve``'s gateway workers do, under a parent that only waits for them
+    and passes SIGTERM on (so the port is free once it has exited).
+    """
     settings = load_settings()
-    engine = build_engine(settings.effective_database_url)
-    serve(create_bare_app(session_factory(engine)), settings)
+    workers = int(os.environ.get("BENCH_BARE_WORKERS", "1"))
+    if workers == 1:
+        serve(_bare_app(settings), settings)
+        return
+    listener = listening_socket(settings)
+    children = [_serving_child(settings, listener) for _ in range(workers)]
+    signal.signal(signal.SIGTERM, lambda *_: [os.kill(pid, signal.SIGTERM) for pid in children])
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def _serving_child(settings: Settings, listener: socket.socket) -> int:
+    """Fork a process that serves on ``listener`` and ends if its parent does; its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    serve_on(_bare_app(settings), settings, listener)
+    os._exit(0)
+
+
+def _bare_app(settings: Settings) -> FastAPI:
+    """The bare app on its own engine (each process builds its own, after any fork)."""
+    return create_bare_app(session_factory(build_engine(settings.effective_database_url)))
 
 
 if __name__ == "__main__":
