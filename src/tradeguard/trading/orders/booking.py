@@ -175,10 +175,10 @@ class Booking:
             self.fill(fill)
         for cancellation in result.cancellations:
             self.cancelled(cancellation)
-        self.track(self.order(result.order.order_id))
-        self.order(result.order.order_id).book_sequence = (
-            self.context.sequence_base + result.order.sequence
-        )
+        state = result.order
+        row = self.order(state.order_id)
+        self.track(row)
+        row.book_sequence = self.context.sequence_base + state.sequence
 
     def fill(self, fill: Fill) -> None:
         """One trade: both orders, both executions, the risk state and the reference price."""
