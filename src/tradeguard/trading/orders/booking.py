@@ -231,7 +231,9 @@ class Booking:
         for account_id in self._accounts:
             self._flag_pattern_day_trader(account_id)
         for row in self._orders.values():
-            row.status = order_status(row)
+            status = order_status(row)
+            if row.status != status:  # a set is a tracked change, dearer than a read
+                row.status = status
             self._publish(row.account_id, partial(order_event, row))
 
     def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:

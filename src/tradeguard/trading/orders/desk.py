@@ -278,7 +278,7 @@ class TradingDesk:
             self._state.client_ids.add(account_id, ask.client_order_id)
             booking.placed(row)
             terms = placed_terms(account_id, ask, via)
-            booking.record("order.placed", order_id, terms, caller.actor)
+            booking.record("order.placed", order_id, terms, booking.context.actor)
             choice = self._route(booking, row, ask)
             if choice.internal:
                 order = self._book_order(order_id, account_id, ask, choice.cap)
