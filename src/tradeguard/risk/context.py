@@ -155,7 +155,10 @@ class RiskContext:
     def _remember(self, account: AccountRisk, order: OrderRequest, new_order: OpenOrder) -> None:
         now = self.clock.now_ns()
         _append_recent(account.recent_order_ns, now)
-        _append_recent(account.recent_symbol_ns.setdefault(order.symbol, deque()), now)
+        symbol_stamps = account.recent_symbol_ns.get(order.symbol)
+        if symbol_stamps is None:  # not ``setdefault``: that builds a deque on every call
+            symbol_stamps = account.recent_symbol_ns[order.symbol] = deque()
+        _append_recent(symbol_stamps, now)
         fingerprints = account.recent_fingerprints
         fingerprints[new_order.fingerprint] = now
         if len(fingerprints) > _FINGERPRINT_PRUNE_SIZE:
