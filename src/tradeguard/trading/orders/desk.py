@@ -687,9 +687,12 @@ class TradingDesk:
         so its order is built without the book's own checks, unless a cap moves its price.
         """
         side = ask.side
-        price = ask.limit_price if ask.type is OrderType.LIMIT else None
-        if price is None:
+        if ask.type is not OrderType.LIMIT:
             price = self._collar_bound(ask.symbol, side)
+        elif ask.limit_price is None:
+            raise LookupError("a limit order passed the checks without a limit price")
+        else:
+            price = ask.limit_price
         if cap is None:
             return checked_limit_order(
                 order_id,
