@@ -149,7 +149,9 @@ class AccountRisk:
         """Add (``sign`` 1) or release (-1) what an open order holds."""
         self.reserved_cents += sign * order.reserved_cents
         self.open_notional_cents += sign * order.open_notional_cents
-        quantities = self.open_quantities.setdefault(order.symbol, OpenQuantities())
+        quantities = self.open_quantities.get(order.symbol)
+        if quantities is None:  # not ``setdefault``: that builds one on every call
+            quantities = self.open_quantities[order.symbol] = OpenQuantities()
         quantities.add(order.side, sign * order.remaining)
 
     def settle(self, today: int) -> None:

@@ -87,12 +87,16 @@ class RiskContext:
 
     def accept(self, order: OrderRequest, order_id: str | None = None) -> str:
         """Record an order the engine allowed (a modify replaces its order); returns its id."""
+        return self.accepted(order, order_id).order_id
+
+    def accepted(self, order: OrderRequest, order_id: str | None = None) -> OpenOrder:
+        """``accept``, returning the open order it holds (its reservation price and all)."""
         account = self.accounts[order.account_id]
         if order.modifies is not None:
             self.cancel(order.modifies)
         new_order = self._add(account, order, order_id or _default_id(order), None)
         self._remember(account, order, new_order)
-        return new_order.order_id
+        return new_order
 
     def restore(self, order: OrderRequest, order_id: str, reserve_at: int | None) -> None:
         """Reopen a stored open order, holding buying power at the price it was accepted at.
@@ -151,7 +155,10 @@ class RiskContext:
     def _remember(self, account: AccountRisk, order: OrderRequest, new_order: OpenOrder) -> None:
         now = self.clock.now_ns()
         _append_recent(account.recent_order_ns, now)
-        _append_recent(account.recent_symbol_ns.setdefault(order.symbol, deque()), now)
+        symbol_stamps = account.recent_symbol_ns.get(order.symbol)
+        if symbol_stamps is None:  # not ``setdefault``: that builds a deque on every call
+            symbol_stamps = account.recent_symbol_ns[order.symbol] = deque()
+        _append_recent(symbol_stamps, now)
         fingerprints = account.recent_fingerprints
         fingerprints[new_order.fingerprint] = now
         if len(fingerprints) > _FINGERPRINT_PRUNE_SIZE:

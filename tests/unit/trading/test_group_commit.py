@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tradeguard.audit.records import Actor
-from tradeguard.trading.orders.group_commit import Batch, CommitQueue, Pending
+from tradeguard.trading.orders.group_commit import Batch, CommitQueue, Pending, Wake
 
 ACTOR = Actor.system("test")
 WAIT = 5.0
@@ -168,3 +168,29 @@ def test_under_load_a_leader_waits_at_most_max_wait_for_the_batch_to_fill() -> N
 def test_refuses_a_batch_size_below_one(size: int) -> None:
     with pytest.raises(ValueError, match="max_batch"):
         CommitQueue(max_batch=size)
+
+
+def test_a_wake_up_set_before_the_wait_is_not_lost_and_a_second_set_is_harmless() -> None:
+    wake = Wake()
+    wake.set()
+    wake.set()
+
+    woke = threading.Thread(target=wake.wait)
+    woke.start()
+    woke.join(WAIT)
+
+    assert not woke.is_alive()
+
+
+def test_a_cleared_wake_up_holds_its_thread_until_set_again() -> None:
+    wake = Wake()
+    wake.set()
+    wake.clear()
+    waiter = threading.Thread(target=wake.wait, daemon=True)
+    waiter.start()
+
+    waiter.join(0.2)
+    assert waiter.is_alive()
+    wake.set()
+    waiter.join(WAIT)
+    assert not waiter.is_alive()

@@ -14,6 +14,7 @@ from tradeguard.trading.matching.engine import (
     OrderType,
     TimeInForce,
 )
+from tradeguard.trading.matching.model import checked_limit_order
 
 
 def test_submit_when_better_price_arrives_later_then_it_fills_first() -> None:
@@ -518,3 +519,17 @@ def test_submit_when_fill_then_it_names_both_sides() -> None:
 
     assert (fill.symbol, fill.maker_account, fill.taker_account) == (SYMBOL, "bob", "alice")
     assert (fill.aggressor_side, fill.price, fill.quantity) == (BUY, Price.parse("10.00"), 5)
+
+
+def test_a_limit_order_the_desk_checked_is_the_order_the_book_would_build() -> None:
+    terms = {"symbol": SYMBOL, "account": "alice", "side": BUY, "quantity": 5}
+    built = Order("b1", **terms, limit_price=Price.parse("10.00"), time_in_force=TimeInForce.IOC)
+
+    checked = checked_limit_order(
+        "b1", **terms, limit_price=Price.parse("10.00"), time_in_force=TimeInForce.IOC
+    )
+
+    assert checked == built
+    assert checked.order_type is OrderType.LIMIT
+    resting = limit("s1", SELL, 3, "9.99", "bob")
+    assert book_with(resting).submit(checked) == book_with(resting).submit(built)

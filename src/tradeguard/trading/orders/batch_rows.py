@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +49,7 @@ INSTRUMENTS: Table = InstrumentRow.__table__  # type: ignore[assignment]
 
 ORDER_COLUMNS = tuple(column.name for column in ORDERS.columns)
 EXECUTION_COLUMNS = tuple(column.name for column in EXECUTIONS.columns)
+_ORDER_VALUES = itemgetter(*ORDER_COLUMNS)
 ORDER_CHANGES = (
     "quantity",
     "limit_price",
@@ -76,11 +78,14 @@ def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
     """The batch's new orders, as they stand after the whole batch (fills included).
 
     A new row never enters the session and holds every column in its ``__dict__``
-    (``order_row_of``): read there, without an instrumented attribute per value.
+    (``order_row_of``): its values are read there as one tuple, without an instrumented
+    attribute per value, and go to the driver as they are (plain str, int and None), so
+    no statement is compiled and no parameter processed per row.
     """
-    values = [{name: vars(row)[name] for name in ORDER_COLUMNS} for row in rows]
+    values = [_ORDER_VALUES(vars(row)) for row in rows]
     if values:
-        connection.execute(_insert(ORDERS), values)
+        sql = _positional_insert(ORDERS.name, ORDER_COLUMNS, connection.dialect.paramstyle)
+        connection.exec_driver_sql(sql, values)
 
 
 def update_orders(db: Session, rows: Iterable[OrderRow]) -> None:
@@ -187,6 +192,14 @@ def _execute_many(
 @cache
 def _select_order() -> Select[Any]:
     return select(ORDERS).where(ORDERS.c.id == bindparam("key_id"))
+
+
+@cache
+def _positional_insert(table: str, columns: tuple[str, ...], paramstyle: str) -> str:
+    """An INSERT of ``columns`` with the driver's positional markers (values as tuples)."""
+    marker = "%s" if paramstyle in {"pyformat", "format"} else "?"
+    markers = ", ".join(marker for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({markers})"  # noqa: S608 - the table's own names
 
 
 @cache

@@ -175,10 +175,10 @@ class Booking:
             self.fill(fill)
         for cancellation in result.cancellations:
             self.cancelled(cancellation)
-        self.track(self.order(result.order.order_id))
-        self.order(result.order.order_id).book_sequence = (
-            self.context.sequence_base + result.order.sequence
-        )
+        state = result.order
+        row = self.order(state.order_id)
+        self.track(row)
+        row.book_sequence = self.context.sequence_base + state.sequence
 
     def fill(self, fill: Fill) -> None:
         """One trade: both orders, both executions, the risk state and the reference price."""
@@ -231,7 +231,9 @@ class Booking:
         for account_id in self._accounts:
             self._flag_pattern_day_trader(account_id)
         for row in self._orders.values():
-            row.status = order_status(row)
+            status = order_status(row)
+            if row.status != status:  # a set is a tracked change, dearer than a read
+                row.status = status
             self._publish(row.account_id, partial(order_event, row))
 
     def _execute(self, order_id: str, fill: Fill, liquidity: str) -> None:

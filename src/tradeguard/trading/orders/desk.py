@@ -41,7 +41,13 @@ from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.risk.pricing import business_day, market_order_bound
 from tradeguard.trading.matching.engine import Exchange, OrderBook
-from tradeguard.trading.matching.model import Cancellation, CancelReason, MatchingError, Order
+from tradeguard.trading.matching.model import (
+    Cancellation,
+    CancelReason,
+    MatchingError,
+    Order,
+    checked_limit_order,
+)
 from tradeguard.trading.models import InstrumentRow, OrderRow, TradingAccount
 from tradeguard.trading.orders.accounts import account_of_user
 from tradeguard.trading.orders.batch_runner import Batching, BatchRunner, DeskParts
@@ -60,6 +66,7 @@ from tradeguard.trading.orders.order_rows import (
     OrderAsk,
     new_order_row,
     placed_terms,
+    placed_via,
     price_text,
     request_of_ask,
     request_terms,
@@ -263,16 +270,19 @@ class TradingDesk:
             self._deny_if(
                 booking, caller, "order.denied", request, self.engine.check(self.risk, request)
             )
-            order_id = self._ids.new_text()
-            row = new_order_row(order_id, caller, account_id, ask, booking.now_ns)
+            order_id, via = self._ids.new_text(), placed_via(caller)
+            reserved = self.risk.accepted(request, order_id).price
+            row = new_order_row(
+                order_id, account_id, ask, via=via, reserve_price=reserved, now_ns=booking.now_ns
+            )
             self._state.client_ids.add(account_id, ask.client_order_id)
             booking.placed(row)
-            booking.record("order.placed", row.id, placed_terms(row), caller.actor)
-            self.risk.accept(request, row.id)
-            row.reserve_price = self.risk.open_order(row.id).price
-            choice = self._route(booking, row)
+            terms = placed_terms(account_id, ask, via)
+            booking.record("order.placed", order_id, terms, booking.context.actor)
+            choice = self._route(booking, row, ask)
             if choice.internal:
-                booking.apply(self.exchange.submit(self._book_order(row, choice.cap)))
+                order = self._book_order(order_id, account_id, ask, choice.cap)
+                booking.apply(self.exchange.submit(order))
             return Placed(row, created=True)
 
         return self._submit(caller, work)
@@ -653,12 +663,12 @@ class TradingDesk:
         booking.record(event, request.account_id, data, caller.actor)
         raise risk_denied(denial)
 
-    def _route(self, booking: Booking, row: OrderRow) -> RouteChoice:
+    def _route(self, booking: Booking, row: OrderRow, ask: OrderAsk) -> RouteChoice:
         router = self.router
         if router is None:
             return INTERNAL_BOOK
-        limit = self._book_order(row).limit_price
-        book = self.exchange.book(row.symbol)
+        limit = self._book_order(row.id, row.account_id, ask).limit_price
+        book = self.exchange.book(ask.symbol)
         return router.route(booking, row, book, limit.units if limit else 0)
 
     def _at_venue(self, order_id: str) -> bool:
@@ -667,29 +677,48 @@ class TradingDesk:
     def _rests_at_venue(self, order_id: str) -> bool:
         return self.router is not None and self.router.rests_at_venue(order_id)
 
-    def _book_order(self, row: OrderRow, cap: int | None = None) -> Order:
+    def _book_order(
+        self, order_id: str, account_id: str, ask: OrderAsk, cap: int | None = None
+    ) -> Order:
         """The book's order; a market order trades as IOC at its collar bound, never beyond.
 
         Nor beyond ``cap``: the NBBO, when routing keeps the order in the internal book.
+        The ask passed the checks (positive quantity, a positive limit on the tick grid),
+        so its order is built without the book's own checks, unless a cap moves its price.
         """
-        price = row.limit_price if row.type == OrderType.LIMIT else self._collar_bound(row)
-        if cap is not None and price is not None:
-            price = min(price, cap) if row.side == Side.BUY else max(price, cap)
+        side = ask.side
+        if ask.type is not OrderType.LIMIT:
+            price = self._collar_bound(ask.symbol, side)
+        elif ask.limit_price is None:
+            raise LookupError("a limit order passed the checks without a limit price")
+        else:
+            price = ask.limit_price
+        if cap is None:
+            return checked_limit_order(
+                order_id,
+                symbol=ask.symbol,
+                account=account_id,
+                side=side,
+                quantity=ask.quantity,
+                limit_price=Price(price),
+                time_in_force=ask.time_in_force,
+            )
+        price = min(price, cap) if side is Side.BUY else max(price, cap)
         return Order(
-            order_id=row.id,
-            symbol=row.symbol,
-            account=row.account_id,
-            side=Side(row.side),
-            quantity=row.quantity,
+            order_id=order_id,
+            symbol=ask.symbol,
+            account=account_id,
+            side=side,
+            quantity=ask.quantity,
             order_type=OrderType.LIMIT,
-            limit_price=Price(price or 0),
-            time_in_force=TimeInForce(row.time_in_force),
+            limit_price=Price(price),
+            time_in_force=ask.time_in_force,
         )
 
-    def _collar_bound(self, row: OrderRow) -> int:
+    def _collar_bound(self, symbol: str, side: Side) -> int:
         """The collar's edge on the order's side, on the tick grid and inside the LULD band."""
-        instrument = self.risk.instruments[row.symbol]
-        bound = market_order_bound(self.risk.limits, instrument, Side(row.side))
+        instrument = self.risk.instruments[symbol]
+        bound = market_order_bound(self.risk.limits, instrument, side)
         if bound is None:
             raise LookupError("a market order passed the checks without a reference price")
         return bound

@@ -29,6 +29,37 @@ T = TypeVar("T")
 log = get_logger("tradeguard.trading")
 
 
+class Wake:
+    """The wake-up of one request's thread: set by others, waited on by that thread only.
+
+    A ``threading.Event`` costs a condition, a new lock and a list of waiters per wait;
+    this is one lock held while unset. ``wait`` takes the lock, so it also clears it (the
+    thread looks at the queue again after every wake-up: one too many costs a look, never
+    a lost answer). Setting an already set wake-up is harmless.
+    """
+
+    __slots__ = ("_gate",)
+
+    def __init__(self) -> None:
+        self._gate = threading.Lock()
+        self._gate.acquire()
+
+    def set(self) -> None:
+        """Wake the thread (now, or at its next ``wait``)."""
+        try:
+            self._gate.release()
+        except RuntimeError:  # already set
+            return
+
+    def clear(self) -> None:
+        """Forget a wake-up not waited for yet."""
+        self._gate.acquire(blocking=False)
+
+    def wait(self) -> None:
+        """Block until set; the wake-up is then used up."""
+        self._gate.acquire()
+
+
 @dataclass(eq=False, slots=True)
 class Pending(Generic[T]):
     """One request in the queue: who asks, the work to run, then its answer."""
@@ -39,7 +70,7 @@ class Pending(Generic[T]):
     result: T | None = None
     error: BaseException | None = None
     done: bool = False
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: Wake = field(default_factory=Wake)
     """Set when the request is answered or may lead: only that thread wakes."""
 
     def finish(self) -> None:

@@ -39,10 +39,15 @@ class OrderAsk:
     limit_price: int | None
 
 
-def new_order_row(
-    order_id: str, caller: Caller, account_id: str, ask: OrderAsk, now_ns: int
+def placed_via(caller: Caller) -> str:
+    """How the caller places orders: ``session``, or its API key's public id."""
+    return caller.principal.api_key_id or "session"
+
+
+def new_order_row(  # noqa: PLR0913 - an accepted order's own terms
+    order_id: str, account_id: str, ask: OrderAsk, *, via: str, reserve_price: int, now_ns: int
 ) -> OrderRow:
-    """The row of a new, accepted order: open, nothing filled yet."""
+    """The row of a new, accepted order (reserving at ``reserve_price``): nothing filled yet."""
     return order_row_of(
         id=order_id,
         account_id=account_id,
@@ -55,7 +60,7 @@ def new_order_row(
         limit_price=ask.limit_price,
         placed_quantity=ask.quantity,
         placed_limit_price=ask.limit_price,
-        reserve_price=0,
+        reserve_price=reserve_price,
         filled_quantity=0,
         filled_units=0,
         status="open",
@@ -63,7 +68,7 @@ def new_order_row(
         book_sequence=0,
         created_at_ns=now_ns,
         updated_at_ns=now_ns,
-        placed_via=caller.principal.api_key_id or "session",
+        placed_via=via,
     )
 
 
@@ -114,18 +119,18 @@ def same_terms(row: OrderRow, ask: OrderAsk) -> OrderRow:
     return row
 
 
-def placed_terms(row: OrderRow) -> dict[str, Any]:
-    """What ``order.placed`` records of an order."""
+def placed_terms(account_id: str, ask: OrderAsk, via: str) -> dict[str, Any]:
+    """What ``order.placed`` records of an order: from its ask, not read back from its row."""
     return {
-        "account": row.account_id,
-        "client_order_id": row.client_order_id,
-        "symbol": row.symbol,
-        "side": row.side,
-        "type": row.type,
-        "time_in_force": row.time_in_force,
-        "quantity": row.quantity,
-        "limit_price": price_text(row.limit_price),
-        "via": row.placed_via,
+        "account": account_id,
+        "client_order_id": ask.client_order_id,
+        "symbol": ask.symbol,
+        "side": ask.side.value,
+        "type": ask.type.value,
+        "time_in_force": ask.time_in_force.value,
+        "quantity": ask.quantity,
+        "limit_price": price_text(ask.limit_price),
+        "via": via,
     }
 
 
