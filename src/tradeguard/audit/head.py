@@ -7,10 +7,13 @@ from sqlalchemy.orm import Session
 
 from tradeguard.audit.models import AuditEventRow
 
+HEAD = select(func.max(AuditEventRow.seq))
+"""Built once: the watchers read the head many times a second."""
+
 
 def head_sequence(session: Session) -> int:
     """The sequence number of the newest event (0 for an empty trail)."""
-    return int(session.scalar(select(func.max(AuditEventRow.seq))) or 0)
+    return int(session.scalar(HEAD) or 0)
 
 
 def past_head(seq: int, head: int) -> str:

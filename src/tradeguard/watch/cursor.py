@@ -7,16 +7,52 @@ cursor" is exactly what a watcher has not yet processed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from tradeguard.audit.head import head_sequence
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.watch.models import WatchCursorRow
 
-LOCK_TIMEOUT = "SET LOCAL lock_timeout = '500ms'"
+LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '500ms'")
+# Built once: the watchers run these many times a second, and a statement built per call
+# is hashed for SQLAlchemy's compiled cache on every execution.
+POSITIONS = select(WatchCursorRow.name, WatchCursorRow.seq).where(
+    WatchCursorRow.name.in_(bindparam("names", expanding=True))
+)
+LOCKED = select(WatchCursorRow).where(WatchCursorRow.name == bindparam("name")).with_for_update()
+BETWEEN = (
+    select(AuditEventRow.seq, AuditEventRow.record)
+    .where(AuditEventRow.seq > bindparam("after"), AuditEventRow.seq <= bindparam("through"))
+    .order_by(AuditEventRow.seq)
+)
+BETWEEN_OF_TYPES = BETWEEN.where(AuditEventRow.event_type.in_(bindparam("types", expanding=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where things stand: the head of the trail and the position of each cursor read."""
+
+    head: int
+    positions: Mapping[str, int]
+
+    def position(self, name: str) -> int:
+        """Where cursor ``name`` stands (0 before its first batch)."""
+        return self.positions.get(name, 0)
+
+    def lag(self, name: str) -> int:
+        """Events committed to the trail that cursor ``name`` has not passed."""
+        return max(self.head - self.position(name), 0)
+
+
+def standing(db: Session, names: Sequence[str]) -> Standing:
+    """The head and the positions of the cursors ``names``: two reads, no lock."""
+    head = head_sequence(db)
+    return Standing(head, dict(db.execute(POSITIONS, {"names": list(names)}).all()))
 
 
 def give_way(db: Session) -> None:
@@ -26,14 +62,13 @@ def give_way(db: Session) -> None:
     of holding its locks while it waits.
     """
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text(LOCK_TIMEOUT))
+        db.execute(LOCK_TIMEOUT)
 
 
 def locked_cursor(db: Session, name: str, now_ns: int) -> WatchCursorRow:
     """The cursor row of ``name`` (created at 0), locked for this transaction on PostgreSQL."""
     give_way(db)
-    query = select(WatchCursorRow).where(WatchCursorRow.name == name).with_for_update()
-    row = db.scalars(query).one_or_none()
+    row = db.scalars(LOCKED, {"name": name}).one_or_none()
     if row is None:
         row = WatchCursorRow(name=name, seq=0, ts_ns=0, updated_at_ns=now_ns)
         db.add(row)
@@ -41,26 +76,15 @@ def locked_cursor(db: Session, name: str, now_ns: int) -> WatchCursorRow:
     return row
 
 
-def cursor_position(db: Session, name: str) -> int:
-    """Where ``name`` stands (0 before its first batch)."""
-    return db.scalar(select(WatchCursorRow.seq).where(WatchCursorRow.name == name)) or 0
-
-
-def head_seq(db: Session) -> int:
-    """The last committed audit sequence number (0 for an empty trail)."""
-    return db.scalar(select(func.max(AuditEventRow.seq))) or 0
-
-
 def events_between(
     db: Session, after: int, through: int, types: frozenset[str] | None = None
 ) -> list[AuditEvent]:
     """Events with ``after < seq <= through`` (of ``types`` only, when given), in order."""
-    query = select(AuditEventRow.seq, AuditEventRow.record).where(
-        AuditEventRow.seq > after, AuditEventRow.seq <= through
-    )
-    if types is not None:
-        query = query.where(AuditEventRow.event_type.in_(sorted(types)))
-    rows = db.execute(query.order_by(AuditEventRow.seq)).all()
+    bounds = {"after": after, "through": through}
+    if types is None:
+        rows = db.execute(BETWEEN, bounds).all()
+    else:
+        rows = db.execute(BETWEEN_OF_TYPES, bounds | {"types": sorted(types)}).all()
     return [event for event in (trusted_event(seq, bytes(record)) for seq, record in rows) if event]
 
 
