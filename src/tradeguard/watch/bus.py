@@ -83,8 +83,7 @@ class Relay:
             events = events_between(db, cursor.seq, min(head_sequence(db), cursor.seq + self.batch))
             await asyncio.gather(*(self._publish(js, event) for event in events))
             if events:
-                cursor.seq, cursor.ts_ns = events[-1].seq, events[-1].ts_ns
-                cursor.updated_at_ns = self.clock.now_ns()
+                cursor.move(db, events[-1].seq, events[-1].ts_ns, self.clock.now_ns())
             return len(events)
 
     async def _publish(self, js: JetStreamContext, event: AuditEvent) -> None:

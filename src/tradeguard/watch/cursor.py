@@ -9,28 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from tradeguard.audit.head import head_sequence
-from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.models import EVENTS
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.watch.models import WatchCursorRow
 
 LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '500ms'")
-# Built once: the watchers run these many times a second, and a statement built per call
-# is hashed for SQLAlchemy's compiled cache on every execution.
-POSITIONS = select(WatchCursorRow.name, WatchCursorRow.seq).where(
-    WatchCursorRow.name.in_(bindparam("names", expanding=True))
+# Built once over the tables (not the ORM classes): the watchers run these many times a
+# second, and a statement built per call is hashed for SQLAlchemy's compiled cache on
+# every execution, an ORM one set up for the ORM besides.
+CURSORS = cast("Table", WatchCursorRow.__table__)
+POSITIONS = select(CURSORS.c.name, CURSORS.c.seq).where(
+    CURSORS.c.name.in_(bindparam("names", expanding=True))
 )
-LOCKED = select(WatchCursorRow).where(WatchCursorRow.name == bindparam("name")).with_for_update()
+LOCKED = (
+    select(CURSORS.c.seq, CURSORS.c.ts_ns)
+    .where(CURSORS.c.name == bindparam("cursor"))
+    .with_for_update()
+)
+CREATE = insert(CURSORS).values(seq=0, ts_ns=0)
+MOVE = (
+    update(CURSORS)
+    .where(CURSORS.c.name == bindparam("cursor"))
+    .values(seq=bindparam("to_seq"), ts_ns=bindparam("to_ts_ns"), updated_at_ns=bindparam("at"))
+)
 BETWEEN = (
-    select(AuditEventRow.seq, AuditEventRow.record)
-    .where(AuditEventRow.seq > bindparam("after"), AuditEventRow.seq <= bindparam("through"))
-    .order_by(AuditEventRow.seq)
+    select(EVENTS.c.seq, EVENTS.c.record)
+    .where(EVENTS.c.seq > bindparam("after"), EVENTS.c.seq <= bindparam("through"))
+    .order_by(EVENTS.c.seq)
 )
-BETWEEN_OF_TYPES = BETWEEN.where(AuditEventRow.event_type.in_(bindparam("types", expanding=True)))
+BETWEEN_OF_TYPES = BETWEEN.where(EVENTS.c.event_type.in_(bindparam("types", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,21 @@ def standing(db: Session, names: Sequence[str]) -> Standing:
     return Standing(head, dict(db.execute(POSITIONS, {"names": list(names)}).all()))
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A cursor row locked for the transaction that read it: where it stood then."""
+
+    name: str
+    seq: int
+    ts_ns: int
+    """The audit timestamp of the event at ``seq`` (the replay start after a restart)."""
+
+    def move(self, db: Session, seq: int, ts_ns: int, now_ns: int) -> Cursor:
+        """Move the cursor to ``seq`` (whose event has ``ts_ns``) in this transaction."""
+        db.execute(MOVE, {"cursor": self.name, "to_seq": seq, "to_ts_ns": ts_ns, "at": now_ns})
+        return Cursor(self.name, seq, ts_ns)
+
+
 def give_way(db: Session) -> None:
     """On PostgreSQL, wait at most 500 ms for a lock (less than the deadlock timeout).
 
@@ -65,15 +93,14 @@ def give_way(db: Session) -> None:
         db.execute(LOCK_TIMEOUT)
 
 
-def locked_cursor(db: Session, name: str, now_ns: int) -> WatchCursorRow:
-    """The cursor row of ``name`` (created at 0), locked for this transaction on PostgreSQL."""
+def locked_cursor(db: Session, name: str, now_ns: int) -> Cursor:
+    """The cursor of ``name`` (created at 0), its row locked for this transaction on PostgreSQL."""
     give_way(db)
-    row = db.scalars(LOCKED, {"name": name}).one_or_none()
+    row = db.execute(LOCKED, {"cursor": name}).one_or_none()
     if row is None:
-        row = WatchCursorRow(name=name, seq=0, ts_ns=0, updated_at_ns=now_ns)
-        db.add(row)
-        db.flush()
-    return row
+        db.execute(CREATE, {"name": name, "updated_at_ns": now_ns})
+        return Cursor(name, 0, 0)
+    return Cursor(name, row.seq, row.ts_ns)
 
 
 def events_between(
@@ -93,9 +120,7 @@ def events_since(
 ) -> Iterator[AuditEvent]:
     """Events of ``types`` from time ``since_ns`` up to ``through``: a watcher's warm-up."""
     first = db.scalar(
-        select(func.min(AuditEventRow.seq)).where(
-            AuditEventRow.ts_ns >= since_ns, AuditEventRow.seq <= through
-        )
+        select(func.min(EVENTS.c.seq)).where(EVENTS.c.ts_ns >= since_ns, EVENTS.c.seq <= through)
     )
     if first is None:
         return

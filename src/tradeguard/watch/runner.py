@@ -26,13 +26,13 @@ from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
 from tradeguard.watch.cursor import (
+    Cursor,
     Standing,
     events_between,
     events_since,
     locked_cursor,
     standing,
 )
-from tradeguard.watch.models import WatchCursorRow
 from tradeguard.watch.partitions import Partition
 from tradeguard.watch.watcher import Watcher, relevant
 
@@ -147,7 +147,7 @@ class CursorRunner:
     def _advance(
         self,
         db: Session,
-        cursor: WatchCursorRow,
+        cursor: Cursor,
         events: Sequence[AuditEvent],
         through: int,
         *,
@@ -159,9 +159,8 @@ class CursorRunner:
         fresh = self.partition.select(after)
         alerts = self.feed(db, watcher, fresh)
         if through > cursor.seq:
-            cursor.seq = through
-            cursor.ts_ns = fresh[-1].ts_ns if fresh else cursor.ts_ns
-            cursor.updated_at_ns = self.clock.now_ns()
+            ts_ns = fresh[-1].ts_ns if fresh else cursor.ts_ns
+            cursor = cursor.move(db, through, ts_ns, self.clock.now_ns())
         return Progress(len(fresh), alerts, cursor.seq, head)
 
     def feed(self, db: Session, watcher: Watcher, events: Sequence[AuditEvent]) -> int:
