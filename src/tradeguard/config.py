@@ -669,6 +669,13 @@ class Settings(BaseSettings):
     watch_poll_ms: int = Field(
         default=50, ge=5, le=60_000, description="How often embedded watchers look for events"
     )
+    watch_min_gap_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="Least time from the end of one embedded watcher round to the next "
+        "(unless it stopped at its batch limit): the commits in between share one round",
+    )
     watch_batch_events: int = Field(
         default=1000, ge=1, le=100_000, description="Audit events one watcher batch reads"
     )

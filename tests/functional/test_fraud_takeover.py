@@ -74,7 +74,7 @@ def attacker(fraud_app: FastAPI) -> TestClient:
 
 def caught_up(app: FastAPI) -> None:
     watchers = registry_of(app).watchers  # type: ignore[arg-type]
-    while watchers.run_once():
+    while watchers.run_once().events:
         pass
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.models import EVENTS
+
+NEWEST = select(func.max(EVENTS.c.seq))
+"""Built once: the watchers read the head many times a second."""
 
 
 def head_sequence(session: Session) -> int:
     """The sequence number of the newest event (0 for an empty trail)."""
-    return int(session.scalar(select(func.max(AuditEventRow.seq))) or 0)
+    return int(session.scalar(NEWEST) or 0)
 
 
 def past_head(seq: int, head: int) -> str:

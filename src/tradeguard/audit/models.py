@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String
+from typing import cast
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradeguard.db.base import Base
@@ -60,3 +62,7 @@ class AuditHeadRow(Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
     last_checkpoint_size: Mapped[int] = mapped_column(BigInteger)
     last_checkpoint_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+EVENTS = cast("Table", AuditEventRow.__table__)
+"""The events table, for statements that need no ORM (the sequencer, the watchers)."""

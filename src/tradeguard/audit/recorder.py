@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from tradeguard.audit.checkpoints import Checkpoint, Witness, WitnessError, sign_checkpoint
 from tradeguard.audit.merkle import CompactTree
-from tradeguard.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
+from tradeguard.audit.models import EVENTS, AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from tradeguard.audit.records import (
     GENESIS_CHAIN,
     Actor,
@@ -43,7 +43,6 @@ STATE_KEY = "tradeguard.audit.state"
 log = get_logger("tradeguard.audit")
 ADVISORY_LOCK_KEY = 0x7467_6175_6469_7400  # "tgaudit\0"
 HEAD_ID = 1
-EVENTS = cast("Table", AuditEventRow.__table__)
 CHECKPOINTS = cast("Table", AuditCheckpointRow.__table__)
 HEAD = cast("Table", AuditHeadRow.__table__)
 

@@ -15,13 +15,13 @@ import nats
 import typer
 from sqlalchemy import select
 
+from tradeguard.audit.head import head_sequence
 from tradeguard.cases.store import AlertStore
 from tradeguard.cli.runtime import CommandRuntime, command_runtime
 from tradeguard.core.errors import ConfigurationError
 from tradeguard.services import Services
 from tradeguard.surveillance.wiring import surveillance_factory
 from tradeguard.watch.bus import BusLayout, PartitionConsumer, Relay, ensure_stream
-from tradeguard.watch.cursor import head_seq
 from tradeguard.watch.models import WatchCursorRow
 from tradeguard.watch.partitions import Partition
 from tradeguard.watch.runner import CursorRunner
@@ -35,7 +35,7 @@ IDLE_SECONDS = 0.2
 def status() -> None:
     """Every cursor, where it stands and how far behind the trail it is."""
     with command_runtime() as runtime, runtime.sessions() as db:
-        head = head_seq(db)
+        head = head_sequence(db)
         for row in db.scalars(select(WatchCursorRow).order_by(WatchCursorRow.name)):
             typer.echo(f"{row.name}\tat {row.seq}\tlag {head - row.seq}")
 

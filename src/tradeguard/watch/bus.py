@@ -21,11 +21,12 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.head import head_sequence
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.core.canonical_json import canonical_dumps
 from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
-from tradeguard.watch.cursor import events_between, head_seq, locked_cursor
+from tradeguard.watch.cursor import events_between, locked_cursor
 from tradeguard.watch.partitions import partition_key, partition_of
 from tradeguard.watch.runner import CursorRunner, Progress
 
@@ -79,11 +80,10 @@ class Relay:
         """Publish the next batch; the cursor moves only after every publish was acknowledged."""
         with transaction(self.sessions) as db:
             cursor = locked_cursor(db, RELAY_CURSOR, self.clock.now_ns())
-            events = events_between(db, cursor.seq, min(head_seq(db), cursor.seq + self.batch))
+            events = events_between(db, cursor.seq, min(head_sequence(db), cursor.seq + self.batch))
             await asyncio.gather(*(self._publish(js, event) for event in events))
             if events:
-                cursor.seq, cursor.ts_ns = events[-1].seq, events[-1].ts_ns
-                cursor.updated_at_ns = self.clock.now_ns()
+                cursor.move(db, events[-1].seq, events[-1].ts_ns, self.clock.now_ns())
             return len(events)
 
     async def _publish(self, js: JetStreamContext, event: AuditEvent) -> None:

@@ -7,16 +7,80 @@ cursor" is exactly what a watcher has not yet processed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.models import AuditEventRow
+from tradeguard.audit.head import head_sequence
+from tradeguard.audit.models import EVENTS
 from tradeguard.audit.search import AuditEvent, trusted_event
 from tradeguard.watch.models import WatchCursorRow
 
-LOCK_TIMEOUT = "SET LOCAL lock_timeout = '500ms'"
+LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '500ms'")
+# Built once over the tables (not the ORM classes): the watchers run these many times a
+# second, and a statement built per call is hashed for SQLAlchemy's compiled cache on
+# every execution, an ORM one set up for the ORM besides.
+CURSORS = cast("Table", WatchCursorRow.__table__)
+POSITIONS = select(CURSORS.c.name, CURSORS.c.seq).where(
+    CURSORS.c.name.in_(bindparam("names", expanding=True))
+)
+LOCKED = (
+    select(CURSORS.c.seq, CURSORS.c.ts_ns)
+    .where(CURSORS.c.name == bindparam("cursor"))
+    .with_for_update()
+)
+CREATE = insert(CURSORS).values(seq=0, ts_ns=0)
+MOVE = (
+    update(CURSORS)
+    .where(CURSORS.c.name == bindparam("cursor"))
+    .values(seq=bindparam("to_seq"), ts_ns=bindparam("to_ts_ns"), updated_at_ns=bindparam("at"))
+)
+BETWEEN = (
+    select(EVENTS.c.seq, EVENTS.c.record)
+    .where(EVENTS.c.seq > bindparam("after"), EVENTS.c.seq <= bindparam("through"))
+    .order_by(EVENTS.c.seq)
+)
+BETWEEN_OF_TYPES = BETWEEN.where(EVENTS.c.event_type.in_(bindparam("types", expanding=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where things stand: the head of the trail and the position of each cursor read."""
+
+    head: int
+    positions: Mapping[str, int]
+
+    def position(self, name: str) -> int:
+        """Where cursor ``name`` stands (0 before its first batch)."""
+        return self.positions.get(name, 0)
+
+    def lag(self, name: str) -> int:
+        """Events committed to the trail that cursor ``name`` has not passed."""
+        return max(self.head - self.position(name), 0)
+
+
+def standing(db: Session, names: Sequence[str]) -> Standing:
+    """The head and the positions of the cursors ``names``: two reads, no lock."""
+    head = head_sequence(db)
+    return Standing(head, dict(db.execute(POSITIONS, {"names": list(names)}).all()))
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A cursor row locked for the transaction that read it: where it stood then."""
+
+    name: str
+    seq: int
+    ts_ns: int
+    """The audit timestamp of the event at ``seq`` (the replay start after a restart)."""
+
+    def move(self, db: Session, seq: int, ts_ns: int, now_ns: int) -> Cursor:
+        """Move the cursor to ``seq`` (whose event has ``ts_ns``) in this transaction."""
+        db.execute(MOVE, {"cursor": self.name, "to_seq": seq, "to_ts_ns": ts_ns, "at": now_ns})
+        return Cursor(self.name, seq, ts_ns)
 
 
 def give_way(db: Session) -> None:
@@ -26,41 +90,28 @@ def give_way(db: Session) -> None:
     of holding its locks while it waits.
     """
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text(LOCK_TIMEOUT))
+        db.execute(LOCK_TIMEOUT)
 
 
-def locked_cursor(db: Session, name: str, now_ns: int) -> WatchCursorRow:
-    """The cursor row of ``name`` (created at 0), locked for this transaction on PostgreSQL."""
+def locked_cursor(db: Session, name: str, now_ns: int) -> Cursor:
+    """The cursor of ``name`` (created at 0), its row locked for this transaction on PostgreSQL."""
     give_way(db)
-    query = select(WatchCursorRow).where(WatchCursorRow.name == name).with_for_update()
-    row = db.scalars(query).one_or_none()
+    row = db.execute(LOCKED, {"cursor": name}).one_or_none()
     if row is None:
-        row = WatchCursorRow(name=name, seq=0, ts_ns=0, updated_at_ns=now_ns)
-        db.add(row)
-        db.flush()
-    return row
-
-
-def cursor_position(db: Session, name: str) -> int:
-    """Where ``name`` stands (0 before its first batch)."""
-    return db.scalar(select(WatchCursorRow.seq).where(WatchCursorRow.name == name)) or 0
-
-
-def head_seq(db: Session) -> int:
-    """The last committed audit sequence number (0 for an empty trail)."""
-    return db.scalar(select(func.max(AuditEventRow.seq))) or 0
+        db.execute(CREATE, {"name": name, "updated_at_ns": now_ns})
+        return Cursor(name, 0, 0)
+    return Cursor(name, row.seq, row.ts_ns)
 
 
 def events_between(
     db: Session, after: int, through: int, types: frozenset[str] | None = None
 ) -> list[AuditEvent]:
     """Events with ``after < seq <= through`` (of ``types`` only, when given), in order."""
-    query = select(AuditEventRow.seq, AuditEventRow.record).where(
-        AuditEventRow.seq > after, AuditEventRow.seq <= through
-    )
-    if types is not None:
-        query = query.where(AuditEventRow.event_type.in_(sorted(types)))
-    rows = db.execute(query.order_by(AuditEventRow.seq)).all()
+    bounds = {"after": after, "through": through}
+    if types is None:
+        rows = db.execute(BETWEEN, bounds).all()
+    else:
+        rows = db.execute(BETWEEN_OF_TYPES, bounds | {"types": sorted(types)}).all()
     return [event for event in (trusted_event(seq, bytes(record)) for seq, record in rows) if event]
 
 
@@ -69,9 +120,7 @@ def events_since(
 ) -> Iterator[AuditEvent]:
     """Events of ``types`` from time ``since_ns`` up to ``through``: a watcher's warm-up."""
     first = db.scalar(
-        select(func.min(AuditEventRow.seq)).where(
-            AuditEventRow.ts_ns >= since_ns, AuditEventRow.seq <= through
-        )
+        select(func.min(EVENTS.c.seq)).where(EVENTS.c.ts_ns >= since_ns, EVENTS.c.seq <= through)
     )
     if first is None:
         return

@@ -1,7 +1,10 @@
 """The embedded runner: one watcher over the audit table, through its durable cursor.
 
-``run_once`` is one transaction: lock the cursor, read the next batch of events, feed
-the watcher, store its alerts, advance the cursor, commit. A crash anywhere loses
+``run_once`` starts from where things stand (the head of the trail and the cursor, read
+without a lock, by the caller for all its runners at once): with nothing after the
+cursor it does nothing more. Otherwise it is one transaction: lock the cursor, read the
+events after it up to that head (later ones are the next batch's), feed the watcher,
+store its alerts, advance the cursor, commit. A crash anywhere loses
 nothing (the cursor did not move) and doubles nothing (the alerts of an episode are
 keyed). A watcher keeps state in memory, so after a restart, or after a batch failed
 half-way, a fresh watcher is rebuilt from ``warmup_ns`` of history before the cursor:
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.audit.head import head_sequence
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
@@ -22,11 +26,12 @@ from tradeguard.core.clock import Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
 from tradeguard.watch.cursor import (
-    cursor_position,
+    Cursor,
+    Standing,
     events_between,
     events_since,
-    head_seq,
     locked_cursor,
+    standing,
 )
 from tradeguard.watch.partitions import Partition
 from tradeguard.watch.watcher import Watcher, relevant
@@ -46,8 +51,8 @@ class Progress:
 
     @property
     def lag(self) -> int:
-        """Events committed to the trail that the watcher has not processed."""
-        return self.head - self.cursor
+        """Events committed to the trail (up to ``head``) that the watcher has not processed."""
+        return max(self.head - self.cursor, 0)
 
 
 class CursorRunner:
@@ -74,35 +79,34 @@ class CursorRunner:
         self._stored: list[AlertRow] = []
         self.name = self.partition.cursor_name(factory().name)
 
-    def run_once(self) -> Progress:
-        """Process the next batch in one transaction; a failure rebuilds the watcher."""
+    def run_once(self, now: Standing | None = None) -> Progress:
+        """Process the next batch in one transaction; a failure rebuilds the watcher.
+
+        ``now`` is where things stand, read by the caller for every runner at once; without
+        it the runner reads its own. The batch ends at ``now.head`` at the latest.
+        """
         self.forget_stored()
-        idle = self._idle()
-        if idle is not None:
-            return idle
+        if now is None:
+            with self.sessions() as db:
+                now = standing(db, [self.name])
+        position = now.position(self.name)
+        if position >= now.head:
+            # Nothing after the cursor: no write transaction that would queue behind (and
+            # hold up) the domains' own writes.
+            return Progress(0, 0, position, now.head)
         if self.watcher is None:
             # Built before the batch's transaction: a factory that reads the database (its
             # parameters) must not wait on a lock while that transaction holds its own.
             self._prepared = self.factory()
         try:
             with transaction(self.sessions) as db:
-                progress = self._batch(db)
+                progress = self._batch(db, now.head)
         except Exception:
             self.watcher = None  # its memory may be ahead of the cursor
             log.exception("watch.batch_failed", watcher=self.name)
             raise
         self.store.committed(self._stored)
         return progress
-
-    def _idle(self) -> Progress | None:
-        """Where things stand when nothing follows the cursor, read without taking a lock.
-
-        A poll that finds nothing new then costs two reads instead of a write transaction
-        that would queue behind (and hold up) the domains' own writes.
-        """
-        with self.sessions() as db:
-            position, head = cursor_position(db, self.name), head_seq(db)
-        return Progress(0, 0, position, head) if position >= head else None
 
     def forget_stored(self) -> None:
         """Start a new batch: no alerts stored in it yet."""
@@ -113,19 +117,24 @@ class CursorRunner:
         return self._stored
 
     def run_until_caught_up(self) -> int:
-        """Run batches until the cursor reaches the head; the events processed."""
+        """Run batches until the cursor reaches the head; the events processed.
+
+        A batch that stored alerts wrote audit events of its own after the head it read:
+        the watcher reads those too before it is caught up.
+        """
         total = 0
         while True:
             progress = self.run_once()
             total += progress.events
-            if progress.lag == 0:
+            if progress.lag == 0 and not progress.alerts:
                 return total
 
-    def _batch(self, db: Session) -> Progress:
+    def _batch(self, db: Session, head: int) -> Progress:
         cursor = locked_cursor(db, self.name, self.clock.now_ns())
-        through = min(head_seq(db), cursor.seq + self.batch)
+        through = max(min(head, cursor.seq + self.batch), cursor.seq)
         types = self._ready(db, cursor.seq, cursor.ts_ns).event_types
-        return self.process(db, events_between(db, cursor.seq, through, types), through)
+        events = events_between(db, cursor.seq, through, types)
+        return self._advance(db, cursor, events, through, head=max(head, cursor.seq))
 
     def process(self, db: Session, events: Sequence[AuditEvent], through: int) -> Progress:
         """Feed the events after the cursor (of this partition) and move the cursor to ``through``.
@@ -133,15 +142,26 @@ class CursorRunner:
         Events at or before the cursor are skipped: a redelivered message does nothing.
         """
         cursor = locked_cursor(db, self.name, self.clock.now_ns())
+        return self._advance(db, cursor, events, through, head=head_sequence(db))
+
+    def _advance(
+        self,
+        db: Session,
+        cursor: Cursor,
+        events: Sequence[AuditEvent],
+        through: int,
+        *,
+        head: int,
+    ) -> Progress:
+        """Feed the events after the locked ``cursor`` and move it to ``through``."""
         watcher = self._ready(db, cursor.seq, cursor.ts_ns)
         after = (event for event in relevant(watcher, events) if event.seq > cursor.seq)
         fresh = self.partition.select(after)
         alerts = self.feed(db, watcher, fresh)
         if through > cursor.seq:
-            cursor.seq = through
-            cursor.ts_ns = fresh[-1].ts_ns if fresh else cursor.ts_ns
-            cursor.updated_at_ns = self.clock.now_ns()
-        return Progress(len(fresh), alerts, cursor.seq, head_seq(db))
+            ts_ns = fresh[-1].ts_ns if fresh else cursor.ts_ns
+            cursor = cursor.move(db, through, ts_ns, self.clock.now_ns())
+        return Progress(len(fresh), alerts, cursor.seq, head)
 
     def feed(self, db: Session, watcher: Watcher, events: Sequence[AuditEvent]) -> int:
         """Give ``events`` to ``watcher`` and store what it raises; how many alerts changed."""

@@ -1,8 +1,11 @@
 """The embedded watchers of one server: registered runners, run in turn, their lag watched.
 
-A watcher that fails or falls more than ``max_lag`` events behind the trail raises an
-operational alert (typology ``watch.failed`` or ``watch.lag``) in the one alert store,
-and makes ``/readyz`` fail: a watcher is never skipped in silence.
+A round reads where things stand once (the head of the trail and every cursor, two
+statements), and each runner with events after its cursor runs one batch up to that
+head. A watcher that fails or falls more than ``max_lag`` events behind the trail raises
+an operational alert (typology ``watch.failed`` or ``watch.lag``, once per watcher,
+problem and hour) in the one alert store, and makes ``/readyz`` fail: a watcher is never
+skipped in silence.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
-from tradeguard.watch.cursor import cursor_position, give_way, head_seq
-from tradeguard.watch.runner import CursorRunner, WatcherFactory
+from tradeguard.watch.cursor import Standing, give_way, standing
+from tradeguard.watch.runner import CursorRunner, Progress, WatcherFactory
 
 log = get_logger("tradeguard.watch")
 WATCH_SOURCE = "watch"
@@ -34,6 +37,15 @@ class WatchPolicy:
     max_lag: int = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class Round:
+    """What one round of every watcher did."""
+
+    events: int
+    more: bool
+    """Whether a runner stopped at its batch limit: more events are waiting already."""
+
+
 @dataclass(slots=True)
 class WatchService:
     """Every embedded watcher of the server."""
@@ -44,6 +56,8 @@ class WatchService:
     policy: WatchPolicy = field(default_factory=WatchPolicy)
     runners: list[CursorRunner] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
+    _reported: dict[tuple[str, str], int] = field(default_factory=dict)
+    """The hour each watcher's problem was last reported in."""
     _running: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
     waker: Callable[[], None] | None = None
@@ -73,53 +87,70 @@ class WatchService:
         with self._running:
             self._stopped = True
 
-    def run_once(self) -> int:
+    def run_once(self) -> Round:
         """One batch of every watcher (none once stopped); a failing one is reported."""
         with self._running:
-            return 0 if self._stopped else self._run_all()
+            return Round(0, more=False) if self._stopped else self._run_all()
 
-    def _run_all(self) -> int:
-        processed = 0
+    def _run_all(self) -> Round:
+        try:
+            with self.sessions() as db:
+                now = standing(db, self._names())
+        except Exception:  # noqa: BLE001 - reported as an alert; the next poll retries
+            log.warning("watch.standing_unreadable")
+            for name in self._names():
+                self._failed(name)
+            return Round(0, more=False)
+        processed, more = 0, False
         for runner in self.runners:
-            try:
-                processed += runner.run_once().events
-                self.failing.discard(runner.name)
-            except Exception:  # noqa: BLE001 - reported as an alert; the next poll retries
-                self.failing.add(runner.name)
-                self._report(runner.name, "watch.failed", {"error": "batch failed"})
-        self._report_lag()
-        return processed
+            progress = self._run(runner, now)
+            if progress is not None:
+                processed += progress.events
+                more = more or progress.lag > 0
+            self._check_lag(runner.name, now.lag(runner.name) if progress is None else progress.lag)
+        return Round(processed, more)
+
+    def _run(self, runner: CursorRunner, now: Standing) -> Progress | None:
+        """One batch of ``runner``; None when it failed (reported)."""
+        try:
+            progress = runner.run_once(now)
+        except Exception:  # noqa: BLE001 - reported as an alert; the next poll retries
+            self._failed(runner.name)
+            return None
+        self.failing.discard(runner.name)
+        return progress
+
+    def _names(self) -> list[str]:
+        return [runner.name for runner in self.runners]
 
     def lags(self, db: Session) -> dict[str, int]:
         """How many events each watcher is behind the head of the trail."""
         give_way(db)
-        head = head_seq(db)
-        return {runner.name: head - cursor_position(db, runner.name) for runner in self.runners}
+        now = standing(db, self._names())
+        return {name: now.lag(name) for name in self._names()}
 
-    def behind(self, db: Session) -> dict[str, int]:
+    def behind(self, lags: dict[str, int]) -> dict[str, int]:
         """The watchers that fail or lag more than the policy allows, with their lag."""
-        lags = self.lags(db)
         return {
             name: lag
             for name, lag in lags.items()
             if lag > self.policy.max_lag or name in self.failing
         }
 
-    def _report_lag(self) -> None:
-        try:
-            with self.sessions() as db:
-                lags = self.lags(db)
-        except Exception:  # noqa: BLE001 - unreadable now; the next poll tries again
-            log.warning("watch.lag_unreadable")
-            return
-        behind = {name: lag for name, lag in lags.items() if lag > self.policy.max_lag}
-        for name, lag in behind.items():
+    def _failed(self, name: str) -> None:
+        self.failing.add(name)
+        self._report(name, "watch.failed", {"error": "batch failed"})
+
+    def _check_lag(self, name: str, lag: int) -> None:
+        if lag > self.policy.max_lag:
             self._report(name, "watch.lag", {"lag": lag, "max_lag": self.policy.max_lag})
 
     def _report(self, name: str, typology: str, evidence: dict[str, object]) -> None:
-        """One operational alert per watcher, problem and hour."""
+        """One operational alert per watcher, problem and hour (raised once in the hour)."""
         now = self.clock.now_ns()
         hour = now - now % HOUR_NS
+        if self._reported.get((name, typology)) == hour:
+            return
         draft = AlertDraft(
             typology,
             1.0,
@@ -135,3 +166,5 @@ class WatchService:
                 self.store.raise_alert(db, draft, WATCH_SOURCE)
         except Exception:
             log.exception("watch.report_failed", watcher=name, typology=typology)
+            return
+        self._reported[name, typology] = hour

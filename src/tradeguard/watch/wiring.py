@@ -14,7 +14,7 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.logs import get_logger
 from tradeguard.services import Services
-from tradeguard.watch.service import WatchPolicy, WatchService
+from tradeguard.watch.service import Round, WatchPolicy, WatchService
 
 log = get_logger("tradeguard.watch")
 WROTE_EVENTS = "watch.wrote_events"
@@ -52,14 +52,16 @@ def wake_on_commit(sessions: sessionmaker[Session], watchers: WatchService) -> N
 
 
 async def watch_periodically(watchers: WatchService, settings: Settings) -> None:
-    """Run the embedded watchers every ``watch_poll_ms``, and at once when more is waiting.
+    """Run the embedded watchers every ``watch_poll_ms``, and sooner when more is waiting.
 
-    At once again while behind, and at once when this process commits audit events
-    (``WatchService.nudge``): a trade's alert does not wait for the next poll.
+    At once again when a round stopped at a batch limit, and when this process commits
+    audit events (``WatchService.nudge``): a trade's alert does not wait for the next
+    poll. A nudged round starts ``watch_min_gap_ms`` after the previous one ended at the
+    earliest, so under load the nudges of many commits make one round of many events.
     """
     if not settings.watch_embedded:
         return
-    pause = settings.watch_poll_ms / 1000
+    pause, gap = settings.watch_poll_ms / 1000, settings.watch_min_gap_ms / 1000
     loop, woken = asyncio.get_running_loop(), asyncio.Event()
 
     def wake() -> None:
@@ -69,13 +71,20 @@ async def watch_periodically(watchers: WatchService, settings: Settings) -> None
     try:
         while True:
             woken.clear()
-            try:
-                processed = await run_in_threadpool(watchers.run_once)
-            except Exception:
-                log.exception("watch.poll_failed")
-                processed = 0
-            if not processed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), pause)
+            if (await _round(watchers)).more:
+                continue
+            ended = loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), pause)
+            await asyncio.sleep(max(ended + gap - loop.time(), 0.0))
     finally:
         watchers.waker = None
+
+
+async def _round(watchers: WatchService) -> Round:
+    """One round of the watchers, in a worker thread (a failure is logged)."""
+    try:
+        return await run_in_threadpool(watchers.run_once)
+    except Exception:
+        log.exception("watch.poll_failed")
+        return Round(0, more=False)

@@ -14,7 +14,7 @@ from tradeguard.cases.model import AlertDraft, Subject
 from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
 from tradeguard.db.session import transaction
-from tradeguard.watch.cursor import cursor_position, head_seq
+from tradeguard.watch.cursor import standing
 from tradeguard.watch.partitions import Partition
 from tradeguard.watch.runner import CursorRunner
 from unit.audit.audit_kit import TRADER, AuditKit
@@ -77,7 +77,8 @@ def test_runner_when_caught_up_then_cursor_at_head_and_alerts_stored(
     assert processed == 5
     assert alerts(kit) == {'["a"]': 3}
     with kit.sessions() as db:
-        assert cursor_position(db, "burst") == head_seq(db) == 11  # its own alert.raised too
+        now = standing(db, ["burst"])
+    assert now.position("burst") == now.head == 11  # its own alert.raised too
 
 
 def test_runner_when_batch_fails_midway_then_resume_misses_and_doubles_nothing(
@@ -122,7 +123,8 @@ def test_runner_when_partitioned_then_partitions_together_see_every_event_once(
     assert sum(processed) == 12
     assert len(alerts(kit)) == 4
     with kit.sessions() as db:
-        assert all(cursor_position(db, f"burst@{n}/3") >= 24 for n in (1, 2, 3))
+        now = standing(db, [f"burst@{n}/3" for n in (1, 2, 3)])
+    assert all(now.position(f"burst@{n}/3") >= 24 for n in (1, 2, 3))
 
 
 def test_partition_parse_when_out_of_range_then_refused() -> None:
