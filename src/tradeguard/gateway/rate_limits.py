@@ -96,7 +96,7 @@ class RateLimitMiddleware:
             if message["type"] == "http.response.start":
                 if shedder is not None and work is not None:
                     shedder.finished(work)  # the server's part ends with the answer's start
-                added = await self._store(self.limits.headers, state)
+                added = self.limits.headers(state)  # read with the counts: no store call
                 message["headers"] = _with_limit_headers(message.get("headers", []), added)
             await send(message)
 

@@ -22,12 +22,20 @@ from starlette.requests import Request
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
 from tradeguard.logs import get_logger
-from tradeguard.ratelimit.adaptive import AdaptiveThrottle, LevelChange
+from tradeguard.ratelimit.adaptive import AdaptiveThrottle, LevelChange, level_key
 from tradeguard.ratelimit.clients import Client, LimitScope, address_key
-from tradeguard.ratelimit.counters import STORAGE_ERRORS, Counters
+from tradeguard.ratelimit.counters import (
+    STORAGE_ERRORS,
+    CounterCall,
+    Counters,
+    expiry,
+    get,
+    incr,
+    runner,
+)
 from tradeguard.ratelimit.episodes import ThrottleEpisodes
 from tradeguard.ratelimit.events import RELAXED, TIGHTENED, ClientEvent, EventSink
-from tradeguard.ratelimit.policy import Limit, LimitPolicy
+from tradeguard.ratelimit.policy import LimitPolicy
 from tradeguard.ratelimit.route_classes import OWNER_FREE, UNLIMITED, RouteClass, classify
 from tradeguard.ratelimit.shedding import LoadShedder
 from tradeguard.ratelimit.verdicts import (
@@ -69,6 +77,7 @@ class RateLimits:
         self.shedder = shedder
         self.policy = policy
         self.counters = counters
+        self._run = runner(counters)
         self.adaptive = adaptive
         self.episodes = episodes
         self._sink = sink
@@ -141,8 +150,10 @@ class RateLimits:
         if caller is not None:
             clients.append(caller)
         try:
-            for client in clients:
-                change = self.adaptive.observe(client.subject, rejected=rejected)
+            changes = self.adaptive.observe(
+                [client.subject for client in clients], rejected=rejected
+            )
+            for client, change in zip(clients, changes, strict=True):
                 if change is not None:
                     self._audit_change(change, client, state)
         except STORAGE_ERRORS:
@@ -154,11 +165,7 @@ class RateLimits:
         if not verdicts:
             return {}
         verdict = tightest(verdicts)
-        try:
-            return limit_headers(verdict, self._reset_seconds(verdict))
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.headers_failed")
-            return {}
+        return limit_headers(verdict, verdict.resets_at - self._wall())
 
     def close_ended_episodes(self) -> None:
         """Audit the release of clients whose throttled windows are over."""
@@ -179,40 +186,52 @@ class RateLimits:
         """Count the request for each client; the verdicts that refuse it."""
         verdicts: list[Verdict] = state.setdefault(VERDICTS, [])
         refused = []
-        for client in clients:
-            limit = self.policy.limit(client.scope, route_class)
-            if limit is not None:
-                verdict = self._count(client, limit, route_class)
-                verdicts.append(verdict)
-                if verdict.count > verdict.limit:
-                    refused.append(verdict)
+        for verdict in self._count(clients, route_class):
+            verdicts.append(verdict)
+            if verdict.count > verdict.limit:
+                refused.append(verdict)
         return refused
 
-    def _count(self, client: Client, limit: Limit, route_class: RouteClass) -> Verdict:
-        adaptive = self.adaptive
-        level = 0
-        if adaptive is not None and client.scope is not LimitScope.API_KEY:
-            level = adaptive.level(client.subject)
-        key = limit.prefix + client.id
-        count = self.counters.incr(key, limit.window_seconds)
-        amount = limit.adapted(level) if level else limit.amount
-        return Verdict(client, route_class, key, amount, limit.window_seconds, count, level)
+    def _count(self, clients: list[Client], route_class: RouteClass) -> list[Verdict]:
+        """Each limited client's level, count and window end, asked of the store together."""
+        limited = [
+            (client, limit)
+            for client in clients
+            if (limit := self.policy.limit(client.scope, route_class)) is not None
+        ]
+        if not limited:
+            return []
+        calls: list[CounterCall] = []
+        for client, limit in limited:
+            if self._adapting(client) is not None:
+                calls.append(get(level_key(client.subject)))
+            key = limit.prefix + client.id
+            calls += (incr(key, limit.window_seconds), expiry(key))
+        answers = iter(self._run(calls))
+        verdicts = []
+        for client, limit in limited:
+            adaptive = self._adapting(client)
+            level = 0 if adaptive is None else adaptive.capped(int(next(answers)))
+            count, resets_at = int(next(answers)), next(answers)
+            amount = limit.adapted(level) if level else limit.amount
+            key = limit.prefix + client.id
+            window = limit.window_seconds
+            verdicts.append(
+                Verdict(client, route_class, key, amount, window, count, level, resets_at)
+            )
+        return verdicts
+
+    def _adapting(self, client: Client) -> AdaptiveThrottle | None:
+        """The throttle that adapts ``client``'s limits (API keys keep theirs)."""
+        return None if client.scope is LimitScope.API_KEY else self.adaptive
 
     def _refusal(self, state: State, refused: list[Verdict]) -> ProblemError:
         """The 429 of the refusing limit that ends last; every refusal joins its episode."""
         request_id = state.get("request_id")
-        try:
-            ends = [self.counters.get_expiry(verdict.key) for verdict in refused]
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.store_failed")
-            ends = [self._wall() + verdict.window_seconds for verdict in refused]
-        for verdict, ends_at in zip(refused, ends, strict=True):
-            self.episodes.refused(verdict, ends_at, request_id)
-        last = max(range(len(ends)), key=ends.__getitem__)
-        return rate_limited(refused[last], ends[last] - self._wall())
-
-    def _reset_seconds(self, verdict: Verdict) -> float:
-        return self.counters.get_expiry(verdict.key) - self._wall()
+        for verdict in refused:
+            self.episodes.refused(verdict, verdict.resets_at, request_id)
+        last = max(refused, key=lambda verdict: verdict.resets_at)
+        return rate_limited(last, last.resets_at - self._wall())
 
     def _audit_change(self, change: LevelChange, client: Client, state: State) -> None:
         data = {

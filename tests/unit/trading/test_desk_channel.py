@@ -19,6 +19,7 @@ from tradeguard.apikeys.replay import MemoryKeyState
 from tradeguard.core.errors import ProblemError, StartupError
 from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.origin import Origin
+from tradeguard.ratelimit.counters import expiry, get, incr
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
@@ -282,6 +283,47 @@ def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_whe
     finally:
         server.stop()
     assert [worker_a.incr("k", 60), worker_a.incr("k", 60)] == [1, 2]  # still limited, alone
+
+
+def test_desk_counters_when_calls_run_together_then_one_frame_answers_them_in_order(
+    socket_path: Path,
+) -> None:
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    worker_a, worker_b = (
+        DeskCounters(channel_to(socket_path)),
+        DeskCounters(channel_to(socket_path)),
+    )
+    calls = [get("level"), incr("k", 60), expiry("k")]
+    try:
+        level, first, ends_at = worker_a.run_calls(calls)
+        [second] = worker_b.run_calls([incr("k", 60)])
+    finally:
+        server.stop()
+    assert (level, first, second) == (0, 1, 2)
+    assert time.time() + 59 < ends_at <= time.time() + 60
+    assert worker_a.run_calls([incr("k", 60), get("k")]) == [1, 1]  # alone while it is gone
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "incr k 60 1",
+        [["incr", "k", 60]],
+        [["incr", "k", "60", 1]],
+        [["drop", "k", 0, 0]],
+    ],
+)
+def test_desk_counters_when_a_batch_is_malformed_then_the_desk_refuses_it(
+    socket_path: Path, sent: object
+) -> None:
+    storage = MemoryStorage()
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), storage))
+    try:
+        with pytest.raises(DeskUnreachableError):
+            channel_to(socket_path).call("counters.run", sent)
+    finally:
+        server.stop()
+    assert storage.get("k") == 0
 
 
 def test_desk_server_when_another_desk_serves_the_socket_then_refused_to_start(

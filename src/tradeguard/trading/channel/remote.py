@@ -14,6 +14,7 @@ in its own memory until the desk is back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from limits.errors import StorageError
@@ -25,6 +26,7 @@ from tradeguard.apikeys.problems import unavailable as keys_unavailable
 from tradeguard.apikeys.replay import Admission
 from tradeguard.core.money import Money
 from tradeguard.ledger.movements import CashMovement, CashPosted
+from tradeguard.ratelimit.counters import CounterCall, run_each
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.wire import WireError
@@ -345,6 +347,16 @@ class DeskCounters:
             return float(self.channel.call("counters.get_expiry", key))
         except (DeskUnreachableError, WireError):
             return self.local.get_expiry(key)
+
+    def run_calls(self, calls: Sequence[CounterCall]) -> list[float]:
+        """The answers of ``calls``, run in order by the desk process in one round trip."""
+        try:
+            answers = self.channel.call("counters.run", [list(call) for call in calls])
+        except (DeskUnreachableError, WireError):
+            return run_each(self.local, calls)
+        if not isinstance(answers, list) or len(answers) != len(calls):
+            raise StorageError(ValueError("the desk answered counter calls with nonsense"))
+        return [float(answer) for answer in answers]
 
     def clear(self, key: str) -> None:
         """Forget ``key`` (in both places)."""
