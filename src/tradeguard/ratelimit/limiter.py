@@ -77,12 +77,21 @@ class RateLimits:
         self.shedder = shedder
         self.policy = policy
         self.counters = counters
-        self._run = runner(counters)
         self.adaptive = adaptive
         self.episodes = episodes
         self._sink = sink
         self._clock = clock
         self._wall = wall
+
+    @property
+    def counters(self) -> Counters:
+        """Where the counts are kept."""
+        return self._counters
+
+    @counters.setter
+    def counters(self, counters: Counters) -> None:
+        self._counters = counters
+        self._run = runner(counters)
 
     def admit_address(self, state: State, ip: str | None, route_class: RouteClass) -> None:
         """Count a request from ``ip`` against its class's per-address limit; 429 when over."""
