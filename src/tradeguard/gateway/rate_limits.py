@@ -9,7 +9,9 @@ counted as the server's (``_ClientPaced``), and the request's latency ends when 
 answer starts. After the answer: the RateLimit headers of the tightest limit are added,
 and the answer is judged for adaptive throttling by the reason code the problem handlers
 left on the request state. With counters in Redis, the calls that reach them run on
-worker threads, so a slow round trip never stalls the event loop.
+worker threads, so a slow round trip never stalls the event loop; the desk process's
+counters (gateway workers without Redis) are awaited on the loop for the per-address
+count, with no thread waiting for the answer.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class RateLimitMiddleware:
         shedder = self.limits.shedder
         if shedder is not None and shedder.sheds(route_class):
             return overloaded(route_class)
+        if self.limits.awaitable:
+            return await self._awaited_admission(state, ip, route_class)
         return await self._store(self._admission, state, ip, route_class)
 
     def _admission(
@@ -84,6 +88,17 @@ class RateLimitMiddleware:
         self.limits.close_ended_episodes()
         try:
             self.limits.admit_address(state, ip, route_class)
+        except ProblemError as refused:
+            return refused
+        return None
+
+    async def _awaited_admission(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> ProblemError | None:
+        """``_admission`` on the event loop, for counters it can await (the desk process's)."""
+        self.limits.close_ended_episodes()
+        try:
+            await self.limits.admit_address_async(state, ip, route_class)
         except ProblemError as refused:
             return refused
         return None

@@ -12,7 +12,7 @@ call after another elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Protocol, runtime_checkable
 
@@ -78,7 +78,17 @@ class BatchedCounters(Protocol):
         ...
 
 
+@runtime_checkable
+class AwaitedCounters(Protocol):
+    """Counters whose batches an event loop can await without a thread waiting for them."""
+
+    async def run_calls_async(self, calls: Sequence[CounterCall]) -> list[float]:
+        """``run_calls``, awaited."""
+        ...
+
+
 CounterRun = Callable[[Sequence[CounterCall]], list[float]]
+AwaitedRun = Callable[[Sequence[CounterCall]], Awaitable[list[float]]]
 
 
 def runner(counters: Counters) -> CounterRun:
@@ -86,6 +96,11 @@ def runner(counters: Counters) -> CounterRun:
     if isinstance(counters, BatchedCounters):
         return counters.run_calls
     return partial(run_each, counters)
+
+
+def awaited_runner(counters: Counters) -> AwaitedRun | None:
+    """How an event loop awaits calls on ``counters``; ``None`` if only a thread can wait."""
+    return counters.run_calls_async if isinstance(counters, AwaitedCounters) else None
 
 
 def run_each(counters: Counters, calls: Sequence[CounterCall]) -> list[float]:

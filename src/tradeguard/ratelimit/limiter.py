@@ -14,7 +14,9 @@ limits fail closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +30,7 @@ from tradeguard.ratelimit.counters import (
     STORAGE_ERRORS,
     CounterCall,
     Counters,
+    awaited_runner,
     expiry,
     get,
     incr,
@@ -35,7 +38,7 @@ from tradeguard.ratelimit.counters import (
 )
 from tradeguard.ratelimit.episodes import ThrottleEpisodes
 from tradeguard.ratelimit.events import RELAXED, TIGHTENED, ClientEvent, EventSink
-from tradeguard.ratelimit.policy import LimitPolicy
+from tradeguard.ratelimit.policy import Limit, LimitPolicy
 from tradeguard.ratelimit.route_classes import OWNER_FREE, UNLIMITED, RouteClass, classify
 from tradeguard.ratelimit.shedding import LoadShedder
 from tradeguard.ratelimit.verdicts import (
@@ -53,6 +56,25 @@ ADDRESS = "rate_limit_address"
 
 log = get_logger("tradeguard.ratelimit")
 State = MutableMapping[str, Any]
+
+
+@contextmanager
+def _closed_on_failure() -> Iterator[None]:
+    """Limits fail closed: a store that fails refuses the request (503)."""
+    try:
+        yield
+    except STORAGE_ERRORS:
+        log.exception("ratelimit.store_failed")
+        raise limits_unavailable() from None
+
+
+@dataclass(slots=True)
+class _Counting:
+    """One request's counting: the limited clients and the store calls, in their order."""
+
+    route_class: RouteClass
+    limited: list[tuple[Client, Limit]] = field(default_factory=list)
+    calls: list[CounterCall] = field(default_factory=list)
 
 
 class RateLimits:
@@ -92,13 +114,40 @@ class RateLimits:
     def counters(self, counters: Counters) -> None:
         self._counters = counters
         self._run = runner(counters)
+        self._run_awaited = awaited_runner(counters)
+
+    @property
+    def awaitable(self) -> bool:
+        """Whether an event loop can await the counters (``admit_address_async``)."""
+        return self._run_awaited is not None
 
     def admit_address(self, state: State, ip: str | None, route_class: RouteClass) -> None:
         """Count a request from ``ip`` against its class's per-address limit; 429 when over."""
-        if not self.enabled or route_class in UNLIMITED:
+        address = self._address(state, ip, route_class)
+        if address is not None:
+            self._guarded(state, [address], route_class)
+
+    async def admit_address_async(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> None:
+        """``admit_address`` awaiting the counters on the event loop (when ``awaitable``)."""
+        run = self._run_awaited
+        if run is None:
+            raise TypeError("these counters cannot be awaited")
+        address = self._address(state, ip, route_class)
+        if address is None:
             return
+        counting = self._counting([address], route_class)
+        with _closed_on_failure():
+            answers = await run(counting.calls) if counting.calls else []
+        self._judge(state, counting, answers)
+
+    def _address(self, state: State, ip: str | None, route_class: RouteClass) -> Client | None:
+        """The address a request of ``route_class`` is counted for (kept on its state)."""
+        if not self.enabled or route_class in UNLIMITED:
+            return None
         address = state[ADDRESS] = Client(LimitScope.IP, address_key(ip), ip)
-        self._guarded(state, [address], route_class)
+        return address
 
     def charge_unauthenticated(self, request: Request) -> None:
         """Charge a request whose credentials were refused to its address, if not yet counted.
@@ -181,54 +230,44 @@ class RateLimits:
         self.episodes.close_ended()
 
     def _guarded(self, state: State, clients: list[Client], route_class: RouteClass) -> None:
-        try:
-            refused = self._count_all(state, clients, route_class)
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.store_failed")
-            raise limits_unavailable() from None
-        if refused:
-            raise self._refusal(state, refused)
+        counting = self._counting(clients, route_class)
+        with _closed_on_failure():
+            answers = self._run(counting.calls) if counting.calls else []
+        self._judge(state, counting, answers)
 
-    def _count_all(
-        self, state: State, clients: list[Client], route_class: RouteClass
-    ) -> list[Verdict]:
-        """Count the request for each client; the verdicts that refuse it."""
+    def _counting(self, clients: list[Client], route_class: RouteClass) -> _Counting:
+        """The limited clients and the store calls that count them (level, count, window end)."""
+        counting = _Counting(route_class)
+        for client in clients:
+            limit = self.policy.limit(client.scope, route_class)
+            if limit is None:
+                continue
+            counting.limited.append((client, limit))
+            if self._adapting(client) is not None:
+                counting.calls.append(get(level_key(client.subject)))
+            key = limit.prefix + client.id
+            counting.calls += (incr(key, limit.window_seconds), expiry(key))
+        return counting
+
+    def _judge(self, state: State, counting: _Counting, answers: list[float]) -> None:
+        """Keep the verdicts the store's answers give; raise the 429 if one refuses."""
         verdicts: list[Verdict] = state.setdefault(VERDICTS, [])
         refused = []
-        for verdict in self._count(clients, route_class):
+        given = iter(answers)
+        for client, limit in counting.limited:
+            adaptive = self._adapting(client)
+            level = 0 if adaptive is None else adaptive.capped(int(next(given)))
+            count, resets_at = int(next(given)), next(given)
+            amount = limit.adapted(level) if level else limit.amount
+            key, window = limit.prefix + client.id, limit.window_seconds
+            verdict = Verdict(
+                client, counting.route_class, key, amount, window, count, level, resets_at
+            )
             verdicts.append(verdict)
             if verdict.count > verdict.limit:
                 refused.append(verdict)
-        return refused
-
-    def _count(self, clients: list[Client], route_class: RouteClass) -> list[Verdict]:
-        """Each limited client's level, count and window end, asked of the store together."""
-        limited = [
-            (client, limit)
-            for client in clients
-            if (limit := self.policy.limit(client.scope, route_class)) is not None
-        ]
-        if not limited:
-            return []
-        calls: list[CounterCall] = []
-        for client, limit in limited:
-            if self._adapting(client) is not None:
-                calls.append(get(level_key(client.subject)))
-            key = limit.prefix + client.id
-            calls += (incr(key, limit.window_seconds), expiry(key))
-        answers = iter(self._run(calls))
-        verdicts = []
-        for client, limit in limited:
-            adaptive = self._adapting(client)
-            level = 0 if adaptive is None else adaptive.capped(int(next(answers)))
-            count, resets_at = int(next(answers)), next(answers)
-            amount = limit.adapted(level) if level else limit.amount
-            key = limit.prefix + client.id
-            window = limit.window_seconds
-            verdicts.append(
-                Verdict(client, route_class, key, amount, window, count, level, resets_at)
-            )
-        return verdicts
+        if refused:
+            raise self._refusal(state, refused)
 
     def _adapting(self, client: Client) -> AdaptiveThrottle | None:
         """The throttle that adapts ``client``'s limits (API keys keep theirs)."""

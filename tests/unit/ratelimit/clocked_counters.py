@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,3 +73,14 @@ class BatchedClockedCounters(ClockedCounters):
     def run_calls(self, calls: Sequence[CounterCall]) -> list[float]:
         self.batches.append(list(calls))
         return run_each(self, calls)
+
+
+@dataclass
+class AwaitedClockedCounters(BatchedClockedCounters):
+    """Batched clocked counters an event loop awaits; the threads that awaited are kept."""
+
+    awaited_on: list[int] = field(default_factory=list)
+
+    async def run_calls_async(self, calls: Sequence[CounterCall]) -> list[float]:
+        self.awaited_on.append(threading.get_ident())
+        return self.run_calls(calls)

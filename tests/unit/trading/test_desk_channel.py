@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import tempfile
 import threading
@@ -167,6 +168,48 @@ def test_channel_when_the_desk_fails_then_unreachable_without_its_details(
         server.stop()
 
 
+def test_channel_when_awaited_then_the_answer_or_the_refusal_comes_back_on_the_loop(
+    socket_path: Path,
+) -> None:
+    def refuse() -> None:
+        raise order_not_found()
+
+    server = serve(socket_path, {"echo": lambda *a: list(a), "refuse": refuse})
+    channel = channel_to(socket_path)
+
+    async def calls() -> tuple[Any, ProblemError | None]:
+        answer = await channel.call_async("echo", caller(), 7)
+        try:
+            await channel.call_async("refuse")
+        except ProblemError as refused:
+            return answer, refused
+        return answer, None
+
+    try:
+        answer, refused = asyncio.run(calls())
+    finally:
+        server.stop()
+    assert answer == [caller(), 7]
+    assert refused is not None
+    assert refused.reason_code == "ORDER_NOT_FOUND"
+
+
+def test_channel_when_awaited_and_the_desk_is_slow_then_unreachable_after_the_timeout(
+    socket_path: Path,
+) -> None:
+    release = threading.Event()
+    server = serve(socket_path, {"slow": lambda: release.wait(5)})
+    channel = channel_to(socket_path, timeout=0.2)
+    try:
+        with pytest.raises(DeskUnreachableError, match="within"):
+            asyncio.run(channel.call_async("slow"))
+    finally:
+        release.set()
+        server.stop()
+    with pytest.raises(DeskUnreachableError):  # and at once when the desk is gone
+        asyncio.run(channel.call_async("slow"))
+
+
 def test_remote_desk_when_no_desk_process_then_503_trading_unavailable(socket_path: Path) -> None:
     with pytest.raises(ProblemError) as raised:
         RemoteDesk(channel_to(socket_path)).place(caller(), ask())
@@ -302,6 +345,23 @@ def test_desk_counters_when_calls_run_together_then_one_frame_answers_them_in_or
     assert (level, first, second) == (0, 1, 2)
     assert time.time() + 59 < ends_at <= time.time() + 60
     assert worker_a.run_calls([incr("k", 60), get("k")]) == [1, 1]  # alone while it is gone
+
+
+def test_desk_counters_when_awaited_then_counted_with_the_other_workers_and_alone_when_gone(
+    socket_path: Path,
+) -> None:
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    worker_a, worker_b = (
+        DeskCounters(channel_to(socket_path)),
+        DeskCounters(channel_to(socket_path)),
+    )
+    try:
+        [first] = asyncio.run(worker_a.run_calls_async([incr("k", 60)]))
+        [second] = worker_b.run_calls([incr("k", 60)])
+    finally:
+        server.stop()
+    assert (first, second) == (1, 2)
+    assert asyncio.run(worker_a.run_calls_async([incr("k", 60)])) == [1]
 
 
 @pytest.mark.parametrize(

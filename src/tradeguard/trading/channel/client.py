@@ -1,7 +1,8 @@
 """A gateway worker's end of the desk channel: calls with answers, and the desk's pushes.
 
 One Unix-socket connection carries every call of the worker's threads, each with its
-own id; a reader thread hands each answer to the thread waiting for it, each pushed
+own id; a reader thread hands each answer to the thread waiting for it (or, for
+``call_async``, to the event loop awaiting it, so no thread waits), each pushed
 feed event to ``on_push`` and each session-state change to ``on_session_news``; every
 new connection calls ``on_connect`` (pushes sent while it was down are lost). When the
 desk is gone (no socket, connection lost, no answer within the timeout) a call raises
@@ -12,6 +13,7 @@ come first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import socket
@@ -43,6 +45,24 @@ class _Call:
     def settle(self, answer: Json) -> None:
         self.answer = answer
         self.done.set()
+
+
+class _AwaitedCall(_Call):
+    """One call awaited on an event loop: the reader thread settles it through the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.future: asyncio.Future[Json] = loop.create_future()
+
+    def settle(self, answer: Json) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits it any more
+            self.loop.call_soon_threadsafe(_resolve, self.future, answer)
+
+
+def _resolve(future: asyncio.Future[Json], answer: Json) -> None:
+    if not future.done():  # not given up on (timed out, cancelled)
+        future.set_result(answer)
 
 
 class _Connection:
@@ -90,8 +110,31 @@ class DeskChannel:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
         """``method`` run by the desk with these arguments; its result, or its refusal raised."""
+        call = _Call()
+        connection, call_id = self._send(call, method, args, kwargs)
+        if not call.done.wait(self.timeout):
+            connection.pending.pop(call_id, None)
+            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s")
+        return self._outcome(call.answer)
+
+    async def call_async(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
+        """``call`` awaited on the running event loop, without a thread waiting for it."""
+        call = _AwaitedCall(asyncio.get_running_loop())
+        connection, call_id = self._send(call, method, args, kwargs)
+        try:
+            async with asyncio.timeout(self.timeout):
+                answer = await call.future
+        except TimeoutError:
+            connection.pending.pop(call_id, None)
+            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s") from None
+        return self._outcome(answer)
+
+    def _send(
+        self, call: _Call, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Connection, int]:
+        """Register ``call`` and write its frame; the connection it waits on and its id."""
         connection = self._connect()
-        call_id, call = next(self._ids), _Call()
+        call_id = next(self._ids)
         connection.pending[call_id] = call
         if connection.closed:  # dropped between the connect and the registration
             raise DeskUnreachableError("the desk connection was lost")
@@ -105,10 +148,7 @@ class DeskChannel:
         except OSError as error:
             self._drop(connection)
             raise DeskUnreachableError(f"the desk connection failed: {error}") from None
-        if not call.done.wait(self.timeout):
-            connection.pending.pop(call_id, None)
-            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s")
-        return self._outcome(call.answer)
+        return connection, call_id
 
     def _outcome(self, answer: Json) -> Any:  # noqa: ANN401 - the desk's answer
         if answer is None:

@@ -351,12 +351,18 @@ class DeskCounters:
     def run_calls(self, calls: Sequence[CounterCall]) -> list[float]:
         """The answers of ``calls``, run in order by the desk process in one round trip."""
         try:
-            answers = self.channel.call("counters.run", [list(call) for call in calls])
+            answers = self.channel.call("counters.run", _sent(calls))
         except (DeskUnreachableError, WireError):
             return run_each(self.local, calls)
-        if not isinstance(answers, list) or len(answers) != len(calls):
-            raise StorageError(ValueError("the desk answered counter calls with nonsense"))
-        return [float(answer) for answer in answers]
+        return _answers(answers, calls)
+
+    async def run_calls_async(self, calls: Sequence[CounterCall]) -> list[float]:
+        """``run_calls`` awaited on the event loop (no thread waits for the desk)."""
+        try:
+            answers = await self.channel.call_async("counters.run", _sent(calls))
+        except (DeskUnreachableError, WireError):
+            return run_each(self.local, calls)
+        return _answers(answers, calls)
 
     def clear(self, key: str) -> None:
         """Forget ``key`` (in both places)."""
@@ -365,6 +371,16 @@ class DeskCounters:
             self.channel.call("counters.clear", key)
         except (DeskUnreachableError, WireError) as error:
             raise StorageError(error) from None
+
+
+def _sent(calls: Sequence[CounterCall]) -> list[list[str | int]]:
+    return [list(call) for call in calls]
+
+
+def _answers(answers: object, calls: Sequence[CounterCall]) -> list[float]:
+    if not isinstance(answers, list) or len(answers) != len(calls):
+        raise StorageError(ValueError("the desk answered counter calls with nonsense"))
+    return [float(answer) for answer in answers]
 
 
 def remote_trading(channel: DeskChannel) -> TradingPorts:
