@@ -210,6 +210,41 @@ def test_channel_when_awaited_and_the_desk_is_slow_then_unreachable_after_the_ti
         asyncio.run(channel.call_async("slow"))
 
 
+def test_channel_when_awaited_and_the_desk_stops_reading_then_the_loop_keeps_running(
+    socket_path: Path,
+) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    channel = channel_to(socket_path, timeout=0.5)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def stuck_call() -> None:
+        ticker = asyncio.create_task(ticking())
+        try:
+            await channel.call_async("echo", "x" * 4_000_000)  # more than the socket buffers
+        finally:
+            ticker.cancel()
+            for peer in accepted:  # frees the thread still writing, before the loop ends
+                peer.close()
+
+    try:
+        with pytest.raises(DeskUnreachableError, match="within"):
+            asyncio.run(stuck_call())
+    finally:
+        channel.close()
+        listener.close()
+    assert ticks >= 20  # the loop ran on through the half second
+
+
 def test_remote_desk_when_no_desk_process_then_503_trading_unavailable(socket_path: Path) -> None:
     with pytest.raises(ProblemError) as raised:
         RemoteDesk(channel_to(socket_path)).place(caller(), ask())

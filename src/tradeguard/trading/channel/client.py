@@ -111,7 +111,8 @@ class DeskChannel:
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
         """``method`` run by the desk with these arguments; its result, or its refusal raised."""
         call = _Call()
-        connection, call_id = self._send(call, method, args, kwargs)
+        connection, call_id, frame = self._register(call, method, args, kwargs)
+        self._write(connection, frame)
         if not call.done.wait(self.timeout):
             connection.pending.pop(call_id, None)
             raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s")
@@ -120,19 +121,20 @@ class DeskChannel:
     async def call_async(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
         """``call`` awaited on the running event loop, without a thread waiting for it."""
         call = _AwaitedCall(asyncio.get_running_loop())
-        connection, call_id = self._send(call, method, args, kwargs)
+        connection, call_id, frame = self._register(call, method, args, kwargs)
         try:
             async with asyncio.timeout(self.timeout):
+                await self._write_soon(connection, frame)
                 answer = await call.future
         except TimeoutError:
             connection.pending.pop(call_id, None)
             raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s") from None
         return self._outcome(answer)
 
-    def _send(
+    def _register(
         self, call: _Call, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[_Connection, int]:
-        """Register ``call`` and write its frame; the connection it waits on and its id."""
+    ) -> tuple[_Connection, int, bytes]:
+        """Register ``call`` on the connection; the connection, the call's id and its frame."""
         connection = self._connect()
         call_id = next(self._ids)
         connection.pending[call_id] = call
@@ -141,14 +143,47 @@ class DeskChannel:
         message = {"i": call_id, "m": method, "a": self.codec.encode(list(args))}
         if kwargs:
             message["k"] = self.codec.encode(kwargs)
+        return connection, call_id, self.codec.dumps(message)
+
+    def _write(self, connection: _Connection, frame: bytes) -> None:
+        with connection.write_lock:
+            self._write_locked(connection, frame)
+
+    def _write_locked(self, connection: _Connection, frame: bytes) -> None:
         try:
-            frame = self.codec.dumps(message)
-            with connection.write_lock:
-                connection.sock.sendall(frame)
+            connection.sock.sendall(frame)
         except OSError as error:
             self._drop(connection)
             raise DeskUnreachableError(f"the desk connection failed: {error}") from None
-        return connection, call_id
+
+    async def _write_soon(self, connection: _Connection, frame: bytes) -> None:
+        """Write ``frame`` from the loop when the socket takes it at once, else from a thread.
+
+        The event loop never waits for the socket: a desk that stops reading (its buffer
+        full) or a frame another thread is writing leaves the wait to a worker thread.
+        """
+        if not connection.write_lock.acquire(blocking=False):
+            await asyncio.to_thread(self._write, connection, frame)
+            return
+        try:
+            sent = connection.sock.send(frame, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError as error:
+            connection.write_lock.release()
+            self._drop(connection)
+            raise DeskUnreachableError(f"the desk connection failed: {error}") from None
+        if sent == len(frame):
+            connection.write_lock.release()
+            return
+        await asyncio.to_thread(self._finish_write, connection, frame[sent:])
+
+    def _finish_write(self, connection: _Connection, rest: bytes) -> None:
+        """Write the rest of a frame begun on the loop, then free the connection for others."""
+        try:
+            self._write_locked(connection, rest)
+        finally:
+            connection.write_lock.release()
 
     def _outcome(self, answer: Json) -> Any:  # noqa: ANN401 - the desk's answer
         if answer is None:
