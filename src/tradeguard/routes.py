@@ -1,7 +1,10 @@
 """Every router of the application, in the order ``create_app`` includes them.
 
 The permission matrix mounts the same list on a bare application, so the two can never
-list different routes.
+list different routes. A request is matched against the routers in this order, route by
+route, so order entry (the busiest path) comes right after the health probes: no path
+of any other router overlaps one of its paths (a unit test holds that), so the order
+changes no request's route, only how many routes are tried before it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from tradeguard.web import docs
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    trading_api.router,
     identity_api.router,
     identity_api.session_router,
     account_api.router,
@@ -69,7 +73,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     staff_invites_api.admin_router,
     apikeys_api.router,
     apikeys_api.staff_router,
-    trading_api.router,
     reports_api.router,
     routing_api.router,
     reports_api.pages_router,

@@ -1,7 +1,8 @@
 """Every permission check becomes an audit event, without a database write per request.
 
 A check is appended to an in-memory buffer (a few microseconds on the request path);
-a background thread writes the buffer as audit events, many per transaction, every
+a background thread writes the buffer as audit events, chained and inserted together
+(``AuditTrail.append_batch``: one statement per batch), every
 ``interval`` seconds and whenever it holds ``batch`` checks, and once more on shutdown.
 The event keeps the time of the check itself. A crash loses at most the checks of the
 last interval; the action a check allowed is audited by its own domain event in the
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
+from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock, ns_to_rfc3339
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
@@ -32,8 +33,8 @@ log = get_logger("tradeguard.access.check_log")
 class BufferedEvent(Protocol):
     """An audit event written later by the background writer, in a batch."""
 
-    def record(self, audit: AuditTrail, db: Session) -> None:
-        """Append this event to the audit trail in ``db``'s transaction."""
+    def draft(self, audit: AuditTrail) -> EventRecord:
+        """This event, numbered and chained later with the rest of its batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,9 @@ class AccessCheck:
     request_id: str | None
     at_ns: int
 
-    def record(self, audit: AuditTrail, db: Session) -> None:
-        """Append this check to the audit trail in ``db``'s transaction."""
-        audit.record(
-            db,
+    def draft(self, audit: AuditTrail) -> EventRecord:
+        """This event, for the buffered writer to number and chain with its batch."""
+        return audit.draft(
             ALLOWED if self.allowed else DENIED,
             Actor("user", self.user_id, ip=self.ip, session_id=self.session_id),
             subject=self.object_id,
@@ -135,8 +135,7 @@ class AccessCheckLog:
         if not checks:
             return
         with transaction(self._sessions) as db:
-            for check in checks:
-                check.record(self._audit, db)
+            self._audit.append_batch(db, [check.draft(self._audit) for check in checks])
 
     def start(self) -> None:
         """Start the background writer."""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from tradeguard.apikeys.models import is_key_id
 from tradeguard.apikeys.signed_request import SignedRequest
 from tradeguard.apikeys.signing import HEADER_KEY
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
+from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import ns_to_rfc3339
 
 REFUSED = "apikey.request.refused"
@@ -39,10 +37,9 @@ class RefusedRequest:
             at_ns=at_ns,
         )
 
-    def record(self, audit: AuditTrail, db: Session) -> None:
-        """Append the event to the audit trail in ``db``'s transaction."""
-        audit.record(
-            db,
+    def draft(self, audit: AuditTrail) -> EventRecord:
+        """This event, for the buffered writer to number and chain with its batch."""
+        return audit.draft(
             REFUSED,
             Actor("apikey", self.key_id, ip=self.ip),
             subject=self.key_id,

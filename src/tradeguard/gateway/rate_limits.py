@@ -9,7 +9,9 @@ counted as the server's (``_ClientPaced``), and the request's latency ends when 
 answer starts. After the answer: the RateLimit headers of the tightest limit are added,
 and the answer is judged for adaptive throttling by the reason code the problem handlers
 left on the request state. With counters in Redis, the calls that reach them run on
-worker threads, so a slow round trip never stalls the event loop.
+worker threads, so a slow round trip never stalls the event loop; the desk process's
+counters (gateway workers without Redis) are awaited on the loop for the per-address
+count, with no thread waiting for the answer.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class RateLimitMiddleware:
         shedder = self.limits.shedder
         if shedder is not None and shedder.sheds(route_class):
             return overloaded(route_class)
+        if self.limits.awaitable:
+            return await self._awaited_admission(state, ip, route_class)
         return await self._store(self._admission, state, ip, route_class)
 
     def _admission(
@@ -88,6 +92,17 @@ class RateLimitMiddleware:
             return refused
         return None
 
+    async def _awaited_admission(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> ProblemError | None:
+        """``_admission`` on the event loop, for counters it can await (the desk process's)."""
+        self.limits.close_ended_episodes()
+        try:
+            await self.limits.admit_address_async(state, ip, route_class)
+        except ProblemError as refused:
+            return refused
+        return None
+
     async def _forward(self, scope: Scope, receive: Receive, send: Send, state: State) -> None:
         shedder = self.limits.shedder
         work = shedder.started() if shedder is not None else None
@@ -96,7 +111,7 @@ class RateLimitMiddleware:
             if message["type"] == "http.response.start":
                 if shedder is not None and work is not None:
                     shedder.finished(work)  # the server's part ends with the answer's start
-                added = await self._store(self.limits.headers, state)
+                added = self.limits.headers(state)  # read with the counts: no store call
                 message["headers"] = _with_limit_headers(message.get("headers", []), added)
             await send(message)
 

@@ -13,11 +13,11 @@ counters and levels live in the rate-limit store, so every node sees the same le
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tradeguard.config import Settings
-from tradeguard.ratelimit.counters import Counters
+from tradeguard.ratelimit.counters import CounterCall, Counters, get, incr, runner
 from tradeguard.ratelimit.verdicts import OWN_REASONS
 
 LEVEL_PREFIX = "ad/level/"
@@ -86,6 +86,11 @@ class LevelChange:
         return self.after > self.before
 
 
+def level_key(client: str) -> str:
+    """The counter holding ``client``'s level (it lapses with the counter)."""
+    return LEVEL_PREFIX + client
+
+
 class AdaptiveThrottle:
     """Levels of clients, read before each request and judged after each answer."""
 
@@ -93,25 +98,46 @@ class AdaptiveThrottle:
         self, counters: Counters, rules: AdaptiveRules, wall: Callable[[], float] = time.time
     ) -> None:
         self._counters = counters
+        self._run = runner(counters)
         self.rules = rules
         self._wall = wall
 
     def level(self, client: str) -> int:
         """The client's level: 0 untouched, each level halves its limits."""
-        level = self._counters.get(LEVEL_PREFIX + client)
-        return min(level, self.rules.max_level)
+        return self.capped(self._counters.get(level_key(client)))
 
-    def observe(self, client: str, *, rejected: bool) -> LevelChange | None:
-        """Count one answered request of ``client``; the level change it caused, if any."""
+    def capped(self, stored: int) -> int:
+        """The level a stored level counter stands for."""
+        return min(stored, self.rules.max_level)
+
+    def observe(self, clients: Sequence[str], *, rejected: bool) -> list[LevelChange | None]:
+        """Count one answered request of each of ``clients``; the level change each caused.
+
+        The counts of every client go to the store together (one round trip when it can
+        batch them); judging a level, at most once per batch of requests, reads on its own.
+        """
         window = self.rules.window_seconds
-        suffix = f"{client}/{int(self._wall()) // window}"
-        answered = self._counters.incr("ad/seen/" + suffix, window)
+        period = int(self._wall()) // window
+        calls: list[CounterCall] = []
+        for client in clients:
+            suffix = f"{client}/{period}"
+            calls.append(incr("ad/seen/" + suffix, window))
+            calls.append(incr("ad/rej/" + suffix, window) if rejected else get("ad/rej/" + suffix))
+        answers = self._run(calls)
+        return [
+            self._after(client, int(answered), int(rejections), rejected=rejected)
+            for client, answered, rejections in zip(
+                clients, answers[::2], answers[1::2], strict=True
+            )
+        ]
+
+    def _after(
+        self, client: str, answered: int, rejections: int, *, rejected: bool
+    ) -> LevelChange | None:
         if rejected:
-            rejections = self._counters.incr("ad/rej/" + suffix, window)
             if rejections % self.rules.min_rejections == 0:
                 return self._judge(client, answered, rejections, step=1)
         elif answered % self.rules.calm_requests == 0:
-            rejections = self._counters.get("ad/rej/" + suffix)
             return self._judge(client, answered, rejections, step=-1)
         return None
 
@@ -129,7 +155,7 @@ class AdaptiveThrottle:
         return LevelChange(client, before, after, answered, rejections, self.rules.window_seconds)
 
     def _set_level(self, client: str, level: int) -> None:
-        key = LEVEL_PREFIX + client
+        key = level_key(client)
         self._counters.clear(key)
         if level > 0:
             self._counters.incr(key, self.rules.hold_seconds, amount=level)

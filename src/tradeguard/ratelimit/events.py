@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from tradeguard.access.check_log import BufferedEvent
 from tradeguard.audit.recorder import AuditTrail
-from tradeguard.audit.records import Actor
+from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import ns_to_rfc3339
 from tradeguard.ratelimit.clients import Client
 
@@ -42,10 +40,9 @@ class ClientEvent:
     at_ns: int
     request_id: str | None = None
 
-    def record(self, audit: AuditTrail, db: Session) -> None:
-        """Append this decision to the audit trail in ``db``'s transaction."""
-        audit.record(
-            db,
+    def draft(self, audit: AuditTrail) -> EventRecord:
+        """This event, for the buffered writer to number and chain with its batch."""
+        return audit.draft(
             self.event_type,
             self.client.actor(),
             subject=self.client.subject,
@@ -62,11 +59,12 @@ class SheddingEvent:
     data: dict[str, Any] = field(default_factory=dict)
     at_ns: int = 0
 
-    def record(self, audit: AuditTrail, db: Session) -> None:
-        """Append this decision to the audit trail in ``db``'s transaction."""
-        audit.record(
-            db,
+    def draft(self, audit: AuditTrail) -> EventRecord:
+        """This event, for the buffered writer to number and chain with its batch."""
+        return audit.draft(
             self.event_type,
             Actor.system("ratelimit"),
+            subject=None,
             data={**self.data, "decided_at": ns_to_rfc3339(self.at_ns)},
+            request_id=None,
         )

@@ -14,7 +14,9 @@ limits fail closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -22,9 +24,18 @@ from starlette.requests import Request
 from tradeguard.core.clock import Clock
 from tradeguard.core.errors import ProblemError
 from tradeguard.logs import get_logger
-from tradeguard.ratelimit.adaptive import AdaptiveThrottle, LevelChange
+from tradeguard.ratelimit.adaptive import AdaptiveThrottle, LevelChange, level_key
 from tradeguard.ratelimit.clients import Client, LimitScope, address_key
-from tradeguard.ratelimit.counters import STORAGE_ERRORS, Counters
+from tradeguard.ratelimit.counters import (
+    STORAGE_ERRORS,
+    CounterCall,
+    Counters,
+    awaited_runner,
+    expiry,
+    get,
+    incr,
+    runner,
+)
 from tradeguard.ratelimit.episodes import ThrottleEpisodes
 from tradeguard.ratelimit.events import RELAXED, TIGHTENED, ClientEvent, EventSink
 from tradeguard.ratelimit.policy import Limit, LimitPolicy
@@ -45,6 +56,25 @@ ADDRESS = "rate_limit_address"
 
 log = get_logger("tradeguard.ratelimit")
 State = MutableMapping[str, Any]
+
+
+@contextmanager
+def _closed_on_failure() -> Iterator[None]:
+    """Limits fail closed: a store that fails refuses the request (503)."""
+    try:
+        yield
+    except STORAGE_ERRORS:
+        log.exception("ratelimit.store_failed")
+        raise limits_unavailable() from None
+
+
+@dataclass(slots=True)
+class _Counting:
+    """One request's counting: the limited clients and the store calls, in their order."""
+
+    route_class: RouteClass
+    limited: list[tuple[Client, Limit]] = field(default_factory=list)
+    calls: list[CounterCall] = field(default_factory=list)
 
 
 class RateLimits:
@@ -75,12 +105,49 @@ class RateLimits:
         self._clock = clock
         self._wall = wall
 
+    @property
+    def counters(self) -> Counters:
+        """Where the counts are kept."""
+        return self._counters
+
+    @counters.setter
+    def counters(self, counters: Counters) -> None:
+        self._counters = counters
+        self._run = runner(counters)
+        self._run_awaited = awaited_runner(counters)
+
+    @property
+    def awaitable(self) -> bool:
+        """Whether an event loop can await the counters (``admit_address_async``)."""
+        return self._run_awaited is not None
+
     def admit_address(self, state: State, ip: str | None, route_class: RouteClass) -> None:
         """Count a request from ``ip`` against its class's per-address limit; 429 when over."""
-        if not self.enabled or route_class in UNLIMITED:
+        address = self._address(state, ip, route_class)
+        if address is not None:
+            self._guarded(state, [address], route_class)
+
+    async def admit_address_async(
+        self, state: State, ip: str | None, route_class: RouteClass
+    ) -> None:
+        """``admit_address`` awaiting the counters on the event loop (when ``awaitable``)."""
+        run = self._run_awaited
+        if run is None:
+            raise TypeError("these counters cannot be awaited")
+        address = self._address(state, ip, route_class)
+        if address is None:
             return
+        counting = self._counting([address], route_class)
+        with _closed_on_failure():
+            answers = await run(counting.calls) if counting.calls else []
+        self._judge(state, counting, answers)
+
+    def _address(self, state: State, ip: str | None, route_class: RouteClass) -> Client | None:
+        """The address a request of ``route_class`` is counted for (kept on its state)."""
+        if not self.enabled or route_class in UNLIMITED:
+            return None
         address = state[ADDRESS] = Client(LimitScope.IP, address_key(ip), ip)
-        self._guarded(state, [address], route_class)
+        return address
 
     def charge_unauthenticated(self, request: Request) -> None:
         """Charge a request whose credentials were refused to its address, if not yet counted.
@@ -141,8 +208,10 @@ class RateLimits:
         if caller is not None:
             clients.append(caller)
         try:
-            for client in clients:
-                change = self.adaptive.observe(client.subject, rejected=rejected)
+            changes = self.adaptive.observe(
+                [client.subject for client in clients], rejected=rejected
+            )
+            for client, change in zip(clients, changes, strict=True):
                 if change is not None:
                     self._audit_change(change, client, state)
         except STORAGE_ERRORS:
@@ -154,65 +223,63 @@ class RateLimits:
         if not verdicts:
             return {}
         verdict = tightest(verdicts)
-        try:
-            return limit_headers(verdict, self._reset_seconds(verdict))
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.headers_failed")
-            return {}
+        return limit_headers(verdict, verdict.resets_at - self._wall())
 
     def close_ended_episodes(self) -> None:
         """Audit the release of clients whose throttled windows are over."""
         self.episodes.close_ended()
 
     def _guarded(self, state: State, clients: list[Client], route_class: RouteClass) -> None:
-        try:
-            refused = self._count_all(state, clients, route_class)
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.store_failed")
-            raise limits_unavailable() from None
+        counting = self._counting(clients, route_class)
+        with _closed_on_failure():
+            answers = self._run(counting.calls) if counting.calls else []
+        self._judge(state, counting, answers)
+
+    def _counting(self, clients: list[Client], route_class: RouteClass) -> _Counting:
+        """The limited clients and the store calls that count them (level, count, window end)."""
+        counting = _Counting(route_class)
+        for client in clients:
+            limit = self.policy.limit(client.scope, route_class)
+            if limit is None:
+                continue
+            counting.limited.append((client, limit))
+            if self._adapting(client) is not None:
+                counting.calls.append(get(level_key(client.subject)))
+            key = limit.prefix + client.id
+            counting.calls += (incr(key, limit.window_seconds), expiry(key))
+        return counting
+
+    def _judge(self, state: State, counting: _Counting, answers: list[float]) -> None:
+        """Keep the verdicts the store's answers give; raise the 429 if one refuses."""
+        verdicts: list[Verdict] = state.setdefault(VERDICTS, [])
+        refused = []
+        given = iter(answers)
+        for client, limit in counting.limited:
+            adaptive = self._adapting(client)
+            level = 0 if adaptive is None else adaptive.capped(int(next(given)))
+            count, resets_at = int(next(given)), next(given)
+            amount = limit.adapted(level) if level else limit.amount
+            key, window = limit.prefix + client.id, limit.window_seconds
+            verdict = Verdict(
+                client, counting.route_class, key, amount, window, count, level, resets_at
+            )
+            verdicts.append(verdict)
+            if verdict.count > verdict.limit:
+                refused.append(verdict)
         if refused:
             raise self._refusal(state, refused)
 
-    def _count_all(
-        self, state: State, clients: list[Client], route_class: RouteClass
-    ) -> list[Verdict]:
-        """Count the request for each client; the verdicts that refuse it."""
-        verdicts: list[Verdict] = state.setdefault(VERDICTS, [])
-        refused = []
-        for client in clients:
-            limit = self.policy.limit(client.scope, route_class)
-            if limit is not None:
-                verdict = self._count(client, limit, route_class)
-                verdicts.append(verdict)
-                if verdict.count > verdict.limit:
-                    refused.append(verdict)
-        return refused
-
-    def _count(self, client: Client, limit: Limit, route_class: RouteClass) -> Verdict:
-        adaptive = self.adaptive
-        level = 0
-        if adaptive is not None and client.scope is not LimitScope.API_KEY:
-            level = adaptive.level(client.subject)
-        key = limit.prefix + client.id
-        count = self.counters.incr(key, limit.window_seconds)
-        amount = limit.adapted(level) if level else limit.amount
-        return Verdict(client, route_class, key, amount, limit.window_seconds, count, level)
+    def _adapting(self, client: Client) -> AdaptiveThrottle | None:
+        """The throttle that adapts ``client``'s limits (API keys keep theirs)."""
+        return None if client.scope is LimitScope.API_KEY else self.adaptive
 
     def _refusal(self, state: State, refused: list[Verdict]) -> ProblemError:
         """The 429 of the refusing limit that ends last; every refusal joins its episode."""
         request_id = state.get("request_id")
-        try:
-            ends = [self.counters.get_expiry(verdict.key) for verdict in refused]
-        except STORAGE_ERRORS:
-            log.exception("ratelimit.store_failed")
-            ends = [self._wall() + verdict.window_seconds for verdict in refused]
-        for verdict, ends_at in zip(refused, ends, strict=True):
-            self.episodes.refused(verdict, ends_at, request_id)
-        last = max(range(len(ends)), key=ends.__getitem__)
-        return rate_limited(refused[last], ends[last] - self._wall())
-
-    def _reset_seconds(self, verdict: Verdict) -> float:
-        return self.counters.get_expiry(verdict.key) - self._wall()
+        for verdict in refused:
+            self.episodes.refused(verdict, verdict.resets_at, request_id)
+        last = max(refused, key=lambda verdict: verdict.resets_at)
+        return rate_limited(last, last.resets_at - self._wall())
 
     def _audit_change(self, change: LevelChange, client: Client, state: State) -> None:
         data = {

@@ -44,6 +44,8 @@ class Verdict:
     window_seconds: int
     count: int
     level: int
+    resets_at: float
+    """When the window ends, as Unix seconds (read from the store with the count)."""
 
     @property
     def scope(self) -> LimitScope:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from limits.errors import StorageError
+
+from tradeguard.ratelimit.counters import CounterCall, run_each
 
 
 @dataclass
@@ -58,3 +62,25 @@ class ClockedCounters:
     def _check(self) -> None:
         if self.failing:
             raise StorageError(ConnectionError("the store is down"))
+
+
+@dataclass
+class BatchedClockedCounters(ClockedCounters):
+    """Clocked counters that take calls in batches, as the desk process does, and keep them."""
+
+    batches: list[list[CounterCall]] = field(default_factory=list)
+
+    def run_calls(self, calls: Sequence[CounterCall]) -> list[float]:
+        self.batches.append(list(calls))
+        return run_each(self, calls)
+
+
+@dataclass
+class AwaitedClockedCounters(BatchedClockedCounters):
+    """Batched clocked counters an event loop awaits; the threads that awaited are kept."""
+
+    awaited_on: list[int] = field(default_factory=list)
+
+    async def run_calls_async(self, calls: Sequence[CounterCall]) -> list[float]:
+        self.awaited_on.append(threading.get_ident())
+        return self.run_calls(calls)

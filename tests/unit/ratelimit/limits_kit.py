@@ -40,10 +40,10 @@ def settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
-def kit(**overrides: Any) -> Kit:
+def kit(counters: ClockedCounters | None = None, **overrides: Any) -> Kit:
     configured = settings(**overrides)
-    wall = WallClock()
-    counters = ClockedCounters(wall)
+    counters = counters or ClockedCounters(WallClock())
+    wall = counters.wall
     events: list[BufferedEvent] = []
     clock = FixedClock(START_NS)
     adaptive = None

@@ -30,7 +30,7 @@ def _throttle() -> tuple[AdaptiveThrottle, WallClock]:
 
 
 def _reject(throttle: AdaptiveThrottle, times: int, client: str = "ip:a") -> list[LevelChange]:
-    changes = [throttle.observe(client, rejected=True) for _ in range(times)]
+    changes = [throttle.observe([client], rejected=True)[0] for _ in range(times)]
     return [change for change in changes if change is not None]
 
 
@@ -68,7 +68,7 @@ def test_observe_when_mostly_rejected_then_level_rises_at_each_batch() -> None:
 def test_observe_when_rejections_are_a_minority_then_level_stays() -> None:
     throttle, _ = _throttle()
     for _ in range(10):
-        throttle.observe("ip:a", rejected=False)
+        throttle.observe(["ip:a"], rejected=False)
 
     assert _reject(throttle, 4) == []
     assert throttle.level("ip:a") == 0
@@ -87,7 +87,7 @@ def test_observe_when_client_behaves_then_level_falls_one_step_per_calm_batch() 
     _reject(throttle, 8)
     wall.advance(60)  # a new window
 
-    changes = [throttle.observe("ip:a", rejected=False) for _ in range(20)]
+    changes = [throttle.observe(["ip:a"], rejected=False)[0] for _ in range(20)]
 
     relaxed = [change for change in changes if change is not None]
     assert [(c.before, c.after, c.tightened) for c in relaxed] == [(2, 1, False), (1, 0, False)]

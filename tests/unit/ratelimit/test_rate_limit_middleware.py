@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 
 import pytest
+from clocked_counters import AwaitedClockedCounters, WallClock
 from limits_kit import kit
 from starlette.types import Message, Receive, Scope, Send
 
@@ -118,3 +120,53 @@ def test_shedding_when_a_body_is_awaited_then_the_request_is_not_in_flight() -> 
 
     assert in_flight_while_waiting == [0, 1, 0]
     assert shedder.in_flight == 0
+
+
+async def _answer(_scope: Scope, _receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 201, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _statuses_and_headers(middleware: RateLimitMiddleware, times: int) -> list[tuple[int, dict]]:
+    answers: list[tuple[int, dict]] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = {name.decode().lower(): value.decode() for name, value in message["headers"]}
+            answers.append((message["status"], headers))
+
+    async def requests() -> None:
+        for _ in range(times):
+            await middleware(_scope("POST", "/v1/orders"), _no_body, send)
+
+    asyncio.run(requests())
+    return answers
+
+
+def test_address_count_when_counters_can_be_awaited_then_counted_on_the_loop_as_by_a_thread() -> (
+    None
+):
+    counters = AwaitedClockedCounters(WallClock())
+    limits = kit(counters, rate_limit_ip_order_entry="2/minute").limits
+    middleware = RateLimitMiddleware(_answer, limits)
+
+    answers = _statuses_and_headers(middleware, 3)
+
+    assert [status for status, _ in answers] == [201, 201, 429]
+    assert [headers["ratelimit-remaining"] for _, headers in answers] == ["1", "0", "0"]
+    assert answers[2][1]["retry-after"] == "60"
+    assert set(counters.awaited_on) == {threading.get_ident()}  # no worker thread waited
+    assert len(counters.awaited_on) == 3  # each count; the judgements after them are not
+
+
+def test_address_count_when_awaited_counters_fail_then_503_unavailable() -> None:
+    counters = AwaitedClockedCounters(WallClock(), failing=True)
+    middleware = RateLimitMiddleware(_answer, kit(counters).limits)
+
+    [(status, headers)] = _statuses_and_headers(middleware, 1)
+
+    assert (status, headers["retry-after"]) == (503, "1")

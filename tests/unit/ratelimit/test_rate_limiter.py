@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from clocked_counters import BatchedClockedCounters, WallClock
 from limits_kit import kit, request
 
 from tradeguard.core.errors import ProblemError
@@ -269,3 +270,24 @@ def test_admit_caller_when_called_twice_for_one_request_then_counted_once() -> N
     limits.limits.admit_caller(req, user_id="u1", api_key_id=None)
 
     assert list(limits.counters.counts.values()) == [1]
+
+
+def test_request_when_store_batches_then_each_count_and_the_judgement_is_one_round_trip() -> None:
+    counters = BatchedClockedCounters(WallClock())
+    limits = kit(
+        counters, rate_limit_ip_order_entry="3/minute", rate_limit_user_order_entry="2/minute"
+    )
+    req = request("POST", "/v1/orders")
+    state = req.scope["state"]
+
+    limits.limits.admit_address(state, "203.0.113.7", RouteClass.ORDER_ENTRY)
+    limits.limits.admit_caller(req, user_id="u1", api_key_id="k1")
+    headers = limits.limits.headers(state)
+    limits.limits.observe(state, "203.0.113.7", rejected=False)
+
+    assert [[call[0] for call in batch] for batch in counters.batches] == [
+        ["get", "incr", "expiry"],  # the address: its level, its count, its window's end
+        ["get", "incr", "expiry", "incr", "expiry"],  # the user's, then the key's (no level)
+        ["incr", "get", "incr", "get"],  # answered and rejected, for the address and the user
+    ]
+    assert (headers["RateLimit-Limit"], headers["RateLimit-Remaining"]) == ("2", "1")

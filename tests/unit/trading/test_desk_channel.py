@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from tradeguard.apikeys.replay import MemoryKeyState
 from tradeguard.core.errors import ProblemError, StartupError
 from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.origin import Origin
+from tradeguard.ratelimit.counters import expiry, get, incr
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
@@ -166,6 +168,83 @@ def test_channel_when_the_desk_fails_then_unreachable_without_its_details(
         server.stop()
 
 
+def test_channel_when_awaited_then_the_answer_or_the_refusal_comes_back_on_the_loop(
+    socket_path: Path,
+) -> None:
+    def refuse() -> None:
+        raise order_not_found()
+
+    server = serve(socket_path, {"echo": lambda *a: list(a), "refuse": refuse})
+    channel = channel_to(socket_path)
+
+    async def calls() -> tuple[Any, ProblemError | None]:
+        answer = await channel.call_async("echo", caller(), 7)
+        try:
+            await channel.call_async("refuse")
+        except ProblemError as refused:
+            return answer, refused
+        return answer, None
+
+    try:
+        answer, refused = asyncio.run(calls())
+    finally:
+        server.stop()
+    assert answer == [caller(), 7]
+    assert refused is not None
+    assert refused.reason_code == "ORDER_NOT_FOUND"
+
+
+def test_channel_when_awaited_and_the_desk_is_slow_then_unreachable_after_the_timeout(
+    socket_path: Path,
+) -> None:
+    release = threading.Event()
+    server = serve(socket_path, {"slow": lambda: release.wait(5)})
+    channel = channel_to(socket_path, timeout=0.2)
+    try:
+        with pytest.raises(DeskUnreachableError, match="within"):
+            asyncio.run(channel.call_async("slow"))
+    finally:
+        release.set()
+        server.stop()
+    with pytest.raises(DeskUnreachableError):  # and at once when the desk is gone
+        asyncio.run(channel.call_async("slow"))
+
+
+def test_channel_when_awaited_and_the_desk_stops_reading_then_the_loop_keeps_running(
+    socket_path: Path,
+) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    channel = channel_to(socket_path, timeout=0.5)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def stuck_call() -> None:
+        ticker = asyncio.create_task(ticking())
+        try:
+            await channel.call_async("echo", "x" * 4_000_000)  # more than the socket buffers
+        finally:
+            ticker.cancel()
+            for peer in accepted:  # frees the thread still writing, before the loop ends
+                peer.close()
+
+    try:
+        with pytest.raises(DeskUnreachableError, match="within"):
+            asyncio.run(stuck_call())
+    finally:
+        channel.close()
+        listener.close()
+    assert ticks >= 20  # the loop ran on through the half second
+
+
 def test_remote_desk_when_no_desk_process_then_503_trading_unavailable(socket_path: Path) -> None:
     with pytest.raises(ProblemError) as raised:
         RemoteDesk(channel_to(socket_path)).place(caller(), ask())
@@ -282,6 +361,64 @@ def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_whe
     finally:
         server.stop()
     assert [worker_a.incr("k", 60), worker_a.incr("k", 60)] == [1, 2]  # still limited, alone
+
+
+def test_desk_counters_when_calls_run_together_then_one_frame_answers_them_in_order(
+    socket_path: Path,
+) -> None:
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    worker_a, worker_b = (
+        DeskCounters(channel_to(socket_path)),
+        DeskCounters(channel_to(socket_path)),
+    )
+    calls = [get("level"), incr("k", 60), expiry("k")]
+    try:
+        level, first, ends_at = worker_a.run_calls(calls)
+        [second] = worker_b.run_calls([incr("k", 60)])
+    finally:
+        server.stop()
+    assert (level, first, second) == (0, 1, 2)
+    assert time.time() + 59 < ends_at <= time.time() + 60
+    assert worker_a.run_calls([incr("k", 60), get("k")]) == [1, 1]  # alone while it is gone
+
+
+def test_desk_counters_when_awaited_then_counted_with_the_other_workers_and_alone_when_gone(
+    socket_path: Path,
+) -> None:
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    worker_a, worker_b = (
+        DeskCounters(channel_to(socket_path)),
+        DeskCounters(channel_to(socket_path)),
+    )
+    try:
+        [first] = asyncio.run(worker_a.run_calls_async([incr("k", 60)]))
+        [second] = worker_b.run_calls([incr("k", 60)])
+    finally:
+        server.stop()
+    assert (first, second) == (1, 2)
+    assert asyncio.run(worker_a.run_calls_async([incr("k", 60)])) == [1]
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "incr k 60 1",
+        [["incr", "k", 60]],
+        [["incr", "k", "60", 1]],
+        [["drop", "k", 0, 0]],
+    ],
+)
+def test_desk_counters_when_a_batch_is_malformed_then_the_desk_refuses_it(
+    socket_path: Path, sent: object
+) -> None:
+    storage = MemoryStorage()
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), storage))
+    try:
+        with pytest.raises(DeskUnreachableError):
+            channel_to(socket_path).call("counters.run", sent)
+    finally:
+        server.stop()
+    assert storage.get("k") == 0
 
 
 def test_desk_server_when_another_desk_serves_the_socket_then_refused_to_start(

@@ -1,7 +1,8 @@
 """A gateway worker's end of the desk channel: calls with answers, and the desk's pushes.
 
 One Unix-socket connection carries every call of the worker's threads, each with its
-own id; a reader thread hands each answer to the thread waiting for it, each pushed
+own id; a reader thread hands each answer to the thread waiting for it (or, for
+``call_async``, to the event loop awaiting it, so no thread waits), each pushed
 feed event to ``on_push`` and each session-state change to ``on_session_news``; every
 new connection calls ``on_connect`` (pushes sent while it was down are lost). When the
 desk is gone (no socket, connection lost, no answer within the timeout) a call raises
@@ -12,6 +13,7 @@ come first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import socket
@@ -43,6 +45,24 @@ class _Call:
     def settle(self, answer: Json) -> None:
         self.answer = answer
         self.done.set()
+
+
+class _AwaitedCall(_Call):
+    """One call awaited on an event loop: the reader thread settles it through the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.future: asyncio.Future[Json] = loop.create_future()
+
+    def settle(self, answer: Json) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits it any more
+            self.loop.call_soon_threadsafe(_resolve, self.future, answer)
+
+
+def _resolve(future: asyncio.Future[Json], answer: Json) -> None:
+    if not future.done():  # not given up on (timed out, cancelled)
+        future.set_result(answer)
 
 
 class _Connection:
@@ -90,25 +110,80 @@ class DeskChannel:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
         """``method`` run by the desk with these arguments; its result, or its refusal raised."""
+        call = _Call()
+        connection, call_id, frame = self._register(call, method, args, kwargs)
+        self._write(connection, frame)
+        if not call.done.wait(self.timeout):
+            connection.pending.pop(call_id, None)
+            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s")
+        return self._outcome(call.answer)
+
+    async def call_async(self, method: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the desk's answer
+        """``call`` awaited on the running event loop, without a thread waiting for it."""
+        call = _AwaitedCall(asyncio.get_running_loop())
+        connection, call_id, frame = self._register(call, method, args, kwargs)
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._write_soon(connection, frame)
+                answer = await call.future
+        except TimeoutError:
+            connection.pending.pop(call_id, None)
+            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s") from None
+        return self._outcome(answer)
+
+    def _register(
+        self, call: _Call, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Connection, int, bytes]:
+        """Register ``call`` on the connection; the connection, the call's id and its frame."""
         connection = self._connect()
-        call_id, call = next(self._ids), _Call()
+        call_id = next(self._ids)
         connection.pending[call_id] = call
         if connection.closed:  # dropped between the connect and the registration
             raise DeskUnreachableError("the desk connection was lost")
         message = {"i": call_id, "m": method, "a": self.codec.encode(list(args))}
         if kwargs:
             message["k"] = self.codec.encode(kwargs)
+        return connection, call_id, self.codec.dumps(message)
+
+    def _write(self, connection: _Connection, frame: bytes) -> None:
+        with connection.write_lock:
+            self._write_locked(connection, frame)
+
+    def _write_locked(self, connection: _Connection, frame: bytes) -> None:
         try:
-            frame = self.codec.dumps(message)
-            with connection.write_lock:
-                connection.sock.sendall(frame)
+            connection.sock.sendall(frame)
         except OSError as error:
             self._drop(connection)
             raise DeskUnreachableError(f"the desk connection failed: {error}") from None
-        if not call.done.wait(self.timeout):
-            connection.pending.pop(call_id, None)
-            raise DeskUnreachableError(f"the desk did not answer within {self.timeout} s")
-        return self._outcome(call.answer)
+
+    async def _write_soon(self, connection: _Connection, frame: bytes) -> None:
+        """Write ``frame`` from the loop when the socket takes it at once, else from a thread.
+
+        The event loop never waits for the socket: a desk that stops reading (its buffer
+        full) or a frame another thread is writing leaves the wait to a worker thread.
+        """
+        if not connection.write_lock.acquire(blocking=False):
+            await asyncio.to_thread(self._write, connection, frame)
+            return
+        try:
+            sent = connection.sock.send(frame, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError as error:
+            connection.write_lock.release()
+            self._drop(connection)
+            raise DeskUnreachableError(f"the desk connection failed: {error}") from None
+        if sent == len(frame):
+            connection.write_lock.release()
+            return
+        await asyncio.to_thread(self._finish_write, connection, frame[sent:])
+
+    def _finish_write(self, connection: _Connection, rest: bytes) -> None:
+        """Write the rest of a frame begun on the loop, then free the connection for others."""
+        try:
+            self._write_locked(connection, rest)
+        finally:
+            connection.write_lock.release()
 
     def _outcome(self, answer: Json) -> Any:  # noqa: ANN401 - the desk's answer
         if answer is None:

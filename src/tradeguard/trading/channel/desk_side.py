@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeguard.apikeys.replay import KeyStateStore
-from tradeguard.ratelimit.counters import Counters
+from tradeguard.ratelimit.counters import CounterCall, Counters, run_each
 from tradeguard.trading.channel.server import Handler
 from tradeguard.trading.desk_port import DeskPort, RiskControlsPort, TradingControlsPort
 
@@ -71,4 +71,19 @@ def shared_state_handlers(keys: KeyStateStore, counters: Counters) -> dict[str, 
         "counters.get": counters.get,
         "counters.get_expiry": counters.get_expiry,
         "counters.clear": counters.clear,
+        "counters.run": lambda calls: run_each(counters, counter_calls(calls)),
     }
+
+
+def counter_calls(sent: object) -> list[CounterCall]:
+    """A worker's batch of counter calls, each checked to be ``[op, key, seconds, amount]``."""
+    if not isinstance(sent, list):
+        raise TypeError("counter calls come as a list")
+    calls: list[CounterCall] = []
+    for call in sent:
+        match call:
+            case [str(operation), str(key), int(seconds), int(amount)]:
+                calls.append((operation, key, seconds, amount))
+            case _:
+                raise TypeError("a counter call is [operation, key, seconds, amount]")
+    return calls

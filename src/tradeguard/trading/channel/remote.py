@@ -14,6 +14,7 @@ in its own memory until the desk is back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from limits.errors import StorageError
@@ -25,6 +26,7 @@ from tradeguard.apikeys.problems import unavailable as keys_unavailable
 from tradeguard.apikeys.replay import Admission
 from tradeguard.core.money import Money
 from tradeguard.ledger.movements import CashMovement, CashPosted
+from tradeguard.ratelimit.counters import CounterCall, run_each
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.wire import WireError
@@ -346,6 +348,22 @@ class DeskCounters:
         except (DeskUnreachableError, WireError):
             return self.local.get_expiry(key)
 
+    def run_calls(self, calls: Sequence[CounterCall]) -> list[float]:
+        """The answers of ``calls``, run in order by the desk process in one round trip."""
+        try:
+            answers = self.channel.call("counters.run", _sent(calls))
+        except (DeskUnreachableError, WireError):
+            return run_each(self.local, calls)
+        return _answers(answers, calls)
+
+    async def run_calls_async(self, calls: Sequence[CounterCall]) -> list[float]:
+        """``run_calls`` awaited on the event loop (no thread waits for the desk)."""
+        try:
+            answers = await self.channel.call_async("counters.run", _sent(calls))
+        except (DeskUnreachableError, WireError):
+            return run_each(self.local, calls)
+        return _answers(answers, calls)
+
     def clear(self, key: str) -> None:
         """Forget ``key`` (in both places)."""
         self.local.clear(key)
@@ -353,6 +371,16 @@ class DeskCounters:
             self.channel.call("counters.clear", key)
         except (DeskUnreachableError, WireError) as error:
             raise StorageError(error) from None
+
+
+def _sent(calls: Sequence[CounterCall]) -> list[list[str | int]]:
+    return [list(call) for call in calls]
+
+
+def _answers(answers: object, calls: Sequence[CounterCall]) -> list[float]:
+    if not isinstance(answers, list) or len(answers) != len(calls):
+        raise StorageError(ValueError("the desk answered counter calls with nonsense"))
+    return [float(answer) for answer in answers]
 
 
 def remote_trading(channel: DeskChannel) -> TradingPorts:
