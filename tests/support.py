@@ -31,6 +31,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ONE_WINDOW = 3600
+"""An adaptive throttling window, in seconds of real time, that a test's requests all fall
+in but once an hour: the default minute's boundary could split a test's rejections
+between two windows, so that fewer than it counted on tighten the address."""
 RELAXED_RATE_LIMITS: dict[str, object] = {
     "rate_limit_ip_auth": "10000/minute",
     "rate_limit_user_auth": "10000/minute",

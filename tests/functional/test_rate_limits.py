@@ -29,7 +29,7 @@ from functional.rate_limit_flows import (
     held_requests,
     limit_headers,
 )
-from support import registry_of
+from support import ONE_WINDOW, registry_of
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -225,6 +225,7 @@ def test_adaptive_when_sign_ins_mostly_fail_then_address_tightened_and_audited(
     app, _ = limited_app(
         rate_limit_adaptive_enabled=True,
         rate_limit_adaptive_min_rejections=3,
+        rate_limit_adaptive_window_seconds=ONE_WINDOW,
         rate_limit_ip_read="40/minute",
     )
     client = opened(app)
@@ -306,6 +307,7 @@ def test_two_instances_when_sharing_redis_then_adaptive_level_shared(
         "redis_key_prefix": shared_redis.prefix,
         "rate_limit_adaptive_enabled": True,
         "rate_limit_adaptive_min_rejections": 2,
+        "rate_limit_adaptive_window_seconds": ONE_WINDOW,
         "rate_limit_ip_read": "40/minute",
     }
     first, _ = limited_app(**overrides)

@@ -26,6 +26,7 @@ from functional.rate_limit_flows import (
     client_opener,
     failed_login,
 )
+from support import ONE_WINDOW
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -61,6 +62,7 @@ def test_credential_stuffing_when_sign_ins_keep_failing_then_limit_tightens_belo
         rate_limit_ip_auth="30/minute",
         rate_limit_adaptive_enabled=True,
         rate_limit_adaptive_min_rejections=5,
+        rate_limit_adaptive_window_seconds=ONE_WINDOW,
     )
     attacker = client_of(app)
 
