@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from trading_flows import desk_of
+from trading_flows import client_over_sample, desk_of
 
-from support import registry_of
-from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
-from tradeguard.db.session import transaction
-from tradeguard.trading.reference_data import load_sample_if_empty
 
 
 def quote(symbol: str, bid: str, ask: str, sequence: int) -> str:
@@ -42,11 +38,7 @@ def settings(settings_for: Callable[..., Settings], tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(app: FastAPI, clock: FixedClock) -> Iterator[TestClient]:
-    services = registry_of(app).services
-    with transaction(services.sessions) as db:
-        load_sample_if_empty(db, services.audit, clock, Actor.system("test"))
-    desk_of(app).start()
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test:
+    with client_over_sample(app, clock) as test:
         yield test
 
 

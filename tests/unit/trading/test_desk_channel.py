@@ -348,14 +348,16 @@ def test_desk_key_state_when_the_desk_restarts_then_the_worker_learns_since_when
             server.stop()
 
 
+def shared_counters(path: Path) -> tuple[DeskServer, DeskCounters, DeskCounters]:
+    """The desk's shared state served at ``path``, and two workers' counters over it."""
+    server = serve(path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    return server, DeskCounters(channel_to(path)), DeskCounters(channel_to(path))
+
+
 def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_when_gone(
     socket_path: Path,
 ) -> None:
-    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
-    worker_a, worker_b = (
-        DeskCounters(channel_to(socket_path)),
-        DeskCounters(channel_to(socket_path)),
-    )
+    server, worker_a, worker_b = shared_counters(socket_path)
     try:
         assert [worker_a.incr("k", 60), worker_b.incr("k", 60), worker_a.get("k")] == [1, 2, 2]
     finally:
@@ -366,11 +368,7 @@ def test_desk_counters_when_shared_then_two_workers_count_together_and_alone_whe
 def test_desk_counters_when_calls_run_together_then_one_frame_answers_them_in_order(
     socket_path: Path,
 ) -> None:
-    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
-    worker_a, worker_b = (
-        DeskCounters(channel_to(socket_path)),
-        DeskCounters(channel_to(socket_path)),
-    )
+    server, worker_a, worker_b = shared_counters(socket_path)
     calls = [get("level"), incr("k", 60), expiry("k")]
     try:
         level, first, ends_at = worker_a.run_calls(calls)
@@ -385,11 +383,7 @@ def test_desk_counters_when_calls_run_together_then_one_frame_answers_them_in_or
 def test_desk_counters_when_awaited_then_counted_with_the_other_workers_and_alone_when_gone(
     socket_path: Path,
 ) -> None:
-    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
-    worker_a, worker_b = (
-        DeskCounters(channel_to(socket_path)),
-        DeskCounters(channel_to(socket_path)),
-    )
+    server, worker_a, worker_b = shared_counters(socket_path)
     try:
         [first] = asyncio.run(worker_a.run_calls_async([incr("k", 60)]))
         [second] = worker_b.run_calls([incr("k", 60)])
