@@ -495,7 +495,11 @@ class Settings(BaseSettings):
         default=5, ge=1, le=300, description="Idle time before a kept-alive connection closes"
     )
     max_connections: int = Field(
-        default=1000, ge=1, le=100_000, description="Open connections before requests get 503"
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Open connections of one gateway worker before its requests get 503 "
+        "(the kernel spreads connections over the workers)",
     )
     listen_backlog: int = Field(
         default=2048, ge=1, le=65_535, description="Connections queued by the kernel for accept"
@@ -534,11 +538,14 @@ class Settings(BaseSettings):
         default=500,
         ge=1,
         le=100_000,
-        description="Open WebSocket connections before upgrades get 503 (keep below "
-        "max_connections so the REST API keeps room)",
+        description="Open WebSocket connections of one gateway worker before its upgrades "
+        "get 503 (keep below max_connections so the REST API keeps room)",
     )
     feed_max_connections_per_user: int = Field(
-        default=5, ge=1, le=100, description="Open feed connections of one user"
+        default=5,
+        ge=1,
+        le=100,
+        description="Open feed connections of one user on one gateway worker",
     )
     feed_max_pending_events: int = Field(
         default=100,

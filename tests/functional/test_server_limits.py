@@ -61,8 +61,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def crowded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    # The limit is per gateway worker, and the kernel spreads connections over them: one
+    # worker makes "the third connection" the same process's third.
     yield from _serve_with(
-        tmp_path_factory.mktemp("crowded"), {"MAX_CONNECTIONS": 2, "HEADER_TIMEOUT_SECONDS": 30}
+        tmp_path_factory.mktemp("crowded"),
+        {"MAX_CONNECTIONS": 2, "HEADER_TIMEOUT_SECONDS": 30, "SERVE_WORKERS": 1},
     )
 
 
