@@ -13,17 +13,22 @@ import asyncio
 import signal
 
 from fastapi import FastAPI
-from limits.storage import MemoryStorage
 
 from tradeguard.apikeys.replay import key_state_store
 from tradeguard.app import DeskMode, create_app
 from tradeguard.config import Settings
 from tradeguard.market.feed import MarketData
+from tradeguard.ratelimit.counters import MemoryCounters
 from tradeguard.services import Services
 from tradeguard.trading.channel.catalogue import desk_codec
-from tradeguard.trading.channel.desk_side import desk_handlers, shared_state_handlers
+from tradeguard.trading.channel.desk_side import (
+    desk_handlers,
+    later_desk_handlers,
+    shared_state_handlers,
+)
 from tradeguard.trading.channel.server import DeskServer
 from tradeguard.trading.desk_port import DeskPort, RiskControlsPort, TradingControlsPort
+from tradeguard.trading.orders.desk import TradingDesk
 from tradeguard.web.provide import registry_of_app
 
 
@@ -32,19 +37,22 @@ def run_desk_process(settings: Settings) -> None:
     server = DeskServer(settings.effective_desk_socket, desk_codec(), {})
     app = create_app(settings, desk=DeskMode(relay=server.publish))
     registry = registry_of_app(app)
-    server.handlers.update(
+    desk = registry.find(DeskPort)  # type: ignore[type-abstract] # looked up by its protocol
+    server.add(
         desk_handlers(
-            registry.find(DeskPort),  # type: ignore[type-abstract] # looked up by its protocol
+            desk,
             registry.find(TradingControlsPort),  # type: ignore[type-abstract]
             registry.find(RiskControlsPort),  # type: ignore[type-abstract]
             registry.find(Services).sessions,
         )
     )
-    server.handlers["market.quotes"] = registry.find(MarketData).quotes
+    if isinstance(desk, TradingDesk):
+        server.add(later_desk_handlers(desk), later=True)
+    server.add({"market.quotes": registry.find(MarketData).quotes}, quick=True)
     if settings.redis_url is None:  # nonces since this start only: older requests are refused
         keys = key_state_store(None, settings.redis_key_prefix, registry.find(Services).clock)
-        server.handlers.update(shared_state_handlers(keys, MemoryStorage()))
-        server.handlers["sessions.changed"] = server.tell_sessions
+        server.add(shared_state_handlers(keys, MemoryCounters()), quick=True)
+        server.add({"sessions.changed": server.tell_sessions})
     asyncio.run(_serve(app, server))
 
 

@@ -7,7 +7,6 @@ from functools import partial
 from typing import Annotated
 
 import typer
-from limits.storage import MemoryStorage
 
 from tradeguard.access.grants import active_grants_of
 from tradeguard.audit.records import Actor
@@ -29,6 +28,7 @@ from tradeguard.identity.session_news import (
 )
 from tradeguard.identity.sessions import ACTIVE, SUSPENDED
 from tradeguard.notify.notifier import build_notifier
+from tradeguard.ratelimit.counters import MemoryCounters
 from tradeguard.shared_state import connect_redis, shared_key
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel
@@ -67,7 +67,7 @@ def _set_status(username: str, status: str, reason: str) -> None:
 def identity_of(runtime: CommandRuntime) -> Identity:
     """The identity services of a command, sending through the configured notifier."""
     # A command is one short process: its cap counts in memory, on top of the service's.
-    cap = build_recipient_cap(runtime.settings, runtime.crypto, runtime.audit, MemoryStorage())
+    cap = build_recipient_cap(runtime.settings, runtime.crypto, runtime.audit, MemoryCounters())
     outgoing = Outgoing(build_notifier(runtime.settings, runtime.clock), cap)
     outgoing.install(runtime.sessions)
     parts = IdentityParts(

@@ -1,4 +1,4 @@
-"""Where counters live: the ``limits`` library's in-process or Redis storage.
+"""Where counters live: in the process (``MemoryCounters``) or in Redis (``limits``' storage).
 
 Every count is a fixed window that starts at a key's first increment and ends when the
 key expires (the ``limits`` fixed-window strategy). Calling the storage directly lets one
@@ -12,13 +12,15 @@ call after another elsewhere.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Protocol, runtime_checkable
 
 import redis
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import RedisStorage
 
 from tradeguard.config import Settings
 
@@ -45,6 +47,58 @@ class Counters(Protocol):
     def clear(self, key: str) -> None:
         """Forget ``key``."""
         ...
+
+
+class MemoryCounters:
+    """Fixed-window counters in this process's memory, shared by its threads.
+
+    A key past its expiry counts from zero again when next touched; keys nobody touches
+    again are dropped by a sweep at most every ``SWEEP_SECONDS``, run by the increment
+    that finds it due. (``limits``' own memory storage starts a timer thread every 10 ms
+    while any key is counted, and each start waits for the new thread.)
+    """
+
+    SWEEP_SECONDS = 10.0
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._counts: dict[str, tuple[int, float]] = {}
+        """Each key's count and when it expires, as Unix seconds."""
+        self._lock = threading.Lock()
+        self._next_sweep = wall() + self.SWEEP_SECONDS
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add ``amount`` to ``key`` (a new window of ``expiry`` s if none); the new count."""
+        now = self._wall()
+        with self._lock:
+            count, ends = self._counts.get(key, (0, 0.0))
+            if ends <= now:
+                count, ends = 0, now + expiry
+            count += amount
+            self._counts[key] = (count, ends)
+            if now >= self._next_sweep:
+                self._sweep(now)
+        return count
+
+    def get(self, key: str) -> int:
+        """The count of ``key`` (0 when absent or expired)."""
+        count, ends = self._counts.get(key, (0, 0.0))
+        return count if ends > self._wall() else 0
+
+    def get_expiry(self, key: str) -> float:
+        """When ``key``'s window ends, as Unix seconds (now when it has none)."""
+        now = self._wall()
+        _, ends = self._counts.get(key, (0, 0.0))
+        return max(now, ends)
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._counts.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        self._counts = {key: entry for key, entry in self._counts.items() if entry[1] > now}
+        self._next_sweep = now + self.SWEEP_SECONDS
 
 
 INCR = "incr"
@@ -121,7 +175,7 @@ def run_each(counters: Counters, calls: Sequence[CounterCall]) -> list[float]:
 def build_counters(settings: Settings, shared: redis.Redis | None) -> Counters:
     """In-process counters, or Redis ones over ``shared``'s checked connection pool."""
     if shared is None or settings.redis_url is None:
-        return MemoryStorage()
+        return MemoryCounters()
     return RedisStorage(
         settings.redis_url.get_secret_value(),
         connection_pool=shared.connection_pool,

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from limits.storage import MemoryStorage
 
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.replay import MemoryKeyState
 from tradeguard.core.errors import ProblemError, StartupError
 from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.origin import Origin
-from tradeguard.ratelimit.counters import expiry, get, incr
+from tradeguard.ratelimit.counters import MemoryCounters, expiry, get, incr
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.channel.catalogue import desk_codec
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
@@ -324,7 +323,7 @@ def test_desk_key_state_when_the_desk_is_gone_then_signed_requests_are_refused(
 def test_desk_key_state_when_a_nonce_comes_twice_through_two_channels_then_second_is_stale(
     socket_path: Path,
 ) -> None:
-    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    server = serve(socket_path, shared_state_handlers(MemoryKeyState(), MemoryCounters()))
     try:
         first = DeskKeyState(channel_to(socket_path)).admit("key", "n-1", 60_000)
         second = DeskKeyState(channel_to(socket_path)).admit("key", "n-1", 60_000)
@@ -339,7 +338,7 @@ def test_desk_key_state_when_the_desk_restarts_then_the_worker_learns_since_when
     for started_ms in (1_000, 2_000):  # the desk process, then the one that replaced it
         path = socket_path.with_name(f"desk-{started_ms}.sock")
         server = serve(
-            path, shared_state_handlers(MemoryKeyState(started_ms=started_ms), MemoryStorage())
+            path, shared_state_handlers(MemoryKeyState(started_ms=started_ms), MemoryCounters())
         )
         try:
             admitted = DeskKeyState(channel_to(path)).admit("key", "n-1", 60_000)
@@ -350,7 +349,7 @@ def test_desk_key_state_when_the_desk_restarts_then_the_worker_learns_since_when
 
 def shared_counters(path: Path) -> tuple[DeskServer, DeskCounters, DeskCounters]:
     """The desk's shared state served at ``path``, and two workers' counters over it."""
-    server = serve(path, shared_state_handlers(MemoryKeyState(), MemoryStorage()))
+    server = serve(path, shared_state_handlers(MemoryKeyState(), MemoryCounters()))
     return server, DeskCounters(channel_to(path)), DeskCounters(channel_to(path))
 
 
@@ -405,7 +404,7 @@ def test_desk_counters_when_awaited_then_counted_with_the_other_workers_and_alon
 def test_desk_counters_when_a_batch_is_malformed_then_the_desk_refuses_it(
     socket_path: Path, sent: object
 ) -> None:
-    storage = MemoryStorage()
+    storage = MemoryCounters()
     server = serve(socket_path, shared_state_handlers(MemoryKeyState(), storage))
     try:
         with pytest.raises(DeskUnreachableError):

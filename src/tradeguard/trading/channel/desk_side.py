@@ -1,7 +1,9 @@
 """What the desk process answers on its channel: each method name and the code it runs.
 
 The names are those ``remote`` sends. Calls that change trading state run the desk's own
-unit of work, exactly as in one process; reads that need a session get a fresh one here.
+unit of work, exactly as in one process (placing an order is queued for the next batch
+and answered from it, with no thread waiting); reads that need a session get a fresh one
+here.
 The nonce, revocation and counter calls serve the workers' shared state when there is no
 Redis (``DeskKeyState``, ``DeskCounters``).
 """
@@ -13,10 +15,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeguard.access.caller import Caller
 from tradeguard.apikeys.replay import KeyStateStore
 from tradeguard.ratelimit.counters import CounterCall, Counters, run_each
-from tradeguard.trading.channel.server import Handler
+from tradeguard.trading.channel.server import Handler, Reply
 from tradeguard.trading.desk_port import DeskPort, RiskControlsPort, TradingControlsPort
+from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
 T = TypeVar("T")
 
@@ -60,6 +64,15 @@ def desk_handlers(
         "risk.grant_locate": risk.grant_locate,
         "risk.locates": with_session(sessions, risk.locates),
     }
+
+
+def later_desk_handlers(desk: TradingDesk) -> dict[str, Handler]:
+    """Order entry answered once its batch has committed, with no thread waiting for each."""
+
+    def place(reply: Reply, caller: Caller, ask: OrderAsk) -> None:
+        desk.place_later(caller, ask, lambda placed: reply(placed.answer))
+
+    return {"desk.place": place}
 
 
 def shared_state_handlers(keys: KeyStateStore, counters: Counters) -> dict[str, Handler]:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
 from sqlalchemy.orm import Session
 
 from tradeguard.access.caller import Caller
@@ -26,7 +25,7 @@ from tradeguard.apikeys.problems import unavailable as keys_unavailable
 from tradeguard.apikeys.replay import Admission
 from tradeguard.core.money import Money
 from tradeguard.ledger.movements import CashMovement, CashPosted
-from tradeguard.ratelimit.counters import CounterCall, run_each
+from tradeguard.ratelimit.counters import CounterCall, MemoryCounters, run_each
 from tradeguard.risk.model import AccountStatus, Locate, TradingState
 from tradeguard.trading.channel.client import DeskChannel, DeskUnreachableError
 from tradeguard.trading.channel.wire import WireError
@@ -325,7 +324,7 @@ class DeskCounters:
 
     def __init__(self, channel: DeskChannel) -> None:
         self.channel = channel
-        self.local = MemoryStorage()
+        self.local = MemoryCounters()
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add ``amount`` to ``key`` in the desk process."""

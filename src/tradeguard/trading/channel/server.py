@@ -3,7 +3,11 @@
 The socket is created in a directory only its owner may enter and narrowed to mode 0600,
 so only processes of the service's own user connect. Each connection has a reader thread;
 its calls run on a shared pool, so calls from every worker reach the desk at once (the
-desk orders them under its own lock). A refusal (``ProblemError``) travels back as a
+desk orders them under its own lock). Quick calls (memory only, never waiting: nonces,
+rate-limit counters) are answered on the reader thread itself, with no hand-over to the
+pool. Later calls (placing an order) are handed to their handler with a ``Reply`` and
+answered by whichever thread finishes them (the desk's sequencer, once their batch has
+committed), so no thread waits for each. A refusal (``ProblemError``) travels back as a
 problem; any other failure as a bare "unavailable", its details kept in the desk's log.
 """
 
@@ -16,8 +20,9 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
 from tradeguard.logs import get_logger
@@ -25,9 +30,13 @@ from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
 
 log = get_logger("tradeguard.trading.channel")
 Handler = Callable[..., Any]
+Reply = Callable[[Callable[[], Any]], None]
+"""How a later call is answered: with a function that returns its result or raises."""
 SOCKET_MODE = 0o600
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
 CALL_THREADS = 32
+LATER_DRAIN_SECONDS = 30.0
+"""How long stopping waits for later calls in flight to be answered."""
 
 
 class _Peer:
@@ -56,10 +65,31 @@ class DeskServer:
         self.path = path
         self.codec = codec
         self.handlers = dict(handlers)
+        self.quick: set[str] = set()
+        """Methods answered on the connection's reader thread: they never block."""
+        self.later: set[str] = set()
+        """Methods whose handler takes a ``Reply`` first, returns at once and answers later."""
+        self._open_later = 0
+        self._later_answered = threading.Condition()
         self._peers: set[_Peer] = set()
         self._peers_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(CALL_THREADS, "desk-call")
         self._listener: socket.socket | None = None
+
+    def add(
+        self, handlers: Mapping[str, Handler], *, quick: bool = False, later: bool = False
+    ) -> None:
+        """Answer ``handlers``' methods on the pool, or as ``quick`` or ``later`` calls.
+
+        ``quick`` ones run on the reader thread (they never block); ``later`` ones are
+        given a ``Reply`` first, return at once and answer through it.
+        """
+        self.handlers.update(handlers)
+        for kind, chosen in ((self.quick, quick), (self.later, later)):
+            if chosen:
+                kind.update(handlers)
+            else:
+                kind.difference_update(handlers)
 
     def start(self) -> None:
         """Bind the socket (mode 0600) and accept workers in a background thread."""
@@ -93,6 +123,11 @@ class DeskServer:
             with contextlib.suppress(OSError):
                 peer.sock.shutdown(socket.SHUT_RDWR)
         self._pool.shutdown(wait=True)
+        with self._later_answered:
+            if not self._later_answered.wait_for(
+                lambda: self._open_later == 0, LATER_DRAIN_SECONDS
+            ):
+                log.warning("trading.desk_calls_unanswered", calls=self._open_later)
 
     def publish(self, user_id: str, event: Mapping[str, Any]) -> None:
         """Push one feed event to every connected worker (each fans it out to its clients)."""
@@ -130,7 +165,13 @@ class DeskServer:
     def _serve(self, peer: _Peer) -> None:
         try:
             while (message := read_frame(peer.sock)) is not None:
-                self._pool.submit(self._answer, peer, message)
+                method = message.get("m") if isinstance(message, dict) else None
+                if method in self.later:
+                    self._start_later(peer, message)
+                elif method in self.quick:
+                    self._answer(peer, message)
+                else:
+                    self._pool.submit(self._answer, peer, message)
         except (OSError, WireError, RuntimeError):
             log.warning("trading.desk_peer_dropped", exc_info=True)
         finally:
@@ -139,27 +180,62 @@ class DeskServer:
             peer.sock.close()
 
     def _answer(self, peer: _Peer, message: Json) -> None:
+        self._send_answer(peer, message, lambda: self._run(message))
+
+    def _start_later(self, peer: _Peer, message: dict[str, Json]) -> None:
+        """Hand a later call to its handler; its ``Reply`` sends the answer once."""
+        answered = threading.Lock()
+
+        def reply(result: Callable[[], Any]) -> None:
+            if not answered.acquire(blocking=False):
+                return
+            self._send_answer(peer, message, result)
+            with self._later_answered:
+                self._open_later -= 1
+                self._later_answered.notify_all()
+
+        with self._later_answered:
+            self._open_later += 1
+        try:
+            args, kwargs = self._arguments(message)
+            self.handlers[str(message["m"])](reply, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - answered as the call's outcome
+            reply(partial(_raise, error))
+
+    def _run(self, message: Json) -> Any:  # noqa: ANN401 - the handler's own result
+        if not isinstance(message, dict):
+            raise WireError("a call is a mapping")
+        args, kwargs = self._arguments(message)
+        return self.handlers[str(message.get("m"))](*args, **kwargs)
+
+    def _arguments(self, message: dict[str, Json]) -> tuple[Any, Any]:
+        return self.codec.decode(message.get("a", [])), self.codec.decode(message.get("k", {}))
+
+    def _send_answer(self, peer: _Peer, message: Json, result: Callable[[], Any]) -> None:
         call_id = message.get("i") if isinstance(message, dict) else None
         try:
-            frame = self.codec.dumps({"i": call_id, **self._outcome(message)})
+            frame = self.codec.dumps({"i": call_id, **self._outcome(message, result)})
         except WireError:  # an answer with no wire form: the worker must not wait for it
-            log.exception("trading.desk_answer_unsendable", method=str(message.get("m")))
+            log.exception("trading.desk_answer_unsendable", method=_method(message))
             frame = self.codec.dumps({"i": call_id, "u": "WireError"})
         peer.send(frame)
 
-    def _outcome(self, message: Json) -> dict[str, Json]:
-        if not isinstance(message, dict):
-            return {"u": "WireError"}
+    def _outcome(self, message: Json, result: Callable[[], Any]) -> dict[str, Json]:
         try:
-            handler = self.handlers[str(message.get("m"))]
-            args = self.codec.decode(message.get("a", []))
-            kwargs = self.codec.decode(message.get("k", {}))
-            return {"r": self.codec.encode(handler(*args, **kwargs))}
+            return {"r": self.codec.encode(result())}
         except ProblemError as refusal:
             return {"x": self.codec.encode(_plain(refusal))}
         except Exception as error:
-            log.exception("trading.desk_call_failed", method=str(message.get("m")))
+            log.exception("trading.desk_call_failed", method=_method(message))
             return {"u": type(error).__name__}
+
+
+def _method(message: Json) -> str:
+    return str(message.get("m")) if isinstance(message, dict) else "?"
+
+
+def _raise(error: Exception) -> NoReturn:
+    raise error
 
 
 def _plain(refusal: ProblemError) -> ProblemError:

@@ -68,6 +68,10 @@ class BatchRunner:
         """Queue a request for the next batch; its answer once that batch has committed."""
         return self.queue.submit(pending, self.commit)
 
+    def submit_later(self, pending: Pending[Any]) -> None:
+        """Queue a request for the next batch and return; its ``on_done`` gets the answer."""
+        self.queue.submit_later(pending, self.commit)
+
     def commit(self, batch: Batch, *, alone: bool = False) -> None:
         """Run and commit ``batch`` (again without a request that failed), then answer it."""
         feed: list[FeedEvent] = []

@@ -259,6 +259,20 @@ class TradingDesk:
 
     def place(self, caller: Caller, ask: OrderAsk) -> Placed:
         """Check, accept and match a new order; a known client order id returns its order."""
+        return self._submit(caller, self._placing(caller, ask))
+
+    def place_later(
+        self, caller: Caller, ask: OrderAsk, done: Callable[[Pending[Placed]], None]
+    ) -> None:
+        """``place`` without waiting: ``done`` gets the request once its batch committed.
+
+        It is called on the thread that ran the batch, and must not block.
+        """
+        pending = Pending(caller.actor, caller.request_id, self._placing(caller, ask), on_done=done)
+        self._batches.submit_later(pending)
+
+    def _placing(self, caller: Caller, ask: OrderAsk) -> Callable[[Booking], Placed]:
+        """The unit of work of placing ``ask``."""
 
         def work(booking: Booking) -> Placed:
             account_id = self.account_id(booking.context.db, caller)
@@ -285,7 +299,7 @@ class TradingDesk:
                 booking.apply(self.exchange.submit(order))
             return Placed(row, created=True)
 
-        return self._submit(caller, work)
+        return work
 
     def modify(
         self, caller: Caller, order_id: str, limit_price: int | None, quantity: int | None

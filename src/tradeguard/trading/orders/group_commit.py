@@ -6,6 +6,12 @@ one batch on its own thread; the others wait until the leader has answered them,
 they reach the front of the queue with no batch in flight and lead the next one. A lone
 request therefore leads at once: no timer, no hand-over to another thread.
 
+A request may also be queued without a thread waiting for it (``submit_later``): its
+answer goes to its ``on_done`` callback from the thread that ran its batch. The queue's
+sequencer thread leads when such a request is first in line; a batch is one wake-up of
+that thread, however many requests it holds (the desk process serves the workers' order
+requests this way, with no thread per request).
+
 Under load (the last batch held more than one request) a leader may wait up to
 ``max_wait_seconds`` for the batch to fill; 0, the default, never waits.
 """
@@ -72,11 +78,19 @@ class Pending(Generic[T]):
     done: bool = False
     wake: Wake = field(default_factory=Wake)
     """Set when the request is answered or may lead: only that thread wakes."""
+    on_done: Callable[[Pending[T]], None] | None = None
+    """Called with the answered request instead of waking a thread (``submit_later``)."""
 
     def finish(self) -> None:
-        """Mark the request answered and wake its thread."""
+        """Mark the request answered and wake its thread (or hand it to ``on_done``)."""
         self.done = True
-        self.wake.set()
+        if self.on_done is None:
+            self.wake.set()
+            return
+        try:
+            self.on_done(self)
+        except Exception:  # one lost answer must not keep the rest of the batch waiting
+            log.exception("trading.answer_failed")
 
     def answer(self) -> T:
         """The result, or the error raised again (call once ``done``)."""
@@ -104,6 +118,8 @@ class CommitQueue:
         self._last_size = 0
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        self._sequencer_wake = Wake()
+        self._sequencer: threading.Thread | None = None
 
     @property
     def idle(self) -> bool:
@@ -134,6 +150,42 @@ class CommitQueue:
             elif not pending.done:
                 pending.wake.wait()
         return pending.answer()
+
+    def submit_later(self, pending: Pending[T], commit: Callable[[Batch], None]) -> None:
+        """Queue ``pending`` and return: its ``on_done`` gets it once its batch committed.
+
+        ``commit`` must be the same for every call: the sequencer thread keeps the first.
+        """
+        if pending.on_done is None:
+            raise ValueError("a request queued for later needs on_done")
+        queued: Pending[object] = pending  # type: ignore[assignment]
+        queued.wake = self._sequencer_wake
+        with self._lock:
+            if self._sequencer is None:
+                self._sequencer = threading.Thread(
+                    target=self._sequence, args=(commit,), name="desk-sequencer", daemon=True
+                )
+                self._sequencer.start()
+            self._waiting.append(queued)
+            if self._gathering:
+                self._arrived.notify()
+            if not self._leading and self._waiting[0] is queued:
+                self._sequencer_wake.set()
+
+    def _sequence(self, commit: Callable[[Batch], None]) -> None:
+        """The sequencer thread: leads every batch whose first request has no thread."""
+        while True:
+            self._sequencer_wake.wait()
+            while batch := self._sequencer_turn():
+                self._lead(batch, commit)
+
+    def _sequencer_turn(self) -> Batch:
+        with self._lock:
+            if self._leading or not self._waiting or self._waiting[0].on_done is None:
+                return []
+            self._leading = True
+            self._gather()
+            return self._take()
 
     def _turn(self, pending: Pending[object]) -> Batch:
         """The batch to lead if it is this request's turn, else nothing (and wait)."""
