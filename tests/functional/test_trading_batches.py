@@ -6,6 +6,7 @@ requests sent after it queue up and form the next batch, in the order they were 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -173,6 +174,28 @@ def test_a_later_request_sees_what_an_earlier_one_in_its_batch_reserved(
     assert desk.batches == batches + 2  # the leader's, then these two together
     denied = select(func.count()).where(AuditEventRow.event_type == "order.denied")
     assert count(app, denied) == 1  # the denial is audited in the batch's transaction
+
+
+def test_orders_awaited_on_an_event_loop_share_the_batch_and_are_answered_after_its_commit(
+    app: FastAPI, traders: tuple[Caller, Caller]
+) -> None:
+    """``place_async`` (the route's and the desk process's way): no thread waits in the
+    queue, yet the answer comes after the same commit as the waiting requests'."""
+    alice, bob = traders
+    desk = desk_of(app)
+    batches = desk.batches
+    with one_batch(desk, bob) as send:
+        awaited = send(lambda: asyncio.run(desk.place_async(alice, ask(quantity=10))))
+        waiting = send(lambda: desk.place(alice, ask(quantity=2, price="99.00")))
+        refused = send(lambda: asyncio.run(desk.place_async(alice, ask(quantity=9))))
+        assert not awaited.done.is_set()  # nothing is answered before the commit
+    assert answer(awaited).created
+    assert answer(waiting).created
+    assert reason(refused) == "RISK_BUYING_POWER"
+    _wait_until(lambda: desk.batches >= batches + 2)  # counted once its answers are out
+    assert desk.batches == batches + 2  # the leader's, then these three together
+    placed = select(func.count()).where(OrderRow.account_id == account_of(app, alice))
+    assert count(app, placed) == 2
 
 
 def test_a_client_order_id_repeated_within_a_batch_places_one_order(

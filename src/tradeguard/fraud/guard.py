@@ -55,6 +55,14 @@ class FraudGuard:
     """Loads the registry's champion and challenger again (a refused file keeps the old)."""
     locks: Locks = field(default_factory=Locks)
 
+    @property
+    def decides_in_memory(self) -> bool:
+        """Whether ``decide`` reads this process's memory only (an event loop may call it).
+
+        True once the models are loaded, with the profiles and locks not in Redis.
+        """
+        return self.loader is None and self.locks.in_memory and self.scorer.profiles.in_memory
+
     def decide(self, action: Action, context: DecisionContext) -> FraudDecision:
         """The decision alone (no effects; ``check`` records it and acts on a block)."""
         self._load_once()

@@ -13,6 +13,8 @@ trail (the order's own event is); every other decision is, as it was made.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -20,7 +22,7 @@ from tradeguard.audit.records import Actor
 from tradeguard.core.principal import Principal
 from tradeguard.fraud import reverification
 from tradeguard.fraud.context import Action, DecisionContext, OrderFacts
-from tradeguard.fraud.decisions import Outcome
+from tradeguard.fraud.decisions import FraudDecision, Outcome
 from tradeguard.fraud.guard import FraudGuard, screen
 from tradeguard.fraud.problems import fraud_blocked
 from tradeguard.identity.kit import RiskCheck
@@ -63,17 +65,31 @@ def _session_device(db: Session, session_id: str | None) -> str | None:
     return None if session is None else session.device_id
 
 
+@dataclass(frozen=True, slots=True)
+class OrderScore:
+    """An order's fraud decision and the context it was made in (``score_order``)."""
+
+    decision: FraudDecision
+    context: DecisionContext
+    ip: str | None
+
+
 def screen_order(
     guard: FraudGuard, principal: Principal, request: Request, ask: OrderFacts
 ) -> None:
     """Score an order once before the desk sees it; 403 on a step-up or a block."""
-    if not guard.enabled:
-        return
-    now = guard.clock.now_ns()
+    if guard.enabled:
+        settle_order(guard, principal, score_order(guard, principal, request, ask))
+
+
+def score_order(
+    guard: FraudGuard, principal: Principal, request: Request, ask: OrderFacts
+) -> OrderScore:
+    """The order's decision, with no effects (memory only if ``guard.decides_in_memory``)."""
     ip = request.client.host if request.client else None
-    ctx = DecisionContext(
+    context = DecisionContext(
         user=principal.user_id,
-        ts_ns=now,
+        ts_ns=guard.clock.now_ns(),
         network=guard.geo.locate(ip),
         session=principal.session_id,
         amount_cents=ask.quantity * (ask.price or 0) // PRICE_UNITS_PER_CENT,
@@ -81,10 +97,20 @@ def screen_order(
         sell=ask.sell,
         quantity=ask.quantity,
     )
-    decision = guard.decide(Action.ORDER, ctx)
-    if decision.outcome is not Outcome.ALLOW:
-        actor = Actor("user", principal.user_id, ip=ip, session_id=principal.session_id)
-        guard.record_alone(decision, ctx, actor)
+    return OrderScore(guard.decide(Action.ORDER, context), context, ip)
+
+
+def settle_order(guard: FraudGuard, principal: Principal, score: OrderScore) -> None:
+    """Record a decision other than allow (in a transaction of its own) and act on it.
+
+    403 on a block, or on a step-up the session has not made; an allowed order passes.
+    """
+    decision = score.decision
+    if decision.outcome is Outcome.ALLOW:
+        return
+    actor = Actor("user", principal.user_id, ip=score.ip, session_id=principal.session_id)
+    guard.record_alone(decision, score.context, actor)
     state = principal.state
-    stepped = state is not None and state.stepped_up_within(now, guard.step_up_seconds)
+    at = score.context.ts_ns
+    stepped = state is not None and state.stepped_up_within(at, guard.step_up_seconds)
     screen(decision, stepped_up=stepped, locked_until_ns=guard.locked_until(principal.user_id))

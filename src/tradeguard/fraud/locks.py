@@ -7,6 +7,7 @@ In process by default; in Redis when it is configured, so that a lock set by one
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
 import redis
 
@@ -15,6 +16,9 @@ NS_PER_MS = 1_000_000
 
 class Locks:
     """Locks in this process's memory."""
+
+    in_memory: ClassVar[bool] = True
+    """Whether reading a lock stays in this process (never waits for the network)."""
 
     def __init__(self) -> None:
         self._until: dict[str, int] = {}
@@ -40,6 +44,8 @@ class Locks:
 
 class RedisLocks(Locks):
     """Locks in Redis under the installation's key prefix, each expiring at its end."""
+
+    in_memory: ClassVar[bool] = False
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ import bisect
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tradeguard.fraud.events import WEAK_FACTORS, FraudEvent, Kind
 
@@ -99,6 +100,9 @@ class SharedProfile:
 
 class ProfileStore:
     """Every profile of this process, changed only by ``apply`` (thread-safe)."""
+
+    in_memory: ClassVar[bool] = True
+    """Whether reading a profile stays in this process (never waits for the network)."""
 
     def __init__(self) -> None:
         self.users: dict[str, UserProfile] = {}

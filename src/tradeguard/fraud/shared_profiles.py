@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 
@@ -31,6 +31,8 @@ SCAN_BATCH = 1000
 
 class RedisProfileStore(ProfileStore):
     """The profile store in Redis: the same reads and the same ``apply`` as in process."""
+
+    in_memory: ClassVar[bool] = False
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         super().__init__()

@@ -39,6 +39,10 @@ class DeskPort(Protocol):
         """Check, accept and match a new order; a known client order id returns its order."""
         ...
 
+    async def place_async(self, caller: Caller, ask: OrderAsk) -> Placed:
+        """``place`` awaited on the event loop, with no thread waiting for it."""
+        ...
+
     def modify(
         self, caller: Caller, order_id: str, limit_price: int | None, quantity: int | None
     ) -> OrderRow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import redis
 
 from tradeguard.crypto.keyring import KeyringError
 from tradeguard.fraud.artifact import ModelRegistry, ModelRejectedError, model_document
@@ -13,7 +14,9 @@ from tradeguard.fraud.context import Action, DecisionContext
 from tradeguard.fraud.decisions import FraudScorer, Outcome
 from tradeguard.fraud.geo import GeoLocator
 from tradeguard.fraud.guard import FraudGuard
+from tradeguard.fraud.locks import Locks, RedisLocks
 from tradeguard.fraud.profiles import ProfileStore
+from tradeguard.fraud.shared_profiles import RedisProfileStore
 from tradeguard.fraud.synthetic import generate
 from tradeguard.fraud.training import Trained, TrainingConfig, roc_auc, train
 
@@ -116,3 +119,22 @@ def test_guard_when_the_models_cannot_be_loaded_then_fails_closed_and_tries_agai
     assert guard.decide(Action.WITHDRAWAL, context).outcome is Outcome.BLOCK
     assert guard.decide(Action.WITHDRAWAL, context).model_version != "scoring-failed"
     assert len(attempts) == 2
+
+
+def test_guard_decides_in_memory_only_with_its_models_loaded_and_nothing_in_redis() -> None:
+    """What lets the order route score on the event loop instead of a thread."""
+    unused = redis.Redis(host="127.0.0.1", port=1)  # never connected: only its kind matters
+    scorer = FraudScorer(ProfileStore())
+    guard = FraudGuard(scorer, GeoLocator(), *(None,) * 4)  # type: ignore[arg-type] # unused here
+    assert guard.decides_in_memory
+
+    guard.loader = lambda: None
+    assert not guard.decides_in_memory  # the first decision loads the models from disk
+    guard.decide(Action.ORDER, DecisionContext("u1", 10**18, amount_cents=10**4))
+    assert guard.decides_in_memory
+
+    guard.locks = RedisLocks(unused, "tg:")
+    assert not guard.decides_in_memory
+    guard.locks = Locks()
+    guard.scorer.profiles = RedisProfileStore(unused, "tg:")
+    assert not guard.decides_in_memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from tradeguard.trading.channel.remote import (
     RemoteDesk,
     RemoteTradingControls,
 )
-from tradeguard.trading.channel.server import DeskServer, Handler
+from tradeguard.trading.channel.server import DeskServer, Handler, Reply
 from tradeguard.trading.channel.wire import HEADER, MAX_FRAME_BYTES, Codec, WireError, read_frame
 from tradeguard.trading.controls.busts import Busted
 from tradeguard.trading.models import OrderRow
@@ -472,3 +473,112 @@ def test_remote_controls_when_a_worker_busts_a_trade_then_the_desk_does_it(
         assert asked == [(caller(), "exec-1", "takeover")]
     finally:
         server.stop()
+
+
+def test_desk_server_when_a_call_is_quick_then_the_reader_thread_answers_it(
+    socket_path: Path,
+) -> None:
+    threads: list[str] = []
+
+    def note() -> str:
+        threads.append(threading.current_thread().name)
+        return "noted"
+
+    server = DeskServer(socket_path, CODEC, {})
+    server.add({"pooled": note})
+    server.add({"quick": note}, quick=True)
+    server.start()
+    try:
+        channel = channel_to(socket_path)
+        assert (channel.call("pooled"), channel.call("quick")) == ("noted", "noted")
+    finally:
+        server.stop()
+    assert threads[0].startswith("desk-call")
+    assert threads[1] == "desk-peer"
+
+
+def test_desk_server_when_a_call_is_answered_later_then_its_reply_answers_it_once(
+    socket_path: Path,
+) -> None:
+    replies: list[Reply] = []
+    arrived = threading.Event()
+
+    def hold(reply: Reply, value: int) -> None:
+        replies.append(lambda result: reply(lambda: result * value))
+        arrived.set()
+
+    server = DeskServer(socket_path, CODEC, {})
+    server.add({"hold": hold}, later=True)
+    server.start()
+    try:
+        answers: list[Any] = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(channel_to(socket_path).call("hold", 7))
+        )
+        waiting.start()
+        assert arrived.wait(2)
+        assert answers == []  # the handler returned, the call is still open
+        replies[0](6)
+        replies[0](100)  # a second answer to the same call is dropped
+        waiting.join(2)
+        assert answers == [42]
+    finally:
+        server.stop()
+
+
+def test_desk_server_when_a_later_call_is_refused_or_fails_then_answered_as_any_call(
+    socket_path: Path,
+) -> None:
+    def refuse(reply: Reply) -> None:
+        def refusal() -> None:
+            raise order_not_found()
+
+        reply(refusal)
+
+    def broken(reply: Reply) -> None:
+        del reply
+        raise RuntimeError("secret detail")
+
+    server = DeskServer(socket_path, CODEC, {})
+    server.add({"refuse": refuse, "broken": broken}, later=True)
+    server.start()
+    try:
+        with pytest.raises(ProblemError) as raised:
+            channel_to(socket_path).call("refuse")
+        assert raised.value.reason_code == "ORDER_NOT_FOUND"
+        with pytest.raises(DeskUnreachableError) as unreachable:
+            channel_to(socket_path).call("broken")
+        assert "secret" not in str(unreachable.value)
+    finally:
+        server.stop()
+
+
+def test_desk_server_when_stopping_then_it_waits_for_later_calls_in_flight(
+    socket_path: Path,
+) -> None:
+    replies: list[Reply] = []
+    arrived = threading.Event()
+
+    def hold(reply: Reply) -> None:
+        replies.append(reply)
+        arrived.set()
+
+    server = DeskServer(socket_path, CODEC, {})
+    server.add({"hold": hold}, later=True)
+    server.start()
+
+    def call() -> None:
+        with contextlib.suppress(DeskUnreachableError):  # stopping drops the connection
+            channel_to(socket_path).call("hold")
+
+    caller_thread = threading.Thread(target=call)
+    caller_thread.start()
+    assert arrived.wait(2)
+    stopping = threading.Thread(target=server.stop)
+    stopping.start()
+    stopping.join(0.3)
+    assert stopping.is_alive()  # the batch holding the call has not answered yet
+    replies[0](lambda: "done")
+    stopping.join(2)
+    assert not stopping.is_alive()
+    caller_thread.join(2)

@@ -194,3 +194,125 @@ def test_a_cleared_wake_up_holds_its_thread_until_set_again() -> None:
     wake.set()
     waiter.join(WAIT)
     assert not waiter.is_alive()
+
+
+class Answers:
+    """What ``on_done`` received for each request queued for later, and on which thread."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Any] = {}
+        self.threads: set[str] = set()
+        self.all_in = threading.Event()
+        self.expected = 0
+
+    def later(self, name: str) -> Pending[object]:
+        self.expected += 1
+        return Pending(ACTOR, name, lambda _booking: name, on_done=self.done)
+
+    def done(self, answered: Pending[object]) -> None:
+        self.threads.add(threading.current_thread().name)
+        try:
+            self.by_name[str(answered.request_id)] = answered.answer()
+        except OSError as error:
+            self.by_name[str(answered.request_id)] = error
+        if len(self.by_name) == self.expected:
+            self.all_in.set()
+
+
+def test_requests_queued_for_later_are_answered_by_the_sequencer_after_their_batch() -> None:
+    queue = CommitQueue(max_batch=8)
+    batches: list[list[str | None]] = []
+    blocker = Blocker()
+    answers = Answers()
+
+    def commit(batch: Batch) -> None:
+        blocker.hold(batch)
+        answering(batches)(batch)
+
+    queue.submit_later(answers.later("first"), commit)
+    assert blocker.started.wait(WAIT)
+    for name in ("b", "c", "d"):
+        queue.submit_later(answers.later(name), commit)  # returns at once: nothing waits
+    assert answers.by_name == {}  # nothing is answered before its batch committed
+    blocker.release.set()
+
+    assert answers.all_in.wait(WAIT)
+    assert batches == [["first"], ["b", "c", "d"]]
+    assert answers.by_name == {"first": "first", "b": "b", "c": "c", "d": "d"}
+    assert answers.threads == {"desk-sequencer"}
+
+
+def test_a_waiting_request_and_later_ones_share_a_batch_whoever_is_first() -> None:
+    queue = CommitQueue(max_batch=8)
+    batches: list[list[str | None]] = []
+    blocker = Blocker()
+    answers = Answers()
+    waited: dict[str, object] = {}
+
+    def commit(batch: Batch) -> None:
+        blocker.hold(batch)
+        answering(batches)(batch)
+
+    def send(name: str) -> None:
+        waited[name] = queue.submit(pending(name), commit)
+
+    threads = queue_behind(queue, blocker, send, ("waits",))
+    queue.submit_later(answers.later("later"), commit)
+    blocker.release.set()
+    for thread in threads:
+        thread.join(WAIT)
+
+    assert answers.all_in.wait(WAIT)
+    assert batches == [["first"], ["waits", "later"]]
+    assert waited == {"first": "first", "waits": "waits"}
+    assert answers.by_name == {"later": "later"}
+
+
+def test_a_failed_batch_of_later_requests_answers_each_with_the_error_and_goes_on() -> None:
+    queue = CommitQueue(max_batch=8)
+    answers = Answers()
+    blocker = Blocker()
+
+    def commit(batch: Batch) -> None:
+        if blocker.hold(batch):
+            answering([])(batch)
+            return
+        raise OSError("the disk is gone")
+
+    queue.submit_later(answers.later("first"), commit)
+    assert blocker.started.wait(WAIT)
+    queue.submit_later(answers.later("b"), commit)
+    queue.submit_later(answers.later("c"), commit)
+    blocker.release.set()
+
+    assert answers.all_in.wait(WAIT)
+    assert answers.by_name["first"] == "first"
+    assert all(isinstance(answers.by_name[name], OSError) for name in ("b", "c"))
+    assert queue.submit(pending("after"), answering([])) == "after"  # the queue goes on
+
+
+def test_an_answer_callback_that_raises_leaves_the_rest_of_its_batch_answered() -> None:
+    queue = CommitQueue(max_batch=8)
+    answers = Answers()
+    blocker = Blocker()
+
+    def broken(_answered: Pending[object]) -> None:
+        raise RuntimeError("the worker went away")
+
+    def commit(batch: Batch) -> None:
+        blocker.hold(batch)
+        answering([])(batch)
+
+    queue.submit_later(answers.later("first"), commit)
+    assert blocker.started.wait(WAIT)
+    queue.submit_later(Pending(ACTOR, "lost", lambda _booking: "lost", on_done=broken), commit)
+    queue.submit_later(answers.later("kept"), commit)
+    blocker.release.set()
+
+    assert answers.all_in.wait(WAIT)
+    assert answers.by_name == {"first": "first", "kept": "kept"}
+
+
+def test_a_request_queued_for_later_without_a_callback_is_refused() -> None:
+    with pytest.raises(ValueError, match="on_done"):
+        CommitQueue(max_batch=8).submit_later(pending("nobody"), answering([]))

@@ -64,6 +64,22 @@ def forwarded(channel: DeskChannel, kind: type[T], method: str, *args: Any, **kw
     return answer
 
 
+async def forwarded_async(
+    channel: DeskChannel,
+    kind: type[T],
+    method: str,
+    *args: Any,  # noqa: ANN401 - the call's arguments
+) -> T:
+    """``forwarded``, awaited on the event loop."""
+    try:
+        answer = await channel.call_async(method, *args)
+    except (DeskUnreachableError, WireError) as error:
+        raise unavailable("the trading desk is not reachable; retry the request") from error
+    if not isinstance(answer, kind):
+        raise unavailable(f"the trading desk answered {method} with a {type(answer).__name__}")
+    return answer
+
+
 class RemoteDesk:
     """Order entry in the desk process; the caller's own rows read from the database."""
 
@@ -73,6 +89,10 @@ class RemoteDesk:
     def place(self, caller: Caller, ask: OrderAsk) -> Placed:
         """The desk's ``place``."""
         return forwarded(self.channel, Placed, "desk.place", caller, ask)
+
+    async def place_async(self, caller: Caller, ask: OrderAsk) -> Placed:
+        """The desk's ``place``, awaited."""
+        return await forwarded_async(self.channel, Placed, "desk.place", caller, ask)
 
     def modify(
         self, caller: Caller, order_id: str, limit_price: int | None, quantity: int | None

@@ -11,14 +11,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from tradeguard.access.caller import Caller
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.db.session import DbSession
 from tradeguard.fraud.context import OrderFacts
+from tradeguard.fraud.decisions import Outcome
 from tradeguard.fraud.guard import FraudGuard
-from tradeguard.fraud.hooks import screen_order
+from tradeguard.fraud.hooks import score_order, screen_order, settle_order
 from tradeguard.trading.desk_port import DeskPort
 from tradeguard.trading.orders.account_reads import (
     AccountReads,
@@ -69,7 +71,7 @@ FraudDep = Annotated[FraudGuard, provided(FraudGuard)]
         **PROBLEMS,
     },
 )
-def place_order(
+async def place_order(
     body: PlaceOrderRequest,
     principal: Placer,
     request: Request,
@@ -91,15 +93,41 @@ def place_order(
         quantity=body.quantity,
         limit_price=None if body.limit_price is None else body.limit_price.units,
     )
-    price = ask.limit_price
-    if price is None and fraud.enabled:  # a market order is valued at its reference price
-        price = desk.market_prices([ask.symbol]).get(ask.symbol)
-    facts = OrderFacts(ask.symbol, ask.side.value.startswith("sell"), ask.quantity, price)
-    screen_order(fraud, principal, request, facts)
-    placed = desk.place(Caller.of(principal, request), ask)
+    if fraud.enabled:
+        await _screen(fraud, desk, principal, request, ask)
+    placed = await desk.place_async(Caller.of(principal, request), ask)
     if not placed.created:
         response.status_code = status.HTTP_200_OK
     return order_view(placed.order)
+
+
+async def _screen(
+    fraud: FraudGuard, desk: DeskPort, principal: Principal, request: Request, ask: OrderAsk
+) -> None:
+    """Score a new order before the desk sees it; 403 on a step-up or a block.
+
+    On the event loop when the decision needs nothing but memory (a limit order, the
+    models loaded, no Redis); else, and to record a decision other than allow, on a thread.
+    """
+    if ask.limit_price is None or not fraud.decides_in_memory:
+        await run_in_threadpool(_screen_waiting, fraud, desk, principal, request, ask)
+        return
+    score = score_order(fraud, principal, request, _facts(ask, ask.limit_price))
+    if score.decision.outcome is not Outcome.ALLOW:  # recorded in a transaction: a thread
+        await run_in_threadpool(settle_order, fraud, principal, score)
+
+
+def _screen_waiting(
+    fraud: FraudGuard, desk: DeskPort, principal: Principal, request: Request, ask: OrderAsk
+) -> None:
+    price = ask.limit_price
+    if price is None:  # a market order is valued at its reference price
+        price = desk.market_prices([ask.symbol]).get(ask.symbol)
+    screen_order(fraud, principal, request, _facts(ask, price))
+
+
+def _facts(ask: OrderAsk, price: int | None) -> OrderFacts:
+    return OrderFacts(ask.symbol, ask.side.value.startswith("sell"), ask.quantity, price)
 
 
 @router.get("/v1/orders", summary="List your orders", responses=PROBLEMS)

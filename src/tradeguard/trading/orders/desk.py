@@ -13,6 +13,7 @@ committed; a database it cannot reach makes it answer 503 until it can load agai
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -270,6 +271,17 @@ class TradingDesk:
         """
         pending = Pending(caller.actor, caller.request_id, self._placing(caller, ask), on_done=done)
         self._batches.submit_later(pending)
+
+    async def place_async(self, caller: Caller, ask: OrderAsk) -> Placed:
+        """``place`` awaited on the running event loop: the desk's sequencer answers it."""
+        loop = asyncio.get_running_loop()
+        placed: asyncio.Future[Placed] = loop.create_future()
+
+        def settle(pending: Pending[Placed]) -> None:
+            loop.call_soon_threadsafe(_settle, placed, pending)
+
+        self.place_later(caller, ask, settle)
+        return await placed
 
     def _placing(self, caller: Caller, ask: OrderAsk) -> Callable[[Booking], Placed]:
         """The unit of work of placing ``ask``."""
@@ -775,3 +787,13 @@ class TradingDesk:
                 TradingReason.AT_VENUE, "the order is working at a venue; it ends there shortly"
             )
         return row
+
+
+def _settle(future: asyncio.Future[T], pending: Pending[T]) -> None:
+    """Give ``future`` the answer of ``pending`` (unless its caller stopped waiting)."""
+    if future.done():
+        return
+    if pending.error is not None:
+        future.set_exception(pending.error)
+    else:
+        future.set_result(pending.answer())
