@@ -73,7 +73,15 @@ class Gateway:
         """The caller, authenticated and holding ``permission``; refused (and audited) if not."""
         # A signature covers the body, which only an async dependency can read.
         body = await request.body() if HEADER_KEY in request.headers else None
-        return await run_in_threadpool(self._admit, request, permission, body, enrolment)
+        if not self.rate_limits.awaitable:
+            return await run_in_threadpool(self._admit, request, permission, body, enrolment)
+        # Counters in the desk process: only authentication needs a thread.
+        principal = await run_in_threadpool(self._authenticated, request, body)
+        await self.rate_limits.admit_caller_async(
+            request, user_id=principal.user_id, api_key_id=principal.api_key_id
+        )
+        self.authorize(principal, permission, CheckSite.of(request), enrolment=enrolment)
+        return principal
 
     def authorize(
         self, principal: Principal, permission: Permission, site: CheckSite, *, enrolment: bool
@@ -104,16 +112,20 @@ class Gateway:
         body: bytes | None,
         enrolment: bool,  # noqa: FBT001 - run_in_threadpool passes arguments by position
     ) -> Principal:
-        try:
-            principal = self._caller(request, body)
-        except ProblemError:
-            self.rate_limits.charge_unauthenticated(request)  # 429 once the address's is spent
-            raise
+        principal = self._authenticated(request, body)
         self.rate_limits.admit_caller(
             request, user_id=principal.user_id, api_key_id=principal.api_key_id
         )
         self.authorize(principal, permission, CheckSite.of(request), enrolment=enrolment)
         return principal
+
+    def _authenticated(self, request: Request, body: bytes | None) -> Principal:
+        """The request's principal; a refused one is charged to its address first."""
+        try:
+            return self._caller(request, body)
+        except ProblemError:
+            self.rate_limits.charge_unauthenticated(request)  # 429 once the address's is spent
+            raise
 
     def _caller(self, request: Request, body: bytes | None) -> Principal:
         """The request's principal: from its API-key signature when signed, else its token."""

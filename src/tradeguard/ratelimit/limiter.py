@@ -131,16 +131,9 @@ class RateLimits:
         self, state: State, ip: str | None, route_class: RouteClass
     ) -> None:
         """``admit_address`` awaiting the counters on the event loop (when ``awaitable``)."""
-        run = self._run_awaited
-        if run is None:
-            raise TypeError("these counters cannot be awaited")
         address = self._address(state, ip, route_class)
-        if address is None:
-            return
-        counting = self._counting([address], route_class)
-        with _closed_on_failure():
-            answers = await run(counting.calls) if counting.calls else []
-        self._judge(state, counting, answers)
+        if address is not None:
+            await self._guarded_async(state, [address], route_class)
 
     def _address(self, state: State, ip: str | None, route_class: RouteClass) -> Client | None:
         """The address a request of ``route_class`` is counted for (kept on its state)."""
@@ -171,13 +164,17 @@ class RateLimits:
         headers when a limit is exceeded; order cancels are never refused. A second call
         for the same request counts nothing.
         """
-        scope = request.scope
-        state = scope.setdefault("state", {})
-        route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
-        peer = scope.get("client")
-        self.count_caller(
-            state, route_class, user_id=user_id, api_key_id=api_key_id, ip=peer[0] if peer else None
-        )
+        state, route_class, ip = _request_facts(request)
+        self.count_caller(state, route_class, user_id=user_id, api_key_id=api_key_id, ip=ip)
+
+    async def admit_caller_async(
+        self, request: Request, *, user_id: str, api_key_id: str | None
+    ) -> None:
+        """``admit_caller`` awaiting the counters on the event loop (when ``awaitable``)."""
+        state, route_class, ip = _request_facts(request)
+        callers = self._callers(state, route_class, user_id=user_id, api_key_id=api_key_id, ip=ip)
+        if callers:
+            await self._guarded_async(state, callers, route_class)
 
     def count_caller(
         self,
@@ -189,15 +186,28 @@ class RateLimits:
         ip: str | None,
     ) -> None:
         """Count one call of ``route_class`` by the user (and key) whose ``state`` this is."""
+        callers = self._callers(state, route_class, user_id=user_id, api_key_id=api_key_id, ip=ip)
+        if callers:
+            self._guarded(state, callers, route_class)
+
+    def _callers(
+        self,
+        state: State,
+        route_class: RouteClass,
+        *,
+        user_id: str,
+        api_key_id: str | None,
+        ip: str | None,
+    ) -> list[Client]:
+        """The user (and key) to count for this request; none if counted already or unlimited."""
         if CALLER in state:
-            return
+            return []
         user = state[CALLER] = Client(LimitScope.USER, user_id, ip)
         if not self.enabled or route_class in UNLIMITED or route_class in OWNER_FREE:
-            return
-        callers = [user]
-        if api_key_id is not None:
-            callers.append(Client(LimitScope.API_KEY, api_key_id, ip))
-        self._guarded(state, callers, route_class)
+            return []
+        if api_key_id is None:
+            return [user]
+        return [user, Client(LimitScope.API_KEY, api_key_id, ip)]
 
     def observe(self, state: State, ip: str | None, *, rejected: bool) -> None:
         """Judge one answered request of the address (and the user, if known)."""
@@ -233,6 +243,17 @@ class RateLimits:
         counting = self._counting(clients, route_class)
         with _closed_on_failure():
             answers = self._run(counting.calls) if counting.calls else []
+        self._judge(state, counting, answers)
+
+    async def _guarded_async(
+        self, state: State, clients: list[Client], route_class: RouteClass
+    ) -> None:
+        run = self._run_awaited
+        if run is None:
+            raise TypeError("these counters cannot be awaited")
+        counting = self._counting(clients, route_class)
+        with _closed_on_failure():
+            answers = await run(counting.calls) if counting.calls else []
         self._judge(state, counting, answers)
 
     def _counting(self, clients: list[Client], route_class: RouteClass) -> _Counting:
@@ -294,3 +315,12 @@ class RateLimits:
         self._sink(
             ClientEvent(event_type, client, data, self._clock.now_ns(), state.get("request_id"))
         )
+
+
+def _request_facts(request: Request) -> tuple[State, RouteClass, str | None]:
+    """The request's state, its route class and the peer's address."""
+    scope = request.scope
+    state = scope.setdefault("state", {})
+    route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
+    peer = scope.get("client")
+    return state, route_class, peer[0] if peer else None

@@ -60,7 +60,7 @@ def test_sweep_when_keys_expired_long_ago_then_they_are_dropped_from_memory() ->
     wall.now += MemoryCounters.SWEEP_SECONDS
     counters.incr("ip:live", 60)
 
-    assert counters._counts.keys() == {"ip:live"}  # noqa: SLF001 - what memory holds
+    assert counters._counts.keys() == {"ip:live"}  # what memory holds
 
 
 def test_incr_when_threads_count_together_then_no_increment_is_lost() -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
-from clocked_counters import BatchedClockedCounters, WallClock
+from clocked_counters import AwaitedClockedCounters, BatchedClockedCounters, WallClock
 from limits_kit import kit, request
 
 from tradeguard.core.errors import ProblemError
@@ -291,3 +294,43 @@ def test_request_when_store_batches_then_each_count_and_the_judgement_is_one_rou
         ["incr", "get", "incr", "get"],  # answered and rejected, for the address and the user
     ]
     assert (headers["RateLimit-Limit"], headers["RateLimit-Remaining"]) == ("2", "1")
+
+
+def test_admit_caller_when_counters_can_be_awaited_then_counted_on_the_loop_as_by_a_thread() -> (
+    None
+):
+    counters = AwaitedClockedCounters(WallClock())
+    limits = kit(counters, rate_limit_api_key_order_entry="2/minute").limits
+
+    async def place(times: int) -> list[ProblemError | None]:
+        outcomes: list[ProblemError | None] = []
+        for _ in range(times):
+            try:
+                await limits.admit_caller_async(
+                    request("POST", "/v1/orders"), user_id="u1", api_key_id="k1"
+                )
+            except ProblemError as refused:
+                outcomes.append(refused)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    first, second, third = asyncio.run(place(3))
+
+    assert (first, second) == (None, None)
+    assert third is not None
+    assert (third.status, third.extensions["limit_scope"]) == (429, "api_key")
+    assert set(counters.awaited_on) == {threading.get_ident()}  # no worker thread waited
+    assert [call[0] for call in counters.batches[0]] == ["get", "incr", "expiry", "incr", "expiry"]
+
+
+def test_admit_caller_async_when_counted_already_for_the_request_then_not_again() -> None:
+    counters = AwaitedClockedCounters(WallClock())
+    limits = kit(counters).limits
+    req = request()
+
+    limits.admit_caller(req, user_id="u1", api_key_id=None)
+    asyncio.run(limits.admit_caller_async(req, user_id="u1", api_key_id=None))
+
+    assert list(counters.counts.values()) == [1]
+    assert counters.awaited_on == []
