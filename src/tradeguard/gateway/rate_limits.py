@@ -67,10 +67,13 @@ class RateLimitMiddleware:
             return
         await self._forward(scope, receive, send, state)
         reason = state.get(REASON_CODE)
-        if is_judged(reason):
-            await self._store(
-                partial(self.limits.observe, rejected=is_rejection(reason)), state, ip
-            )
+        if not is_judged(reason):
+            return
+        rejected = is_rejection(reason)
+        if self.limits.awaitable:
+            await self.limits.observe_async(state, ip, rejected=rejected, in_thread=self._thread)
+        else:
+            await self._store(partial(self.limits.observe, rejected=rejected), state, ip)
 
     async def _refusal(
         self, state: State, ip: str | None, route_class: RouteClass
@@ -127,9 +130,13 @@ class RateLimitMiddleware:
         """Run ``call``, on a worker thread when the counters are remote."""
         if not self.limits.remote:
             return call(*args)
+        return await self._thread(partial(call, *args))
+
+    async def _thread(self, call: Callable[[], Result]) -> Result:
+        """Run ``call`` on one of the store's worker threads."""
         if self._threads is None:  # made in the event loop, on first use
             self._threads = CapacityLimiter(STORE_THREADS)
-        return await anyio.to_thread.run_sync(call, *args, limiter=self._threads)
+        return await anyio.to_thread.run_sync(call, limiter=self._threads)
 
 
 class _ClientPaced:

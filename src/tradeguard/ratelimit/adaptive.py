@@ -116,6 +116,11 @@ class AdaptiveThrottle:
         The counts of every client go to the store together (one round trip when it can
         batch them); judging a level, at most once per batch of requests, reads on its own.
         """
+        answers = self._run(self.observation(clients, rejected=rejected))
+        return self.judged(clients, answers, rejected=rejected)
+
+    def observation(self, clients: Sequence[str], *, rejected: bool) -> list[CounterCall]:
+        """The store calls that count one answered request of each of ``clients``."""
         window = self.rules.window_seconds
         period = int(self._wall()) // window
         calls: list[CounterCall] = []
@@ -123,7 +128,22 @@ class AdaptiveThrottle:
             suffix = f"{client}/{period}"
             calls.append(incr("ad/seen/" + suffix, window))
             calls.append(incr("ad/rej/" + suffix, window) if rejected else get("ad/rej/" + suffix))
-        answers = self._run(calls)
+        return calls
+
+    def judging(self, answers: Sequence[float], *, rejected: bool) -> bool:
+        """Whether the counts ``observation`` answered call for judging a level.
+
+        Rarely true; only ``judged`` then reads and writes the store.
+        """
+        return any(
+            self._due(int(answered), int(rejections), rejected=rejected)
+            for answered, rejections in zip(answers[::2], answers[1::2], strict=True)
+        )
+
+    def judged(
+        self, clients: Sequence[str], answers: Sequence[float], *, rejected: bool
+    ) -> list[LevelChange | None]:
+        """The level change each client's counts caused (read and set in the store)."""
         return [
             self._after(client, int(answered), int(rejections), rejected=rejected)
             for client, answered, rejections in zip(
@@ -131,21 +151,28 @@ class AdaptiveThrottle:
             )
         ]
 
+    def _due(self, answered: int, rejections: int, *, rejected: bool) -> bool:
+        """Whether a level may change after these counts.
+
+        So it may for a mostly rejected client at every ``min_rejections`` rejections, and
+        for a mostly answered one at every ``calm_requests`` answers.
+        """
+        if rejected:
+            counted = rejections % self.rules.min_rejections == 0
+        else:
+            counted = answered % self.rules.calm_requests == 0
+        return counted and self.rules.mostly_rejected(rejections, answered) == rejected
+
     def _after(
         self, client: str, answered: int, rejections: int, *, rejected: bool
     ) -> LevelChange | None:
-        if rejected:
-            if rejections % self.rules.min_rejections == 0:
-                return self._judge(client, answered, rejections, step=1)
-        elif answered % self.rules.calm_requests == 0:
-            return self._judge(client, answered, rejections, step=-1)
-        return None
+        if not self._due(answered, rejections, rejected=rejected):
+            return None
+        return self._judge(client, answered, rejections, step=1 if rejected else -1)
 
     def _judge(
         self, client: str, answered: int, rejections: int, *, step: int
     ) -> LevelChange | None:
-        if self.rules.mostly_rejected(rejections, answered) != (step > 0):
-            return None
         before = self.level(client)
         after = min(max(before + step, 0), self.rules.max_level)
         if after != before or step > 0:  # at the top level, a tightening renews the hold

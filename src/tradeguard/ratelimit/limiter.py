@@ -14,9 +14,10 @@ limits fail closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -56,6 +57,7 @@ ADDRESS = "rate_limit_address"
 
 log = get_logger("tradeguard.ratelimit")
 State = MutableMapping[str, Any]
+Changes = list[LevelChange | None]
 
 
 @contextmanager
@@ -213,19 +215,49 @@ class RateLimits:
         """Judge one answered request of the address (and the user, if known)."""
         if not self.enabled or self.adaptive is None:
             return
-        clients = [state.get(ADDRESS) or Client(LimitScope.IP, address_key(ip), ip)]
-        caller: Client | None = state.get(CALLER)
-        if caller is not None:
-            clients.append(caller)
+        clients = _observed(state, ip)
         try:
             changes = self.adaptive.observe(
                 [client.subject for client in clients], rejected=rejected
             )
-            for client, change in zip(clients, changes, strict=True):
-                if change is not None:
-                    self._audit_change(change, client, state)
         except STORAGE_ERRORS:
             log.exception("ratelimit.observe_failed")
+            return
+        self._audit_changes(state, clients, changes)
+
+    async def observe_async(
+        self,
+        state: State,
+        ip: str | None,
+        *,
+        rejected: bool,
+        in_thread: Callable[[Callable[[], Changes]], Awaitable[Changes]],
+    ) -> None:
+        """``observe`` awaiting the counts on the event loop (when ``awaitable``).
+
+        The rare judgement of a level, which reads and writes the store, runs ``in_thread``.
+        """
+        adaptive, run = self.adaptive, self._run_awaited
+        if not self.enabled or adaptive is None or run is None:
+            return
+        clients = _observed(state, ip)
+        subjects = [client.subject for client in clients]
+        try:
+            answers = await run(adaptive.observation(subjects, rejected=rejected))
+            if not adaptive.judging(answers, rejected=rejected):
+                return
+            changes = await in_thread(
+                partial(adaptive.judged, subjects, answers, rejected=rejected)
+            )
+        except STORAGE_ERRORS:
+            log.exception("ratelimit.observe_failed")
+            return
+        self._audit_changes(state, clients, changes)
+
+    def _audit_changes(self, state: State, clients: list[Client], changes: Changes) -> None:
+        for client, change in zip(clients, changes, strict=True):
+            if change is not None:
+                self._audit_change(change, client, state)
 
     def headers(self, state: State) -> dict[str, str]:
         """The RateLimit headers of the request's tightest limit (none when unlimited)."""
@@ -324,3 +356,12 @@ def _request_facts(request: Request) -> tuple[State, RouteClass, str | None]:
     route_class = state.get(ROUTE_CLASS) or classify(scope["method"], scope["path"])
     peer = scope.get("client")
     return state, route_class, peer[0] if peer else None
+
+
+def _observed(state: State, ip: str | None) -> list[Client]:
+    """The clients an answered request is judged for: its address, and its user if known."""
+    clients = [state.get(ADDRESS) or Client(LimitScope.IP, address_key(ip), ip)]
+    caller: Client | None = state.get(CALLER)
+    if caller is not None:
+        clients.append(caller)
+    return clients

@@ -12,7 +12,10 @@ from limits_kit import kit
 from starlette.types import Message, Receive, Scope, Send
 
 from tradeguard.core.clock import FixedClock
-from tradeguard.gateway.rate_limits import RateLimitMiddleware
+from tradeguard.gateway.rate_limits import REASON_CODE, RateLimitMiddleware
+from tradeguard.ratelimit.adaptive import level_key
+from tradeguard.ratelimit.clients import Client, LimitScope, address_key
+from tradeguard.ratelimit.events import TIGHTENED
 from tradeguard.ratelimit.limiter import RateLimits
 from tradeguard.ratelimit.route_classes import RouteClass
 from tradeguard.ratelimit.shedding import LoadShedder, ShedLimits
@@ -160,7 +163,7 @@ def test_address_count_when_counters_can_be_awaited_then_counted_on_the_loop_as_
     assert [headers["ratelimit-remaining"] for _, headers in answers] == ["1", "0", "0"]
     assert answers[2][1]["retry-after"] == "60"
     assert set(counters.awaited_on) == {threading.get_ident()}  # no worker thread waited
-    assert len(counters.awaited_on) == 3  # each count; the judgements after them are not
+    assert len(counters.awaited_on) == 5  # each count; the judgements of the two answered
 
 
 def test_address_count_when_awaited_counters_fail_then_503_unavailable() -> None:
@@ -170,3 +173,34 @@ def test_address_count_when_awaited_counters_fail_then_503_unavailable() -> None
     [(status, headers)] = _statuses_and_headers(middleware, 1)
 
     assert (status, headers["retry-after"]) == (503, "1")
+
+
+def _refusing(reason: str):  # noqa: ANN202 - an ASGI app
+    async def app(scope: Scope, _receive: Receive, send: Send) -> None:
+        scope["state"][REASON_CODE] = reason
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return app
+
+
+def test_judgement_when_awaited_and_a_client_is_mostly_refused_then_tightened_once_due() -> None:
+    """The counts after each answer are awaited on the loop; only the rare judgement of a
+    level (read and written in the store) takes a thread, and it tightens as by a thread."""
+    counters = AwaitedClockedCounters(WallClock())
+    built = kit(counters, rate_limit_adaptive_min_rejections=3, rate_limit_ip_auth="100/minute")
+    middleware = RateLimitMiddleware(_refusing("AUTH_INVALID_CREDENTIALS"), built.limits)
+    address = Client(LimitScope.IP, address_key("198.51.100.20"), "198.51.100.20")
+    level = level_key(address.subject)
+
+    async def attempts(times: int) -> None:
+        for _ in range(times):
+            await middleware(_scope("POST", "/v1/auth/login"), _no_body, _discard)
+
+    asyncio.run(attempts(2))
+    assert counters.counts.get(level) is None  # not due yet: nothing read or written
+    asyncio.run(attempts(1))
+
+    assert counters.counts[level] == 1
+    assert set(counters.awaited_on) == {threading.get_ident()}
+    assert built.event_types() == [TIGHTENED]
