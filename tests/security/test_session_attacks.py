@@ -140,6 +140,29 @@ def test_session_when_used_after_idle_timeout_then_refused_for_good(
     assert "auth.session.revoked" in audit_event_types(clean_database.engine)
 
 
+def test_session_when_its_state_is_held_in_memory_then_logout_still_refuses_at_once(
+    client: TestClient, alice: Person
+) -> None:
+    """A gated route answers from the session state it holds; a logout must drop it."""
+    tokens = alice.tokens
+    assert _me(client, tokens).status_code == 200
+    assert _me(client, tokens).status_code == 200  # answered from the state held in memory
+    assert client.post("/v1/auth/logout", headers=alice.headers).status_code == 204
+    assert_refused(_me(client, tokens), 401, "AUTH_SESSION_REVOKED")
+
+
+def test_session_when_its_state_is_held_in_memory_then_the_idle_timeout_still_ends_it(
+    long_token_client: TestClient, mailbox: MemorySender, clock: FixedClock
+) -> None:
+    client = long_token_client
+    alice = signed_up_with_totp(client, mailbox, clock, Person())
+    assert _me(client, alice.tokens).status_code == 200
+    assert _me(client, alice.tokens).status_code == 200  # the state is now held in memory
+    clock.advance(seconds=IDLE_SECONDS + 1)  # idle since those requests
+    assert_refused(_me(client, alice.tokens), 401, "AUTH_SESSION_EXPIRED")
+    assert_refused(_me(client, alice.tokens), 401, "AUTH_SESSION_REVOKED")
+
+
 # Refresh-token replay
 
 

@@ -27,7 +27,7 @@ from tradeguard.core.errors import ProblemError, ProblemType
 from tradeguard.core.permissions import Permission
 from tradeguard.core.principal import Principal
 from tradeguard.identity.kit import Identity
-from tradeguard.identity.principal import authenticate
+from tradeguard.identity.principal import authenticate, authenticate_from_memory
 from tradeguard.identity.problems import AuthReason, forbidden
 from tradeguard.ratelimit.limiter import RateLimits
 
@@ -73,15 +73,26 @@ class Gateway:
         """The caller, authenticated and holding ``permission``; refused (and audited) if not."""
         # A signature covers the body, which only an async dependency can read.
         body = await request.body() if HEADER_KEY in request.headers else None
-        if not self.rate_limits.awaitable:
+        principal = None if body is not None else authenticate_from_memory(self.identity, request)
+        if principal is None and not self.rate_limits.awaitable:
             return await run_in_threadpool(self._admit, request, permission, body, enrolment)
-        # Counters in the desk process: only authentication needs a thread.
-        principal = await run_in_threadpool(self._authenticated, request, body)
-        await self.rate_limits.admit_caller_async(
-            request, user_id=principal.user_id, api_key_id=principal.api_key_id
-        )
+        if principal is None:  # a database read, a signature's nonce, or a refusal to answer
+            principal = await run_in_threadpool(self._authenticated, request, body)
+        await self._count_async(request, principal)
         self.authorize(principal, permission, CheckSite.of(request), enrolment=enrolment)
         return principal
+
+    async def _count_async(self, request: Request, principal: Principal) -> None:
+        """``_count`` from the event loop: awaited, on a thread, or at once, by the counters."""
+        limits = self.rate_limits
+        if limits.awaitable:  # the desk process's
+            await limits.admit_caller_async(
+                request, user_id=principal.user_id, api_key_id=principal.api_key_id
+            )
+        elif limits.remote:  # Redis
+            await run_in_threadpool(self._count, request, principal)
+        else:  # this process's memory
+            self._count(request, principal)
 
     def authorize(
         self, principal: Principal, permission: Permission, site: CheckSite, *, enrolment: bool
@@ -113,11 +124,15 @@ class Gateway:
         enrolment: bool,  # noqa: FBT001 - run_in_threadpool passes arguments by position
     ) -> Principal:
         principal = self._authenticated(request, body)
+        self._count(request, principal)
+        self.authorize(principal, permission, CheckSite.of(request), enrolment=enrolment)
+        return principal
+
+    def _count(self, request: Request, principal: Principal) -> None:
+        """Count the call against the caller's limits; 429 when one is spent."""
         self.rate_limits.admit_caller(
             request, user_id=principal.user_id, api_key_id=principal.api_key_id
         )
-        self.authorize(principal, permission, CheckSite.of(request), enrolment=enrolment)
-        return principal
 
     def _authenticated(self, request: Request, body: bytes | None) -> Principal:
         """The request's principal; a refused one is charged to its address first."""

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from tradeguard.core.errors import ProblemError
-from tradeguard.core.principal import Principal
+from tradeguard.core.principal import Principal, SessionState
 from tradeguard.identity.kit import Identity
 from tradeguard.identity.origin import Origin
 from tradeguard.identity.problems import (
@@ -67,6 +67,35 @@ def authenticate_token(
         raise refused.problem()
     assert state is not None  # noqa: S101 - session_refusal refuses a missing state
     identity.sessions.touch(identity.sessions_factory, state)
+    return _principal(claims, state)
+
+
+def authenticate_from_memory(identity: Identity, request: HTTPConnection) -> Principal | None:
+    """``authenticate`` when it needs nothing but this process's memory, else None.
+
+    That is a valid bearer token whose session's state is cached, admitted, and with no
+    activity due to be noted: an event loop may call it. None asks for ``authenticate``
+    on a thread, which also answers every refusal.
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    try:
+        claims = _claims(identity, _bearer(request))
+    except ProblemError:
+        return None
+    sessions = identity.sessions
+    state = sessions.cached_state(claims.sid)
+    if state is None or sessions.touch_due(state):
+        return None
+    ip = request.client.host if request.client else None
+    if session_refusal(state, claims.sub, claims.pv, identity.clock.now_ns(), ip) is not None:
+        return None
+    principal = request.state.principal = _principal(claims, state)
+    return principal
+
+
+def _principal(claims: AccessClaims, state: SessionState) -> Principal:
     return Principal(
         user_id=claims.sub,
         session_id=claims.sid,

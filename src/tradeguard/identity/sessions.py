@@ -268,11 +268,20 @@ class SessionManager:
             if row is not None:
                 self.revoke(db, row, RevokeReason.IDLE, origin)
 
+    def cached_state(self, session_id: str) -> SessionState | None:
+        """The session's state if this process holds it fresh (nothing read), else None."""
+        _, state = self.cache.cached(session_id)
+        return state
+
+    def touch_due(self, state: SessionState) -> bool:
+        """Whether the session's activity is to be noted now (``touch`` writes it)."""
+        return self._clock.now_ns() - state.last_active_ns >= TOUCH_INTERVAL_NS
+
     def touch(self, sessions: sessionmaker[Session], state: SessionState) -> None:
         """Note activity, at most every 30 seconds per session (idle timer restarts)."""
-        now = self._clock.now_ns()
-        if now - state.last_active_ns < TOUCH_INTERVAL_NS:
+        if not self.touch_due(state):
             return
+        now = self._clock.now_ns()
         with sessions.begin() as db:
             db.execute(
                 update(AuthSession)

@@ -45,9 +45,13 @@ def registry_of_app(app: FastAPI) -> ServiceLookup:
 
 @cache
 def provided(kind: type[Any]) -> Any:  # noqa: ANN401 - a FastAPI Depends
-    """A dependency whose value is the registered service of type ``kind``."""
+    """A dependency whose value is the registered service of type ``kind``.
 
-    def provide(connection: HTTPConnection) -> Any:  # noqa: ANN401 - the service of ``kind``
+    A coroutine, though it only looks in a dictionary: FastAPI runs a plain function
+    dependency on a worker thread, a hand-over per service per request.
+    """
+
+    async def provide(connection: HTTPConnection) -> Any:  # noqa: ANN401 - the service of ``kind``
         return registry_of(connection).find(kind)
 
     provide.__name__ = f"provide_{kind.__name__}"
