@@ -176,8 +176,11 @@ class CommitQueue:
         """The sequencer thread: leads every batch whose first request has no thread."""
         while True:
             self._sequencer_wake.wait()
-            while batch := self._sequencer_turn():
-                self._lead(batch, commit)
+            try:
+                while batch := self._sequencer_turn():
+                    self._lead(batch, commit)
+            except Exception:  # the thread must live on: requests nobody waits for need it
+                log.exception("trading.sequencer_failed")
 
     def _sequencer_turn(self) -> Batch:
         with self._lock:
