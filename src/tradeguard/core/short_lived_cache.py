@@ -48,12 +48,12 @@ class ShortLivedCache(Generic[V]):
                 self._entries.clear()
         return value
 
-    def cached(self, key: str) -> tuple[bool, V | None]:
-        """Whether ``key`` has a value younger than the TTL, and that value (nothing loaded)."""
+    def cached(self, key: str) -> V | None:
+        """``key``'s value if younger than the TTL, else None (nothing is loaded)."""
         entry = self._entries.get(key)
         if entry is None or self._monotonic() - entry[0] >= self.ttl():
-            return False, None
-        return True, entry[1]
+            return None
+        return entry[1]
 
     def drop(self, key: str) -> None:
         """Forget one value (after a change made here)."""

@@ -270,8 +270,7 @@ class SessionManager:
 
     def cached_state(self, session_id: str) -> SessionState | None:
         """The session's state if this process holds it fresh (nothing read), else None."""
-        _, state = self.cache.cached(session_id)
-        return state
+        return self.cache.cached(session_id)
 
     def touch_due(self, state: SessionState) -> bool:
         """Whether the session's activity is to be noted now (``touch`` writes it)."""

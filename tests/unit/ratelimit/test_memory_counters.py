@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from tradeguard.ratelimit.counters import MemoryCounters
@@ -71,9 +72,14 @@ def test_incr_when_threads_count_together_then_no_increment_is_lost() -> None:
             counters.incr("shared", 60)
 
     threads = [threading.Thread(target=count) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between nearly any two bytecodes
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
 
     assert counters.get("shared") == 16_000

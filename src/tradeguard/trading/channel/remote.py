@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tradeguard.access.caller import Caller
 from tradeguard.apikeys.problems import unavailable as keys_unavailable
 from tradeguard.apikeys.replay import Admission
+from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money
 from tradeguard.ledger.movements import CashMovement, CashPosted
 from tradeguard.ratelimit.counters import CounterCall, MemoryCounters, run_each
@@ -58,10 +59,8 @@ def forwarded(channel: DeskChannel, kind: type[T], method: str, *args: Any, **kw
     try:
         answer = channel.call(method, *args, **kwargs)
     except (DeskUnreachableError, WireError) as error:
-        raise unavailable("the trading desk is not reachable; retry the request") from error
-    if not isinstance(answer, kind):
-        raise unavailable(f"the trading desk answered {method} with a {type(answer).__name__}")
-    return answer
+        raise _unreachable() from error
+    return _of_kind(answer, kind, method)
 
 
 async def forwarded_async(
@@ -74,7 +73,17 @@ async def forwarded_async(
     try:
         answer = await channel.call_async(method, *args)
     except (DeskUnreachableError, WireError) as error:
-        raise unavailable("the trading desk is not reachable; retry the request") from error
+        raise _unreachable() from error
+    return _of_kind(answer, kind, method)
+
+
+def _unreachable() -> ProblemError:
+    """503: the desk process did not answer (a retry with the same ids is safe)."""
+    return unavailable("the trading desk is not reachable; retry the request")
+
+
+def _of_kind(answer: object, kind: type[T], method: str) -> T:
+    """``answer``, or 503 when the desk answered ``method`` with something else."""
     if not isinstance(answer, kind):
         raise unavailable(f"the trading desk answered {method} with a {type(answer).__name__}")
     return answer
