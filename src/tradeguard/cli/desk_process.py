@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from tradeguard.apikeys.replay import key_state_store
 from tradeguard.app import DeskMode, create_app
 from tradeguard.config import Settings
+from tradeguard.core.collector import freeze_startup_heap
 from tradeguard.market.feed import MarketData
 from tradeguard.ratelimit.counters import MemoryCounters
 from tradeguard.services import Services
@@ -53,6 +54,7 @@ def run_desk_process(settings: Settings) -> None:
         keys = key_state_store(None, settings.redis_key_prefix, registry.find(Services).clock)
         server.add(shared_state_handlers(keys, MemoryCounters()), quick=True)
         server.add({"sessions.changed": server.tell_sessions})
+    freeze_startup_heap()
     asyncio.run(_serve(app, server))
 
 

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from tradeguard.config import Settings
+from tradeguard.core.collector import freeze_startup_heap
 from tradeguard.core.errors import StartupError
 from tradeguard.gateway.http_protocol import ConnectionLimits
 from tradeguard.gateway.tls import DevCertificatePaths, server_ssl_context
@@ -81,9 +82,11 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 
 def serve(app: FastAPI, settings: Settings) -> None:
     """Run the HTTPS server until interrupted."""
+    freeze_startup_heap()
     uvicorn.Server(server_config(app, settings)).run()
 
 
 def serve_on(app: FastAPI, settings: Settings, listener: socket.socket) -> None:
     """Run the HTTPS server on a socket already bound (a gateway worker's) until stopped."""
+    freeze_startup_heap()
     uvicorn.Server(server_config(app, settings)).run(sockets=[listener])
