@@ -13,6 +13,7 @@ SQLite; PostgreSQL is reported. ``BENCH_DESK_ORDERS`` changes the order count.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import tempfile
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from tradeguard.audit.models import AuditEventRow
 from tradeguard.audit.records import Actor
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
+from tradeguard.core.collector import freeze_startup_heap
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Money, Price
 from tradeguard.core.principal import Principal
@@ -244,9 +246,12 @@ def _batches(desk: TradingDesk) -> int:
 
 
 def measure(database_url: str | None) -> Result:
-    """One warm-up of 1,000 orders, then ``ORDERS`` measured."""
-    with desk_app(database_url) as (app, clock):
-        callers = prepare(app)
+    """One warm-up of 1,000 orders, then ``ORDERS`` measured.
+
+    The start-up heap is frozen once the accounts are open, as the desk process does before
+    it serves, and given back to the collector after the run.
+    """
+    with desk_app(database_url) as (app, clock), _heap_frozen_after(prepare, app) as callers:
         desk = registry_of(app).trading_desk
         counts: dict[str, itertools.count[int]] = {}
         drive(desk, clock, callers, 1000, counts)
@@ -260,6 +265,18 @@ def measure(database_url: str | None) -> Result:
             f"{result.cpu_us_per_order:.0f} µs of process CPU per order"
         )
         return result
+
+
+@contextmanager
+def _heap_frozen_after(
+    prepare_app: Callable[[FastAPI], list[Caller]], app: FastAPI
+) -> Iterator[list[Caller]]:
+    callers = prepare_app(app)
+    freeze_startup_heap()
+    try:
+        yield callers
+    finally:
+        gc.unfreeze()
 
 
 def run() -> list[Measurement]:
