@@ -292,14 +292,14 @@ def test_a_subscriber_arriving_before_the_commit_gets_the_events_as_committed(
     desk = desk_of(app)
     watching = {bob.user_id}
     published = _feed_of(desk, watching)
-    write = BatchWrites.write
+    commit = BatchWrites.commit
 
-    def write_then_subscribe(self: BatchWrites, *args: Any) -> None:
-        write(self, *args)  # every event of the batch is drafted by now
-        if self.placed:  # the batch of the orders, not the one leading it
+    def subscribe_then_commit(self: BatchWrites, *args: Any) -> None:
+        if self.placed:  # the batch of the orders (every event drafted by now), not the leader's
             watching.add(alice.user_id)
+        commit(self, *args)
 
-    monkeypatch.setattr(BatchWrites, "write", write_then_subscribe)
+    monkeypatch.setattr(BatchWrites, "commit", subscribe_then_commit)
     with one_batch(desk, bob) as send:
         send(lambda: desk.place(alice, ask(quantity=10)))
         send(lambda: desk.place(bob, ask(Side.SELL_SHORT, 4, time_in_force=TimeInForce.IOC)))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import reason_of
+from sqlalchemy import event
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
-from support import registry_of
+from support import TestDatabase, registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.account import AccountRisk
@@ -92,8 +95,8 @@ def failing_drafts(original: Any) -> Any:
     return failing
 
 
-def failing_appends(original: Any) -> Any:
-    """``AuditTrail.append_batch`` failing for a batch with a trade: the commit fails."""
+def failing_numbering(original: Any) -> Any:
+    """``AuditTrail.number_batch`` failing for a batch with a trade: the commit fails."""
 
     def failing(session: Any, drafts: Any) -> Any:
         if any(draft.event_type == "trade.executed" for draft in drafts):
@@ -104,7 +107,7 @@ def failing_appends(original: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("method", "failure"), [("draft", failing_drafts), ("append_batch", failing_appends)]
+    ("method", "failure"), [("draft", failing_drafts), ("number_batch", failing_numbering)]
 )
 def test_a_failed_write_leaves_no_trace_in_memory(  # noqa: PLR0913, PLR0917 - fixtures and the failure
     client: TestClient,
@@ -132,3 +135,115 @@ def test_a_failed_write_leaves_no_trace_in_memory(  # noqa: PLR0913, PLR0917 - f
     )
     assert retried.status_code == 201, retried.text
     assert retried.json()["filled_quantity"] == 5
+
+
+REFUSE_EXECUTIONS = {
+    "sqlite": [
+        (
+            "CREATE TRIGGER refuse_executions BEFORE INSERT ON executions "
+            "BEGIN SELECT RAISE(ABORT, 'executions refused'); END"
+        )
+    ],
+    "postgresql": [
+        (
+            "CREATE FUNCTION refuse_executions() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'executions refused'; END $$"
+        ),
+        (
+            "CREATE TRIGGER refuse_executions BEFORE INSERT ON executions "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_executions()"
+        ),
+    ],
+}
+ORDER_EVENTS = "event_type IN ('order.placed', 'trade.executed')"
+ALLOW_EXECUTIONS = {
+    "sqlite": ["DROP TRIGGER refuse_executions"],
+    "postgresql": [
+        "DROP TRIGGER refuse_executions ON executions",
+        "DROP FUNCTION refuse_executions()",
+    ],
+}
+
+
+def _run_all(database: TestDatabase, statements: list[str]) -> None:
+    with database.engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def executions_refused(clean_database: TestDatabase) -> Iterator[Callable[[], None]]:
+    """The database refuses every new execution row until the returned function is called."""
+    _run_all(clean_database, REFUSE_EXECUTIONS[clean_database.backend])
+    allowed = False
+
+    def allow() -> None:
+        nonlocal allowed
+        _run_all(clean_database, ALLOW_EXECUTIONS[clean_database.backend])
+        allowed = True
+
+    try:
+        yield allow
+    finally:
+        if not allowed:
+            allow()
+
+
+def test_a_batch_the_database_refuses_at_commit_is_answered_503_and_leaves_no_trace(
+    client: TestClient,
+    busy_market: tuple[Any, Any],
+    app: FastAPI,
+    clean_database: TestDatabase,
+    executions_refused: Callable[[], None],
+) -> None:
+    _, bob = busy_market
+    before, book_before = risk_snapshot(app), book_snapshot(app, "ACME")
+    events_before = _count(clean_database, "audit_events", ORDER_EVENTS)
+    crossing = place(
+        client, bob, client_order_id="refused", side="sell_short", quantity=5, limit_price="99.00"
+    )
+    assert reason_of(crossing) == (503, "TRADING_UNAVAILABLE")
+    assert risk_snapshot(app) == before
+    assert book_snapshot(app, "ACME") == book_before
+    assert _count(clean_database, "orders", "client_order_id = 'refused'") == 0
+    assert _count(clean_database, "audit_events", ORDER_EVENTS) == events_before
+    executions_refused()
+    retried = place(
+        client, bob, client_order_id="refused", side="sell_short", quantity=5, limit_price="99.00"
+    )
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["filled_quantity"] == 5
+
+
+def test_a_batch_sends_its_inserts_with_the_commit_in_one_pipeline_on_postgresql(
+    client: TestClient, busy_market: tuple[Any, Any], clean_database: TestDatabase
+) -> None:
+    if clean_database.backend != "postgresql":
+        pytest.skip("SQLite has no round trips to save")
+    _, bob = busy_market
+    pipelined: dict[str, list[bool]] = {}
+
+    def note(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name != "desk-sequencer":  # the batch's statements only
+            return
+        words = statement.split()
+        table = words[2] if words[0] == "INSERT" else words[1]
+        in_pipeline = connection.connection.driver_connection.pgconn.pipeline_status != 0
+        pipelined.setdefault(f"{words[0]} {table}", []).append(in_pipeline)
+
+    event.listen(clean_database.engine, "before_cursor_execute", note)
+    try:
+        crossing = place(client, bob, side="sell_short", quantity=5, limit_price="99.00")
+    finally:
+        event.remove(clean_database.engine, "before_cursor_execute", note)
+    assert crossing.status_code == 201, crossing.text
+    for written in ("INSERT orders", "INSERT executions", "INSERT audit_events"):
+        assert pipelined[written] == [True], written
+    assert pipelined["UPDATE audit_head"] == [True]
+    assert pipelined["SELECT seq,"] == [False]  # the head's lock: read before the pipeline
+
+
+def _count(database: TestDatabase, table: str, where: str) -> int:
+    sql = f"SELECT count(*) FROM {table} WHERE {where}"  # noqa: S608 - the tests' own names
+    with database.engine.connect() as connection:
+        return int(connection.exec_driver_sql(sql).scalar_one())

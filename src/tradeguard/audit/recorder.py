@@ -72,6 +72,18 @@ class _Head:
     tree: CompactTree
     checkpoint_size: int
     checkpoint_ns: int
+    stored: bool = True
+    """Whether the head row exists (seen under the lock): saved by an update, else inserted."""
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedEvents:
+    """A batch of events numbered and chained after the locked head, not yet inserted."""
+
+    rows: list[dict[str, Any]]
+    head_seq: int
+    checkpoint_due: bool
+    """A checkpoint falls due after these events (``append_batch`` signs it)."""
 
 
 @dataclass(slots=True)
@@ -161,9 +173,19 @@ class AuditTrail:
         falls due at most once, after the batch (so one may cover more than
         ``checkpoint_events`` events).
         """
+        numbered = self.number_batch(session, drafts)
+        self.insert_numbered(session, numbered)
+        if numbered.checkpoint_due:
+            self._checkpoint(session, self._state(session))
+        return numbered.head_seq
+
+    def number_batch(self, session: Session, drafts: Sequence[EventRecord]) -> NumberedEvents:
+        """Lock the sequencer, load its head and number and chain ``drafts`` after it.
+
+        Nothing is inserted: ``insert_numbered`` writes the rows, and a checkpoint that
+        falls due is left to the caller (``append_batch`` signs it at once).
+        """
         state = self._state(session)
-        if not drafts:
-            return state.head.seq
         head = state.head
         rows = []
         for draft in drafts:
@@ -173,11 +195,14 @@ class AuditTrail:
             rows.append(_event_row(seq, draft, canonical, leaf, chain))
             head.seq, head.chain = seq, chain
             head.tree.append(leaf)
-        connection = session.connection()
-        connection.exec_driver_sql(_event_insert_sql(connection.dialect.paramstyle), rows)
-        if self._checkpoint_due(head):
-            self._checkpoint(session, state)
-        return head.seq
+        return NumberedEvents(rows, head.seq, bool(rows) and self._checkpoint_due(head))
+
+    def insert_numbered(self, session: Session, numbered: NumberedEvents) -> None:
+        """Insert numbered events with one statement that reads nothing back."""
+        if numbered.rows:
+            connection = session.connection()
+            sql = _event_insert_sql(connection.dialect.paramstyle)
+            connection.exec_driver_sql(sql, numbered.rows)
 
     def checkpoint(self, session: Session) -> Checkpoint | None:
         """Sign a checkpoint at the current head if events arrived since the last one."""
@@ -396,7 +421,7 @@ def _load_head(session: Session, now_ns: int) -> _Head:
     """
     row = session.connection().execute(select(HEAD)).one_or_none()
     head = (
-        _Head(0, GENESIS_CHAIN, CompactTree(), 0, now_ns)
+        _Head(0, GENESIS_CHAIN, CompactTree(), 0, now_ns, stored=False)
         if row is None
         else _Head(
             row.seq,
@@ -437,9 +462,11 @@ def _save_head(session: Session, head: _Head) -> None:
         "last_checkpoint_ns": head.checkpoint_ns,
     }
     connection = session.connection()
-    updated = connection.execute(HEAD.update().where(HEAD.c.id == HEAD_ID), values)
-    if updated.rowcount == 0:
+    if head.stored:  # no rowcount read: the commit may be pipelined (db.pipeline)
+        connection.execute(HEAD.update().where(HEAD.c.id == HEAD_ID), values)
+    else:
         connection.execute(insert(HEAD), [{"id": HEAD_ID, **values}])
+        head.stored = True
 
 
 # Session hooks ------------------------------------------------------------------

@@ -112,8 +112,7 @@ class BatchRunner:
                         return self._without(batch, pending)
                     bookings.append(booking)
                 if not (alone and _refused_without_keeping(batch[0])):
-                    writes.write(db, parts.risk(), parts.audit, parts.clock.now_ns())
-                    db.commit()
+                    writes.commit(db, parts.risk(), parts.audit, parts.clock.now_ns())
         except Exception as error:
             log.exception("trading.batch_commit_failed", requests=len(batch))
             self._drop_connection()

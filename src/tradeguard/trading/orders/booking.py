@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.recorder import AuditTrail, NumberedEvents
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import UUIDv7Generator, new_id_text
+from tradeguard.db.pipeline import sent_together
 from tradeguard.ledger.desk_cash import DeskCash
 from tradeguard.risk.context import RiskContext, UnknownOrderError
 from tradeguard.risk.model import AccountKind
@@ -65,28 +66,46 @@ class BatchWrites:
     references: dict[str, tuple[int, int]] = field(default_factory=dict)
     """The last sale of each symbol traded in the batch: price and time."""
 
-    def write(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
-        """The rows from memory, one statement per table; the cash journal; the events.
+    def commit(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
+        """The rows from memory, one statement per table; the cash journal; the events; commit.
 
-        New orders are not in the session: they are inserted here, as the batch left them.
-        Stored orders it changed are updated and leave the session; whatever else the units
-        of work changed through the session (controls, routing, locates) is flushed before
-        the accounts and positions are written from memory, so memory has the last word.
+        Stored orders the batch changed are updated and leave the session; whatever else
+        the units of work changed through the session (controls, routing, locates) is
+        flushed before the accounts and positions are written from memory, so memory has
+        the last word. Everything that reads (stored positions and cash, the ledger, the
+        audit sequencer's head) comes first. The inserts that read nothing back (new
+        orders as the batch left them, executions, last sales, the audit events) then go
+        to PostgreSQL with the commit in one round trip (``sent_together``), unless a
+        checkpoint falls due: its signing key is read first.
         """
         connection = db.connection()
         placed = {row.id for row in self.placed.values()}
-        insert_orders(connection, self.placed.values())
         update_orders(db, [row for key, row in self.orders.items() if key not in placed])
         for account_id, symbol in self.positions:
             sync_locate(db, risk.accounts[account_id], symbol)
         db.flush()
         write_positions(connection, risk, self.positions, now_ns)
         write_accounts(connection, risk, self.accounts, now_ns, self.cash.observe)
-        insert_executions(connection, self.executions)
-        write_references(connection, self.references)
         traded = {execution.account_id for execution in self.executions}
         self.cash.write(db, traded, new_id_text, now_ns)
-        audit.append_batch(db, self.events)
+        db.flush()
+        numbered = audit.number_batch(db, self.events)
+        if numbered.checkpoint_due:
+            self._insert(db, audit, numbered)
+            audit.checkpoint_if_due(db)
+            db.commit()
+            return
+        with sent_together(connection):
+            self._insert(db, audit, numbered)
+            db.commit()
+
+    def _insert(self, db: Session, audit: AuditTrail, numbered: NumberedEvents) -> None:
+        """The statements that read nothing back: orders before their executions."""
+        connection = db.connection()
+        insert_orders(connection, self.placed.values())
+        insert_executions(connection, self.executions)
+        write_references(connection, self.references)
+        audit.insert_numbered(db, numbered)
 
 
 @dataclass(frozen=True, slots=True)
