@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -251,32 +251,28 @@ def measure(database_url: str | None) -> Result:
     The start-up heap is frozen once the accounts are open, as the desk process does before
     it serves, and given back to the collector after the run.
     """
-    with desk_app(database_url) as (app, clock), _heap_frozen_after(prepare, app) as callers:
-        desk = registry_of(app).trading_desk
-        counts: dict[str, itertools.count[int]] = {}
-        drive(desk, clock, callers, 1000, counts)
-        before = _batches(desk)
-        result = drive(desk, clock, callers, ORDERS, counts)
-        with desk.sessions() as db:
-            stored = int(db.scalar(select(func.count()).select_from(OrderRow)) or 0)
-        print(
-            f"desk {desk.sessions.kw['bind'].dialect.name}: {result.outcomes}, {stored} orders "
-            f"stored, {result.events} audit events, {result.batches - before} batches, "
-            f"{result.cpu_us_per_order:.0f} µs of process CPU per order"
-        )
-        return result
+    with desk_app(database_url) as (app, clock):
+        callers = prepare(app)
+        freeze_startup_heap()
+        try:
+            return _measured(registry_of(app).trading_desk, clock, callers)
+        finally:
+            gc.unfreeze()
 
 
-@contextmanager
-def _heap_frozen_after(
-    prepare_app: Callable[[FastAPI], list[Caller]], app: FastAPI
-) -> Iterator[list[Caller]]:
-    callers = prepare_app(app)
-    freeze_startup_heap()
-    try:
-        yield callers
-    finally:
-        gc.unfreeze()
+def _measured(desk: TradingDesk, clock: FixedClock, callers: list[Caller]) -> Result:
+    counts: dict[str, itertools.count[int]] = {}
+    drive(desk, clock, callers, 1000, counts)
+    before = _batches(desk)
+    result = drive(desk, clock, callers, ORDERS, counts)
+    with desk.sessions() as db:
+        stored = int(db.scalar(select(func.count()).select_from(OrderRow)) or 0)
+    print(
+        f"desk {desk.sessions.kw['bind'].dialect.name}: {result.outcomes}, {stored} orders "
+        f"stored, {result.events} audit events, {result.batches - before} batches, "
+        f"{result.cpu_us_per_order:.0f} µs of process CPU per order"
+    )
+    return result
 
 
 def run() -> list[Measurement]:

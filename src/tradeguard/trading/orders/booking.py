@@ -10,14 +10,14 @@ placed or changed through ``BatchWrites.orders``, even before anything is flushe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.recorder import AuditTrail, NumberedEvents
+from tradeguard.audit.recorder import AuditTrail
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import UUIDv7Generator, new_id_text
@@ -90,22 +90,15 @@ class BatchWrites:
         self.cash.write(db, traded, new_id_text, now_ns)
         db.flush()
         numbered = audit.number_batch(db, self.events)
-        if numbered.checkpoint_due:
-            self._insert(db, audit, numbered)
-            audit.checkpoint_if_due(db)
+        checkpoint = numbered.checkpoint_due
+        with nullcontext() if checkpoint else sent_together(connection):
+            insert_orders(connection, self.placed.values())  # before their executions
+            insert_executions(connection, self.executions)
+            write_references(connection, self.references)
+            audit.insert_numbered(db, numbered)
+            if checkpoint:
+                audit.checkpoint_if_due(db)
             db.commit()
-            return
-        with sent_together(connection):
-            self._insert(db, audit, numbered)
-            db.commit()
-
-    def _insert(self, db: Session, audit: AuditTrail, numbered: NumberedEvents) -> None:
-        """The statements that read nothing back: orders before their executions."""
-        connection = db.connection()
-        insert_orders(connection, self.placed.values())
-        insert_executions(connection, self.executions)
-        write_references(connection, self.references)
-        audit.insert_numbered(db, numbered)
 
 
 @dataclass(frozen=True, slots=True)
