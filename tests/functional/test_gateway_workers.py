@@ -10,9 +10,11 @@ with orders in flight loses nothing that was acknowledged and leaves nothing hal
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -23,14 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from test_trading_concurrency import postgres_database, tradable
 from websockets.sync.client import connect
 from worker_layout import Layout, worker_layout
 
 from live_api import Api, Person
-from support import LiveServer, SharedRedis, running_server
+from support import TRADEGUARD, LiveServer, SharedRedis, running_server
 from tradeguard.access.caller import Caller
 from tradeguard.client import TradeGuardClient
+from tradeguard.config import Settings
 from tradeguard.core.money import Money, Price
 from tradeguard.core.principal import Principal
 from tradeguard.identity.origin import Origin
@@ -403,6 +407,75 @@ def test_serve_when_a_worker_or_the_desk_is_killed_then_the_supervisor_starts_it
         wait_for(lambda: server.get("/readyz")[0].status == 200)
 
 
+def test_serve_when_orders_commit_then_the_watch_process_alone_runs_the_watchers_nudged(
+    tmp_path: Path,
+) -> None:
+    """The watchers run in the watch process, woken by the desk's nudges (the poll is a
+    minute away); stopped, nothing runs them; killed, it is started again and goes on."""
+    (tmp_path / ".env").write_text("TRADEGUARD_SERVE_WORKERS=2\nTRADEGUARD_WATCH_POLL_MS=60000\n")
+    with running_server(tmp_path) as server:
+        supervisor = wait_for(lambda: [p for p in _tradeguard_serves() if _cwd(p) == tmp_path])[0]
+        watch = wait_for(lambda: _layout_of(supervisor).get("watch"))
+        assert "--watchers-apart" in children_of(supervisor)[_layout_of(supervisor)["desk"]]
+        place = _order_placer(tmp_path, server)
+        place()
+        wait_for(lambda: _caught_up(tmp_path), seconds=20)
+        os.kill(watch, signal.SIGSTOP)  # nothing else may move the cursors now
+        try:
+            place()
+            time.sleep(2.0)
+            assert not _caught_up(tmp_path)
+        finally:
+            os.kill(watch, signal.SIGCONT)
+        wait_for(lambda: _caught_up(tmp_path), seconds=20)
+        os.kill(watch, signal.SIGKILL)
+        wait_for(lambda: _layout_of(supervisor).get("watch") not in (None, watch))
+        place()
+        wait_for(lambda: _caught_up(tmp_path), seconds=40)
+
+
+def _order_placer(workdir: Path, server: LiveServer) -> Any:
+    """A funded trader's order sender: each call places one resting order, 201."""
+    api, person = Api(server), Person()
+    token = api.sign_up_with_totp(person)["access_token"]
+    _cli(workdir, "accounts", "open", person.email, "--kind", "cash", "--deposit", "10000.00")
+    listing = json.loads(_cli(workdir, "instruments", "list", "--json"))
+    symbol, reference = min(tradable(listing).items())
+    price = str(Price(reference.units * 98 // 10_000 * 100))
+    quantities = itertools.count(1)
+
+    def place() -> None:
+        api.expect("POST", "/v1/orders", order_body(symbol, price, next(quantities)), token)
+
+    return place
+
+
+def _cli(workdir: Path, *args: str) -> str:
+    """Run a ``tradeguard`` command on the served installation; its standard output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGUARD_")}
+    done = subprocess.run(
+        [TRADEGUARD, *args],
+        cwd=workdir,
+        env=env | {"TRADEGUARD_VAR_DIR": str(workdir / "var")},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
+
+
+def _caught_up(workdir: Path) -> bool:
+    """Whether every watcher's cursor stands at the head of the audit trail."""
+    engine = create_engine(Settings(_env_file=None, var_dir=workdir / "var").effective_database_url)
+    try:
+        with engine.connect() as connection:
+            head = connection.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
+            cursors = connection.execute(text("SELECT seq FROM watch_cursors")).scalars().all()
+    finally:
+        engine.dispose()
+    return bool(cursors) and all(seq == head for seq in cursors)
+
+
 def _tradeguard_serves() -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -424,13 +497,14 @@ def _cwd(pid: int) -> Path | None:
 
 
 def _layout_of(supervisor: int) -> dict[str, Any]:
-    """The desk's pid and the workers' pids under the supervisor (the serve process)."""
+    """The pids of the desk, the workers and the watch process under the supervisor."""
     children = children_of(supervisor)
     desks = [pid for pid, command in children.items() if "desk-process" in command]
     workers = sorted(pid for pid, command in children.items() if "gateway-worker" in command)
-    if len(desks) != 1 or not workers:
+    watches = [pid for pid, command in children.items() if "watch-process" in command]
+    if len(desks) != 1 or not workers or len(watches) > 1:
         return {}
-    return {"desk": desks[0], "workers": workers}
+    return {"desk": desks[0], "workers": workers, "watch": next(iter(watches), None)}
 
 
 def _replaced(supervisor: int, dead: int, kind: str, count: int) -> list[int] | None:

@@ -4,7 +4,9 @@ It builds the same application as one process does (``create_app``: the desk loa
 the database, the audit checkpoints, settlement, expiry, key warnings) but serves no
 HTTP: it answers the gateway workers on the desk socket and pushes the desk's feed events
 to them. Without Redis it also keeps the nonces, key revocations and rate-limit counters
-the workers share. SIGTERM finishes the calls in flight and stops.
+the workers share. With ``watchers_apart`` (``serve`` runs a watch process) it runs no
+watchers and nudges the watch process after each commit that wrote audit events instead.
+SIGTERM finishes the calls in flight and stops.
 """
 
 from __future__ import annotations
@@ -30,14 +32,20 @@ from tradeguard.trading.channel.desk_side import (
 from tradeguard.trading.channel.server import DeskServer
 from tradeguard.trading.desk_port import DeskPort, RiskControlsPort, TradingControlsPort
 from tradeguard.trading.orders.desk import TradingDesk
+from tradeguard.watch.nudges import NudgeSender, nudge_socket
+from tradeguard.watch.service import WatchService
 from tradeguard.web.provide import registry_of_app
 
 
-def run_desk_process(settings: Settings) -> None:
+def run_desk_process(settings: Settings, *, watchers_apart: bool = False) -> None:
     """Serve the desk on its socket until SIGTERM or SIGINT."""
     server = DeskServer(settings.effective_desk_socket, desk_codec(), {})
+    if watchers_apart:
+        settings = settings.model_copy(update={"watch_embedded": False})
     app = create_app(settings, desk=DeskMode(relay=server.publish))
     registry = registry_of_app(app)
+    if watchers_apart:
+        registry.find(WatchService).waker = NudgeSender(nudge_socket(settings))
     desk = registry.find(DeskPort)  # type: ignore[type-abstract] # looked up by its protocol
     server.add(
         desk_handlers(

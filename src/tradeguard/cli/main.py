@@ -39,7 +39,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "ledger": ("ledger_commands", "app"),
 }
 """Command group name: its module in ``tradeguard.cli`` and the Typer app in it."""
-SERVER_COMMANDS = ("init", "serve", "desk-process", "gateway-worker")
+SERVER_COMMANDS = ("init", "serve", "desk-process", "gateway-worker", "watch-process")
 """Root commands that ``server_commands.register`` adds."""
 
 

@@ -10,6 +10,7 @@ import typer
 from tradeguard.app import DeskMode, build_services, create_app
 from tradeguard.cli.desk_process import run_desk_process
 from tradeguard.cli.trading_commands import seed_sample_universe
+from tradeguard.cli.watch_process import run_watch_process
 from tradeguard.config import Settings, load_settings
 from tradeguard.core.clock import Clock, SystemClock
 from tradeguard.crypto.master_key import ensure_master_key
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("desk-process", hidden=True)(desk_process)
     app.command("gateway-worker", hidden=True)(gateway_worker)
+    app.command("watch-process", hidden=True)(watch_process)
 
 
 def init() -> None:
@@ -95,9 +97,18 @@ def _refuse_early(settings: Settings) -> None:
     build_services(settings, clock=SystemClock(), engine=None).engine.dispose()
 
 
-def desk_process() -> None:
+def desk_process(
+    watchers_apart: Annotated[
+        bool, typer.Option(help="The watchers run in the watch process: nudge it, run none here")
+    ] = False,
+) -> None:
     """The desk process of ``serve``: the single writer of trading state, on its socket."""
-    run_desk_process(_logged_settings())
+    run_desk_process(_logged_settings(), watchers_apart=watchers_apart)
+
+
+def watch_process() -> None:
+    """The watch process of ``serve``: the embedded watchers, nudged by the desk process."""
+    run_watch_process(_logged_settings())
 
 
 def gateway_worker(

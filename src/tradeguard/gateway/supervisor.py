@@ -1,14 +1,17 @@
-"""The process layout of ``tradeguard serve``: one desk process and gateway workers.
+"""The process layout of ``tradeguard serve``: a desk process, gateway workers, a watch process.
 
 The supervisor binds the HTTPS listening socket once and hands it to every worker (the
 kernel spreads new connections over the workers that accept on it). It starts the desk
-process first and the workers once the desk's socket answers, then watches them: a desk
+process first, and the workers and the watch process (the embedded watchers, when
+``watch_embedded`` is on) once the desk's socket answers, then watches them: a desk
 process that dies is started again (workers answer ``503 TRADING_UNAVAILABLE`` meanwhile
-and reconnect on their own), a worker that dies is replaced. A child that dies within
+and reconnect on their own), a worker or the watch process that dies is replaced (the
+watchers go on from their durable cursors). A child that dies within
 ``RESTART_BACKOFF_SECONDS`` of its start waits that long before its next start. On
-SIGTERM or SIGINT the workers stop first (they finish their requests), then the desk. With
-``vault_mode`` supervised, the payment vault (``tradeguard payments serve``) is started
-first and watched like the others, and stopped last.
+SIGTERM or SIGINT the workers stop first (they finish their requests), then the watch
+process (it finishes its batch), then the desk. With ``vault_mode`` supervised, the
+payment vault (``tradeguard payments serve``) is started first and watched like the
+others, and stopped last.
 """
 
 from __future__ import annotations
@@ -97,16 +100,27 @@ class Child:
 
 
 class Supervisor:
-    """Runs the desk process and the workers until told to stop."""
+    """Runs the desk process, the workers and the watch process until told to stop."""
 
     def __init__(
-        self, desk: Child, workers: list[Child], desk_socket: Path, others: tuple[Child, ...] = ()
+        self,
+        desk: Child,
+        workers: list[Child],
+        desk_socket: Path,
+        others: tuple[Child, ...] = (),
+        watch: Child | None = None,
     ) -> None:
         self.desk = desk
         self.workers = workers
         self.desk_socket = desk_socket
         self.others = others  # the payment vault, when supervised
+        self.watch = watch
         self._stop = threading.Event()
+
+    @property
+    def after_desk(self) -> list[Child]:
+        """The children that need the desk's socket: the workers and the watch process."""
+        return [*self.workers, *([self.watch] if self.watch else [])]
 
     def run(self) -> None:
         """Start everything, keep it running, stop it all on SIGTERM or SIGINT."""
@@ -116,11 +130,11 @@ class Supervisor:
             other.start()
         self.desk.start()
         self._await_desk()
-        for worker in self.workers:
-            worker.start()
+        for child in self.after_desk:
+            child.start()
         try:
             while not self._stop.wait(POLL_SECONDS):
-                for child in (*self.others, self.desk, *self.workers):
+                for child in (*self.others, self.desk, *self.after_desk):
                     self._restart_if_dead(child)
         finally:
             self._shutdown()
@@ -156,6 +170,9 @@ class Supervisor:
             worker.signal(signal.SIGTERM)
         for worker in self.workers:
             worker.wait(STOP_SECONDS)
+        if self.watch is not None:
+            self.watch.signal(signal.SIGTERM)
+            self.watch.wait(STOP_SECONDS)
         self.desk.signal(signal.SIGTERM)
         self.desk.wait(STOP_SECONDS)
         for other in self.others:
@@ -165,10 +182,15 @@ class Supervisor:
 
 
 def serve_layout(settings: Settings) -> None:
-    """Run the desk process and ``worker_count`` gateway workers on the HTTPS port."""
+    """Run the desk process, the gateway workers and, with embedded watchers, the watch process.
+
+    ``worker_count`` workers share the HTTPS port.
+    """
     listener = listening_socket(settings)
     command = [sys.executable, "-m", "tradeguard"]
-    desk = Child("desk", [*command, "desk-process"])
+    apart = settings.watch_embedded
+    desk = Child("desk", [*command, "desk-process", *(["--watchers-apart"] if apart else [])])
+    watch = Child("watch", [*command, "watch-process"]) if apart else None
     fd = listener.fileno()
     workers = [
         Child(f"worker-{number}", [*command, "gateway-worker", "--listen-fd", str(fd)], (fd,))
@@ -180,6 +202,6 @@ def serve_layout(settings: Settings) -> None:
         else ()
     )
     try:
-        Supervisor(desk, workers, settings.effective_desk_socket, vault).run()
+        Supervisor(desk, workers, settings.effective_desk_socket, vault, watch).run()
     finally:
         listener.close()

@@ -61,7 +61,8 @@ class WatchService:
     _running: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
     waker: Callable[[], None] | None = None
-    """Wakes the loop that runs the watchers (set by that loop while it runs)."""
+    """Wakes whatever runs the watchers: the loop of this process while it runs, or, in
+    the desk process of ``serve``, a nudge to the watch process (``watch.nudges``)."""
 
     def nudge(self) -> None:
         """New events were committed: run the watchers now rather than at the next poll."""

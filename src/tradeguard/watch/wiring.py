@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
@@ -14,6 +15,7 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.logs import get_logger
 from tradeguard.services import Services
+from tradeguard.watch.nudges import NudgeListener
 from tradeguard.watch.service import Round, WatchPolicy, WatchService
 
 log = get_logger("tradeguard.watch")
@@ -51,13 +53,16 @@ def wake_on_commit(sessions: sessionmaker[Session], watchers: WatchService) -> N
     event.listen(sessions, "after_soft_rollback", forget)
 
 
-async def watch_periodically(watchers: WatchService, settings: Settings) -> None:
+async def watch_periodically(
+    watchers: WatchService, settings: Settings, nudges: Path | None = None
+) -> None:
     """Run the embedded watchers every ``watch_poll_ms``, and sooner when more is waiting.
 
     At once again when a round stopped at a batch limit, and when this process commits
-    audit events (``WatchService.nudge``): a trade's alert does not wait for the next
-    poll. A nudged round starts ``watch_min_gap_ms`` after the previous one ended at the
-    earliest, so under load the nudges of many commits make one round of many events.
+    audit events (``WatchService.nudge``) or, with ``nudges``, the desk process says it
+    did (``watch.nudges``): a trade's alert does not wait for the next poll. A nudged
+    round starts ``watch_min_gap_ms`` after the previous one ended at the earliest, so
+    under load the nudges of many commits make one round of many events.
     """
     if not settings.watch_embedded:
         return
@@ -68,6 +73,9 @@ async def watch_periodically(watchers: WatchService, settings: Settings) -> None
         loop.call_soon_threadsafe(woken.set)
 
     watchers.waker = wake
+    listener = None if nudges is None else NudgeListener(nudges, wake)
+    if listener is not None:
+        listener.start(loop)
     try:
         while True:
             woken.clear()
@@ -79,6 +87,8 @@ async def watch_periodically(watchers: WatchService, settings: Settings) -> None
             await asyncio.sleep(max(ended + gap - loop.time(), 0.0))
     finally:
         watchers.waker = None
+        if listener is not None:
+            listener.close()
 
 
 async def _round(watchers: WatchService) -> Round:
