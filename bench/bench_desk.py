@@ -3,8 +3,8 @@
 No HTTP, no gateway: ``THREADS`` threads call ``TradingDesk.place`` directly, as the order
 routes do, for ``ACCOUNTS`` funded margin accounts over four symbols. The order mix is the
 HTTPS benchmark's (``order_load``): nine in ten rest (buys below the reference, short sales
-above it), every tenth is an IOC that trades through the reference. Every order is checked,
-written with its audit event, matched and booked; commits are durable (SQLite with
+above it), every tenth is an IOC that trades ``CROSS_CENTS`` through the reference. Every
+order is checked, written with its audit event, matched and booked; commits are durable (SQLite with
 ``synchronous=FULL``, PostgreSQL with its default ``fsync`` and ``synchronous_commit``).
 The clock advances 1/``SIMULATED_RATE`` of a second per order, so the per-account
 order-rate checks see the rate the benchmark aims for. Target: >= 20,000 orders/s on
@@ -32,6 +32,7 @@ from sqlalchemy import event, func, select
 
 from live_server import instrument_row
 from measure import Measurement, scratch_postgres
+from order_load import CROSS_CENTS
 from tradeguard.access.caller import Caller
 from tradeguard.app import create_app
 from tradeguard.audit.models import AuditEventRow
@@ -96,7 +97,7 @@ def ask(number: int) -> OrderAsk:
     in_symbol = number // len(SYMBOLS)
     buy = in_symbol % 2 == 0
     if number % 10 == 9:
-        cents, quantity, tif = -50, 1 + in_symbol % 9, TimeInForce.IOC
+        cents, quantity, tif = -CROSS_CENTS, 1 + in_symbol % 9, TimeInForce.IOC
     else:
         step = in_symbol // 2
         cents, quantity, tif = 1 + step % 40, 1 + step % 9, TimeInForce.DAY

@@ -7,8 +7,13 @@ and its latency counts from that time, so an order held up behind a slow answer 
 wait too).
 Per trader, orders go round the symbols; nine in ten are limit DAY orders that rest (buys
 below the reference price, short sales above it, a cent to 40 cents away, sizes 1 to 9
-shares), every tenth is a limit IOC priced 50 cents through the reference, which trades
+shares), every tenth is a limit IOC priced 20 cents through the reference, which trades
 with what rests (executions, positions, the reference price moving) and cancels its rest.
+Trades happen 1 to 20 cents from the reference the load starts from, so the reference
+stays within 20 cents of it and every IOC within the 5% volatility band around the
+reference (50 cents through, an IOC fell outside it once trades had moved the reference).
+A client order id never holds a run of 13 digits, which the API would refuse as a card
+number.
 No two orders of a trader repeat side, symbol, size and price within the duplicate window,
 and no trader comes near its orders-per-second limits while the server stays below
 ``20 x traders`` orders per second.
@@ -31,7 +36,7 @@ from tradeguard.core.money import Price
 
 CENT = 100  # price units in one cent
 CROSS_EVERY = 10
-CROSS_CENTS = 50
+CROSS_CENTS = 20
 LEVELS = 40
 SIZES = 9
 
@@ -67,7 +72,7 @@ class Trader:
             cents, quantity, tif = 1 + step % LEVELS, 1 + step % SIZES, "day"
         price = Price(self.reference.units + (-cents if buy else cents) * CENT)
         body = {
-            "client_order_id": f"{self.account_id[-12:]}-{number}",
+            "client_order_id": f"{self.account_id[-12:]}-o{number}",
             "symbol": symbol,
             "side": "buy" if buy else "sell_short",
             "type": "limit",
