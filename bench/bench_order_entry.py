@@ -120,8 +120,8 @@ def _funded_traders(workspace: Workspace) -> list[Trader]:
     signed_up = sign_up_traders(workspace, TRADERS)
     accounts = open_accounts(workspace, signed_up, DEPOSIT)
     return [
-        Trader(person.access_token, account, SYMBOLS, REFERENCE)
-        for person, account in zip(signed_up, accounts, strict=True)
+        Trader(person.access_token, account, SYMBOLS, REFERENCE).staggered(index)
+        for index, (person, account) in enumerate(zip(signed_up, accounts, strict=True))
     ]
 
 

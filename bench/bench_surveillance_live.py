@@ -1,9 +1,10 @@
 """Live surveillance alert latency: from the commit of the triggering trade to the stored alert.
 
-The server's own embedded loop (``watch_periodically``, woken by commits of audit events,
-polling every ``watch_poll_ms`` otherwise) runs the surveillance watcher, the same engine
-as replay, over the audit trail through its durable cursor (SQLite), in a thread of its
-own. Each episode is a wash trade on its own symbol between two accounts of one
+The server's own embedded loop (``watch_periodically``, polling every ``watch_poll_ms``)
+runs the surveillance watcher, the same engine as replay, over the audit trail through its
+durable cursor (SQLite), in a thread of its own. It is woken as in ``tradeguard serve``'s
+watch process: each commit of audit events sends a nudge datagram to its socket
+(``watch.nudges``). Each episode is a wash trade on its own symbol between two accounts of one
 beneficial owner: the second trade completes the rule (``same_owner_min_trades``). The
 clock starts once the trade's transaction has committed and stops when the watcher's
 batch that stored the alert has committed (the store's after-commit listener).
@@ -16,6 +17,7 @@ import statistics
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from apps import scratch_core
 from measure import Measurement
@@ -30,6 +32,7 @@ from tradeguard.logs import configure_logging
 from tradeguard.surveillance.accounts import AccountDirectory
 from tradeguard.surveillance.parameters import SurveillanceParameters
 from tradeguard.surveillance.watcher import SurveillanceWatcher
+from tradeguard.watch.nudges import NudgeSender, nudge_socket
 from tradeguard.watch.service import WatchService
 from tradeguard.watch.wiring import wake_on_commit, watch_periodically
 from tradeguard.wiring import Core
@@ -91,10 +94,12 @@ class AlertClock:
         self.stored.set()
 
 
-def _embedded_loop(watchers: WatchService, settings: Settings) -> asyncio.AbstractEventLoop:
+def _embedded_loop(
+    watchers: WatchService, settings: Settings, nudges: Path
+) -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    asyncio.run_coroutine_threadsafe(watch_periodically(watchers, settings), loop)
+    asyncio.run_coroutine_threadsafe(watch_periodically(watchers, settings, nudges), loop)
     return loop
 
 
@@ -105,8 +110,11 @@ def _latencies_ms(core: Core, settings: Settings) -> list[float]:
     watchers = WatchService(core.sessions, store, clock)
     directory, params = _directory(), SurveillanceParameters()
     watchers.register(lambda: SurveillanceWatcher(directory, params))
-    wake_on_commit(core.sessions, watchers)
-    loop = _embedded_loop(watchers, settings)
+    committing = WatchService(core.sessions, store, clock)  # the desk process: runs none
+    nudges = nudge_socket(settings)
+    committing.waker = NudgeSender(nudges)
+    wake_on_commit(core.sessions, committing)
+    loop = _embedded_loop(watchers, settings, nudges)
     samples = []
     for episode in range(EPISODES):
         symbol = f"S{episode:04d}"

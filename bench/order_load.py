@@ -13,7 +13,10 @@ Trades happen 1 to 20 cents from the reference the load starts from, so the refe
 stays within 20 cents of it and every IOC within the 5% volatility band around the
 reference (50 cents through, an IOC fell outside it once trades had moved the reference).
 A client order id never holds a run of 13 digits, which the API would refuse as a card
-number.
+number. Traders start their counts at different places in the mix (``staggered``), so the
+crossing orders are spread over time as in real flow: with every trader at the same place,
+all of them sent their IOC in the same round, and for most of a second every order in
+flight was a crossing one.
 No two orders of a trader repeat side, symbol, size and price within the duplicate window,
 and no trader comes near its orders-per-second limits while the server stays below
 ``20 x traders`` orders per second.
@@ -50,6 +53,10 @@ class Trader:
     symbols: tuple[str, ...]
     reference: Price
     sent: itertools.count[int] = field(default_factory=itertools.count)
+
+    def staggered(self, index: int) -> Trader:
+        """The ``index``-th trader: its first order at place ``index`` in the mix's cycle."""
+        return replace(self, sent=itertools.count(index % CROSS_EVERY))
 
     @property
     def headers(self) -> dict[str, str]:

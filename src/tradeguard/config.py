@@ -670,8 +670,9 @@ class Settings(BaseSettings):
     # -- watchers over the audit trail (tradeguard.watch) --
     watch_embedded: bool = Field(
         default=True,
-        description="Run the watchers inside the server over the audit table (off when "
-        "separate `tradeguard watch run` processes consume the event bus)",
+        description="Run the watchers over the audit table as part of the server (`serve` "
+        "gives them a watch process of their own); off when separate `tradeguard watch run` "
+        "processes consume the event bus",
     )
     watch_poll_ms: int = Field(
         default=50, ge=5, le=60_000, description="How often embedded watchers look for events"
