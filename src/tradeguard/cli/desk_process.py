@@ -12,12 +12,12 @@ SIGTERM finishes the calls in flight and stops.
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from fastapi import FastAPI
 
 from tradeguard.apikeys.replay import key_state_store
 from tradeguard.app import DeskMode, create_app
+from tradeguard.cli.stop_signal import stop_on_signals
 from tradeguard.config import Settings
 from tradeguard.core.collector import freeze_startup_heap
 from tradeguard.market.feed import MarketData
@@ -67,10 +67,7 @@ def run_desk_process(settings: Settings, *, watchers_apart: bool = False) -> Non
 
 
 async def _serve(app: FastAPI, server: DeskServer) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     async with app.router.lifespan_context(app):
         server.start()
         try:

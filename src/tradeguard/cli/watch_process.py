@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 
 from fastapi import FastAPI
 
 from tradeguard.app import DeskMode, create_app
+from tradeguard.cli.stop_signal import stop_on_signals
 from tradeguard.config import Settings
 from tradeguard.core.collector import freeze_startup_heap
 from tradeguard.trading.channel.catalogue import desk_codec
@@ -40,10 +40,7 @@ def run_watch_process(settings: Settings) -> None:
 
 
 async def _watch(app: FastAPI, settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     watchers = registry_of_app(app).find(WatchService)
     async with app.router.lifespan_context(app):
         rounds = asyncio.create_task(watch_periodically(watchers, settings, nudge_socket(settings)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import stat
 from pathlib import Path
 
@@ -11,9 +10,10 @@ from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.watch.nudges import NudgeListener, NudgeSender, nudge_socket
 from tradeguard.watch.service import WatchService
-from tradeguard.watch.wiring import wake_on_commit, watch_periodically
+from tradeguard.watch.wiring import wake_on_commit
 from unit.audit.audit_kit import AuditKit
-from unit.watch.test_cursor_runner import BurstWatcher, alerts, place
+from unit.watch.test_cursor_runner import BurstWatcher
+from unit.watch.test_wake_on_commit import alerts_after_commits
 
 MINUTE_MS = 60_000
 
@@ -28,25 +28,9 @@ def test_watch_loop_when_the_desk_side_commits_then_its_nudge_runs_a_round_befor
     watch_side = WatchService(kit.sessions, store, kit.clock)
     watch_side.register(BurstWatcher)
     settings = Settings(_env_file=None, watch_poll_ms=MINUTE_MS)  # type: ignore[call-arg]
-
-    async def scenario() -> dict[str, int]:
-        loop = asyncio.create_task(watch_periodically(watch_side, settings, nudges=path))
-        await asyncio.sleep(0.2)  # the first round has run and found nothing
-        await asyncio.to_thread(place, kit, ["acct-1"] * 3)
-        found: dict[str, int] = {}
-        for _ in range(100):  # the poll is a minute away: only the nudge can run a round
-            found = alerts(kit)
-            if found:
-                break
-            await asyncio.sleep(0.05)
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
-        await asyncio.to_thread(watch_side.stop)  # a round a late nudge started has ended
-        return found
-
     try:
-        assert list(asyncio.run(scenario())) == ['["acct-1"]']
+        found = asyncio.run(alerts_after_commits(kit, watch_side, settings, path))
+        assert list(found) == ['["acct-1"]']
     finally:
         sender.close()
     assert not path.exists()  # the listener removed its socket when the loop ended
@@ -61,7 +45,7 @@ def test_nudge_when_no_watch_process_listens_then_dropped_without_error(tmp_path
         sender.close()
 
 
-def test_listener_when_nudged_many_times_then_woken_once_and_socket_owner_only(
+def test_listener_when_nudged_many_times_over_a_stale_socket_file_then_woken_once(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "watch-nudges.sock"
