@@ -670,9 +670,14 @@ class Settings(BaseSettings):
     # -- watchers over the audit trail (tradeguard.watch) --
     watch_embedded: bool = Field(
         default=True,
-        description="Run the watchers over the audit table as part of the server (`serve` "
-        "gives them a watch process of their own); off when separate `tradeguard watch run` "
-        "processes consume the event bus",
+        description="Run the watchers over the audit table as part of the server; off when "
+        "separate `tradeguard watch run` processes consume the event bus",
+    )
+    watch_process: bool = Field(
+        default=False,
+        description="Under `serve`, run the embedded watchers in a watch process of their own "
+        "instead of the desk process (the desk's interpreter is then the orders' alone; it "
+        "costs one process more, worth it where cores are spare)",
     )
     watch_poll_ms: int = Field(
         default=50, ge=5, le=60_000, description="How often embedded watchers look for events"

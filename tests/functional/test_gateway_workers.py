@@ -397,6 +397,8 @@ def test_serve_when_a_worker_or_the_desk_is_killed_then_the_supervisor_starts_it
         processes = wait_for(lambda: _layout_of(supervisor))
         desk, workers = processes["desk"], processes["workers"]
         assert len(workers) == 2
+        assert processes["watch"] is None  # the desk process runs the watchers by default
+        assert "--watchers-apart" not in children_of(supervisor)[desk]
         os.kill(workers[0], signal.SIGKILL)
         replaced = wait_for(lambda: _replaced(supervisor, workers[0], "workers", 2))
         assert workers[0] not in replaced
@@ -410,9 +412,12 @@ def test_serve_when_a_worker_or_the_desk_is_killed_then_the_supervisor_starts_it
 def test_serve_when_orders_commit_then_the_watch_process_alone_runs_the_watchers_nudged(
     tmp_path: Path,
 ) -> None:
-    """The watchers run in the watch process, woken by the desk's nudges (the poll is a
-    minute away); stopped, nothing runs them; killed, it is started again and goes on."""
-    (tmp_path / ".env").write_text("TRADEGUARD_SERVE_WORKERS=2\nTRADEGUARD_WATCH_POLL_MS=60000\n")
+    """With ``watch_process``, the watchers run in the watch process, woken by the desk's
+    nudges (the poll is a minute away); stopped, nothing runs them; killed, it is started
+    again and goes on."""
+    (tmp_path / ".env").write_text(
+        "TRADEGUARD_SERVE_WORKERS=2\nTRADEGUARD_WATCH_PROCESS=true\nTRADEGUARD_WATCH_POLL_MS=60000\n"
+    )
     with running_server(tmp_path) as server:
         supervisor = wait_for(lambda: [p for p in _tradeguard_serves() if _cwd(p) == tmp_path])[0]
         watch = wait_for(lambda: _layout_of(supervisor).get("watch"))

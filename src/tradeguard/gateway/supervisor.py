@@ -2,8 +2,8 @@
 
 The supervisor binds the HTTPS listening socket once and hands it to every worker (the
 kernel spreads new connections over the workers that accept on it). It starts the desk
-process first, and the workers and the watch process (the embedded watchers, when
-``watch_embedded`` is on) once the desk's socket answers, then watches them: a desk
+process first, and the workers and the watch process (the embedded watchers, with
+``watch_process`` on) once the desk's socket answers, then watches them: a desk
 process that dies is started again (workers answer ``503 TRADING_UNAVAILABLE`` meanwhile
 and reconnect on their own), a worker or the watch process that dies is replaced (the
 watchers go on from their durable cursors). A child that dies within
@@ -182,13 +182,13 @@ class Supervisor:
 
 
 def serve_layout(settings: Settings) -> None:
-    """Run the desk process, the gateway workers and, with embedded watchers, the watch process.
+    """Run the desk process, the gateway workers and, if asked for, the watch process.
 
     ``worker_count`` workers share the HTTPS port.
     """
     listener = listening_socket(settings)
     command = [sys.executable, "-m", "tradeguard"]
-    apart = settings.watch_embedded
+    apart = settings.watch_embedded and settings.watch_process
     desk = Child("desk", [*command, "desk-process", *(["--watchers-apart"] if apart else [])])
     watch = Child("watch", [*command, "watch-process"]) if apart else None
     fd = listener.fileno()
