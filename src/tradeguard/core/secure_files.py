@@ -1,8 +1,9 @@
-"""Atomic file writes with explicit permissions, for keys and certificates."""
+"""Atomic file writes with explicit permissions, for keys and certificates; private sockets."""
 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -41,3 +42,17 @@ def write_private(path: Path, data: bytes) -> None:
 def is_private(path: Path) -> bool:
     """Whether only the owner may read or write ``path``."""
     return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+def bind_private(sock: socket.socket, path: Path) -> None:
+    """Bind the Unix socket ``sock`` at ``path``, owner-only (0600) from its first moment.
+
+    The umask is narrowed around ``bind`` so that no other user can connect in the window
+    before the mode is set; the mode is set again after, whatever the umask was.
+    """
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(previous)
+    path.chmod(PRIVATE_MODE)

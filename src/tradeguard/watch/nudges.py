@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tradeguard.config import Settings
-from tradeguard.core.secure_files import PRIVATE_MODE
+from tradeguard.core.secure_files import bind_private
 
 NUDGE = b""
 
@@ -53,8 +53,7 @@ class NudgeListener:
         self._wake = wake
         path.unlink(missing_ok=True)  # left by a process that did not stop cleanly
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(path))
-        path.chmod(PRIVATE_MODE)
+        bind_private(self._socket, path)
         self._socket.setblocking(False)  # noqa: FBT003 - the socket API
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -14,7 +14,6 @@ problem; any other failure as a bare "unavailable", its details kept in the desk
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
+from tradeguard.core.secure_files import bind_private
 from tradeguard.logs import get_logger
 from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
 
@@ -32,7 +32,6 @@ log = get_logger("tradeguard.trading.channel")
 Handler = Callable[..., Any]
 Reply = Callable[[Callable[[], Any]], None]
 """How a later call is answered: with a function that returns its result or raises."""
-SOCKET_MODE = 0o600
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
 CALL_THREADS = 32
 LATER_DRAIN_SECONDS = 30.0
@@ -99,12 +98,7 @@ class DeskServer:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a socket left by a killed desk process
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        previous = os.umask(0o177)
-        try:
-            listener.bind(str(self.path))
-        finally:
-            os.umask(previous)
-        self.path.chmod(SOCKET_MODE)
+        bind_private(listener, self.path)
         listener.listen(64)
         self._listener = listener
         threading.Thread(
