@@ -470,15 +470,20 @@ def _cli(workdir: Path, *args: str) -> str:
 
 
 def _caught_up(workdir: Path) -> bool:
-    """Whether every watcher's cursor stands at the head of the audit trail."""
+    """Whether every watcher's cursor has passed the newest order the desk committed.
+
+    Only the desk's commits nudge: the workers' own events (their permission checks,
+    written a moment later) wait for the poll, a minute away.
+    """
     engine = create_engine(Settings(_env_file=None, var_dir=workdir / "var").effective_database_url)
+    newest = "SELECT max(seq) FROM audit_events WHERE event_type = 'order.placed'"
     try:
         with engine.connect() as connection:
-            head = connection.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
+            order = connection.execute(text(newest)).scalar_one()
             cursors = connection.execute(text("SELECT seq FROM watch_cursors")).scalars().all()
     finally:
         engine.dispose()
-    return bool(cursors) and all(seq == head for seq in cursors)
+    return bool(cursors) and all(seq >= order for seq in cursors)
 
 
 def _tradeguard_serves() -> list[int]:
