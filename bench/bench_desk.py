@@ -4,8 +4,9 @@ No HTTP, no gateway: ``THREADS`` threads call ``TradingDesk.place`` directly, as
 routes do, for ``ACCOUNTS`` funded margin accounts over four symbols. The order mix is the
 HTTPS benchmark's (``order_load``): nine in ten rest (buys below the reference, short sales
 above it), every tenth is an IOC that trades ``CROSS_CENTS`` through the reference. Every
-order is checked, written with its audit event, matched and booked; commits are durable (SQLite with
-``synchronous=FULL``, PostgreSQL with its default ``fsync`` and ``synchronous_commit``).
+order is checked, written with its audit event, matched and booked; commits are durable
+(SQLite with ``synchronous=FULL``, PostgreSQL with its default ``fsync`` and
+``synchronous_commit``).
 The clock advances 1/``SIMULATED_RATE`` of a second per order, so the per-account
 order-rate checks see the rate the benchmark aims for. Target: >= 20,000 orders/s on
 SQLite; PostgreSQL is reported. ``BENCH_DESK_ORDERS`` changes the order count.

@@ -112,7 +112,7 @@ def _latencies_ms(core: Core, settings: Settings) -> list[float]:
     watchers.register(lambda: SurveillanceWatcher(directory, params))
     committing = WatchService(core.sessions, store, clock)  # the desk process: runs none
     nudges = nudge_socket(settings)
-    committing.waker = NudgeSender(nudges)
+    sender = committing.waker = NudgeSender(nudges)
     wake_on_commit(core.sessions, committing)
     loop = _embedded_loop(watchers, settings, nudges)
     samples = []
@@ -130,6 +130,8 @@ def _latencies_ms(core: Core, settings: Settings) -> list[float]:
         samples.append((alerts.at - committed) * 1000)
     watchers.stop()
     loop.call_soon_threadsafe(loop.stop)
+    committing.waker = None
+    sender.close()
     return samples
 
 

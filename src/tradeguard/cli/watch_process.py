@@ -30,23 +30,33 @@ from tradeguard.web.provide import registry_of_app
 
 
 def run_watch_process(settings: Settings) -> None:
-    """Run the embedded watchers until SIGTERM or SIGINT."""
+    """Run the embedded watchers until SIGTERM or SIGINT; exit if their loop ends on its own."""
     channel = DeskChannel(
         settings.effective_desk_socket, desk_codec(), settings.desk_call_timeout_seconds
     )
     app = create_app(settings, desk=DeskMode(channel=channel))
     freeze_startup_heap()
-    asyncio.run(_watch(app, settings))
+    asyncio.run(watch_until_stopped(app, registry_of_app(app).find(WatchService), settings))
 
 
-async def _watch(app: FastAPI, settings: Settings) -> None:
+async def watch_until_stopped(app: FastAPI, watchers: WatchService, settings: Settings) -> None:
+    """Run ``app``'s lifespan and the watchers' loop until a stop signal.
+
+    A loop that ends by itself (it cannot listen for nudges, say) raises here, so the
+    process exits and the supervisor starts it again, its failure in the log: the
+    watchers never stop in silence while the process looks alive.
+    """
     stop = stop_on_signals()
-    watchers = registry_of_app(app).find(WatchService)
     async with app.router.lifespan_context(app):
         rounds = asyncio.create_task(watch_periodically(watchers, settings, nudge_socket(settings)))
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait({rounds, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if rounds.done():
+                rounds.result()  # its error, raised
+                raise RuntimeError("the watchers' loop ended")
         finally:
+            stopped.cancel()
             rounds.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await rounds

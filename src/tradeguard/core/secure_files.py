@@ -7,7 +7,10 @@ import socket
 import stat
 from pathlib import Path
 
+from tradeguard.core.errors import ConfigurationError
+
 PRIVATE_MODE = 0o600
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
 PUBLIC_MODE = 0o644
 
 
@@ -48,8 +51,11 @@ def bind_private(sock: socket.socket, path: Path) -> None:
     """Bind the Unix socket ``sock`` at ``path``, owner-only (0600) from its first moment.
 
     The umask is narrowed around ``bind`` so that no other user can connect in the window
-    before the mode is set; the mode is set again after, whatever the umask was.
+    before the mode is set; the mode is set again after, whatever the umask was. A path
+    longer than ``MAX_SOCKET_PATH`` is refused (``ConfigurationError``).
     """
+    if len(str(path)) > MAX_SOCKET_PATH:
+        raise ConfigurationError(f"the socket path {path} is too long for a Unix socket")
     previous = os.umask(0o177)
     try:
         sock.bind(str(path))

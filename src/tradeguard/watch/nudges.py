@@ -46,20 +46,26 @@ class NudgeSender:
 
 
 class NudgeListener:
-    """The watch process's end: calls ``wake`` on the event loop for each burst of nudges."""
+    """The watch process's end: calls ``wake`` on ``loop`` for each burst of nudges.
 
-    def __init__(self, path: Path, wake: Callable[[], None]) -> None:
+    It listens from construction (a path too long for a Unix socket is refused with
+    ``ConfigurationError``) until ``close``.
+    """
+
+    def __init__(
+        self, path: Path, wake: Callable[[], None], loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.path = path
         self._wake = wake
+        self._loop = loop
         path.unlink(missing_ok=True)  # left by a process that did not stop cleanly
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        bind_private(self._socket, path)
+        try:
+            bind_private(self._socket, path)
+        except BaseException:
+            self._socket.close()
+            raise
         self._socket.setblocking(False)  # noqa: FBT003 - the socket API
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Hear nudges on ``loop`` from now on."""
-        self._loop = loop
         loop.add_reader(self._socket.fileno(), self._heard)
 
     def _heard(self) -> None:
@@ -71,7 +77,6 @@ class NudgeListener:
 
     def close(self) -> None:
         """Stop hearing nudges and remove the socket file."""
-        if self._loop is not None:
-            self._loop.remove_reader(self._socket.fileno())
+        self._loop.remove_reader(self._socket.fileno())
         self._socket.close()
         self.path.unlink(missing_ok=True)

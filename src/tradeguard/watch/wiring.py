@@ -72,10 +72,8 @@ async def watch_periodically(
     def wake() -> None:
         loop.call_soon_threadsafe(woken.set)
 
+    listener = None if nudges is None else NudgeListener(nudges, wake, loop)
     watchers.waker = wake
-    listener = None if nudges is None else NudgeListener(nudges, wake)
-    if listener is not None:
-        listener.start(loop)
     try:
         while True:
             woken.clear()

@@ -6,8 +6,14 @@ import asyncio
 import stat
 from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
+
 from tradeguard.cases.store import AlertStore
+from tradeguard.cli.watch_process import watch_until_stopped
 from tradeguard.config import Settings
+from tradeguard.core.errors import ConfigurationError
+from tradeguard.core.secure_files import MAX_SOCKET_PATH
 from tradeguard.watch.nudges import NudgeListener, NudgeSender, nudge_socket
 from tradeguard.watch.service import WatchService
 from tradeguard.watch.wiring import wake_on_commit
@@ -53,8 +59,7 @@ def test_listener_when_nudged_many_times_over_a_stale_socket_file_then_woken_onc
     woken: list[int] = []
 
     async def scenario() -> None:
-        listener = NudgeListener(path, lambda: woken.append(1))
-        listener.start(asyncio.get_running_loop())
+        listener = NudgeListener(path, lambda: woken.append(1), asyncio.get_running_loop())
         sender = NudgeSender(path)
         try:
             for _ in range(5):
@@ -70,13 +75,46 @@ def test_listener_when_nudged_many_times_over_a_stale_socket_file_then_woken_onc
 
 def test_listener_socket_when_bound_then_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "watch-nudges.sock"
-    listener = NudgeListener(path, lambda: None)
-    try:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert stat.S_ISSOCK(path.stat().st_mode)
-    finally:
-        listener.close()
+
+    async def scenario() -> None:
+        listener = NudgeListener(path, lambda: None, asyncio.get_running_loop())
+        try:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert stat.S_ISSOCK(path.stat().st_mode)
+        finally:
+            listener.close()
+
+    asyncio.run(scenario())
     assert not path.exists()
+
+
+def test_listener_when_its_path_is_too_long_for_a_socket_then_refused(tmp_path: Path) -> None:
+    path = tmp_path / ("d" * MAX_SOCKET_PATH) / "watch-nudges.sock"
+    path.parent.mkdir()
+
+    async def scenario() -> None:
+        NudgeListener(path, lambda: None, asyncio.get_running_loop())
+
+    with pytest.raises(ConfigurationError, match="too long"):
+        asyncio.run(scenario())
+    assert not path.exists()
+
+
+def test_watch_process_when_its_loop_cannot_start_then_it_exits_with_the_error(
+    kit: AuditKit, store: AlertStore, tmp_path: Path
+) -> None:
+    """A watch process whose loop ended must not live on looking healthy: it raises, so the
+    process exits and the supervisor starts it again."""
+    long_dir = tmp_path / ("d" * MAX_SOCKET_PATH)
+    long_dir.mkdir()
+    settings = Settings(_env_file=None, desk_socket=long_dir / "desk.sock")  # type: ignore[call-arg]
+    watchers = WatchService(kit.sessions, store, kit.clock)
+
+    async def scenario() -> None:
+        await asyncio.wait_for(watch_until_stopped(FastAPI(), watchers, settings), 10)
+
+    with pytest.raises(ConfigurationError, match="too long"):
+        asyncio.run(scenario())
 
 
 def test_nudge_socket_when_desk_socket_configured_then_beside_it(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
-from tradeguard.core.secure_files import bind_private
+from tradeguard.core.secure_files import MAX_SOCKET_PATH, bind_private
 from tradeguard.logs import get_logger
 from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
 
@@ -32,7 +32,6 @@ log = get_logger("tradeguard.trading.channel")
 Handler = Callable[..., Any]
 Reply = Callable[[Callable[[], Any]], None]
 """How a later call is answered: with a function that returns its result or raises."""
-MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
 CALL_THREADS = 32
 LATER_DRAIN_SECONDS = 30.0
 """How long stopping waits for later calls in flight to be answered."""
