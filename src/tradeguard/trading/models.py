@@ -8,7 +8,16 @@ JSON document written in the same transaction as the execution that changed it.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradeguard.db.base import Base
@@ -94,7 +103,12 @@ class OrderRow(Base):
     """An accepted order and where it stands; ``client_order_id`` is unique per account."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("account_id", "client_order_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_order_id"),
+        # The open orders are a few among all ever placed: the desk's start and the
+        # expiry at the close find them through it, not by reading the whole table.
+        Index("ix_orders_status", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     account_id: Mapped[str] = mapped_column(

@@ -39,7 +39,7 @@ from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.context import RiskContext
 from tradeguard.risk.engine import RiskEngine
 from tradeguard.risk.model import Denial, OrderRequest, RiskLimits, TradingState
-from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
+from tradeguard.risk.order_terms import OrderType, Side
 from tradeguard.risk.pricing import business_day, market_order_bound
 from tradeguard.trading.matching.engine import Exchange, OrderBook
 from tradeguard.trading.matching.model import (
@@ -61,6 +61,7 @@ from tradeguard.trading.orders.loader import (
     instrument_of,
     load_account,
     load_desk_state,
+    open_day_orders,
 )
 from tradeguard.trading.orders.loader import request_of as stored_request
 from tradeguard.trading.orders.order_rows import (
@@ -432,13 +433,7 @@ class TradingDesk:
         """At the close: cancel open DAY orders placed before ``created_before_ns``."""
 
         def work(booking: Booking) -> int:
-            due = booking.context.db.scalars(
-                select(OrderRow).where(
-                    OrderRow.status.in_(OPEN_STATUSES),
-                    OrderRow.time_in_force == TimeInForce.DAY.value,
-                    OrderRow.created_at_ns < created_before_ns,
-                )
-            ).all()
+            due = open_day_orders(booking.context.db, created_before_ns)
             for row in due:
                 if self._at_venue(row.id) or self._rests_at_venue(row.id):
                     continue  # the venue ends it (a venue expires DAY orders at its close)

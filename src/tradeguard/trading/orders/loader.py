@@ -7,7 +7,7 @@ priority; the risk context holds their reservations again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -76,6 +76,17 @@ def load_account(db: Session, risk: RiskContext, row: TradingAccount) -> None:
     risk.add_account(account_risk_of(row, positions))
     for locate in db.scalars(select(LocateRow).where(LocateRow.account_id == row.id)):
         risk.add_locate(row.id, Locate(locate.symbol, locate.quantity, locate.expires_at_ns))
+
+
+def open_day_orders(db: Session, created_before_ns: int) -> Sequence[OrderRow]:
+    """The open DAY orders placed before ``created_before_ns`` (expired at the close)."""
+    return db.scalars(
+        select(OrderRow).where(
+            OrderRow.status.in_(OPEN_STATUSES),
+            OrderRow.time_in_force == TimeInForce.DAY.value,
+            OrderRow.created_at_ns < created_before_ns,
+        )
+    ).all()
 
 
 def load_desk_state(
