@@ -31,6 +31,7 @@ from tradeguard.watch.cursor import (
     events_between,
     events_since,
     locked_cursor,
+    locked_cursors,
     standing,
 )
 from tradeguard.watch.partitions import Partition
@@ -94,10 +95,7 @@ class CursorRunner:
             # Nothing after the cursor: no write transaction that would queue behind (and
             # hold up) the domains' own writes.
             return Progress(0, 0, position, now.head)
-        if self.watcher is None:
-            # Built before the batch's transaction: a factory that reads the database (its
-            # parameters) must not wait on a lock while that transaction holds its own.
-            self._prepared = self.factory()
+        self.prepare()
         try:
             with transaction(self.sessions) as db:
                 progress = self._batch(db, now.head)
@@ -107,6 +105,15 @@ class CursorRunner:
             raise
         self.store.committed(self._stored)
         return progress
+
+    def prepare(self) -> None:
+        """Build a watcher to replace a lost one, before the batch's transaction.
+
+        A factory that reads the database (its parameters) must not wait on a lock while
+        that transaction holds its own.
+        """
+        if self.watcher is None:
+            self._prepared = self.factory()
 
     def forget_stored(self) -> None:
         """Start a new batch: no alerts stored in it yet."""
@@ -131,10 +138,21 @@ class CursorRunner:
 
     def _batch(self, db: Session, head: int) -> Progress:
         cursor = locked_cursor(db, self.name, self.clock.now_ns())
-        through = max(min(head, cursor.seq + self.batch), cursor.seq)
+        through = self.through(cursor, head)
         types = self._ready(db, cursor.seq, cursor.ts_ns).event_types
         events = events_between(db, cursor.seq, through, types)
         return self._advance(db, cursor, events, through, head=max(head, cursor.seq))
+
+    def through(self, cursor: Cursor, head: int) -> int:
+        """Where a batch from ``cursor`` ends: at ``head``, or ``batch`` events on."""
+        return max(min(head, cursor.seq + self.batch), cursor.seq)
+
+    def advance_within(
+        self, db: Session, cursor: Cursor, events: Sequence[AuditEvent], through: int, head: int
+    ) -> Progress:
+        """Feed this runner's part of ``events`` (read for several runners) and move its cursor."""
+        mine = [event for event in events if cursor.seq < event.seq <= through]
+        return self._advance(db, cursor, mine, through, head=max(head, cursor.seq))
 
     def process(self, db: Session, events: Sequence[AuditEvent], through: int) -> Progress:
         """Feed the events after the cursor (of this partition) and move the cursor to ``through``.
@@ -174,6 +192,10 @@ class CursorRunner:
                     self._stored.append(row)
         return stored
 
+    def ready(self, db: Session, cursor: Cursor) -> Watcher:
+        """The live watcher, rebuilt from the history before ``cursor`` if it was lost."""
+        return self._ready(db, cursor.seq, cursor.ts_ns)
+
     def _ready(self, db: Session, cursor: int, cursor_ts_ns: int) -> Watcher:
         """The live watcher, or a fresh one rebuilt from the history before the cursor."""
         if self.watcher is not None:
@@ -186,3 +208,35 @@ class CursorRunner:
                 watcher.observe(event)  # alerts of the history are stored already
         self.watcher = watcher
         return watcher
+
+
+def run_together(
+    sessions: sessionmaker[Session], runners: Sequence[CursorRunner], head: int, now_ns: int
+) -> list[Progress]:
+    """One batch of each of ``runners`` up to ``head``, in one transaction; a progress each.
+
+    The cursors are locked with one statement, the events are read and decoded once for
+    all (of every type one of them reads) and the transaction commits once. A failure
+    leaves every cursor where it was: the caller drops the runners' watchers (their
+    memory may be ahead of their cursors) and runs each alone.
+    """
+    for runner in runners:
+        runner.forget_stored()
+        runner.prepare()
+    with transaction(sessions) as db:
+        cursors = locked_cursors(db, [runner.name for runner in runners], now_ns)
+        ends = [
+            runner.through(cursor, head) for runner, cursor in zip(runners, cursors, strict=True)
+        ]
+        types: set[str] = set()
+        for runner, cursor in zip(runners, cursors, strict=True):
+            types |= runner.ready(db, cursor).event_types
+        first = min(cursor.seq for cursor in cursors)
+        events = events_between(db, first, max(ends), frozenset(types))
+        progress = [
+            runner.advance_within(db, cursor, events, through, head)
+            for runner, cursor, through in zip(runners, cursors, ends, strict=True)
+        ]
+    for runner in runners:
+        runner.store.committed(runner.stored())
+    return progress

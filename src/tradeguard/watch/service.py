@@ -2,7 +2,8 @@
 
 A round reads where things stand once (the head of the trail and every cursor, two
 statements), and each runner with events after its cursor runs one batch up to that
-head. A watcher that fails or falls more than ``max_lag`` events behind the trail raises
+head: together, in one transaction that reads and decodes the events once and commits
+once (``run_together``), unless a runner is failing or stands far from the others. A watcher that fails or falls more than ``max_lag`` events behind the trail raises
 an operational alert (typology ``watch.failed`` or ``watch.lag``, once per watcher,
 problem and hour) in the one alert store, and makes ``/readyz`` fail: a watcher is never
 skipped in silence.
@@ -22,11 +23,13 @@ from tradeguard.core.clock import NS_PER_SECOND, Clock
 from tradeguard.db.session import transaction
 from tradeguard.logs import get_logger
 from tradeguard.watch.cursor import Standing, give_way, standing
-from tradeguard.watch.runner import CursorRunner, Progress, WatcherFactory
+from tradeguard.watch.runner import CursorRunner, Progress, WatcherFactory, run_together
 
 log = get_logger("tradeguard.watch")
 WATCH_SOURCE = "watch"
 HOUR_NS = 3600 * NS_PER_SECOND
+MIN_TOGETHER = 2
+"""A lone runner with events to read runs on its own, as it always could."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +105,43 @@ class WatchService:
             for name in self._names():
                 self._failed(name)
             return Round(0, more=False)
+        together = self._run_together(now)
         processed, more = 0, False
         for runner in self.runners:
-            progress = self._run(runner, now)
+            progress = together[runner.name] if runner.name in together else self._run(runner, now)
             if progress is not None:
                 processed += progress.events
                 more = more or progress.lag > 0
             self._check_lag(runner.name, now.lag(runner.name) if progress is None else progress.lag)
         return Round(processed, more)
+
+    def _run_together(self, now: Standing) -> dict[str, Progress]:
+        """One transaction for the runners with events to read, each one's progress by name.
+
+        Only runners that are not failing and stand within a batch of each other go
+        together (the shared read spans at most two batches); the others run alone. If the
+        shared batch fails, none of them moved: their watchers are dropped, and each runs
+        alone, so a failing watcher is reported and held up on its own.
+        """
+        due = [
+            runner
+            for runner in self.runners
+            if now.lag(runner.name) > 0 and runner.name not in self.failing
+        ]
+        if not due:
+            return {}
+        lowest = min(now.position(runner.name) for runner in due)
+        due = [runner for runner in due if now.position(runner.name) - lowest <= self.policy.batch]
+        if len(due) < MIN_TOGETHER:
+            return {}
+        try:
+            progress = run_together(self.sessions, due, now.head, self.clock.now_ns())
+        except Exception:  # each runs alone next, where its failure is reported
+            log.exception("watch.round_together_failed")
+            for runner in due:
+                runner.watcher = None
+            return {}
+        return {runner.name: done for runner, done in zip(due, progress, strict=True)}
 
     def _run(self, runner: CursorRunner, now: Standing) -> Progress | None:
         """One batch of ``runner``; None when it failed (reported)."""

@@ -7,10 +7,11 @@ import contextlib
 from collections.abc import Awaitable, Iterator, Sequence
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.model import AlertDraft
+from tradeguard.cases.models import AlertRow
 from tradeguard.cases.store import AlertStore
 from tradeguard.config import Settings
 from tradeguard.watch.cursor import Standing, standing
@@ -147,3 +148,129 @@ def test_loop_when_a_round_stops_at_the_batch_limit_then_the_next_runs_without_t
 def test_standing_lag_when_a_cursor_is_past_the_head_read_then_zero(lag: int) -> None:
     assert Standing(10, {"w": 10 - lag, "ahead": 12}).lag("w") == lag
     assert Standing(10, {"ahead": 12}).lag("ahead") == 0
+
+
+def reads_of_events(seen: list[str]) -> int:
+    return sum(1 for sql in seen if "FROM audit_events" in sql and "record" in sql)
+
+
+@contextlib.contextmanager
+def commits(engine: Engine) -> Iterator[list[object]]:
+    """The commits ``engine``'s connections make inside the block."""
+    seen: list[object] = []
+
+    def count(connection: object) -> None:
+        seen.append(connection)
+
+    event.listen(engine, "commit", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "commit", count)
+
+
+def test_round_when_both_watchers_have_events_then_one_read_one_commit_and_each_its_own(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    watchers = service(kit, store)
+    quiet = QuietTracker.install(watchers)
+    place(kit, ["a", "a", "a", "b"])
+    with statements(kit.engine) as seen, commits(kit.engine) as committed:
+        assert watchers.run_once() == Round(events=8, more=False)  # 4 orders, 4 sign-ins
+    assert reads_of_events(seen) == 1, seen
+    assert len(committed) == 1
+    assert quiet.types == {"auth.login.succeeded"}  # never the orders the other one reads
+    assert quiet.count == 4
+    assert alerts(kit) == {'["a"]': 3}
+    with kit.sessions() as db:
+        now = standing(db, ["burst", "quiet"])
+    assert now.position("burst") == now.position("quiet") >= 8
+
+
+class QuietTracker(QuietWatcher):
+    """The quiet watcher, keeping the types of the events it was given."""
+
+    seen: list[str]
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    def observe(self, event: AuditEvent) -> Sequence[AlertDraft]:
+        self.seen.append(event.event_type)
+        return []
+
+    @property
+    def types(self) -> set[str]:
+        return set(self.seen)
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    @classmethod
+    def install(cls, watchers: WatchService) -> QuietTracker:
+        tracker = cls()
+        [quiet] = [runner for runner in watchers.runners if runner.name == "quiet"]
+        quiet.factory = lambda: tracker
+        return tracker
+
+
+class BrokenWatcher(QuietWatcher):
+    """A watcher that fails on every sign-in."""
+
+    name = "broken"
+
+    def observe(self, event: AuditEvent) -> Sequence[AlertDraft]:
+        raise RuntimeError(f"cannot read {event.seq}")
+
+
+def typologies(kit: AuditKit) -> list[str]:
+    """The typology of every alert raised, sorted."""
+    with kit.sessions() as db:
+        return sorted(db.scalars(select(AlertRow.typology)))
+
+
+def test_round_when_one_watcher_fails_then_the_others_still_advance_and_it_is_reported(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    watchers = service(kit, store)
+    watchers.register(BrokenWatcher)
+    place(kit, ["a", "a", "a"])
+    watchers.run_once()
+    with kit.sessions() as db:
+        now = standing(db, ["burst", "quiet", "broken"])
+    assert now.position("burst") == now.position("quiet") >= 6
+    assert now.position("broken") == 0
+    assert watchers.failing == {"broken"}
+    assert typologies(kit) == ["burst", "watch.failed"]  # once each, though burst ran twice
+
+
+def test_round_when_a_watcher_already_fails_then_it_runs_alone_and_the_others_together(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    watchers = service(kit, store)
+    watchers.register(BrokenWatcher)
+    watchers.failing.add("broken")
+    place(kit, ["a"])
+    with statements(kit.engine) as seen:
+        watchers.run_once()
+    assert reads_of_events(seen) == 2, seen  # burst and quiet at once, then broken alone
+    assert watchers.failing == {"broken"}
+
+
+def test_round_when_cursors_stand_more_than_a_batch_apart_then_each_runs_alone(
+    kit: AuditKit, store: AlertStore
+) -> None:
+    watchers = service(kit, store, batch=4)
+    place(kit, ["a", "b", "c", "d", "e", "f"])  # 12 events
+    [quiet] = [runner for runner in watchers.runners if runner.name == "quiet"]
+    while quiet.run_once().lag:  # the quiet watcher alone passes them all: 12 ahead of burst
+        pass
+    place(kit, ["g"])  # both have events to read now
+    with statements(kit.engine) as seen:
+        watchers.run_once()
+    assert reads_of_events(seen) == 2, seen  # not one read from 0 to the head for both
+    with kit.sessions() as db:
+        now = standing(db, ["burst", "quiet"])
+    assert now.position("burst") == 4
+    assert now.position("quiet") == now.head
