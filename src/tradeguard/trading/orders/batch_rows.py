@@ -12,6 +12,7 @@ of the touched accounts is read, in one statement, for the cash journal.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -88,8 +89,11 @@ def insert_orders(connection: Connection, rows: Iterable[OrderRow]) -> None:
         connection.exec_driver_sql(sql, values)
 
 
-def update_orders(db: Session, rows: Iterable[OrderRow]) -> None:
-    """Stored orders the batch read or changed (any in the session leave it: written here)."""
+def detach_orders(db: Session, rows: Iterable[OrderRow]) -> list[dict[str, Any]]:
+    """The changes of stored orders the batch read or changed, for ``update_orders``.
+
+    Any of them in the session leaves it: the batch writes them itself.
+    """
     values = []
     for row in rows:
         change = {name: getattr(row, name) for name in ORDER_CHANGES}
@@ -97,8 +101,12 @@ def update_orders(db: Session, rows: Iterable[OrderRow]) -> None:
         values.append(change)
         if row in db:
             db.expunge(row)
-    if values:
-        db.connection().execute(_update_by_id(ORDERS), values)
+    return values
+
+
+def update_orders(connection: Connection, changes: list[dict[str, Any]]) -> None:
+    """Write the stored orders' changes (``detach_orders``)."""
+    _execute_many(connection, _update_by_id(ORDERS), changes)
 
 
 def insert_executions(connection: Connection, rows: Iterable[ExecutionRow]) -> None:
@@ -108,10 +116,36 @@ def insert_executions(connection: Connection, rows: Iterable[ExecutionRow]) -> N
         connection.execute(_insert(EXECUTIONS), values)
 
 
-def write_accounts(
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the batch's writes depend on, read before any of them is sent.
+
+    Which touched positions are stored (updated or deleted rather than inserted), and
+    each touched account's stored cash (the journal posts the change from it).
+    """
+
+    positions: set[tuple[str, str]]
+    cash: dict[str, Cash]
+
+
+def read_stored(
+    connection: Connection, account_ids: Collection[str], positions: Collection[tuple[str, str]]
+) -> Stored:
+    """The stored state the writes of these accounts and positions depend on."""
+    return Stored(
+        _stored_positions(connection, {account_id for account_id, _ in positions})
+        if positions
+        else set(),
+        _stored_cash(connection, account_ids) if account_ids else {},
+    )
+
+
+def write_accounts(  # noqa: PLR0913 - the rows, from memory, against what is stored
     connection: Connection,
     risk: RiskContext,
     account_ids: Collection[str],
+    stored: Stored,
+    *,
     now_ns: int,
     observe: ObserveCash,
 ) -> None:
@@ -119,30 +153,30 @@ def write_accounts(
     if not account_ids:
         return
     window = risk.limits.pdt_window_business_days
-    stored = _stored_cash(connection, account_ids)
     values = []
     for account_id in account_ids:
         row = account_values(risk.accounts[account_id], now_ns, window)
         after = row["settled_cash_cents"], row["unsettled_cash_cents"]
-        observe(account_id, stored[account_id], after)
+        observe(account_id, stored.cash[account_id], after)
         row["key_id"] = account_id
         values.append(row)
     connection.execute(_update_by_id(ACCOUNTS), values)
 
 
 def write_positions(
-    connection: Connection, risk: RiskContext, touched: Collection[tuple[str, str]], now_ns: int
+    connection: Connection,
+    risk: RiskContext,
+    touched: Collection[tuple[str, str]],
+    stored: Stored,
+    now_ns: int,
 ) -> None:
     """Each touched position as memory holds it: inserted, updated, or deleted when flat."""
-    if not touched:
-        return
-    existing = _stored_positions(connection, {account_id for account_id, _ in touched})
     inserts, updates, deletes = [], [], []
     for account_id, symbol in touched:
         position = risk.accounts[account_id].positions.get(symbol)
         key = {"key_account": account_id, "key_symbol": symbol}
         if position is None or position.quantity == 0:
-            if (account_id, symbol) in existing:
+            if (account_id, symbol) in stored.positions:
                 deletes.append(key)
             continue
         values = {
@@ -150,7 +184,7 @@ def write_positions(
             "cost_cents": position.cost_cents,
             "updated_at_ns": now_ns,
         }
-        if (account_id, symbol) in existing:
+        if (account_id, symbol) in stored.positions:
             updates.append(values | key)
         else:
             inserts.append(values | {"account_id": account_id, "symbol": symbol})

@@ -31,9 +31,11 @@ from tradeguard.trading.controls.locate_store import sync_locate
 from tradeguard.trading.matching.model import Cancellation, Fill, SubmitResult
 from tradeguard.trading.models import ExecutionRow, OrderRow
 from tradeguard.trading.orders.batch_rows import (
+    detach_orders,
     insert_executions,
     insert_orders,
     load_order,
+    read_stored,
     update_orders,
     write_accounts,
     write_positions,
@@ -69,29 +71,33 @@ class BatchWrites:
     def commit(self, db: Session, risk: RiskContext, audit: AuditTrail, now_ns: int) -> None:
         """The rows from memory, one statement per table; the cash journal; the events; commit.
 
-        Stored orders the batch changed are updated and leave the session; whatever else
-        the units of work changed through the session (controls, routing, locates) is
-        flushed before the accounts and positions are written from memory, so memory has
-        the last word. Everything that reads (stored positions and cash, the ledger, the
-        audit sequencer's head) comes first. The inserts that read nothing back (new
-        orders as the batch left them, executions, last sales, the audit events) then go
-        to PostgreSQL with the commit in one round trip (``sent_together``), unless a
-        checkpoint falls due: its signing key is read first.
+        Stored orders the batch changed leave the session; whatever else the units of
+        work changed through the session (controls, routing, locates) is flushed before
+        the accounts and positions are written from memory, so memory has the last word.
+        Everything the writes depend on is read first: which positions are stored, the
+        accounts' stored cash (``read_stored``) and the audit sequencer's head. Then every
+        write reads nothing back (stored orders, positions and accounts from memory, the
+        cash journal, new orders as the batch left them, executions, last sales, the audit
+        events), and all of them go to PostgreSQL with the commit in one round trip
+        (``sent_together``), unless a checkpoint falls due: its signing key is read first.
         """
         connection = db.connection()
         placed = {row.id for row in self.placed.values()}
-        update_orders(db, [row for key, row in self.orders.items() if key not in placed])
+        changes = detach_orders(db, [row for key, row in self.orders.items() if key not in placed])
         for account_id, symbol in self.positions:
             sync_locate(db, risk.accounts[account_id], symbol)
         db.flush()
-        write_positions(connection, risk, self.positions, now_ns)
-        write_accounts(connection, risk, self.accounts, now_ns, self.cash.observe)
-        traded = {execution.account_id for execution in self.executions}
-        self.cash.write(db, traded, new_id_text, now_ns)
-        db.flush()
+        stored = read_stored(connection, self.accounts, self.positions)
         numbered = audit.number_batch(db, self.events)
         checkpoint = numbered.checkpoint_due
+        traded = {execution.account_id for execution in self.executions}
         with nullcontext() if checkpoint else sent_together(connection):
+            update_orders(connection, changes)
+            write_positions(connection, risk, self.positions, stored, now_ns)
+            write_accounts(
+                connection, risk, self.accounts, stored, now_ns=now_ns, observe=self.cash.observe
+            )
+            self.cash.write(db, traded, new_id_text, now_ns)
             insert_orders(connection, self.placed.values())  # before their executions
             insert_executions(connection, self.executions)
             write_references(connection, self.references)
