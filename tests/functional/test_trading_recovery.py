@@ -241,6 +241,14 @@ def test_a_batch_sends_its_inserts_with_the_commit_in_one_pipeline_on_postgresql
         assert pipelined[written] == [True], written
     assert pipelined["UPDATE audit_head"] == [True]
     assert pipelined["SELECT seq,"] == [False]  # the head's lock: read before the pipeline
+    # The trade's other writes (the resting order it filled, accounts, the cash journal)
+    # join the pipeline too; only what the writes depend on is read before it.
+    for written in ("UPDATE orders", "UPDATE trading_accounts", "INSERT ledger_entries"):
+        assert pipelined[written] == [True], written
+    reads = {kind for kind in pipelined if kind.startswith("SELECT")}
+    writes = set(pipelined) - reads
+    assert all(pipelined[kind] == [False] * len(pipelined[kind]) for kind in reads), pipelined
+    assert all(all(pipelined[kind]) for kind in writes), pipelined
 
 
 def _count(database: TestDatabase, table: str, where: str) -> int:

@@ -3,10 +3,11 @@
 A round reads where things stand once (the head of the trail and every cursor, two
 statements), and each runner with events after its cursor runs one batch up to that
 head: together, in one transaction that reads and decodes the events once and commits
-once (``run_together``), unless a runner is failing or stands far from the others. A watcher that fails or falls more than ``max_lag`` events behind the trail raises
-an operational alert (typology ``watch.failed`` or ``watch.lag``, once per watcher,
-problem and hour) in the one alert store, and makes ``/readyz`` fail: a watcher is never
-skipped in silence.
+once (``run_together``), unless a runner is failing or stands far from the others. A
+watcher that fails or falls more than ``max_lag`` events behind the trail raises an
+operational alert (typology ``watch.failed`` or ``watch.lag``, once per watcher, problem
+and hour) in the one alert store, and makes ``/readyz`` fail: a watcher is never skipped
+in silence.
 """
 
 from __future__ import annotations
