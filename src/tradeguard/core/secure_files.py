@@ -47,15 +47,23 @@ def is_private(path: Path) -> bool:
     return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
 
 
+def check_socket_path(path: Path) -> None:
+    """Refuse a path longer than ``MAX_SOCKET_PATH`` for a Unix socket (``ConfigurationError``).
+
+    Called where the socket is bound, and earlier by whatever can say so before it starts.
+    """
+    if len(str(path)) > MAX_SOCKET_PATH:
+        raise ConfigurationError(f"the socket path {path} is too long for a Unix socket")
+
+
 def bind_private(sock: socket.socket, path: Path) -> None:
     """Bind the Unix socket ``sock`` at ``path``, owner-only (0600) from its first moment.
 
     The umask is narrowed around ``bind`` so that no other user can connect in the window
     before the mode is set; the mode is set again after, whatever the umask was. A path
-    longer than ``MAX_SOCKET_PATH`` is refused (``ConfigurationError``).
+    too long for a Unix socket is refused (``check_socket_path``).
     """
-    if len(str(path)) > MAX_SOCKET_PATH:
-        raise ConfigurationError(f"the socket path {path} is too long for a Unix socket")
+    check_socket_path(path)
     previous = os.umask(0o177)
     try:
         sock.bind(str(path))

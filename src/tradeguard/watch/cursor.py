@@ -27,11 +27,6 @@ CURSORS = cast("Table", WatchCursorRow.__table__)
 POSITIONS = select(CURSORS.c.name, CURSORS.c.seq).where(
     CURSORS.c.name.in_(bindparam("names", expanding=True))
 )
-LOCKED = (
-    select(CURSORS.c.seq, CURSORS.c.ts_ns)
-    .where(CURSORS.c.name == bindparam("cursor"))
-    .with_for_update()
-)
 LOCKED_MANY = (
     select(CURSORS.c.name, CURSORS.c.seq, CURSORS.c.ts_ns)
     .where(CURSORS.c.name.in_(bindparam("names", expanding=True)))
@@ -113,19 +108,15 @@ def give_way(db: Session) -> None:
 
 def locked_cursor(db: Session, name: str, now_ns: int) -> Cursor:
     """The cursor of ``name`` (created at 0), its row locked for this transaction on PostgreSQL."""
-    give_way(db)
-    row = db.execute(LOCKED, {"cursor": name}).one_or_none()
-    if row is None:
-        db.execute(CREATE, {"name": name, "updated_at_ns": now_ns})
-        return Cursor(name, 0, 0)
-    return Cursor(name, row.seq, row.ts_ns)
+    [cursor] = locked_cursors(db, [name], now_ns)
+    return cursor
 
 
 def locked_cursors(db: Session, names: Sequence[str], now_ns: int) -> list[Cursor]:
-    """The cursors of ``names`` in that order (created at 0), locked as ``locked_cursor`` does.
+    """The cursors of ``names`` in that order (created at 0), their rows locked on PostgreSQL.
 
-    One statement for all of them; on PostgreSQL their rows are locked in name order, the
-    same order for every process, so two rounds never wait on each other in a circle.
+    One statement for all of them; their rows are locked in name order, the same order
+    for every process, so two rounds never wait on each other in a circle.
     """
     give_way(db)
     found = {

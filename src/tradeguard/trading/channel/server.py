@@ -23,8 +23,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tradeguard.core.errors import ConfigurationError, ProblemError, StartupError
-from tradeguard.core.secure_files import MAX_SOCKET_PATH, bind_private
+from tradeguard.core.errors import ProblemError, StartupError
+from tradeguard.core.secure_files import bind_private, check_socket_path
 from tradeguard.logs import get_logger
 from tradeguard.trading.channel.wire import Codec, Json, WireError, read_frame
 
@@ -58,8 +58,7 @@ class DeskServer:
     """Listens on the desk socket and runs each call with its handler."""
 
     def __init__(self, path: Path, codec: Codec, handlers: Mapping[str, Handler]) -> None:
-        if len(str(path)) > MAX_SOCKET_PATH:
-            raise ConfigurationError(f"the desk socket path {path} is too long for a Unix socket")
+        check_socket_path(path)  # refused at once, before the desk is built
         self.path = path
         self.codec = codec
         self.handlers = dict(handlers)
