@@ -19,12 +19,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person
 from sqlalchemy import func, select
-from trading_flows import add_instrument, desk_of, funded_trader
+from trading_flows import add_instrument, desk_of, funded_trader, verified_trail
 
 from support import registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.audit.models import AuditEventRow
-from tradeguard.audit.verify import verify_database
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.errors import ProblemError
 from tradeguard.core.money import Price
@@ -233,8 +232,7 @@ def test_an_order_placed_in_a_batch_can_be_crossed_and_cancelled_in_the_same_bat
     with registry_of(app).services.sessions() as db:
         stored = db.get_one(OrderRow, cancelled.id)
         assert (stored.status, stored.filled_quantity) == ("cancelled", 4)
-    services = registry_of(app).services
-    assert verify_database(services.engine, services.audit.witness).ok
+    assert verified_trail(app).ok
 
 
 def test_a_request_that_fails_is_answered_503_and_the_rest_of_its_batch_commits(

@@ -10,10 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from trading_flows import add_instrument, funded_trader, place
+from trading_flows import add_instrument, funded_trader, place, verified_trail
 
-from support import TestDatabase, registry_of
-from tradeguard.audit.verify import verify_database
+from support import TestDatabase
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -55,5 +54,4 @@ def test_a_batch_that_makes_a_checkpoint_due_signs_it_before_its_commit(
         signed = {size for (size,) in sizes}
     assert order_seq in signed  # the batch's own checkpoint, at its last event
     assert "INSERT INTO audit_checkpoints" in statements
-    services = registry_of(app).services
-    assert verify_database(services.engine, services.audit.witness).ok
+    assert verified_trail(app).ok

@@ -13,6 +13,7 @@ from identity_flows import Person, signed_up_with_totp
 
 from support import registry_of
 from tradeguard.audit.records import Actor
+from tradeguard.audit.verify import VerificationResult, verify_database
 from tradeguard.core.clock import FixedClock
 from tradeguard.core.money import Money, Price
 from tradeguard.db.session import transaction
@@ -42,6 +43,18 @@ def runner_of(app: FastAPI) -> FeedRunner:
     runner = registry_of(app).market_data.runner
     assert runner is not None
     return runner
+
+
+def verified_trail(app: FastAPI) -> VerificationResult:
+    """The app's audit trail verified against its witness once nothing is being written.
+
+    The permission-check writer commits in the background; flushing it waits for a write
+    in progress to publish its checkpoint, so none is seen committed but not yet published.
+    """
+    registry = registry_of(app)
+    registry.access_checks.flush()
+    services = registry.services
+    return verify_database(services.engine, services.audit.witness)
 
 
 def desk_of(app: FastAPI) -> TradingDesk:
