@@ -47,10 +47,11 @@ TIMED: tuple[tuple[str, str, str], ...] = (
     ("executions, positions", "tradeguard.trading.orders.booking", "Booking.apply"),
     ("order status, feed events", "tradeguard.trading.orders.booking", "Booking.finish"),
     (
-        "batch rows: accounts, positions, flush",
+        "batch rows, events, commit",
         "tradeguard.trading.orders.booking",
-        "BatchWrites.write",
+        "BatchWrites.commit",
     ),
+    ("audit events numbered", "tradeguard.audit.recorder", "AuditTrail.number_batch"),
     ("audit event drafted", "tradeguard.audit.recorder", "AuditTrail.draft"),
     ("audit event (single)", "tradeguard.audit.recorder", "AuditTrail.record"),
     ("audit batch append", "tradeguard.audit.recorder", "AuditTrail.append_batch"),
