@@ -333,6 +333,15 @@ def _event_insert_sql(paramstyle: str) -> str:
     return f"INSERT INTO audit_events ({', '.join(EVENT_COLUMNS)}) VALUES ({values})"  # noqa: S608 - constant names
 
 
+@cache
+def _head_update_sql(paramstyle: str) -> str:
+    """The head's UPDATE in the driver's own parameter style, compiled once like the events'."""
+    marker = "%({})s" if paramstyle == "pyformat" else ":{}"
+    columns = ("seq", "chain_hash", "frontier", "last_checkpoint_size", "last_checkpoint_ns")
+    values = ", ".join(f"{column} = {marker.format(column)}" for column in columns)
+    return f"UPDATE audit_head SET {values} WHERE id = {HEAD_ID}"  # noqa: S608 - constant names
+
+
 def _event_row(
     seq: int, draft: EventRecord, canonical: bytes, leaf: bytes, chain: bytes
 ) -> dict[str, Any]:
@@ -398,7 +407,7 @@ def _lock_and_load_head(session: Session, now_ns: int) -> _Head:
     advisory lock (PostgreSQL) and the head rebuilt from the events after it.
     """
     connection = session.connection()
-    row = connection.execute(text(_LOCKED_HEAD[connection.dialect.name])).one_or_none()
+    row = connection.exec_driver_sql(_LOCKED_HEAD[connection.dialect.name]).one_or_none()
     if row is None or (row.newest or 0) > row.seq:
         _lock(session)
         return _load_head(session, now_ns)
@@ -463,7 +472,7 @@ def _save_head(session: Session, head: _Head) -> None:
     }
     connection = session.connection()
     if head.stored:  # no rowcount read: the commit may be pipelined (db.pipeline)
-        connection.execute(HEAD.update().where(HEAD.c.id == HEAD_ID), values)
+        connection.exec_driver_sql(_head_update_sql(connection.dialect.paramstyle), values)
     else:
         connection.execute(insert(HEAD), [{"id": HEAD_ID, **values}])
         head.stored = True
