@@ -35,7 +35,7 @@ TIMED: tuple[tuple[str, str, str], ...] = (
         "SessionManager._load_state",
     ),
     ("rate limit per user", "tradeguard.ratelimit.limiter", "RateLimits.admit_caller"),
-    ("desk: place", "tradeguard.trading.orders.desk", "TradingDesk.place"),
+    ("desk: place", "tradeguard.trading.orders.desk", "TradingDesk.place_later"),
     (
         "batch: lock, work, writes, commit",
         "tradeguard.trading.orders.batch_runner",
