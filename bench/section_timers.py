@@ -51,6 +51,11 @@ TIMED: tuple[tuple[str, str, str], ...] = (
         "tradeguard.trading.orders.booking",
         "BatchWrites.commit",
     ),
+    (
+        "reads before the writes, the head's lock",
+        "tradeguard.trading.orders.booking",
+        "read_stored",
+    ),
     ("audit events numbered", "tradeguard.audit.recorder", "AuditTrail.number_batch"),
     ("audit event drafted", "tradeguard.audit.recorder", "AuditTrail.draft"),
     ("audit event (single)", "tradeguard.audit.recorder", "AuditTrail.record"),

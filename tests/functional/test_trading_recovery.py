@@ -18,6 +18,7 @@ from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.account import AccountRisk
 from tradeguard.risk.model import AccountKind
+from tradeguard.trading.orders import batch_rows
 
 
 def risk_snapshot(app: FastAPI) -> dict[str, Any]:
@@ -216,12 +217,24 @@ def test_a_batch_the_database_refuses_at_commit_is_answered_503_and_leaves_no_tr
 
 
 def test_a_batch_sends_its_inserts_with_the_commit_in_one_pipeline_on_postgresql(
-    client: TestClient, busy_market: tuple[Any, Any], clean_database: TestDatabase
+    client: TestClient,
+    busy_market: tuple[Any, Any],
+    clean_database: TestDatabase,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if clean_database.backend != "postgresql":
         pytest.skip("SQLite has no round trips to save")
     _, bob = busy_market
     pipelined: dict[str, list[bool]] = {}
+    read_at_once: list[list[str]] = []
+    reads_of = batch_rows.read_together
+
+    def read_together(connection: Any, reads: list[tuple[str, Any]]) -> Any:
+        if threading.current_thread().name == "desk-sequencer":
+            read_at_once.append([sql.rsplit(" FROM ", 1)[1].split()[0] for sql, _ in reads])
+        return reads_of(connection, reads)
+
+    monkeypatch.setattr(batch_rows, "read_together", read_together)
 
     def note(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if threading.current_thread().name != "desk-sequencer":  # the batch's statements only
@@ -240,7 +253,9 @@ def test_a_batch_sends_its_inserts_with_the_commit_in_one_pipeline_on_postgresql
     for written in ("INSERT orders", "INSERT executions", "INSERT audit_events"):
         assert pipelined[written] == [True], written
     assert pipelined["UPDATE audit_head"] == [True]
-    assert pipelined["SELECT seq,"] == [False]  # the head's lock: read before the pipeline
+    # What the writes depend on is read before them, in one round trip: which positions
+    # are stored, the accounts' stored cash, and the head with its lock.
+    assert read_at_once == [["positions", "trading_accounts", "audit_head"]]
     # The trade's other writes (the resting order it filled, accounts, the cash journal)
     # join the pipeline too; only what the writes depend on is read before it.
     for written in ("UPDATE orders", "UPDATE trading_accounts", "INSERT ledger_entries"):

@@ -236,11 +236,22 @@ class AuditTrail:
 
     # Sequencing -----------------------------------------------------------
 
-    def _state(self, session: Session) -> _TransactionState:
+    def adopt_locked_head(self, session: Session, row: Any) -> None:  # noqa: ANN401 - a driver's row or SQLAlchemy's
+        """Take ``row``, read with ``head_lock_sql`` in this transaction, as its head (or None).
+
+        A caller that sends the lock with reads of its own saves the lock a round trip
+        of its own. A transaction that holds the head already keeps it (it may be ahead).
+        """
+        state = session.info.get(STATE_KEY)
+        if not isinstance(state, _TransactionState) or state.stale:
+            self._state(session, _head_of_locked_row(session, row, self.clock.now_ns()))
+
+    def _state(self, session: Session, head: _Head | None = None) -> _TransactionState:
         state = session.info.get(STATE_KEY)
         if isinstance(state, _TransactionState) and not state.stale:
             return state
-        head = _lock_and_load_head(session, self.clock.now_ns())
+        if head is None:
+            head = _lock_and_load_head(session, self.clock.now_ns())
         if isinstance(state, _TransactionState):
             state.head, state.stale = head, False
             state.published = [c for c in state.published if c["tree_size"] <= head.seq]
@@ -400,6 +411,11 @@ _LOCKED_HEAD = {
 """The sequencer's lock and its head in one statement (``_lock_and_load_head``)."""
 
 
+def head_lock_sql(dialect_name: str) -> str:
+    """The statement that locks the sequencer and reads its head (``adopt_locked_head``)."""
+    return _LOCKED_HEAD[dialect_name]
+
+
 def _lock_and_load_head(session: Session, now_ns: int) -> _Head:
     """Lock the sequencer and load its head: one statement once the trail has a head row.
 
@@ -407,7 +423,12 @@ def _lock_and_load_head(session: Session, now_ns: int) -> _Head:
     advisory lock (PostgreSQL) and the head rebuilt from the events after it.
     """
     connection = session.connection()
-    row = connection.exec_driver_sql(_LOCKED_HEAD[connection.dialect.name]).one_or_none()
+    row = connection.exec_driver_sql(head_lock_sql(connection.dialect.name)).one_or_none()
+    return _head_of_locked_row(session, row, now_ns)
+
+
+def _head_of_locked_row(session: Session, row: Any, now_ns: int) -> _Head:  # noqa: ANN401 - a driver's row or SQLAlchemy's
+    """The head as the one-statement lock read it, or the long way if it cannot tell."""
     if row is None or (row.newest or 0) > row.seq:
         _lock(session)
         return _load_head(session, now_ns)

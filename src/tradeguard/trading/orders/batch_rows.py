@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from tradeguard.db.pipeline import Read, read_together
 from tradeguard.risk.context import RiskContext
 from tradeguard.trading.models import (
     ExecutionRow,
@@ -129,15 +130,38 @@ class Stored:
 
 
 def read_stored(
-    connection: Connection, account_ids: Collection[str], positions: Collection[tuple[str, str]]
-) -> Stored:
-    """The stored state the writes of these accounts and positions depend on."""
-    return Stored(
-        _stored_positions(connection, {account_id for account_id, _ in positions})
-        if positions
-        else set(),
-        _stored_cash(connection, account_ids) if account_ids else {},
+    connection: Connection,
+    account_ids: Collection[str],
+    positions: Collection[tuple[str, str]],
+    lock: str,
+) -> tuple[Stored, Any]:
+    """The stored state the writes of these accounts and positions depend on, then ``lock``.
+
+    ``lock`` is a read without parameters that takes a lock (the audit sequencer's); its
+    row is returned. On PostgreSQL the reads go in one round trip.
+    """
+    owners = sorted({account_id for account_id, _ in positions})
+    accounts = sorted(account_ids)
+    if connection.dialect.name != "postgresql":
+        stored = Stored(
+            _stored_positions(connection, owners) if owners else set(),
+            _stored_cash(connection, accounts) if accounts else {},
+        )
+        return stored, connection.exec_driver_sql(lock).one_or_none()
+    reads: list[Read] = []
+    if owners:
+        reads.append((_STORED_POSITIONS, {"ids": owners}))
+    if accounts:
+        reads.append((_STORED_CASH, {"ids": accounts}))
+    answers = iter(read_together(connection, [*reads, (lock, None)]))
+    position_rows = next(answers) if owners else []
+    cash_rows = next(answers) if accounts else []
+    lock_rows = next(answers)  # none on a trail that has no head row yet
+    stored = Stored(
+        {(row.account_id, row.symbol) for row in position_rows},
+        {row.id: (row.settled_cash_cents, row.unsettled_cash_cents) for row in cash_rows},
     )
+    return stored, lock_rows[0] if lock_rows else None
 
 
 def write_accounts(  # noqa: PLR0913 - the rows, from memory, against what is stored
@@ -202,18 +226,28 @@ def write_references(connection: Connection, marks: dict[str, tuple[int, int]]) 
     _execute_many(connection, _update_by_id(INSTRUMENTS, key="symbol"), values)
 
 
-def _stored_cash(connection: Connection, account_ids: Collection[str]) -> dict[str, Cash]:
+def _stored_cash(connection: Connection, account_ids: list[str]) -> dict[str, Cash]:
     query = select(
         ACCOUNTS.c.id, ACCOUNTS.c.settled_cash_cents, ACCOUNTS.c.unsettled_cash_cents
-    ).where(ACCOUNTS.c.id.in_(list(account_ids)))
+    ).where(ACCOUNTS.c.id.in_(account_ids))
     return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
 
 
-def _stored_positions(connection: Connection, account_ids: set[str]) -> set[tuple[str, str]]:
+def _stored_positions(connection: Connection, account_ids: list[str]) -> set[tuple[str, str]]:
     query = select(POSITIONS.c.account_id, POSITIONS.c.symbol).where(
-        POSITIONS.c.account_id.in_(list(account_ids))
+        POSITIONS.c.account_id.in_(account_ids)
     )
     return {(row[0], row[1]) for row in connection.execute(query)}
+
+
+_STORED_CASH = (
+    f"SELECT id, settled_cash_cents, unsettled_cash_cents FROM {ACCOUNTS.name} "  # noqa: S608 - the table's own name
+    "WHERE id = ANY(%(ids)s)"
+)
+_STORED_POSITIONS = (
+    f"SELECT account_id, symbol FROM {POSITIONS.name} WHERE account_id = ANY(%(ids)s)"  # noqa: S608 - the table's own name
+)
+"""The same reads in psycopg's style, sent together (``read_together``)."""
 
 
 def _execute_many(

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradeguard.audit.recorder import AuditTrail
+from tradeguard.audit.recorder import AuditTrail, head_lock_sql
 from tradeguard.audit.records import Actor, EventRecord
 from tradeguard.core.clock import Clock
 from tradeguard.core.ids import UUIDv7Generator, new_id_text
@@ -74,12 +74,13 @@ class BatchWrites:
         Stored orders the batch changed leave the session; whatever else the units of
         work changed through the session (controls, routing, locates) is flushed before
         the accounts and positions are written from memory, so memory has the last word.
-        Everything the writes depend on is read first: which positions are stored, the
-        accounts' stored cash (``read_stored``) and the audit sequencer's head. Then every
-        write reads nothing back (stored orders, positions and accounts from memory, the
-        cash journal, new orders as the batch left them, executions, last sales, the audit
-        events), and all of them go to PostgreSQL with the commit in one round trip
-        (``sent_together``), unless a checkpoint falls due: its signing key is read first.
+        Everything the writes depend on is read first, in one round trip on PostgreSQL:
+        which positions are stored, the accounts' stored cash and the audit sequencer's
+        head with its lock (``read_stored``). Then every write reads nothing back (stored
+        orders, positions and accounts from memory, the cash journal, new orders as the
+        batch left them, executions, last sales, the audit events), and all of them go to
+        PostgreSQL with the commit in one round trip (``sent_together``), unless a
+        checkpoint falls due: its signing key is read first.
         """
         connection = db.connection()
         placed = {row.id for row in self.placed.values()}
@@ -87,7 +88,9 @@ class BatchWrites:
         for account_id, symbol in self.positions:
             sync_locate(db, risk.accounts[account_id], symbol)
         db.flush()
-        stored = read_stored(connection, self.accounts, self.positions)
+        lock = head_lock_sql(connection.dialect.name)
+        stored, head = read_stored(connection, self.accounts, self.positions, lock)
+        audit.adopt_locked_head(db, head)
         numbered = audit.number_batch(db, self.events)
         checkpoint = numbered.checkpoint_due
         traded = {execution.account_id for execution in self.executions}
