@@ -9,14 +9,14 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from tradeguard.config import Settings
 from tradeguard.core.clock import Clock
@@ -43,6 +43,16 @@ RELAXED_RATE_LIMITS: dict[str, object] = {
 }
 """Settings for tests that sign in many times from one address within a minute (the
 rate-limit tests set their own limits and turn adaptive throttling and shedding on)."""
+
+
+@contextmanager
+def listening(target: object, identifier: str, listener: Callable[..., object]) -> Iterator[None]:
+    """``listener`` hears ``target``'s ``identifier`` events while the block runs."""
+    event.listen(target, identifier, listener)
+    try:
+        yield
+    finally:
+        event.remove(target, identifier, listener)
 
 
 def require_service(reason: str) -> None:

@@ -18,10 +18,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import Person
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from trading_flows import add_instrument, desk_of, funded_trader, verified_trail
 
-from support import registry_of
+from support import listening, registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.core.clock import FixedClock
@@ -320,12 +320,8 @@ def checkouts_here(app: FastAPI) -> Iterator[list[int]]:
         if threading.get_ident() == here:
             seen.append(here)
 
-    engine = registry_of(app).services.engine
-    event.listen(engine, "checkout", note)
-    try:
+    with listening(registry_of(app).services.engine, "checkout", note):
         yield seen
-    finally:
-        event.remove(engine, "checkout", note)
 
 
 def test_lone_batches_one_after_another_keep_the_desks_connection(

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from trading_flows import add_instrument, funded_trader, place, verified_trail
 
-from support import TestDatabase
+from support import TestDatabase, listening
 from tradeguard.config import Settings
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
@@ -40,11 +39,8 @@ def test_a_batch_that_makes_a_checkpoint_due_signs_it_before_its_commit(
         if threading.current_thread().name == "desk-sequencer":  # the batch's statements
             statements.append(statement.split("(", maxsplit=1)[0].strip())
 
-    event.listen(clean_database.engine, "before_cursor_execute", note)
-    try:
+    with listening(clean_database.engine, "before_cursor_execute", note):
         placed = place(client, alice, quantity=10, limit_price="99.00")
-    finally:
-        event.remove(clean_database.engine, "before_cursor_execute", note)
     assert placed.status_code == 201, placed.text
     with clean_database.engine.connect() as connection:
         order_seq = connection.exec_driver_sql(

@@ -10,10 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from identity_flows import reason_of
-from sqlalchemy import event
 from trading_flows import add_instrument, desk_of, funded_trader, place
 
-from support import TestDatabase, registry_of
+from support import TestDatabase, listening, registry_of
 from tradeguard.core.clock import FixedClock
 from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.account import AccountRisk
@@ -244,11 +243,8 @@ def test_a_batch_sends_its_inserts_with_the_commit_in_one_pipeline_on_postgresql
         in_pipeline = connection.connection.driver_connection.pgconn.pipeline_status != 0
         pipelined.setdefault(f"{words[0]} {table}", []).append(in_pipeline)
 
-    event.listen(clean_database.engine, "before_cursor_execute", note)
-    try:
+    with listening(clean_database.engine, "before_cursor_execute", note):
         crossing = place(client, bob, side="sell_short", quantity=5, limit_price="99.00")
-    finally:
-        event.remove(clean_database.engine, "before_cursor_execute", note)
     assert crossing.status_code == 201, crossing.text
     for written in ("INSERT orders", "INSERT executions", "INSERT audit_events"):
         assert pipelined[written] == [True], written

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from support import listening
 from tradeguard.core.clock import FixedClock
 from tradeguard.db import migrate
 from tradeguard.db.engine import build_engine
@@ -50,12 +51,8 @@ def plans_of(engine: Engine, read: Callable[[Session], object]) -> dict[str, str
     ) -> None:
         statements.append((statement, tuple(parameters)))
 
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with Session(engine) as db:
-            read(db)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with listening(engine, "before_cursor_execute", capture), Session(engine) as db:
+        read(db)
     with engine.connect() as connection:
         return {
             sql: " | ".join(

@@ -7,8 +7,9 @@ import contextlib
 from collections.abc import Awaitable, Iterator, Sequence
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
+from support import listening
 from tradeguard.audit.search import AuditEvent
 from tradeguard.cases.model import AlertDraft
 from tradeguard.cases.models import AlertRow
@@ -44,11 +45,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     def count(*args: object) -> None:
         seen.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with listening(engine, "before_cursor_execute", count):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 class CountedService(WatchService):
@@ -162,11 +160,8 @@ def commits(engine: Engine) -> Iterator[list[object]]:
     def count(connection: object) -> None:
         seen.append(connection)
 
-    event.listen(engine, "commit", count)
-    try:
+    with listening(engine, "commit", count):
         yield seen
-    finally:
-        event.remove(engine, "commit", count)
 
 
 def test_round_when_both_watchers_have_events_then_one_read_one_commit_and_each_its_own(
