@@ -21,7 +21,7 @@ from identity_flows import Person
 from sqlalchemy import func, select
 from trading_flows import add_instrument, desk_of, funded_trader, verified_trail
 
-from support import listening, registry_of
+from support import registry_of
 from tradeguard.access.caller import Caller
 from tradeguard.audit.models import AuditEventRow
 from tradeguard.core.clock import FixedClock
@@ -34,7 +34,6 @@ from tradeguard.notify.notifier import MemorySender
 from tradeguard.risk.model import AccountKind
 from tradeguard.risk.order_terms import OrderType, Side, TimeInForce
 from tradeguard.trading.models import ExecutionRow, OrderRow
-from tradeguard.trading.orders import batch_runner
 from tradeguard.trading.orders.booking import BatchWrites
 from tradeguard.trading.orders.desk import OrderAsk, TradingDesk
 
@@ -309,40 +308,3 @@ def test_a_subscriber_arriving_before_the_commit_gets_the_events_as_committed(
         for event in to_alice
         if event["type"] == "order"
     )
-
-
-@contextmanager
-def checkouts_here(app: FastAPI) -> Iterator[list[int]]:
-    """Each pool check-out made on this thread while the block runs (each one pings)."""
-    here, seen = threading.get_ident(), []
-
-    def note(*_args: Any) -> None:
-        if threading.get_ident() == here:
-            seen.append(here)
-
-    with listening(registry_of(app).services.engine, "checkout", note):
-        yield seen
-
-
-def test_lone_batches_one_after_another_keep_the_desks_connection(
-    app: FastAPI, traders: tuple[Caller, Caller]
-) -> None:
-    alice, _ = traders
-    desk = desk_of(app)
-    assert desk.place(alice, ask(quantity=1, price="99.00")).created
-    with checkouts_here(app) as checkouts:
-        for price in ("98.99", "98.98", "98.97"):  # different orders, not a repeat
-            assert desk.place(alice, ask(quantity=1, price=price)).created
-    assert checkouts == []  # no check-out, ping or reset between the batches
-
-
-def test_a_desk_connection_idle_past_the_limit_is_checked_out_again_with_a_ping(
-    app: FastAPI, traders: tuple[Caller, Caller], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(batch_runner, "PING_AFTER_IDLE_SECONDS", 0.0)
-    alice, _ = traders
-    desk = desk_of(app)
-    with checkouts_here(app) as checkouts:
-        for price in ("99.00", "98.99", "98.98"):
-            assert desk.place(alice, ask(quantity=1, price=price)).created
-    assert len(checkouts) == 3

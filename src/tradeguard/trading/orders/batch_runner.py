@@ -11,7 +11,6 @@ request by request and memory is rebuilt (``group_commit`` decides who is in a b
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,8 +29,6 @@ from tradeguard.trading.orders.group_commit import Batch, CommitQueue, Pending
 from tradeguard.trading.orders.problems import unavailable
 
 log = get_logger("tradeguard.trading")
-PING_AFTER_IDLE_SECONDS = 1.0
-"""A desk connection idle longer goes back to the pool, whose check-out pings it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +63,6 @@ class BatchRunner:
         self.parts = parts
         self.queue = CommitQueue(batching.max_requests, batching.max_wait_seconds)
         self._connection: Connection | None = None
-        self._idle_since = 0.0
-        """When the last batch ended (``time.monotonic``)."""
 
     def submit(self, pending: Pending[Any]) -> Any:  # noqa: ANN401 - the work's own result
         """Queue a request for the next batch; its answer once that batch has committed."""
@@ -84,13 +79,18 @@ class BatchRunner:
             remaining = batch
             while remaining:
                 remaining = self._attempt(remaining, feed, alone=alone)
-            self._idle_since = time.monotonic()
+            if self.queue.idle:
+                self.close()
         self.parts.publish(feed)
         for pending in batch:
             pending.finish()
 
     def close(self) -> None:
-        """Give the desk's connection back to the pool (the next batch takes one again)."""
+        """Give the desk's connection back to the pool (the next batch takes one again).
+
+        Done whenever no request waits: under load one connection serves batch after
+        batch with no pool check-out, ping or reset between them.
+        """
         with self.parts.lock:
             connection, self._connection = self._connection, None
             if connection is not None:
@@ -131,16 +131,7 @@ class BatchRunner:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        """A transaction on the desk's own connection (opened again once lost).
-
-        Batch after batch use one connection with no pool check-out, ping or reset
-        between them, however short the pauses between orders. One that sat idle for
-        ``PING_AFTER_IDLE_SECONDS`` goes back to the pool first: its check-out pings it, so
-        a connection the server dropped in a quiet spell is replaced before a batch fails
-        on it.
-        """
-        if time.monotonic() - self._idle_since > PING_AFTER_IDLE_SECONDS:
-            self.close()
+        """A transaction on the desk's own connection (opened again once lost)."""
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             engine: Engine = self.parts.sessions.kw["bind"]

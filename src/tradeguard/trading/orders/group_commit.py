@@ -122,6 +122,11 @@ class CommitQueue:
         self._sequencer: threading.Thread | None = None
 
     @property
+    def idle(self) -> bool:
+        """Whether no request waits (a batch may still be finishing)."""
+        return not self._waiting
+
+    @property
     def leading(self) -> bool:
         """Whether a batch is being run now."""
         return self._leading
