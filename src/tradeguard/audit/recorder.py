@@ -336,20 +336,23 @@ EVENT_COLUMNS = (
 )
 
 
+def _named_parameter(paramstyle: str, name: str) -> str:
+    """``name``'s marker in the driver's own parameter style (psycopg's or sqlite3's)."""
+    return f"%({name})s" if paramstyle == "pyformat" else f":{name}"
+
+
 @cache
 def _event_insert_sql(paramstyle: str) -> str:
     """The event INSERT in the driver's own parameter style: the hot path skips compilation."""
-    marker = "%({})s" if paramstyle == "pyformat" else ":{}"
-    values = ", ".join(marker.format(column) for column in EVENT_COLUMNS)
+    values = ", ".join(_named_parameter(paramstyle, column) for column in EVENT_COLUMNS)
     return f"INSERT INTO audit_events ({', '.join(EVENT_COLUMNS)}) VALUES ({values})"  # noqa: S608 - constant names
 
 
 @cache
 def _head_update_sql(paramstyle: str) -> str:
     """The head's UPDATE in the driver's own parameter style, compiled once like the events'."""
-    marker = "%({})s" if paramstyle == "pyformat" else ":{}"
-    columns = ("seq", "chain_hash", "frontier", "last_checkpoint_size", "last_checkpoint_ns")
-    values = ", ".join(f"{column} = {marker.format(column)}" for column in columns)
+    columns = (column.name for column in HEAD.columns if column.name != "id")
+    values = ", ".join(f"{name} = {_named_parameter(paramstyle, name)}" for name in columns)
     return f"UPDATE audit_head SET {values} WHERE id = {HEAD_ID}"  # noqa: S608 - constant names
 
 
